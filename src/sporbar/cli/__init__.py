@@ -1,0 +1,1 @@
+"""The ``sporbar`` command line: one group, one module per sub-command."""

@@ -1,0 +1,98 @@
+"""``sporbar``: the entry point. Sub-commands are imported only when run, so --help is fast."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from sporbar import __version__
+from sporbar.errors import SporbarError
+
+# command name -> "module:attribute" (each module under sporbar.cli)
+COMMANDS: dict[str, str] = {
+    "check-config": "check_config:check_config",
+    "tiles": "tiles:tiles",
+    "demo": "demo:demo",
+    "fetch": "fetch:fetch",
+    "ard": "ard:ard",
+    "lidar": "lidar:lidar",
+    "samples": "samples:samples",
+    "train": "train:train",
+    "predict": "predict:predict",
+    "publish": "publish:publish",
+    "verify": "verify:verify",
+    "lineage": "lineage:lineage",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands live in their own modules, imported on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module, attr = spec.split(":")
+        return getattr(importlib.import_module(f"sporbar.cli.{module}"), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sporbar")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug); show tracebacks.")
+@click.option("-q", "--quiet", count=True, help="Less log output.")
+@click.option(
+    "--rule",
+    default=None,
+    envvar="SPORBAR_RULE",
+    help="Name of the Snakemake rule running this command (recorded in the item's provenance).",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int, rule: str | None) -> None:
+    """sporbar: traceable land-ecology mapping from Sentinel and lidar data.
+
+    Every command writes its data and then a STAC item that records where the
+    data came from. Run the whole pipeline with Snakemake (`make run`), or any
+    step alone:
+
+    \b
+      $ sporbar check-config config/config.yaml
+      $ sporbar demo generate --config config/config.yaml -o results/demo-source
+      $ sporbar verify results/catalog/catalog.json
+      $ sporbar lineage results/catalog/land-ecology-maps/<item>/<item>.json
+    """
+    level = logging.INFO - 10 * verbose + 10 * quiet
+    logging.basicConfig(
+        level=max(level, logging.DEBUG),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"verbose": verbose, "rule": rule}
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; print a SporbarError as one line and exit 1 (traceback with -v)."""
+    try:
+        return cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except SporbarError as err:
+        if "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
+            raise
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

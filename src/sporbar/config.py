@@ -1,0 +1,168 @@
+"""Load and validate the pipeline config against ``workflow/schemas/config.schema.yaml``.
+
+The same schema file is used by the Snakefile (``snakemake.utils.validate``) and here,
+so ``sporbar check-config`` fails on the login node, before any Slurm queue wait.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from sporbar.errors import ConfigError
+from sporbar.grid import NationalGrid
+
+SCHEMA_RESOURCE = "config.schema.yaml"
+
+# Extent of the national grid: mainland Norway in EPSG:25833 (metres), with a margin.
+NORWAY_EXTENT_25833 = (-100_000.0, 6_400_000.0, 1_150_000.0, 7_980_000.0)
+
+
+def schema() -> dict[str, Any]:
+    """The config JSON schema (shipped inside the package)."""
+    text = files("sporbar.workflow").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class: Any) -> Any:
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Any, instance: Any, sch: Any) -> Any:
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, sch)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+    if err.validator == "additionalProperties":
+        return f"key {where}: {err.message} (check the spelling against the schema)"
+    if err.validator == "type":
+        return f"key {where}: {err.instance!r} is not of type {err.validator_value!r}"
+    return f"key {where}: {err.message}"
+
+
+def validate(data: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
+    """Validate ``data`` against the schema and return a copy with defaults filled in.
+
+    Raises:
+        ConfigError: naming ``source``, the key path and what is wrong.
+    """
+    data = copy.deepcopy(data)
+    sch = schema()
+    cls = _with_defaults(jsonschema.validators.validator_for(sch))
+    errors = sorted(cls(sch).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "; ".join(_describe(e) for e in errors[:5])
+        raise ConfigError(f"{source}: {lines}")
+    _check_semantics(data, source)
+    return data
+
+
+def _check_semantics(cfg: dict[str, Any], source: str) -> None:
+    grid = cfg["grid"]
+    if grid["tile_size"] % grid["resolution"]:
+        raise ConfigError(
+            f"{source}: key grid/tile_size: {grid['tile_size']} is not a multiple of "
+            f"grid/resolution {grid['resolution']}"
+        )
+    minx, miny, maxx, maxy = cfg["area"]["bbox"]
+    if not (maxx > minx and maxy > miny):
+        raise ConfigError(f"{source}: key area/bbox: {cfg['area']['bbox']} is empty or inverted")
+    ex0, ey0, ex1, ey1 = NORWAY_EXTENT_25833
+    if minx < ex0 or miny < ey0 or maxx > ex1 or maxy > ey1:
+        raise ConfigError(
+            f"{source}: key area/bbox: {cfg['area']['bbox']} lies outside the national grid "
+            f"(EPSG:25833 extent {list(NORWAY_EXTENT_25833)}); give the bbox in EPSG:25833 metres"
+        )
+    names = [c["name"] for c in cfg["classes"]]
+    values = [c["value"] for c in cfg["classes"]]
+    if len(set(names)) != len(names) or len(set(values)) != len(values):
+        raise ConfigError(f"{source}: key classes: class names and values must be unique")
+    model_ids = [m["id"] for m in cfg["models"]]
+    if len(set(model_ids)) != len(model_ids):
+        raise ConfigError(f"{source}: key models: model ids must be unique ({model_ids})")
+    if cfg["map"]["model"] not in model_ids:
+        raise ConfigError(
+            f"{source}: key map/model: {cfg['map']['model']!r} is not one of models[].id {model_ids}"
+        )
+    for i, p in enumerate(cfg["ard"]["periods"]):
+        if date.fromisoformat(p["start"]) > date.fromisoformat(p["end"]):
+            raise ConfigError(f"{source}: key ard/periods/{i}: start {p['start']} is after end {p['end']}")
+    labels = cfg["sources"]["labels"]
+    if labels["source"] == "file" and not labels.get("path"):
+        raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config with defaults filled in.
+
+    Attributes:
+        data: the validated mapping (treat as read-only).
+        source: where it came from (a path), for error messages.
+    """
+
+    data: dict[str, Any]
+    source: str = "config"
+
+    @cached_property
+    def grid(self) -> NationalGrid:
+        """The output grid."""
+        g = self.data["grid"]
+        return NationalGrid(crs=g["crs"], resolution=g["resolution"], tile_size=g["tile_size"])
+
+    @cached_property
+    def tiles(self) -> list[str]:
+        """Ids of the grid tiles covering the area, sorted."""
+        return self.grid.tiles(tuple(self.data["area"]["bbox"]))
+
+    @property
+    def root(self) -> Path:
+        """The output root directory."""
+        return Path(self.data["root"])
+
+    @cached_property
+    def hash(self) -> str:
+        """sha256 (hex) of the canonical JSON of the validated config, recorded in items."""
+        return config_hash(self.data)
+
+
+def config_hash(data: dict[str, Any]) -> str:
+    """sha256 hex digest of canonical JSON (sorted keys, no whitespace)."""
+    canon = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def load(path: str | Path, *, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a YAML config, apply top-level ``overrides``, validate, fill defaults.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or is invalid (names the key).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: config file not found") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: config must be a YAML mapping, got {type(raw).__name__}")
+    if overrides:
+        raw.update(overrides)
+    return Config(data=validate(raw, source=str(path)), source=str(path))

@@ -1,0 +1,1 @@
+"""STAC provenance: extension constants, the Provenance value, item recording, catalog, verify."""

@@ -1,0 +1,65 @@
+"""Schema URIs and field names of the STAC extensions sporbar writes by hand.
+
+pystac has helpers for most extensions; it has none for ``processing``, so its
+fields are built here from one prefix so that no key is typed twice.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+STAC_VERSION: Final = "1.1.0"
+
+PROCESSING_SCHEMA_URI: Final = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
+PROCESSING_PREFIX: Final = "processing:"
+PROCESSING_LINEAGE: Final = PROCESSING_PREFIX + "lineage"
+PROCESSING_SOFTWARE: Final = PROCESSING_PREFIX + "software"
+PROCESSING_FACILITY: Final = PROCESSING_PREFIX + "facility"
+PROCESSING_DATETIME: Final = PROCESSING_PREFIX + "datetime"
+PROCESSING_EXPRESSION: Final = PROCESSING_PREFIX + "expression"
+PROCESSING_LEVEL: Final = PROCESSING_PREFIX + "level"
+PROCESSING_VERSION: Final = PROCESSING_PREFIX + "version"
+
+FILE_SCHEMA_URI: Final = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+FILE_CHECKSUM: Final = "file:checksum"
+FILE_SIZE: Final = "file:size"
+
+# sporbar's own provenance fields (no published extension; STAC allows extra properties)
+SPORBAR_PREFIX: Final = "sporbar:"
+SPORBAR_CONFIG_HASH: Final = SPORBAR_PREFIX + "config_hash"
+SPORBAR_CODE_VERSION: Final = SPORBAR_PREFIX + "code_version"
+SPORBAR_IMAGE_DIGEST: Final = SPORBAR_PREFIX + "image_digest"
+SPORBAR_SLURM: Final = SPORBAR_PREFIX + "slurm"
+SPORBAR_STEP: Final = SPORBAR_PREFIX + "step"
+
+DERIVED_FROM: Final = "derived_from"
+
+# Collection ids, one per product family.
+COLLECTION_S2_RAW: Final = "sentinel-2-l2a-raw"
+COLLECTION_LIDAR_RAW: Final = "lidar-raw"
+COLLECTION_LABELS_RAW: Final = "labels-raw"
+COLLECTION_ARD: Final = "sentinel-2-ard"
+COLLECTION_LIDAR_PRODUCTS: Final = "lidar-products"
+COLLECTION_TRAINING: Final = "training-data"
+COLLECTION_MODELS: Final = "models"
+COLLECTION_MAPS: Final = "land-ecology-maps"
+COLLECTIONS: Final = (
+    COLLECTION_S2_RAW,
+    COLLECTION_LIDAR_RAW,
+    COLLECTION_LABELS_RAW,
+    COLLECTION_ARD,
+    COLLECTION_LIDAR_PRODUCTS,
+    COLLECTION_TRAINING,
+    COLLECTION_MODELS,
+    COLLECTION_MAPS,
+)
+
+# Media types
+COG: Final = "image/tiff; application=geotiff; profile=cloud-optimized"
+ZARR: Final = "application/vnd+zarr"
+GEOPARQUET: Final = "application/vnd.apache.parquet"
+GEOPACKAGE: Final = "application/geopackage+sqlite3"
+LAZ: Final = "application/vnd.laszip"
+JSON: Final = "application/json"
+XML: Final = "application/xml"
+JP2: Final = "image/jp2"
