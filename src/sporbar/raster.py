@@ -1,0 +1,109 @@
+"""Cloud-Optimized GeoTIFF writing and reading on a grid, byte-for-byte deterministic.
+
+Every raster product (ARD composites, lidar products, class maps) is written by
+:func:`write_cog`, so compression, tiling and tags are the same everywhere and the
+same array on the same grid always gives the same file bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from odc.geo.geobox import GeoBox
+from rasterio.io import MemoryFile
+
+from sporbar.errors import InputDataError
+from sporbar.io import atomic_path
+
+_PREDICTOR = {"f": 3, "i": 2, "u": 2}
+
+
+def write_cog(
+    path: Path,
+    data: np.ndarray,
+    geobox: GeoBox,
+    *,
+    nodata: float | int | None,
+    band_names: Sequence[str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write ``data`` as a COG on ``geobox``, atomically.
+
+    Args:
+        path: output file.
+        data: array of shape (bands, y, x) or (y, x), in the dtype to store.
+        geobox: the pixel grid; ``data``'s last two axes must equal ``geobox.shape``.
+        nodata: nodata value (NaN allowed for floats), or None.
+        band_names: one description per band (stored as GDAL band descriptions).
+        tags: extra dataset tags (must be deterministic: no timestamps).
+
+    Returns:
+        ``path``.
+    """
+    arr = data[None] if data.ndim == 2 else data
+    if tuple(arr.shape[1:]) != tuple(geobox.shape.yx):
+        raise ValueError(f"{path}: array shape {arr.shape[1:]} != grid shape {tuple(geobox.shape.yx)}")
+    if band_names is not None and len(band_names) != arr.shape[0]:
+        raise ValueError(f"{path}: {len(band_names)} band names for {arr.shape[0]} bands")
+    profile = {
+        "driver": "GTiff",
+        "width": arr.shape[2],
+        "height": arr.shape[1],
+        "count": arr.shape[0],
+        "dtype": arr.dtype.name,
+        "crs": str(geobox.crs),
+        "transform": geobox.affine,
+        "nodata": nodata,
+    }
+    with MemoryFile() as mem:
+        with mem.open(**profile) as ds:
+            ds.write(arr)
+            for i, name in enumerate(band_names or [], start=1):
+                ds.set_band_description(i, name)
+            if tags:
+                ds.update_tags(**tags)
+        with mem.open() as src, atomic_path(Path(path)) as tmp:
+            rasterio.shutil.copy(
+                src,
+                tmp,
+                driver="COG",
+                compress="DEFLATE",
+                predictor=_PREDICTOR[arr.dtype.kind],
+                blocksize=256,
+                overview_resampling="nearest" if arr.dtype.kind in "iu" else "average",
+                num_threads=1,
+            )
+    return Path(path)
+
+
+def read_cog(path: Path, *, geobox: GeoBox | None = None) -> tuple[np.ndarray, list[str]]:
+    """Read all bands of a raster as (bands, y, x), with its band descriptions.
+
+    Args:
+        path: raster file.
+        geobox: if given, the file must be exactly on this grid.
+
+    Raises:
+        InputDataError: the file cannot be read, or is not on ``geobox``.
+    """
+    try:
+        with rasterio.open(path) as ds:
+            if geobox is not None and (
+                ds.crs is None
+                or ds.crs.to_epsg() != geobox.crs.epsg
+                or ds.transform != geobox.affine
+                or (ds.height, ds.width) != tuple(geobox.shape.yx)
+            ):
+                raise InputDataError(
+                    f"{path}: not on the expected grid (file {ds.crs} {ds.transform[:6]} "
+                    f"{ds.height}x{ds.width}; expected {geobox.crs} {geobox.affine[:6]} "
+                    f"{tuple(geobox.shape.yx)})"
+                )
+            names = [d or f"band{i}" for i, d in enumerate(ds.descriptions, start=1)]
+            return ds.read(), names
+    except rasterio.errors.RasterioIOError as err:
+        raise InputDataError(f"{path}: cannot read raster: {err}") from err
