@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "publish": "publish:publish",
     "verify": "verify:verify",
     "lineage": "lineage:lineage",
+    "summary": "summary:summary",
 }
 
 

@@ -122,3 +122,24 @@ def all_outputs(cfg: Config) -> list[Path]:
     out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
     out += [path(cfg, "map", product=product, tile=t) for t in cfg.tiles]
     return out
+
+
+# Config sections each stage's outputs depend on. A rule's params carry the hash of
+# its sections, so Snakemake re-runs exactly the stages whose settings changed.
+STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
+    "demo": ("area", "grid", "demo"),
+    "fetch": ("area", "sources"),
+    "ard": ("grid", "sources", "ard"),
+    "lidar": ("grid",),
+    "samples": ("grid", "ard", "classes", "training", "sources"),
+    "train": ("classes", "training", "models", "threads"),
+    "predict": ("grid", "classes", "map"),
+    "publish": ("area", "catalog", "classes"),
+}
+
+
+def stage_hash(cfg: Config, stage: str) -> str:
+    """Short hash of the config sections that ``stage``'s outputs depend on."""
+    from sporbar.config import config_hash
+
+    return config_hash({k: cfg.data.get(k) for k in STAGE_SECTIONS[stage]})[:16]

@@ -1,0 +1,37 @@
+# sporbar: raw Sentinel-2 + airborne lidar -> ARD -> training data -> models -> maps -> STAC catalog.
+# Every output is a folder with its data and an item.json recording its provenance.
+#
+#   snakemake --cores 2 --configfile config/config.yaml          # the demo area
+#   snakemake --profile slurm/saga --configfile config/myarea.yaml  # on Sigma2
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, schema="workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+# The image every rule runs in with --software-deployment-method apptainer (see containers/).
+container: "containers/sporbar.sif"
+
+
+include: "rules/common.smk"
+include: "rules/fetch.smk"
+include: "rules/ard.smk"
+include: "rules/lidar.smk"
+include: "rules/training.smk"
+include: "rules/train.smk"
+include: "rules/predict.smk"
+include: "rules/publish.smk"
+
+
+rule all:
+    input:
+        catalog=PAT["catalog"],
+    default_target: True

@@ -1,0 +1,38 @@
+# Shared by every rule: the validated config, output patterns, input functions.
+# Input functions are one-liners over sporbar.workflow.plan (unit-tested there).
+from pathlib import Path
+
+from sporbar.config import Config, validate as validate_config
+from sporbar.workflow import plan
+from sporbar.workflow.effective import write_effective_config
+
+CFG = Config(data=validate_config(config, source="config"), source="config")
+# The effective config (file + command-line overrides) that every sporbar step reads.
+CONFIG_FILE = write_effective_config(CFG)
+PAT = {name: plan.pattern(CFG, name) for name in plan.PATTERNS}
+ROOT = str(CFG.root)
+AREA = CFG.data["area"]["name"]
+PRODUCT = CFG.data["map"]["product"]
+
+
+wildcard_constraints:
+    tile=r"E-?\d+N-?\d+",
+    scene=r"S2[ABC]_MSIL2A_\w+",
+    lidar_tile=r"lidar_-?\d+_-?\d+",
+    model=r"[a-z0-9-]+",
+
+
+def scene_items(wildcards):
+    return [plan.path(CFG, "raw_s2", scene=s) for s in plan.scene_ids(CFG)]
+
+
+def lidar_items_for_tile(wildcards):
+    return [plan.path(CFG, "raw_lidar", lidar_tile=t) for t in plan.lidar_tiles_for(CFG, wildcards.tile)]
+
+
+def ard_items(wildcards):
+    return [plan.path(CFG, "ard", tile=t) for t in CFG.tiles]
+
+
+def lidar_product_items(wildcards):
+    return [plan.path(CFG, "lidar_products", tile=t) for t in CFG.tiles]

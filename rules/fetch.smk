@@ -1,0 +1,90 @@
+# fetch: raw data into raw/, one item per scene, lidar tile and label file.
+
+
+rule demo_source:
+    output:
+        index=PAT["demo_index"],
+    params:
+        rule="demo_source",
+        config=CONFIG_FILE,
+        outdir=lambda wildcards, output: Path(output.index).parent,
+        stage=plan.stage_hash(CFG, "demo"),
+    log:
+        f"{ROOT}/logs/demo_source.log",
+    benchmark:
+        f"{ROOT}/benchmarks/demo_source.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    shell:
+        "sporbar --rule {params.rule} demo generate -c {params.config} -o {params.outdir} &> {log}"
+
+
+rule fetch_s2:
+    input:
+        index=PAT["demo_index"],
+    output:
+        item=PAT["raw_s2"],
+    params:
+        rule="fetch_s2",
+        config=CONFIG_FILE,
+        source=lambda wildcards, input: Path(input.index).parent,
+        stage=plan.stage_hash(CFG, "fetch"),
+    log:
+        f"{ROOT}/logs/fetch_s2/{{scene}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/fetch_s2/{{scene}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "sporbar --rule {params.rule} fetch s2 -c {params.config} --source-dir {params.source}"
+        " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
+
+
+rule fetch_lidar:
+    input:
+        index=PAT["demo_index"],
+    output:
+        item=PAT["raw_lidar"],
+    params:
+        rule="fetch_lidar",
+        config=CONFIG_FILE,
+        source=lambda wildcards, input: Path(input.index).parent,
+        stage=plan.stage_hash(CFG, "fetch"),
+    log:
+        f"{ROOT}/logs/fetch_lidar/{{lidar_tile}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/fetch_lidar/{{lidar_tile}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "sporbar --rule {params.rule} fetch lidar -c {params.config} --source-dir {params.source}"
+        " --lidar-tile {wildcards.lidar_tile} -o {output.item} --overwrite &> {log}"
+
+
+rule fetch_labels:
+    input:
+        index=PAT["demo_index"],
+    output:
+        item=PAT["raw_labels"],
+    params:
+        rule="fetch_labels",
+        config=CONFIG_FILE,
+        source=lambda wildcards, input: Path(input.index).parent,
+        stage=plan.stage_hash(CFG, "fetch"),
+    log:
+        f"{ROOT}/logs/fetch_labels/{{area}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/fetch_labels/{{area}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "sporbar --rule {params.rule} fetch labels -c {params.config} --source-dir {params.source}"
+        " -o {output.item} --overwrite &> {log}"

@@ -1,0 +1,22 @@
+# publish: every item of the run -> one self-contained static STAC catalog.
+
+
+rule publish:
+    input:
+        outputs=[str(p) for p in plan.all_outputs(CFG)],
+    output:
+        catalog=PAT["catalog"],
+    params:
+        rule="publish",
+        config=CONFIG_FILE,
+        stage=plan.stage_hash(CFG, "publish"),
+    log:
+        f"{ROOT}/logs/publish.log",
+    benchmark:
+        f"{ROOT}/benchmarks/publish.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "sporbar --rule {params.rule} publish -c {params.config} -o {output.catalog} {input.outputs} &> {log}"

@@ -1,0 +1,25 @@
+# training: label polygons + ARD + lidar products -> sampled feature table with spatial blocks and folds.
+
+
+rule samples:
+    input:
+        labels=expand(PAT["raw_labels"], area=AREA),
+        ard=ard_items,
+        lidar=lidar_product_items,
+    output:
+        item=PAT["training"],
+    params:
+        rule="samples",
+        config=CONFIG_FILE,
+        stage=plan.stage_hash(CFG, "samples"),
+    log:
+        f"{ROOT}/logs/samples/{{area}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/samples/{{area}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "sporbar --rule {params.rule} samples -c {params.config} -o {output.item} --overwrite"
+        " {input.labels} {input.ard} {input.lidar} &> {log}"

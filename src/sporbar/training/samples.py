@@ -1,0 +1,182 @@
+"""Label polygons -> stratified, seeded pixel samples with features, blocks and folds.
+
+The samples table has one row per sampled pixel: the features (``feature_names(cfg)``,
+float32), ``class_value``, ``class_name``, ``tile``, ``row``, ``col``, ``x``, ``y``
+(pixel centre, EPSG:25833 metres), ``block``, ``fold`` and a point ``geometry``.
+Rows are sorted by tile, row and column, so the same inputs and seed give the same table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from odc.geo.geobox import GeoBox
+from rasterio.features import rasterize
+
+from sporbar.config import Config
+from sporbar.errors import InputDataError
+from sporbar.training.blocks import assign_folds, block_ids
+from sporbar.training.features import feature_names, feature_stack
+
+log = logging.getLogger(__name__)
+
+LABEL_LAYER = "labels"
+LABEL_CRS_EPSG = 25833
+
+
+@dataclass(frozen=True)
+class TileInputs:
+    """The input items of one grid tile.
+
+    Attributes:
+        tile: grid tile id.
+        ard: path of the tile's ARD item.
+        lidar: path of the tile's lidar products item.
+    """
+
+    tile: str
+    ard: Path
+    lidar: Path
+
+
+def class_values(cfg: Config) -> dict[str, int]:
+    """Class name -> pixel value, from ``classes[]``."""
+    return {c["name"]: int(c["value"]) for c in cfg.data["classes"]}
+
+
+def read_labels(path: Path, cfg: Config) -> gpd.GeoDataFrame:
+    """Read label polygons (layer ``labels``) and check CRS, class column and class names.
+
+    Raises:
+        InputDataError: unreadable file, CRS other than EPSG:25833, no class column, or
+            class names not in ``classes[].name``.
+    """
+    column = cfg.data["sources"]["labels"]["class_column"]
+    try:
+        gdf = gpd.read_file(path, layer=LABEL_LAYER)
+    except Exception as err:  # pyogrio raises several types
+        raise InputDataError(f"{path}: cannot read layer {LABEL_LAYER!r}: {err}") from err
+    if gdf.crs is None or gdf.crs.to_epsg() != LABEL_CRS_EPSG:
+        raise InputDataError(
+            f"{path}: labels are in {gdf.crs.to_string() if gdf.crs else 'no CRS'}, expected "
+            f"EPSG:{LABEL_CRS_EPSG} at this stage; reproject them in `sporbar fetch labels`"
+        )
+    if column not in gdf.columns:
+        raise InputDataError(
+            f"{path}: class column {column!r} missing (columns {', '.join(map(str, gdf.columns))}); "
+            "set sources.labels.class_column"
+        )
+    known = class_values(cfg)
+    unknown = sorted(set(gdf[column].astype(str)) - set(known))
+    if unknown:
+        raise InputDataError(
+            f"{path}: class names {unknown} in column {column!r} are not in classes[].name "
+            f"({', '.join(known)}); fix the labels or add the classes to the config"
+        )
+    return gdf
+
+
+def rasterize_labels(
+    labels: gpd.GeoDataFrame, geobox: GeoBox, *, column: str, values: dict[str, int]
+) -> np.ndarray:
+    """Burn label polygons onto ``geobox`` as class values.
+
+    Pixels whose centre lies in a polygon get its class value; 0 elsewhere. Where
+    polygons overlap, the later row wins.
+
+    Returns:
+        (y, x) uint8 class raster.
+    """
+    shapes = [
+        (geom, values[str(name)])
+        for geom, name in zip(labels.geometry, labels[column], strict=True)
+        if geom is not None and not geom.is_empty
+    ]
+    shape = tuple(geobox.shape.yx)
+    if not shapes:
+        return np.zeros(shape, dtype=np.uint8)
+    return rasterize(shapes, out_shape=shape, transform=geobox.affine, fill=0, dtype="uint8")
+
+
+def extract_samples(
+    cfg: Config, labels_path: Path, tiles: Sequence[TileInputs], rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    """Stratified seeded pixel samples over ``tiles`` with features, blocks and folds.
+
+    Per class at most ``training.samples_per_class`` labelled pixels are drawn without
+    replacement from all tiles together; pixels with any NaN feature are dropped first
+    (counts are logged). Blocks of ``training.block_size`` m are assigned to
+    ``training.folds`` folds with ``rng``.
+
+    Raises:
+        InputDataError: bad labels, inputs, or too few blocks for the folds.
+    """
+    tr = cfg.data["training"]
+    column = cfg.data["sources"]["labels"]["class_column"]
+    values = class_values(cfg)
+    names = feature_names(cfg)
+    labels = read_labels(Path(labels_path), cfg)
+    cand_feat: list[np.ndarray] = []
+    cand_meta: list[np.ndarray] = []  # (tile index, row, col, class value)
+    for t_index, t in enumerate(sorted(tiles, key=lambda t: t.tile)):
+        geobox = cfg.grid.geobox(t.tile)
+        klass = rasterize_labels(labels, geobox, column=column, values=values)
+        rows, cols = np.nonzero(klass)
+        if rows.size == 0:
+            log.info("samples: tile %s has no labelled pixels", t.tile)
+            continue
+        stack = feature_stack(cfg, t.tile, t.ard, t.lidar)
+        feats = stack[:, rows, cols].T
+        finite = np.isfinite(feats).all(axis=1)
+        log.info(
+            "samples: tile %s: %d labelled pixels, %d dropped for NaN features",
+            t.tile, rows.size, int((~finite).sum()),
+        )
+        cand_feat.append(feats[finite])
+        cand_meta.append(
+            np.stack([np.full(rows.size, t_index), rows, cols, klass[rows, cols]], axis=1)[finite]
+        )
+    if not cand_meta:
+        raise InputDataError(f"{labels_path}: no labelled pixels with data on tiles {[t.tile for t in tiles]}")
+    feat = np.concatenate(cand_feat).astype(np.float32)
+    meta = np.concatenate(cand_meta).astype(np.int64)
+    chosen: list[np.ndarray] = []
+    for name, value in sorted(values.items(), key=lambda kv: kv[1]):
+        idx = np.flatnonzero(meta[:, 3] == value)
+        n = min(idx.size, int(tr["samples_per_class"]))
+        log.info("samples: class %s: %d candidates, %d sampled", name, idx.size, n)
+        if n:
+            chosen.append(np.sort(rng.choice(idx, size=n, replace=False)))
+    sel = np.concatenate(chosen)
+    sel = sel[np.lexsort((meta[sel, 2], meta[sel, 1], meta[sel, 0]))]
+    sorted_tiles = sorted(t.tile for t in tiles)
+    tile_col = np.array([sorted_tiles[i] for i in meta[sel, 0]], dtype=object)
+    xs = np.empty(sel.size)
+    ys = np.empty(sel.size)
+    for tile in np.unique(tile_col):
+        m = tile_col == tile
+        aff = cfg.grid.geobox(str(tile)).affine
+        xs[m], ys[m] = aff * (meta[sel, 2][m] + 0.5, meta[sel, 1][m] + 0.5)
+    blocks = block_ids(xs, ys, float(tr["block_size"]))
+    fold_of = assign_folds(blocks, int(tr["folds"]), rng)
+    by_value = {v: k for k, v in values.items()}
+    df = pd.DataFrame(feat[sel], columns=names)
+    df["class_value"] = meta[sel, 3].astype(np.int32)
+    df["class_name"] = [by_value[int(v)] for v in meta[sel, 3]]
+    df["tile"] = tile_col.astype(str)
+    df["row"] = meta[sel, 1].astype(np.int32)
+    df["col"] = meta[sel, 2].astype(np.int32)
+    df["x"] = xs
+    df["y"] = ys
+    df["block"] = blocks.astype(str)
+    df["fold"] = np.array([fold_of[b] for b in blocks], dtype=np.int32)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=cfg.grid.crs)
+    log.info("samples: %d samples in %d blocks, fold sizes %s", len(gdf), len(fold_of),
+             gdf["fold"].value_counts().sort_index().to_dict())
+    return gdf

@@ -1,0 +1,50 @@
+"""The end-of-run summary printed by ``make run``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from sporbar.config import Config
+from sporbar.workflow import plan
+
+METRIC_NAMES = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
+
+
+def run_summary(cfg: Config, *, started: int | None = None) -> str:
+    """Text summary of the run's outputs for ``cfg``: catalog, tiles, items, model metrics."""
+    outputs = plan.all_outputs(cfg)
+    done = [p for p in outputs if p.exists()]
+    by_collection: Counter[str] = Counter()
+    for p in done:
+        by_collection[json.loads(p.read_text()).get("collection", "?")] += 1
+    catalog = plan.path(cfg, "catalog")
+    lines = [
+        "",
+        "sporbar run summary",
+        "===================",
+        f"area        {cfg.data['area']['name']}  bbox {cfg.data['area']['bbox']} ({cfg.grid.crs})",
+        f"tiles       {len(cfg.tiles)} of {cfg.grid.tile_size} m: {', '.join(cfg.tiles)}",
+        f"items       {len(done)} of {len(outputs)} written: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(by_collection.items())),
+    ]
+    for model_id in plan.model_ids(cfg):
+        path = plan.path(cfg, "model", model=model_id)
+        if not path.exists():
+            lines.append(f"model       {model_id}: not trained")
+            continue
+        metrics = json.loads(path.read_text())["properties"].get("sporbar:metrics", {})
+        shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in METRIC_NAMES if k in metrics)
+        lines.append(f"model       {model_id}: {shown} (spatially blocked CV)")
+    if started is not None:
+        lines.append(f"wall time   {time.time() - started:.0f} s")
+    state = "written" if catalog.exists() else "NOT written"
+    lines += [
+        f"catalog     {Path(catalog).resolve()} ({state})",
+        f"verify      sporbar verify {catalog}",
+        f"lineage     sporbar lineage {plan.path(cfg, 'map', product=cfg.data['map']['product'], tile=cfg.tiles[0])}",
+        "",
+    ]
+    return "\n".join(lines)
