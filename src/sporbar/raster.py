@@ -30,6 +30,7 @@ def write_cog(
     nodata: float | int | None,
     band_names: Sequence[str] | None = None,
     tags: dict[str, str] | None = None,
+    colormap: dict[int, tuple[int, int, int, int]] | None = None,
 ) -> Path:
     """Write ``data`` as a COG on ``geobox``, atomically.
 
@@ -40,6 +41,8 @@ def write_cog(
         nodata: nodata value (NaN allowed for floats), or None.
         band_names: one description per band (stored as GDAL band descriptions).
         tags: extra dataset tags (must be deterministic: no timestamps).
+        colormap: pixel value -> RGBA, written as the GDAL colour table of band 1
+            (single-band uint8 only).
 
     Returns:
         ``path``.
@@ -66,6 +69,8 @@ def write_cog(
                 ds.set_band_description(i, name)
             if tags:
                 ds.update_tags(**tags)
+            if colormap:
+                ds.write_colormap(1, colormap)
         with mem.open() as src, atomic_path(Path(path)) as tmp:
             rasterio.shutil.copy(
                 src,

@@ -1,0 +1,116 @@
+"""Model files: the weights (``model.joblib`` or ``model.pt``) and a JSON sidecar ``model.json``.
+
+The sidecar holds what is needed to apply the weights: kind, config entry, architecture,
+feature names (in order), class values and the normalisation. Same model, same bytes.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import joblib
+import torch
+
+from sporbar.errors import InputDataError, MissingInputError
+from sporbar.io import atomic_path, write_bytes_atomic, write_json_atomic
+from sporbar.ml.models import MLP, ModelKind
+from sporbar.ml.normalise import Normaliser
+from sporbar.ml.train import FittedModel
+
+SIDECAR = "model.json"
+FILENAMES = {ModelKind.RANDOM_FOREST: "model.joblib", ModelKind.TORCH_MLP: "model.pt"}
+
+
+@dataclass(frozen=True)
+class Framework:
+    """The library that runs a model kind (for ``mlm:framework``)."""
+
+    name: str
+    package: str
+    artifact_type: str
+
+    @property
+    def version(self) -> str:
+        """Installed version of the package."""
+        return version(self.package).split("+")[0]
+
+
+FRAMEWORKS = {
+    ModelKind.RANDOM_FOREST: Framework("scikit-learn", "scikit-learn", "joblib.dump"),
+    ModelKind.TORCH_MLP: Framework("pytorch", "torch", "torch.save"),
+}
+
+
+def sidecar(model: FittedModel) -> dict[str, Any]:
+    """The ``model.json`` content."""
+    fw = FRAMEWORKS[model.kind]
+    arch: dict[str, Any]
+    if isinstance(model.estimator, MLP):
+        arch = {"name": "MLP", **model.estimator.architecture()}
+    else:
+        arch = {"name": "RandomForestClassifier", "n_estimators": model.estimator.n_estimators}
+    return {
+        "kind": str(model.kind),
+        "spec": model.spec,
+        "architecture": arch,
+        "framework": fw.name,
+        "framework_version": fw.version,
+        "feature_names": model.feature_names,
+        "class_values": model.class_values,
+        "normalisation": model.normaliser.to_dict() if model.normaliser else None,
+    }
+
+
+def save_model(model: FittedModel, folder: Path) -> tuple[Path, Path]:
+    """Write the weights and the sidecar into ``folder`` atomically.
+
+    Returns:
+        (weights path, sidecar path).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / FILENAMES[model.kind]
+    if isinstance(model.estimator, MLP):
+        buf = _io.BytesIO()
+        torch.save(model.estimator.state_dict(), buf)
+        write_bytes_atomic(path, buf.getvalue())
+    else:
+        with atomic_path(path) as tmp:
+            joblib.dump(model.estimator, tmp, compress=("zlib", 3))
+    write_json_atomic(folder / SIDECAR, sidecar(model))
+    return path, folder / SIDECAR
+
+
+def load_model(path: Path) -> FittedModel:
+    """Load weights ``path`` with the ``model.json`` beside it.
+
+    Raises:
+        MissingInputError: the weights or the sidecar do not exist.
+        InputDataError: the files do not fit together.
+    """
+    path = Path(path)
+    meta_path = path.parent / SIDECAR
+    for p in (path, meta_path):
+        if not p.exists():
+            raise MissingInputError(f"{p}: model file not found; rerun `sporbar train`")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    kind = ModelKind(meta["kind"])
+    norm = Normaliser.from_dict(meta["normalisation"]) if meta["normalisation"] else None
+    try:
+        if kind is ModelKind.TORCH_MLP:
+            a = meta["architecture"]
+            net = MLP(a["n_features"], a["n_classes"], hidden=a["hidden"], dropout=a["dropout"])
+            net.load_state_dict(torch.load(path, weights_only=True))
+            net.eval()
+            estimator: Any = net
+        else:
+            estimator = joblib.load(path)
+    except (RuntimeError, ValueError, KeyError, EOFError) as err:
+        raise InputDataError(f"{path}: cannot load the {kind} model with {meta_path}: {err}") from err
+    return FittedModel(kind, meta["spec"], estimator, list(meta["feature_names"]),
+                       [int(v) for v in meta["class_values"]], norm)

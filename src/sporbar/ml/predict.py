@@ -1,0 +1,46 @@
+"""Apply a fitted model to a feature stack, in row blocks so memory stays bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sporbar.ml.train import FittedModel
+
+CLASS_NODATA = 0
+CONFIDENCE_NODATA = 255
+
+
+def predict_stack(
+    model: FittedModel, stack: np.ndarray, *, block_rows: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class map and confidence of a feature stack.
+
+    Args:
+        model: the fitted model; ``stack`` bands must be in ``model.feature_names`` order.
+        stack: (n_features, y, x) float32, NaN where no data.
+        block_rows: rows predicted at once (bounds the memory of the flattened block).
+
+    Returns:
+        classes (y, x) uint8 (0 = nodata where any feature is NaN) and confidence (y, x)
+        uint8 = round(max class probability x 100) (255 = nodata).
+    """
+    n, h, w = stack.shape
+    if n != len(model.feature_names):
+        raise ValueError(f"stack has {n} bands, model wants {len(model.feature_names)}")
+    classes = np.full((h, w), CLASS_NODATA, dtype=np.uint8)
+    conf = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
+    values = np.asarray(model.class_values, dtype=np.uint8)
+    for r0 in range(0, h, block_rows):
+        block = stack[:, r0:r0 + block_rows].reshape(n, -1).T
+        valid = np.isfinite(block).all(axis=1)
+        if not valid.any():
+            continue
+        proba = model.predict_proba(block[valid])
+        c = np.full(block.shape[0], CLASS_NODATA, dtype=np.uint8)
+        p = np.full(block.shape[0], CONFIDENCE_NODATA, dtype=np.uint8)
+        c[valid] = values[proba.argmax(axis=1)]
+        p[valid] = np.clip(np.rint(proba.max(axis=1) * 100), 0, 100).astype(np.uint8)
+        rows = min(block_rows, h - r0)
+        classes[r0:r0 + rows] = c.reshape(rows, w)
+        conf[r0:r0 + rows] = p.reshape(rows, w)
+    return classes, conf

@@ -1,0 +1,335 @@
+"""Build the static STAC catalog of a run (``sporbar publish``).
+
+The catalog is a self-contained static catalog with relative links::
+
+    <root>/catalog/catalog.json
+    <root>/catalog/<collection>/collection.json
+    <root>/catalog/<collection>/<item-id>/<item-id>.json
+
+Items are *copies* of the ``item.json`` files the steps wrote: asset hrefs point back
+at the data where it lies (``../../../ard/...``) and ``derived_from`` links point at
+the copies of the input items, so the catalog can be walked (``sporbar lineage``) and
+checked (``sporbar verify``) on its own. Source items are only read, never written,
+so Snakemake's timestamps stay valid. The catalog is built in a temporary folder and
+swapped in whole, so an interrupted publish never leaves half a catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlparse
+
+from sporbar.config import Config
+from sporbar.errors import CatalogError, MissingInputError
+from sporbar.io import atomic_path, dumps_json
+from sporbar.stac import extensions as ext
+from sporbar.stac.collections import collection_dict
+from sporbar.stac.validate import validate_dict
+from sporbar.workflow.plan import PATTERNS
+
+CATALOG_FILENAME: Final = "catalog.json"
+COLLECTION_FILENAME: Final = "collection.json"
+CATALOG_ID: Final = "sporbar"
+
+# plan.PATTERNS name -> collection, used when an item has no "collection" field.
+PATTERN_COLLECTIONS: Final[Mapping[str, str]] = {
+    "raw_s2": ext.COLLECTION_S2_RAW,
+    "raw_lidar": ext.COLLECTION_LIDAR_RAW,
+    "raw_labels": ext.COLLECTION_LABELS_RAW,
+    "ard": ext.COLLECTION_ARD,
+    "lidar_products": ext.COLLECTION_LIDAR_PRODUCTS,
+    "training": ext.COLLECTION_TRAINING,
+    "model": ext.COLLECTION_MODELS,
+    "map": ext.COLLECTION_MAPS,
+}
+# Links that describe the catalog structure; rebuilt, never copied from a source item.
+STRUCTURAL_RELS: Final = frozenset({"self", "root", "parent", "collection", "child", "item"})
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    """What ``build_catalog`` wrote.
+
+    Attributes:
+        catalog: path of the root ``catalog.json``.
+        items_per_collection: collection id -> number of items, sorted by id.
+        n_assets: number of assets over all items.
+    """
+
+    catalog: Path
+    items_per_collection: dict[str, int]
+    n_assets: int
+
+    @property
+    def n_items(self) -> int:
+        """Number of items in the catalog."""
+        return sum(self.items_per_collection.values())
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one line per collection, then the total."""
+        out = [f"{cid}: {n} item(s)" for cid, n in self.items_per_collection.items()]
+        out.append(f"{self.catalog}: {self.n_items} item(s), {self.n_assets} asset(s)")
+        return out
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path  # resolved path of the source item.json
+    data: dict[str, Any]
+    collection: str
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+
+def is_local_href(href: str) -> bool:
+    """True when ``href`` is a file path (relative or absolute), not a URL."""
+    scheme = urlparse(href).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
+
+
+def resolve_href(href: str, base_dir: Path) -> Path:
+    """Absolute path of a local ``href`` written relative to ``base_dir``."""
+    if href.startswith("file://"):
+        href = urlparse(href).path
+    p = Path(href)
+    return (p if p.is_absolute() else base_dir / p).resolve()
+
+
+def relative_href(target: Path, base_dir: Path) -> str:
+    """``target`` relative to ``base_dir`` in STAC style (``./x`` or ``../x``)."""
+    rel = Path(os.path.relpath(target, base_dir)).as_posix()
+    return rel if rel.startswith("..") else f"./{rel}"
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a STAC JSON file.
+
+    Raises:
+        MissingInputError: the file does not exist.
+        CatalogError: it is not a JSON object.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise MissingInputError(f"{path}: STAC file not found") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CatalogError(f"{path}: not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: not a STAC object (JSON {type(data).__name__})")
+    return data
+
+
+def derived_from_paths(item: Mapping[str, Any], item_path: Path) -> list[Path]:
+    """Resolved paths of the local ``derived_from`` links of an item stored at ``item_path``."""
+    return [
+        resolve_href(link["href"], item_path.parent)
+        for link in item.get("links", [])
+        if link.get("rel") == ext.DERIVED_FROM and is_local_href(link.get("href", ""))
+    ]
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^}]+\}", pattern)
+    return re.compile("(?:^|/)" + "[^/]+".join(re.escape(p) for p in parts) + "$")
+
+
+# collection -> regex matching the end of a path written by plan.path (wildcards: one folder)
+_PATH_REGEXES: Final = {coll: _pattern_regex(PATTERNS[name]) for name, coll in PATTERN_COLLECTIONS.items()}
+
+
+def collection_from_path(item_path: Path) -> str | None:
+    """The collection whose ``plan.PATTERNS`` path ``item_path`` ends with, or None."""
+    posix = Path(item_path).as_posix()
+    for coll, rx in _PATH_REGEXES.items():
+        if rx.search(posix):
+            return coll
+    return None
+
+
+def infer_collection(item: Mapping[str, Any], item_path: Path) -> str:
+    """The item's ``collection`` field, or the family its path shows (``plan.PATTERNS``).
+
+    Stage items carry no ``collection`` field (the core schema would then require a
+    collection link, which only the catalog has), so the path decides.
+
+    Raises:
+        CatalogError: neither gives one of the known collections.
+    """
+    cid = item.get("collection") or collection_from_path(item_path)
+    if cid not in ext.COLLECTIONS:
+        raise CatalogError(
+            f"{item_path}: item {item.get('id')!r} has no known collection ({cid!r}); expected a "
+            f"path like {', '.join(PATTERNS[n] for n in PATTERN_COLLECTIONS)} below the output root, "
+            f"or a 'collection' field naming one of {', '.join(ext.COLLECTIONS)}"
+        )
+    return str(cid)
+
+
+def collect_items(item_paths: Sequence[Path]) -> dict[Path, _Source]:
+    """Read the given items and every ancestor reached through ``derived_from``.
+
+    Raises:
+        MissingInputError: a given item, or an input an item links to, does not exist.
+        CatalogError: an item is not a STAC Item or has no known collection.
+    """
+    found: dict[Path, _Source] = {}
+    todo: list[tuple[Path, Path | None]] = [(Path(p).resolve(), None) for p in item_paths]
+    while todo:
+        path, child = todo.pop()
+        if path in found:
+            continue
+        if not path.exists():
+            if child is None:
+                raise MissingInputError(f"{path}: item not found")
+            raise MissingInputError(f"{child}: derived_from link points to {path}, which does not exist")
+        data = read_json(path)
+        if data.get("type") != "Feature":
+            raise CatalogError(f"{path}: not a STAC Item (type {data.get('type')!r})")
+        found[path] = _Source(path, data, infer_collection(data, path))
+        todo.extend((p, path) for p in derived_from_paths(data, path))
+    return found
+
+
+def _item_copy(
+    src: _Source, dest: Path, copies: Mapping[Path, Path], cat_dir: Path
+) -> dict[str, Any]:
+    """The catalog copy of ``src``, to be stored at ``dest`` (hrefs relative to it)."""
+    d = json.loads(json.dumps(src.data))  # deep copy
+    here, base = dest.parent, src.path.parent
+    d["collection"] = src.collection
+    for asset in d.get("assets", {}).values():
+        if is_local_href(asset["href"]):
+            asset["href"] = relative_href(resolve_href(asset["href"], base), here)
+    links: list[dict[str, Any]] = [
+        {"rel": "root", "href": relative_href(cat_dir / CATALOG_FILENAME, here), "type": ext.JSON},
+        {"rel": "parent", "href": "../" + COLLECTION_FILENAME, "type": ext.JSON},
+        {"rel": "collection", "href": "../" + COLLECTION_FILENAME, "type": ext.JSON},
+    ]
+    others = []
+    for link in d.get("links", []):
+        if link.get("rel") in STRUCTURAL_RELS:
+            continue
+        link = dict(link)
+        if is_local_href(link.get("href", "")):
+            target = resolve_href(link["href"], base)
+            link["href"] = relative_href(copies.get(target, target), here)
+        others.append(link)
+    others.sort(key=lambda k: (k.get("rel", ""), k.get("href", "")))
+    d["links"] = links + others
+    return d
+
+
+def _write(path: Path, obj: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(dumps_json(obj).encode("utf-8"))
+
+
+def _check_out(out: Path) -> Path:
+    if out.name != CATALOG_FILENAME:
+        raise CatalogError(f"{out}: the catalog output must be named {CATALOG_FILENAME}")
+    cat_dir = out.parent
+    if cat_dir.exists() and any(cat_dir.iterdir()) and not out.exists():
+        raise CatalogError(
+            f"{cat_dir}: folder exists and holds no {CATALOG_FILENAME}; publish replaces the whole "
+            "folder, so give an output in its own folder (e.g. results/catalog/catalog.json)"
+        )
+    return cat_dir
+
+
+def build_catalog(
+    item_paths: Sequence[Path], out: Path, *, cfg: Config, schema_dir: Path | None = None
+) -> CatalogSummary:
+    """Publish ``item_paths`` and all their ancestors as a static catalog at ``out``.
+
+    Args:
+        item_paths: ``item.json`` files written by the steps (ancestors are added).
+        out: the root ``catalog.json``; its folder is replaced as a whole.
+        cfg: the config (licence of products, area name for the catalog title).
+        schema_dir: offline schema bundle (default: the one shipped in the package).
+
+    Returns:
+        The number of items per collection and the catalog path.
+
+    Raises:
+        MissingInputError: an item or one of its inputs does not exist.
+        CatalogError: an item has no known collection, two items share an id in one
+            collection, or a written object is not valid STAC (lists every problem).
+    """
+    if not item_paths:
+        raise CatalogError(f"{out}: no items to publish; give at least one item.json")
+    out = Path(out).resolve()
+    cat_dir = _check_out(out)
+    sources = collect_items(item_paths)
+
+    copies: dict[Path, Path] = {}
+    by_coll: dict[str, dict[str, _Source]] = {}
+    for src in sorted(sources.values(), key=lambda s: (s.collection, s.id, str(s.path))):
+        seen = by_coll.setdefault(src.collection, {})
+        if src.id in seen:
+            raise CatalogError(
+                f"{src.path}: item id {src.id!r} is also used by {seen[src.id].path} in "
+                f"collection {src.collection!r}; item ids must be unique in a collection"
+            )
+        seen[src.id] = src
+        copies[src.path] = cat_dir / src.collection / src.id / f"{src.id}.json"
+
+    docs: dict[Path, dict[str, Any]] = {}
+    for path, src in sources.items():
+        docs[copies[path]] = _item_copy(src, copies[path], copies, cat_dir)
+    area = cfg.data["area"]["name"]
+    root_links: list[dict[str, Any]] = [
+        {"rel": "root", "href": "./" + CATALOG_FILENAME, "type": ext.JSON, "title": "sporbar"}
+    ]
+    for cid in sorted(by_coll):
+        members = sorted(by_coll[cid].values(), key=lambda s: s.id)
+        coll_path = cat_dir / cid / COLLECTION_FILENAME
+        links = [
+            {"rel": "root", "href": "../" + CATALOG_FILENAME, "type": ext.JSON},
+            {"rel": "parent", "href": "../" + CATALOG_FILENAME, "type": ext.JSON},
+        ] + [
+            {"rel": "item", "href": relative_href(copies[s.path], coll_path.parent),
+             "type": "application/geo+json", "title": s.id}
+            for s in members
+        ]
+        docs[coll_path] = collection_dict(cid, [s.data for s in members], cfg=cfg, links=links)
+        root_links.append(
+            {"rel": "child", "href": f"./{cid}/{COLLECTION_FILENAME}", "type": ext.JSON,
+             "title": docs[coll_path].get("title", cid)}
+        )
+    docs[out] = {
+        "type": "Catalog",
+        "stac_version": ext.STAC_VERSION,
+        "stac_extensions": [],
+        "id": CATALOG_ID,
+        "title": f"sporbar land-ecology products: {area}",
+        "description": (
+            f"Every output of the sporbar pipeline for area {area!r}, with its provenance: "
+            "processing extension, derived_from links back to the raw data, and file "
+            "checksums of every asset."
+        ),
+        "links": root_links,
+    }
+
+    problems = []
+    for path in sorted(docs):
+        problems += [f"{path}: {p}" for p in validate_dict(docs[path], schema_dir=schema_dir)]
+    if problems:
+        raise CatalogError(f"{out}: catalog not written; invalid STAC:\n  " + "\n  ".join(problems))
+
+    with atomic_path(cat_dir) as tmp:
+        tmp.mkdir()
+        for path in sorted(docs):
+            _write(tmp / path.relative_to(cat_dir), docs[path])
+    return CatalogSummary(
+        catalog=out,
+        items_per_collection={cid: len(by_coll[cid]) for cid in sorted(by_coll)},
+        n_assets=sum(len(s.data.get("assets", {})) for s in sources.values()),
+    )

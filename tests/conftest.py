@@ -1,0 +1,46 @@
+"""Shared test helpers: small configs derived from the demo config, the shared data folder."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DEMO_CONFIG = REPO / "config" / "config.yaml"
+
+
+def small_config(root: Path, **overrides: Any) -> dict[str, Any]:
+    """The demo config shrunk to two 640 m tiles and few dates, rooted at ``root``."""
+    cfg = yaml.safe_load(DEMO_CONFIG.read_text())
+    cfg = copy.deepcopy(cfg)
+    cfg["root"] = str(root)
+    cfg["area"] = {"name": "test-area", "bbox": [268800, 7030400, 270080, 7031040]}
+    cfg["grid"]["tile_size"] = 640
+    cfg["demo"].update(dates=["2024-06-01", "2024-06-25", "2024-08-10"], lidar_density=1.0,
+                       lidar_tile_size=500)
+    cfg["training"].update(samples_per_class=150, block_size=320, folds=3)
+    cfg["models"] = [
+        {"id": "rf", "kind": "random_forest", "n_estimators": 60},
+        {"id": "mlp", "kind": "torch_mlp", "epochs": 40, "hidden": 32},
+    ]
+    cfg.update(overrides)
+    return cfg
+
+
+def write_config(path: Path, cfg: dict[str, Any]) -> Path:
+    """Write ``cfg`` as YAML to ``path``."""
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared (real metadata, schemas); skips the test when it is not beside the repo."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present: the shared test data is needed for this test")
+    return SHARED

@@ -1,0 +1,128 @@
+"""End to end: the Snakemake workflow on a small demo area, then the catalog it made.
+
+Slow (a few minutes on 2 cores): marked ``e2e``; `make test` runs it, `pytest -m e2e` runs it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SHARED, small_config, write_config
+
+from sporbar.config import load
+from sporbar.stac.lineage import leaves, lineage
+from sporbar.workflow import plan
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+
+
+def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=1500,
+    )
+
+
+def sporbar(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "sporbar"), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("e2e")
+    root = work / "results"
+    cfg_path = write_config(work / "config.yaml", small_config(root))
+    r = snakemake("--configfile", str(cfg_path), cwd=work)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+    return {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path)}
+
+
+def _items(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("item.json") if "catalog" not in p.parts)
+
+
+def test_every_output_file_has_an_item(run: dict) -> None:
+    cfg, root = run["cfg"], run["root"]
+    for p in plan.all_outputs(cfg):
+        assert p.exists(), p
+    covered: set[Path] = set()
+    for item_path in _items(root):
+        item = json.loads(item_path.read_text())
+        for asset in item["assets"].values():
+            covered.add((item_path.parent / asset["href"]).resolve())
+    for stage in ("ard", "lidar", "training", "models", "maps"):
+        for f in (root / stage).rglob("*"):
+            if f.is_file() and f.name != "item.json":
+                assert any(f.resolve() == c or c in f.resolve().parents for c in covered), (
+                    f"{f} has no item")
+    for f in (root / "raw").rglob("*"):
+        if f.suffix in {".jp2", ".laz", ".gpkg"}:
+            assert f.resolve() in covered, f"{f} has no item"
+
+
+def test_catalog_verifies(run: dict) -> None:
+    catalog = plan.path(run["cfg"], "catalog")
+    schemas = SHARED / "stac-schemas"
+    args = ["verify", str(catalog)] + (["--schemas", str(schemas)] if schemas.is_dir() else [])
+    r = sporbar(*args)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_lineage_of_a_map_reaches_raw_data(run: dict) -> None:
+    cfg = run["cfg"]
+    tile = cfg.tiles[0]
+    map_item = plan.path(cfg, "map", product=cfg.data["map"]["product"], tile=tile)
+    collections = {json.loads(Path(leaf.path).read_text())["collection"] for leaf in leaves(lineage(map_item))}
+    assert {"sentinel-2-l2a-raw", "lidar-raw", "labels-raw"} <= collections
+    r = sporbar("lineage", str(map_item))
+    assert r.returncode == 0, r.stderr
+    assert "sentinel-2-l2a-raw" in r.stdout and "lidar-raw" in r.stdout
+
+
+def test_models_beat_majority_baseline(run: dict) -> None:
+    cfg = run["cfg"]
+    for model_id in plan.model_ids(cfg):
+        item = json.loads(plan.path(cfg, "model", model=model_id).read_text())
+        m = item["properties"]["sporbar:metrics"]
+        assert m["overall_accuracy"] > m["baseline_accuracy"] + 0.25, (model_id, m)
+
+
+def test_second_run_does_nothing(run: dict) -> None:
+    r = snakemake("--configfile", str(run["config"]), "--dry-run", cwd=run["work"])
+    assert r.returncode == 0, r.stderr
+    assert "Nothing to be done" in r.stdout + r.stderr
+
+
+def test_corrupted_asset_fails_verify(run: dict, tmp_path: Path) -> None:
+    cfg = run["cfg"]
+    tif = plan.path(cfg, "map", product=cfg.data["map"]["product"], tile=cfg.tiles[0]).parent / "classes.tif"
+    backup = tmp_path / "classes.tif"
+    shutil.copy2(tif, backup)
+    try:
+        data = bytearray(tif.read_bytes())
+        data[-10] ^= 0xFF
+        tif.write_bytes(bytes(data))
+        r = sporbar("verify", str(plan.path(cfg, "catalog")))
+        assert r.returncode == 1
+        assert "classes" in r.stdout + r.stderr and "checksum" in r.stdout + r.stderr
+    finally:
+        shutil.copy2(backup, tif)
+
+
+def test_bad_config_fails_before_any_work(tmp_path: Path) -> None:
+    data = small_config(tmp_path / "results")
+    data["ard"]["bandz"] = ["B02"]
+    cfg_path = write_config(tmp_path / "bad.yaml", data)
+    r = snakemake("--configfile", str(cfg_path), cwd=tmp_path)
+    assert r.returncode != 0
+    assert "bandz" in r.stdout + r.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,85 @@
+"""Config validation: bad input gets a clear error naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import DEMO_CONFIG, small_config, write_config
+
+from sporbar.cli.main import cli
+from sporbar.config import load, validate
+from sporbar.errors import ConfigError
+
+
+def test_demo_config_is_valid_and_gets_defaults() -> None:
+    cfg = load(DEMO_CONFIG)
+    assert cfg.data["grid"]["crs"] == "EPSG:25833"
+    assert cfg.tiles == ["E268800N7029760", "E268800N7031040", "E270080N7029760", "E270080N7031040"]
+    assert len(cfg.hash) == 64
+
+
+def test_defaults_fill_nested_sections(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    del data["ard"], data["models"]
+    out = validate(data)
+    assert out["ard"]["indices"] == ["NDVI", "NDMI"]
+    assert out["models"][0]["n_estimators"] == 200
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["ard"]["bandz"] = ["B02"]
+    with pytest.raises(ConfigError, match=r"ard.*'bandz' was unexpected"):
+        validate(data, source="my.yaml")
+
+
+def test_wrong_type_names_key_and_type(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["training"]["folds"] = "four"
+    with pytest.raises(ConfigError, match=r"key training/folds: 'four' is not of type 'integer'"):
+        validate(data)
+
+
+def test_aoi_outside_grid(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["area"]["bbox"] = [10.0, 59.0, 11.0, 60.0]  # degrees by mistake
+    with pytest.raises(ConfigError, match="outside the national grid"):
+        validate(data)
+
+
+def test_map_model_must_exist(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["map"]["model"] = "xgb"
+    with pytest.raises(ConfigError, match=r"map/model: 'xgb' is not one of"):
+        validate(data)
+
+
+def test_period_order(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["ard"]["periods"] = [{"id": "p", "start": "2024-09-01", "end": "2024-06-01"}]
+    with pytest.raises(ConfigError, match="start 2024-09-01 is after end 2024-06-01"):
+        validate(data)
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("area: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load(bad)
+
+
+def test_check_config_cli(tmp_path: Path) -> None:
+    good = write_config(tmp_path / "good.yaml", small_config(tmp_path))
+    r = CliRunner().invoke(cli, ["check-config", str(good)])
+    assert r.exit_code == 0, r.output
+    assert "2 tile(s)" in r.output
+    data = small_config(tmp_path)
+    data["threads"] = 0
+    bad = write_config(tmp_path / "bad.yaml", data)
+    r = CliRunner().invoke(cli, ["check-config", str(bad)])
+    assert r.exit_code != 0
+    assert "threads" in str(r.exception) or "threads" in r.output
