@@ -64,13 +64,13 @@ def write_cog(
     }
     with MemoryFile() as mem:
         with mem.open(**profile) as ds:
+            if colormap:
+                ds.write_colormap(1, colormap)
             ds.write(arr)
             for i, name in enumerate(band_names or [], start=1):
                 ds.set_band_description(i, name)
             if tags:
                 ds.update_tags(**tags)
-            if colormap:
-                ds.write_colormap(1, colormap)
         with mem.open() as src, atomic_path(Path(path)) as tmp:
             rasterio.shutil.copy(
                 src,

@@ -107,7 +107,7 @@ def write_tile_inputs(cfg: Config, tile: str, truth: np.ndarray, *, seed: int = 
     ard_dir.mkdir(parents=True, exist_ok=True)
     item = _item(f"ard-{tile}", ext.COLLECTION_ARD, cfg, tile)
     for p_i, period in enumerate(cfg.data["ard"]["periods"]):
-        data = sig[p_i][truth].transpose(2, 0, 1) + rng.normal(0, 0.04, size=(len(names), *truth.shape))
+        data = sig[p_i][truth].transpose(2, 0, 1) + rng.normal(0, 0.1, size=(len(names), *truth.shape))
         data = data.astype(np.float32)
         if nan_rows:
             data[:, :nan_rows, :] = np.nan  # no data along the top edge

@@ -58,8 +58,15 @@ class Chain:
     @property
     def items(self) -> list[Path]:
         """Every source item path."""
-        return [self.raw_s2, self.raw_lidar, self.raw_labels, self.ard, self.training,
-                self.model, self.map]
+        return [
+            self.raw_s2,
+            self.raw_lidar,
+            self.raw_labels,
+            self.ard,
+            self.training,
+            self.model,
+            self.map,
+        ]
 
     @property
     def catalog(self) -> Path:
@@ -68,7 +75,10 @@ class Chain:
 
 
 def _item(
-    item_id: str, assets: dict[str, str], *, geometry: bool = True,
+    item_id: str,
+    assets: dict[str, str],
+    *,
+    geometry: bool = True,
     dt: str = "2024-06-01T10:40:31Z",
 ) -> pystac.Item:
     item = pystac.Item(
@@ -91,8 +101,9 @@ def _record(cfg: Config, item: pystac.Item, path: Path, inputs: list[Path], what
         code_version="sporbar==0.1.0",
         config_hash=cfg.hash,
     )
-    d = record_item(item, path, inputs=inputs, step=Step(lineage=what, command="test"),
-                    provenance=prov)
+    d = record_item(
+        item, path, inputs=inputs, step=Step(lineage=what, command="test"), provenance=prov
+    )
     validate_item_dict(d)
     return path
 
@@ -119,39 +130,70 @@ def build_chain(tmp: Path) -> Chain:
     }
     d = {k: v.parent for k, v in p.items()}
 
-    s2 = _item(SCENE,
-               {"B04": _file(d["raw_s2"] / "B04.jp2", b"\x00\x00\x00\x0cjP  red band"),
-                "metadata": _file(d["raw_s2"] / "MTD_MSIL2A.xml", b"<xml/>\n")})
+    s2 = _item(
+        SCENE,
+        {
+            "B04": _file(d["raw_s2"] / "B04.jp2", b"\x00\x00\x00\x0cjP  red band"),
+            "metadata": _file(d["raw_s2"] / "MTD_MSIL2A.xml", b"<xml/>\n"),
+        },
+    )
     _record(cfg, s2, p["raw_s2"], [], "Fetched Sentinel-2 L2A scene unchanged.")
-    lidar = _item(LIDAR_TILE,
-                  {"data": _file(d["raw_lidar"] / "points.laz", b"LASF" + bytes(range(64)))})
+    lidar = _item(
+        LIDAR_TILE, {"data": _file(d["raw_lidar"] / "points.laz", b"LASF" + bytes(range(64)))}
+    )
     _record(cfg, lidar, p["raw_lidar"], [], "Fetched lidar tile unchanged.")
-    labels = _item("labels-test-area",
-                   {"labels": _file(d["raw_labels"] / "labels.gpkg", b"SQLite format 3\x00")})
+    labels = _item(
+        "labels-test-area",
+        {"labels": _file(d["raw_labels"] / "labels.gpkg", b"SQLite format 3\x00")},
+    )
     _record(cfg, labels, p["raw_labels"], [], "Fetched label polygons.")
 
     cube = d["ard"] / "cube.zarr"
     (cube / "band" / "0").parent.mkdir(parents=True)
     (cube / "zarr.json").write_text('{"zarr_format": 3}\n')
     (cube / "band" / "0").write_bytes(b"\x01\x02\x03")
-    ard = _item(f"ard-{TILE}",
-                {"composite-early": _file(d["ard"] / "composite-early.tif", b"II*\x00" + bytes(100)),
-                 "cube": "./cube.zarr"})
-    _record(cfg, ard, p["ard"], [p["raw_s2"], p["raw_lidar"]],
-            "Cloud-masked median composite of Sentinel-2 L2A on the 10 m grid.")
-    training = _item("training-test-area",
-                     {"samples": _file(d["training"] / "samples.parquet", b"PAR1samplesPAR1")})
-    _record(cfg, training, p["training"], [p["ard"], p["raw_labels"]],
-            "Stratified samples of ARD features at label polygons.")
-    model = _item(f"model-{MODEL}",
-                  {"model": _file(d["model"] / "model.joblib", b"joblib-bytes"),
-                   "metrics": _file(d["model"] / "metrics.json", b'{"accuracy": 0.9}\n')},
-                  geometry=False)
+    ard = _item(
+        f"ard-{TILE}",
+        {
+            "composite-early": _file(d["ard"] / "composite-early.tif", b"II*\x00" + bytes(100)),
+            "cube": "./cube.zarr",
+        },
+    )
+    _record(
+        cfg,
+        ard,
+        p["ard"],
+        [p["raw_s2"], p["raw_lidar"]],
+        "Cloud-masked median composite of Sentinel-2 L2A on the 10 m grid.",
+    )
+    training = _item(
+        "training-test-area",
+        {"samples": _file(d["training"] / "samples.parquet", b"PAR1samplesPAR1")},
+    )
+    _record(
+        cfg,
+        training,
+        p["training"],
+        [p["ard"], p["raw_labels"]],
+        "Stratified samples of ARD features at label polygons.",
+    )
+    model = _item(
+        f"model-{MODEL}",
+        {
+            "model": _file(d["model"] / "model.joblib", b"joblib-bytes"),
+            "metrics": _file(d["model"] / "metrics.json", b'{"accuracy": 0.9}\n'),
+        },
+        geometry=False,
+    )
     _record(cfg, model, p["model"], [p["training"]], "Random forest trained on the samples.")
-    mp = _item(f"land-ecology-{TILE}",
-               {"classes": _file(d["map"] / "classes.tif", b"II*\x00classes"),
-                "confidence": _file(d["map"] / "confidence.tif", b"II*\x00confidence")},
-               dt="2024-09-30T00:00:00Z")
+    mp = _item(
+        f"land-ecology-{TILE}",
+        {
+            "classes": _file(d["map"] / "classes.tif", b"II*\x00classes"),
+            "confidence": _file(d["map"] / "confidence.tif", b"II*\x00confidence"),
+        },
+        dt="2024-09-30T00:00:00Z",
+    )
     _record(cfg, mp, p["map"], [p["ard"], p["model"]], "Classes predicted by model rf.")
     return Chain(cfg=cfg, cfg_path=cfg_path, root=root, **p)
 
@@ -163,8 +205,11 @@ def snapshot(paths: list[Path]) -> dict[Path, bytes]:
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     """Relative path -> bytes of every file below ``folder``."""
-    return {f.relative_to(folder).as_posix(): f.read_bytes()
-            for f in sorted(folder.rglob("*")) if f.is_file()}
+    return {
+        f.relative_to(folder).as_posix(): f.read_bytes()
+        for f in sorted(folder.rglob("*"))
+        if f.is_file()
+    }
 
 
 def shared_validator() -> ModuleType | None:

@@ -9,8 +9,13 @@ import click
 
 @click.command("lineage")
 @click.argument("item", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dot", "dot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the graph as Graphviz DOT (draw with `dot -Tsvg FILE -o lineage.svg`).")
+@click.option(
+    "--dot",
+    "dot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the graph as Graphviz DOT (draw with `dot -Tsvg FILE -o lineage.svg`).",
+)
 def lineage(item: Path, dot_path: Path | None) -> None:
     """Print the derived_from tree of ITEM: one line per item, `collection/id — what was done`.
 
@@ -18,7 +23,8 @@ def lineage(item: Path, dot_path: Path | None) -> None:
       $ sporbar lineage results/catalog/land-ecology-maps/<item>/<item>.json
     """
     from sporbar.io import write_bytes_atomic
-    from sporbar.stac.lineage import leaves, lineage as read_lineage, render_tree, to_dot
+    from sporbar.stac.lineage import leaves, render_tree, to_dot
+    from sporbar.stac.lineage import lineage as read_lineage
 
     node = read_lineage(item)
     click.echo(render_tree(node), nl=False)

@@ -12,21 +12,39 @@ from sporbar.cli.options import config_option, load_config
 @click.command("publish")
 @config_option
 @click.argument("positional", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--item", "items", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="An item.json to publish (repeatable); its ancestors are added too.")
-@click.option("--items-from", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A text file with one item.json path per line.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The root catalog.json; its folder is replaced as a whole.")
-def publish(config_path: Path, positional: tuple[Path, ...], items: tuple[Path, ...],
-            items_from: Path | None, output: Path) -> None:
+@click.option(
+    "--item",
+    "items",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An item.json to publish (repeatable); its ancestors are added too.",
+)
+@click.option(
+    "--items-from",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A text file with one item.json path per line.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The root catalog.json; its folder is replaced as a whole.",
+)
+def publish(
+    config_path: Path,
+    positional: tuple[Path, ...],
+    items: tuple[Path, ...],
+    items_from: Path | None,
+    output: Path,
+) -> None:
     """Copy the items (arguments, --item, --items-from) and their ancestors into a static catalog.
 
     Asset hrefs point back at the data where it lies; nothing is moved.
 
     \b
-      $ sporbar publish -c config/config.yaml --item results/maps/land-ecology/E268800N7029760/item.json \\
-          -o results/catalog/catalog.json
+      $ sporbar publish -c config/config.yaml -o results/catalog/catalog.json \\
+          --item results/maps/land-ecology/E268800N7029760/item.json
     """
     from sporbar.stac.catalog import build_catalog
 

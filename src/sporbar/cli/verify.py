@@ -9,8 +9,13 @@ import click
 
 @click.command("verify")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--schemas", "schema_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=None, help="Offline schema bundle with schema_map.json (default: the packaged one).")
+@click.option(
+    "--schemas",
+    "schema_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Offline schema bundle with schema_map.json (default: the packaged one).",
+)
 @click.pass_context
 def verify(ctx: click.Context, path: Path, schema_dir: Path | None) -> None:
     """Verify PATH (a catalog.json, collection.json or item JSON) and all it links to.

@@ -89,10 +89,9 @@ def build_item(
             "pc:statistics": pc_statistics(header),
             "proj:code": f"EPSG:{EXPECTED_EPSG}",
             "proj:bbox": [round(v, 2) for v in (minx, miny, maxx, maxy)],
-            "las:version": str(header.version),
-            "las:point_format": int(header.point_format.id),
         },
-        collection=ext.COLLECTION_LIDAR_RAW,
+        # No "collection" field (it needs a collection link, which record_item does not write):
+        # `sporbar publish` sets ext.COLLECTION_LIDAR_RAW from the item path.
         stac_extensions=[POINTCLOUD_SCHEMA_URI, PROJECTION_SCHEMA_URI],
     )
     item.add_asset(

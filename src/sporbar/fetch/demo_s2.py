@@ -88,8 +88,9 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
         bbox=[min(lons), min(lats), max(lons), max(lats)],
         datetime=meta.sensing_datetime,
         properties={},
-        collection=ext.COLLECTION_S2_RAW,
     )
+    # No "collection" field: record_item writes no collection link, which the core schema
+    # requires with it; `sporbar publish` sets collection sentinel-2-l2a-raw from the path.
     item.common_metadata.platform = meta.platform
     item.common_metadata.constellation = "sentinel-2"
     item.common_metadata.instruments = ["msi"]
@@ -166,7 +167,7 @@ def fetch_scene(
     log.info("fetch s2: copying %s -> %s", src, dest)
     with atomic_path(dest) as tmp:
         shutil.copytree(src, tmp)
-    meta = read_safe(dest)
+    meta = read_safe(dest.resolve())
     item = raw_s2_item(meta)
     step = Step(
         lineage=f"Copied Sentinel-2 L2A product {scene} (SAFE folder) from the demo source.",

@@ -46,7 +46,7 @@ def mlm_classes(classes: Sequence[dict[str, Any]]) -> list[Classification]:
 
 
 def feature_band(name: str) -> dict[str, Any]:
-    """A core STAC 1.1 ``bands`` entry describing one model feature."""
+    """A core STAC 1.1 ``bands`` entry (name, description) describing one model feature."""
     lidar = {
         "dtm": "Terrain height from lidar (m)",
         "dsm": "Surface height from lidar (m)",
@@ -59,7 +59,7 @@ def feature_band(name: str) -> dict[str, Any]:
     else:
         period, band = name.split("_", 1)
         desc = f"Sentinel-2 {band} median composite of period {period!r} (ARD)"
-    return {"name": name, "description": desc, "data_type": "float32"}
+    return {"name": name, "description": desc}
 
 
 def model_item(
@@ -91,7 +91,7 @@ def model_item(
     )
     mlm = MLMExtension.ext(item, add_if_missing=True)
     mlm.apply(
-        name=model_id,
+        name=f"sporbar-{model_id}",
         architecture=arch,
         tasks=[TaskType.CLASSIFICATION],
         input=[ModelInput.create(
@@ -121,12 +121,15 @@ def model_item(
          for m, s in zip(model.normaliser.mean, model.normaliser.std, strict=True)]
         if model.normaliser else None
     )
+    # mlm v1.4.0 wants named input bands described in properties (core STAC 1.1 bands);
+    # the core item schema allows properties.bands only when an asset has bands too.
     item.properties["bands"] = [feature_band(f) for f in model.feature_names]
     item.properties[SPORBAR_METRICS] = {k: metrics[k] for k in SUMMARY_METRICS} | {
         "validation": metrics["validation"], "n_samples": metrics["n_samples"],
     }
     asset = pystac.Asset(href=model_href, media_type="application/octet-stream",
                          roles=["mlm:model", "data"], title=f"{arch} weights ({fw.name})")
+    asset.extra_fields["bands"] = [feature_band(f) for f in model.feature_names]
     item.add_asset("model", asset)
     AssetGeneralMLMExtension.ext(asset, add_if_missing=True).artifact_type = fw.artifact_type
     item.add_asset("model-metadata", pystac.Asset(

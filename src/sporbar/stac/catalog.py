@@ -142,7 +142,9 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
 
 
 # collection -> regex matching the end of a path written by plan.path (wildcards: one folder)
-_PATH_REGEXES: Final = {coll: _pattern_regex(PATTERNS[name]) for name, coll in PATTERN_COLLECTIONS.items()}
+_PATH_REGEXES: Final = {
+    coll: _pattern_regex(PATTERNS[name]) for name, coll in PATTERN_COLLECTIONS.items()
+}
 
 
 def collection_from_path(item_path: Path) -> str | None:
@@ -167,7 +169,7 @@ def infer_collection(item: Mapping[str, Any], item_path: Path) -> str:
     if cid not in ext.COLLECTIONS:
         raise CatalogError(
             f"{item_path}: item {item.get('id')!r} has no known collection ({cid!r}); expected a "
-            f"path like {', '.join(PATTERNS[n] for n in PATTERN_COLLECTIONS)} below the output root, "
+            f"path like {', '.join(PATTERNS[n] for n in PATTERN_COLLECTIONS)} below the root, "
             f"or a 'collection' field naming one of {', '.join(ext.COLLECTIONS)}"
         )
     return str(cid)
@@ -189,7 +191,9 @@ def collect_items(item_paths: Sequence[Path]) -> dict[Path, _Source]:
         if not path.exists():
             if child is None:
                 raise MissingInputError(f"{path}: item not found")
-            raise MissingInputError(f"{child}: derived_from link points to {path}, which does not exist")
+            raise MissingInputError(
+                f"{child}: derived_from link points to {path}, which does not exist"
+            )
         data = read_json(path)
         if data.get("type") != "Feature":
             raise CatalogError(f"{path}: not a STAC Item (type {data.get('type')!r})")
@@ -272,6 +276,8 @@ def build_catalog(
     copies: dict[Path, Path] = {}
     by_coll: dict[str, dict[str, _Source]] = {}
     for src in sorted(sources.values(), key=lambda s: (s.collection, s.id, str(s.path))):
+        if not src.id or "/" in src.id or "\\" in src.id or src.id in (".", ".."):
+            raise CatalogError(f"{src.path}: item id {src.id!r} is not a valid file name")
         seen = by_coll.setdefault(src.collection, {})
         if src.id in seen:
             raise CatalogError(
@@ -295,14 +301,22 @@ def build_catalog(
             {"rel": "root", "href": "../" + CATALOG_FILENAME, "type": ext.JSON},
             {"rel": "parent", "href": "../" + CATALOG_FILENAME, "type": ext.JSON},
         ] + [
-            {"rel": "item", "href": relative_href(copies[s.path], coll_path.parent),
-             "type": "application/geo+json", "title": s.id}
+            {
+                "rel": "item",
+                "href": relative_href(copies[s.path], coll_path.parent),
+                "type": "application/geo+json",
+                "title": s.id,
+            }
             for s in members
         ]
         docs[coll_path] = collection_dict(cid, [s.data for s in members], cfg=cfg, links=links)
         root_links.append(
-            {"rel": "child", "href": f"./{cid}/{COLLECTION_FILENAME}", "type": ext.JSON,
-             "title": docs[coll_path].get("title", cid)}
+            {
+                "rel": "child",
+                "href": f"./{cid}/{COLLECTION_FILENAME}",
+                "type": ext.JSON,
+                "title": docs[coll_path].get("title", cid),
+            }
         )
     docs[out] = {
         "type": "Catalog",

@@ -96,7 +96,9 @@ def license_fields(cfg: Config) -> tuple[str, dict[str, str]]:
     try:
         lic, link = LICENSES[name]
     except KeyError as err:
-        raise CatalogError(f"{cfg.source}: key catalog/license: {name!r} is not one of {sorted(LICENSES)}") from err
+        raise CatalogError(
+            f"{cfg.source}: key catalog/license: {name!r} is not one of {sorted(LICENSES)}"
+        ) from err
     return lic, dict(link)
 
 
@@ -113,7 +115,7 @@ def extent(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     for it in items:
         bbox = it.get("bbox")
         if bbox:
-            boxes.append(list(bbox[:2]) + list(bbox[-2:]) if len(bbox) == 6 else list(bbox))
+            boxes.append([bbox[0], bbox[1], bbox[3], bbox[4]] if len(bbox) == 6 else list(bbox))
         props = it.get("properties", {})
         for key in ("datetime", "start_datetime", "end_datetime"):
             if props.get(key):

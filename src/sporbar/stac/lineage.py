@@ -54,9 +54,11 @@ def lineage(item_json: Path) -> LineageNode:
     return _node(Path(item_json).resolve(), nodes, [], title=None)
 
 
-def _node(path: Path, nodes: dict[Path, LineageNode], stack: list[Path], title: str | None) -> LineageNode:
+def _node(
+    path: Path, nodes: dict[Path, LineageNode], stack: list[Path], title: str | None
+) -> LineageNode:
     if path in stack:
-        cycle = " -> ".join(str(p) for p in [*stack[stack.index(path):], path])
+        cycle = " -> ".join(str(p) for p in [*stack[stack.index(path) :], path])
         raise CatalogError(f"{path}: derived_from links form a cycle: {cycle}")
     if path in nodes:
         return nodes[path]
@@ -66,7 +68,9 @@ def _node(path: Path, nodes: dict[Path, LineageNode], stack: list[Path], title: 
         return node
     data = read_json(path)
     if data.get("type") != "Feature":
-        raise CatalogError(f"{path}: not a STAC Item (type {data.get('type')!r}); lineage needs an item")
+        raise CatalogError(
+            f"{path}: not a STAC Item (type {data.get('type')!r}); lineage needs an item"
+        )
     node = LineageNode(
         id=str(data.get("id", path.stem)),
         collection=str(data.get("collection") or collection_from_path(path) or "?"),
@@ -118,12 +122,16 @@ def render_tree(node: LineageNode) -> str:
     def text(n: LineageNode, again: bool) -> str:
         if n.missing:
             return f"{n.label} — MISSING: {n.path}"
-        first = n.lineage.strip().splitlines()[0] if n.lineage.strip() else "(no processing:lineage)"
+        first = (
+            n.lineage.strip().splitlines()[0] if n.lineage.strip() else "(no processing:lineage)"
+        )
         return f"{n.label} (see above)" if again else f"{n.label} — {first}"
 
     def draw(n: LineageNode, prefix: str, last: bool, top: bool) -> None:
         again = id(n) in shown and bool(n.children)
-        lines.append(text(n, again) if top else f"{prefix}{'└── ' if last else '├── '}{text(n, again)}")
+        lines.append(
+            text(n, again) if top else f"{prefix}{'└── ' if last else '├── '}{text(n, again)}"
+        )
         shown.add(id(n))
         if again:
             return
@@ -152,7 +160,9 @@ def to_dot(node: LineageNode) -> str:
         '  node [shape=box, style=rounded, fontname="Helvetica"];',
     ]
     for n in nodes:
-        attrs = f"label={_dot_quote(n.collection + chr(10) + n.id)}, tooltip={_dot_quote(n.lineage)}"
+        attrs = (
+            f"label={_dot_quote(n.collection + chr(10) + n.id)}, tooltip={_dot_quote(n.lineage)}"
+        )
         if n.missing:
             attrs += ", color=red, style=dashed"
         out.append(f"  {key[id(n)]} [{attrs}];")

@@ -146,7 +146,9 @@ def _check_object(
         props = obj.get("properties", {})
         for key in REQUIRED_ITEM_PROPERTIES:
             if not props.get(key):
-                report.problems.append(f"{path}: property {key!r} missing (provenance not recorded)")
+                report.problems.append(
+                    f"{path}: property {key!r} missing (provenance not recorded)"
+                )
         for key in sorted(obj.get("assets", {})):
             _check_asset(path, key, obj["assets"][key], report, hashes, checksums)
     return walk
@@ -176,7 +178,8 @@ def _check_asset(
     size = asset.get(ext.FILE_SIZE)
     if size is not None and size != size_of(target):
         report.problems.append(
-            f"{path}: {where} size mismatch (file {target}: {size_of(target)} bytes, item says {size})"
+            f"{path}: {where} size mismatch "
+            f"(file {target}: {size_of(target)} bytes, item says {size})"
         )
     if expected is None or not checksums:
         return

@@ -162,7 +162,8 @@ def extract_samples(
     for tile in np.unique(tile_col):
         m = tile_col == tile
         aff = cfg.grid.geobox(str(tile)).affine
-        xs[m], ys[m] = aff * (meta[sel, 2][m] + 0.5, meta[sel, 1][m] + 0.5)
+        xs[m] = aff.c + (meta[sel, 2][m] + 0.5) * aff.a  # north-up grid: no rotation terms
+        ys[m] = aff.f + (meta[sel, 1][m] + 0.5) * aff.e
     blocks = block_ids(xs, ys, float(tr["block_size"]))
     fold_of = assign_folds(blocks, int(tr["folds"]), rng)
     by_value = {v: k for k, v in values.items()}

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from sporbar.config import Config
+from sporbar.stac.catalog import infer_collection
 from sporbar.workflow import plan
 
 METRIC_NAMES = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
@@ -19,7 +20,7 @@ def run_summary(cfg: Config, *, started: int | None = None) -> str:
     done = [p for p in outputs if p.exists()]
     by_collection: Counter[str] = Counter()
     for p in done:
-        by_collection[json.loads(p.read_text()).get("collection", "?")] += 1
+        by_collection[infer_collection(json.loads(p.read_text()), p)] += 1
     catalog = plan.path(cfg, "catalog")
     lines = [
         "",

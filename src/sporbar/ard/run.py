@@ -1,0 +1,112 @@
+"""``sporbar ard``: raw scene items -> cloud-masked cube and per-period composites on one tile."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+import dask
+
+from sporbar.ard.composite import INDEX_BANDS, Period, add_indices, clear_count, in_period, median
+from sporbar.ard.item import ard_item
+from sporbar.ard.load import Scene, load, load_scl, read_scenes
+from sporbar.ard.mask import apply_mask, clear_mask
+from sporbar.ard.write import open_cube, write_composite, write_count, write_cube
+from sporbar.config import Config
+from sporbar.io import check_writable
+from sporbar.stac.provenance import Provenance
+from sporbar.stac.record import Step, record_item
+
+log = logging.getLogger(__name__)
+
+
+def select_scenes(scenes: Sequence[Scene], max_cloud_cover: float) -> tuple[list[Scene], list[Scene]]:
+    """Split scenes into (kept, dropped) by ``eo:cloud_cover`` <= ``max_cloud_cover`` (percent)."""
+    kept, dropped = [], []
+    for s in scenes:
+        cc = s.cloud_cover
+        (dropped if cc is not None and cc > max_cloud_cover else kept).append(s)
+    return kept, dropped
+
+
+def cube_bands(bands: Sequence[str], indices: Sequence[str]) -> list[str]:
+    """Bands to load: ``bands`` then any band an index needs that ``bands`` lacks."""
+    out = list(bands)
+    for name in indices:
+        for b in INDEX_BANDS[name]:
+            if b not in out:
+                out.append(b)
+    return out
+
+
+def make_ard(
+    cfg: Config, tile: str, scene_items: Sequence[Path], item_path: Path, *,
+    overwrite: bool = False, rule: str | None = None,
+) -> dict[str, Any]:
+    """Build the ARD of ``tile`` from raw Sentinel-2 items and record its item.
+
+    Writes ``cube.zarr`` (masked reflectance, time/band/y/x), then per ``ard.periods``
+    ``composite-<period>.tif`` (median of clear observations, ``ard.bands`` then
+    ``ard.indices``) and ``clear-<period>.tif`` (count), then ``item.json``.
+
+    Returns:
+        The item dict as written.
+
+    Raises:
+        OutputExistsError: the item exists and ``overwrite`` is False.
+        MissingInputError: a scene item or its band file is missing.
+        InputDataError: a scene lacks a band (names the item file and band).
+    """
+    item_path = Path(item_path)
+    check_writable(item_path, overwrite=overwrite)
+    ard = cfg.data["ard"]
+    max_cc = float(cfg.data["sources"]["sentinel2"]["max_cloud_cover"])
+    geobox = cfg.grid.geobox(tile)
+    periods = [Period.from_config(p) for p in ard["periods"]]
+    out_bands = list(ard["bands"]) + list(ard["indices"])
+
+    scenes, dropped = select_scenes(read_scenes(scene_items), max_cc)
+    for s in dropped:
+        log.info("ard: dropping %s: cloud cover %.1f%% > %.1f%%", s.id, s.cloud_cover, max_cc)
+    bands = cube_bands(ard["bands"], ard["indices"])
+    refl = load(scenes, bands, geobox=geobox)
+    clear = clear_mask(load_scl(scenes, geobox=geobox), ard["mask_classes"])
+    cube = apply_mask(refl, clear)
+
+    folder = item_path.parent.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    assets: dict[str, Path] = {}
+    counts: dict[str, int] = {}
+    with dask.config.set(scheduler="threads", num_workers=cfg.data["threads"]):
+        log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
+        assets["cube"] = write_cube(folder / "cube.zarr", cube)
+        stored = open_cube(assets["cube"])
+        for p in periods:
+            sub = in_period(stored, p)
+            counts[p.id] = sub.sizes["time"]
+            log.info("ard: period %s (%s..%s): %d scene(s)", p.id, p.start, p.end, counts[p.id])
+            comp = add_indices(median(sub), ard["indices"])
+            assets[f"composite-{p.id}"] = write_composite(folder / f"composite-{p.id}.tif", comp, geobox, out_bands)
+            assets[f"clear-{p.id}"] = write_count(folder / f"clear-{p.id}.tif", clear_count(sub), geobox)
+
+    start = datetime.combine(min(p.start for p in periods), time.min, UTC)
+    end = datetime.combine(max(p.end for p in periods), time(23, 59, 59), UTC)
+    item = ard_item(tile, geobox, assets, bands=out_bands, cube_bands=bands, start=start, end=end,
+                    periods=periods)
+    lineage = (
+        f"Cloud-masked (SCL classes {sorted(ard['mask_classes'])}) and reprojected {len(scenes)} Sentinel-2 "
+        f"L2A scene(s) onto tile {tile}; per-period medians of clear observations and indices "
+        f"{list(ard['indices'])}."
+    )
+    if dropped:
+        lineage += f" Dropped for cloud cover > {max_cc:g}%: {', '.join(s.id for s in dropped)}."
+    step = Step(
+        lineage=lineage, command="ard", rule=rule,
+        parameters={"tile": tile, "scenes": [str(p) for p in scene_items],
+                    "periods": {p.id: counts[p.id] for p in periods}},
+    )
+    return record_item(item, item_path, inputs=list(scene_items), step=step,
+                       provenance=Provenance.current(config_hash=cfg.hash))

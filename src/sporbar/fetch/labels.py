@@ -1,0 +1,200 @@
+"""Fetch label polygons (demo archive or a user file) into ``raw/labels/<area>/``.
+
+The file is checked (readable, class column present, class names known, polygons,
+a CRS, overlapping the area), reprojected to EPSG:25833 if needed, and written
+normalised as ``labels.gpkg`` (layer ``labels``, rows sorted deterministically).
+The ``labels-raw`` item carries the label extension with per-class counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pystac
+import shapely
+from odc.geo.geom import box
+
+from sporbar.config import Config
+from sporbar.demo.labels import LABELS_PATH, LAYER, write_geopackage
+from sporbar.errors import InputDataError, MissingInputError
+from sporbar.io import check_writable
+from sporbar.stac import extensions as ext
+from sporbar.stac.provenance import Provenance
+from sporbar.stac.record import Step, record_item
+
+log = logging.getLogger(__name__)
+
+CRS = "EPSG:25833"
+ASSET = "labels"
+FILENAME = "labels.gpkg"
+LABEL_SCHEMA_URI = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
+PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+
+
+def read_labels(path: Path, class_column: str, class_names: list[str]) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Read and check a label file; return it in EPSG:25833 and the CRS it came in if reprojected.
+
+    Raises:
+        MissingInputError: the file does not exist.
+        InputDataError: unreadable, no CRS, no class column, unknown class names,
+            empty or non-polygon geometries.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingInputError(f"{path}: label file not found")
+    try:
+        layers = pyogrio.list_layers(path)
+        layer = LAYER if LAYER in {str(n) for n in layers[:, 0]} else None
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as err:
+        raise InputDataError(f"{path}: cannot read label polygons (GPKG/SHP/GeoJSON): {err}") from err
+    if class_column not in gdf.columns:
+        found = [c for c in gdf.columns if c != gdf.geometry.name]
+        raise InputDataError(
+            f"{path}: label file has no class column {class_column!r} (columns: {', '.join(found) or 'none'}); "
+            "rename the column or set sources.labels.class_column in the config"
+        )
+    if len(gdf) == 0:
+        raise InputDataError(f"{path}: label file has no features")
+    names = gdf[class_column]
+    unknown = sorted({str(v) for v in names[~names.astype(str).isin(class_names) | names.isna()]})
+    if unknown:
+        raise InputDataError(
+            f"{path}: unknown class names in column {class_column!r}: {', '.join(unknown)} "
+            f"(known: {', '.join(class_names)}); fix the file or classes[] in the config"
+        )
+    geom = gdf.geometry
+    bad = geom.isna() | geom.is_empty | ~geom.geom_type.isin(list(_POLYGONAL))
+    if bad.any():
+        kinds = sorted({str(t) for t in geom[bad].geom_type.fillna("missing")})
+        raise InputDataError(
+            f"{path}: {int(bad.sum())} label geometries are not polygons ({', '.join(kinds)}); "
+            "label polygons (Polygon/MultiPolygon) are required"
+        )
+    if gdf.crs is None:
+        raise InputDataError(f"{path}: label file has no CRS; assign one (e.g. EPSG:25833) and fetch again")
+    source_crs = None
+    if gdf.crs.to_epsg() != 25833:
+        source_crs = gdf.crs.to_string()
+        log.warning("fetch labels: %s is in %s; reprojecting to %s", path, source_crs, CRS)
+        gdf = gdf.to_crs(CRS)
+    gdf = gdf.set_crs(CRS, allow_override=True)
+    gdf[class_column] = gdf[class_column].astype(str)
+    return gdf, source_crs
+
+
+def normalise(gdf: gpd.GeoDataFrame, class_column: str) -> gpd.GeoDataFrame:
+    """Sort rows by class, then by position, then geometry bytes; reset the index."""
+    c = gdf.geometry.representative_point()
+    key = pd.DataFrame({
+        "cls": gdf[class_column].to_numpy(),
+        "y": c.y.round(3).to_numpy(),
+        "x": c.x.round(3).to_numpy(),
+        "wkb": shapely.to_wkb(gdf.geometry.to_numpy(), hex=True),
+    })
+    order = key.sort_values(["cls", "y", "x", "wkb"], kind="mergesort").index.to_numpy()
+    out = gdf.iloc[order].reset_index(drop=True)
+    return out
+
+
+def survey_period(gdf: gpd.GeoDataFrame) -> dict[str, str]:
+    """``start_datetime``/``end_datetime`` from a ``survey_date`` column (else an open period)."""
+    if "survey_date" in gdf.columns:
+        days = pd.to_datetime(gdf["survey_date"].astype(str), errors="coerce").dropna()
+        if len(days):
+            start, end = days.min(), days.max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+            return {"start_datetime": start.strftime("%Y-%m-%dT00:00:00Z"),
+                    "end_datetime": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"start_datetime": "1900-01-01T00:00:00Z", "end_datetime": "2100-01-01T00:00:00Z"}
+
+
+def fetch_labels(
+    cfg: Config,
+    output: Path,
+    *,
+    source_dir: Path | None = None,
+    path: Path | None = None,
+    overwrite: bool = False,
+    rule: str | None = None,
+) -> dict[str, Any]:
+    """Check, normalise and copy the label polygons beside ``output``; record a ``labels-raw`` item.
+
+    Exactly one of ``source_dir`` (the demo archive) and ``path`` (a label file) is used.
+
+    Returns:
+        The item dict as written.
+    """
+    output = Path(output)
+    check_writable(output, overwrite=overwrite)
+    if (source_dir is None) == (path is None):
+        raise InputDataError(f"{output}: give exactly one of a demo source folder or a label file path")
+    src = Path(source_dir) / LABELS_PATH if source_dir is not None else Path(path)  # type: ignore[arg-type]
+    class_column = cfg.data["sources"]["labels"]["class_column"]
+    class_names = [c["name"] for c in cfg.data["classes"]]
+    gdf, reprojected_from = read_labels(src, class_column, class_names)
+    area = cfg.data["area"]
+    area_box = shapely.box(*area["bbox"])
+    if not gdf.geometry.intersects(area_box).any():
+        b = [round(v, 1) for v in gdf.total_bounds]
+        raise InputDataError(
+            f"{src}: no label polygon intersects area {area['name']!r} bbox {area['bbox']} "
+            f"(labels cover {b} in {CRS}); check the file or area.bbox"
+        )
+    gdf = normalise(gdf, class_column)
+    dest = output.parent / FILENAME
+    write_geopackage(gdf, dest)
+    counts = {str(k): int(v) for k, v in sorted(gdf[class_column].value_counts().items())}
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    wgs84 = box(minx, miny, maxx, maxy, CRS).to_crs("EPSG:4326")
+    item = pystac.Item(
+        id=f"labels-{area['name']}",
+        geometry=wgs84.json,
+        bbox=[round(v, 7) for v in wgs84.boundingbox],
+        datetime=None,
+        properties={
+            **survey_period(gdf),
+            "label:properties": [class_column],
+            "label:description": f"Field-mapped land-ecology reference polygons for area {area['name']}",
+            "label:type": "vector",
+            "label:tasks": ["classification"],
+            "label:classes": [{"name": class_column, "classes": class_names}],
+            "label:overviews": [
+                {"property_key": class_column, "counts": [{"name": k, "count": v} for k, v in counts.items()]}
+            ],
+            "proj:code": CRS,
+            "proj:bbox": [round(v, 2) for v in (minx, miny, maxx, maxy)],
+            "sporbar:class_counts": counts,
+        },
+        # No "collection" field (it needs a collection link, which record_item does not write):
+        # `sporbar publish` sets ext.COLLECTION_LABELS_RAW from the item path.
+        stac_extensions=[LABEL_SCHEMA_URI, PROJECTION_SCHEMA_URI],
+    )
+    item.add_asset(
+        ASSET,
+        pystac.Asset(href=f"./{FILENAME}", media_type=ext.GEOPACKAGE, roles=["labels", "data"],
+                     title=f"Label polygons (layer {LAYER!r}, {CRS}, class column {class_column!r})"),
+    )
+    how = f"reprojected from {reprojected_from} to {CRS}" if reprojected_from else f"already in {CRS}"
+    log.info("fetch labels: %s -> %s, %d polygons, %s", src, dest, len(gdf), how)
+    step = Step(
+        lineage=(
+            f"Read label polygons from {src.name} ({how}); checked class column {class_column!r} "
+            "against classes[].name and that geometries are polygons overlapping the area; "
+            f"wrote them sorted by class and position as GeoPackage layer {LAYER!r}."
+        ),
+        command="fetch labels",
+        parameters={
+            "source_dir": str(source_dir) if source_dir is not None else None,
+            "path": str(path) if path is not None else None,
+            "class_column": class_column,
+            "output": str(output),
+        },
+        rule=rule,
+    )
+    return record_item(item, output, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash))

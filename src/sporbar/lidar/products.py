@@ -1,0 +1,102 @@
+"""Lidar products on a grid tile: DTM, DSM, CHM and point density.
+
+- DTM: mean height of ground (2) and water (9) returns per cell; cells inside the
+  point coverage without ground returns (under buildings, dense canopy) are filled
+  from the nearest cell with ground.
+- DSM: highest first return per cell, noise (7, 18) excluded; gaps filled likewise.
+- CHM: highest vegetation return (3, 4, 5) minus DTM, at least 0; 0 where the cell
+  has points but no vegetation (so buildings are not canopy).
+- density: points (noise excluded) per m2.
+
+Cells outside the coverage (no points and not enclosed by cells with points) are NaN
+in DTM, DSM and CHM. All products are float32.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from odc.geo.geobox import GeoBox
+from scipy import ndimage
+
+from sporbar.lidar.grid import CellStats
+from sporbar.lidar.read import iter_points
+
+log = logging.getLogger(__name__)
+
+PRODUCTS = ("dtm", "dsm", "chm", "density")
+
+
+@dataclass(frozen=True)
+class LidarProducts:
+    """The four rasters of a tile, (y, x) float32, and the number of points used."""
+
+    dtm: np.ndarray
+    dsm: np.ndarray
+    chm: np.ndarray
+    density: np.ndarray
+    points: int
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Product name -> array, in :data:`PRODUCTS` order."""
+        return {k: getattr(self, k) for k in PRODUCTS}
+
+
+def fill_nearest(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Fill the NaN cells of ``values`` inside mask ``where`` from the nearest valid cell."""
+    valid = ~np.isnan(values)
+    if not valid.any() or valid.all():
+        return values
+    _, (ri, ci) = ndimage.distance_transform_edt(~valid, return_indices=True)
+    out = values.copy()
+    gap = where & ~valid
+    out[gap] = values[ri[gap], ci[gap]]
+    return out
+
+
+def products_from_stats(stats: CellStats) -> LidarProducts:
+    """Derive the products from accumulated cell statistics."""
+    res = abs(stats.geobox.affine.a)
+    count = stats.grid(stats.count)
+    covered = ndimage.binary_fill_holes(count > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dtm = stats.grid(stats.ground_sum / stats.ground_count)
+    dtm = fill_nearest(np.where(stats.grid(stats.ground_count) > 0, dtm, np.nan), covered)
+    dsm = stats.grid(stats.first_max.copy())
+    dsm[~np.isfinite(dsm)] = np.nan
+    dsm = fill_nearest(dsm, covered)
+    dsm = np.where(np.isnan(dsm) | np.isnan(dtm), dsm, np.maximum(dsm, dtm))
+    veg = stats.grid(stats.veg_max)
+    chm = np.where(np.isfinite(veg), np.maximum(veg - dtm, 0.0), 0.0)
+    chm = np.where(np.isnan(dtm), np.nan, chm)
+    dtm[~covered] = np.nan
+    dsm[~covered] = np.nan
+    chm[~covered] = np.nan
+    density = count / (res * res)
+    return LidarProducts(
+        dtm=dtm.astype(np.float32),
+        dsm=dsm.astype(np.float32),
+        chm=chm.astype(np.float32),
+        density=density.astype(np.float32),
+        points=stats.points,
+    )
+
+
+def compute_products(laz_paths: Sequence[Path], geobox: GeoBox) -> LidarProducts:
+    """Read the points of ``laz_paths`` inside ``geobox`` (chunked) and grid them.
+
+    Raises:
+        InputDataError: a file is unreadable or not in EPSG:25833.
+    """
+    b = geobox.extent.boundingbox
+    stats = CellStats(geobox)
+    for i, chunk in enumerate(iter_points(laz_paths, (b.left, b.bottom, b.right, b.top))):
+        stats.add(chunk)
+        if i % 5 == 0:
+            log.info("lidar: %d points gridded so far", stats.points)
+    log.info("lidar: %d points from %d file(s) on a %s grid", stats.points, len(laz_paths), stats.shape)
+    return products_from_stats(stats)

@@ -1,0 +1,71 @@
+"""Shared fixtures of the Sentinel-2 tests: a tiny config (one 640 m tile, 3 dates) and its demo source.
+
+Import the fixtures into a test module with ``from _s2_fixtures import ...``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sporbar.config import Config, load
+from sporbar.demo.landscape import make_landscape
+from sporbar.demo.sentinel2 import write_scenes
+from sporbar.workflow import plan
+
+REPO = Path(__file__).resolve().parents[2]
+REALDATA = REPO.parent / "shared" / "realdata" / "s2-safe-metadata"
+TILE = "E268800N7029760"
+BBOX = [268800, 7029760, 269440, 7030400]
+DATES = ["2024-06-10", "2024-06-30", "2024-08-20"]
+
+
+def write_tiny_config(folder: Path, **overrides: object) -> Path:
+    """Write a tiny config YAML (one 640 m tile, 3 dates, 2 periods) into ``folder``."""
+    data = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    data["root"] = str(folder / "results")
+    data["area"]["bbox"] = BBOX
+    data["grid"]["tile_size"] = 640
+    data["demo"]["dates"] = DATES
+    data["demo"]["cloud_fraction"] = 0.3
+    data["ard"]["periods"] = [
+        {"id": "early", "start": "2024-06-01", "end": "2024-07-05"},
+        {"id": "late", "start": "2024-07-06", "end": "2024-09-30"},
+    ]
+    data["threads"] = 2
+    data.update(overrides)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def make_source(cfg: Config, out: Path) -> list[dict]:
+    """Write the demo Sentinel-2 SAFE folders of ``cfg`` into ``out`` (an index.json too)."""
+    import json
+
+    scenes = write_scenes(cfg, make_landscape(tuple(cfg.data["area"]["bbox"]), seed=cfg.data["demo"]["seed"]), out)
+    (out / "index.json").write_text(json.dumps({"sentinel2": scenes}), encoding="utf-8")
+    return scenes
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Config]:
+    """(config path, Config) of the tiny area."""
+    folder = tmp_path_factory.mktemp("tiny")
+    path = write_tiny_config(folder)
+    return path, load(path)
+
+
+@pytest.fixture(scope="module")
+def source(tiny: tuple[Path, Config], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny config's demo source folder (sentinel-2/*.SAFE + index.json)."""
+    out = tmp_path_factory.mktemp("source")
+    make_source(tiny[1], out)
+    return out
+
+
+def scene_ids(cfg: Config) -> list[str]:
+    """The demo scene ids of ``cfg``."""
+    return plan.scene_ids(cfg)

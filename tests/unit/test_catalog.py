@@ -1,0 +1,201 @@
+"""sporbar publish: build_catalog over a real provenance chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _stac_fixtures import (
+    LIDAR_TILE,
+    SCENE,
+    TILE,
+    build_chain,
+    json_files,
+    load_json,
+    shared_validator,
+    snapshot,
+    tree_bytes,
+)
+from click.testing import CliRunner
+
+from sporbar.cli.main import cli
+from sporbar.errors import CatalogError, MissingInputError
+from sporbar.stac import extensions as ext
+from sporbar.stac.catalog import build_catalog, collection_from_path, resolve_href
+from sporbar.stac.validate import validate_dict
+
+# the chain has one item in every family but lidar-products
+FAMILIES = sorted(set(ext.COLLECTIONS) - {ext.COLLECTION_LIDAR_PRODUCTS})
+
+
+@pytest.fixture
+def chain(tmp_path: Path):
+    return build_chain(tmp_path)
+
+
+def test_publish_includes_every_ancestor(chain) -> None:
+    summary = build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    assert summary.catalog == chain.catalog.resolve()
+    assert summary.items_per_collection == {c: 1 for c in FAMILIES}
+    assert summary.n_items == 7 and summary.n_assets == 11
+    cat_dir = chain.catalog.parent
+    root = load_json(chain.catalog)
+    assert root["type"] == "Catalog"
+    children = [link["href"] for link in root["links"] if link["rel"] == "child"]
+    assert children == [f"./{c}/collection.json" for c in FAMILIES]
+    item_path = cat_dir / "sentinel-2-ard" / f"ard-{TILE}" / f"ard-{TILE}.json"
+    item = load_json(item_path)
+    assert item["collection"] == "sentinel-2-ard"
+    rels = {link["rel"]: link["href"] for link in item["links"] if link["rel"] != ext.DERIVED_FROM}
+    assert rels == {
+        "root": "../../catalog.json",
+        "parent": "../collection.json",
+        "collection": "../collection.json",
+    }
+    # assets stay where they are; hrefs relative to the copy
+    for key, src in (
+        ("composite-early", chain.ard.parent / "composite-early.tif"),
+        ("cube", chain.ard.parent / "cube.zarr"),
+    ):
+        href = item["assets"][key]["href"]
+        assert href.startswith("../../../ard/")
+        assert resolve_href(href, item_path.parent) == src.resolve()
+    # derived_from points at the copies inside the catalog
+    parents = sorted(
+        resolve_href(link["href"], item_path.parent)
+        for link in item["links"]
+        if link["rel"] == ext.DERIVED_FROM
+    )
+    assert parents == sorted(
+        [
+            (cat_dir / "lidar-raw" / LIDAR_TILE / f"{LIDAR_TILE}.json").resolve(),
+            (cat_dir / "sentinel-2-l2a-raw" / SCENE / f"{SCENE}.json").resolve(),
+        ]
+    )
+    # no temporary folders left beside the catalog
+    assert not [p for p in chain.root.iterdir() if p.name.startswith(".catalog")]
+
+
+def test_catalog_objects_valid_offline(chain) -> None:
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    files = json_files(chain.catalog.parent)
+    assert len(files) == 1 + 7 + 7
+    for f in files:
+        assert validate_dict(load_json(f)) == [], f
+
+
+def test_catalog_objects_valid_against_shared_schemas(chain) -> None:
+    shared = shared_validator()
+    if shared is None:
+        pytest.skip("../shared/stac-schemas not present beside the repo; bundled-schema check only")
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    registry, schema_map = shared.build_registry(), shared.load_schema_map()
+    for f in json_files(chain.catalog.parent):
+        assert shared.validate_stac(load_json(f), registry, schema_map) == [], f
+
+
+def test_sources_unchanged_and_output_deterministic(chain) -> None:
+    before = snapshot(chain.items)
+    build_catalog([chain.map, chain.training], chain.catalog, cfg=chain.cfg)
+    first = tree_bytes(chain.catalog.parent)
+    build_catalog(list(reversed(chain.items)), chain.catalog, cfg=chain.cfg)
+    assert tree_bytes(chain.catalog.parent) == first
+    assert snapshot(chain.items) == before
+
+
+def test_collection_inferred_from_path() -> None:
+    assert (
+        collection_from_path(Path("/x/results/raw/labels/a/item.json")) == ext.COLLECTION_LABELS_RAW
+    )
+    assert (
+        collection_from_path(Path("results/lidar/products/E1N2/item.json"))
+        == ext.COLLECTION_LIDAR_PRODUCTS
+    )
+    assert collection_from_path(Path("maps/land-ecology/E1N2/item.json")) == ext.COLLECTION_MAPS
+    assert collection_from_path(Path("/x/other/thing/item.json")) is None
+
+
+def test_missing_input_names_the_item(chain) -> None:
+    chain.raw_s2.unlink()
+    with pytest.raises(
+        MissingInputError, match=r"ard/.*item\.json: derived_from link points to .*raw"
+    ):
+        build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    assert not chain.catalog.exists()
+
+
+def test_invalid_item_leaves_previous_catalog(chain) -> None:
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    before = tree_bytes(chain.catalog.parent)
+    bad = chain.root / "raw" / "labels" / "bad" / "item.json"
+    bad.parent.mkdir(parents=True)
+    d = load_json(chain.raw_labels)
+    d["id"], d["properties"]["datetime"] = "bad", None  # no datetime and no range: invalid
+    bad.write_text(json.dumps(d))
+    with pytest.raises(CatalogError, match=r"catalog not written; invalid STAC:\n.*bad\.json"):
+        build_catalog([chain.map, bad], chain.catalog, cfg=chain.cfg)
+    assert tree_bytes(chain.catalog.parent) == before
+
+
+def test_duplicate_ids_and_unknown_collection_rejected(chain, tmp_path: Path) -> None:
+    twin = chain.root / "raw" / "labels" / "twin" / "item.json"
+    twin.parent.mkdir(parents=True)
+    twin.write_bytes(
+        chain.raw_labels.read_bytes().replace(b'"./labels.gpkg"', b'"../test-area/labels.gpkg"')
+    )
+    with pytest.raises(CatalogError, match="also used by"):
+        build_catalog([chain.map, twin], chain.catalog, cfg=chain.cfg)
+    stray = tmp_path / "elsewhere" / "item.json"
+    stray.parent.mkdir()
+    stray.write_bytes(chain.raw_lidar.read_bytes())
+    with pytest.raises(CatalogError, match="no known collection"):
+        build_catalog([stray], chain.catalog, cfg=chain.cfg)
+
+
+def test_refuses_to_replace_a_foreign_folder(chain) -> None:
+    with pytest.raises(CatalogError, match="must be named catalog.json"):
+        build_catalog([chain.map], chain.root / "cat.json", cfg=chain.cfg)
+    with pytest.raises(CatalogError, match="holds no catalog.json"):
+        build_catalog([chain.map], chain.root / "catalog.json", cfg=chain.cfg)  # root is not empty
+    with pytest.raises(CatalogError, match="no items"):
+        build_catalog([], chain.catalog, cfg=chain.cfg)
+
+
+def test_cli_publish(chain, tmp_path: Path) -> None:
+    listing = tmp_path / "items.txt"
+    listing.write_text(f"# maps\n{chain.map}\n\n{chain.model}\n")
+    runner = CliRunner()
+    args = [
+        "publish",
+        "-c",
+        str(chain.cfg_path),
+        "--items-from",
+        str(listing),
+        "--item",
+        str(chain.ard),
+        "-o",
+        str(chain.catalog),
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "land-ecology-maps: 1 item(s)" in result.output
+    assert f"{chain.catalog.resolve()}: 7 item(s), 11 asset(s)" in result.output
+    positional = runner.invoke(
+        cli, ["publish", "-c", str(chain.cfg_path), "-o", str(chain.catalog), str(chain.map)]
+    )
+    assert positional.exit_code == 0, positional.output
+    none = runner.invoke(cli, ["publish", "-c", str(chain.cfg_path), "-o", str(chain.catalog)])
+    assert none.exit_code == 2 and "at least one" in none.output
+    missing = runner.invoke(
+        cli,
+        [
+            "publish",
+            "-c",
+            str(chain.cfg_path),
+            "-o",
+            str(chain.catalog),
+            str(tmp_path / "nope.json"),
+        ],
+    )
+    assert missing.exit_code == 1 and isinstance(missing.exception, MissingInputError)

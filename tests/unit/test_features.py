@@ -1,0 +1,60 @@
+"""Tests for sporbar.training.features: names, stack on the tile grid, band checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _ml_fixtures import TILES, class_raster, write_config, write_tile_inputs
+
+from sporbar.config import load
+from sporbar.errors import InputDataError
+from sporbar.raster import read_cog
+from sporbar.training.features import feature_names, feature_stack, slope_degrees
+
+
+def test_feature_names_order(tmp_path):
+    cfg = load(write_config(tmp_path))
+    names = feature_names(cfg)
+    n_bands = len(cfg.data["ard"]["bands"]) + len(cfg.data["ard"]["indices"])
+    assert len(names) == 2 * n_bands + 5
+    assert names[0] == "early_B02" and names[n_bands - 1] == "early_NDMI"
+    assert names[2 * n_bands - 1] == "late_NDMI"
+    assert names[-5:] == ["dtm", "dsm", "chm", "dsm_minus_dtm", "slope"]
+    assert len(set(names)) == len(names)
+
+
+def test_slope_of_a_plane():
+    yy, xx = np.mgrid[0:8, 0:8]
+    dtm = (0.5 * xx).astype(np.float32)  # 0.5 m rise per 10 m pixel
+    s = slope_degrees(dtm, 10)
+    np.testing.assert_allclose(s, np.degrees(np.arctan(0.05)), rtol=1e-5)
+
+
+def test_feature_stack_on_tile_grid(tmp_path):
+    cfg = load(write_config(tmp_path))
+    tile = TILES[0]
+    truth = class_raster(cfg, tile)
+    ard, lidar = write_tile_inputs(cfg, tile, truth)
+    stack = feature_stack(cfg, tile, ard, lidar)
+    names = feature_names(cfg)
+    assert stack.dtype == np.float32
+    assert stack.shape == (len(names), *cfg.grid.geobox(tile).shape.yx)
+    chm, _ = read_cog(lidar.parent / "chm.tif")
+    np.testing.assert_array_equal(stack[names.index("chm")], chm[0])
+    dsm, _ = read_cog(lidar.parent / "dsm.tif")
+    dtm, _ = read_cog(lidar.parent / "dtm.tif")
+    np.testing.assert_allclose(stack[names.index("dsm_minus_dtm")], dsm[0] - dtm[0], atol=1e-5)
+    late, bands = read_cog(ard.parent / "composite-late.tif")
+    np.testing.assert_array_equal(stack[names.index("late_B8A")], late[bands.index("B8A")])
+    assert np.isnan(stack[0, :2]).all() and np.isfinite(stack[:, 2:]).all()
+
+
+def test_missing_band_names_file_band_and_found(tmp_path):
+    cfg = load(write_config(tmp_path))
+    tile = TILES[0]
+    bands = [b for b in [*cfg.data["ard"]["bands"], *cfg.data["ard"]["indices"]] if b != "B8A"]
+    ard, lidar = write_tile_inputs(cfg, tile, class_raster(cfg, tile), ard_bands=bands)
+    with pytest.raises(InputDataError) as err:
+        feature_stack(cfg, tile, ard, lidar)
+    msg = str(err.value)
+    assert "composite-early.tif" in msg and "'B8A' missing" in msg and "B02,B03" in msg

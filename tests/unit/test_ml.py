@@ -1,0 +1,126 @@
+"""Tests for sporbar.ml: factories, normalisation, training, blocked CV, model files, items."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _ml_fixtures import make_area
+from click.testing import CliRunner
+
+from sporbar.cli.main import cli
+from sporbar.ml.io import load_model
+from sporbar.ml.models import MLP, random_forest
+from sporbar.ml.normalise import Normaliser
+from sporbar.ml.run import run_train
+from sporbar.stac.record import asset_path, read_item
+from sporbar.stac.validate import validate_item_dict
+from sporbar.training.run import run_samples
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    area = make_area(tmp_path_factory.mktemp("ml"))
+    samples = area.cfg.root / "training" / "test" / "item.json"
+    run_samples(area.cfg, labels_item=area.labels, ard_items=list(area.ard.values()),
+                lidar_items=list(area.lidar.values()), output=samples)
+    items = {m: run_train(area.cfg, model_id=m, samples_item=samples,
+                          output=area.cfg.root / "models" / m / "item.json") for m in ("rf", "mlp")}
+    return area, samples, items
+
+
+def test_factories():
+    rf = random_forest({"n_estimators": 7}, seed=3, threads=2)
+    assert (rf.n_estimators, rf.random_state, rf.n_jobs) == (7, 3, 2)
+    net = MLP(5, 4, hidden=8)
+    assert sum(isinstance(m, torch_linear()) for m in net.modules()) == 3
+    assert net.architecture()["hidden"] == 8
+
+
+def torch_linear():
+    import torch.nn
+
+    return torch.nn.Linear
+
+
+def test_normaliser_uses_given_rows_only():
+    x = np.array([[1.0, 5.0], [3.0, 5.0]])
+    n = Normaliser.fit(x)
+    assert n.mean == (2.0, 5.0) and n.std == (1.0, 1.0)
+    np.testing.assert_allclose(n.apply(np.array([[4.0, 6.0]])), [[2.0, 1.0]])
+    assert Normaliser.from_dict(n.to_dict()) == n
+
+
+@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+def test_model_item_validates_with_mlm(trained, model_id):
+    area, _, items = trained
+    d = items[model_id]
+    validate_item_dict(d)
+    p = d["properties"]
+    assert d["id"] == f"model-{model_id}"
+    assert p["mlm:framework"] == {"rf": "scikit-learn", "mlp": "pytorch"}[model_id]
+    assert p["mlm:tasks"] == ["classification"]
+    assert p["mlm:input"][0]["bands"] == [b["name"] for b in p["bands"]]
+    scaling = p["mlm:input"][0]["value_scaling"]
+    assert scaling is None if model_id == "rf" else len(scaling) == len(p["bands"])
+    classes = p["mlm:output"][0]["classes"]
+    assert [c["name"] for c in classes] == [c["name"] for c in area.cfg.data["classes"]]
+    assert all(c["description"] for c in classes)
+    assert "mlm:model" in d["assets"]["model"]["roles"]
+    assert d["assets"]["model"]["mlm:artifact_type"]
+    assert [lk["rel"] for lk in d["links"]] == ["derived_from"]
+
+
+@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+def test_blocked_cv_beats_majority_baseline(trained, model_id):
+    _, _, items = trained
+    m = items[model_id]["properties"]["sporbar:metrics"]
+    print(model_id, m)
+    assert m["overall_accuracy"] > m["baseline_accuracy"] + 0.5
+    assert m["kappa"] > 0.8 and m["macro_f1"] > 0.8
+
+
+def test_metrics_file(trained):
+    area, _, items = trained
+    metrics = json.loads((area.cfg.root / "models" / "rf" / "metrics.json").read_text())
+    n = len(area.cfg.data["classes"])
+    assert np.array(metrics["confusion_matrix"]["counts"]).shape == (n, n)
+    assert np.array(metrics["confusion_matrix"]["counts"]).sum() == metrics["n_samples"]
+    assert len(metrics["folds"]) == area.cfg.data["training"]["folds"]
+    assert set(metrics["per_class_f1"]) == {c["name"] for c in area.cfg.data["classes"]}
+
+
+@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
+    area, samples, items = trained
+    again = run_train(area.cfg, model_id=model_id, samples_item=samples,
+                      output=tmp_path / "item.json")
+    for key in ("model", "model-metadata", "metrics"):
+        assert again["assets"][key]["file:checksum"] == items[model_id]["assets"][key]["file:checksum"]
+
+
+@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+def test_saved_model_round_trip(trained, model_id):
+    area, samples, items = trained
+    item_path = area.cfg.root / "models" / model_id / "item.json"
+    model = load_model(asset_path(item_path, read_item(item_path), "model"))
+    import geopandas as gpd
+
+    df = gpd.read_parquet(samples.parent / "samples.parquet")
+    x = df[model.feature_names].to_numpy(np.float32)
+    p = model.predict_proba(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    assert (model.predict(x) == df["class_value"].to_numpy()).mean() > 0.95
+
+
+def test_cli_train(trained, tmp_path):
+    area, samples, _ = trained
+    out = tmp_path / "models" / "rf" / "item.json"
+    res = CliRunner().invoke(cli, ["train", "-c", str(area.cfg_path), "--model", "rf",
+                                   "--samples", str(samples), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "CV accuracy" in res.output and (out.parent / "model.joblib").exists()
+    res = CliRunner().invoke(cli, ["train", "-c", str(area.cfg_path), "--model", "nope",
+                                   "--samples", str(samples), "-o", str(tmp_path / "x.json")])
+    assert res.exit_code != 0 and "not in models[].id" in str(res.exception)

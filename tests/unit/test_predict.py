@@ -1,0 +1,111 @@
+"""Tests for sporbar predict: maps on the tile grid, nodata, colour table, feature checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from _ml_fixtures import make_area
+from click.testing import CliRunner
+
+from sporbar.cli.main import cli
+from sporbar.errors import InputDataError
+from sporbar.ml.predict import predict_stack
+from sporbar.ml.run import run_predict, run_train
+from sporbar.ml.train import fit
+from sporbar.stac.validate import validate_item_dict
+from sporbar.training.run import run_samples
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    area = make_area(tmp_path_factory.mktemp("pred"))
+    samples = area.cfg.root / "training" / "test" / "item.json"
+    run_samples(area.cfg, labels_item=area.labels, ard_items=list(area.ard.values()),
+                lidar_items=list(area.lidar.values()), output=samples)
+    model = area.cfg.root / "models" / "rf" / "item.json"
+    run_train(area.cfg, model_id="rf", samples_item=samples, output=model)
+    return area, model
+
+
+def _predict(area, model, tile, out):
+    return run_predict(area.cfg, tile=tile, model_item_path=model, ard_item=area.ard[tile],
+                       lidar_item=area.lidar[tile], output=out)
+
+
+def test_map_on_tile_grid_with_expected_classes(setup, tmp_path):
+    area, model = setup
+    tile = area.tiles[1]
+    d = _predict(area, model, tile, tmp_path / tile / "item.json")
+    validate_item_dict(d)
+    assert d["id"] == f"land-ecology-{tile}"
+    cls = d["assets"]["classes"]
+    assert [c["name"] for c in cls["classification:classes"]] == [c["name"] for c in area.cfg.data["classes"]]
+    assert cls["raster:bands"][0]["nodata"] == 0
+    assert d["assets"]["confidence"]["raster:bands"][0]["nodata"] == 255
+    geobox = area.cfg.grid.geobox(tile)
+    with rasterio.open(tmp_path / tile / "classes.tif") as ds:
+        classes = ds.read(1)
+        assert ds.transform == geobox.affine and ds.crs.to_epsg() == 25833
+        assert ds.dtypes[0] == "uint8" and ds.nodata == 0
+        assert ds.colormap(1)[1] == (0x1B, 0x78, 0x37, 255)
+    with rasterio.open(tmp_path / tile / "confidence.tif") as ds:
+        conf = ds.read(1)
+    truth = area.truth[tile]
+    assert (classes[:2] == 0).all() and (conf[:2] == 255).all()  # NaN rows -> nodata
+    valid = classes > 0
+    assert valid[2:].all()
+    assert (classes[valid] == truth[valid]).mean() > 0.95
+    assert conf[valid].max() <= 100 and conf[valid].mean() > 50
+    assert {lk["rel"] for lk in d["links"]} == {"derived_from"} and len(d["links"]) == 3
+
+
+def test_predict_is_deterministic_and_row_blocks_do_not_matter(setup, tmp_path):
+    area, model = setup
+    tile = area.tiles[0]
+    a = _predict(area, model, tile, tmp_path / "a" / "item.json")
+    b = _predict(area, model, tile, tmp_path / "b" / "item.json")
+    assert a["assets"]["classes"]["file:checksum"] == b["assets"]["classes"]["file:checksum"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int) + 1
+    m = fit({"kind": "random_forest", "n_estimators": 5}, x, y, feature_names=["a", "b", "c"],
+            class_values=[1, 2], seed=0, threads=1)
+    stack = rng.normal(size=(3, 10, 7)).astype(np.float32)
+    stack[1, 4, 4] = np.nan
+    c1, p1 = predict_stack(m, stack, block_rows=3)
+    c2, p2 = predict_stack(m, stack, block_rows=256)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(p1, p2)
+    assert c1[4, 4] == 0 and p1[4, 4] == 255
+
+
+def test_model_with_other_features_is_refused(setup, tmp_path):
+    area, model = setup
+    meta_path = model.parent / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["feature_names"][0] = "early_B01"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.json").write_text(json.dumps(meta))
+    (bad / "model.joblib").write_bytes((model.parent / "model.joblib").read_bytes())
+    item = json.loads(model.read_text())
+    item["assets"]["model"]["href"] = str(bad / "model.joblib")
+    (bad / "item.json").write_text(json.dumps(item))
+    with pytest.raises(InputDataError) as err:
+        _predict(area, bad / "item.json", area.tiles[0], tmp_path / "m" / "item.json")
+    msg = str(err.value)
+    assert "model.joblib" in msg and "early_B01" in msg and "early_B02" in msg
+
+
+def test_cli_predict(setup, tmp_path):
+    area, model = setup
+    tile = area.tiles[0]
+    out = tmp_path / "maps" / tile / "item.json"
+    res = CliRunner().invoke(cli, ["predict", "-c", str(area.cfg_path), "--tile", tile,
+                                   "--model", str(model), "--ard", str(area.ard[tile]),
+                                   "--lidar", str(area.lidar[tile]), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out.parent / "classes.tif").exists() and out.exists()

@@ -1,0 +1,134 @@
+"""sporbar verify: schemas, links, provenance fields and checksums, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _stac_fixtures import TILE, build_chain, load_json
+from click.testing import CliRunner
+from conftest import SHARED
+
+from sporbar.cli.main import cli
+from sporbar.stac import extensions as ext
+from sporbar.stac.catalog import build_catalog
+from sporbar.stac.verify import verify_catalog
+
+
+@pytest.fixture
+def published(tmp_path: Path):
+    chain = build_chain(tmp_path)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    return chain
+
+
+def _copy(chain, collection: str, item_id: str) -> Path:
+    return chain.catalog.parent / collection / item_id / f"{item_id}.json"
+
+
+def test_clean_catalog_passes(published) -> None:
+    report = verify_catalog(published.catalog)
+    assert report.ok, report.problems
+    assert (report.n_catalogs, report.n_collections, report.n_items, report.n_assets) == (
+        1,
+        7,
+        7,
+        11,
+    )
+    assert report.summary() == "OK: 7 items, 11 assets checked"
+
+
+def test_single_item_checks_its_lineage(published) -> None:
+    report = verify_catalog(published.map)  # a source item, outside the catalog
+    assert report.ok, report.problems
+    assert report.n_items == 7 and report.n_catalogs == 0
+    one = verify_catalog(published.raw_lidar)
+    assert one.ok and one.n_items == 1 and one.n_assets == 1
+
+
+def test_corrupt_asset_is_named(published) -> None:
+    tif = published.ard.parent / "composite-early.tif"
+    data = bytearray(tif.read_bytes())
+    data[10] ^= 0xFF
+    tif.write_bytes(bytes(data))
+    (published.ard.parent / "cube.zarr" / "band" / "0").write_bytes(b"\x09\x09\x09")
+    cube = tif.parent / "cube.zarr"
+    report = verify_catalog(published.catalog)
+    ard_copy = _copy(published, ext.COLLECTION_ARD, f"ard-{TILE}")
+    assert report.problems == [
+        f"{ard_copy.resolve()}: asset 'composite-early' checksum mismatch (file {tif.resolve()})",
+        f"{ard_copy.resolve()}: asset 'cube' checksum mismatch (file {cube.resolve()})",
+    ]
+    assert report.summary().startswith("FAILED: 2 problem(s)")
+
+
+def test_size_and_missing_asset(published) -> None:
+    (published.model.parent / "metrics.json").write_text('{"accuracy": 0.95}\n')
+    (published.map.parent / "confidence.tif").unlink()
+    report = verify_catalog(published.catalog)
+    text = "\n".join(report.problems)
+    assert "model-rf.json: asset 'metrics' size mismatch" in text
+    assert "model-rf.json: asset 'metrics' checksum mismatch" in text
+    assert f"land-ecology-{TILE}.json: asset 'confidence' file missing" in text
+
+
+def test_deleted_input_item_breaks_derived_from(published) -> None:
+    published.raw_s2.unlink()
+    report = verify_catalog(published.map)
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith(f"{published.ard.resolve()}: derived_from link ")
+    assert "is broken" in report.problems[0]
+    scene_copy = next((published.catalog.parent / ext.COLLECTION_S2_RAW).glob("*/*.json"))
+    scene_copy.unlink()
+    in_cat = verify_catalog(published.catalog)
+    text = "\n".join(in_cat.problems)
+    assert "collection.json: item link" in text and f"ard-{TILE}.json: derived_from link" in text
+
+
+def test_provenance_fields_required(published) -> None:
+    path = _copy(published, ext.COLLECTION_MODELS, "model-rf")
+    d = load_json(path)
+    del d["properties"][ext.PROCESSING_LINEAGE]
+    del d["assets"]["metrics"][ext.FILE_CHECKSUM]
+    d["properties"]["datetime"] = 5  # schema violation
+    path.write_text(json.dumps(d))
+    problems = verify_catalog(published.catalog).problems
+    assert (
+        f"{path.resolve()}: property 'processing:lineage' missing (provenance not recorded)"
+        in problems
+    )
+    assert any(
+        p.startswith(f"{path.resolve()}: asset 'metrics' has no file:checksum") for p in problems
+    )
+    assert any(
+        p.startswith(f"{path.resolve()}: invalid STAC: [") and "datetime" in p for p in problems
+    )
+
+
+def test_unreadable_start(tmp_path: Path) -> None:
+    report = verify_catalog(tmp_path / "nope.json")
+    assert not report.ok and "not found" in report.problems[0]
+
+
+def test_cli_verify(published) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["verify", str(published.catalog)])
+    assert ok.exit_code == 0 and ok.output.strip() == "OK: 7 items, 11 assets checked"
+    item = runner.invoke(cli, ["verify", str(published.map)])
+    assert item.exit_code == 0 and item.output.startswith("OK:")
+    if (SHARED / "stac-schemas" / "schema_map.json").is_file():
+        shared = runner.invoke(
+            cli, ["verify", str(published.catalog), "--schemas", str(SHARED / "stac-schemas")]
+        )
+        assert shared.exit_code == 0, shared.output
+    (published.map.parent / "classes.tif").write_bytes(b"changed")
+    bad = runner.invoke(cli, ["verify", str(published.catalog)])
+    assert bad.exit_code == 1
+    lines = bad.stderr.strip().splitlines()
+    assert (
+        "asset 'classes' size mismatch" in lines[0]
+        and "asset 'classes' checksum mismatch" in lines[1]
+    )
+    assert lines[-1].startswith("FAILED: 2 problem(s)")
+    assert bad.stdout == ""
