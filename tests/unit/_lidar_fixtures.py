@@ -68,5 +68,7 @@ def area(tmp_path_factory: pytest.TempPathFactory) -> Area:
 def other_crs_las() -> Path:
     """The shared LAS file in EPSG:6880; skips the test when ../shared is absent."""
     if not OTHER_CRS_LAS.is_file():
-        pytest.skip(f"{OTHER_CRS_LAS} not present: the shared real-data folder is needed for this test")
+        pytest.skip(
+            f"{OTHER_CRS_LAS} not present: the shared real-data folder is needed for this test"
+        )
     return OTHER_CRS_LAS

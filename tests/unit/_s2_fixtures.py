@@ -1,4 +1,4 @@
-"""Shared fixtures of the Sentinel-2 tests: a tiny config (one 640 m tile, 3 dates) and its demo source.
+"""Fixtures of the Sentinel-2 tests: a tiny config (one 640 m tile, 3 dates), its demo source.
 
 Import the fixtures into a test module with ``from _s2_fixtures import ...``.
 """
@@ -36,6 +36,7 @@ def write_tiny_config(folder: Path, **overrides: object) -> Path:
     ]
     data["threads"] = 2
     data.update(overrides)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -45,7 +46,9 @@ def make_source(cfg: Config, out: Path) -> list[dict]:
     """Write the demo Sentinel-2 SAFE folders of ``cfg`` into ``out`` (an index.json too)."""
     import json
 
-    scenes = write_scenes(cfg, make_landscape(tuple(cfg.data["area"]["bbox"]), seed=cfg.data["demo"]["seed"]), out)
+    scenes = write_scenes(
+        cfg, make_landscape(tuple(cfg.data["area"]["bbox"]), seed=cfg.data["demo"]["seed"]), out
+    )
     (out / "index.json").write_text(json.dumps({"sentinel2": scenes}), encoding="utf-8")
     return scenes
 

@@ -18,7 +18,9 @@ def _read(area: Area) -> gpd.GeoDataFrame:  # noqa: F811
 
 def test_layer_columns_and_crs(area: Area) -> None:  # noqa: F811
     assert area.labels["path"] == "labels/labels.gpkg"
-    assert [str(n) for n in pyogrio.list_layers(area.source / area.labels["path"])[:, 0]] == ["labels"]
+    assert [str(n) for n in pyogrio.list_layers(area.source / area.labels["path"])[:, 0]] == [
+        "labels"
+    ]
     gdf = _read(area)
     col = area.cfg.data["sources"]["labels"]["class_column"]
     assert len(gdf) == area.labels["count"] > 5
@@ -33,9 +35,12 @@ def test_every_landscape_class_present_with_config_names(area: Area) -> None:  #
     col = area.cfg.data["sources"]["labels"]["class_column"]
     minx, miny, maxx, maxy = area.cfg.data["area"]["bbox"]
     t = area.landscape.transform
-    present = np.unique(area.landscape.classes[
-        int((t.f - maxy) / 10):int((t.f - miny) / 10), int((minx - t.c) / 10):int((maxx - t.c) / 10)
-    ])
+    present = np.unique(
+        area.landscape.classes[
+            int((t.f - maxy) / 10) : int((t.f - miny) / 10),
+            int((minx - t.c) / 10) : int((maxx - t.c) / 10),
+        ]
+    )
     names = {c["value"]: c["name"] for c in area.cfg.data["classes"]}
     assert set(gdf[col]) == {names[int(v)] for v in present}
 
@@ -57,4 +62,6 @@ def test_polygons_sit_inside_their_class_and_are_not_wall_to_wall(area: Area) ->
 
 def test_gpkg_bytes_are_deterministic(area: Area, tmp_path: Path) -> None:  # noqa: F811
     assert write_labels(area.cfg, area.landscape, tmp_path) == area.labels
-    assert (tmp_path / area.labels["path"]).read_bytes() == (area.source / area.labels["path"]).read_bytes()
+    assert (tmp_path / area.labels["path"]).read_bytes() == (
+        area.source / area.labels["path"]
+    ).read_bytes()

@@ -50,8 +50,14 @@ def test_points_clipped_to_project_boundary_and_tile(area: Area) -> None:  # noq
         las = laspy.read(area.source / t["path"])
         x0, y0, x1, y1 = plan.lidar_tile_bounds(area.cfg, t["id"])
         x, y = np.asarray(las.x), np.asarray(las.y)
-        assert x.min() >= max(x0, minx - PROJECT_MARGIN) - 1 and x.max() <= min(x1, maxx + PROJECT_MARGIN) + 1
-        assert y.min() >= max(y0, miny - PROJECT_MARGIN) - 1 and y.max() <= min(y1, maxy + PROJECT_MARGIN) + 1
+        assert (
+            x.min() >= max(x0, minx - PROJECT_MARGIN) - 1
+            and x.max() <= min(x1, maxx + PROJECT_MARGIN) + 1
+        )
+        assert (
+            y.min() >= max(y0, miny - PROJECT_MARGIN) - 1
+            and y.max() <= min(y1, maxy + PROJECT_MARGIN) + 1
+        )
 
 
 def test_density_classes_and_heights_follow_landscape(area: Area) -> None:  # noqa: F811
@@ -70,9 +76,14 @@ def test_density_classes_and_heights_follow_landscape(area: Area) -> None:  # no
     assert np.median(np.abs(z[g] - terrain_height(area.landscape, x[g], y[g]))) < 0.1
     # ASPRS classes follow the landscape classes present
     t = area.landscape.transform
-    present = set(np.unique(area.landscape.classes[
-        int((t.f - maxy) / 10):int((t.f - miny) / 10), int((minx - t.c) / 10):int((maxx - t.c) / 10)
-    ]).tolist())
+    present = set(
+        np.unique(
+            area.landscape.classes[
+                int((t.f - maxy) / 10) : int((t.f - miny) / 10),
+                int((minx - t.c) / 10) : int((maxx - t.c) / 10),
+            ]
+        ).tolist()
+    )
     found = set(np.unique(cls).tolist())
     assert {2, 7} <= found
     expect = {DemoClass.forest: 5, DemoClass.water: 9, DemoClass.built_up: 6}

@@ -15,7 +15,8 @@ from sporbar.fetch.safe import read_safe
 def _digest(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -37,7 +38,9 @@ def test_safe_layout_matches_the_real_product(tiny, source):  # noqa: F811
         b08 = meta.band_file("B08")
         with rasterio.open(b08.path) as ds:
             assert ds.driver == "JP2OpenJPEG" and ds.dtypes[0] == "uint16"
-            assert ds.crs.to_epsg() == 32632 and ds.transform.c % 60 == 0 and ds.transform.f % 60 == 0
+            assert (
+                ds.crs.to_epsg() == 32632 and ds.transform.c % 60 == 0 and ds.transform.f % 60 == 0
+            )
             assert (ds.height, ds.width) == meta.grid(10).shape
         manifest = (safe / "manifest.safe").read_text(encoding="utf-8")
         assert f"{b08.path.relative_to(safe).as_posix()}" in manifest

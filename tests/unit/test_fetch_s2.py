@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from _s2_fixtures import scene_ids, source, tiny  # noqa: F401
 from click.testing import CliRunner
 
@@ -15,8 +14,20 @@ from sporbar.stac.validate import validate_item_dict
 
 def _run(tiny, source, scene, out, *extra):  # noqa: F811
     return CliRunner().invoke(
-        cli, ["fetch", "s2", "-c", str(tiny[0]), "--source-dir", str(source), "--scene", scene,
-              "-o", str(out), *extra],
+        cli,
+        [
+            "fetch",
+            "s2",
+            "-c",
+            str(tiny[0]),
+            "--source-dir",
+            str(source),
+            "--scene",
+            scene,
+            "-o",
+            str(out),
+            *extra,
+        ],
     )
 
 
@@ -28,18 +39,39 @@ def test_fetch_writes_valid_raw_item(tiny, source, tmp_path):  # noqa: F811
     d = json.loads(out.read_text(encoding="utf-8"))
     validate_item_dict(d)
     assert d["id"] == scene and d["properties"]["platform"] == "sentinel-2b"
-    assert d["properties"]["proj:code"] == "EPSG:32632" and d["properties"]["processing:level"] == "L2A"
+    assert (
+        d["properties"]["proj:code"] == "EPSG:32632"
+        and d["properties"]["processing:level"] == "L2A"
+    )
     assert d["properties"]["datetime"].startswith("2024-06-30T10:40:31")
     assert 0 <= d["properties"]["eo:cloud_cover"] <= 100
-    assert {"B01", "B02", "B08", "B8A", "B12", "SCL", "metadata", "granule-metadata", "manifest"} <= set(d["assets"])
+    assert {
+        "B01",
+        "B02",
+        "B08",
+        "B8A",
+        "B12",
+        "SCL",
+        "metadata",
+        "granule-metadata",
+        "manifest",
+    } <= set(d["assets"])
     for key, a in d["assets"].items():
         assert a["file:checksum"].startswith("1220") and a["file:size"] > 0, key
         assert (out.parent / a["href"]).is_file(), key
     b04 = d["assets"]["B04"]
-    assert b04["raster:bands"][0] == {"data_type": "uint16", "nodata": 0, "offset": -0.1, "scale": 0.0001,
-                                      "spatial_resolution": 10}
+    assert b04["raster:bands"][0] == {
+        "data_type": "uint16",
+        "nodata": 0,
+        "offset": -0.1,
+        "scale": 0.0001,
+        "spatial_resolution": 10,
+    }
     assert b04["eo:bands"][0]["common_name"] == "red" and b04["proj:shape"][0] > 0
-    assert d["assets"]["B05"]["proj:transform"][0] == 20 and d["assets"]["B01"]["proj:transform"][0] == 60
+    assert (
+        d["assets"]["B05"]["proj:transform"][0] == 20
+        and d["assets"]["B01"]["proj:transform"][0] == 60
+    )
     lon, lat = d["geometry"]["coordinates"][0][0]
     assert 10 < lon < 11 and 63 < lat < 64
 

@@ -64,7 +64,7 @@ def test_model_item_validates_with_mlm(trained, model_id):
     assert p["mlm:input"][0]["bands"] == [b["name"] for b in p["bands"]]
     scaling = p["mlm:input"][0]["value_scaling"]
     assert scaling is None if model_id == "rf" else len(scaling) == len(p["bands"])
-    classes = p["mlm:output"][0]["classes"]
+    classes = p["mlm:output"][0]["classification:classes"]
     assert [c["name"] for c in classes] == [c["name"] for c in area.cfg.data["classes"]]
     assert all(c["description"] for c in classes)
     assert "mlm:model" in d["assets"]["model"]["roles"]

@@ -27,7 +27,11 @@ def test_reads_real_metadata_like_stactools(safe: Path):
     assert meta.processing_baseline == expected["s2:processing_baseline"]
     assert meta.sun_azimuth == pytest.approx(expected["view:sun_azimuth"])
     assert meta.sensing_datetime.date().isoformat() == expected["datetime"][:10]
-    assert meta.mgrs_tile == f"{expected['mgrs:utm_zone']:02d}{expected['mgrs:latitude_band']}{expected['mgrs:grid_square']}"
+    assert (
+        meta.mgrs_tile
+        == f"{expected['mgrs:utm_zone']:02d}{expected['mgrs:latitude_band']}"
+        f"{expected['mgrs:grid_square']}"
+    )
     assert meta.grid(10).shape == (10980, 10980) and meta.grid(60).shape == (1830, 1830)
     assert meta.quantification == 10000
     # baseline 04.00 introduced the -1000 offset
@@ -61,7 +65,9 @@ def test_missing_product_uri_names_file_and_field(tiny, source, tmp_path):  # no
 
 def test_missing_band_names_file_and_bands_found(tiny, source):  # noqa: F811
     meta = read_safe(source / "sentinel-2" / f"{scene_ids(tiny[1])[0]}.SAFE")
-    with pytest.raises(InputDataError, match=r"MTD_MSIL2A\.xml: band 'B10' missing \(found B01,B02"):
+    with pytest.raises(
+        InputDataError, match=r"MTD_MSIL2A\.xml: band 'B10' missing \(found B01,B02"
+    ):
         meta.band_file("B10")
 
 

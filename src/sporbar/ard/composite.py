@@ -61,7 +61,8 @@ def median(cube: xr.DataArray) -> xr.DataArray:
     c = cube.chunk({"time": -1})
     return xr.DataArray(
         c.data.map_blocks(_nanmedian_time, drop_axis=0, dtype=np.float32),
-        dims=c.dims[1:], coords={k: v for k, v in c.coords.items() if k != "time"},
+        dims=c.dims[1:],
+        coords={k: v for k, v in c.coords.items() if k != "time"},
     )
 
 

@@ -15,8 +15,10 @@ from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 from sporbar.ard.composite import Period
 from sporbar.stac import extensions as ext
 
-_INDEX_TITLES = {"NDVI": "Normalised difference vegetation index (B08, B04)",
-                 "NDMI": "Normalised difference moisture index (B08, B11)"}
+_INDEX_TITLES = {
+    "NDVI": "Normalised difference vegetation index (B08, B04)",
+    "NDMI": "Normalised difference moisture index (B08, B11)",
+}
 
 
 def _eo_band(name: str) -> Band:
@@ -28,8 +30,15 @@ def _eo_band(name: str) -> Band:
 
 
 def ard_item(
-    tile: str, geobox: GeoBox, assets: Mapping[str, Path], *, bands: Sequence[str],
-    cube_bands: Sequence[str], start: datetime, end: datetime, periods: Sequence[Period],
+    tile: str,
+    geobox: GeoBox,
+    assets: Mapping[str, Path],
+    *,
+    bands: Sequence[str],
+    cube_bands: Sequence[str],
+    start: datetime,
+    end: datetime,
+    periods: Sequence[Period],
 ) -> pystac.Item:
     """Build the ARD item of ``tile`` (asset hrefs as given; made relative when recorded).
 
@@ -46,8 +55,13 @@ def ard_item(
     wgs = geobox.extent.to_crs("EPSG:4326")
     b = wgs.boundingbox
     item = pystac.Item(
-        id=f"ard-{tile}", geometry=wgs.json, bbox=[b.left, b.bottom, b.right, b.top],
-        datetime=None, start_datetime=start, end_datetime=end, properties={},
+        id=f"ard-{tile}",
+        geometry=wgs.json,
+        bbox=[b.left, b.bottom, b.right, b.top],
+        datetime=None,
+        start_datetime=start,
+        end_datetime=end,
+        properties={},
     )
     # No "collection" field: record_item writes no collection link, which the core schema
     # requires with it; `sporbar publish` sets collection sentinel-2-ard from the path.
@@ -64,15 +78,24 @@ def ard_item(
     for key in sorted(assets):
         path = assets[key]
         if key == "cube":
-            a = pystac.Asset(href=str(path), media_type=ext.ZARR, roles=["data"],
-                             title=f"Cloud-masked reflectance cube (time, band, y, x); bands {','.join(cube_bands)}")
+            a = pystac.Asset(
+                href=str(path),
+                media_type=ext.ZARR,
+                roles=["data"],
+                title="Cloud-masked reflectance cube (time, band, y, x); bands "
+                + ",".join(cube_bands),
+            )
             item.add_asset(key, a)
             continue
         kind, pid = key.split("-", 1)
         p = by_id[pid]
         if kind == "composite":
-            a = pystac.Asset(href=str(path), media_type=ext.COG, roles=["data"],
-                             title=f"Median composite {p.id} ({p.start}..{p.end})")
+            a = pystac.Asset(
+                href=str(path),
+                media_type=ext.COG,
+                roles=["data"],
+                title=f"Median composite {p.id} ({p.start}..{p.end})",
+            )
             item.add_asset(key, a)
             EOExtension.ext(a).bands = [_eo_band(n) for n in bands]
             RasterExtension.ext(a, add_if_missing=True).bands = [
@@ -80,8 +103,12 @@ def ard_item(
                 for _ in bands
             ]
         else:
-            a = pystac.Asset(href=str(path), media_type=ext.COG, roles=["data"],
-                             title=f"Clear observations {p.id} ({p.start}..{p.end})")
+            a = pystac.Asset(
+                href=str(path),
+                media_type=ext.COG,
+                roles=["data"],
+                title=f"Clear observations {p.id} ({p.start}..{p.end})",
+            )
             item.add_asset(key, a)
             RasterExtension.ext(a, add_if_missing=True).bands = [
                 RasterBand.create(data_type=DataType.UINT8, spatial_resolution=res, unit="count")

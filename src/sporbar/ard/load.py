@@ -94,15 +94,32 @@ def read_scenes(paths: Sequence[Path]) -> list[Scene]:
 
 
 def _read_chunk(
-    path: str, crs: str, affine: tuple[float, ...], shape: tuple[int, int],
-    window: tuple[int, int, int, int], resampling: str, scale: float, offset: float, as_float: bool,
+    path: str,
+    crs: str,
+    affine: tuple[float, ...],
+    shape: tuple[int, int],
+    window: tuple[int, int, int, int],
+    resampling: str,
+    scale: float,
+    offset: float,
+    as_float: bool,
 ) -> np.ndarray:
     row0, col0, h, w = window
     try:
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path) as src, WarpedVRT(
-            src, crs=crs, transform=rasterio.Affine(*affine[:6]), width=shape[1], height=shape[0],
-            resampling=Resampling[resampling], src_nodata=0, nodata=0,
-        ) as vrt:
+        with (
+            rasterio.Env(GDAL_PAM_ENABLED="NO"),
+            rasterio.open(path) as src,
+            WarpedVRT(
+                src,
+                crs=crs,
+                transform=rasterio.Affine(*affine[:6]),
+                width=shape[1],
+                height=shape[0],
+                resampling=Resampling[resampling],
+                src_nodata=0,
+                nodata=0,
+            ) as vrt,
+        ):
             dn = vrt.read(1, window=Window(col0, row0, w, h))
     except rasterio.errors.RasterioIOError as err:
         raise InputDataError(f"{path}: cannot read band file: {err}") from err
@@ -113,7 +130,9 @@ def _read_chunk(
     return out
 
 
-def _lazy_band(scene: Scene, band: str, geobox: GeoBox, chunk: int, *, categorical: bool) -> da.Array:
+def _lazy_band(
+    scene: Scene, band: str, geobox: GeoBox, chunk: int, *, categorical: bool
+) -> da.Array:
     path = str(scene.band_path(band))
     scale, offset = scene.scale_offset(band)
     ny, nx = geobox.shape.yx
@@ -125,8 +144,15 @@ def _lazy_band(scene: Scene, band: str, geobox: GeoBox, chunk: int, *, categoric
         for c0 in range(0, nx, chunk):
             h, w = min(chunk, ny - r0), min(chunk, nx - c0)
             task = dask.delayed(_read_chunk, pure=True)(
-                path, crs, affine, (ny, nx), (r0, c0, h, w),
-                "nearest" if categorical else "bilinear", scale, offset, not categorical,
+                path,
+                crs,
+                affine,
+                (ny, nx),
+                (r0, c0, h, w),
+                "nearest" if categorical else "bilinear",
+                scale,
+                offset,
+                not categorical,
             )
             row.append(da.from_delayed(task, (h, w), dtype=np.uint8 if categorical else np.float32))
         rows.append(row)
@@ -146,8 +172,9 @@ def _times(scenes: Sequence[Scene]) -> np.ndarray:
     return np.array([np.datetime64(s.datetime.replace(tzinfo=None), "ns") for s in scenes])
 
 
-def load(scenes: Sequence[Scene], bands: Sequence[str], *, geobox: GeoBox,
-         chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+def load(
+    scenes: Sequence[Scene], bands: Sequence[str], *, geobox: GeoBox, chunks: int = DEFAULT_CHUNK
+) -> xr.DataArray:
     """Surface reflectance of ``bands`` of every scene on ``geobox`` (lazy).
 
     Args:
@@ -166,16 +193,22 @@ def load(scenes: Sequence[Scene], bands: Sequence[str], *, geobox: GeoBox,
     stacks = []
     for i, s in enumerate(scenes, start=1):
         log.info("ard: scene %d/%d %s: %d bands", i, len(scenes), s.id, len(bands))
-        stacks.append(da.stack([_lazy_band(s, b, geobox, chunks, categorical=False) for b in bands]))
+        stacks.append(
+            da.stack([_lazy_band(s, b, geobox, chunks, categorical=False) for b in bands])
+        )
     data = da.stack(stacks) if stacks else da.zeros((0, len(bands), *geobox.shape.yx), np.float32)
     return xr.DataArray(
-        data, dims=("time", "band", "y", "x"),
+        data,
+        dims=("time", "band", "y", "x"),
         coords={"time": _times(scenes), "band": list(bands), **_coords(geobox)},
-        name="reflectance", attrs={"crs": str(geobox.crs), "nodata": np.nan},
+        name="reflectance",
+        attrs={"crs": str(geobox.crs), "nodata": np.nan},
     )
 
 
-def load_scl(scenes: Sequence[Scene], *, geobox: GeoBox, chunks: int = DEFAULT_CHUNK) -> xr.DataArray:
+def load_scl(
+    scenes: Sequence[Scene], *, geobox: GeoBox, chunks: int = DEFAULT_CHUNK
+) -> xr.DataArray:
     """Scene classification (SCL) of every scene on ``geobox``, nearest neighbour (lazy).
 
     Returns:
@@ -184,5 +217,8 @@ def load_scl(scenes: Sequence[Scene], *, geobox: GeoBox, chunks: int = DEFAULT_C
     layers = [_lazy_band(s, SCL, geobox, chunks, categorical=True) for s in scenes]
     data = da.stack(layers) if layers else da.zeros((0, *geobox.shape.yx), np.uint8)
     return xr.DataArray(
-        data, dims=("time", "y", "x"), coords={"time": _times(scenes), **_coords(geobox)}, name="scl"
+        data,
+        dims=("time", "y", "x"),
+        coords={"time": _times(scenes), **_coords(geobox)},
+        name="scl",
     )

@@ -16,6 +16,7 @@ from sporbar.ard.load import Scene, load, load_scl, read_scenes
 from sporbar.ard.mask import apply_mask, clear_mask
 from sporbar.ard.write import open_cube, write_composite, write_count, write_cube
 from sporbar.config import Config
+from sporbar.errors import InputDataError
 from sporbar.io import check_writable
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
@@ -23,7 +24,9 @@ from sporbar.stac.record import Step, record_item
 log = logging.getLogger(__name__)
 
 
-def select_scenes(scenes: Sequence[Scene], max_cloud_cover: float) -> tuple[list[Scene], list[Scene]]:
+def select_scenes(
+    scenes: Sequence[Scene], max_cloud_cover: float
+) -> tuple[list[Scene], list[Scene]]:
     """Split scenes into (kept, dropped) by ``eo:cloud_cover`` <= ``max_cloud_cover`` (percent)."""
     kept, dropped = [], []
     for s in scenes:
@@ -43,8 +46,13 @@ def cube_bands(bands: Sequence[str], indices: Sequence[str]) -> list[str]:
 
 
 def make_ard(
-    cfg: Config, tile: str, scene_items: Sequence[Path], item_path: Path, *,
-    overwrite: bool = False, rule: str | None = None,
+    cfg: Config,
+    tile: str,
+    scene_items: Sequence[Path],
+    item_path: Path,
+    *,
+    overwrite: bool = False,
+    rule: str | None = None,
 ) -> dict[str, Any]:
     """Build the ARD of ``tile`` from raw Sentinel-2 items and record its item.
 
@@ -58,7 +66,8 @@ def make_ard(
     Raises:
         OutputExistsError: the item exists and ``overwrite`` is False.
         MissingInputError: a scene item or its band file is missing.
-        InputDataError: a scene lacks a band (names the item file and band).
+        InputDataError: a scene lacks a band (names the item file and band), or every
+            scene is above ``sources.sentinel2.max_cloud_cover``.
     """
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
@@ -71,6 +80,11 @@ def make_ard(
     scenes, dropped = select_scenes(read_scenes(scene_items), max_cc)
     for s in dropped:
         log.info("ard: dropping %s: cloud cover %.1f%% > %.1f%%", s.id, s.cloud_cover, max_cc)
+    if not scenes:
+        raise InputDataError(
+            f"{cfg.source}: all {len(dropped)} scene(s) of tile {tile} exceed "
+            f"sources/sentinel2/max_cloud_cover {max_cc:g}%; raise it or add scenes"
+        )
     bands = cube_bands(ard["bands"], ard["indices"])
     refl = load(scenes, bands, geobox=geobox)
     clear = clear_mask(load_scl(scenes, geobox=geobox), ard["mask_classes"])
@@ -81,7 +95,12 @@ def make_ard(
     assets: dict[str, Path] = {}
     counts: dict[str, int] = {}
     with dask.config.set(scheduler="threads", num_workers=cfg.data["threads"]):
-        log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
+        log.info(
+            "ard: writing cube (%d scenes x %d bands, %s px)",
+            len(scenes),
+            len(bands),
+            geobox.shape.yx,
+        )
         assets["cube"] = write_cube(folder / "cube.zarr", cube)
         stored = open_cube(assets["cube"])
         for p in periods:
@@ -89,24 +108,47 @@ def make_ard(
             counts[p.id] = sub.sizes["time"]
             log.info("ard: period %s (%s..%s): %d scene(s)", p.id, p.start, p.end, counts[p.id])
             comp = add_indices(median(sub), ard["indices"])
-            assets[f"composite-{p.id}"] = write_composite(folder / f"composite-{p.id}.tif", comp, geobox, out_bands)
-            assets[f"clear-{p.id}"] = write_count(folder / f"clear-{p.id}.tif", clear_count(sub), geobox)
+            assets[f"composite-{p.id}"] = write_composite(
+                folder / f"composite-{p.id}.tif", comp, geobox, out_bands
+            )
+            assets[f"clear-{p.id}"] = write_count(
+                folder / f"clear-{p.id}.tif", clear_count(sub), geobox
+            )
 
     start = datetime.combine(min(p.start for p in periods), time.min, UTC)
     end = datetime.combine(max(p.end for p in periods), time(23, 59, 59), UTC)
-    item = ard_item(tile, geobox, assets, bands=out_bands, cube_bands=bands, start=start, end=end,
-                    periods=periods)
+    item = ard_item(
+        tile,
+        geobox,
+        assets,
+        bands=out_bands,
+        cube_bands=bands,
+        start=start,
+        end=end,
+        periods=periods,
+    )
     lineage = (
-        f"Cloud-masked (SCL classes {sorted(ard['mask_classes'])}) and reprojected {len(scenes)} Sentinel-2 "
+        f"Cloud-masked (SCL classes {sorted(ard['mask_classes'])}) and reprojected "
+        f"{len(scenes)} Sentinel-2 "
         f"L2A scene(s) onto tile {tile}; per-period medians of clear observations and indices "
         f"{list(ard['indices'])}."
     )
     if dropped:
         lineage += f" Dropped for cloud cover > {max_cc:g}%: {', '.join(s.id for s in dropped)}."
     step = Step(
-        lineage=lineage, command="ard", rule=rule,
-        parameters={"tile": tile, "scenes": [str(p) for p in scene_items],
-                    "periods": {p.id: counts[p.id] for p in periods}},
+        lineage=lineage,
+        command="ard",
+        rule=rule,
+        parameters={
+            "tile": tile,
+            "scenes": [str(p) for p in scene_items],
+            "periods": {p.id: counts[p.id] for p in periods},
+        },
     )
-    return record_item(item, item_path, inputs=list(scene_items), step=step,
-                       provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item,
+        item_path,
+        inputs=list(scene_items),
+        step=step,
+        provenance=Provenance.current(config_hash=cfg.hash),
+    )

@@ -22,12 +22,18 @@ def write_cube(path: Path, cube: xr.DataArray) -> Path:
     Deterministic bytes: fixed chunking (1, 1, 256, 256), time as integer milliseconds
     since 1970-01-01, no timestamps in attributes.
     """
-    ds = cube.chunk({"time": 1, "band": 1, "y": CUBE_CHUNK, "x": CUBE_CHUNK}).to_dataset(name=CUBE_VAR)
+    ds = cube.chunk({"time": 1, "band": 1, "y": CUBE_CHUNK, "x": CUBE_CHUNK}).to_dataset(
+        name=CUBE_VAR
+    )
     ds[CUBE_VAR].attrs = {"units": "1", "long_name": "surface reflectance, cloud-masked"}
     ds.attrs = {"crs": str(cube.attrs.get("crs", ""))}
     encoding = {
         CUBE_VAR: {"chunks": (1, 1, CUBE_CHUNK, CUBE_CHUNK), "_FillValue": np.float32(np.nan)},
-        "time": {"units": "milliseconds since 1970-01-01T00:00:00", "dtype": "int64", "calendar": "proleptic_gregorian"},
+        "time": {
+            "units": "milliseconds since 1970-01-01T00:00:00",
+            "dtype": "int64",
+            "calendar": "proleptic_gregorian",
+        },
     }
     with atomic_path(Path(path)) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, encoding=encoding)
@@ -39,7 +45,9 @@ def open_cube(path: Path) -> xr.DataArray:
     return xr.open_zarr(path, consolidated=True)[CUBE_VAR]
 
 
-def write_composite(path: Path, composite: xr.DataArray, geobox: GeoBox, band_names: Sequence[str]) -> Path:
+def write_composite(
+    path: Path, composite: xr.DataArray, geobox: GeoBox, band_names: Sequence[str]
+) -> Path:
     """Compute a (band, y, x) composite and write it as a float32 COG with NaN nodata."""
     data = np.asarray(composite.sel(band=list(band_names)).values, dtype=np.float32)
     return write_cog(path, data, geobox, nodata=float("nan"), band_names=list(band_names))

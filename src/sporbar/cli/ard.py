@@ -20,15 +20,24 @@ from sporbar.cli.options import (
 @config_option
 @tile_option
 @click.option(
-    "--scene", "scenes", required=True, multiple=True,
+    "--scene",
+    "scenes",
+    required=True,
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Raw Sentinel-2 item (item.json written by `sporbar fetch s2`); repeat for each scene.",
 )
 @output_item_option
 @overwrite_option
 @click.pass_context
-def ard(ctx: click.Context, config_path: Path, tile: str, scenes: tuple[Path, ...], output: Path,
-        overwrite: bool) -> None:
+def ard(
+    ctx: click.Context,
+    config_path: Path,
+    tile: str,
+    scenes: tuple[Path, ...],
+    output: Path,
+    overwrite: bool,
+) -> None:
     """Reproject the scenes onto TILE, mask clouds (SCL), write the cube (Zarr) and
     per-period median composites with NDVI/NDMI and clear counts (COG), then the item.
 
@@ -39,6 +48,15 @@ def ard(ctx: click.Context, config_path: Path, tile: str, scenes: tuple[Path, ..
     """
     from sporbar.ard.run import make_ard
 
-    item = make_ard(load_config(config_path), tile, list(scenes), output, overwrite=overwrite,
-                    rule=rule_name(ctx))
-    click.echo(f"{output}: {item['id']} ({len(scenes)} scene(s), assets {', '.join(sorted(item['assets']))})")
+    item = make_ard(
+        load_config(config_path),
+        tile,
+        list(scenes),
+        output,
+        overwrite=overwrite,
+        rule=rule_name(ctx),
+    )
+    click.echo(
+        f"{output}: {item['id']} ({len(scenes)} scene(s), "
+        f"assets {', '.join(sorted(item['assets']))})"
+    )

@@ -6,30 +6,49 @@ from pathlib import Path
 
 import click
 
-from sporbar.cli.options import config_option, load_config, output_item_option, overwrite_option, rule_name
+from sporbar.cli.options import (
+    config_option,
+    load_config,
+    output_item_option,
+    overwrite_option,
+    rule_name,
+)
 
 
 @click.command("labels")
 @config_option
 @click.option(
-    "--source-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+    "--source-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
     help="The demo source folder (from `sporbar demo generate`); reads labels/labels.gpkg.",
 )
 @click.option(
-    "--path", "label_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-    help="A label file (GeoPackage, Shapefile, GeoJSON); default sources.labels.path when source is 'file'.",
+    "--path",
+    "label_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A label file (GeoPackage, Shapefile, GeoJSON); "
+    "default: sources.labels.path when source is 'file'.",
 )
 @output_item_option
 @overwrite_option
 @click.pass_context
-def fetch_labels(ctx: click.Context, config_path: Path, source_dir: Path | None, label_path: Path | None,
-                 output: Path, overwrite: bool) -> None:
+def fetch_labels(
+    ctx: click.Context,
+    config_path: Path,
+    source_dir: Path | None,
+    label_path: Path | None,
+    output: Path,
+    overwrite: bool,
+) -> None:
     """Check label polygons, reproject them to EPSG:25833 if needed, record a labels-raw item.
 
     \b
       $ sporbar fetch labels -c config/config.yaml --source-dir results/demo-source \\
           -o results/raw/labels/demo-gauldal/item.json
-      $ sporbar fetch labels -c my.yaml --path field_polygons.gpkg -o results/raw/labels/my-area/item.json
+      $ sporbar fetch labels -c my.yaml --path field_polygons.gpkg \\
+          -o results/raw/labels/my-area/item.json
     """
     from sporbar.fetch.labels import fetch_labels as run
 
@@ -41,6 +60,15 @@ def fetch_labels(ctx: click.Context, config_path: Path, source_dir: Path | None,
         if labels["source"] != "file":
             raise click.UsageError("give --source-dir (demo labels) or --path (a label file)")
         label_path = Path(labels["path"])
-    d = run(cfg, output, source_dir=source_dir, path=label_path, overwrite=overwrite, rule=rule_name(ctx))
-    click.echo(f"{output}: {sum(d['properties']['sporbar:class_counts'].values())} polygons, "
-               f"classes {d['properties']['sporbar:class_counts']}")
+    d = run(
+        cfg,
+        output,
+        source_dir=source_dir,
+        path=label_path,
+        overwrite=overwrite,
+        rule=rule_name(ctx),
+    )
+    click.echo(
+        f"{output}: {sum(d['properties']['sporbar:class_counts'].values())} polygons, "
+        f"classes {d['properties']['sporbar:class_counts']}"
+    )

@@ -6,21 +6,35 @@ from pathlib import Path
 
 import click
 
-from sporbar.cli.options import config_option, load_config, output_item_option, overwrite_option, rule_name
+from sporbar.cli.options import (
+    config_option,
+    load_config,
+    output_item_option,
+    overwrite_option,
+    rule_name,
+)
 
 
 @click.command("lidar")
 @config_option
 @click.option(
-    "--source-dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+    "--source-dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="The demo source folder (from `sporbar demo generate`).",
 )
 @click.option("--lidar-tile", required=True, help="Delivered lidar tile id, lidar_<x0>_<y0>.")
 @output_item_option
 @overwrite_option
 @click.pass_context
-def fetch_lidar(ctx: click.Context, config_path: Path, source_dir: Path, lidar_tile: str,
-                output: Path, overwrite: bool) -> None:
+def fetch_lidar(
+    ctx: click.Context,
+    config_path: Path,
+    source_dir: Path,
+    lidar_tile: str,
+    output: Path,
+    overwrite: bool,
+) -> None:
     """Copy a LAZ tile into the item folder, check its CRS, record a lidar-raw item.
 
     \b
@@ -29,5 +43,12 @@ def fetch_lidar(ctx: click.Context, config_path: Path, source_dir: Path, lidar_t
     """
     from sporbar.fetch.demo_lidar import fetch_lidar as run
 
-    d = run(load_config(config_path), source_dir, lidar_tile, output, overwrite=overwrite, rule=rule_name(ctx))
+    d = run(
+        load_config(config_path),
+        source_dir,
+        lidar_tile,
+        output,
+        overwrite=overwrite,
+        rule=rule_name(ctx),
+    )
     click.echo(f"{output}: {d['properties']['pc:count']} points")

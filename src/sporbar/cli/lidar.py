@@ -20,15 +20,24 @@ from sporbar.cli.options import (
 @config_option
 @tile_option
 @click.option(
-    "--laz", "laz", required=True, multiple=True,
+    "--laz",
+    "laz",
+    required=True,
+    multiple=True,
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Raw lidar item (raw/lidar/<lidar_tile>/item.json) overlapping the tile; repeat per item.",
 )
 @output_item_option
 @overwrite_option
 @click.pass_context
-def lidar(ctx: click.Context, config_path: Path, tile: str, laz: tuple[Path, ...], output: Path,
-          overwrite: bool) -> None:
+def lidar(
+    ctx: click.Context,
+    config_path: Path,
+    tile: str,
+    laz: tuple[Path, ...],
+    output: Path,
+    overwrite: bool,
+) -> None:
     """Grid lidar points onto a tile: DTM, DSM, CHM and point density (COG float32, NaN nodata).
 
     \b
@@ -39,5 +48,7 @@ def lidar(ctx: click.Context, config_path: Path, tile: str, laz: tuple[Path, ...
     """
     from sporbar.lidar.run import run_lidar
 
-    d = run_lidar(load_config(config_path), tile, list(laz), output, overwrite=overwrite, rule=rule_name(ctx))
+    d = run_lidar(
+        load_config(config_path), tile, list(laz), output, overwrite=overwrite, rule=rule_name(ctx)
+    )
     click.echo(f"{output}: {d['properties']['sporbar:point_count']} points gridded")

@@ -41,7 +41,9 @@ SURVEY_DAYS = 70
 GPKG_TIMESTAMP = "2023-09-01T00:00:00.000Z"
 
 
-def _candidates(landscape: Landscape, area: tuple[float, float, float, float]) -> list[tuple[int, Any]]:
+def _candidates(
+    landscape: Landscape, area: tuple[float, float, float, float]
+) -> list[tuple[int, Any]]:
     """(class value, polygon) of every class patch within each survey block of the area."""
     t = landscape.transform
     ny, nx = landscape.shape
@@ -53,7 +55,10 @@ def _candidates(landscape: Landscape, area: tuple[float, float, float, float]) -
     by -= by.min()
     block = by[:, None] * (bx.max() + 1) + bx[None, :]
     inside = (
-        (xs[None, :] > area[0]) & (xs[None, :] < area[2]) & (ys[:, None] > area[1]) & (ys[:, None] < area[3])
+        (xs[None, :] > area[0])
+        & (xs[None, :] < area[2])
+        & (ys[:, None] > area[1])
+        & (ys[:, None] < area[3])
     )
     key = (block * 16 + landscape.classes.astype(np.int64)).astype(np.int32)
     out = []
@@ -124,7 +129,9 @@ def write_labels(cfg: Config, landscape: Landscape, out_dir: Path) -> dict[str, 
     gdf = label_frame(cfg, landscape)
     write_geopackage(gdf, Path(out_dir) / LABELS_PATH)
     counts = gdf[cfg.data["sources"]["labels"]["class_column"]].value_counts().sort_index()
-    log.info("demo labels: %d polygons (%s)", len(gdf), ", ".join(f"{k} {v}" for k, v in counts.items()))
+    log.info(
+        "demo labels: %d polygons (%s)", len(gdf), ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
     return {"path": LABELS_PATH, "count": int(len(gdf))}
 
 

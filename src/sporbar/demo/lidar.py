@@ -88,7 +88,10 @@ def terrain_height(landscape: Landscape, x: np.ndarray, y: np.ndarray) -> np.nda
 
 
 def _tile_points(
-    landscape: Landscape, region: tuple[float, float, float, float], density: float, rng: np.random.Generator
+    landscape: Landscape,
+    region: tuple[float, float, float, float],
+    density: float,
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Simulate the returns of one tile; arrays of equal length, sorted by GPS time."""
     x0, y0, x1, y1 = region
@@ -149,13 +152,27 @@ def _tile_points(
     pts: dict[str, np.ndarray] = {
         "x": np.concatenate([px, px[idx2], px[inoise] + rng.normal(0, 0.5, n_noise)]),
         "y": np.concatenate([py, py[idx2], py[inoise] + rng.normal(0, 0.5, n_noise)]),
-        "z": np.concatenate([z1, ground[idx2], ground[inoise] + rng.choice([-1, 1], n_noise) * rng.uniform(8, 150, n_noise)]),
-        "classification": np.concatenate([c1, np.full(count2, GROUND, np.uint8), np.full(n_noise, NOISE, np.uint8)]),
+        "z": np.concatenate(
+            [
+                z1,
+                ground[idx2],
+                ground[inoise] + rng.choice([-1, 1], n_noise) * rng.uniform(8, 150, n_noise),
+            ]
+        ),
+        "classification": np.concatenate(
+            [c1, np.full(count2, GROUND, np.uint8), np.full(n_noise, NOISE, np.uint8)]
+        ),
         "intensity": np.concatenate([i1, rng.normal(90, 25, count2), rng.uniform(0, 100, n_noise)]),
-        "return_number": np.concatenate([np.ones(n, np.uint8), np.full(count2, 2, np.uint8), np.ones(n_noise, np.uint8)]),
-        "number_of_returns": np.concatenate([nret, np.full(count2, 2, np.uint8), np.ones(n_noise, np.uint8)]),
+        "return_number": np.concatenate(
+            [np.ones(n, np.uint8), np.full(count2, 2, np.uint8), np.ones(n_noise, np.uint8)]
+        ),
+        "number_of_returns": np.concatenate(
+            [nret, np.full(count2, 2, np.uint8), np.ones(n_noise, np.uint8)]
+        ),
         # the second return comes back a few nanoseconds after the first
-        "gps_time": np.concatenate([t, t[idx2] + 2e-8 * (z1[idx2] - ground[idx2] + 1), t[inoise] + 1e-6]),
+        "gps_time": np.concatenate(
+            [t, t[idx2] + 2e-8 * (z1[idx2] - ground[idx2] + 1), t[inoise] + 1e-6]
+        ),
         "scan_angle": angle[src],
         "strip": strip[src],
     }
@@ -177,15 +194,15 @@ def _header(region: tuple[float, float, float, float]) -> laspy.LasHeader:
     return header
 
 
-def write_lidar_tile(
-    cfg: Config, landscape: Landscape, lidar_tile: str, path: Path
-) -> int:
+def write_lidar_tile(cfg: Config, landscape: Landscape, lidar_tile: str, path: Path) -> int:
     """Write one delivered LAZ tile; return its number of points (0: nothing written)."""
     region = tile_region(cfg, lidar_tile)
     if region is None:
         return 0
     _, tx, ty = lidar_tile.split("_")
-    rng = np.random.default_rng([int(cfg.data["demo"]["seed"]), int(tx) % 2**32, int(ty) % 2**32, 0x1AD])
+    rng = np.random.default_rng(
+        [int(cfg.data["demo"]["seed"]), int(tx) % 2**32, int(ty) % 2**32, 0x1AD]
+    )
     pts = _tile_points(landscape, region, float(cfg.data["demo"]["lidar_density"]), rng)
     las = laspy.LasData(_header(region))
     las.x = pts["x"]

@@ -40,10 +40,34 @@ log = logging.getLogger(__name__)
 
 # Band name -> native resolution (m); order = Sentinel-2 bandId order (B10 is L1C-only).
 BANDS_NATIVE: dict[str, int] = {
-    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
-    "B08": 10, "B8A": 20, "B09": 60, "B11": 20, "B12": 20,
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B11": 20,
+    "B12": 20,
 }
-BAND_IDS = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]
+BAND_IDS = [
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+]
 # Files written per resolution folder (as in real L2A products, minus AOT/WVP/TCI).
 FILES_PER_RES: dict[int, list[str]] = {
     10: ["B02", "B03", "B04", "B08"],
@@ -59,12 +83,34 @@ CLOUD_HEIGHT = 700.0  # metres; sets how far shadows fall from their clouds
 SCL_NODATA, SCL_SHADOW, SCL_VEG, SCL_NOT_VEG, SCL_WATER = 0, 3, 4, 5, 6
 SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH = 8, 9
 SCL_NAMES = [
-    "NO_DATA", "SATURATED_DEFECTIVE", "CAST_SHADOWS", "CLOUD_SHADOW", "VEGETATION",
-    "NOT_VEGETATED", "WATER", "UNCLASSIFIED", "CLOUD_MEDIUM_PROBA", "CLOUD_HIGH_PROBA",
-    "THIN_CIRRUS", "SNOW_ICE",
+    "NO_DATA",
+    "SATURATED_DEFECTIVE",
+    "CAST_SHADOWS",
+    "CLOUD_SHADOW",
+    "VEGETATION",
+    "NOT_VEGETATED",
+    "WATER",
+    "UNCLASSIFIED",
+    "CLOUD_MEDIUM_PROBA",
+    "CLOUD_HIGH_PROBA",
+    "THIN_CIRRUS",
+    "SNOW_ICE",
 ]
 
-_SPECTRAL_ORDER = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"]
+_SPECTRAL_ORDER = [
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B11",
+    "B12",
+]
 # Reflectance spectra per class: (off-season / bare, peak season), bands in _SPECTRAL_ORDER.
 _SPECTRA: dict[DemoClass, tuple[list[float], list[float]]] = {
     DemoClass.forest: (
@@ -131,7 +177,9 @@ def granule_grid(bbox_25833: tuple[float, float, float, float]) -> GranuleGrid:
     minx, miny, maxx, maxy = transform_bounds("EPSG:25833", plan.DEMO_S2_CRS, *b, densify_pts=21)
     x0, y0 = math.floor(minx / 60) * 60, math.floor(miny / 60) * 60
     x1, y1 = math.ceil(maxx / 60) * 60, math.ceil(maxy / 60) * 60
-    return GranuleGrid(ulx=float(x0), uly=float(y1), nrows10=int(y1 - y0) // 10, ncols10=int(x1 - x0) // 10)
+    return GranuleGrid(
+        ulx=float(x0), uly=float(y1), nrows10=int(y1 - y0) // 10, ncols10=int(x1 - x0) // 10
+    )
 
 
 def _phenology(cls: DemoClass, doy: int) -> float:
@@ -168,10 +216,15 @@ def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
 def _sample_classes(landscape: Landscape, grid: GranuleGrid) -> np.ndarray:
     out = np.zeros(grid.shape(10), np.uint8)
     reproject(
-        landscape.classes, out,
-        src_transform=landscape.transform, src_crs=landscape.crs,
-        dst_transform=grid.transform(10), dst_crs=plan.DEMO_S2_CRS,
-        src_nodata=0, dst_nodata=0, resampling=Resampling.nearest,
+        landscape.classes,
+        out,
+        src_transform=landscape.transform,
+        src_crs=landscape.crs,
+        dst_transform=grid.transform(10),
+        dst_crs=plan.DEMO_S2_CRS,
+        src_nodata=0,
+        dst_nodata=0,
+        resampling=Resampling.nearest,
     )
     return out
 
@@ -184,8 +237,12 @@ class _Scene:
 
 
 def _simulate(
-    classes: np.ndarray, texture: np.ndarray, day: date, sun: tuple[float, float],
-    cloud_fraction: float, rng: np.random.Generator,
+    classes: np.ndarray,
+    texture: np.ndarray,
+    day: date,
+    sun: tuple[float, float],
+    cloud_fraction: float,
+    rng: np.random.Generator,
 ) -> _Scene:
     ny, nx = classes.shape
     doy = day.timetuple().tm_yday
@@ -238,13 +295,20 @@ def _to_dn(refl: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 def _write_jp2(path: Path, data: np.ndarray, transform: Affine) -> None:
     profile: dict[str, Any] = {
-        "driver": "JP2OpenJPEG", "width": data.shape[1], "height": data.shape[0], "count": 1,
-        "dtype": data.dtype.name, "crs": plan.DEMO_S2_CRS, "transform": transform, "nodata": 0,
+        "driver": "JP2OpenJPEG",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": data.dtype.name,
+        "crs": plan.DEMO_S2_CRS,
+        "transform": transform,
+        "nodata": 0,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(
-        path, "w", **profile, QUALITY=100, REVERSIBLE="YES", YCBCR420="NO"
-    ) as ds:
+    with (
+        rasterio.Env(GDAL_PAM_ENABLED="NO"),
+        rasterio.open(path, "w", **profile, QUALITY=100, REVERSIBLE="YES", YCBCR420="NO") as ds,
+    ):
         ds.write(data, 1)
 
 
@@ -262,7 +326,9 @@ def _names(scene: str, day: date, index: int) -> dict[str, str]:
         "prefix": f"T{tile}_{d}{plan.DEMO_SENSING_TIME}",
         "orbit": str(orbit),
         "tile_id": f"{platform}_OPER_MSI_L2A_TL_2APS_{stamp}_A{orbit:06d}_T{tile}_N05.10",
-        "datastrip_id": f"{platform}_OPER_MSI_L2A_DS_2APS_{stamp}_S{d}{plan.DEMO_SENSING_TIME}_N05.10",
+        "datastrip_id": (
+            f"{platform}_OPER_MSI_L2A_DS_2APS_{stamp}_S{d}{plan.DEMO_SENSING_TIME}_N05.10"
+        ),
         "sensing": f"{day.isoformat()}T10:40:31.024Z",
         "generation": f"{day.isoformat()}T13:00:00.000000Z",
         "rel_orbit": str(int(plan.DEMO_RELATIVE_ORBIT[1:])),
@@ -291,8 +357,14 @@ def _footprint(grid: GranuleGrid) -> list[tuple[float, float]]:
     return [(round(la, 9), round(lo, 9)) for la, lo in zip(lats, lons, strict=True)]
 
 
-def _product_xml(scene: str, n: dict[str, str], image_files: list[str], grid: GranuleGrid,
-                 cloud: float, pct: dict[str, float]) -> bytes:
+def _product_xml(
+    scene: str,
+    n: dict[str, str],
+    image_files: list[str],
+    grid: GranuleGrid,
+    cloud: float,
+    pct: dict[str, float],
+) -> bytes:
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_User_Product")
@@ -308,7 +380,11 @@ def _product_xml(scene: str, n: dict[str, str], image_files: list[str], grid: Gr
     _sub(pi, "GENERATION_TIME", n["generation"])
     _sub(pi, "PREVIEW_IMAGE_URL", "Not applicable")
     _sub(pi, "PREVIEW_GEO_INFO", "Not applicable")
-    dt = _sub(pi, "Datatake", datatakeIdentifier=f"G{n['platform']}_{scene[11:26]}_{int(n['orbit']):06d}_N05.10")
+    dt = _sub(
+        pi,
+        "Datatake",
+        datatakeIdentifier=f"G{n['platform']}_{scene[11:26]}_{int(n['orbit']):06d}_N05.10",
+    )
     _sub(dt, "SPACECRAFT_NAME", n["spacecraft"])
     _sub(dt, "DATATAKE_TYPE", "INS-NOBS")
     _sub(dt, "DATATAKE_SENSING_START", n["sensing"])
@@ -318,8 +394,13 @@ def _product_xml(scene: str, n: dict[str, str], image_files: list[str], grid: Gr
     _sub(qo, "PRODUCT_FORMAT", "SAFE_COMPACT")
     po = _sub(pi, "Product_Organisation")
     gl = _sub(po, "Granule_List")
-    g = _sub(gl, "Granule", datastripIdentifier=n["datastrip_id"], granuleIdentifier=n["tile_id"],
-             imageFormat="JPEG2000")
+    g = _sub(
+        gl,
+        "Granule",
+        datastripIdentifier=n["datastrip_id"],
+        granuleIdentifier=n["tile_id"],
+        imageFormat="JPEG2000",
+    )
     for f in image_files:
         _sub(g, "IMAGE_FILE", f)
     pic = _sub(gi, "Product_Image_Characteristics")
@@ -357,7 +438,9 @@ def _product_xml(scene: str, n: dict[str, str], image_files: list[str], grid: Gr
     return _xml_bytes(root)
 
 
-def _tile_xml(n: dict[str, str], grid: GranuleGrid, sun: tuple[float, float], pct: dict[str, float]) -> bytes:
+def _tile_xml(
+    n: dict[str, str], grid: GranuleGrid, sun: tuple[float, float], pct: dict[str, float]
+) -> bytes:
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_Tile_ID")
@@ -392,14 +475,25 @@ def _tile_xml(n: dict[str, str], grid: GranuleGrid, sun: tuple[float, float], pc
 
 
 def _manifest(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
-    xfdu, sns, gml = "urn:ccsds:schema:xfdu:1", "http://www.esa.int/safe/sentinel/1.1", "http://www.opengis.net/gml"
+    xfdu, sns, gml = (
+        "urn:ccsds:schema:xfdu:1",
+        "http://www.esa.int/safe/sentinel/1.1",
+        "http://www.opengis.net/gml",
+    )
     for p, u in (("xfdu", xfdu), ("safe", sns), ("gml", gml)):
         ET.register_namespace(p, u)
-    root = ET.Element(f"{{{xfdu}}}XFDU", version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product")
+    root = ET.Element(
+        f"{{{xfdu}}}XFDU", version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product"
+    )
     files = sorted(p for p in safe.rglob("*") if p.is_file() and p.name != "manifest.safe")
     ipm = _sub(root, "informationPackageMap")
-    cu = _sub(ipm, f"{{{xfdu}}}contentUnit", unitType="Product_Level-2A",
-              textInfo="SENTINEL-2 MSI Level-2A User Product", pdiID="processing")
+    cu = _sub(
+        ipm,
+        f"{{{xfdu}}}contentUnit",
+        unitType="Product_Level-2A",
+        textInfo="SENTINEL-2 MSI Level-2A User Product",
+        pdiID="processing",
+    )
     ids = []
     for f in files:
         rel = f.relative_to(safe).as_posix()
@@ -408,28 +502,68 @@ def _manifest(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> b
         du = _sub(cu, f"{{{xfdu}}}contentUnit", ID=f"{oid}_Unit", unitType="Measurement Data Unit")
         _sub(du, "dataObjectPointer", dataObjectID=oid)
     ms = _sub(root, "metadataSection")
-    ap = _sub(_sub(_sub(ms, "metadataObject", ID="acquisitionPeriod", category="DMD",
-                        classification="DESCRIPTION"), "metadataWrap", mimeType="text/xml"), "xmlData")
+    ap = _sub(
+        _sub(
+            _sub(
+                ms,
+                "metadataObject",
+                ID="acquisitionPeriod",
+                category="DMD",
+                classification="DESCRIPTION",
+            ),
+            "metadataWrap",
+            mimeType="text/xml",
+        ),
+        "xmlData",
+    )
     per = _sub(ap, f"{{{sns}}}acquisitionPeriod")
     _sub(per, f"{{{sns}}}startTime", n["sensing"])
-    pl = _sub(_sub(_sub(ms, "metadataObject", ID="platform", category="DMD", classification="DESCRIPTION"),
-                   "metadataWrap", mimeType="text/xml"), "xmlData")
+    pl = _sub(
+        _sub(
+            _sub(ms, "metadataObject", ID="platform", category="DMD", classification="DESCRIPTION"),
+            "metadataWrap",
+            mimeType="text/xml",
+        ),
+        "xmlData",
+    )
     plat = _sub(pl, f"{{{sns}}}platform")
     _sub(plat, f"{{{sns}}}familyName", "SENTINEL")
     _sub(plat, f"{{{sns}}}number", n["platform"][-1])
-    _sub(_sub(plat, f"{{{sns}}}instrument"), f"{{{sns}}}familyName", "Multi-Spectral Instrument",
-         abbreviation="MSI")
-    fs = _sub(_sub(_sub(ms, "metadataObject", ID="measurementFrameSet", category="DMD",
-                        classification="DESCRIPTION"), "metadataWrap", mimeType="text/xml"), "xmlData")
-    fp = _sub(_sub(fs, f"{{{sns}}}frameSet"), f"{{{sns}}}footPrint",
-              srsName="http://www.opengis.net/gml/srs/epsg.xml#4326")
+    _sub(
+        _sub(plat, f"{{{sns}}}instrument"),
+        f"{{{sns}}}familyName",
+        "Multi-Spectral Instrument",
+        abbreviation="MSI",
+    )
+    fs = _sub(
+        _sub(
+            _sub(
+                ms,
+                "metadataObject",
+                ID="measurementFrameSet",
+                category="DMD",
+                classification="DESCRIPTION",
+            ),
+            "metadataWrap",
+            mimeType="text/xml",
+        ),
+        "xmlData",
+    )
+    fp = _sub(
+        _sub(fs, f"{{{sns}}}frameSet"),
+        f"{{{sns}}}footPrint",
+        srsName="http://www.opengis.net/gml/srs/epsg.xml#4326",
+    )
     _sub(fp, f"{{{gml}}}coordinates", " ".join(f"{la} {lo}" for la, lo in _footprint(grid)) + " ")
     dos = _sub(root, "dataObjectSection")
     for oid, rel, f in ids:
         data = f.read_bytes()
-        bs = _sub(_sub(dos, "dataObject", ID=oid), "byteStream",
-                  mimeType="text/xml" if rel.endswith(".xml") else "application/octet-stream",
-                  size=str(len(data)))
+        bs = _sub(
+            _sub(dos, "dataObject", ID=oid),
+            "byteStream",
+            mimeType="text/xml" if rel.endswith(".xml") else "application/octet-stream",
+            size=str(len(data)),
+        )
         _sub(bs, "fileLocation", locatorType="URL", href=f"./{rel}")
         _sub(bs, "checksum", hashlib.md5(data).hexdigest(), checksumName="MD5")
     del scene
@@ -457,13 +591,23 @@ def _percentages(scl: np.ndarray) -> dict[str, float]:
 
 
 def write_scene(
-    safe_dir: Path, scene: str, day: date, index: int, *, classes: np.ndarray, texture: np.ndarray,
-    grid: GranuleGrid, cloud_fraction: float, rng: np.random.Generator,
+    safe_dir: Path,
+    scene: str,
+    day: date,
+    index: int,
+    *,
+    classes: np.ndarray,
+    texture: np.ndarray,
+    grid: GranuleGrid,
+    cloud_fraction: float,
+    rng: np.random.Generator,
 ) -> float:
     """Write one SAFE folder at ``safe_dir`` (atomically); return its cloud cover in percent."""
     n = _names(scene, day, index)
     rows, cols = grid.shape(10)
-    lons, lats = transform_points(plan.DEMO_S2_CRS, "EPSG:4326", [grid.ulx + cols * 5], [grid.uly - rows * 5])
+    lons, lats = transform_points(
+        plan.DEMO_S2_CRS, "EPSG:4326", [grid.ulx + cols * 5], [grid.uly - rows * 5]
+    )
     sun = _sun_angles(day, lats[0], lons[0])
     sim = _simulate(classes, texture, day, sun, cloud_fraction, rng)
     scl20 = sim.scl[::2, ::2]
@@ -482,9 +626,13 @@ def write_scene(
                 else:
                     k = res // 10
                     refl = sim.reflectance[_SPECTRAL_ORDER.index(band)]
-                    valid = sim.valid if k == 1 else _block_mean(sim.valid.astype(np.float32), k) == 1
+                    valid = (
+                        sim.valid if k == 1 else _block_mean(sim.valid.astype(np.float32), k) == 1
+                    )
                     data = _to_dn(refl if k == 1 else _block_mean(refl, k), valid)
-                _write_jp2(img / f"R{res}m" / f"{n['prefix']}_{band}_{res}m.jp2", data, grid.transform(res))
+                _write_jp2(
+                    img / f"R{res}m" / f"{n['prefix']}_{band}_{res}m.jp2", data, grid.transform(res)
+                )
         (tmp / "GRANULE" / n["granule"] / "MTD_TL.xml").write_bytes(_tile_xml(n, grid, sun, pct))
         (tmp / "MTD_MSIL2A.xml").write_bytes(_product_xml(scene, n, image_files, grid, cloud, pct))
         (tmp / "manifest.safe").write_bytes(_manifest(tmp, scene, n, grid))
@@ -500,20 +648,30 @@ def write_scenes(cfg: Config, landscape: Landscape, out_dir: Path) -> list[dict[
         out_dir: the demo source folder.
 
     Returns:
-        Index entries ``{"id", "path" (relative to out_dir), "cloud_cover" (percent)}``, in date order.
+        Index entries ``{"id", "path" (relative to out_dir), "cloud_cover" (percent)}``,
+        in date order.
     """
     demo = cfg.data["demo"]
     grid = granule_grid(tuple(cfg.data["area"]["bbox"]))
     classes = _sample_classes(landscape, grid)
-    texture = _smooth(np.random.default_rng([demo["seed"], 2]), classes.shape, 1.5).astype(np.float32)
+    texture = _smooth(np.random.default_rng([demo["seed"], 2]), classes.shape, 1.5).astype(
+        np.float32
+    )
     days = sorted(date.fromisoformat(d) for d in demo["dates"])
     out: list[dict[str, Any]] = []
     for i, (day, scene) in enumerate(zip(days, plan.scene_ids(cfg), strict=True)):
         rng = np.random.default_rng([demo["seed"], 1000 + i])
         rel = f"sentinel-2/{scene}.SAFE"
         cloud = write_scene(
-            Path(out_dir) / rel, scene, day, i, classes=classes, texture=texture, grid=grid,
-            cloud_fraction=demo["cloud_fraction"], rng=rng,
+            Path(out_dir) / rel,
+            scene,
+            day,
+            i,
+            classes=classes,
+            texture=texture,
+            grid=grid,
+            cloud_fraction=demo["cloud_fraction"],
+            rng=rng,
         )
         log.info("demo: %s (cloud %.1f%%)", scene, cloud)
         out.append({"id": scene, "path": rel, "cloud_cover": cloud})

@@ -7,6 +7,7 @@ with the pointcloud and projection extensions is recorded.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from datetime import UTC, datetime
@@ -32,8 +33,12 @@ POINTCLOUD_SCHEMA_URI = "https://stac-extensions.github.io/pointcloud/v1.0.0/sch
 PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 ASSET = "data"
 
-_KIND = {"SignedInteger": "signed", "UnsignedInteger": "unsigned", "FloatingPoint": "floating",
-         "BitField": "unsigned"}
+_KIND = {
+    "SignedInteger": "signed",
+    "UnsignedInteger": "unsigned",
+    "FloatingPoint": "floating",
+    "BitField": "unsigned",
+}
 
 
 def source_path(source_dir: Path, lidar_tile: str) -> Path:
@@ -48,7 +53,9 @@ def pc_schemas(header: laspy.LasHeader) -> list[dict[str, Any]]:
         if d.name in ("X", "Y", "Z"):
             out.append({"name": d.name, "size": 8, "type": "floating"})
         else:
-            out.append({"name": d.name, "size": max(1, d.num_bits // 8), "type": _KIND[d.kind.name]})
+            out.append(
+                {"name": d.name, "size": max(1, d.num_bits // 8), "type": _KIND[d.kind.name]}
+            )
     return out
 
 
@@ -61,7 +68,8 @@ def pc_statistics(header: laspy.LasHeader) -> list[dict[str, Any]]:
     by_return = [int(c) for c in header.number_of_points_by_return]
     stats += [
         {"name": f"return_number={r}", "count": c, "minimum": r, "maximum": r}
-        for r, c in enumerate(by_return, start=1) if c
+        for r, c in enumerate(by_return, start=1)
+        if c
     ]
     return stats
 
@@ -73,7 +81,7 @@ def build_item(
     minx, miny, maxx, maxy = header_bounds(header)
     footprint = box(minx, miny, maxx, maxy, f"EPSG:{EXPECTED_EPSG}")
     wgs84 = footprint.to_crs("EPSG:4326")
-    geometry = wgs84.json
+    geometry = json.loads(json.dumps(wgs84.json))  # plain lists, as in the file
     area = max((maxx - minx) * (maxy - miny), 1e-9)
     item = pystac.Item(
         id=lidar_tile,
@@ -133,7 +141,8 @@ def fetch_lidar(
         have = sorted(p.stem for p in (Path(source_dir) / "lidar").glob("*.laz"))
         raise MissingInputError(
             f"{src}: lidar tile {lidar_tile!r} not in the source archive "
-            f"(has {', '.join(have) or 'no LAZ files'}); run `sporbar demo generate` or check --lidar-tile"
+            f"(has {', '.join(have) or 'no LAZ files'}); "
+            "run `sporbar demo generate` or check --lidar-tile"
         )
     check_crs(src, read_header(src))
     dest = output.parent / f"{lidar_tile}.laz"
@@ -141,12 +150,15 @@ def fetch_lidar(
         shutil.copyfile(src, tmp)
     header = read_header(dest)
     check_crs(dest, header)
-    acquired = datetime(ACQUISITION_DATE.year, ACQUISITION_DATE.month, ACQUISITION_DATE.day, tzinfo=UTC)
+    acquired = datetime(
+        ACQUISITION_DATE.year, ACQUISITION_DATE.month, ACQUISITION_DATE.day, tzinfo=UTC
+    )
     item = build_item(lidar_tile, header, f"./{dest.name}", acquired=acquired)
     log.info("fetch lidar: %s -> %s (%d points)", src, dest, header.point_count)
     step = Step(
         lineage=(
-            f"Copied delivered airborne lidar tile {lidar_tile} (LAZ, LAS {header.version} point format "
+            f"Copied delivered airborne lidar tile {lidar_tile} "
+            f"(LAZ, LAS {header.version} point format "
             f"{header.point_format.id}) unchanged from the demo archive; checked its CRS is "
             f"EPSG:{EXPECTED_EPSG} and described it from the LAS header."
         ),
@@ -154,4 +166,6 @@ def fetch_lidar(
         parameters={"source_dir": str(source_dir), "lidar_tile": lidar_tile, "output": str(output)},
         rule=rule,
     )
-    return record_item(item, output, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item, output, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash)
+    )

@@ -34,10 +34,18 @@ INDEX = "index.json"
 
 # band -> (common name, centre wavelength um, full width half max um), Sentinel-2A MSI
 BAND_INFO: dict[str, tuple[str | None, float, float]] = {
-    "B01": ("coastal", 0.443, 0.027), "B02": ("blue", 0.490, 0.098), "B03": ("green", 0.560, 0.045),
-    "B04": ("red", 0.665, 0.038), "B05": ("rededge", 0.704, 0.019), "B06": ("rededge", 0.740, 0.018),
-    "B07": ("rededge", 0.783, 0.028), "B08": ("nir", 0.842, 0.145), "B8A": ("nir08", 0.865, 0.033),
-    "B09": ("nir09", 0.945, 0.026), "B10": ("cirrus", 1.374, 0.075), "B11": ("swir16", 1.610, 0.143),
+    "B01": ("coastal", 0.443, 0.027),
+    "B02": ("blue", 0.490, 0.098),
+    "B03": ("green", 0.560, 0.045),
+    "B04": ("red", 0.665, 0.038),
+    "B05": ("rededge", 0.704, 0.019),
+    "B06": ("rededge", 0.740, 0.018),
+    "B07": ("rededge", 0.783, 0.028),
+    "B08": ("nir", 0.842, 0.145),
+    "B8A": ("nir08", 0.865, 0.033),
+    "B09": ("nir09", 0.945, 0.026),
+    "B10": ("cirrus", 1.374, 0.075),
+    "B11": ("swir16", 1.610, 0.143),
     "B12": ("swir22", 2.190, 0.242),
 }
 
@@ -45,7 +53,9 @@ BAND_INFO: dict[str, tuple[str | None, float, float]] = {
 def eo_band(name: str) -> Band:
     """The ``eo:bands`` entry of a Sentinel-2 band (name, common name, wavelengths in um)."""
     common, center, fwhm = BAND_INFO[name]
-    return Band.create(name=name, common_name=common, center_wavelength=center, full_width_half_max=fwhm)
+    return Band.create(
+        name=name, common_name=common, center_wavelength=center, full_width_half_max=fwhm
+    )
 
 
 def locate_scene(source_dir: Path, scene: str) -> Path:
@@ -59,9 +69,13 @@ def locate_scene(source_dir: Path, scene: str) -> Path:
     index = source_dir / INDEX
     known: list[str] = []
     if index.exists():
-        known = sorted(s["id"] for s in json.loads(index.read_text(encoding="utf-8")).get("sentinel2", []))
+        known = sorted(
+            s["id"] for s in json.loads(index.read_text(encoding="utf-8")).get("sentinel2", [])
+        )
     elif (source_dir / SOURCE_SUBDIR).is_dir():
-        known = sorted(p.name.removesuffix(".SAFE") for p in (source_dir / SOURCE_SUBDIR).glob("*.SAFE"))
+        known = sorted(
+            p.name.removesuffix(".SAFE") for p in (source_dir / SOURCE_SUBDIR).glob("*.SAFE")
+        )
     if not safe.is_dir() or (index.exists() and scene not in known):
         have = ", ".join(known) or "none"
         raise MissingInputError(
@@ -78,7 +92,9 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
         g = meta.grid(10)
         a, _, c, _, e, f = g.transform
         x0, x1, y1, y0 = c, c + a * g.shape[1], f, f + e * g.shape[0]
-        lons, lats = transform_points(f"EPSG:{meta.epsg}", "EPSG:4326", [x0, x0, x1, x1, x0], [y1, y0, y0, y1, y1])
+        lons, lats = transform_points(
+            f"EPSG:{meta.epsg}", "EPSG:4326", [x0, x0, x1, x1, x0], [y1, y0, y0, y1, y1]
+        )
         ring = list(zip(lons, lats, strict=True))
     lons = [p[0] for p in ring]
     lats = [p[1] for p in ring]
@@ -111,7 +127,9 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
         is_scl = name == "SCL"
         asset = pystac.Asset(
             href=str(bf.path),
-            media_type=pystac.MediaType.JPEG2000 if bf.path.suffix == ".jp2" else pystac.MediaType.GEOTIFF,
+            media_type=pystac.MediaType.JPEG2000
+            if bf.path.suffix == ".jp2"
+            else pystac.MediaType.GEOTIFF,
             title="Scene classification (Sen2Cor)" if is_scl else f"{name} reflectance",
             roles=["data"],
         )
@@ -121,11 +139,16 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
         pa.shape = list(grid.shape)
         pa.transform = list(grid.transform)
         if is_scl:
-            rb = RasterBand.create(nodata=0, data_type=DataType.UINT8, spatial_resolution=bf.resolution)
+            rb = RasterBand.create(
+                nodata=0, data_type=DataType.UINT8, spatial_resolution=bf.resolution
+            )
         else:
             rb = RasterBand.create(
-                nodata=0, data_type=DataType.UINT16, spatial_resolution=bf.resolution,
-                scale=1.0 / meta.quantification, offset=meta.offset(name) / meta.quantification,
+                nodata=0,
+                data_type=DataType.UINT16,
+                spatial_resolution=bf.resolution,
+                scale=1.0 / meta.quantification,
+                offset=meta.offset(name) / meta.quantification,
             )
             EOExtension.ext(asset).bands = [eo_band(name)]
         RasterExtension.ext(asset, add_if_missing=True).bands = [rb]
@@ -134,7 +157,9 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
         ("granule-metadata", meta.granule_metadata_path, "Granule metadata"),
         ("manifest", meta.manifest_path, "SAFE manifest"),
     ):
-        item.add_asset(key, pystac.Asset(href=str(path), media_type=ext.XML, title=title, roles=["metadata"]))
+        item.add_asset(
+            key, pystac.Asset(href=str(path), media_type=ext.XML, title=title, roles=["metadata"])
+        )
     return item
 
 
@@ -162,7 +187,9 @@ def fetch_scene(
     src = locate_scene(source_dir, scene)
     src_meta = read_safe(src)
     if src_meta.product_id != scene:
-        raise InputDataError(f"{src_meta.metadata_path}: PRODUCT_URI is {src_meta.product_id!r}, expected {scene!r}")
+        raise InputDataError(
+            f"{src_meta.metadata_path}: PRODUCT_URI is {src_meta.product_id!r}, expected {scene!r}"
+        )
     dest = item_path.parent / src.name
     log.info("fetch s2: copying %s -> %s", src, dest)
     with atomic_path(dest) as tmp:
@@ -175,5 +202,6 @@ def fetch_scene(
         parameters={"source_dir": str(source_dir), "scene": scene},
         rule=rule,
     )
-    return record_item(item, item_path, inputs=[], step=step,
-                       provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item, item_path, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash)
+    )

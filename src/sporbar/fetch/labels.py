@@ -8,6 +8,7 @@ The ``labels-raw`` item carries the label extension with per-class counts.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/sch
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
-def read_labels(path: Path, class_column: str, class_names: list[str]) -> tuple[gpd.GeoDataFrame, str | None]:
+def read_labels(
+    path: Path, class_column: str, class_names: list[str]
+) -> tuple[gpd.GeoDataFrame, str | None]:
     """Read and check a label file; return it in EPSG:25833 and the CRS it came in if reprojected.
 
     Raises:
@@ -52,12 +55,20 @@ def read_labels(path: Path, class_column: str, class_names: list[str]) -> tuple[
         layers = pyogrio.list_layers(path)
         layer = LAYER if LAYER in {str(n) for n in layers[:, 0]} else None
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as err:
-        raise InputDataError(f"{path}: cannot read label polygons (GPKG/SHP/GeoJSON): {err}") from err
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        OSError,
+        ValueError,
+    ) as err:
+        raise InputDataError(
+            f"{path}: cannot read label polygons (GPKG/SHP/GeoJSON): {err}"
+        ) from err
     if class_column not in gdf.columns:
         found = [c for c in gdf.columns if c != gdf.geometry.name]
         raise InputDataError(
-            f"{path}: label file has no class column {class_column!r} (columns: {', '.join(found) or 'none'}); "
+            f"{path}: label file has no class column {class_column!r} "
+            f"(columns: {', '.join(found) or 'none'}); "
             "rename the column or set sources.labels.class_column in the config"
         )
     if len(gdf) == 0:
@@ -78,7 +89,9 @@ def read_labels(path: Path, class_column: str, class_names: list[str]) -> tuple[
             "label polygons (Polygon/MultiPolygon) are required"
         )
     if gdf.crs is None:
-        raise InputDataError(f"{path}: label file has no CRS; assign one (e.g. EPSG:25833) and fetch again")
+        raise InputDataError(
+            f"{path}: label file has no CRS; assign one (e.g. EPSG:25833) and fetch again"
+        )
     source_crs = None
     if gdf.crs.to_epsg() != 25833:
         source_crs = gdf.crs.to_string()
@@ -92,12 +105,14 @@ def read_labels(path: Path, class_column: str, class_names: list[str]) -> tuple[
 def normalise(gdf: gpd.GeoDataFrame, class_column: str) -> gpd.GeoDataFrame:
     """Sort rows by class, then by position, then geometry bytes; reset the index."""
     c = gdf.geometry.representative_point()
-    key = pd.DataFrame({
-        "cls": gdf[class_column].to_numpy(),
-        "y": c.y.round(3).to_numpy(),
-        "x": c.x.round(3).to_numpy(),
-        "wkb": shapely.to_wkb(gdf.geometry.to_numpy(), hex=True),
-    })
+    key = pd.DataFrame(
+        {
+            "cls": gdf[class_column].to_numpy(),
+            "y": c.y.round(3).to_numpy(),
+            "x": c.x.round(3).to_numpy(),
+            "wkb": shapely.to_wkb(gdf.geometry.to_numpy(), hex=True),
+        }
+    )
     order = key.sort_values(["cls", "y", "x", "wkb"], kind="mergesort").index.to_numpy()
     out = gdf.iloc[order].reset_index(drop=True)
     return out
@@ -109,8 +124,10 @@ def survey_period(gdf: gpd.GeoDataFrame) -> dict[str, str]:
         days = pd.to_datetime(gdf["survey_date"].astype(str), errors="coerce").dropna()
         if len(days):
             start, end = days.min(), days.max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
-            return {"start_datetime": start.strftime("%Y-%m-%dT00:00:00Z"),
-                    "end_datetime": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            return {
+                "start_datetime": start.strftime("%Y-%m-%dT00:00:00Z"),
+                "end_datetime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
     return {"start_datetime": "1900-01-01T00:00:00Z", "end_datetime": "2100-01-01T00:00:00Z"}
 
 
@@ -133,7 +150,9 @@ def fetch_labels(
     output = Path(output)
     check_writable(output, overwrite=overwrite)
     if (source_dir is None) == (path is None):
-        raise InputDataError(f"{output}: give exactly one of a demo source folder or a label file path")
+        raise InputDataError(
+            f"{output}: give exactly one of a demo source folder or a label file path"
+        )
     src = Path(source_dir) / LABELS_PATH if source_dir is not None else Path(path)  # type: ignore[arg-type]
     class_column = cfg.data["sources"]["labels"]["class_column"]
     class_names = [c["name"] for c in cfg.data["classes"]]
@@ -154,18 +173,23 @@ def fetch_labels(
     wgs84 = box(minx, miny, maxx, maxy, CRS).to_crs("EPSG:4326")
     item = pystac.Item(
         id=f"labels-{area['name']}",
-        geometry=wgs84.json,
+        geometry=json.loads(json.dumps(wgs84.json)),  # plain lists, as in the file
         bbox=[round(v, 7) for v in wgs84.boundingbox],
         datetime=None,
         properties={
             **survey_period(gdf),
             "label:properties": [class_column],
-            "label:description": f"Field-mapped land-ecology reference polygons for area {area['name']}",
+            "label:description": (
+                f"Field-mapped land-ecology reference polygons for area {area['name']}"
+            ),
             "label:type": "vector",
             "label:tasks": ["classification"],
             "label:classes": [{"name": class_column, "classes": class_names}],
             "label:overviews": [
-                {"property_key": class_column, "counts": [{"name": k, "count": v} for k, v in counts.items()]}
+                {
+                    "property_key": class_column,
+                    "counts": [{"name": k, "count": v} for k, v in counts.items()],
+                }
             ],
             "proj:code": CRS,
             "proj:bbox": [round(v, 2) for v in (minx, miny, maxx, maxy)],
@@ -177,10 +201,16 @@ def fetch_labels(
     )
     item.add_asset(
         ASSET,
-        pystac.Asset(href=f"./{FILENAME}", media_type=ext.GEOPACKAGE, roles=["labels", "data"],
-                     title=f"Label polygons (layer {LAYER!r}, {CRS}, class column {class_column!r})"),
+        pystac.Asset(
+            href=f"./{FILENAME}",
+            media_type=ext.GEOPACKAGE,
+            roles=["labels", "data"],
+            title=f"Label polygons (layer {LAYER!r}, {CRS}, class column {class_column!r})",
+        ),
     )
-    how = f"reprojected from {reprojected_from} to {CRS}" if reprojected_from else f"already in {CRS}"
+    how = (
+        f"reprojected from {reprojected_from} to {CRS}" if reprojected_from else f"already in {CRS}"
+    )
     log.info("fetch labels: %s -> %s, %d polygons, %s", src, dest, len(gdf), how)
     step = Step(
         lineage=(
@@ -197,4 +227,6 @@ def fetch_labels(
         },
         rule=rule,
     )
-    return record_item(item, output, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item, output, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash)
+    )

@@ -18,12 +18,36 @@ from sporbar.errors import InputDataError, MissingInputError
 
 # Sentinel-2 bandId order, as used by BOA_ADD_OFFSET/@band_id and Spectral_Information/@bandId.
 BAND_IDS: tuple[str, ...] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
 )
 # Native resolution (m) of each band; SCL is delivered at 20 m natively.
 NATIVE_RESOLUTION: dict[str, int] = {
-    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10,
-    "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20, "SCL": 20,
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B10": 60,
+    "B11": 20,
+    "B12": 20,
+    "SCL": 20,
 }
 _EXT = {"JPEG2000": ".jp2", "GeoTIFF": ".tif"}
 _L2A_FILE = re.compile(r"_(?P<band>B\d[\dA]|SCL|AOT|WVP|TCI)_(?P<res>\d+)m$")
@@ -118,7 +142,7 @@ class SceneMeta:
         raise InputDataError(f"{self.granule_metadata_path}: no {resolution} m grid (found {have})")
 
     def band_file(self, band: str, resolution: int | None = None) -> BandFile:
-        """The file of ``band`` at ``resolution`` m (default: its native resolution, else the finest).
+        """The file of ``band`` at ``resolution`` m (default: native resolution, else finest).
 
         Raises:
             InputDataError: naming the metadata file, the band and the bands present.
@@ -225,7 +249,9 @@ def _band_files(root: ET.Element, safe: Path, mtd: Path, level: str) -> tuple[Ba
         res = int(m["res"]) if level == "L2A" else NATIVE_RESOLUTION[m["band"]]
         files.append(BandFile(m["band"], res, safe / (rel + _EXT[fmt])))
     if not files:
-        raise InputDataError(f"{mtd}: no IMAGE_FILE entries with band files in Product_Organisation")
+        raise InputDataError(
+            f"{mtd}: no IMAGE_FILE entries with band files in Product_Organisation"
+        )
     return tuple(sorted(files, key=lambda f: (f.band, f.resolution)))
 
 

@@ -98,5 +98,7 @@ def compute_products(laz_paths: Sequence[Path], geobox: GeoBox) -> LidarProducts
         stats.add(chunk)
         if i % 5 == 0:
             log.info("lidar: %d points gridded so far", stats.points)
-    log.info("lidar: %d points from %d file(s) on a %s grid", stats.points, len(laz_paths), stats.shape)
+    log.info(
+        "lidar: %d points from %d file(s) on a %s grid", stats.points, len(laz_paths), stats.shape
+    )
     return products_from_stats(stats)

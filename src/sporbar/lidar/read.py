@@ -20,7 +20,16 @@ EXPECTED_EPSG = 25833
 CHUNK_POINTS = 2_000_000
 
 # ASPRS classes
-GROUND, LOW_VEG, MEDIUM_VEG, HIGH_VEG, BUILDING, LOW_NOISE, WATER, HIGH_NOISE = 2, 3, 4, 5, 6, 7, 9, 18
+GROUND, LOW_VEG, MEDIUM_VEG, HIGH_VEG, BUILDING, LOW_NOISE, WATER, HIGH_NOISE = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    9,
+    18,
+)
 VEGETATION = (LOW_VEG, MEDIUM_VEG, HIGH_VEG)
 NOISE = (LOW_NOISE, HIGH_NOISE)
 
@@ -84,7 +93,8 @@ def check_crs(path: Path, header: laspy.LasHeader, epsg: int = EXPECTED_EPSG) ->
             horizontal = next((c for c in crs.sub_crs_list if c.to_epsg() == epsg), None)
         if horizontal is None:
             raise InputDataError(
-                f"{path}: lidar CRS is {crs_label(header)}, expected EPSG:{epsg} (ETRS89 / UTM 33N); "
+                f"{path}: lidar CRS is {crs_label(header)}, "
+                f"expected EPSG:{epsg} (ETRS89 / UTM 33N); "
                 "reproject the file (e.g. `pdal translate ... reprojection`) or fix its CRS VLR"
             )
 
@@ -100,7 +110,10 @@ def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 def iter_points(
-    paths: Sequence[Path], bbox: tuple[float, float, float, float], *, chunk_size: int = CHUNK_POINTS
+    paths: Sequence[Path],
+    bbox: tuple[float, float, float, float],
+    *,
+    chunk_size: int = CHUNK_POINTS,
 ) -> Iterator[Points]:
     """Yield chunks of the points of ``paths`` with ``minx <= x < maxx`` and ``miny < y <= maxy``.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,7 +29,11 @@ RASTER_SCHEMA_URI = "https://stac-extensions.github.io/raster/v1.1.0/schema.json
 RAW_ASSET = "data"
 
 _TITLES = {
-    "dtm": ("Digital terrain model: mean height of ground and water returns, gaps filled from the nearest cell", "metre"),
+    "dtm": (
+        "Digital terrain model: mean height of ground and water returns, "
+        "gaps filled from the nearest cell",
+        "metre",
+    ),
     "dsm": ("Digital surface model: highest first return, noise excluded", "metre"),
     "chm": ("Canopy height model: highest vegetation return above the DTM", "metre"),
     "density": ("Lidar point density (noise excluded)", "points per square metre"),
@@ -36,7 +41,7 @@ _TITLES = {
 
 
 def item_period(items: Sequence[pystac.Item]) -> tuple[datetime | None, dict[str, str]]:
-    """``datetime`` if all inputs share one, else ``start_datetime``/``end_datetime`` spanning them."""
+    """``datetime`` if all inputs share one, else the ``start_/end_datetime`` spanning them."""
     starts, ends = [], []
     for it in items:
         if it.datetime is not None:
@@ -72,7 +77,7 @@ def build_item(
     when, period = item_period(raw)
     item = pystac.Item(
         id=f"lidar-products-{tile}",
-        geometry=wgs84.json,
+        geometry=json.loads(json.dumps(wgs84.json)),  # plain lists, as in the file
         bbox=[round(v, 7) for v in wgs84.boundingbox],
         datetime=when,
         properties={
@@ -90,12 +95,22 @@ def build_item(
     res = abs(float(geobox.affine.a))
     for key, arr in products.as_dict().items():
         title, unit = _TITLES[key]
-        band = {"data_type": "float32", "nodata": "nan", "unit": unit, "spatial_resolution": res,
-                "statistics": _statistics(arr)}
+        band = {
+            "data_type": "float32",
+            "nodata": "nan",
+            "unit": unit,
+            "spatial_resolution": res,
+            "statistics": _statistics(arr),
+        }
         item.add_asset(
             key,
-            pystac.Asset(href=f"./{key}.tif", media_type=ext.COG, title=title, roles=["data"],
-                         extra_fields={"raster:bands": [band]}),
+            pystac.Asset(
+                href=f"./{key}.tif",
+                media_type=ext.COG,
+                title=title,
+                roles=["data"],
+                extra_fields={"raster:bands": [band]},
+            ),
         )
     return item
 
@@ -123,13 +138,21 @@ def run_lidar(
     check_writable(output, overwrite=overwrite)
     geobox = cfg.grid.geobox(tile)
     if not laz_items:
-        raise InputDataError(f"{output}: no raw lidar items given for tile {tile}; pass --laz <item.json>")
+        raise InputDataError(
+            f"{output}: no raw lidar items given for tile {tile}; pass --laz <item.json>"
+        )
     raw = [read_item(Path(p)) for p in laz_items]
     paths = [asset_path(Path(p), it, RAW_ASSET) for p, it in zip(laz_items, raw, strict=True)]
-    log.info("lidar: tile %s from %d LAZ file(s): %s", tile, len(paths), ", ".join(p.name for p in paths))
+    log.info(
+        "lidar: tile %s from %d LAZ file(s): %s", tile, len(paths), ", ".join(p.name for p in paths)
+    )
     products = compute_products(paths, geobox)
     if products.points == 0:
-        log.warning("lidar: no points of %s fall in tile %s; products are empty", ", ".join(map(str, paths)), tile)
+        log.warning(
+            "lidar: no points of %s fall in tile %s; products are empty",
+            ", ".join(map(str, paths)),
+            tile,
+        )
     folder = output.parent
     for key, arr in products.as_dict().items():
         write_cog(folder / f"{key}.tif", arr, geobox, nodata=float("nan"), band_names=[key])
@@ -146,8 +169,13 @@ def run_lidar(
         parameters={"tile": tile, "laz": [str(p) for p in laz_items], "output": str(output)},
         rule=rule,
     )
-    return record_item(item, output, inputs=list(laz_items), step=step,
-                       provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item,
+        output,
+        inputs=list(laz_items),
+        step=step,
+        provenance=Provenance.current(config_hash=cfg.hash),
+    )
 
 
 __all__ = ["PRODUCTS", "build_item", "item_period", "run_lidar"]

@@ -15,8 +15,8 @@ from torch import nn
 from sporbar.ml.models import MLP, ModelKind, mlp, random_forest
 from sporbar.ml.normalise import Normaliser
 
-BATCH_SIZE = 128
-LEARNING_RATE = 3e-3
+BATCH_SIZE = 256
+LEARNING_RATE = 5e-3
 WEIGHT_DECAY = 1e-4
 
 

@@ -1,0 +1,151 @@
+"""``sporbar ard``: reprojection onto the tile grid, SCL masking, period medians, indices, item."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _s2_fixtures import TILE, scene_ids, source, tiny, write_tiny_config  # noqa: F401
+from click.testing import CliRunner
+
+from sporbar.ard.load import load, read_scenes
+from sporbar.ard.run import make_ard
+from sporbar.ard.write import open_cube
+from sporbar.cli.main import cli
+from sporbar.config import load as load_config
+from sporbar.demo.landscape import DemoClass, make_landscape
+from sporbar.errors import InputDataError
+from sporbar.fetch.demo_s2 import fetch_scene
+from sporbar.raster import read_cog
+from sporbar.stac.validate import validate_item_dict
+
+
+@pytest.fixture(scope="module")
+def raw(tiny, source, tmp_path_factory) -> list[Path]:  # noqa: F811
+    """Raw items of the three demo scenes (early, early, late)."""
+    root = tmp_path_factory.mktemp("raw")
+    paths = []
+    for s in scene_ids(tiny[1]):
+        p = root / s / "item.json"
+        fetch_scene(tiny[1], source, s, p)
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def ard(tiny, raw, tmp_path_factory) -> tuple[Path, dict]:  # noqa: F811
+    out = tmp_path_factory.mktemp("ard") / TILE / "item.json"
+    return out, make_ard(tiny[1], TILE, raw, out)
+
+
+def test_item_is_valid_and_on_the_tile_grid(tiny, ard):  # noqa: F811
+    out, d = ard
+    validate_item_dict(json.loads(out.read_text(encoding="utf-8")))
+    assert d["id"] == f"ard-{TILE}" and d["properties"]["datetime"] is None
+    assert d["properties"]["start_datetime"] == "2024-06-01T00:00:00Z"
+    assert d["properties"]["proj:code"] == "EPSG:25833" and d["properties"]["proj:shape"] == [
+        64,
+        64,
+    ]
+    assert sorted(d["assets"]) == [
+        "clear-early",
+        "clear-late",
+        "composite-early",
+        "composite-late",
+        "cube",
+    ]
+    assert len([ln for ln in d["links"] if ln["rel"] == "derived_from"]) == 3
+    geobox = tiny[1].grid.geobox(TILE)
+    data, names = read_cog(out.parent / "composite-early.tif", geobox=geobox)
+    assert names == [*tiny[1].data["ard"]["bands"], "NDVI", "NDMI"] and data.dtype == np.float32
+    assert [b["name"] for b in d["assets"]["composite-early"]["eo:bands"]] == names
+    valid = data[:10][np.isfinite(data[:10])]
+    assert valid.size and (valid > -0.1).all() and (valid < 1.0).all()
+    clear, _ = read_cog(out.parent / "clear-early.tif", geobox=geobox)
+    assert clear.dtype == np.uint8 and clear.max() <= 2
+    cube = open_cube(out.parent / "cube.zarr")
+    assert (
+        cube.dims == ("time", "band", "y", "x")
+        and cube.shape[0] == 3
+        and cube.shape[2:] == (64, 64)
+    )
+
+
+def test_cloudy_pixels_do_not_leak_into_the_composite(tiny, raw, ard, tmp_path):  # noqa: F811
+    """Where scene A is masked (cloud/shadow), composite(A, B) equals composite(B alone)."""
+    out, _ = ard
+    a, b = raw[0], raw[1]  # both in period 'early'
+    only_b = tmp_path / "b" / "item.json"
+    make_ard(tiny[1], TILE, [b], only_b)
+    cube = open_cube(out.parent / "cube.zarr").values
+    masked_a = np.isnan(cube[0, 0]) & np.isfinite(cube[1, 0])
+    assert masked_a.sum() > 20, "scene A has no masked pixel over clear B: change the demo seed"
+    both, _ = read_cog(out.parent / "composite-early.tif")
+    alone, _ = read_cog(only_b.parent / "composite-early.tif")
+    np.testing.assert_array_equal(both[:, masked_a], alone[:, masked_a])
+    # ...and A really is cloudy there: its unmasked blue is much brighter than B's
+    raw_a = load(read_scenes([a]), ["B02"], geobox=tiny[1].grid.geobox(TILE)).values[0, 0]
+    assert np.nanmax(raw_a[masked_a]) > 0.3
+
+
+def test_ndvi_of_forest_exceeds_water(tiny, ard):  # noqa: F811
+    out, _ = ard
+    comp, names = read_cog(out.parent / "composite-late.tif")
+    ndvi = comp[names.index("NDVI")]
+    land = make_landscape(tuple(tiny[1].data["area"]["bbox"]), seed=tiny[1].data["demo"]["seed"])
+    gb = tiny[1].grid.geobox(TILE)
+    r0 = int(round((land.transform.f - gb.affine.f) / 10))
+    c0 = int(round((gb.affine.c - land.transform.c) / 10))
+    classes = land.classes[r0 : r0 + 64, c0 : c0 + 64]
+    forest = np.nanmedian(ndvi[classes == DemoClass.forest])
+    water = np.nanmedian(ndvi[classes == DemoClass.water])
+    assert forest > 0.6 and water < 0.1
+
+
+def test_outputs_are_deterministic(tiny, raw, ard, tmp_path):  # noqa: F811
+    _, d = ard
+    d2 = make_ard(tiny[1], TILE, raw, tmp_path / "again" / "item.json")
+    for key, asset in d["assets"].items():
+        assert d2["assets"][key]["file:checksum"] == asset["file:checksum"], key
+
+
+def test_scene_missing_band_names_item_and_band(tiny, raw, tmp_path):  # noqa: F811
+    d = json.loads(raw[0].read_text(encoding="utf-8"))
+    del d["assets"]["B08"]
+    for a in d["assets"].values():
+        a["href"] = str((raw[0].parent / a["href"]).resolve())
+    broken = tmp_path / "broken" / "item.json"
+    broken.parent.mkdir()
+    broken.write_text(json.dumps(d), encoding="utf-8")
+    with pytest.raises(InputDataError, match=rf"{broken}: band 'B08' missing \(found B01,"):
+        make_ard(tiny[1], TILE, [broken], tmp_path / "out" / "item.json")
+
+
+def test_cloudy_scenes_are_dropped(tmp_path, raw, caplog):
+    cover = [json.loads(p.read_text(encoding="utf-8"))["properties"]["eo:cloud_cover"] for p in raw]
+    assert cover[0] > 40 > max(cover[1:])  # the first (early) scene is the cloudy one
+    cfg = load_config(write_tiny_config(tmp_path, sources={"sentinel2": {"max_cloud_cover": 40}}))
+    with caplog.at_level(logging.INFO, logger="sporbar.ard.run"):
+        d = make_ard(cfg, TILE, raw, tmp_path / "out" / "item.json")
+    assert "dropping" in caplog.text and raw[0].parent.name in caplog.text
+    clear, _ = read_cog(tmp_path / "out" / "clear-early.tif")
+    assert clear.max() < 2
+    assert "Dropped for cloud cover" in d["properties"]["processing:lineage"]
+    none = load_config(
+        write_tiny_config(tmp_path / "n", sources={"sentinel2": {"max_cloud_cover": 0}})
+    )
+    with pytest.raises(InputDataError, match="exceed sources/sentinel2/max_cloud_cover 0%"):
+        make_ard(none, TILE, raw, tmp_path / "none" / "item.json")
+
+
+def test_cli_smoke(tiny, raw, tmp_path):  # noqa: F811
+    out = tmp_path / "cli" / "item.json"
+    args = ["ard", "-c", str(tiny[0]), "--tile", TILE, "-o", str(out)]
+    for p in raw:
+        args += ["--scene", str(p)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert out.is_file()

@@ -1,0 +1,135 @@
+"""`sporbar lidar`: DTM, DSM, CHM, density on a tile from raw lidar items."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _lidar_fixtures import TILE, Area, area, other_crs_las  # noqa: F401
+from affine import Affine
+from click.testing import CliRunner
+from odc.geo.geobox import GeoBox
+
+from sporbar.cli.main import cli
+from sporbar.demo.landscape import DemoClass
+from sporbar.errors import InputDataError
+from sporbar.fetch.demo_lidar import fetch_lidar
+from sporbar.io import sha256_multihash
+from sporbar.lidar.grid import CellStats
+from sporbar.lidar.products import fill_nearest, products_from_stats
+from sporbar.lidar.read import Points
+from sporbar.lidar.run import run_lidar
+from sporbar.raster import read_cog
+from sporbar.stac.validate import validate_item_dict
+from sporbar.workflow import plan
+
+
+@pytest.fixture(scope="module")
+def raw_items(area: Area, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:  # noqa: F811
+    root = tmp_path_factory.mktemp("raw")
+    out = []
+    for t in plan.lidar_tiles_for(area.cfg, TILE):
+        p = root / "raw" / "lidar" / t / "item.json"
+        fetch_lidar(area.cfg, area.source, t, p)
+        out.append(p)
+    return out
+
+
+def _landscape_window(area: Area, geobox: GeoBox, arr: np.ndarray) -> np.ndarray:  # noqa: F811
+    t = area.landscape.transform
+    r0, c0 = int((t.f - geobox.affine.f) / 10), int((geobox.affine.c - t.c) / 10)
+    ny, nx = geobox.shape.yx
+    return arr[r0 : r0 + ny, c0 : c0 + nx]
+
+
+def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -> None:  # noqa: F811
+    out = tmp_path / "lidar" / "products" / TILE / "item.json"
+    args = ["lidar", "-c", str(area.cfg_path), "--tile", TILE, "-o", str(out)]
+    for p in raw_items:
+        args += ["--laz", str(p)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    d = json.loads(out.read_text())
+    validate_item_dict(d)
+    assert d["id"] == f"lidar-products-{TILE}"
+    assert d["properties"]["datetime"] == "2023-08-15T00:00:00Z"
+    assert d["properties"]["proj:code"] == "EPSG:25833" and d["properties"]["proj:shape"] == [
+        64,
+        64,
+    ]
+    derived = sorted(link["title"] for link in d["links"] if link["rel"] == "derived_from")
+    assert derived == sorted(p.parent.name for p in raw_items)
+    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density"}
+    for key, asset in d["assets"].items():
+        assert asset["file:checksum"] == sha256_multihash(out.parent / f"{key}.tif")
+        assert asset["raster:bands"][0]["data_type"] == "float32"
+    assert d["assets"]["chm"]["raster:bands"][0]["unit"] == "metre"
+
+    gb = area.cfg.grid.geobox(TILE)
+    dtm, dsm, chm, density = (
+        read_cog(out.parent / f"{k}.tif", geobox=gb)[0][0] for k in ("dtm", "dsm", "chm", "density")
+    )
+    elev = _landscape_window(area, gb, area.landscape.elevation)
+    classes = _landscape_window(area, gb, area.landscape.classes)
+    assert not np.isnan(dtm).any()
+    assert np.median(np.abs(dtm - elev)) < 1.0
+    assert np.all(dsm >= dtm - 1e-3)
+    assert np.all(chm >= 0)
+    forest = np.median(chm[classes == DemoClass.forest])
+    open_land = np.median(
+        chm[
+            np.isin(
+                classes,
+                [
+                    DemoClass.farmland,
+                    DemoClass.heath,
+                    DemoClass.mire,
+                    DemoClass.bare_rock,
+                    DemoClass.water,
+                ],
+            )
+        ]
+    )
+    assert forest > 5 and forest > open_land + 5
+    assert 0.8 < np.median(density) < 1.6
+
+
+def test_laz_in_another_crs_is_refused(area: Area, raw_items: list[Path], tmp_path: Path) -> None:  # noqa: F811
+    bad = tmp_path / "bad"
+    shutil.copytree(raw_items[0].parent, bad)
+    laz = next(bad.glob("*.laz"))
+    shutil.copyfile(other_crs_las(), laz)
+    with pytest.raises(InputDataError, match="EPSG:6880") as err:
+        run_lidar(area.cfg, TILE, [raw_items[1], bad / "item.json"], tmp_path / "out" / "item.json")
+    assert str(laz) in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cell_statistics_table() -> None:
+    gb = GeoBox((1, 2), Affine(10, 0, 0, 0, -10, 10), "EPSG:25833")  # 1 row, 2 cells
+    pts = Points(
+        x=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 15.0, 16.0, 25.0]),
+        y=np.array([5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]),
+        z=np.array([100.0, 102.0, 120.0, 130.0, 500.0, 50.0, 58.0, 999.0]),
+        classification=np.array([2, 2, 5, 5, 7, 2, 6, 2], np.uint8),
+        return_number=np.array([2, 2, 1, 1, 1, 1, 1, 1], np.uint8),
+    )
+    stats = CellStats(gb)
+    stats.add(pts)
+    p = products_from_stats(stats)
+    assert p.points == 6  # noise and the point outside the grid dropped
+    assert p.dtm.tolist() == [[101.0, 50.0]]
+    assert p.dsm.tolist() == [[130.0, 58.0]]  # highest first return, not the noise
+    assert p.chm.tolist() == [[29.0, 0.0]]  # the building is not canopy
+    assert np.allclose(p.density, [[0.04, 0.02]])
+
+
+def test_fill_nearest_only_inside_mask() -> None:
+    v = np.array([[1.0, np.nan, np.nan], [np.nan, np.nan, 5.0]])
+    where = np.array([[True, True, False], [True, False, True]])
+    out = fill_nearest(v, where)
+    assert out[0, 1] == 1.0 and out[1, 0] == 1.0
+    assert np.isnan(out[0, 2]) and np.isnan(out[1, 1])
