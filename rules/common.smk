@@ -1,10 +1,15 @@
 # Shared by every rule: the validated config, output patterns, input functions.
 # Input functions are one-liners over sporbar.workflow.plan (unit-tested there).
+import os
+import sys
 from pathlib import Path
 
 from sporbar.config import Config, validate as validate_config
 from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
+
+# Steps run the `sporbar` installed beside this Snakemake, so the two cannot drift apart.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 CFG = Config(data=validate_config(config, source="config"), source="config")
 # The effective config (file + command-line overrides) that every sporbar step reads.
@@ -36,3 +41,7 @@ def ard_items(wildcards):
 
 def lidar_product_items(wildcards):
     return [plan.path(CFG, "lidar_products", tile=t) for t in CFG.tiles]
+
+
+def labels_source(wildcards):
+    return plan.labels_source(CFG)

@@ -69,7 +69,7 @@ rule fetch_lidar:
 
 rule fetch_labels:
     input:
-        index=PAT["demo_index"],
+        unpack(labels_source),
     output:
         item=PAT["raw_labels"],
     params:

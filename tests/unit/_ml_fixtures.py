@@ -76,55 +76,87 @@ def class_raster(cfg: Config, tile: str, seed: int = 11) -> np.ndarray:
     for r in range(h // CELL):
         for c in range(w // CELL):
             rng = np.random.default_rng([seed, x0 + c, y0 - r])
-            out[r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL] = rng.integers(1, n + 1)
+            out[r * CELL : (r + 1) * CELL, c * CELL : (c + 1) * CELL] = rng.integers(1, n + 1)
     return out
 
 
 def _item(item_id: str, collection: str, cfg: Config, tile: str) -> pystac.Item:
     b = cfg.grid.geobox(tile).extent.to_crs("EPSG:4326").boundingbox
     bbox = [b.left, b.bottom, b.right, b.top]
-    geom = {"type": "Polygon", "coordinates": [[[bbox[0], bbox[1]], [bbox[2], bbox[1]],
-                                                [bbox[2], bbox[3]], [bbox[0], bbox[3]], [bbox[0], bbox[1]]]]}
+    geom = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [bbox[0], bbox[1]],
+                [bbox[2], bbox[1]],
+                [bbox[2], bbox[3]],
+                [bbox[0], bbox[3]],
+                [bbox[0], bbox[1]],
+            ]
+        ],
+    }
     assert collection in ext.COLLECTIONS  # implied by the path (no collection link offline)
     return pystac.Item(item_id, geom, bbox, NOW, {})
 
 
 def _record(item: pystac.Item, path: Path) -> None:
-    d = record_item(item, path, inputs=[], step=Step("test stand-in", "test"),
-                    provenance=Provenance.current(now=NOW))
+    d = record_item(
+        item,
+        path,
+        inputs=[],
+        step=Step("test stand-in", "test"),
+        provenance=Provenance.current(now=NOW),
+    )
     validate_item_dict(d)
 
 
-def write_tile_inputs(cfg: Config, tile: str, truth: np.ndarray, *, seed: int = 3,
-                      ard_bands: list[str] | None = None, nan_rows: int = 2) -> tuple[Path, Path]:
+def write_tile_inputs(
+    cfg: Config,
+    tile: str,
+    truth: np.ndarray,
+    *,
+    seed: int = 3,
+    ard_bands: list[str] | None = None,
+    nan_rows: int = 2,
+) -> tuple[Path, Path]:
     """Write the ARD and lidar stand-ins of one tile; return their item paths."""
     geobox = cfg.grid.geobox(tile)
     names = ard_bands or [*cfg.data["ard"]["bands"], *cfg.data["ard"]["indices"]]
     n_cls = len(cfg.data["classes"])
-    sig = np.random.default_rng(99).uniform(0.02, 0.5, size=(len(cfg.data["ard"]["periods"]), n_cls + 1, len(names)))
+    sig = np.random.default_rng(99).uniform(
+        0.02, 0.5, size=(len(cfg.data["ard"]["periods"]), n_cls + 1, len(names))
+    )
     rng = np.random.default_rng([seed, int(tile[1:7])])
     ard_dir = cfg.root / "ard" / "sentinel-2-l2a" / tile
     ard_dir.mkdir(parents=True, exist_ok=True)
     item = _item(f"ard-{tile}", ext.COLLECTION_ARD, cfg, tile)
     for p_i, period in enumerate(cfg.data["ard"]["periods"]):
-        data = sig[p_i][truth].transpose(2, 0, 1) + rng.normal(0, 0.1, size=(len(names), *truth.shape))
+        data = sig[p_i][truth].transpose(2, 0, 1) + rng.normal(
+            0, 0.1, size=(len(names), *truth.shape)
+        )
         data = data.astype(np.float32)
         if nan_rows:
             data[:, :nan_rows, :] = np.nan  # no data along the top edge
-        f = write_cog(ard_dir / f"composite-{period['id']}.tif", data, geobox, nodata=np.nan, band_names=names)
+        f = write_cog(
+            ard_dir / f"composite-{period['id']}.tif", data, geobox, nodata=np.nan, band_names=names
+        )
         item.add_asset(f"composite-{period['id']}", pystac.Asset(f"./{f.name}", media_type=ext.COG))
     ard_path = ard_dir / "item.json"
     _record(item, ard_path)
 
     lid_dir = cfg.root / "lidar" / "products" / tile
     lid_dir.mkdir(parents=True, exist_ok=True)
-    yy, xx = np.mgrid[0:truth.shape[0], 0:truth.shape[1]]
+    yy, xx = np.mgrid[0 : truth.shape[0], 0 : truth.shape[1]]
     dtm = (200 + 0.5 * xx + 0.2 * yy + rng.normal(0, 0.2, truth.shape)).astype(np.float32)
     heights = np.array([0, 18, 0.2, 0.5, 0.3, 0, 0, 9], dtype=np.float32)[np.minimum(truth, 7)]
     chm = np.clip(heights + rng.normal(0, 1.0, truth.shape), 0, None).astype(np.float32)
     item = _item(f"lidar-products-{tile}", ext.COLLECTION_LIDAR_PRODUCTS, cfg, tile)
-    for key, arr in {"dtm": dtm, "dsm": dtm + chm, "chm": chm,
-                     "density": np.full(truth.shape, 2.0, np.float32)}.items():
+    for key, arr in {
+        "dtm": dtm,
+        "dsm": dtm + chm,
+        "chm": chm,
+        "density": np.full(truth.shape, 2.0, np.float32),
+    }.items():
         f = write_cog(lid_dir / f"{key}.tif", arr, geobox, nodata=np.nan, band_names=[key])
         item.add_asset(key, pystac.Asset(f"./{f.name}", media_type=ext.COG))
     lidar_path = lid_dir / "item.json"
@@ -132,8 +164,9 @@ def write_tile_inputs(cfg: Config, tile: str, truth: np.ndarray, *, seed: int = 
     return ard_path, lidar_path
 
 
-def write_labels(cfg: Config, truth: dict[str, np.ndarray], *, crs: str = "EPSG:25833",
-                 name: str = "labels") -> Path:
+def write_labels(
+    cfg: Config, truth: dict[str, np.ndarray], *, crs: str = "EPSG:25833", name: str = "labels"
+) -> Path:
     """Trace label polygons from the class rasters and record a labels item."""
     by_value = {c["value"]: c["name"] for c in cfg.data["classes"]}
     rows = []

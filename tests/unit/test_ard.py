@@ -145,7 +145,7 @@ def test_cli_smoke(tiny, raw, tmp_path):  # noqa: F811
     out = tmp_path / "cli" / "item.json"
     args = ["ard", "-c", str(tiny[0]), "--tile", TILE, "-o", str(out)]
     for p in raw:
-        args += ["--scene", str(p)]
+        args += [str(p)]
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     assert out.is_file()

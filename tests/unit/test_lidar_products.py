@@ -49,7 +49,7 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     out = tmp_path / "lidar" / "products" / TILE / "item.json"
     args = ["lidar", "-c", str(area.cfg_path), "--tile", TILE, "-o", str(out)]
     for p in raw_items:
-        args += ["--laz", str(p)]
+        args += [str(p)]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     d = json.loads(out.read_text())

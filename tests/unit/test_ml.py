@@ -23,10 +23,22 @@ from sporbar.training.run import run_samples
 def trained(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("ml"))
     samples = area.cfg.root / "training" / "test" / "item.json"
-    run_samples(area.cfg, labels_item=area.labels, ard_items=list(area.ard.values()),
-                lidar_items=list(area.lidar.values()), output=samples)
-    items = {m: run_train(area.cfg, model_id=m, samples_item=samples,
-                          output=area.cfg.root / "models" / m / "item.json") for m in ("rf", "mlp")}
+    run_samples(
+        area.cfg,
+        labels_item=area.labels,
+        ard_items=list(area.ard.values()),
+        lidar_items=list(area.lidar.values()),
+        output=samples,
+    )
+    items = {
+        m: run_train(
+            area.cfg,
+            model_id=m,
+            samples_item=samples,
+            output=area.cfg.root / "models" / m / "item.json",
+        )
+        for m in ("rf", "mlp")
+    }
     return area, samples, items
 
 
@@ -94,10 +106,13 @@ def test_metrics_file(trained):
 @pytest.mark.parametrize("model_id", ["rf", "mlp"])
 def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
     area, samples, items = trained
-    again = run_train(area.cfg, model_id=model_id, samples_item=samples,
-                      output=tmp_path / "item.json")
+    again = run_train(
+        area.cfg, model_id=model_id, samples_item=samples, output=tmp_path / "item.json"
+    )
     for key in ("model", "model-metadata", "metrics"):
-        assert again["assets"][key]["file:checksum"] == items[model_id]["assets"][key]["file:checksum"]
+        assert (
+            again["assets"][key]["file:checksum"] == items[model_id]["assets"][key]["file:checksum"]
+        )
 
 
 @pytest.mark.parametrize("model_id", ["rf", "mlp"])
@@ -117,10 +132,34 @@ def test_saved_model_round_trip(trained, model_id):
 def test_cli_train(trained, tmp_path):
     area, samples, _ = trained
     out = tmp_path / "models" / "rf" / "item.json"
-    res = CliRunner().invoke(cli, ["train", "-c", str(area.cfg_path), "--model", "rf",
-                                   "--samples", str(samples), "-o", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "-c",
+            str(area.cfg_path),
+            "--model",
+            "rf",
+            "--samples",
+            str(samples),
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "CV accuracy" in res.output and (out.parent / "model.joblib").exists()
-    res = CliRunner().invoke(cli, ["train", "-c", str(area.cfg_path), "--model", "nope",
-                                   "--samples", str(samples), "-o", str(tmp_path / "x.json")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "-c",
+            str(area.cfg_path),
+            "--model",
+            "nope",
+            "--samples",
+            str(samples),
+            "-o",
+            str(tmp_path / "x.json"),
+        ],
+    )
     assert res.exit_code != 0 and "not in models[].id" in str(res.exception)

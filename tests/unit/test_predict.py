@@ -23,16 +23,27 @@ from sporbar.training.run import run_samples
 def setup(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("pred"))
     samples = area.cfg.root / "training" / "test" / "item.json"
-    run_samples(area.cfg, labels_item=area.labels, ard_items=list(area.ard.values()),
-                lidar_items=list(area.lidar.values()), output=samples)
+    run_samples(
+        area.cfg,
+        labels_item=area.labels,
+        ard_items=list(area.ard.values()),
+        lidar_items=list(area.lidar.values()),
+        output=samples,
+    )
     model = area.cfg.root / "models" / "rf" / "item.json"
     run_train(area.cfg, model_id="rf", samples_item=samples, output=model)
     return area, model
 
 
 def _predict(area, model, tile, out):
-    return run_predict(area.cfg, tile=tile, model_item_path=model, ard_item=area.ard[tile],
-                       lidar_item=area.lidar[tile], output=out)
+    return run_predict(
+        area.cfg,
+        tile=tile,
+        model_item_path=model,
+        ard_item=area.ard[tile],
+        lidar_item=area.lidar[tile],
+        output=out,
+    )
 
 
 def test_map_on_tile_grid_with_expected_classes(setup, tmp_path):
@@ -42,7 +53,9 @@ def test_map_on_tile_grid_with_expected_classes(setup, tmp_path):
     validate_item_dict(d)
     assert d["id"] == f"land-ecology-{tile}"
     cls = d["assets"]["classes"]
-    assert [c["name"] for c in cls["classification:classes"]] == [c["name"] for c in area.cfg.data["classes"]]
+    assert [c["name"] for c in cls["classification:classes"]] == [
+        c["name"] for c in area.cfg.data["classes"]
+    ]
     assert cls["raster:bands"][0]["nodata"] == 0
     assert d["assets"]["confidence"]["raster:bands"][0]["nodata"] == 255
     geobox = area.cfg.grid.geobox(tile)
@@ -71,8 +84,15 @@ def test_predict_is_deterministic_and_row_blocks_do_not_matter(setup, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int) + 1
-    m = fit({"kind": "random_forest", "n_estimators": 5}, x, y, feature_names=["a", "b", "c"],
-            class_values=[1, 2], seed=0, threads=1)
+    m = fit(
+        {"kind": "random_forest", "n_estimators": 5},
+        x,
+        y,
+        feature_names=["a", "b", "c"],
+        class_values=[1, 2],
+        seed=0,
+        threads=1,
+    )
     stack = rng.normal(size=(3, 10, 7)).astype(np.float32)
     stack[1, 4, 4] = np.nan
     c1, p1 = predict_stack(m, stack, block_rows=3)
@@ -104,8 +124,23 @@ def test_cli_predict(setup, tmp_path):
     area, model = setup
     tile = area.tiles[0]
     out = tmp_path / "maps" / tile / "item.json"
-    res = CliRunner().invoke(cli, ["predict", "-c", str(area.cfg_path), "--tile", tile,
-                                   "--model", str(model), "--ard", str(area.ard[tile]),
-                                   "--lidar", str(area.lidar[tile]), "-o", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "predict",
+            "-c",
+            str(area.cfg_path),
+            "--tile",
+            tile,
+            "--model",
+            str(model),
+            "--ard",
+            str(area.ard[tile]),
+            "--lidar",
+            str(area.lidar[tile]),
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert (out.parent / "classes.tif").exists() and out.exists()

@@ -24,8 +24,13 @@ def area(tmp_path_factory):
 
 
 def _run(area, out):
-    return run_samples(area.cfg, labels_item=area.labels, ard_items=list(area.ard.values()),
-                       lidar_items=list(area.lidar.values()), output=out)
+    return run_samples(
+        area.cfg,
+        labels_item=area.labels,
+        ard_items=list(area.ard.values()),
+        lidar_items=list(area.lidar.values()),
+        output=out,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +94,22 @@ def test_assign_folds_seeded_and_needs_enough_blocks():
     with pytest.raises(InputDataError, match="block_size"):
         assign_folds(np.array(["0_0", "0_0", "1_0"]), 3, np.random.default_rng(1))
     assert list(block_ids(np.array([-1.0, 639.9, 640.0]), np.array([0.0, 0, 1280]), 640)) == [
-        "-1_0", "0_0", "1_2"]
+        "-1_0",
+        "0_0",
+        "1_2",
+    ]
 
 
 def test_labels_in_wgs84_are_refused(area, tmp_path):
     bad = write_labels(area.cfg, area.truth, crs="EPSG:4326", name="labels-4326")
     with pytest.raises(InputDataError) as err:
-        run_samples(area.cfg, labels_item=bad, ard_items=list(area.ard.values()),
-                    lidar_items=list(area.lidar.values()), output=tmp_path / "t" / "item.json")
+        run_samples(
+            area.cfg,
+            labels_item=bad,
+            ard_items=list(area.ard.values()),
+            lidar_items=list(area.lidar.values()),
+            output=tmp_path / "t" / "item.json",
+        )
     assert "labels.gpkg" in str(err.value) and "EPSG:25833" in str(err.value)
 
 

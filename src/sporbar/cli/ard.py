@@ -19,16 +19,9 @@ from sporbar.cli.options import (
 @click.command("ard")
 @config_option
 @tile_option
-@click.option(
-    "--scene",
-    "scenes",
-    required=True,
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Raw Sentinel-2 item (item.json written by `sporbar fetch s2`); repeat for each scene.",
-)
 @output_item_option
 @overwrite_option
+@click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def ard(
     ctx: click.Context,
@@ -38,13 +31,13 @@ def ard(
     output: Path,
     overwrite: bool,
 ) -> None:
-    """Reproject the scenes onto TILE, mask clouds (SCL), write the cube (Zarr) and
+    """Reproject the SCENES (raw Sentinel-2 item.json files) onto TILE, mask clouds (SCL), write the cube (Zarr) and
     per-period median composites with NDVI/NDMI and clear counts (COG), then the item.
 
     \b
       $ sporbar ard -c config/config.yaml --tile E268800N7029760 \\
-          --scene results/raw/sentinel-2-l2a/<scene>/item.json [--scene ...] \\
-          -o results/ard/sentinel-2-l2a/E268800N7029760/item.json
+          -o results/ard/sentinel-2-l2a/E268800N7029760/item.json \\
+          results/raw/sentinel-2-l2a/*/item.json
     """
     from sporbar.ard.run import make_ard
 

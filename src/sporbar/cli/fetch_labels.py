@@ -21,7 +21,8 @@ from sporbar.cli.options import (
     "--source-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="The demo source folder (from `sporbar demo generate`); reads labels/labels.gpkg.",
+    help="The demo source folder (from `sporbar demo generate`); reads labels/labels.gpkg. "
+    "Not used when sources.labels.source is 'file'.",
 )
 @click.option(
     "--path",
@@ -55,11 +56,12 @@ def fetch_labels(
     if source_dir is not None and label_path is not None:
         raise click.UsageError("--source-dir and --path are mutually exclusive")
     cfg = load_config(config_path)
+    labels = cfg.data["sources"]["labels"]
+    if label_path is None and labels["source"] == "file":
+        # the config names the label file; a demo --source-dir (from the workflow) is not used
+        label_path, source_dir = Path(labels["path"]), None
     if source_dir is None and label_path is None:
-        labels = cfg.data["sources"]["labels"]
-        if labels["source"] != "file":
-            raise click.UsageError("give --source-dir (demo labels) or --path (a label file)")
-        label_path = Path(labels["path"])
+        raise click.UsageError("give --source-dir (demo labels) or --path (a label file)")
     d = run(
         cfg,
         output,

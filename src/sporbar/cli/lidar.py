@@ -19,16 +19,9 @@ from sporbar.cli.options import (
 @click.command("lidar")
 @config_option
 @tile_option
-@click.option(
-    "--laz",
-    "laz",
-    required=True,
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Raw lidar item (raw/lidar/<lidar_tile>/item.json) overlapping the tile; repeat per item.",
-)
 @output_item_option
 @overwrite_option
+@click.argument("laz", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.pass_context
 def lidar(
     ctx: click.Context,
@@ -38,13 +31,13 @@ def lidar(
     output: Path,
     overwrite: bool,
 ) -> None:
-    """Grid lidar points onto a tile: DTM, DSM, CHM and point density (COG float32, NaN nodata).
+    """Grid the points of the LAZ items (raw/lidar/<lidar_tile>/item.json) onto a tile: DTM, DSM, CHM and point density (COG float32, NaN nodata).
 
     \b
       $ sporbar lidar -c config/config.yaml --tile E268800N7029760 \\
-          --laz results/raw/lidar/lidar_268000_7029000/item.json \\
-          --laz results/raw/lidar/lidar_269000_7029000/item.json \\
-          -o results/lidar/products/E268800N7029760/item.json
+          -o results/lidar/products/E268800N7029760/item.json \\
+          results/raw/lidar/lidar_268000_7029000/item.json \\
+          results/raw/lidar/lidar_269000_7029000/item.json
     """
     from sporbar.lidar.run import run_lidar
 

@@ -6,20 +6,38 @@ from pathlib import Path
 
 import click
 
-from sporbar.cli.options import config_option, load_config, output_item_option, overwrite_option, rule_name
+from sporbar.cli.options import (
+    config_option,
+    load_config,
+    output_item_option,
+    overwrite_option,
+    rule_name,
+)
 
 
 @click.command("train")
 @config_option
-@click.option("--model", "model_id", required=True, help="Model id (one of models[].id in the config).")
-@click.option("--samples", "samples_item", required=True,
-              type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Training item (training/<area>/item.json).")
+@click.option(
+    "--model", "model_id", required=True, help="Model id (one of models[].id in the config)."
+)
+@click.option(
+    "--samples",
+    "samples_item",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Training item (training/<area>/item.json).",
+)
 @output_item_option
 @overwrite_option
 @click.pass_context
-def train(ctx: click.Context, config_path: Path, model_id: str, samples_item: Path,
-          output: Path, overwrite: bool) -> None:
+def train(
+    ctx: click.Context,
+    config_path: Path,
+    model_id: str,
+    samples_item: Path,
+    output: Path,
+    overwrite: bool,
+) -> None:
     """Cross-validate over spatial blocks, fit on all samples, record a model item (MLM).
 
     \b
@@ -28,8 +46,16 @@ def train(ctx: click.Context, config_path: Path, model_id: str, samples_item: Pa
     """
     from sporbar.ml.run import run_train
 
-    d = run_train(load_config(config_path), model_id=model_id, samples_item=samples_item,
-                  output=output, overwrite=overwrite, rule=rule_name(ctx))
+    d = run_train(
+        load_config(config_path),
+        model_id=model_id,
+        samples_item=samples_item,
+        output=output,
+        overwrite=overwrite,
+        rule=rule_name(ctx),
+    )
     m = d["properties"]["sporbar:metrics"]
-    click.echo(f"{output}: CV accuracy {m['overall_accuracy']:.3f} (baseline "
-               f"{m['baseline_accuracy']:.3f}), kappa {m['kappa']:.3f}, macro F1 {m['macro_f1']:.3f}")
+    click.echo(
+        f"{output}: CV accuracy {m['overall_accuracy']:.3f} (baseline "
+        f"{m['baseline_accuracy']:.3f}), kappa {m['kappa']:.3f}, macro F1 {m['macro_f1']:.3f}"
+    )

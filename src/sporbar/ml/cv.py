@@ -12,7 +12,11 @@ from sporbar.ml.train import fit
 
 
 def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, *, class_values: Sequence[int], class_names: Sequence[str]
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    class_values: Sequence[int],
+    class_names: Sequence[str],
 ) -> dict[str, Any]:
     """Overall accuracy, Cohen's kappa, macro and per-class F1, confusion matrix (rows = truth)."""
     labels = list(class_values)
@@ -20,7 +24,9 @@ def classification_metrics(
     return {
         "overall_accuracy": float(accuracy_score(y_true, y_pred)),
         "kappa": float(cohen_kappa_score(y_true, y_pred, labels=labels)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
         "per_class_f1": {n: float(f) for n, f in zip(class_names, per_class, strict=True)},
         "confusion_matrix": {
             "labels": list(class_names),
@@ -59,16 +65,26 @@ def cross_validate(
     for f in sorted(int(v) for v in np.unique(folds)):
         test = folds == f
         train = ~test
-        model = fit(spec, x[train], y[train], feature_names=feature_names,
-                    class_values=class_values, seed=seed, threads=threads)
+        model = fit(
+            spec,
+            x[train],
+            y[train],
+            feature_names=feature_names,
+            class_values=class_values,
+            seed=seed,
+            threads=threads,
+        )
         pred[test] = model.predict(x[test])
         vals, counts = np.unique(y[train], return_counts=True)
         base[test] = vals[np.argmax(counts)]
-        per_fold.append({
-            "fold": f, "n": int(test.sum()),
-            "overall_accuracy": float(accuracy_score(y[test], pred[test])),
-            "baseline_accuracy": float(accuracy_score(y[test], base[test])),
-        })
+        per_fold.append(
+            {
+                "fold": f,
+                "n": int(test.sum()),
+                "overall_accuracy": float(accuracy_score(y[test], pred[test])),
+                "baseline_accuracy": float(accuracy_score(y[test], base[test])),
+            }
+        )
     metrics = classification_metrics(y, pred, class_values=class_values, class_names=class_names)
     metrics["baseline_accuracy"] = float(accuracy_score(y, base))
     metrics["folds"] = per_fold

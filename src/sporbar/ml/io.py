@@ -111,6 +111,14 @@ def load_model(path: Path) -> FittedModel:
         else:
             estimator = joblib.load(path)
     except (RuntimeError, ValueError, KeyError, EOFError) as err:
-        raise InputDataError(f"{path}: cannot load the {kind} model with {meta_path}: {err}") from err
-    return FittedModel(kind, meta["spec"], estimator, list(meta["feature_names"]),
-                       [int(v) for v in meta["class_values"]], norm)
+        raise InputDataError(
+            f"{path}: cannot load the {kind} model with {meta_path}: {err}"
+        ) from err
+    return FittedModel(
+        kind,
+        meta["spec"],
+        estimator,
+        list(meta["feature_names"]),
+        [int(v) for v in meta["class_values"]],
+        norm,
+    )

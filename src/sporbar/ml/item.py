@@ -37,7 +37,8 @@ def mlm_classes(classes: Sequence[dict[str, Any]]) -> list[Classification]:
     """Classification objects (value, name, description, color_hint) of ``classes[]``."""
     return [
         Classification.create(
-            value=int(c["value"]), name=c["name"],
+            value=int(c["value"]),
+            name=c["name"],
             description=c.get("description") or c.get("title") or c["name"],
             color_hint=c["color"].lstrip("#").upper() if c.get("color") else None,
         )
@@ -87,28 +88,37 @@ def model_item(
     arch = "MLP" if isinstance(model.estimator, MLP) else "RandomForestClassifier"
     params = (
         sum(p.numel() for p in model.estimator.parameters())
-        if isinstance(model.estimator, MLP) else None
+        if isinstance(model.estimator, MLP)
+        else None
     )
     mlm = MLMExtension.ext(item, add_if_missing=True)
     mlm.apply(
         name=f"sporbar-{model_id}",
         architecture=arch,
         tasks=[TaskType.CLASSIFICATION],
-        input=[ModelInput.create(
-            name="features",
-            bands=list(model.feature_names),
-            input=InputStructure.create(shape=[-1, n], dim_order=["batch", "bands"], data_type="float32"),
-            description="Per-pixel features from sporbar.training.features (one row per 10 m pixel)",
-        )],
-        output=[ModelOutput.create(
-            name="classification",
-            tasks=[TaskType.CLASSIFICATION],
-            result=ResultStructure.create(
-                shape=[-1, len(model.class_values)], dim_order=["batch", "class"], data_type="float32"
-            ),
-            description="Class probabilities, one column per class value (ascending)",
-            classes=mlm_classes(used),
-        )],
+        input=[
+            ModelInput.create(
+                name="features",
+                bands=list(model.feature_names),
+                input=InputStructure.create(
+                    shape=[-1, n], dim_order=["batch", "bands"], data_type="float32"
+                ),
+                description="Per-pixel features (sporbar.training.features), one row per pixel",
+            )
+        ],
+        output=[
+            ModelOutput.create(
+                name="classification",
+                tasks=[TaskType.CLASSIFICATION],
+                result=ResultStructure.create(
+                    shape=[-1, len(model.class_values)],
+                    dim_order=["batch", "class"],
+                    data_type="float32",
+                ),
+                description="Class probabilities, one column per class value (ascending)",
+                classes=mlm_classes(used),
+            )
+        ],
         framework=fw.name,
         framework_version=fw.version,
         total_parameters=params,
@@ -117,27 +127,47 @@ def model_item(
     )
     # mlm v1.4.0 wants value_scaling as a list (one entry per band) or null
     item.properties["mlm:input"][0]["value_scaling"] = (
-        [{"type": "z-score", "mean": m, "stddev": s}
-         for m, s in zip(model.normaliser.mean, model.normaliser.std, strict=True)]
-        if model.normaliser else None
+        [
+            {"type": "z-score", "mean": m, "stddev": s}
+            for m, s in zip(model.normaliser.mean, model.normaliser.std, strict=True)
+        ]
+        if model.normaliser
+        else None
     )
     # mlm v1.4.0 wants named input bands described in properties (core STAC 1.1 bands);
     # the core item schema allows properties.bands only when an asset has bands too.
     item.properties["bands"] = [feature_band(f) for f in model.feature_names]
     item.properties[SPORBAR_METRICS] = {k: metrics[k] for k in SUMMARY_METRICS} | {
-        "validation": metrics["validation"], "n_samples": metrics["n_samples"],
+        "validation": metrics["validation"],
+        "n_samples": metrics["n_samples"],
     }
-    asset = pystac.Asset(href=model_href, media_type="application/octet-stream",
-                         roles=["mlm:model", "data"], title=f"{arch} weights ({fw.name})")
+    asset = pystac.Asset(
+        href=model_href,
+        media_type="application/octet-stream",
+        roles=["mlm:model", "data"],
+        title=f"{arch} weights ({fw.name})",
+    )
     asset.extra_fields["bands"] = [feature_band(f) for f in model.feature_names]
     item.add_asset("model", asset)
     AssetGeneralMLMExtension.ext(asset, add_if_missing=True).artifact_type = fw.artifact_type
-    item.add_asset("model-metadata", pystac.Asset(
-        href=f"./{SIDECAR}", media_type=ext.JSON, roles=["metadata"],
-        title="Architecture, feature names, class values and normalisation"))
-    item.add_asset("metrics", pystac.Asset(
-        href=f"./{METRICS_FILE}", media_type=ext.JSON, roles=["metadata"],
-        title="Spatially blocked cross-validation metrics"))
+    item.add_asset(
+        "model-metadata",
+        pystac.Asset(
+            href=f"./{SIDECAR}",
+            media_type=ext.JSON,
+            roles=["metadata"],
+            title="Architecture, feature names, class values and normalisation",
+        ),
+    )
+    item.add_asset(
+        "metrics",
+        pystac.Asset(
+            href=f"./{METRICS_FILE}",
+            media_type=ext.JSON,
+            roles=["metadata"],
+            title="Spatially blocked cross-validation metrics",
+        ),
+    )
     return item
 
 
@@ -161,8 +191,13 @@ def map_item(
 ) -> pystac.Item:
     """The map item: assets classes (classification ext) and confidence; proj and raster."""
     item = pystac.Item(
-        id=f"{product}-{tile}", geometry=geometry, bbox=bbox_wgs84, datetime=None,
-        start_datetime=start, end_datetime=end, properties={},
+        id=f"{product}-{tile}",
+        geometry=geometry,
+        bbox=bbox_wgs84,
+        datetime=None,
+        start_datetime=start,
+        end_datetime=end,
+        properties={},
     )
     b = geobox.boundingbox
     proj = ProjectionExtension.ext(item, add_if_missing=True)
@@ -170,13 +205,21 @@ def map_item(
     proj.shape = list(geobox.shape.yx)
     proj.transform = list(geobox.affine)[:6]
     proj.bbox = [b.left, b.bottom, b.right, b.top]
-    cls_asset = pystac.Asset("./classes.tif", media_type=ext.COG, roles=["data"],
-                             title="Land-ecology class (0 = no data)")
+    cls_asset = pystac.Asset(
+        "./classes.tif",
+        media_type=ext.COG,
+        roles=["data"],
+        title="Land-ecology class (0 = no data)",
+    )
     item.add_asset("classes", cls_asset)
     ClassificationExtension.ext(cls_asset, add_if_missing=True).classes = mlm_classes(classes)
     _raster(cls_asset, nodata=CLASS_NODATA)
-    conf_asset = pystac.Asset("./confidence.tif", media_type=ext.COG, roles=["data"],
-                              title="Confidence: highest class probability in percent (255 = no data)")
+    conf_asset = pystac.Asset(
+        "./confidence.tif",
+        media_type=ext.COG,
+        roles=["data"],
+        title="Confidence: highest class probability in percent (255 = no data)",
+    )
     item.add_asset("confidence", conf_asset)
     _raster(conf_asset, nodata=CONFIDENCE_NODATA, unit="percent")
     return item

@@ -38,15 +38,21 @@ class MLP(nn.Module):
         dropout: dropout probability after each hidden layer.
     """
 
-    def __init__(self, n_features: int, n_classes: int, *, hidden: int, dropout: float = MLP_DROPOUT):
+    def __init__(
+        self, n_features: int, n_classes: int, *, hidden: int, dropout: float = MLP_DROPOUT
+    ):
         super().__init__()
         self.n_features = n_features
         self.n_classes = n_classes
         self.hidden = hidden
         self.dropout = dropout
         self.net = nn.Sequential(
-            nn.Linear(n_features, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(n_features, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(hidden, n_classes),
         )
 
@@ -56,8 +62,13 @@ class MLP(nn.Module):
 
     def architecture(self) -> dict[str, Any]:
         """The constructor arguments, enough to rebuild the module before loading weights."""
-        return {"n_features": self.n_features, "n_classes": self.n_classes,
-                "hidden": self.hidden, "dropout": self.dropout, "layers": MLP_LAYERS}
+        return {
+            "n_features": self.n_features,
+            "n_classes": self.n_classes,
+            "hidden": self.hidden,
+            "dropout": self.dropout,
+            "layers": MLP_LAYERS,
+        }
 
 
 def mlp(spec: dict[str, Any], *, n_features: int, n_classes: int) -> MLP:

@@ -31,7 +31,7 @@ def predict_stack(
     conf = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
     values = np.asarray(model.class_values, dtype=np.uint8)
     for r0 in range(0, h, block_rows):
-        block = stack[:, r0:r0 + block_rows].reshape(n, -1).T
+        block = stack[:, r0 : r0 + block_rows].reshape(n, -1).T
         valid = np.isfinite(block).all(axis=1)
         if not valid.any():
             continue
@@ -41,6 +41,6 @@ def predict_stack(
         c[valid] = values[proba.argmax(axis=1)]
         p[valid] = np.clip(np.rint(proba.max(axis=1) * 100), 0, 100).astype(np.uint8)
         rows = min(block_rows, h - r0)
-        classes[r0:r0 + rows] = c.reshape(rows, w)
-        conf[r0:r0 + rows] = p.reshape(rows, w)
+        classes[r0 : r0 + rows] = c.reshape(rows, w)
+        conf[r0 : r0 + rows] = p.reshape(rows, w)
     return classes, conf

@@ -54,8 +54,13 @@ def read_samples(path: Path, names: list[str]) -> gpd.GeoDataFrame:
 
 
 def run_train(
-    cfg: Config, *, model_id: str, samples_item: Path, output: Path,
-    overwrite: bool = False, rule: str | None = None,
+    cfg: Config,
+    *,
+    model_id: str,
+    samples_item: Path,
+    output: Path,
+    overwrite: bool = False,
+    rule: str | None = None,
 ) -> dict[str, Any]:
     """Blocked CV, then fit on all samples; write weights, metrics and the model item."""
     output = Path(output)
@@ -73,14 +78,25 @@ def run_train(
     seed, threads = int(cfg.data["training"]["seed"]), int(cfg.data["threads"])
     kw: dict[str, Any] = dict(feature_names=names, class_values=values, seed=seed, threads=threads)
     metrics = cross_validate(spec, x, y, folds, class_names=class_names, **kw)
-    log.info("train %s: CV accuracy %.3f (baseline %.3f), kappa %.3f", model_id,
-             metrics["overall_accuracy"], metrics["baseline_accuracy"], metrics["kappa"])
+    log.info(
+        "train %s: CV accuracy %.3f (baseline %.3f), kappa %.3f",
+        model_id,
+        metrics["overall_accuracy"],
+        metrics["baseline_accuracy"],
+        metrics["kappa"],
+    )
     model = fit(spec, x, y, **kw)
     folder = output.parent
     weights, _ = save_model(model, folder)
     write_json_atomic(folder / METRICS_FILE, metrics)
-    item = model_item(model_id, model, classes=cfg.data["classes"], metrics=metrics,
-                      training=training, model_href=f"./{weights.name}")
+    item = model_item(
+        model_id,
+        model,
+        classes=cfg.data["classes"],
+        metrics=metrics,
+        training=training,
+        model_href=f"./{weights.name}",
+    )
     step = Step(
         lineage=f"{spec['kind']} trained on all samples after spatially blocked "
         f"{len(np.unique(folds))}-fold cross-validation.",
@@ -88,8 +104,13 @@ def run_train(
         parameters={"model": spec, "samples": str(samples_item), "seed": seed, "threads": threads},
         rule=rule,
     )
-    return record_item(item, output, inputs=[Path(samples_item)], step=step,
-                       provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item,
+        output,
+        inputs=[Path(samples_item)],
+        step=step,
+        provenance=Provenance.current(config_hash=cfg.hash),
+    )
 
 
 def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Path]:
@@ -115,8 +136,11 @@ def check_features(model: FittedModel, expected: list[str], path: Path) -> None:
         return
     only_model = [n for n in model.feature_names if n not in expected]
     only_cfg = [n for n in expected if n not in model.feature_names]
-    detail = (f"model-only {only_model}, config-only {only_cfg}" if only_model or only_cfg
-              else "same names in another order")
+    detail = (
+        f"model-only {only_model}, config-only {only_cfg}"
+        if only_model or only_cfg
+        else "same names in another order"
+    )
     raise InputDataError(
         f"{path}: model features differ from the config's feature_names ({detail}); "
         "retrain the model with this config"
@@ -133,8 +157,15 @@ def colormap(cfg: Config) -> dict[int, tuple[int, int, int, int]]:
 
 
 def run_predict(
-    cfg: Config, *, tile: str, model_item_path: Path, ard_item: Path, lidar_item: Path,
-    output: Path, overwrite: bool = False, rule: str | None = None,
+    cfg: Config,
+    *,
+    tile: str,
+    model_item_path: Path,
+    ard_item: Path,
+    lidar_item: Path,
+    output: Path,
+    overwrite: bool = False,
+    rule: str | None = None,
 ) -> dict[str, Any]:
     """Predict one tile; write ``classes.tif``, ``confidence.tif`` and the map item."""
     output = Path(output)
@@ -144,22 +175,46 @@ def run_predict(
     stack = feature_stack(cfg, tile, ard_item, lidar_item)
     classes, conf = predict_stack(model, stack)
     folder = output.parent
-    write_cog(folder / "classes.tif", classes, geobox, nodata=0, band_names=["class"],
-              colormap=colormap(cfg))
-    write_cog(folder / "confidence.tif", conf, geobox, nodata=CONFIDENCE_NODATA,
-              band_names=["confidence"])
+    write_cog(
+        folder / "classes.tif",
+        classes,
+        geobox,
+        nodata=0,
+        band_names=["class"],
+        colormap=colormap(cfg),
+    )
+    write_cog(
+        folder / "confidence.tif", conf, geobox, nodata=CONFIDENCE_NODATA, band_names=["confidence"]
+    )
     product = cfg.data["map"]["product"]
     start, end = period_range(cfg)
     bbox = tiles_bbox_wgs84(cfg, [tile])
-    item: pystac.Item = map_item(product, tile, geobox=geobox, classes=cfg.data["classes"],
-                                 start=start, end=end, bbox_wgs84=bbox, geometry=bbox_polygon(bbox))
+    item: pystac.Item = map_item(
+        product,
+        tile,
+        geobox=geobox,
+        classes=cfg.data["classes"],
+        start=start,
+        end=end,
+        bbox_wgs84=bbox,
+        geometry=bbox_polygon(bbox),
+    )
     step = Step(
         lineage="Per-pixel classification of the tile's Sentinel-2 and lidar features; "
         "confidence is the highest class probability.",
         command="predict",
-        parameters={"tile": tile, "model": str(model_item_path), "ard": str(ard_item),
-                    "lidar": str(lidar_item)},
+        parameters={
+            "tile": tile,
+            "model": str(model_item_path),
+            "ard": str(ard_item),
+            "lidar": str(lidar_item),
+        },
         rule=rule,
     )
-    return record_item(item, output, inputs=[Path(model_item_path), Path(ard_item), Path(lidar_item)],
-                       step=step, provenance=Provenance.current(config_hash=cfg.hash))
+    return record_item(
+        item,
+        output,
+        inputs=[Path(model_item_path), Path(ard_item), Path(lidar_item)],
+        step=step,
+        provenance=Provenance.current(config_hash=cfg.hash),
+    )

@@ -127,7 +127,7 @@ def fit(
         for _ in range(int(spec.get("epochs", 60))):
             order = torch.randperm(xt.shape[0], generator=gen)
             for start in range(0, xt.shape[0], BATCH_SIZE):
-                batch = order[start:start + BATCH_SIZE]
+                batch = order[start : start + BATCH_SIZE]
                 opt.zero_grad()
                 loss = loss_fn(net(xt[batch]), yt[batch])
                 loss.backward()

@@ -16,7 +16,9 @@ def block_ids(x: np.ndarray, y: np.ndarray, size: float) -> np.ndarray:
     """Block id (str) of each point ``(x, y)`` in metres for square blocks of ``size`` m."""
     bx = np.floor(np.asarray(x, dtype=np.float64) / size).astype(np.int64)
     by = np.floor(np.asarray(y, dtype=np.float64) / size).astype(np.int64)
-    return np.array([f"{i}_{j}" for i, j in zip(bx.tolist(), by.tolist(), strict=True)], dtype=object)
+    return np.array(
+        [f"{i}_{j}" for i, j in zip(bx.tolist(), by.tolist(), strict=True)], dtype=object
+    )
 
 
 def assign_folds(blocks: np.ndarray, folds: int, rng: np.random.Generator) -> dict[str, int]:

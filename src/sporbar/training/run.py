@@ -48,7 +48,9 @@ def tile_of(item_path: Path) -> str:
         m = _TILE_RE.search(candidate)
         if m:
             return m.group(1)
-    raise InputDataError(f"{item_path}: cannot tell the tile from item id {item.id!r} or its folder")
+    raise InputDataError(
+        f"{item_path}: cannot tell the tile from item id {item.id!r} or its folder"
+    )
 
 
 def pair_tiles(ard: Sequence[Path], lidar: Sequence[Path]) -> list[TileInputs]:
@@ -81,8 +83,10 @@ def tiles_bbox_wgs84(cfg: Config, tiles: Sequence[str]) -> list[float]:
     """Union bbox (lon/lat, EPSG:4326) of grid tiles."""
     boxes = [cfg.grid.geobox(t).extent.to_crs("EPSG:4326").boundingbox for t in tiles]
     b = BoundingBox(
-        min(x.left for x in boxes), min(x.bottom for x in boxes),
-        max(x.right for x in boxes), max(x.top for x in boxes),
+        min(x.left for x in boxes),
+        min(x.bottom for x in boxes),
+        max(x.right for x in boxes),
+        max(x.top for x in boxes),
     )
     return [round(v, 7) for v in (b.left, b.bottom, b.right, b.top)]
 
@@ -121,21 +125,32 @@ def training_item(cfg: Config, samples: gpd.GeoDataFrame, tiles: Sequence[str]) 
     # No "collection" field: record_item writes no collection link, which the core schema
     # requires with it; `sporbar publish` sets collection training-data from the path.
     counts = samples["class_name"].value_counts()
-    item.properties.update({
-        FEATURES: feature_names(cfg),
-        CLASS_COUNTS: {str(k): int(v) for k, v in sorted(counts.items())},
-        FOLDS: int(tr["folds"]),
-        FOLD_COUNTS: {str(k): int(v) for k, v in sorted(samples["fold"].value_counts().items())},
-        BLOCK_SIZE: int(tr["block_size"]),
-        SEED: int(tr["seed"]),
-        TILES: sorted(tiles),
-    })
-    item.add_asset("samples", pystac.Asset(
-        href=f"./{SAMPLES_FILE}", media_type=ext.GEOPARQUET, roles=["data"],
-        title="Training samples (GeoParquet points, EPSG:25833)",
-    ))
+    item.properties.update(
+        {
+            FEATURES: feature_names(cfg),
+            CLASS_COUNTS: {str(k): int(v) for k, v in sorted(counts.items())},
+            FOLDS: int(tr["folds"]),
+            FOLD_COUNTS: {
+                str(k): int(v) for k, v in sorted(samples["fold"].value_counts().items())
+            },
+            BLOCK_SIZE: int(tr["block_size"]),
+            SEED: int(tr["seed"]),
+            TILES: sorted(tiles),
+        }
+    )
+    item.add_asset(
+        "samples",
+        pystac.Asset(
+            href=f"./{SAMPLES_FILE}",
+            media_type=ext.GEOPARQUET,
+            roles=["data"],
+            title="Training samples (GeoParquet points, EPSG:25833)",
+        ),
+    )
     table = TableExtension.ext(item, add_if_missing=True)
-    table.columns = [Column({"name": str(c), "type": str(samples[c].dtype)}) for c in samples.columns]
+    table.columns = [
+        Column({"name": str(c), "type": str(samples[c].dtype)}) for c in samples.columns
+    ]
     table.primary_geometry = "geometry"
     table.row_count = len(samples)
     return item
@@ -180,7 +195,9 @@ def run_samples(
         rule=rule,
     )
     return record_item(
-        item, Path(output),
+        item,
+        Path(output),
         inputs=[Path(labels_item), *[t.ard for t in tiles], *[t.lidar for t in tiles]],
-        step=step, provenance=Provenance.current(config_hash=cfg.hash),
+        step=step,
+        provenance=Provenance.current(config_hash=cfg.hash),
     )

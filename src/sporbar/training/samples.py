@@ -69,8 +69,8 @@ def read_labels(path: Path, cfg: Config) -> gpd.GeoDataFrame:
         )
     if column not in gdf.columns:
         raise InputDataError(
-            f"{path}: class column {column!r} missing (columns {', '.join(map(str, gdf.columns))}); "
-            "set sources.labels.class_column"
+            f"{path}: class column {column!r} missing "
+            f"(columns {', '.join(map(str, gdf.columns))}); set sources.labels.class_column"
         )
     known = class_values(cfg)
     unknown = sorted(set(gdf[column].astype(str)) - set(known))
@@ -136,14 +136,18 @@ def extract_samples(
         finite = np.isfinite(feats).all(axis=1)
         log.info(
             "samples: tile %s: %d labelled pixels, %d dropped for NaN features",
-            t.tile, rows.size, int((~finite).sum()),
+            t.tile,
+            rows.size,
+            int((~finite).sum()),
         )
         cand_feat.append(feats[finite])
         cand_meta.append(
             np.stack([np.full(rows.size, t_index), rows, cols, klass[rows, cols]], axis=1)[finite]
         )
     if not cand_meta:
-        raise InputDataError(f"{labels_path}: no labelled pixels with data on tiles {[t.tile for t in tiles]}")
+        raise InputDataError(
+            f"{labels_path}: no labelled pixels with data on tiles {[t.tile for t in tiles]}"
+        )
     feat = np.concatenate(cand_feat).astype(np.float32)
     meta = np.concatenate(cand_meta).astype(np.int64)
     chosen: list[np.ndarray] = []
@@ -178,6 +182,10 @@ def extract_samples(
     df["block"] = blocks.astype(str)
     df["fold"] = np.array([fold_of[b] for b in blocks], dtype=np.int32)
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xs, ys), crs=cfg.grid.crs)
-    log.info("samples: %d samples in %d blocks, fold sizes %s", len(gdf), len(fold_of),
-             gdf["fold"].value_counts().sort_index().to_dict())
+    log.info(
+        "samples: %d samples in %d blocks, fold sizes %s",
+        len(gdf),
+        len(fold_of),
+        gdf["fold"].value_counts().sort_index().to_dict(),
+    )
     return gdf

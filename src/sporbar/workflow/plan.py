@@ -96,6 +96,17 @@ def lidar_tiles_for(cfg: Config, tile: str) -> list[str]:
                            cfg.data["demo"]["lidar_tile_size"])
 
 
+def labels_source(cfg: Config) -> dict[str, str]:
+    """Input files of the labels fetch: the demo index, or the demo index and the user's file.
+
+    The user's label file is an input so that editing it re-runs the stages after it.
+    """
+    out = {"index": str(path(cfg, "demo_index"))}
+    if cfg.data["sources"]["labels"]["source"] == "file":
+        out["labels"] = cfg.data["sources"]["labels"]["path"]
+    return out
+
+
 def model_ids(cfg: Config) -> list[str]:
     """Ids of the models to train."""
     return [m["id"] for m in cfg.data["models"]]
