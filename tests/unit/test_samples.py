@@ -115,9 +115,10 @@ def test_labels_in_wgs84_are_refused(area, tmp_path):
 
 def test_cli_samples(area, tmp_path):
     out = tmp_path / "training" / "item.json"
-    args = ["samples", "-c", str(area.cfg_path), "--labels", str(area.labels), "-o", str(out)]
+    args = ["samples", "-c", str(area.cfg_path), "-o", str(out)]
     for t in area.tiles:
-        args += ["--ard", str(area.ard[t]), "--lidar", str(area.lidar[t])]
+        args += [str(area.ard[t]), str(area.lidar[t])]
+    args.append(str(area.labels))  # any order
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "samples" in res.output

@@ -19,50 +19,30 @@ _item = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 @click.command("samples")
 @config_option
-@click.option(
-    "--labels",
-    "labels",
-    required=True,
-    type=_item,
-    help="Labels item (raw/labels/<area>/item.json).",
-)
-@click.option(
-    "--ard",
-    "ard",
-    required=True,
-    multiple=True,
-    type=_item,
-    help="ARD item of a tile (repeat per tile).",
-)
-@click.option(
-    "--lidar",
-    "lidar",
-    required=True,
-    multiple=True,
-    type=_item,
-    help="Lidar products item of a tile (repeat per tile).",
-)
 @output_item_option
 @overwrite_option
+@click.argument("inputs", nargs=-1, required=True, type=_item)
 @click.pass_context
 def samples(
     ctx: click.Context,
     config_path: Path,
-    labels: Path,
-    ard: tuple[Path, ...],
-    lidar: tuple[Path, ...],
     output: Path,
     overwrite: bool,
+    inputs: tuple[Path, ...],
 ) -> None:
     """Sample labelled pixels (stratified, seeded) with their features, blocks and folds.
 
+    INPUTS are the labels item and the ARD and lidar products items of every tile, in
+    any order (each is recognised by its assets).
+
     \b
-      $ sporbar samples -c config/config.yaml --labels results/raw/labels/demo-gauldal/item.json \\
-          --ard results/ard/sentinel-2-l2a/E268800N7029760/item.json \\
-          --lidar results/lidar/products/E268800N7029760/item.json \\
-          -o results/training/demo-gauldal/item.json
+      $ sporbar samples -c config/config.yaml -o results/training/demo-gauldal/item.json \\
+          results/raw/labels/demo-gauldal/item.json \\
+          results/ard/sentinel-2-l2a/*/item.json results/lidar/products/*/item.json
     """
-    from sporbar.training.run import run_samples
+    from sporbar.training.run import run_samples, split_inputs
+
+    labels, ard, lidar = split_inputs(inputs)
 
     d = run_samples(
         load_config(config_path),

@@ -36,6 +36,32 @@ SEED = ext.SPORBAR_PREFIX + "seed"
 TILES = ext.SPORBAR_PREFIX + "tiles"
 
 
+def split_inputs(paths: Sequence[Path]) -> tuple[Path, list[Path], list[Path]]:
+    """Sort input items into (labels, ARD, lidar products) by the assets they carry.
+
+    Raises:
+        InputDataError: an item is none of the three, or there is not exactly one labels item.
+    """
+    labels: list[Path] = []
+    ard: list[Path] = []
+    lidar: list[Path] = []
+    for p in paths:
+        keys = set(read_item(p).assets)
+        if "labels" in keys:
+            labels.append(p)
+        elif any(k.startswith("composite-") for k in keys):
+            ard.append(p)
+        elif {"dtm", "chm"} <= keys:
+            lidar.append(p)
+        else:
+            raise InputDataError(
+                f"{p}: not a labels, ARD or lidar products item (assets {', '.join(sorted(keys))})"
+            )
+    if len(labels) != 1:
+        raise InputDataError(f"need exactly one labels item among the inputs, got {len(labels)}: {labels}")
+    return labels[0], ard, lidar
+
+
 def tile_of(item_path: Path) -> str:
     """Grid tile of an ARD or lidar item: from its id (``ard-<tile>``, ``lidar-products-<tile>``)
     or else its folder name.
