@@ -16,6 +16,7 @@ from scipy import ndimage
 
 LANDSCAPE_RES = 10  # metres per landscape cell
 MARGIN = 300  # metres added around the area so products overlap tile edges
+TERRAIN_JITTER_M = 70.0  # how far class boundaries stray from elevation contours
 
 
 class DemoClass(IntEnum):
@@ -96,13 +97,18 @@ def make_landscape(bbox: tuple[float, float, float, float], *, seed: int) -> Lan
     wet = _field(rng, shape, 6)
     q = np.quantile
 
+    # Class boundaries follow terrain only loosely (tree line, soils and land use vary), so
+    # that elevation alone cannot tell the classes apart: decisions use a jittered elevation.
+    jitter = (_field(rng, shape, 3) - 0.5) * 2 * TERRAIN_JITTER_M
+    elev = elevation + jitter
     classes = np.full(shape, DemoClass.forest, np.uint8)
-    high = elevation > q(elevation, 0.78)
+    high = elev > q(elev, 0.74)
     classes[high] = DemoClass.heath
-    classes[(elevation > q(elevation, 0.9)) | (high & (slope > q(slope, 0.85)))] = DemoClass.bare_rock
-    mid = (elevation > q(elevation, 0.25)) & ~high
-    classes[mid & (slope < q(slope, 0.35)) & (wet > 0.62)] = DemoClass.mire
-    low = elevation < q(elevation, 0.3)
+    rock = (elev > q(elev, 0.9)) | (high & (slope > q(slope, 0.8)))
+    classes[rock & (_field(rng, shape, 2) > 0.3)] = DemoClass.bare_rock
+    mid = (elev > q(elev, 0.15)) & ~rock
+    classes[mid & (slope < q(slope, 0.45)) & (wet > 0.6)] = DemoClass.mire
+    low = elev < q(elev, 0.35)
     # Fields: blocky patches in the valley floor.
     fields = ndimage.zoom(rng.random((max(ny // 12, 2), max(nx // 12, 2))) > 0.45, 12, order=0)
     fields = np.pad(fields, ((0, max(0, ny - fields.shape[0])), (0, max(0, nx - fields.shape[1]))))[:ny, :nx]

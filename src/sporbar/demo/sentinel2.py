@@ -142,6 +142,13 @@ _SPECTRA: dict[DemoClass, tuple[list[float], list[float]]] = {
         [0.09, 0.10, 0.11, 0.12, 0.14, 0.16, 0.17, 0.18, 0.19, 0.19, 0.22, 0.20],
     ),
 }
+# Within-class variability, so that classes overlap as in real data: relative brightness
+# change per spectral region (1 sigma), phenology shift (days, 1 sigma), neighbour mixing.
+PATCH_VARIATION = 0.22
+PHENOLOGY_SHIFT_DAYS = 12.0
+EDGE_MIXING = 0.35
+# Spectral region (index into the patch fields) of each band in _SPECTRAL_ORDER.
+_REGION_OF_BAND = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2]
 _CLOUD = [0.52, 0.50, 0.50, 0.51, 0.52, 0.53, 0.53, 0.54, 0.54, 0.40, 0.38, 0.30]
 # Phenology: (day of year, fraction of peak) nodes per class; farmland is cut in August.
 _PHENOLOGY: dict[DemoClass, list[tuple[int, float]]] = {
@@ -182,11 +189,12 @@ def granule_grid(bbox_25833: tuple[float, float, float, float]) -> GranuleGrid:
     )
 
 
-def _phenology(cls: DemoClass, doy: int) -> float:
+def _phenology(cls: DemoClass, doy: np.ndarray) -> np.ndarray:
+    """Fraction of peak greenness on day(s) of year ``doy`` (1 for classes without a season)."""
     nodes = _PHENOLOGY.get(cls)
     if nodes is None:
-        return 1.0
-    return float(np.interp(doy, [n[0] for n in nodes], [n[1] for n in nodes]))
+        return np.ones_like(doy, dtype=np.float64)
+    return np.interp(doy, [n[0] for n in nodes], [n[1] for n in nodes])
 
 
 def _sun_angles(day: date, lat: float, lon: float) -> tuple[float, float]:
@@ -239,6 +247,7 @@ class _Scene:
 def _simulate(
     classes: np.ndarray,
     texture: np.ndarray,
+    patches: np.ndarray,
     day: date,
     sun: tuple[float, float],
     cloud_fraction: float,
@@ -251,10 +260,18 @@ def _simulate(
         sel = classes == cls
         if not sel.any():
             continue
-        f = _phenology(cls, doy)
-        spec = np.asarray(low) + f * (np.asarray(peak) - np.asarray(low))
-        refl[:, sel] = spec[:, None] * (1 + 0.08 * texture[sel])[None, :]
-    refl += rng.normal(0, 0.004, refl.shape).astype(np.float32)
+        # Phenology runs earlier or later from patch to patch (aspect, altitude, management).
+        f = _phenology(cls, doy + PHENOLOGY_SHIFT_DAYS * patches[3][sel])
+        lo, pk = np.asarray(low)[:, None], np.asarray(peak)[:, None]
+        spec = lo + f[None, :] * (pk - lo)
+        # Patches differ in brightness per spectral region (visible, red edge/NIR, SWIR):
+        # species mix, moisture, soil; plus fine texture.
+        region = patches[_REGION_OF_BAND][:, sel]
+        refl[:, sel] = spec * (1 + PATCH_VARIATION * region) * (1 + 0.08 * texture[sel])[None, :]
+    # Mixed pixels: each 10 m pixel sees some of its neighbours (sensor PSF, class edges).
+    blurred = ndimage.gaussian_filter(refl, sigma=(0, 1.0, 1.0), mode="nearest")
+    refl = (1 - EDGE_MIXING) * refl + EDGE_MIXING * blurred
+    refl += rng.normal(0, 0.01, refl.shape).astype(np.float32)
     np.clip(refl, 0.001, None, out=refl)
 
     # Clouds: smooth blobs on a padded field, so shadows of clouds outside also fall in.
@@ -598,6 +615,7 @@ def write_scene(
     *,
     classes: np.ndarray,
     texture: np.ndarray,
+    patches: np.ndarray,
     grid: GranuleGrid,
     cloud_fraction: float,
     rng: np.random.Generator,
@@ -609,7 +627,7 @@ def write_scene(
         plan.DEMO_S2_CRS, "EPSG:4326", [grid.ulx + cols * 5], [grid.uly - rows * 5]
     )
     sun = _sun_angles(day, lats[0], lons[0])
-    sim = _simulate(classes, texture, day, sun, cloud_fraction, rng)
+    sim = _simulate(classes, texture, patches, day, sun, cloud_fraction, rng)
     scl20 = sim.scl[::2, ::2]
     scl_by_res = {20: scl20, 60: scl20[1::3, 1::3]}
     pct = _percentages(scl20)
@@ -657,6 +675,8 @@ def write_scenes(cfg: Config, landscape: Landscape, out_dir: Path) -> list[dict[
     texture = _smooth(np.random.default_rng([demo["seed"], 2]), classes.shape, 1.5).astype(
         np.float32
     )
+    prng = np.random.default_rng([demo["seed"], 3])
+    patches = np.stack([_smooth(prng, classes.shape, 5.0) for _ in range(4)]).astype(np.float32)
     days = sorted(date.fromisoformat(d) for d in demo["dates"])
     out: list[dict[str, Any]] = []
     for i, (day, scene) in enumerate(zip(days, plan.scene_ids(cfg), strict=True)):
@@ -669,6 +689,7 @@ def write_scenes(cfg: Config, landscape: Landscape, out_dir: Path) -> list[dict[
             i,
             classes=classes,
             texture=texture,
+            patches=patches,
             grid=grid,
             cloud_fraction=demo["cloud_fraction"],
             rng=rng,
