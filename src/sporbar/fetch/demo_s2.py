@@ -121,8 +121,11 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
     proj = ProjectionExtension.ext(item, add_if_missing=True)
     proj.code = f"EPSG:{meta.epsg}"
 
-    for name in sorted({b.band for b in meta.band_files}):
-        bf = meta.band_file(name)
+    # Every image file of the SAFE is an asset (as in stactools-sentinel2): the band's native
+    # resolution under the band name, resampled copies as "<band>_<res>m".
+    for bf in meta.band_files:
+        name = bf.band
+        key = name if bf == meta.band_file(name) else f"{name}_{bf.resolution}m"
         grid = meta.grid(bf.resolution)
         is_scl = name == "SCL"
         asset = pystac.Asset(
@@ -134,7 +137,7 @@ def raw_s2_item(meta: SceneMeta) -> pystac.Item:
             roles=["data"],
         )
         asset.common_metadata.gsd = float(bf.resolution)
-        item.add_asset(name, asset)
+        item.add_asset(key, asset)
         pa = ProjectionExtension.ext(asset)
         pa.shape = list(grid.shape)
         pa.transform = list(grid.transform)
