@@ -7,11 +7,14 @@ from pathlib import Path
 from sporbar.config import Config, validate as validate_config
 from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
+from sporbar.workflow.preflight import check_inputs
 
 # Steps run the `sporbar` installed beside this Snakemake, so the two cannot drift apart.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 CFG = Config(data=validate_config(config, source="config"), source="config")
+# User input files are checked before any job is scheduled.
+check_inputs(CFG)
 # The effective config (file + command-line overrides) that every sporbar step reads.
 CONFIG_FILE = write_effective_config(CFG)
 PAT = {name: plan.pattern(CFG, name) for name in plan.PATTERNS}

@@ -126,3 +126,21 @@ def test_bad_config_fails_before_any_work(tmp_path: Path) -> None:
     assert r.returncode != 0
     assert "bandz" in r.stdout + r.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_label_file_without_class_column_fails_before_any_work(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    labels = tmp_path / "field.gpkg"
+    gpd.GeoDataFrame({"klasse": ["forest"]}, geometry=[box(268900, 7030500, 269000, 7030600)],
+                     crs="EPSG:25833").to_file(labels, layer="labels")
+    data = small_config(tmp_path / "results")
+    data["sources"]["labels"] = {"source": "file", "path": str(labels), "class_column": "class_name"}
+    cfg_path = write_config(tmp_path / "cfg.yaml", data)
+    r = snakemake("--configfile", str(cfg_path), cwd=tmp_path)
+    assert r.returncode != 0
+    assert f"{labels}: label file has no class column 'class_name'" in r.stdout + r.stderr
+    assert not (tmp_path / "results" / "raw").exists()
+    r = sporbar("check-config", str(cfg_path))
+    assert r.returncode == 1 and "columns: klasse" in r.stderr

@@ -12,15 +12,19 @@ import click
 def check_config(config_path: Path) -> None:
     """Validate CONFIG_PATH against the config schema and print the tiles it covers.
 
-    Run it on the login node before `sbatch`: a misspelt key, a wrong type or an
-    area outside the national grid fails here, not after hours in the queue.
+    Run it on the login node before `sbatch`: a misspelt key, a wrong type, an
+    area outside the national grid or a label file without its class column fails
+    here, not after hours in the queue.
 
     \b
       $ sporbar check-config config/config.yaml
     """
     from sporbar.config import load
+    from sporbar.workflow.preflight import check_inputs
 
     cfg = load(config_path)
+    for line in check_inputs(cfg):
+        click.echo(f"{config_path}: OK - {line}")
     tiles = cfg.tiles
     click.echo(
         f"{config_path}: OK - area {cfg.data['area']['name']!r}, {len(tiles)} tile(s) of "
