@@ -33,41 +33,12 @@ from scipy import ndimage
 
 from sporbar.config import Config
 from sporbar.demo.landscape import DemoClass, Landscape
+from sporbar.fetch.safe import BAND_IDS, NATIVE_RESOLUTION
 from sporbar.io import atomic_path
 from sporbar.workflow import plan
 
 log = logging.getLogger(__name__)
 
-# Band name -> native resolution (m); order = Sentinel-2 bandId order (B10 is L1C-only).
-BANDS_NATIVE: dict[str, int] = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B11": 20,
-    "B12": 20,
-}
-BAND_IDS = [
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-]
 # Files written per resolution folder (as in real L2A products, minus AOT/WVP/TCI).
 FILES_PER_RES: dict[int, list[str]] = {
     10: ["B02", "B03", "B04", "B08"],
@@ -436,7 +407,7 @@ def _product_xml(
     for i, b in enumerate(BAND_IDS):
         physical = b if b == "B8A" else f"B{int(b[1:])}"
         si = _sub(sil, "Spectral_Information", bandId=str(i), physicalBand=physical)
-        _sub(si, "RESOLUTION", str(BANDS_NATIVE.get(b, 60)))
+        _sub(si, "RESOLUTION", str(NATIVE_RESOLUTION[b]))
     scl = _sub(pic, "Scene_Classification_List")
     for i, name in enumerate(SCL_NAMES):
         sc = _sub(scl, "Scene_Classification_ID")
