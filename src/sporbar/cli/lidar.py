@@ -31,7 +31,9 @@ def lidar(
     output: Path,
     overwrite: bool,
 ) -> None:
-    """Grid the points of the LAZ items (raw/lidar/<lidar_tile>/item.json) onto a tile: DTM, DSM, CHM and point density (COG float32, NaN nodata).
+    """Grid the points of the LAZ items (raw/lidar/<lidar_tile>/item.json) onto a tile.
+
+    Writes DTM, DSM, CHM and point density (COG float32, NaN nodata) and the item.
 
     \b
       $ sporbar lidar -c config/config.yaml --tile E268800N7029760 \\
