@@ -34,4 +34,5 @@ include: "rules/publish.smk"
 rule all:
     input:
         catalog=PAT["catalog"],
+        metadata=f"{ROOT}/metadata/dcat/catalog.ttl",
     default_target: True

@@ -31,11 +31,41 @@ wildcard_constraints:
 
 
 def scene_items(wildcards):
-    return [plan.path(CFG, "raw_s2", scene=s) for s in plan.scene_ids(CFG)]
+    # demo: known from the config; real sources: read after the search_s2 checkpoint
+    if plan.s2_source(CFG) == "demo":
+        return [plan.path(CFG, "raw_s2", scene=s) for s in plan.scene_ids(CFG)]
+    search = checkpoints.search_s2.get().output.search
+    return [plan.path(CFG, "raw_s2", scene=s) for s in plan.scene_ids(CFG, Path(search))]
 
 
 def lidar_items_for_tile(wildcards):
+    if plan.lidar_source(CFG) != "demo":
+        checkpoints.search_lidar.get()
     return [plan.path(CFG, "raw_lidar", lidar_tile=t) for t in plan.lidar_tiles_for(CFG, wildcards.tile)]
+
+
+def s2_fetch_source(wildcards):
+    if plan.s2_source(CFG) == "demo":
+        return {"index": PAT["demo_index"]}
+    return {"search": PAT["s2_search"]}
+
+
+def s2_fetch_args(wildcards, input):
+    if plan.s2_source(CFG) == "demo":
+        return f"--source-dir {Path(input.index).parent}"
+    return f"--source {plan.s2_source(CFG)} --search {input.search}"
+
+
+def lidar_fetch_source(wildcards):
+    if plan.lidar_source(CFG) == "demo":
+        return {"index": PAT["demo_index"]}
+    return {"search": PAT["lidar_search"]}
+
+
+def lidar_fetch_args(wildcards, input):
+    if plan.lidar_source(CFG) == "demo":
+        return f"--source-dir {Path(input.index).parent}"
+    return f"--source {plan.lidar_source(CFG)} --search {input.search}"
 
 
 def ard_items(wildcards):

@@ -21,15 +21,51 @@ rule demo_source:
         "sporbar --rule {params.rule} demo generate -c {params.config} -o {params.outdir} &> {log}"
 
 
+# Real sources (dhus, stac_api, local) only know their products once searched: the
+# checkpoint writes the scene list, and scene_items (common.smk) reads it afterwards.
+checkpoint search_s2:
+    output:
+        search=PAT["s2_search"],
+    params:
+        rule="search_s2",
+        config=CONFIG_FILE,
+        stage=plan.stage_hash(CFG, "fetch"),
+    log:
+        f"{ROOT}/logs/search_s2.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "sporbar --rule {params.rule} search s2 -c {params.config} -o {output.search} &> {log}"
+
+
+checkpoint search_lidar:
+    output:
+        search=PAT["lidar_search"],
+    params:
+        rule="search_lidar",
+        config=CONFIG_FILE,
+        stage=plan.stage_hash(CFG, "fetch"),
+    log:
+        f"{ROOT}/logs/search_lidar.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "sporbar --rule {params.rule} search lidar -c {params.config} -o {output.search} &> {log}"
+
+
 rule fetch_s2:
     input:
-        index=PAT["demo_index"],
+        unpack(s2_fetch_source),
     output:
         item=PAT["raw_s2"],
     params:
         rule="fetch_s2",
         config=CONFIG_FILE,
-        source=lambda wildcards, input: Path(input.index).parent,
+        source=s2_fetch_args,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
         f"{ROOT}/logs/fetch_s2/{{scene}}.log",
@@ -40,19 +76,19 @@ rule fetch_s2:
         mem_mb=1000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} fetch s2 -c {params.config} --source-dir {params.source}"
+        "sporbar --rule {params.rule} fetch s2 -c {params.config} {params.source}"
         " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
 
 
 rule fetch_lidar:
     input:
-        index=PAT["demo_index"],
+        unpack(lidar_fetch_source),
     output:
         item=PAT["raw_lidar"],
     params:
         rule="fetch_lidar",
         config=CONFIG_FILE,
-        source=lambda wildcards, input: Path(input.index).parent,
+        source=lidar_fetch_args,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
         f"{ROOT}/logs/fetch_lidar/{{lidar_tile}}.log",
@@ -63,7 +99,7 @@ rule fetch_lidar:
         mem_mb=1000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} fetch lidar -c {params.config} --source-dir {params.source}"
+        "sporbar --rule {params.rule} fetch lidar -c {params.config} {params.source}"
         " --lidar-tile {wildcards.lidar_tile} -o {output.item} --overwrite &> {log}"
 
 

@@ -20,3 +20,23 @@ rule publish:
         runtime=30,
     shell:
         "sporbar --rule {params.rule} publish -c {params.config} -o {output.catalog} {input.outputs} &> {log}"
+
+
+rule export_metadata:
+    input:
+        catalog=PAT["catalog"],
+    output:
+        dcat=f"{ROOT}/metadata/dcat/catalog.ttl",
+    params:
+        rule="export_metadata",
+        outdir=lambda wildcards, output: Path(output.dcat).parent.parent,
+    log:
+        f"{ROOT}/logs/export_metadata.log",
+    benchmark:
+        f"{ROOT}/benchmarks/export_metadata.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "sporbar --rule {params.rule} export-metadata {input.catalog} -o {params.outdir} &> {log}"

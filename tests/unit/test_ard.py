@@ -56,6 +56,7 @@ def test_item_is_valid_and_on_the_tile_grid(tiny, ard):  # noqa: F811
         "composite-early",
         "composite-late",
         "cube",
+        "thumbnail",
     ]
     assert len([ln for ln in d["links"] if ln["rel"] == "derived_from"]) == 3
     geobox = tiny[1].grid.geobox(TILE)

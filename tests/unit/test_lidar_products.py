@@ -62,8 +62,9 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     ]
     derived = sorted(link["title"] for link in d["links"] if link["rel"] == "derived_from")
     assert derived == sorted(p.parent.name for p in raw_items)
-    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density"}
-    for key, asset in d["assets"].items():
+    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density", "thumbnail"}
+    for key in ("dtm", "dsm", "chm", "density"):
+        asset = d["assets"][key]
         assert asset["file:checksum"] == sha256_multihash(out.parent / f"{key}.tif")
         assert asset["raster:bands"][0]["data_type"] == "float32"
     assert d["assets"]["chm"]["raster:bands"][0]["unit"] == "metre"

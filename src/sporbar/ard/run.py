@@ -18,6 +18,7 @@ from sporbar.ard.write import open_cube, write_composite, write_count, write_cub
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.io import check_writable
+from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
 
@@ -127,6 +128,8 @@ def make_ard(
         end=end,
         periods=periods,
     )
+    write_thumbnail(folder / f"composite-{periods[0].id}.tif", folder / "thumbnail.png", kind="true-color")
+    add_thumbnail(item, folder, "thumbnail.png", title=f"True colour (B04, B03, B02) of period {periods[0].id}")
     lineage = (
         f"Cloud-masked (SCL classes {sorted(ard['mask_classes'])}) and reprojected "
         f"{len(scenes)} Sentinel-2 "

@@ -18,10 +18,24 @@ from sporbar.cli.options import (
 @click.command("lidar")
 @config_option
 @click.option(
+    "--source",
+    "source",
+    type=click.Choice(["demo", "stac_api", "urls", "local"]),
+    default=None,
+    help="Where from (default: sources.lidar.source of the config).",
+)
+@click.option(
     "--source-dir",
-    required=True,
+    required=False,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="The demo source folder (from `sporbar demo generate`).",
+    help="The demo source folder (from `sporbar demo generate`); demo source only.",
+)
+@click.option(
+    "--search",
+    "search_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Search result of `sporbar search lidar` (default: <root>/raw/lidar/search.json).",
 )
 @click.option("--lidar-tile", required=True, help="Delivered lidar tile id, lidar_<x0>_<y0>.")
 @output_item_option
@@ -30,7 +44,9 @@ from sporbar.cli.options import (
 def fetch_lidar(
     ctx: click.Context,
     config_path: Path,
-    source_dir: Path,
+    source: str | None,
+    source_dir: Path | None,
+    search_json: Path | None,
     lidar_tile: str,
     output: Path,
     overwrite: bool,
@@ -41,14 +57,20 @@ def fetch_lidar(
       $ sporbar fetch lidar -c config/config.yaml --source-dir results/demo-source \\
           --lidar-tile lidar_268000_7029000 -o results/raw/lidar/lidar_268000_7029000/item.json
     """
-    from sporbar.fetch.demo_lidar import fetch_lidar as run
+    cfg = load_config(config_path)
+    kind = source or cfg.data["sources"]["lidar"]["source"]
+    if kind == "demo":
+        from sporbar.fetch.demo_lidar import fetch_lidar as run
 
-    d = run(
-        load_config(config_path),
-        source_dir,
-        lidar_tile,
-        output,
-        overwrite=overwrite,
-        rule=rule_name(ctx),
-    )
+        if source_dir is None:
+            raise click.UsageError("--source-dir is required for the demo source")
+        d = run(cfg, source_dir, lidar_tile, output, overwrite=overwrite, rule=rule_name(ctx))
+    else:
+        from sporbar.fetch.lidar_sources import fetch_tile
+        from sporbar.fetch.search import read_search, scene_entry
+        from sporbar.workflow import plan
+
+        sj = search_json or plan.path(cfg, "lidar_search")
+        d = fetch_tile(cfg, scene_entry(sj, lidar_tile), output, query=read_search(sj).get("query"),
+                       overwrite=overwrite, rule=rule_name(ctx))
     click.echo(f"{output}: {d['properties']['pc:count']} points")

@@ -18,10 +18,24 @@ from sporbar.cli.options import (
 @click.command("s2")
 @config_option
 @click.option(
+    "--source",
+    "source",
+    type=click.Choice(["demo", "dhus", "stac_api", "local"]),
+    default=None,
+    help="Where from (default: sources.sentinel2.source of the config).",
+)
+@click.option(
     "--source-dir",
-    required=True,
+    required=False,
     type=click.Path(file_okay=False, path_type=Path),
-    help="The demo source folder (written by `sporbar demo generate`).",
+    help="The demo source folder (written by `sporbar demo generate`); demo source only.",
+)
+@click.option(
+    "--search",
+    "search_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Search result of `sporbar search s2` (default: <root>/raw/sentinel-2-l2a/search.json).",
 )
 @click.option("--scene", required=True, help="SAFE product name, without .SAFE.")
 @output_item_option
@@ -30,7 +44,9 @@ from sporbar.cli.options import (
 def fetch_s2(
     ctx: click.Context,
     config_path: Path,
-    source_dir: Path,
+    source: str | None,
+    source_dir: Path | None,
+    search_json: Path | None,
     scene: str,
     output: Path,
     overwrite: bool,
@@ -41,17 +57,36 @@ def fetch_s2(
       $ sporbar fetch s2 -c config/config.yaml --source-dir results/demo-source \\
           --scene S2A_MSIL2A_20240528T104031_N0510_R094_T32VNR_20240528T130000 \\
           -o results/raw/sentinel-2-l2a/S2A_MSIL2A_20240528T1040..._20240528T130000/item.json
-    """
-    from sporbar.fetch.demo_s2 import fetch_scene
 
-    item = fetch_scene(
-        load_config(config_path),
-        source_dir,
-        scene,
-        output,
-        overwrite=overwrite,
-        rule=rule_name(ctx),
-    )
+    Real sources fetch a scene listed by `sporbar search s2` (credentials from env vars
+    or ~/.netrc, never from the config):
+
+    \b
+      $ sporbar fetch s2 -c config/myarea.yaml --source dhus --scene S2B_MSIL2A_... \\
+          -o results/raw/sentinel-2-l2a/S2B_MSIL2A_.../item.json
+    """
+    cfg = load_config(config_path)
+    kind = source or cfg.data["sources"]["sentinel2"]["source"]
+    if kind == "demo":
+        from sporbar.fetch.demo_s2 import fetch_scene
+
+        if source_dir is None:
+            raise click.UsageError("--source-dir is required for the demo source")
+        item = fetch_scene(cfg, source_dir, scene, output, overwrite=overwrite, rule=rule_name(ctx))
+    else:
+        from sporbar.fetch.search import read_search, scene_entry
+        from sporbar.workflow import plan
+
+        sj = search_json or plan.path(cfg, "s2_search")
+        entry = scene_entry(sj, scene)
+        query = read_search(sj).get("query")
+        if kind == "dhus":
+            from sporbar.fetch.dhus import fetch_product as run
+        elif kind == "stac_api":
+            from sporbar.fetch.stac_api import fetch_scene as run  # type: ignore[assignment]
+        else:
+            from sporbar.fetch.local import fetch_scene as run  # type: ignore[assignment]
+        item = run(cfg, entry, output, query=query, overwrite=overwrite, rule=rule_name(ctx))
     click.echo(
         f"{output}: {item['id']} ({len(item['assets'])} assets, "
         f"cloud {item['properties']['eo:cloud_cover']:.1f}%)"

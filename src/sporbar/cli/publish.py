@@ -31,12 +31,36 @@ from sporbar.cli.options import config_option, load_config
     type=click.Path(dir_okay=False, path_type=Path),
     help="The root catalog.json; its folder is replaced as a whole.",
 )
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["static", "pgstac"]),
+    default="static",
+    show_default=True,
+    help="static: write the catalog. pgstac: also upsert it into PostgreSQL/pgstac "
+    "(with no items given, load the existing catalog at -o).",
+)
+@click.option(
+    "--dsn",
+    default="",
+    envvar="SPORBAR_PGSTAC_DSN",
+    help="pgstac connection string for --to pgstac (default: the PG* environment variables).",
+)
+@click.option(
+    "--asset-base-url",
+    default=None,
+    help="For --to pgstac: URL of the results root, e.g. /data/ as `sporbar serve` serves it "
+    "(default: asset hrefs become absolute file paths).",
+)
 def publish(
     config_path: Path,
     positional: tuple[Path, ...],
     items: tuple[Path, ...],
     items_from: Path | None,
     output: Path,
+    to: str = "static",
+    dsn: str = "",
+    asset_base_url: str | None = None,
 ) -> None:
     """Copy the items (arguments, --item, --items-from) and their ancestors into a static catalog.
 
@@ -45,6 +69,9 @@ def publish(
     \b
       $ sporbar publish -c config/config.yaml -o results/catalog/catalog.json \\
           --item results/maps/land-ecology/E268800N7029760/item.json
+      $ eval "$(services/postgres.sh start)"
+      $ sporbar publish --to pgstac --asset-base-url /data/ -c config/config.yaml \\
+          -o results/catalog/catalog.json     # loads the existing catalog (upsert)
     """
     from sporbar.stac.catalog import build_catalog
 
@@ -52,8 +79,18 @@ def publish(
     if items_from:
         lines = items_from.read_text(encoding="utf-8").splitlines()
         paths += [Path(s.strip()) for s in lines if s.strip() and not s.lstrip().startswith("#")]
-    if not paths:
+    if not paths and to != "pgstac":
         raise click.UsageError("give at least one --item or --items-from")
-    summary = build_catalog(paths, output, cfg=load_config(config_path))
-    for line in summary.lines():
-        click.echo(line)
+    cfg = load_config(config_path)
+    if paths:
+        summary = build_catalog(paths, output, cfg=cfg)
+        for line in summary.lines():
+            click.echo(line)
+    if to == "pgstac":
+        from sporbar.stac.pgstac import publish_to_pgstac
+
+        loaded = publish_to_pgstac(
+            output, dsn, data_root=cfg.root.resolve(), asset_base_url=asset_base_url
+        )
+        for line in loaded.lines():
+            click.echo(line)

@@ -19,6 +19,7 @@ from sporbar.io import check_writable
 from sporbar.lidar.products import PRODUCTS, LidarProducts, compute_products
 from sporbar.raster import write_cog
 from sporbar.stac import extensions as ext
+from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, asset_path, read_item, record_item
 
@@ -158,6 +159,8 @@ def run_lidar(
         write_cog(folder / f"{key}.tif", arr, geobox, nodata=float("nan"), band_names=[key])
         log.info("lidar: wrote %s", folder / f"{key}.tif")
     item = build_item(tile, geobox, products, raw)
+    write_thumbnail(folder / "chm.tif", folder / "thumbnail.png", kind="chm")
+    add_thumbnail(item, folder, "thumbnail.png", title="Canopy height (white 0 m to dark green)")
     step = Step(
         lineage=(
             f"Gridded {products.points} airborne lidar points (noise excluded) onto tile {tile} "

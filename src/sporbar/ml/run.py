@@ -19,6 +19,7 @@ from sporbar.ml.item import METRICS_FILE, map_item, model_item
 from sporbar.ml.predict import CONFIDENCE_NODATA, predict_stack
 from sporbar.ml.train import FittedModel, fit
 from sporbar.raster import write_cog
+from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, asset_path, read_item, record_item
 from sporbar.training.features import feature_names, feature_stack
@@ -199,6 +200,8 @@ def run_predict(
         bbox_wgs84=bbox,
         geometry=bbox_polygon(bbox),
     )
+    write_thumbnail(folder / "classes.tif", folder / "thumbnail.png", kind="classes")
+    add_thumbnail(item, folder, "thumbnail.png", title="Classes in legend colours")
     step = Step(
         lineage="Per-pixel classification of the tile's Sentinel-2 and lidar features; "
         "confidence is the highest class probability.",

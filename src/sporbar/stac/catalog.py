@@ -231,6 +231,39 @@ def _item_copy(
     return d
 
 
+def _lineage_pictures(
+    sources: Mapping[Path, _Source], copies: Mapping[Path, Path], docs: dict[Path, dict[str, Any]]
+) -> dict[Path, bytes]:
+    """``lineage.svg`` next to the copy of every map item (its derived_from graph back to the
+    raw items, boxes linking to the item copies), linked from the copy with rel ``related``."""
+    from sporbar.stac.lineage import lineage
+    from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
+
+    out: dict[Path, bytes] = {}
+    for path, src in sorted(sources.items()):
+        if src.collection != ext.COLLECTION_MAPS:
+            continue
+        dest = copies[path]
+        svg = dest.parent / FILENAME
+        text = lineage_svg(
+            lineage(path), href=lambda n, here=dest.parent: relative_href(copies.get(n.path, n.path), here)
+        )
+        out[svg] = text.encode("utf-8")
+        doc = docs[dest]
+        fixed, others = doc["links"][:3], doc["links"][3:]
+        others.append(
+            {
+                "rel": "related",
+                "href": "./" + FILENAME,
+                "type": SVG_MEDIA_TYPE,
+                "title": "Lineage: derived_from graph back to the raw data (SVG)",
+            }
+        )
+        others.sort(key=lambda k: (k.get("rel", ""), k.get("href", "")))
+        doc["links"] = fixed + others
+    return out
+
+
 def _write(path: Path, obj: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(dumps_json(obj).encode("utf-8"))
@@ -290,6 +323,7 @@ def build_catalog(
     docs: dict[Path, dict[str, Any]] = {}
     for path, src in sources.items():
         docs[copies[path]] = _item_copy(src, copies[path], copies, cat_dir)
+    extras = _lineage_pictures(sources, copies, docs)
     area = cfg.data["area"]["name"]
     root_links: list[dict[str, Any]] = [
         {"rel": "root", "href": "./" + CATALOG_FILENAME, "type": ext.JSON, "title": "sporbar"}
@@ -342,6 +376,8 @@ def build_catalog(
         tmp.mkdir()
         for path in sorted(docs):
             _write(tmp / path.relative_to(cat_dir), docs[path])
+        for path in sorted(extras):
+            (tmp / path.relative_to(cat_dir)).write_bytes(extras[path])
     return CatalogSummary(
         catalog=out,
         items_per_collection={cid: len(by_coll[cid]) for cid in sorted(by_coll)},

@@ -19,6 +19,8 @@ ITEM = "item.json"
 PATTERNS: dict[str, str] = {
     "demo_index": "demo-source/index.json",
     "raw_s2": "raw/sentinel-2-l2a/{scene}/" + ITEM,
+    "s2_search": "raw/sentinel-2-l2a/search.json",
+    "lidar_search": "raw/lidar/search.json",
     "raw_lidar": "raw/lidar/{lidar_tile}/" + ITEM,
     "raw_labels": "raw/labels/{area}/" + ITEM,
     "ard": "ard/sentinel-2-l2a/{tile}/" + ITEM,
@@ -58,8 +60,45 @@ def demo_scene_id(day: date, index: int) -> str:
     )
 
 
-def scene_ids(cfg: Config) -> list[str]:
-    """Sentinel-2 product names the config's S2 source delivers, in date order."""
+def s2_source(cfg: Config) -> str:
+    """The Sentinel-2 source kind: demo, dhus, stac_api or local."""
+    return cfg.data["sources"]["sentinel2"]["source"]
+
+
+def lidar_source(cfg: Config) -> str:
+    """The lidar source kind: demo, stac_api, urls or local."""
+    return cfg.data["sources"]["lidar"]["source"]
+
+
+def _search_ids(search_json: Path) -> list[str]:
+    import json
+
+    from sporbar.errors import MissingInputError
+
+    search_json = Path(search_json)
+    if not search_json.exists():
+        raise MissingInputError(
+            f"{search_json}: search result not found; run `sporbar search` (the search checkpoint) first"
+        )
+    doc = json.loads(search_json.read_text(encoding="utf-8"))
+    return [s["id"] for s in doc["scenes"]]
+
+
+def scene_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
+    """Sentinel-2 product names the config's S2 source delivers, in date order.
+
+    Demo: from the config alone. Other sources: from the search result file
+    (``search_json``, default ``raw/sentinel-2-l2a/search.json``), written by ``sporbar search s2``.
+    A non-demo config with no search file yet gives the demo ids (``demo_scene_ids``), which is
+    what the demo generator needs (it still makes the demo archive, e.g. for demo labels).
+    """
+    if search_json is not None or (s2_source(cfg) != "demo" and path(cfg, "s2_search").exists()):
+        return _search_ids(search_json or path(cfg, "s2_search"))
+    return demo_scene_ids(cfg)
+
+
+def demo_scene_ids(cfg: Config) -> list[str]:
+    """The demo source's Sentinel-2 product names, in date order."""
     days = sorted(date.fromisoformat(d) for d in cfg.data["demo"]["dates"])
     return [demo_scene_id(d, i) for i, d in enumerate(days)]
 
@@ -76,8 +115,13 @@ def _lidar_tiles_in(bbox: tuple[float, float, float, float], size: int) -> list[
     return sorted(lidar_tile_id(x, y) for x in xs for y in ys)
 
 
-def lidar_tile_ids(cfg: Config) -> list[str]:
-    """Delivered lidar tiles (their own tiling) that cover the area."""
+def lidar_tile_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
+    """Delivered lidar tiles (their own tiling) that cover the area.
+
+    Non-demo sources: the tile ids of the lidar search result (``raw/lidar/search.json``).
+    """
+    if search_json is not None or (lidar_source(cfg) != "demo" and path(cfg, "lidar_search").exists()):
+        return _search_ids(search_json or path(cfg, "lidar_search"))
     return _lidar_tiles_in(tuple(cfg.data["area"]["bbox"]), cfg.data["demo"]["lidar_tile_size"])
 
 
@@ -92,6 +136,17 @@ def lidar_tiles_for(cfg: Config, tile: str) -> list[str]:
     """Delivered lidar tiles that overlap grid tile ``tile``."""
     b = cfg.grid.geobox(tile).extent.boundingbox
     eps = 1e-6  # touching edges do not count as overlap
+    if lidar_source(cfg) != "demo":  # the searched tiles' header bounds (grid CRS)
+        import json
+
+        search_json = path(cfg, "lidar_search")
+        _search_ids(search_json)  # raises if absent
+        doc = json.loads(search_json.read_text(encoding="utf-8"))
+        return sorted(
+            t["id"] for t in doc["scenes"]
+            if t["bounds"][0] < b.right - eps and t["bounds"][2] > b.left + eps
+            and t["bounds"][1] < b.top - eps and t["bounds"][3] > b.bottom + eps
+        )
     return _lidar_tiles_in((b.left + eps, b.bottom + eps, b.right - eps, b.top - eps),
                            cfg.data["demo"]["lidar_tile_size"])
 
@@ -124,8 +179,10 @@ def all_outputs(cfg: Config) -> list[Path]:
     """Every item the pipeline writes for this config (what `rule all` needs)."""
     area = cfg.data["area"]["name"]
     product = cfg.data["map"]["product"]
-    out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)]
-    out += [path(cfg, "raw_lidar", lidar_tile=t) for t in lidar_tile_ids(cfg)]
+    searched = s2_source(cfg) == "demo" or path(cfg, "s2_search").exists()
+    out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)] if searched else []
+    if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
+        out += [path(cfg, "raw_lidar", lidar_tile=t) for t in lidar_tile_ids(cfg)]
     out.append(path(cfg, "raw_labels", area=area))
     out += [path(cfg, "ard", tile=t) for t in cfg.tiles]
     out += [path(cfg, "lidar_products", tile=t) for t in cfg.tiles]

@@ -1,0 +1,54 @@
+"""``sporbar export-metadata``: ISO 19139 (Norwegian profile) and DCAT-AP-NO from a catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("export-metadata")
+@click.argument("catalog", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (iso19139/ and dcat/ are written below it).",
+)
+@click.option(
+    "--collection",
+    "collections",
+    multiple=True,
+    default=("land-ecology-maps",),
+    show_default=True,
+    help="Collection to write ISO 19139 records for (product record + one per item); repeatable.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="URL the catalog folder is served from; links become absolute below it (default: relative).",
+)
+@click.option("--contact-email", default=None, help="E-mail of the metadata contact (Geonorge requires one).")
+def export_metadata(
+    catalog: Path, outdir: Path, collections: tuple[str, ...], base_url: str | None, contact_email: str | None
+) -> None:
+    """Write metadata of the published CATALOG (a catalog.json from `sporbar publish`).
+
+    ISO 19115/19139 XML following the Norwegian profile (SOSI Del 1 / Geonorge): one
+    product (series) record per collection and one tile record per item, with
+    parentIdentifier and a lineage of LI_ProcessStep / LI_Source built from the items'
+    provenance; and a DCAT-AP-NO description (Turtle) of every collection.
+
+    \b
+      $ sporbar export-metadata results/catalog/catalog.json -o results/metadata
+      results/metadata/iso19139/land-ecology-maps.xml
+      ...
+      results/metadata/dcat/catalog.ttl
+    """
+    from sporbar.metadata.export import export_metadata as run
+
+    summary = run(catalog, outdir, collections=collections, base_url=base_url, email=contact_email)
+    for line in summary.lines():
+        click.echo(line)

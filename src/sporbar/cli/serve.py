@@ -1,0 +1,96 @@
+"""``sporbar serve``: STAC API on pgstac (or a static catalog), STAC Browser and the data files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("serve")
+@click.option(
+    "--static",
+    "static",
+    is_flag=True,
+    default=False,
+    help="Serve the static catalog (--catalog) without a database; STAC Browser opens catalog.json.",
+)
+@click.option(
+    "--catalog",
+    default=Path("results/catalog/catalog.json"),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The static catalog.json (with --static).",
+)
+@click.option(
+    "--data-root",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder served at /data/ (default: the folder above the catalog folder, i.e. results/).",
+)
+@click.option(
+    "--dsn",
+    default="",
+    envvar="SPORBAR_PGSTAC_DSN",
+    help="PostgreSQL/pgstac connection string (default: the PG* environment variables).",
+)
+@click.option(
+    "--browser-dist",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Built STAC Browser (default: web/stac-browser/dist, built by web/build.sh).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--title", default="sporbar", show_default=True, help="Title of the API and the browser.")
+def serve(
+    static: bool,
+    catalog: Path,
+    data_root: Path | None,
+    dsn: str,
+    browser_dist: Path | None,
+    host: str,
+    port: int,
+    title: str,
+) -> None:
+    """Serve the STAC API (stac-fastapi-pgstac), STAC Browser and the data files on one port.
+
+    \b
+      /api/      STAC API on pgstac (search with pystac-client)
+      /browser/  STAC Browser
+      /data/     the results folder (assets, thumbnails, the static catalog)
+
+    \b
+      $ eval "$(services/postgres.sh start)"
+      $ sporbar publish --to pgstac --asset-base-url /data/ -c config/config.yaml \\
+          -o results/catalog/catalog.json
+      $ sporbar serve                    # then open http://127.0.0.1:8000/browser/
+      $ sporbar serve --static           # no database: browse results/catalog/catalog.json
+    """
+    import uvicorn
+
+    from sporbar.serve.app import ServeConfig, create_app, default_browser_dist
+
+    cfg = ServeConfig(
+        data_root=(data_root or catalog.resolve().parent.parent).resolve(),
+        static_catalog=catalog.resolve() if static else None,
+        browser_dist=(browser_dist or default_browser_dist()).resolve(),
+        dsn=dsn,
+        title=title,
+    )
+    app = create_app(cfg)
+    base = f"http://{host}:{port}"
+    if cfg.has_browser():
+        click.echo(f"STAC Browser: {base}/browser/", err=True)
+    else:
+        click.echo(f"STAC Browser not built ({cfg.browser_dist}): run web/build.sh", err=True)
+    if cfg.static:
+        click.echo(f"static catalog: {base}{cfg.catalog_path()}", err=True)
+    else:
+        click.echo(f"STAC API: {base}/api/", err=True)
+    click.echo(f"data: {base}/data/ -> {cfg.data_root}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m sporbar.cli.serve` until registered
+    serve()

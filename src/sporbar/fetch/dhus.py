@@ -1,0 +1,223 @@
+"""Sentinel-2 (and S1 GRD search) from a DHuS data hub via sentinelsat (default colhub.met.no).
+
+Search: ``SentinelAPI.query`` with the area (bbox transformed to WGS84), the date range,
+the product type and the cloud-cover range. Fetch: the product zip from the OData
+``$value`` link with :mod:`sporbar.fetch.http` (MD5 from the product's OData entry,
+resume, retries), checked as a zip, extracted with ``safe_extract`` beside the item,
+the zip deleted; the raw item comes from the SAFE metadata (``read_safe`` +
+``raw_s2_item``) with the provenance (redacted URL, query, MD5, time) in ``sporbar:source``.
+
+Credentials: ``$SPORBAR_DHUS_USER``/``$SPORBAR_DHUS_PASSWORD`` (names configurable) or a
+``~/.netrc`` entry for the hub's host.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from sporbar.config import Config
+from sporbar.errors import InputDataError
+from sporbar.fetch.demo_s2 import raw_s2_item
+from sporbar.fetch.http import (
+    AuthError,
+    Checksum,
+    Credentials,
+    Download,
+    DownloadError,
+    Policy,
+    check_zip,
+    download,
+    redact,
+    safe_extract,
+    scrub,
+)
+from sporbar.fetch.safe import read_safe
+from sporbar.fetch.search import (
+    SOURCE_PROPERTY,
+    NothingFoundError,
+    policy,
+    search_params,
+    source_provenance,
+)
+from sporbar.io import check_writable
+from sporbar.stac.provenance import Provenance
+from sporbar.stac.record import Step, record_item
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://colhub.met.no/"
+PLATFORM = {"S2MSI1C": "Sentinel-2", "S2MSI2A": "Sentinel-2", "GRD": "Sentinel-1"}
+
+
+def settings(cfg: Config) -> dict[str, Any]:
+    """The ``sources.sentinel2.dhus`` section with defaults."""
+    d = dict(cfg.data["sources"]["sentinel2"].get("dhus") or {})
+    d.setdefault("api_url", DEFAULT_API_URL)
+    d.setdefault("product_type", "S2MSI2A")
+    d.setdefault("user_env", "SPORBAR_DHUS_USER")
+    d.setdefault("password_env", "SPORBAR_DHUS_PASSWORD")
+    if not d["api_url"].endswith("/"):
+        d["api_url"] += "/"
+    return d
+
+
+def credentials(s: dict[str, Any]) -> Credentials:
+    return Credentials(
+        user_env=s["user_env"], password_env=s["password_env"], netrc_host=urlsplit(s["api_url"]).hostname
+    )
+
+
+def _api(s: dict[str, Any]) -> Any:
+    from sentinelsat import SentinelAPI
+
+    login = credentials(s).login()
+    user, pw = login if login else (None, None)
+    api = SentinelAPI(user, pw, s["api_url"], show_progressbars=False, timeout=60)
+    api.session.trust_env = False  # credentials only from our env vars / ~/.netrc lookup
+    return api
+
+
+def query_keywords(cfg: Config) -> dict[str, Any]:
+    """The OpenSearch keywords of the config's search (what is recorded as the query)."""
+    s = settings(cfg)
+    p = search_params(cfg)
+    kw: dict[str, Any] = {"producttype": s["product_type"], "platformname": PLATFORM[s["product_type"]]}
+    if s["product_type"] != "GRD":
+        kw["cloudcoverpercentage"] = (0, p.max_cloud_cover)
+    return kw
+
+
+def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Query the hub; return (query, scenes) for the search result file.
+
+    Raises:
+        AuthError: the hub refused the credentials (names the env vars / ~/.netrc host).
+        NothingFoundError: no product matches (names AOI, dates and filters).
+        DownloadError: the hub failed.
+    """
+    from sentinelsat.exceptions import SentinelAPIError, UnauthorizedError
+
+    s = settings(cfg)
+    p = search_params(cfg)
+    kw = query_keywords(cfg)
+    creds = credentials(s)
+    try:
+        products = _api(s).query(area=p.wkt_wgs84, date=(p.start, p.end), **kw)
+    except UnauthorizedError as err:
+        raise AuthError(
+            f"{redact(s['api_url'])}: HTTP 401 from the DHuS search: credentials missing or wrong; "
+            f"set {creds.describe()}"
+        ) from None
+    except (SentinelAPIError, requests.RequestException) as err:
+        raise DownloadError(
+            f"{redact(s['api_url'])}: DHuS search failed: {scrub(str(err), creds.secrets())}"
+        ) from None
+    query = {
+        "api_url": redact(s["api_url"]),
+        **p.as_dict(),
+        "product_type": s["product_type"],
+    }
+    scenes = []
+    for uuid, props in products.items():
+        begin = props.get("beginposition")
+        scenes.append(
+            {
+                "id": props["title"],
+                "uuid": uuid,
+                "href": props.get("link") or f"{s['api_url']}odata/v1/Products('{uuid}')/$value",
+                "datetime": begin.isoformat() if hasattr(begin, "isoformat") else str(begin or ""),
+                "cloud_cover": props.get("cloudcoverpercentage"),
+                "product_type": props.get("producttype"),
+                "size": props.get("size"),
+            }
+        )
+    if not scenes:
+        raise NothingFoundError(
+            f"{redact(s['api_url'])}: the DHuS search found no products for "
+            + p.describe(product_type=s["product_type"])
+            + "; widen the dates (sources.sentinel2.date_range) or the cloud limit"
+        )
+    return query, scenes
+
+
+def product_md5(s: dict[str, Any], uuid: str, pol: Policy) -> str | None:
+    """The product's MD5 from its OData entry (None if the hub gives none)."""
+    url = f"{s['api_url']}odata/v1/Products('{uuid}')?$format=json"
+    creds = credentials(s)
+    r = requests.get(url, headers=creds.headers(), timeout=pol.timeout)
+    if r.status_code in (401, 403):
+        raise AuthError(
+            f"{uuid}: HTTP {r.status_code} from {redact(url)}: credentials missing or wrong; "
+            f"set {creds.describe()}"
+        )
+    if r.status_code != 200:
+        raise DownloadError(f"{uuid}: HTTP {r.status_code} from {redact(url)} (product metadata)")
+    d = r.json().get("d", {})
+    chk = d.get("Checksum") or {}
+    return chk.get("Value") if (chk.get("Algorithm") or "MD5").upper() == "MD5" else None
+
+
+def fetch_product(
+    cfg: Config,
+    entry: dict[str, Any],
+    item_path: Path,
+    *,
+    query: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    rule: str | None = None,
+    pol: Policy | None = None,
+) -> dict[str, Any]:
+    """Download one searched product beside ``item_path``, unzip it, record its raw item.
+
+    Raises:
+        AuthError, IntegrityError, DownloadError: see :func:`sporbar.fetch.http.download`.
+        InputDataError: the zip holds members outside its folder, or the SAFE is not the product.
+    """
+    item_path = Path(item_path)
+    check_writable(item_path, overwrite=overwrite)
+    s = settings(cfg)
+    pol = pol or policy(cfg)
+    name = entry["id"]
+    folder = item_path.parent
+    md5 = entry.get("md5") or product_md5(s, entry["uuid"], pol)
+    # the href in search.json is redacted; the real one is rebuilt from the configured hub
+    url = f"{s['api_url']}odata/v1/Products('{entry['uuid']}')/$value"
+    zpath = folder / f"{name}.zip"
+    download(
+        Download(
+            url,
+            zpath,
+            name=name,
+            checksum=Checksum("md5", md5.lower()) if md5 else None,
+            credentials=credentials(s),
+            validate=check_zip,
+        ),
+        pol,
+    )
+    try:
+        tops = safe_extract(zpath, folder)
+    finally:
+        zpath.unlink(missing_ok=True)
+    safe = folder / f"{name}.SAFE"
+    if safe not in tops:
+        raise InputDataError(f"{url and redact(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
+    meta = read_safe(safe.resolve())
+    if meta.product_id != name:
+        raise InputDataError(f"{meta.metadata_path}: PRODUCT_URI is {meta.product_id!r}, expected {name!r}")
+    item = raw_s2_item(meta)
+    item.properties[SOURCE_PROPERTY] = source_provenance(
+        "dhus", url, query, f"md5:{md5.lower()}" if md5 else None
+    )
+    step = Step(
+        lineage=f"Downloaded Sentinel-2 product {name} from the DHuS hub {redact(s['api_url'])} "
+        "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
+        command="fetch s2",
+        parameters={"source": "dhus", "scene": name, "api_url": redact(s["api_url"])},
+        rule=rule,
+    )
+    return record_item(item, item_path, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash))

@@ -1,0 +1,173 @@
+"""What every real source shares: search parameters from the config, the search result file.
+
+A search (``sporbar search s2``) writes ``raw/sentinel-2-l2a/search.json``::
+
+    {"source": "dhus", "query": {...}, "scenes": [{"id": <SAFE name>, "href": ..., ...}]}
+
+Snakemake reads the scene ids from it after the ``search_s2`` checkpoint, and
+``sporbar fetch s2 --source ...`` reads the entry of one scene from it. URLs in it are
+redacted (no userinfo, no tokens); signing happens at download time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from odc.geo.geom import box
+
+from sporbar.config import Config
+from sporbar.errors import InputDataError, MissingInputError, SporbarError
+from sporbar.fetch.http import Policy, redact
+from sporbar.io import write_json_atomic
+
+SOURCE_PROPERTY = "sporbar:source"  # provenance of a raw item's download (plain property)
+
+
+class NothingFoundError(SporbarError, LookupError):
+    """A search found no products; the message names the AOI, dates and filters."""
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Search parameters common to every source.
+
+    Attributes:
+        bbox_wgs84: (west, south, east, north) of the area in degrees.
+        wkt_wgs84: the area polygon as WKT (lon lat order).
+        start, end: the date range, inclusive.
+        max_cloud_cover: percent.
+        area_desc: the AOI as the user wrote it (for messages).
+    """
+
+    bbox_wgs84: tuple[float, float, float, float]
+    wkt_wgs84: str
+    start: date
+    end: date
+    max_cloud_cover: float
+    area_desc: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bbox": [round(v, 6) for v in self.bbox_wgs84],
+            "datetime": f"{self.start.isoformat()}/{self.end.isoformat()}",
+            "max_cloud_cover": self.max_cloud_cover,
+        }
+
+    def describe(self, **filters: Any) -> str:
+        f = ", ".join(f"{k}={v}" for k, v in filters.items() if v not in (None, "", []))
+        return (
+            f"AOI {self.area_desc} (WGS84 bbox {[round(v, 4) for v in self.bbox_wgs84]}), "
+            f"dates {self.start}..{self.end}, cloud cover <= {self.max_cloud_cover}%"
+            + (f", {f}" if f else "")
+        )
+
+
+def date_range(cfg: Config, section: dict[str, Any]) -> tuple[date, date]:
+    """``section.date_range`` if set, else the span of the ARD periods."""
+    dr = section.get("date_range")
+    if dr:
+        start, end = date.fromisoformat(dr["start"]), date.fromisoformat(dr["end"])
+    else:
+        periods = cfg.data["ard"]["periods"]
+        start = min(date.fromisoformat(p["start"]) for p in periods)
+        end = max(date.fromisoformat(p["end"]) for p in periods)
+    if start > end:
+        raise InputDataError(f"{cfg.source}: sources date_range start {start} is after end {end}")
+    return start, end
+
+
+def search_params(cfg: Config, section: str = "sentinel2") -> SearchParams:
+    """The AOI (area bbox transformed to WGS84), dates and cloud limit of a source section."""
+    sec = cfg.data["sources"][section]
+    minx, miny, maxx, maxy = cfg.data["area"]["bbox"]
+    geom = box(minx, miny, maxx, maxy, cfg.data["grid"]["crs"]).to_crs("EPSG:4326")
+    start, end = date_range(cfg, sec)
+    return SearchParams(
+        bbox_wgs84=tuple(float(v) for v in geom.boundingbox),  # type: ignore[arg-type]
+        wkt_wgs84=geom.wkt,
+        start=start,
+        end=end,
+        max_cloud_cover=float(sec.get("max_cloud_cover", 100)),
+        area_desc=f"{cfg.data['area']['name']} {cfg.data['area']['bbox']} {cfg.data['grid']['crs']}",
+    )
+
+
+def policy(cfg: Config, section: str = "sentinel2") -> Policy:
+    """The download policy of a source section (``download`` settings)."""
+    dl = cfg.data["sources"][section].get("download", {}) or {}
+    return Policy(
+        tries=int(dl.get("tries", 3)),
+        retries=int(dl.get("retries", 5)),
+        backoff=float(dl.get("backoff", 1.0)),
+        max_backoff=float(dl.get("max_backoff", 60.0)),
+        timeout=float(dl.get("timeout", 60.0)),
+    )
+
+
+def workers(cfg: Config, section: str = "sentinel2") -> int:
+    """Parallel downloads of a source section."""
+    return int((cfg.data["sources"][section].get("download", {}) or {}).get("workers", 4))
+
+
+def write_search(path: Path, source: str, query: dict[str, Any], scenes: list[dict[str, Any]]) -> dict:
+    """Write the search result file (scenes sorted by datetime then id; URLs redacted)."""
+    clean = []
+    for s in scenes:
+        s = dict(s)
+        for k in ("href", "url", "item_href"):
+            if s.get(k):
+                s[k] = redact(s[k])
+        clean.append(s)
+    clean.sort(key=lambda s: (s.get("datetime") or "", s["id"]))
+    doc = {"source": source, "query": query, "scenes": clean}
+    write_json_atomic(Path(path), doc)
+    return doc
+
+
+def read_search(path: Path) -> dict[str, Any]:
+    """Read a search result file.
+
+    Raises:
+        MissingInputError: it does not exist (run `sporbar search s2` first).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MissingInputError(f"{path}: search result not found; run `sporbar search s2 -c CONFIG -o {path}`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def scene_entry(path: Path, scene: str) -> dict[str, Any]:
+    """The entry of ``scene`` in a search result file.
+
+    Raises:
+        MissingInputError: the scene is not in it (names the ones that are).
+    """
+    doc = read_search(path)
+    for s in doc["scenes"]:
+        if s["id"] == scene:
+            return s
+    have = ", ".join(s["id"] for s in doc["scenes"][:10]) or "none"
+    raise MissingInputError(f"{path}: scene {scene!r} not in the search result (has: {have})")
+
+
+def source_provenance(kind: str, url: str, query: dict[str, Any] | None, checksum: str | None) -> dict[str, Any]:
+    """The ``sporbar:source`` property of a raw item: where, how found, when, which digest."""
+    out: dict[str, Any] = {
+        "kind": kind,
+        "url": redact(url) if "://" in url else url,
+        "downloaded": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    }
+    if query:
+        out["query"] = query
+    if checksum:
+        out["checksum"] = checksum
+    return out
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")

@@ -1,0 +1,137 @@
+"""Read a published static catalog for the metadata exporters.
+
+The exporters see the catalog through :class:`PublishedCatalog`: the collections (by id),
+the items of each collection (path and JSON), and :meth:`PublishedCatalog.href`, which
+turns a file of the catalog into the link written in the metadata (relative to the
+catalog root, or absolute below ``base_url`` when the catalog is served from there).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from sporbar.errors import CatalogError
+from sporbar.stac import extensions as ext
+from sporbar.stac.catalog import is_local_href, read_json, resolve_href
+
+# uuid5 namespace of every sporbar metadata identifier (fixed: identifiers must never change)
+NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/sporbar/sporbar#metadata")
+
+
+def metadata_uuid(kind: str, ident: str) -> str:
+    """Stable record identifier: uuid5 of ``"<kind>:<ident>"`` (kind ``collection`` or ``item``)."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{ident}"))
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An item of the catalog: where its JSON lies and what it holds."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self.data.get("properties", {}))
+
+
+@dataclass
+class PublishedCatalog:
+    """A static catalog as written by ``sporbar publish``.
+
+    Attributes:
+        path: the root ``catalog.json`` (resolved).
+        data: its JSON.
+        collections: collection id -> collection JSON, sorted by id.
+        collection_paths: collection id -> path of its ``collection.json``.
+        items: collection id -> its items, sorted by id.
+        base_url: URL the catalog folder is served from (None: links relative to it).
+    """
+
+    path: Path
+    data: dict[str, Any]
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collection_paths: dict[str, Path] = field(default_factory=dict)
+    items: dict[str, list[ItemRef]] = field(default_factory=dict)
+    base_url: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def href(self, target: Path) -> str:
+        """Link to ``target`` (a file in or near the catalog) for the metadata records."""
+        rel = Path(os.path.relpath(Path(target).resolve(), self.root)).as_posix()
+        if self.base_url:
+            return self.base_url.rstrip("/") + "/" + rel
+        return rel
+
+    def asset_href(self, item: ItemRef, key: str) -> str | None:
+        """Link to asset ``key`` of ``item`` (None if the item has no such asset)."""
+        asset = item.data.get("assets", {}).get(key)
+        if asset is None:
+            return None
+        if not is_local_href(asset["href"]):
+            return str(asset["href"])
+        return self.href(resolve_href(asset["href"], item.path.parent))
+
+    def collection_of(self, item_path: Path, data: dict[str, Any]) -> dict[str, Any]:
+        """The collection JSON of an item (``{}`` when the catalog lacks it)."""
+        return self.collections.get(str(data.get("collection")), {})
+
+
+def read_catalog(catalog_json: Path, *, base_url: str | None = None) -> PublishedCatalog:
+    """Read ``catalog_json`` and every collection and item it links to.
+
+    Raises:
+        MissingInputError: the catalog or a linked file does not exist.
+        CatalogError: the root is not a STAC Catalog.
+    """
+    path = Path(catalog_json).resolve()
+    data = read_json(path)
+    if data.get("type") != "Catalog":
+        raise CatalogError(
+            f"{path}: not a STAC Catalog (type {data.get('type')!r}); give the catalog.json written by "
+            "`sporbar publish`"
+        )
+    cat = PublishedCatalog(path=path, data=data, base_url=base_url)
+    for link in data.get("links", []):
+        if link.get("rel") != "child" or not is_local_href(link.get("href", "")):
+            continue
+        cpath = resolve_href(link["href"], path.parent)
+        coll = read_json(cpath)
+        if coll.get("type") != "Collection":
+            continue
+        cid = str(coll["id"])
+        cat.collections[cid] = coll
+        cat.collection_paths[cid] = cpath
+        refs = []
+        for il in coll.get("links", []):
+            if il.get("rel") == "item" and is_local_href(il.get("href", "")):
+                ipath = resolve_href(il["href"], cpath.parent)
+                refs.append(ItemRef(ipath, read_json(ipath)))
+        cat.items[cid] = sorted(refs, key=lambda r: r.id)
+    cat.collections = dict(sorted(cat.collections.items()))
+    return cat
+
+
+def processing_datetime(data: dict[str, Any]) -> str | None:
+    """The item's ``processing:datetime`` (ISO string in UTC), if any."""
+    value = data.get("properties", {}).get(ext.PROCESSING_DATETIME)
+    return str(value) if value else None
+
+
+def time_span(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(start, end) of an item: ``start/end_datetime`` or ``datetime`` twice."""
+    props = data.get("properties", {})
+    start = props.get("start_datetime") or props.get("datetime")
+    end = props.get("end_datetime") or props.get("datetime")
+    return (str(start) if start else None, str(end) if end else None)

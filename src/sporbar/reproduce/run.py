@@ -1,0 +1,480 @@
+"""Re-run the step an item records and compare what comes out with what was delivered.
+
+For one item:
+
+1. read its recorded step (``processing:expression``: sub-command, parameters, rule) and its
+   inputs (``derived_from`` links, relative to the item);
+2. check every input item is there and every input asset still has its recorded
+   ``file:checksum`` ("missing input" / "input changed" otherwise; the step is then not re-run);
+3. find the data root (the nearest folder above the item with the run's effective
+   ``config.yaml``) and check its hash against the item's ``sporbar:config_hash``;
+4. mirror the inputs (hard links, or copies across file systems) into a temporary folder with
+   the same layout below the root, and run the same ``sporbar`` sub-command there with the
+   same config (only ``root`` changed), so relative links come out the same;
+5. compare every asset per key: identical (same checksum) / different (with what differs) /
+   missing, and warn when the recorded code version is not the running one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sporbar.config import config_hash, load
+from sporbar.errors import InputDataError, MissingInputError, SporbarError
+from sporbar.io import sha256_multihash
+from sporbar.reproduce.compare import describe_difference, json_differences
+from sporbar.reproduce.steps import PathMap, RecordedStep
+from sporbar.stac import extensions as ext
+from sporbar.stac.provenance import code_version
+
+ITEM_FILENAME = "item.json"
+CONFIG_FILENAME = "config.yaml"
+
+# verdicts, worst first
+FAILED = "failed"
+MISSING_INPUT = "missing input"
+INPUT_CHANGED = "input changed"
+CONFIG_CHANGED = "config changed"
+DIFFERENT = "different"
+IDENTICAL = "identical"
+NOT_REPRODUCIBLE = "not reproducible"
+
+# item properties that describe the run, not the result: not compared
+_RUN_PROPERTIES = {
+    "processing:datetime", "processing:facility", "processing:software", "processing:expression",
+    ext.SPORBAR_CODE_VERSION, ext.SPORBAR_CONFIG_HASH, ext.SPORBAR_IMAGE_DIGEST, ext.SPORBAR_SLURM,
+}
+
+
+@dataclass
+class InputCheck:
+    """One input item: ``ok``, ``missing input`` or ``input changed`` (with the assets that changed)."""
+
+    item: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class AssetResult:
+    """One asset: ``identical``, ``different`` or ``missing`` (or ``extra`` when only the re-run has it)."""
+
+    key: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """The result of reproducing one item."""
+
+    item: str
+    item_id: str = ""
+    command: str = ""
+    argv: list[str] = field(default_factory=list)
+    inputs: list[InputCheck] = field(default_factory=list)
+    assets: list[AssetResult] = field(default_factory=list)
+    config: str = ""
+    code_recorded: str = ""
+    code_running: str = ""
+    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    verdict: str = NOT_REPRODUCIBLE
+
+    @property
+    def identical(self) -> bool:
+        """True when every asset came out bit-for-bit the same from the same inputs and config."""
+        return self.verdict == IDENTICAL
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON-serialisable data."""
+        return {
+            "item": self.item, "id": self.item_id, "command": self.command, "argv": self.argv,
+            "verdict": self.verdict, "config": self.config,
+            "code_version": {"recorded": self.code_recorded, "running": self.code_running},
+            "inputs": [vars(i) for i in self.inputs], "assets": [vars(a) for a in self.assets],
+            "warnings": self.warnings, "problems": self.problems,
+        }
+
+    def render(self) -> str:
+        """A human-readable table per asset and the verdict."""
+        lines = [f"item    {self.item} ({self.item_id})"]
+        if self.command:
+            lines.append(f"step    sporbar {self.command}")
+        bad_inputs = [i for i in self.inputs if i.status != "ok"]
+        lines.append(f"inputs  {len(self.inputs) - len(bad_inputs)} of {len(self.inputs)} ok")
+        for i in bad_inputs:
+            lines.append(f"        {i.status}: {i.item}{' - ' + i.detail if i.detail else ''}")
+        if self.config:
+            lines.append(f"config  {self.config}")
+        if self.code_recorded:
+            same = "same" if self.code_recorded == self.code_running else "DIFFERS"
+            lines.append(f"code    recorded {self.code_recorded}, running {self.code_running} ({same})")
+        if self.assets:
+            width = max(len(a.key) for a in self.assets)
+            lines.append(f"  {'asset'.ljust(width)}  {'status':<10} detail")
+            for a in self.assets:
+                lines.append(f"  {a.key.ljust(width)}  {a.status:<10} {a.detail}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        for p in self.problems:
+            lines.append(f"problem: {p}")
+        lines.append(f"verdict: {self.verdict.upper()}"
+                     + (" (bit-for-bit)" if self.identical else ""))
+        return "\n".join(lines)
+
+
+@dataclass
+class _Located:
+    """An item found on disk, with the ``item.json`` its data lives beside."""
+
+    path: Path  # the item file given (item.json, or a catalog copy)
+    home: Path  # the item.json in the data folder (same as path outside a catalog)
+    data: dict[str, Any]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise MissingInputError(f"{path}: item not found")
+    try:
+        d = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputDataError(f"{path}: not valid JSON ({err})") from None
+    if d.get("type") != "Feature":
+        raise InputDataError(f"{path}: not a STAC item (type {d.get('type')!r})")
+    return d
+
+
+def _asset_file(item_path: Path, href: str) -> Path:
+    return Path(href) if os.path.isabs(href) else (item_path.parent / href).resolve()
+
+
+def locate(path: Path) -> _Located:
+    """Read the item at ``path`` and find the ``item.json`` beside its data.
+
+    A catalog copy (``catalog/<collection>/<id>/<id>.json``) points at the data with relative
+    asset hrefs; the folder holding the data also holds the original ``item.json``.
+    """
+    path = Path(path).resolve()
+    d = _read(path)
+    if path.name == ITEM_FILENAME:
+        return _Located(path, path, d)
+    for asset in sorted(d.get("assets", {}).values(), key=lambda a: a["href"]):
+        folder = _asset_file(path, asset["href"]).parent
+        for cand in (folder, *folder.parents):
+            f = cand / ITEM_FILENAME
+            if f.exists():
+                try:
+                    if json.loads(f.read_text()).get("id") == d.get("id"):
+                        return _Located(path, f, d)
+                except json.JSONDecodeError:
+                    pass
+            if cand == path.parent.parent:
+                break
+    return _Located(path, path, d)
+
+
+def find_root(home: Path) -> Path:
+    """The data root of an item: the nearest folder above it holding the run's ``config.yaml``.
+
+    Raises:
+        MissingInputError: no such folder.
+    """
+    for cand in home.parents:
+        if (cand / CONFIG_FILENAME).is_file():
+            return cand
+    raise MissingInputError(
+        f"{home}: no {CONFIG_FILENAME} in any folder above the item: the run's effective config "
+        "(<root>/config.yaml) is needed to re-run it; pass --config"
+    )
+
+
+class Reproducer:
+    """Reproduces items; remembers input checks and configs across items (for ``--all``).
+
+    Args:
+        config: the config to re-run with (default: ``<root>/config.yaml`` of each item).
+        workdir: where to make temporary folders (default: the system temp folder).
+        keep: keep the temporary folders (their paths are reported as warnings).
+        timeout: seconds one re-run may take.
+    """
+
+    def __init__(self, *, config: Path | None = None, workdir: Path | None = None,
+                 keep: bool = False, timeout: float = 3600) -> None:
+        self.config = Path(config).resolve() if config else None
+        self.workdir = Path(workdir) if workdir else None
+        self.keep = keep
+        self.timeout = timeout
+        self.running_code = code_version()
+        self._inputs: dict[Path, InputCheck] = {}
+
+    # ---- inputs ------------------------------------------------------------------------
+    def check_input(self, link_target: Path) -> tuple[InputCheck, _Located | None]:
+        """Check one input item (a derived_from target) and every asset's checksum."""
+        try:
+            loc = locate(link_target)
+        except SporbarError as err:
+            return InputCheck(str(link_target), MISSING_INPUT, str(err)), None
+        if loc.home in self._inputs:
+            return self._inputs[loc.home], loc
+        changed, missing = [], []
+        for key in sorted(loc.data.get("assets", {})):
+            asset = loc.data["assets"][key]
+            f = _asset_file(loc.path, asset["href"])
+            if not f.exists():
+                missing.append(key)
+            elif asset.get(ext.FILE_CHECKSUM) and sha256_multihash(f) != asset[ext.FILE_CHECKSUM]:
+                changed.append(key)
+        label = f"{loc.home} ({loc.data.get('id')})"
+        if missing:
+            check = InputCheck(label, MISSING_INPUT, f"asset file(s) missing: {', '.join(missing)}")
+        elif changed:
+            check = InputCheck(label, INPUT_CHANGED,
+                               f"checksum differs from the recorded file:checksum: {', '.join(changed)}")
+        else:
+            check = InputCheck(label, "ok")
+        self._inputs[loc.home] = check
+        return check, loc
+
+    # ---- one item ----------------------------------------------------------------------
+    def reproduce(self, item_path: Path) -> Report:
+        """Reproduce one item; never raises for a problem with the item (it goes in the report)."""
+        report = Report(item=str(item_path), code_running=self.running_code)
+        try:
+            self._reproduce(Path(item_path), report)
+        except SporbarError as err:
+            report.problems.append(str(err))
+            if report.verdict == NOT_REPRODUCIBLE and report.command:
+                report.verdict = FAILED
+        return report
+
+    def _reproduce(self, item_path: Path, report: Report) -> None:
+        loc = locate(item_path)
+        props = loc.data.get("properties", {})
+        report.item_id = loc.data.get("id", "")
+        report.code_recorded = props.get(ext.SPORBAR_CODE_VERSION, "")
+        if report.code_recorded and report.code_recorded != self.running_code:
+            report.warnings.append(
+                f"code version differs: recorded {report.code_recorded}, running {self.running_code}"
+            )
+        step = RecordedStep.from_properties(loc.path, props)
+        report.command = step.command
+
+        # inputs: derived_from links of the item as given, resolved relative to it
+        input_homes: list[Path] = []
+        for link in loc.data.get("links", []):
+            if link.get("rel") != ext.DERIVED_FROM:
+                continue
+            check, inp = self.check_input(_asset_file(loc.path, link["href"]))
+            report.inputs.append(check)
+            if inp is not None:
+                input_homes.append(inp.home)
+        bad = [i.status for i in report.inputs if i.status != "ok"]
+        if bad:
+            report.verdict = MISSING_INPUT if MISSING_INPUT in bad else INPUT_CHANGED
+            return
+
+        # config
+        root = find_root(loc.home)
+        cfg_path = self.config or root / CONFIG_FILENAME
+        cfg = load(cfg_path)
+        recorded_hash = props.get(ext.SPORBAR_CONFIG_HASH)
+        # the effective config file is the validated config as the run saw it: its hash as
+        # written also counts (a newer schema may fill in defaults the run did not know)
+        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        hashes = {cfg.hash, config_hash(raw) if isinstance(raw, dict) else ""}
+        config_ok = True
+        if recorded_hash is None:
+            report.config = f"not recorded by the item; re-run with {cfg_path}"
+        elif recorded_hash in hashes:
+            report.config = f"same as recorded ({cfg_path}, {recorded_hash[:12]})"
+        else:
+            config_ok = False
+            report.config = (f"CHANGED: {cfg_path} hashes to {cfg.hash[:12]}, the item records "
+                             f"{recorded_hash[:12]}")
+            report.problems.append(
+                f"{cfg_path}: config differs from the one the step ran with (sporbar:config_hash "
+                f"{recorded_hash[:12]}, now {cfg.hash[:12]}); pass --config with the recorded one"
+            )
+
+        tmp = Path(tempfile.mkdtemp(prefix="sporbar-reproduce-", dir=self.workdir))
+        try:
+            target_root = tmp / root.name
+            target_root.mkdir()
+            for home in input_homes:
+                _mirror(home.parent, target_root / home.parent.relative_to(root))
+            paths = _SourceMirror(root, target_root)
+            cfg_data = dict(cfg.data)
+            cfg_data["root"] = str(target_root)
+            target_cfg = tmp / CONFIG_FILENAME
+            target_cfg.write_text(yaml.safe_dump(cfg_data, sort_keys=True))
+            out = target_root / loc.home.relative_to(root)
+            report.argv = step.argv(paths, str(target_cfg), str(out))
+            self._run(report, tmp)
+            if report.verdict == FAILED:
+                return
+            self._compare(loc, out, report)
+        finally:
+            if self.keep:
+                report.warnings.append(f"re-run kept in {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        if not config_ok:
+            report.verdict = CONFIG_CHANGED
+        elif report.verdict != FAILED:
+            ok = all(a.status == IDENTICAL for a in report.assets)
+            report.verdict = IDENTICAL if ok else DIFFERENT
+
+    def _run(self, report: Report, cwd: Path) -> None:
+        cmd = [sys.executable, "-m", "sporbar.cli.main", *report.argv]
+        try:
+            r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            report.verdict = FAILED
+            report.problems.append(f"re-run took longer than {self.timeout:g} s")
+            return
+        if r.returncode != 0:
+            report.verdict = FAILED
+            tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-5:]
+            report.problems.append("re-run failed: " + " | ".join(tail))
+
+    def _compare(self, loc: _Located, out: Path, report: Report) -> None:
+        if not out.exists():
+            report.verdict = FAILED
+            report.problems.append(f"{out}: the re-run wrote no item")
+            return
+        new = json.loads(out.read_text())
+        old_assets, new_assets = loc.data.get("assets", {}), new.get("assets", {})
+        for key in sorted(set(old_assets) | set(new_assets)):
+            if key not in new_assets:
+                report.assets.append(AssetResult(key, "missing", "not written by the re-run"))
+                continue
+            if key not in old_assets:
+                report.assets.append(AssetResult(key, "extra", "written by the re-run only"))
+                continue
+            old_file = _asset_file(loc.path, old_assets[key]["href"])
+            new_file = _asset_file(out, new_assets[key]["href"])
+            recorded = old_assets[key].get(ext.FILE_CHECKSUM)
+            reproduced = new_assets[key].get(ext.FILE_CHECKSUM) or sha256_multihash(new_file)
+            if not old_file.exists():
+                report.assets.append(AssetResult(
+                    key, "missing", "delivered file is gone; reproduced checksum "
+                    f"{'equals' if reproduced == recorded else 'differs from'} the recorded one"))
+                continue
+            on_disk = sha256_multihash(old_file)
+            if recorded == reproduced == on_disk:
+                report.assets.append(AssetResult(key, IDENTICAL, reproduced[4:20] + ".."))
+                continue
+            note = "" if on_disk == recorded else "delivered file does not match its file:checksum; "
+            report.assets.append(AssetResult(key, DIFFERENT, note + describe_difference(old_file, new_file)))
+        # result metadata the item states (counts, metrics): compare too, but only warn
+        old_p = {k: v for k, v in loc.data.get("properties", {}).items() if k not in _RUN_PROPERTIES}
+        new_p = {k: v for k, v in new.get("properties", {}).items() if k not in _RUN_PROPERTIES}
+        diffs = json_differences(old_p, new_p, "properties")
+        if diffs:
+            report.warnings.append(f"item properties differ: {', '.join(diffs[:6])}")
+        old_links = sorted(lk["href"] for lk in loc.data.get("links", []) if lk.get("rel") == ext.DERIVED_FROM)
+        new_links = sorted(lk["href"] for lk in new.get("links", []) if lk.get("rel") == ext.DERIVED_FROM)
+        if loc.path == loc.home and old_links != new_links:
+            report.warnings.append(f"derived_from links differ: {old_links} -> {new_links}")
+
+
+class _SourceMirror(PathMap):
+    """A PathMap that mirrors non-item sources (e.g. the demo source folder) on first use."""
+
+    def to_target(self, recorded: str) -> str:
+        found = self.locate(recorded)
+        target = self.target / found.relative_to(self.root)
+        if not target.exists():
+            _mirror(found, target)
+        return str(target)
+
+
+def _mirror(src: Path, dst: Path) -> None:
+    """Hard-link (or copy, across file systems) ``src`` (file or folder) to ``dst``."""
+    if dst.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_file():
+        _link_or_copy(str(src), str(dst))
+        return
+    shutil.copytree(src, dst, copy_function=_link_or_copy, symlinks=False,
+                    ignore=shutil.ignore_patterns(".*.tmp"))
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+def catalog_items(catalog: Path) -> list[Path]:
+    """Every item reachable from ``catalog`` through child/item links, sorted.
+
+    Raises:
+        MissingInputError: the catalog file does not exist.
+    """
+    catalog = Path(catalog).resolve()
+    if not catalog.exists():
+        raise MissingInputError(f"{catalog}: catalog not found")
+    items: set[Path] = set()
+    seen: set[Path] = set()
+    todo = [catalog]
+    while todo:
+        p = todo.pop()
+        if p in seen or not p.exists():
+            continue
+        seen.add(p)
+        d = json.loads(p.read_text())
+        if d.get("type") == "Feature":
+            items.add(p)
+            continue
+        for link in d.get("links", []):
+            if link.get("rel") in ("child", "item"):
+                todo.append(_asset_file(p, link["href"]))
+    return sorted(items)
+
+
+def reproduce_all(catalog: Path, reproducer: Reproducer | None = None,
+                  *, on_report: Any = None) -> list[Report]:
+    """Reproduce every item of a catalog (in lineage order is not needed: inputs are never re-made)."""
+    rep = reproducer or Reproducer()
+    out = []
+    for item in catalog_items(catalog):
+        r = rep.reproduce(item)
+        out.append(r)
+        if on_report:
+            on_report(r)
+    return out
+
+
+def summary(reports: Iterable[Report]) -> str:
+    """The share of items reproduced bit-for-bit, and the count per verdict."""
+    reports = list(reports)
+    n = len(reports)
+    same = sum(r.identical for r in reports)
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    share = 100.0 * same / n if n else 0.0
+    per = ", ".join(f"{v}: {c}" for v, c in sorted(counts.items()))
+    return f"reproduced bit-for-bit: {same} of {n} items ({share:.1f}%) [{per}]"
+
+
+__all__ = [
+    "AssetResult", "InputCheck", "Report", "Reproducer", "catalog_items",
+    "find_root", "locate", "reproduce_all", "summary",
+]

@@ -1,0 +1,205 @@
+"""The ASGI application behind ``sporbar serve``.
+
+One server on one origin, so the browser needs no CORS and hrefs can be root-relative::
+
+    /            -> redirect to /browser/
+    /api/...     STAC API (stac-fastapi-pgstac on the pgstac database)   [database mode]
+    /browser/    STAC Browser (web/stac-browser/dist, built by web/build.sh)
+    /browser/config.js
+                 the browser's runtime config: catalogUrl = this server's /api/ or the
+                 static catalog.json below /data/, computed from the request's host
+    /data/...    the results root (data files, thumbnails, the static catalog)
+
+Database mode needs PostgreSQL with pgstac (``services/postgres.sh start``); publish with
+``sporbar publish --to pgstac --asset-base-url /data/`` so asset hrefs point at ``/data/``.
+Static mode (``static_catalog``) serves a ``catalog.json`` that lies below the data root,
+no database needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sporbar.errors import ConfigError, MissingInputError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX: Final = "/api"
+BROWSER_PREFIX: Final = "/browser"
+DATA_PREFIX: Final = "/data"
+#: what ``sporbar publish --to pgstac --asset-base-url`` should be given for this server
+ASSET_BASE_URL: Final = DATA_PREFIX + "/"
+REPO_ROOT: Final = Path(__file__).resolve().parents[3]
+
+
+def default_browser_dist() -> Path:
+    """Where web/build.sh puts STAC Browser: $SPORBAR_BROWSER_DIST, else the repo's web/stac-browser/dist."""
+    env = os.environ.get("SPORBAR_BROWSER_DIST")
+    if env:
+        return Path(env)
+    for base in (REPO_ROOT, Path.cwd()):
+        dist = base / "web" / "stac-browser" / "dist"
+        if dist.is_dir():
+            return dist
+    return REPO_ROOT / "web" / "stac-browser" / "dist"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """What to serve.
+
+    Attributes:
+        data_root: the results root, served at /data/.
+        static_catalog: a catalog.json below ``data_root`` to browse without a database;
+            None serves the STAC API on pgstac.
+        browser_dist: built STAC Browser; None or a missing folder serves no browser.
+        dsn: libpq connection string for the API; "" takes the PG* environment variables.
+        title: title of the API landing page and the browser.
+    """
+
+    data_root: Path
+    static_catalog: Path | None = None
+    browser_dist: Path | None = None
+    dsn: str = ""
+    title: str = "sporbar"
+
+    @property
+    def static(self) -> bool:
+        """True when no database is used."""
+        return self.static_catalog is not None
+
+    def catalog_path(self) -> str:
+        """URL path of the static catalog below /data/."""
+        assert self.static_catalog is not None
+        try:
+            rel = self.static_catalog.resolve().relative_to(self.data_root.resolve())
+        except ValueError as err:
+            raise ConfigError(
+                f"{self.static_catalog}: the static catalog must lie below the data root "
+                f"{self.data_root} (served at {DATA_PREFIX}/); give --data-root"
+            ) from err
+        return f"{DATA_PREFIX}/{rel.as_posix()}"
+
+    def has_browser(self) -> bool:
+        """True when a built STAC Browser is there."""
+        return self.browser_dist is not None and (self.browser_dist / "index.html").is_file()
+
+
+def postgres_settings(dsn: str = "") -> Any:
+    """stac-fastapi-pgstac's PostgresSettings from a libpq DSN or the PG* environment."""
+    from stac_fastapi.pgstac.config import PostgresSettings
+
+    if not dsn:
+        missing = [v for v in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE") if v not in os.environ]
+        if missing:
+            raise ConfigError(
+                f"no database given: set {', '.join(missing)} (eval \"$(services/postgres.sh start)\") "
+                "or give --dsn postgresql://user:password@host:port/db"
+            )
+        return PostgresSettings()
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(dsn)
+    return PostgresSettings(
+        pguser=str(info.get("user", os.environ.get("PGUSER", "postgres"))),
+        pgpassword=str(info.get("password", os.environ.get("PGPASSWORD", ""))),
+        pghost=str(info.get("host", os.environ.get("PGHOST", "127.0.0.1"))),
+        pgport=int(info.get("port", os.environ.get("PGPORT", 5432))),
+        pgdatabase=str(info.get("dbname", os.environ.get("PGDATABASE", "postgres"))),
+    )
+
+
+def _browser_config_js(cfg: ServeConfig, request: Request) -> Response:
+    base = str(request.base_url).rstrip("/")
+    catalog_url = base + (cfg.catalog_path() if cfg.static else API_PREFIX + "/")
+    conf = {"catalogUrl": catalog_url, "catalogTitle": cfg.title, "pathPrefix": BROWSER_PREFIX + "/"}
+    body = f"window.STAC_BROWSER_CONFIG = {json.dumps(conf, sort_keys=True)};\n"
+    return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
+
+
+def _common_routes(cfg: ServeConfig) -> list[Any]:
+    if not cfg.data_root.is_dir():
+        raise MissingInputError(f"{cfg.data_root}: data root not found (the results folder to serve at /data/)")
+    routes: list[Any] = []
+    if cfg.has_browser():
+        assert cfg.browser_dist is not None
+        routes += [
+            Route("/", lambda r: RedirectResponse(BROWSER_PREFIX + "/"), include_in_schema=False),
+            Route(BROWSER_PREFIX, lambda r: RedirectResponse(BROWSER_PREFIX + "/"), include_in_schema=False),
+            Route(BROWSER_PREFIX + "/config.js", lambda r: _browser_config_js(cfg, r), include_in_schema=False),
+            Mount(BROWSER_PREFIX, StaticFiles(directory=cfg.browser_dist, html=True), name="browser"),
+        ]
+    else:
+        hint = (
+            f"STAC Browser is not built ({cfg.browser_dist}/index.html missing): run web/build.sh. "
+            f"The {'catalog' if cfg.static else 'STAC API'} is at "
+            f"{cfg.catalog_path() if cfg.static else API_PREFIX + '/'}\n"
+        )
+        routes.append(Route("/", lambda r: PlainTextResponse(hint), include_in_schema=False))
+    routes.append(Mount(DATA_PREFIX, StaticFiles(directory=cfg.data_root), name="data"))
+    return routes
+
+
+def create_app(cfg: ServeConfig) -> Starlette:
+    """The ASGI app serving the API (or static catalog), STAC Browser and the data root.
+
+    Raises:
+        MissingInputError: the data root or the static catalog does not exist.
+        ConfigError: no database settings (database mode), or the catalog is not below the data root.
+    """
+    if cfg.static:
+        assert cfg.static_catalog is not None
+        if not cfg.static_catalog.is_file():
+            raise MissingInputError(f"{cfg.static_catalog}: catalog not found (run `sporbar publish` first)")
+        cfg.catalog_path()  # checks it is below the data root
+        return Starlette(routes=_common_routes(cfg))
+
+    from contextlib import asynccontextmanager
+
+    from sporbar import __version__
+
+    landing = {
+        "STAC_FASTAPI_TITLE": cfg.title,
+        "STAC_FASTAPI_DESCRIPTION": "sporbar land-ecology products and their provenance",
+        "STAC_FASTAPI_LANDING_ID": "sporbar",
+        "STAC_FASTAPI_VERSION": __version__,
+    }
+    for key, value in landing.items():  # before the import: stac_fastapi builds Settings() on import
+        os.environ.setdefault(key, value)
+    from stac_fastapi.pgstac.app import instantiate_api
+    from stac_fastapi.pgstac.config import Settings
+    from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
+
+    pg = postgres_settings(cfg.dsn)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        await connect_to_db(app, postgres_settings=pg)
+        yield
+        await close_db_connection(app)
+
+    settings = Settings(
+        prefix_path=API_PREFIX,
+        stac_fastapi_title=cfg.title,
+        stac_fastapi_description=landing["STAC_FASTAPI_DESCRIPTION"],
+        stac_fastapi_landing_id="sporbar",
+        stac_fastapi_version=__version__,
+        openapi_url=API_PREFIX + "/api",
+        docs_url=API_PREFIX + "/api.html",
+    )
+    api = instantiate_api(settings=settings, lifespan=lifespan)
+    app = api.app
+    for route in _common_routes(cfg):
+        app.router.routes.append(route)
+    return app

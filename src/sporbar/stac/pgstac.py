@@ -1,0 +1,342 @@
+"""Load a static sporbar catalog into PostgreSQL/pgstac (``sporbar publish --to pgstac``).
+
+The static catalog (``sporbar.stac.catalog``) is the source of truth; this module copies
+its collections and items into a pgstac database with pypgstac's ``Loader`` in *upsert*
+mode, so publishing the same catalog again updates rows and never duplicates them.
+
+What changes on the way in, because a database has no folder to be relative to:
+
+- structural links (root, parent, child, item, collection, self) are dropped: the STAC
+  API (stac-fastapi-pgstac) generates them;
+- links to other items of the catalog (``derived_from``) become ``collections/<c>/items/<id>``
+  and links to collections ``collections/<c>``, both relative to the API root: the API
+  resolves relative link hrefs against its own base URL, so lineage can be walked through
+  the API on any host and port;
+- an item without geometry (allowed by STAC, refused by pgstac) gets its collection's
+  spatial extent as geometry and bbox, marked with ``sporbar:geometry_source``;
+- asset hrefs (and links to plain files, e.g. a lineage SVG) become either absolute file
+  paths (default), or ``asset_base_url`` + the file's path below ``data_root`` (the results
+  root). ``sporbar serve`` serves the results root at ``/data/``, so
+  ``asset_base_url="/data/"`` gives hrefs that work on whatever host/port it listens on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from sporbar.errors import CatalogError, SporbarError
+from sporbar.stac.catalog import (
+    CATALOG_FILENAME,
+    STRUCTURAL_RELS,
+    is_local_href,
+    read_json,
+    resolve_href,
+)
+
+log = logging.getLogger(__name__)
+
+#: The link relations the API infers itself (stac-fastapi-pgstac's INFERRED_LINK_RELS).
+API_INFERRED_RELS: Final = STRUCTURAL_RELS | {"items"}
+#: Property set on items stored with their collection's extent as geometry (pgstac needs one).
+GEOMETRY_SOURCE: Final = "sporbar:geometry_source"
+
+
+class PgstacError(SporbarError):
+    """The database cannot be reached or refused the data."""
+
+
+@dataclass(frozen=True)
+class PgstacSummary:
+    """What ``publish_to_pgstac`` loaded.
+
+    Attributes:
+        catalog: the static catalog that was loaded.
+        items_per_collection: collection id -> number of items loaded, sorted by id.
+        seconds: wall time of the load.
+    """
+
+    catalog: Path
+    items_per_collection: dict[str, int]
+    seconds: float
+
+    @property
+    def n_items(self) -> int:
+        """Number of items loaded."""
+        return sum(self.items_per_collection.values())
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one line per collection, then the total."""
+        out = [f"{cid}: {n} item(s)" for cid, n in self.items_per_collection.items()]
+        out.append(
+            f"pgstac: {len(self.items_per_collection)} collection(s), {self.n_items} item(s) "
+            f"upserted from {self.catalog} in {self.seconds:.1f} s"
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class _Doc:
+    path: Path
+    data: dict[str, Any]
+
+
+class _HrefMapper:
+    """Turns the catalog's local hrefs into database hrefs (see the module docstring)."""
+
+    def __init__(
+        self,
+        collections: Mapping[Path, str],
+        items: Mapping[Path, tuple[str, str]],
+        *,
+        data_root: Path,
+        asset_base_url: str | None,
+    ) -> None:
+        self.collections = collections
+        self.items = items
+        self.data_root = data_root
+        self.base = asset_base_url if asset_base_url is None or asset_base_url.endswith("/") else asset_base_url + "/"
+
+    def file(self, target: Path) -> str:
+        """Href of a data file: an absolute path, or a URL below ``asset_base_url``."""
+        if self.base is None:
+            return target.as_posix()
+        try:
+            rel = target.relative_to(self.data_root)
+        except ValueError:
+            return target.as_posix()  # outside the served root: keep the path
+        return self.base + quote(rel.as_posix())
+
+    def link(self, href: str, base_dir: Path) -> str | None:
+        """Href of a non-structural link, or None to drop it (the catalog root)."""
+        if not is_local_href(href):
+            return href
+        target = resolve_href(href, base_dir)
+        if target in self.items:
+            cid, iid = self.items[target]
+            return f"collections/{quote(cid)}/items/{quote(iid)}"
+        if target in self.collections:
+            return f"collections/{quote(self.collections[target])}"
+        if target.name == CATALOG_FILENAME:
+            return None
+        return self.file(target)
+
+    def asset(self, href: str, base_dir: Path) -> str:
+        """Href of an asset."""
+        return self.file(resolve_href(href, base_dir)) if is_local_href(href) else href
+
+
+def _children(doc: _Doc, rel: str) -> list[Path]:
+    return [
+        resolve_href(link["href"], doc.path.parent)
+        for link in doc.data.get("links", [])
+        if link.get("rel") == rel and is_local_href(link.get("href", ""))
+    ]
+
+
+def read_catalog(catalog_json: Path) -> tuple[list[_Doc], dict[str, list[_Doc]]]:
+    """The collections of a static catalog and, per collection id, its items.
+
+    Raises:
+        MissingInputError: the catalog or a file it links to does not exist.
+        CatalogError: a linked file is not the STAC object expected there.
+    """
+    root = _Doc(Path(catalog_json).resolve(), read_json(Path(catalog_json)))
+    if root.data.get("type") != "Catalog" and root.data.get("type") != "Collection":
+        raise CatalogError(f"{catalog_json}: not a STAC catalog (type {root.data.get('type')!r})")
+    collections: list[_Doc] = []
+    items: dict[str, list[_Doc]] = {}
+    todo = [root]
+    seen: set[Path] = set()
+    while todo:
+        doc = todo.pop()
+        if doc.path in seen:
+            continue
+        seen.add(doc.path)
+        if doc.data.get("type") == "Collection":
+            collections.append(doc)
+            cid = str(doc.data["id"])
+            members = items.setdefault(cid, [])
+            for p in _children(doc, "item"):
+                item = _Doc(p, read_json(p))
+                if item.data.get("type") != "Feature":
+                    raise CatalogError(f"{p}: linked as an item from {doc.path} but is not a STAC Item")
+                members.append(item)
+        for p in _children(doc, "child"):
+            todo.append(_Doc(p, read_json(p)))
+    if not collections:
+        raise CatalogError(f"{catalog_json}: the catalog has no collections; nothing to load into pgstac")
+    return sorted(collections, key=lambda d: str(d.data["id"])), items
+
+
+def _clean_links(doc: _Doc, mapper: _HrefMapper) -> list[dict[str, Any]]:
+    out = []
+    for link in doc.data.get("links", []):
+        if link.get("rel") in API_INFERRED_RELS:
+            continue
+        href = mapper.link(str(link.get("href", "")), doc.path.parent)
+        if href is not None:
+            out.append({**link, "href": href})
+    return out
+
+
+def _db_doc(doc: _Doc, mapper: _HrefMapper, collection: str | None = None) -> dict[str, Any]:
+    d = dict(doc.data)
+    d["links"] = _clean_links(doc, mapper)
+    if "assets" in d:
+        d["assets"] = {
+            key: {**asset, "href": mapper.asset(str(asset["href"]), doc.path.parent)}
+            for key, asset in d["assets"].items()
+        }
+    if collection is not None:
+        d["collection"] = collection
+    return d
+
+
+def _bbox_polygon(bbox: list[float]) -> dict[str, Any]:
+    w, s, e, n = bbox[0], bbox[1], bbox[-2], bbox[-1]
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def _with_geometry(item: dict[str, Any], collection: Mapping[str, Any]) -> dict[str, Any]:
+    """pgstac stores no item without geometry: give such an item its collection's extent, marked."""
+    if item.get("geometry") is not None:
+        return item
+    bboxes = collection.get("extent", {}).get("spatial", {}).get("bbox") or [[-180.0, -90.0, 180.0, 90.0]]
+    bbox = [float(v) for v in bboxes[0]]
+    item["geometry"] = _bbox_polygon(bbox)
+    item["bbox"] = [bbox[0], bbox[1], bbox[-2], bbox[-1]]
+    item["properties"] = {**item.get("properties", {}), GEOMETRY_SOURCE: "collection extent"}
+    return item
+
+
+def catalog_records(
+    catalog_json: Path, *, data_root: Path | None = None, asset_base_url: str | None = None
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The collections and items of ``catalog_json`` as pgstac will store them.
+
+    Args:
+        catalog_json: the root ``catalog.json`` written by ``sporbar publish``.
+        data_root: the folder served at ``asset_base_url`` (default: the folder above the
+            catalog folder, i.e. the results root for ``<root>/catalog/catalog.json``).
+        asset_base_url: URL (absolute, or root-relative like ``/data/``) of ``data_root``;
+            None keeps absolute file paths.
+    """
+    catalog_json = Path(catalog_json).resolve()
+    colls, items = read_catalog(catalog_json)
+    coll_paths = {c.path: str(c.data["id"]) for c in colls}
+    item_paths = {i.path: (cid, str(i.data["id"])) for cid, docs in items.items() for i in docs}
+    mapper = _HrefMapper(
+        coll_paths,
+        item_paths,
+        data_root=(data_root or catalog_json.parent.parent).resolve(),
+        asset_base_url=asset_base_url,
+    )
+    by_id = {str(c.data["id"]): c.data for c in colls}
+    out_items = {
+        cid: [
+            _with_geometry(_db_doc(i, mapper, collection=cid), by_id[cid])
+            for i in sorted(docs, key=lambda d: str(d.data["id"]))
+        ]
+        for cid, docs in items.items()
+    }
+    return [_db_doc(c, mapper) for c in colls], out_items
+
+
+def load_records(
+    collections: Iterable[Mapping[str, Any]],
+    items: Iterable[Mapping[str, Any]],
+    dsn: str = "",
+    *,
+    chunksize: int = 10000,
+) -> None:
+    """Upsert collections, then items, into the pgstac database at ``dsn`` ("" = PG* env)."""
+    try:
+        from pypgstac.db import PgstacDB
+        from pypgstac.load import Loader, Methods
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise PgstacError(
+            f"pypgstac is not installed ({err}); pip install 'pypgstac[psycopg]==0.10.0'"
+        ) from err
+    import psycopg
+
+    where = _where(dsn)
+    try:
+        with PgstacDB(dsn=dsn) as db:
+            loader = Loader(db=db)
+            loader.load_collections(_dicts(collections), insert_mode=Methods.upsert)
+            loader.load_items(_dicts(items), insert_mode=Methods.upsert, chunksize=chunksize)
+    except psycopg.OperationalError as err:
+        raise PgstacError(
+            f"{where}: cannot connect to PostgreSQL ({str(err).strip()}); start it with "
+            "`eval \"$(services/postgres.sh start)\"` or give --dsn"
+        ) from err
+    except psycopg.Error as err:
+        raise PgstacError(f"{where}: pgstac refused the data: {str(err).strip()}") from err
+
+
+def _dicts(records: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    for r in records:
+        yield dict(r)
+
+
+def _where(dsn: str) -> str:
+    if dsn:
+        try:
+            from psycopg.conninfo import conninfo_to_dict
+
+            info = conninfo_to_dict(dsn)
+            info.pop("password", None)
+            return "postgresql://{}@{}:{}/{}".format(
+                info.get("user", ""), info.get("host", ""), info.get("port", ""), info.get("dbname", "")
+            )
+        except Exception:  # noqa: BLE001 - only for the message
+            return "the database given by --dsn"
+    import os
+
+    return "postgresql://{}@{}:{}/{} (PG* environment)".format(
+        os.environ.get("PGUSER", ""),
+        os.environ.get("PGHOST", ""),
+        os.environ.get("PGPORT", ""),
+        os.environ.get("PGDATABASE", ""),
+    )
+
+
+def publish_to_pgstac(
+    catalog_json: Path,
+    dsn: str = "",
+    *,
+    data_root: Path | None = None,
+    asset_base_url: str | None = None,
+) -> PgstacSummary:
+    """Upsert every collection and item of a static catalog into pgstac.
+
+    Idempotent: publishing the same catalog twice leaves one row per item (pgstac upsert
+    replaces the content of an item with the same collection and id).
+
+    Args:
+        catalog_json: the root ``catalog.json`` written by ``sporbar publish``.
+        dsn: libpq connection string; "" takes PGHOST, PGPORT, PGUSER, PGPASSWORD and
+            PGDATABASE from the environment.
+        data_root: see ``catalog_records``.
+        asset_base_url: see ``catalog_records`` (``sporbar serve`` serves data at ``/data/``).
+
+    Raises:
+        MissingInputError / CatalogError: the catalog cannot be read.
+        PgstacError: the database cannot be reached or refused the data.
+    """
+    t0 = time.perf_counter()
+    collections, items = catalog_records(catalog_json, data_root=data_root, asset_base_url=asset_base_url)
+    load_records(collections, (i for cid in sorted(items) for i in items[cid]), dsn)
+    summary = PgstacSummary(
+        catalog=Path(catalog_json),
+        items_per_collection={cid: len(items[cid]) for cid in sorted(items)},
+        seconds=time.perf_counter() - t0,
+    )
+    log.info("%s", summary.lines()[-1])
+    return summary

@@ -1,0 +1,79 @@
+"""Lidar sources: a local folder, and a URL list served on loopback (header by Range)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from _loopback import REALDATA, Loopback, Route
+from _s2_fixtures import write_tiny_config
+
+from sporbar.config import load
+from sporbar.errors import InputDataError
+from sporbar.fetch import lidar_sources
+from sporbar.fetch.search import NothingFoundError
+from sporbar.stac.validate import validate_item_dict
+
+
+def _demo_laz(tmp: Path) -> tuple[Path, list[Path]]:
+    from sporbar.demo.landscape import make_landscape
+    from sporbar.demo.lidar import write_lidar_tiles
+
+    cfgp = write_tiny_config(tmp / "demo")
+    cfg = load(cfgp)
+    out = tmp / "demo-src"
+    write_lidar_tiles(cfg, make_landscape(tuple(cfg.data["area"]["bbox"]), seed=42), out)
+    return cfgp, sorted(out.rglob("*.laz"))
+
+
+def _config(cfgp: Path, lidar: dict) -> Path:
+    data = yaml.safe_load(cfgp.read_text())
+    data["sources"]["lidar"] = lidar
+    cfgp.write_text(yaml.safe_dump(data))
+    return cfgp
+
+
+def test_local_folder(tmp_path: Path) -> None:
+    cfgp, lazs = _demo_laz(tmp_path)
+    cfg = load(_config(cfgp, {"source": "local", "local": {"path": str(lazs[0].parent)}}))
+    query, tiles = lidar_sources.search(cfg)
+    assert tiles and all(t["id"].startswith("lidar_") for t in tiles)
+    out = tmp_path / "raw/lidar" / tiles[0]["id"] / "item.json"
+    d = lidar_sources.fetch_tile(cfg, tiles[0], out, query=query)
+    validate_item_dict(d)
+    assert d["assets"]["data"]["href"].startswith("../") and d["properties"]["pc:count"] > 0
+
+
+def test_urls_with_faults(server: Loopback, tmp_path: Path) -> None:
+    cfgp, lazs = _demo_laz(tmp_path)
+    lines = []
+    for f in lazs:
+        server.routes[f"/laz/{f.name}"] = Route(body=f.read_bytes())
+        lines.append(server.url(f"/laz/{f.name}"))
+    listing = tmp_path / "urls.txt"
+    listing.write_text("# tiles\n" + "\n".join(lines) + "\n")
+    cfg = load(_config(cfgp, {"source": "urls", "urls": {"path": str(listing),
+                                                         "download": {"backoff": 0.01, "retries": 2}}}))
+    query, tiles = lidar_sources.search(cfg)
+    assert all("Range" in h for m, p, h in server.log)  # headers read with Range requests only
+    first = tiles[0]["href"].split(server.base)[1]
+    server.routes[first].faults = [("status", 503), ("cut", 5000)]
+    out = tmp_path / "raw/lidar" / tiles[0]["id"] / "item.json"
+    d = lidar_sources.fetch_tile(cfg, tiles[0], out, query=query)
+    validate_item_dict(d)
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([f"{tiles[0]['id']}.laz", "item.json"])
+
+
+@pytest.mark.skipif(not (REALDATA / "lidar").is_dir(), reason="../shared/realdata/lidar absent")
+def test_wrong_crs_and_outside_area(server: Loopback, tmp_path: Path) -> None:
+    cfgp, _ = _demo_laz(tmp_path)
+    folder = tmp_path / "real"
+    folder.mkdir()
+    (folder / "autzen.laz").write_bytes((REALDATA / "lidar/autzen_trim.laz").read_bytes())
+    cfg = load(_config(cfgp, {"source": "local", "local": {"path": str(folder)}}))
+    with pytest.raises(NothingFoundError, match="no lidar tiles overlap"):
+        lidar_sources.search(cfg)  # Oregon is not in the area
+    entry = {"id": "lidar_636002_848935", "href": str(folder / "autzen.laz")}
+    with pytest.raises(InputDataError, match="autzen.laz"):
+        lidar_sources.fetch_tile(cfg, entry, tmp_path / "raw/x/item.json")

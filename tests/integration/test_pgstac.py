@@ -1,0 +1,174 @@
+"""STAC API on pgstac, for real: PostgreSQL 15 + PostGIS + pgstac (services/postgres.sh),
+`sporbar publish --to pgstac`, `sporbar serve` (stac-fastapi-pgstac), pystac-client."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _services import Server, dsn, pg_dir, require_root, stac_fixtures, start_postgres, stop_postgres
+from click.testing import CliRunner
+
+from sporbar.cli.publish import publish
+from sporbar.stac import extensions as ext
+
+_fx = stac_fixtures()
+BBOX, TILE, Chain, build_chain = _fx.BBOX, _fx.TILE, _fx.Chain, _fx.build_chain
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
+
+MAP_ID = f"land-ecology-{TILE}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """PostgreSQL+pgstac, the chain published into it, and `sporbar serve` on it."""
+    require_root("the pgstac test")
+    tmp = tmp_path_factory.mktemp("pgstac")
+    chain = build_chain(tmp)
+    pg_folder = pg_dir()
+    pg = start_postgres(pg_folder)
+    server = None
+    try:
+        res = _publish(chain, pg, items=True)
+        assert res.exit_code == 0, res.output
+        server = Server([], env=pg, log=tmp / "serve.log")
+        server.wait("/api/")
+        yield {"chain": chain, "pg": pg, "server": server, "publish_output": res.output}
+    finally:
+        if server is not None:
+            server.stop()
+        stop_postgres(pg_folder)
+
+
+def _publish(chain: Chain, pg: dict[str, str], *, items: bool) -> Any:
+    args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
+    args += ["--asset-base-url", "/data/"]
+    if items:
+        args += [str(chain.map)]
+    return CliRunner().invoke(publish, args, catch_exceptions=False)
+
+
+def _client(stack: dict[str, Any]) -> Any:
+    from pystac_client import Client
+
+    return Client.open(stack["server"].base + "/api/")
+
+
+def _ids(stack: dict[str, Any], **search: Any) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "numberMatched not in response"
+        return sorted(i.id for i in _client(stack).search(max_items=1000, **search).items())
+
+
+def _counts(stack: dict[str, Any]) -> dict[str, int]:
+    client = _client(stack)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return {c.id: len(list(client.search(collections=[c.id], max_items=1000).items())) for c in client.get_collections()}
+
+
+EXPECTED = {
+    ext.COLLECTION_S2_RAW: 1,
+    ext.COLLECTION_LIDAR_RAW: 1,
+    ext.COLLECTION_LABELS_RAW: 1,
+    ext.COLLECTION_ARD: 1,
+    ext.COLLECTION_TRAINING: 1,
+    ext.COLLECTION_MODELS: 1,
+    ext.COLLECTION_MAPS: 1,
+}
+
+
+def test_counts_per_collection(stack) -> None:
+    assert _counts(stack) == EXPECTED
+    assert "7 item(s) upserted" in stack["publish_output"]
+
+
+def test_bbox_filter(stack) -> None:
+    assert len(_ids(stack, bbox=BBOX)) == 7
+    # the model item has no geometry: stored with its collection's extent, and marked so
+    assert _ids(stack, query={"sporbar:geometry_source": {"eq": "collection extent"}}) == ["model-rf"]
+    # far away: only the model, whose collection extent is the whole world here
+    assert _ids(stack, bbox=[5.0, 60.0, 5.1, 60.1]) == ["model-rf"]
+
+
+def test_datetime_filter(stack) -> None:
+    assert _ids(stack, datetime="2024-09-01/2024-12-31") == [MAP_ID]
+    assert len(_ids(stack, datetime="2024-06-01T00:00:00Z/2024-06-02T00:00:00Z")) == 6
+    assert _ids(stack, datetime="2020-01-01/2020-12-31") == []
+
+
+def test_collection_filter(stack) -> None:
+    assert _ids(stack, collections=[ext.COLLECTION_MAPS]) == [MAP_ID]
+    assert len(_ids(stack, collections=[ext.COLLECTION_MAPS, ext.COLLECTION_ARD])) == 2
+
+
+def test_property_filters(stack) -> None:
+    software = {"op": "=", "args": [{"property": "processing:software.sporbar"}, "0.1.0"]}
+    assert len(_ids(stack, filter=software, filter_lang="cql2-json")) == 7
+    wrong = {"op": "=", "args": [{"property": "processing:software.sporbar"}, "9.9.9"]}
+    assert _ids(stack, filter=wrong, filter_lang="cql2-json") == []
+    fetched = {"op": "like", "args": [{"property": "processing:lineage"}, "Fetched%"]}
+    assert len(_ids(stack, filter=fetched, filter_lang="cql2-json")) == 3
+    both = {"op": "and", "args": [software, {"op": "=", "args": [{"property": "collection"}, ext.COLLECTION_MAPS]}]}
+    assert _ids(stack, filter=both, filter_lang="cql2-json") == [MAP_ID]
+    # the query extension too
+    assert _ids(stack, query={"processing:lineage": {"eq": "Classes predicted by model rf."}}) == [MAP_ID]
+
+
+def test_item_hrefs_served(stack) -> None:
+    server = stack["server"]
+    item = json.loads(server.get(f"/api/collections/{ext.COLLECTION_MAPS}/items/{MAP_ID}"))
+    derived = sorted(link["href"] for link in item["links"] if link["rel"] == ext.DERIVED_FROM)
+    assert derived == [
+        f"{server.base}/api/collections/{ext.COLLECTION_MODELS}/items/model-rf",
+        f"{server.base}/api/collections/{ext.COLLECTION_ARD}/items/ard-{TILE}",
+    ]
+    for link in derived:  # lineage can be walked through the API
+        assert json.loads(server.get(link.removeprefix(server.base)))["type"] == "Feature"
+    href = item["assets"]["classes"]["href"]
+    assert href == f"/data/maps/land-ecology/{TILE}/classes.tif"
+    assert server.get(href) == (stack["chain"].map.parent / "classes.tif").read_bytes()
+
+
+def test_republish_is_idempotent(stack) -> None:
+    before = _counts(stack)
+    for _ in range(2):
+        res = _publish(stack["chain"], stack["pg"], items=False)  # the existing catalog again
+        assert res.exit_code == 0, res.output
+    assert _counts(stack) == before
+    import psycopg
+
+    with psycopg.connect(dsn(stack["pg"])) as conn:
+        n_items = conn.execute("SELECT count(*) FROM pgstac.items").fetchone()[0]
+        n_colls = conn.execute("SELECT count(*) FROM pgstac.collections").fetchone()[0]
+    assert (n_items, n_colls) == (7, 7)
+
+
+def test_republish_updates(stack, tmp_path: Path) -> None:
+    chain: Chain = stack["chain"]
+    cat_item = chain.catalog.parent / ext.COLLECTION_MAPS / MAP_ID / f"{MAP_ID}.json"
+    original = cat_item.read_text()
+    try:
+        d = json.loads(original)
+        d["properties"]["sporbar:note"] = "republished"
+        cat_item.write_text(json.dumps(d))
+        res = _publish(chain, stack["pg"], items=False)
+        assert res.exit_code == 0, res.output
+        assert _ids(stack, query={"sporbar:note": {"eq": "republished"}}) == [MAP_ID]
+        assert sum(_counts(stack).values()) == 7
+    finally:
+        cat_item.write_text(original)
+        _publish(chain, stack["pg"], items=False)
+
+
+def test_unreachable_database_is_one_clear_error(stack) -> None:
+    from sporbar.errors import SporbarError
+    from sporbar.stac.pgstac import publish_to_pgstac
+
+    with pytest.raises(SporbarError, match="cannot connect to PostgreSQL"):
+        publish_to_pgstac(stack["chain"].catalog, "postgresql://postgres:x@127.0.0.1:1/sporbar?connect_timeout=3")

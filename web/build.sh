@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Build STAC Browser (npm @radiantearth/stac-browser 4.x, shipped as source) into
+# web/stac-browser/dist for `sporbar serve`.
+#
+#   web/build.sh            build when an input changed (else print "up to date")
+#   web/build.sh --force    build anyway
+#
+# Inputs: web/stac-browser/{package.json,package-lock.json,config.js} and this script;
+# their hash is stored in dist/.inputs-sha256 and the build is skipped when it matches.
+# `npm ci` installs the locked tree (ol-stac pinned to 1.5.1 by "overrides") into
+# web/stac-browser/node_modules; the package source is copied to web/stac-browser/.build
+# (its eslint plugin dropped, the runtime config.js <script> enabled) and built there with
+# vue-cli-service in hash-history mode. The catalog URL comes at runtime from the
+# config.js that `sporbar serve` writes next to index.html.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SB=$HERE/stac-browser
+DIST=$SB/dist
+WORK=$SB/.build
+FORCE=0
+[ "${1:-}" = "--force" ] && FORCE=1
+
+command -v npm >/dev/null || { echo "web/build.sh: npm not found (apt-get install npm, or Node.js >= 18)" >&2; exit 1; }
+
+inputs_hash() {
+    cat "$SB/package.json" "$SB/package-lock.json" "$SB/config.js" "$HERE/build.sh" | sha256sum | cut -d' ' -f1
+}
+HASH=$(inputs_hash)
+if [ "$FORCE" = 0 ] && [ -f "$DIST/index.html" ] && [ "$(cat "$DIST/.inputs-sha256" 2>/dev/null)" = "$HASH" ]; then
+    echo "web/build.sh: $DIST up to date"
+    exit 0
+fi
+
+start=$(date +%s)
+cd "$SB"
+# npm ci only when node_modules does not hold exactly the locked tree
+if ! cmp -s package-lock.json node_modules/.sporbar-lock 2>/dev/null; then
+    echo "web/build.sh: npm ci" >&2
+    npm ci --no-audit --no-fund --loglevel=error >&2
+    cp package-lock.json node_modules/.sporbar-lock
+fi
+
+PKG=$SB/node_modules/@radiantearth/stac-browser
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cp -r "$PKG"/. "$WORK"/
+cp "$SB/config.js" "$WORK/config.js"
+ln -s ../node_modules "$WORK/node_modules"   # the source imports ../node_modules/ol/ol.css
+node -e '
+const fs = require("fs"); const p = process.argv[1] + "/package.json";
+const pkg = JSON.parse(fs.readFileSync(p, "utf8"));
+for (const k of ["@vue/cli-plugin-eslint", "eslint", "eslint-plugin-vue", "babel-eslint"]) delete pkg.devDependencies[k];
+fs.writeFileSync(p, JSON.stringify(pkg, null, 2));
+const h = process.argv[1] + "/public/index.html";
+const html = fs.readFileSync(h, "utf8");
+const patched = html.replace(/<!--\s*<script defer="defer" src="\/config.js"><\/script>\s*-->/,
+                             "<script defer=\"defer\" src=\"./config.js\"></script>");
+if (patched === html) { console.error("web/build.sh: config.js <script> not found in public/index.html"); process.exit(1); }
+fs.writeFileSync(h, patched);
+' "$WORK"
+# the runtime config placeholder (sporbar serve answers /browser/config.js itself)
+echo 'window.STAC_BROWSER_CONFIG = {};' >"$WORK/public/config.js"
+
+echo "web/build.sh: vue-cli-service build -> $DIST" >&2
+rm -rf "$DIST.tmp"
+(cd "$WORK" && NODE_ENV=production "$SB/node_modules/.bin/vue-cli-service" build --no-clean \
+    --dest "$DIST.tmp" --noSourceMaps >"$SB/.build.log" 2>&1) \
+    || { tail -40 "$SB/.build.log" >&2; echo "web/build.sh: build failed (log $SB/.build.log)" >&2; exit 1; }
+echo "$HASH" >"$DIST.tmp/.inputs-sha256"
+rm -rf "$DIST" && mv "$DIST.tmp" "$DIST"
+rm -rf "$WORK"
+echo "web/build.sh: built $DIST in $(( $(date +%s) - start )) s"
