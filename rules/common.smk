@@ -9,6 +9,11 @@ from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
 from sporbar.workflow.preflight import check_inputs
 
+
+envvars:
+    "PATH",
+
+
 # Steps run the `sporbar` installed beside this Snakemake, so the two cannot drift apart.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
