@@ -91,6 +91,8 @@ pip_mounts() {
 }
 
 need_tools
+PY="$REPO/.venv/bin/python"; [[ -x "$PY" ]] || PY=python3
+"$PY" "$REPO/containers/lock.py" --check   # fails fast, saying how to refresh the lock
 BASE="$(base_image)"
 HASH="$(inputs_hash)"
 IMAGE="localhost/sporbar:$HASH-$ARCH"

@@ -9,27 +9,36 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
-OUT = Path(__file__).resolve().parent / "requirements.lock"
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "requirements.lock"
+PYPROJECT = HERE.parent / "pyproject.toml"
 
 
 def canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def closure(root: str) -> dict[str, str]:
+def direct() -> list[Requirement]:
+    """sporbar's runtime dependencies as pyproject.toml states them now."""
+    deps = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    return [Requirement(d) for d in deps]
+
+
+def closure(reqs: list[Requirement]) -> dict[str, str]:
     seen: dict[str, str] = {}
-    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset())]
+    todo: list[tuple[str, frozenset[str]]] = [(r.name, frozenset(r.extras)) for r in reqs]
     while todo:
         name, extras = todo.pop()
         try:
             dist = distribution(name)
         except PackageNotFoundError:
-            continue
+            sys.exit(f"lock.py: {name} is not installed in {sys.prefix}: run `pip install -e .` first")
         key = canon(dist.metadata["Name"])
         first = key not in seen
         seen[key] = dist.version
@@ -44,8 +53,22 @@ def closure(root: str) -> dict[str, str]:
     return seen
 
 
+def check() -> int:
+    """Exit status 1 (naming them) when pyproject.toml has dependencies the lock lacks."""
+    locked = {canon(line.split("==")[0]) for line in OUT.read_text().splitlines()
+              if line and not line.startswith("#")} if OUT.exists() else set()
+    missing = sorted(r.name for r in direct() if canon(r.name) not in locked)
+    if missing:
+        print(f"{OUT}: stale, lacks {', '.join(missing)} from pyproject.toml; "
+              "run: .venv/bin/python containers/lock.py", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main() -> None:
-    pins = closure("sporbar")
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(check())
+    pins = closure(direct())
     lines = [
         "# sporbar runtime dependencies, pinned to the dev venv (containers/lock.py writes this).",
         "# Local version labels (+cpu) are dropped: the image gets torch's CPU build from the index",

@@ -11,15 +11,20 @@ host rewritten to the loopback URL.
 from __future__ import annotations
 
 import base64
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 import yaml
+
+# the Sentinel-2 test helpers (_s2_fixtures) live beside the unit tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 REALDATA = SHARED / "realdata"
@@ -185,3 +190,16 @@ def replay_cassette(server: Loopback, interactions: list[dict[str, Any]], record
 
     for path, cands in by_path.items():
         server.routes[path] = Route(handler=make(cands))
+
+
+@pytest.fixture
+def server() -> Iterator[Loopback]:
+    """A fresh HTTP server on 127.0.0.1 (closed after the test). Import it into a test module.
+
+    A fixture here rather than in a conftest.py: tests/unit imports ``conftest`` by name.
+    """
+    s = Loopback()
+    try:
+        yield s
+    finally:
+        s.close()

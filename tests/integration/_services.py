@@ -79,9 +79,7 @@ def free_port() -> int:
 
 def run(cmd: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
     """Run ``cmd``; return its stdout; fail the test with its output when it fails."""
-    proc = subprocess.run(
-        list(cmd), env=dict(env) if env else None, capture_output=True, text=True, timeout=timeout
-    )
+    proc = subprocess.run(list(cmd), env=dict(env) if env else None, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout
@@ -125,9 +123,7 @@ def stop_postgres(pg_dir: Path) -> None:
 
 def dsn(pg: Mapping[str, str]) -> str:
     """libpq DSN of the PG* variables."""
-    return (
-        f"postgresql://{pg['PGUSER']}:{pg['PGPASSWORD']}@{pg['PGHOST']}:{pg['PGPORT']}/{pg['PGDATABASE']}"
-    )
+    return f"postgresql://{pg['PGUSER']}:{pg['PGPASSWORD']}@{pg['PGHOST']}:{pg['PGPORT']}/{pg['PGDATABASE']}"
 
 
 class Server:

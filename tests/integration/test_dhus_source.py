@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `server` fixture is imported from _loopback; tests/unit owns `conftest`)
 """DHuS source: recorded OpenSearch responses replayed on loopback; demo SAFE zips as products."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _loopback import REALDATA, Loopback, Route, load_cassette, replay_cassette
+from _loopback import REALDATA, Loopback, Route, load_cassette, replay_cassette, server  # noqa: F401
 from _s2_fixtures import make_source, write_tiny_config
 
 from sporbar.config import load
@@ -172,7 +173,8 @@ def test_secret_never_leaks_through_the_cli(server: Loopback, tmp_path: Path, mo
     captured = capsys.readouterr()
     assert "SPORBAR_DHUS_PASSWORD" in captured.err
     texts = [captured.out, captured.err, caplog.text, cfg_path.read_text()]
-    texts += [f.read_text(errors="replace") for f in tmp_path.rglob("*") if f.is_file() and f.suffix in (".json", ".log", ".yaml", ".xml")]
+    written = [f for f in tmp_path.rglob("*") if f.is_file() and f.suffix in (".json", ".log", ".yaml", ".xml")]
+    texts += [f.read_text(errors="replace") for f in written]
     for t in texts:
         assert SECRET not in t
     assert json.loads(out.read_text())["id"] == scene

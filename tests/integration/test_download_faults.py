@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `server` fixture is imported from _loopback; tests/unit owns `conftest`)
 """The downloader against a real loopback server with injected faults."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from _loopback import Loopback, Route
+from _loopback import Loopback, Route, server  # noqa: F401
 
 from sporbar.errors import InputDataError
 from sporbar.fetch.http import (

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `server` fixture is imported from _loopback; tests/unit owns `conftest`)
 """Lidar sources: a local folder, and a URL list served on loopback (header by Range)."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _loopback import REALDATA, Loopback, Route
+from _loopback import REALDATA, Loopback, Route, server  # noqa: F401
 from _s2_fixtures import write_tiny_config
 
 from sporbar.config import load

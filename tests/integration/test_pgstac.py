@@ -36,7 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     try:
         res = _publish(chain, pg, items=True)
         assert res.exit_code == 0, res.output
-        server = Server([], env=pg, log=tmp / "serve.log")
+        server = Server(["--data-root", str(chain.root)], env=pg, log=tmp / "serve.log")
         server.wait("/api/")
         yield {"chain": chain, "pg": pg, "server": server, "publish_output": res.output}
     finally:
@@ -69,7 +69,8 @@ def _counts(stack: dict[str, Any]) -> dict[str, int]:
     client = _client(stack)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return {c.id: len(list(client.search(collections=[c.id], max_items=1000).items())) for c in client.get_collections()}
+        ids = [c.id for c in client.get_collections()]
+        return {cid: len(list(client.search(collections=[cid], max_items=1000).items())) for cid in ids}
 
 
 EXPECTED = {
@@ -133,6 +134,15 @@ def test_item_hrefs_served(stack) -> None:
     href = item["assets"]["classes"]["href"]
     assert href == f"/data/maps/land-ecology/{TILE}/classes.tif"
     assert server.get(href) == (stack["chain"].map.parent / "classes.tif").read_bytes()
+
+
+def test_browser_config_points_at_the_api(stack) -> None:
+    from sporbar.serve.app import default_browser_dist
+
+    if not (default_browser_dist() / "index.html").is_file():
+        pytest.skip("STAC Browser not built (web/build.sh; test_browser.py builds it)")
+    server = stack["server"]
+    assert f'"catalogUrl": "{server.base}/api/"' in server.get("/browser/config.js").decode()
 
 
 def test_republish_is_idempotent(stack) -> None:

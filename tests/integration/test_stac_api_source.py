@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `server` fixture is imported from _loopback; tests/unit owns `conftest`)
 """STAC API source: recorded Earth Search responses replayed on loopback, assets served there."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _loopback import REALDATA, Loopback, Route, load_cassette, replay_cassette
+from _loopback import REALDATA, Loopback, Route, load_cassette, replay_cassette, server  # noqa: F401
 from _s2_fixtures import write_tiny_config
 
 from sporbar.config import load

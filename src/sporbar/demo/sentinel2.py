@@ -650,7 +650,7 @@ def write_scenes(cfg: Config, landscape: Landscape, out_dir: Path) -> list[dict[
     patches = np.stack([_smooth(prng, classes.shape, 5.0) for _ in range(4)]).astype(np.float32)
     days = sorted(date.fromisoformat(d) for d in demo["dates"])
     out: list[dict[str, Any]] = []
-    for i, (day, scene) in enumerate(zip(days, plan.scene_ids(cfg), strict=True)):
+    for i, (day, scene) in enumerate(zip(days, plan.demo_scene_ids(cfg), strict=True)):
         rng = np.random.default_rng([demo["seed"], 1000 + i])
         rel = f"sentinel-2/{scene}.SAFE"
         cloud = write_scene(

@@ -108,7 +108,7 @@ def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     creds = credentials(s)
     try:
         products = _api(s).query(area=p.wkt_wgs84, date=(p.start, p.end), **kw)
-    except UnauthorizedError as err:
+    except UnauthorizedError:
         raise AuthError(
             f"{redact(s['api_url'])}: HTTP 401 from the DHuS search: credentials missing or wrong; "
             f"set {creds.describe()}"

@@ -261,10 +261,8 @@ def fetch_scene(
                     asset.extra_fields[f] = a[f]
         item.add_asset(key, asset)
         checks.append(f"{key}={d.checksum}" if d.checksum else f"{key}=none")
-    item.properties[SOURCE_PROPERTY] = source_provenance(
-        "stac_api", (remote.get("links") and next((lk["href"] for lk in remote["links"] if lk.get("rel") == "self"), "")) or s["url"],
-        query, ";".join(checks),
-    )
+    self_href = next((lk["href"] for lk in remote.get("links", []) if lk.get("rel") == "self"), "")
+    item.properties[SOURCE_PROPERTY] = source_provenance("stac_api", self_href or s["url"], query, ";".join(checks))
     step = Step(
         lineage=f"Downloaded {len(jobs)} assets of Sentinel-2 item {entry.get('item_id', name)} from the STAC API "
         f"{redact(s['url'])} (collection {s['collection']}), checksums checked where the API gives them.",

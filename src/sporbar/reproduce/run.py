@@ -207,11 +207,14 @@ class Reproducer:
         config: the config to re-run with (default: ``<root>/config.yaml`` of each item).
         workdir: where to make temporary folders (default: the system temp folder).
         keep: keep the temporary folders (their paths are reported as warnings).
-        timeout: seconds one re-run may take.
+        timeout: seconds one re-run may take (subprocess only).
+        in_process: run the sub-command in this process instead of a fresh ``python -m
+            sporbar.cli.main`` (faster: no imports per step; used by tests).
     """
 
     def __init__(self, *, config: Path | None = None, workdir: Path | None = None,
-                 keep: bool = False, timeout: float = 3600) -> None:
+                 keep: bool = False, timeout: float = 3600, in_process: bool = False) -> None:
+        self.in_process = in_process
         self.config = Path(config).resolve() if config else None
         self.workdir = Path(workdir) if workdir else None
         self.keep = keep
@@ -337,6 +340,9 @@ class Reproducer:
             report.verdict = IDENTICAL if ok else DIFFERENT
 
     def _run(self, report: Report, cwd: Path) -> None:
+        if self.in_process:
+            self._run_in_process(report, cwd)
+            return
         cmd = [sys.executable, "-m", "sporbar.cli.main", *report.argv]
         try:
             r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout)
@@ -348,6 +354,27 @@ class Reproducer:
             report.verdict = FAILED
             tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-5:]
             report.problems.append("re-run failed: " + " | ".join(tail))
+
+    def _run_in_process(self, report: Report, cwd: Path) -> None:
+        import contextlib
+        import io
+
+        import click
+
+        from sporbar.cli.main import cli
+
+        err = io.StringIO()
+        try:
+            with contextlib.chdir(cwd), contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(err):
+                cli.main(args=list(report.argv), standalone_mode=False)
+        except (SporbarError, click.ClickException) as e:
+            report.verdict = FAILED
+            report.problems.append(f"re-run failed: {e}")
+        except SystemExit as e:
+            if e.code not in (0, None):
+                report.verdict = FAILED
+                report.problems.append(f"re-run failed (exit {e.code}): {err.getvalue()[-500:]}")
 
     def _compare(self, loc: _Located, out: Path, report: Report) -> None:
         if not out.exists():

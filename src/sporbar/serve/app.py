@@ -104,7 +104,7 @@ def postgres_settings(dsn: str = "") -> Any:
         missing = [v for v in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE") if v not in os.environ]
         if missing:
             raise ConfigError(
-                f"no database given: set {', '.join(missing)} (eval \"$(services/postgres.sh start)\") "
+                f'no database given: set {", ".join(missing)} (eval "$(services/postgres.sh start)") '
                 "or give --dsn postgresql://user:password@host:port/db"
             )
         return PostgresSettings()

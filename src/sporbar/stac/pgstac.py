@@ -260,9 +260,7 @@ def load_records(
         from pypgstac.db import PgstacDB
         from pypgstac.load import Loader, Methods
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise PgstacError(
-            f"pypgstac is not installed ({err}); pip install 'pypgstac[psycopg]==0.10.0'"
-        ) from err
+        raise PgstacError(f"pypgstac is not installed ({err}); pip install 'pypgstac[psycopg]==0.10.0'") from err
     import psycopg
 
     where = _where(dsn)
@@ -274,7 +272,7 @@ def load_records(
     except psycopg.OperationalError as err:
         raise PgstacError(
             f"{where}: cannot connect to PostgreSQL ({str(err).strip()}); start it with "
-            "`eval \"$(services/postgres.sh start)\"` or give --dsn"
+            '`eval "$(services/postgres.sh start)"` or give --dsn'
         ) from err
     except psycopg.Error as err:
         raise PgstacError(f"{where}: pgstac refused the data: {str(err).strip()}") from err

@@ -1,0 +1,232 @@
+"""Benchmark: publish N synthetic items into pgstac, then search latency through the STAC API.
+
+    eval "$(services/postgres.sh start)"
+    .venv/bin/python benchmarks/pgstac_publish.py --items 100000
+
+Generates N small valid items (4 collections ``bench-*``, tiles over Norway, one
+datetime each in 2024, processing/sporbar properties like the pipeline's), loads them with
+the code path of ``sporbar publish --to pgstac`` (pypgstac Loader, upsert), measures
+items/s for the first load and for an idempotent re-load of a sample, then starts
+``sporbar serve`` (stac-fastapi-pgstac) on a free loopback port and times typical
+searches (first page, limit 10; POST /search like pystac-client): p50/p95/max over
+``--reps`` runs each. Prints a table; the ``bench-*`` collections are dropped at the end
+(``--keep`` keeps them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sporbar.stac import extensions as ext
+from sporbar.stac.pgstac import load_records
+
+COLLECTIONS = ("bench-maps", "bench-ard", "bench-lidar", "bench-raw")
+NORWAY = (4.5, 58.0, 31.0, 71.0)  # lon/lat box the tiles fall in
+CLASSES = ("forest", "mire", "heath", "farmland", "water", "bare_rock", "built_up")
+
+
+def collection(cid: str) -> dict[str, Any]:
+    """A valid collection for the synthetic items."""
+    return {
+        "type": "Collection",
+        "stac_version": ext.STAC_VERSION,
+        "stac_extensions": [],
+        "id": cid,
+        "title": f"Benchmark {cid}",
+        "description": "Synthetic items of benchmarks/pgstac_publish.py",
+        "license": "CC-BY-4.0",
+        "extent": {
+            "spatial": {"bbox": [list(NORWAY)]},
+            "temporal": {"interval": [["2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z"]]},
+        },
+        "links": [],
+    }
+
+
+def items(n: int, seed: int = 42) -> Iterator[dict[str, Any]]:
+    """``n`` small valid items spread over the collections, Norway and 2024."""
+    rnd = random.Random(seed)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    size = 0.05  # degrees
+    for i in range(n):
+        cid = COLLECTIONS[i % len(COLLECTIONS)]
+        w = round(rnd.uniform(NORWAY[0], NORWAY[2] - size), 5)
+        s = round(rnd.uniform(NORWAY[1], NORWAY[3] - size), 5)
+        e, nn = round(w + size, 5), round(s + size, 5)
+        dt = (t0 + timedelta(seconds=rnd.randrange(366 * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        version = "0.1.0" if i % 10 else "0.2.0"
+        yield {
+            "type": "Feature",
+            "stac_version": ext.STAC_VERSION,
+            "stac_extensions": [ext.PROCESSING_SCHEMA_URI],
+            "id": f"{cid}-{i:07d}",
+            "collection": cid,
+            "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, nn], [w, nn], [w, s]]]},
+            "bbox": [w, s, e, nn],
+            "properties": {
+                "datetime": dt,
+                ext.PROCESSING_SOFTWARE: {"sporbar": version, "pystac": "1.15.2"},
+                ext.PROCESSING_LINEAGE: "Synthetic benchmark item.",
+                "sporbar:class": CLASSES[i % len(CLASSES)],
+                ext.SPORBAR_CONFIG_HASH: f"{i % 97:064x}",
+            },
+            "assets": {
+                "classes": {
+                    "href": f"/data/maps/bench/{i:07d}/classes.tif",
+                    "type": ext.COG,
+                    "roles": ["data"],
+                }
+            },
+            "links": [{"rel": "derived_from", "href": f"collections/bench-raw/items/bench-raw-{(i // 4) * 4 + 3:07d}"}],
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def drop(dsn: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        for cid in COLLECTIONS:
+            conn.execute("SELECT pgstac.delete_collection(%s) FROM pgstac.collections WHERE id = %s", (cid, cid))
+
+
+def count(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pgstac.items WHERE collection = ANY(%s)", (list(COLLECTIONS),)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--items", type=int, default=100_000)
+    ap.add_argument("--reps", type=int, default=50, help="runs per search query")
+    ap.add_argument("--dsn", default="", help="default: the PG* environment variables")
+    ap.add_argument("--keep", action="store_true", help="keep the bench-* collections")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    a = ap.parse_args(argv)
+    dsn = a.dsn
+
+    drop(dsn)
+    rows: list[tuple[str, str]] = []
+
+    # 1. first load: generation is done lazily inside the load (as from a catalog walk)
+    t = time.perf_counter()
+    load_records([collection(c) for c in COLLECTIONS], items(a.items), dsn)
+    load_s = time.perf_counter() - t
+    n = count(dsn)
+    assert n == a.items, f"{n} items in pgstac, expected {a.items}"
+    rows.append((f"publish {a.items:,} items (upsert, empty db)", f"{a.items / load_s:,.0f} items/s ({load_s:.1f} s)"))
+
+    # 2. idempotent re-publish of a sample: same rows, updated in place
+    sample = min(a.items, 10_000)
+    t = time.perf_counter()
+    load_records([collection(c) for c in COLLECTIONS], items(sample), dsn)
+    re_s = time.perf_counter() - t
+    assert count(dsn) == a.items, "re-publish duplicated items"
+    rows.append((f"re-publish {sample:,} items (upsert, unchanged)", f"{sample / re_s:,.0f} items/s ({re_s:.1f} s)"))
+
+    # 3. searches through the API
+    port = free_port()
+    env = dict(os.environ)
+    if dsn:
+        env["SPORBAR_PGSTAC_DSN"] = dsn
+    root = Path(__file__).resolve().parents[1] / "results"
+    root.mkdir(exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sporbar.cli.serve", "--port", str(port), "--data-root", str(root)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        lat, lon = 63.4, 10.4
+        queries: dict[str, dict[str, Any]] = {
+            "collection": {"collections": ["bench-maps"]},
+            "bbox 1x1 deg": {"bbox": [lon, lat, lon + 1, lat + 1]},
+            "datetime 1 month": {"datetime": "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z"},
+            "collection+bbox+datetime": {
+                "collections": ["bench-maps"],
+                "bbox": [lon, lat, lon + 2, lat + 2],
+                "datetime": "2024-05-01T00:00:00Z/2024-09-30T23:59:59Z",
+            },
+            "cql2 processing:software.sporbar": {
+                "filter-lang": "cql2-json",
+                "filter": {"op": "=", "args": [{"property": "processing:software.sporbar"}, "0.2.0"]},
+            },
+            "cql2 class + collection": {
+                "collections": ["bench-maps"],
+                "filter-lang": "cql2-json",
+                "filter": {"op": "=", "args": [{"property": "sporbar:class"}, "mire"]},
+            },
+            "item by id": {"ids": [f"bench-maps-{(a.items // 2) // 4 * 4:07d}"], "collections": ["bench-maps"]},
+        }
+        for name, body in queries.items():
+            body = {**body, "limit": 10}
+            found = len(post(base + "/search", body)["features"])  # warm-up
+            times = []
+            for _ in range(a.reps):
+                t = time.perf_counter()
+                post(base + "/search", body)
+                times.append((time.perf_counter() - t) * 1000)
+            times.sort()
+            p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+            rows.append(
+                (
+                    f"search: {name} ({found} on page 1)",
+                    f"p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {times[-1]:.0f} ms",
+                )
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if not a.keep:
+            drop(dsn)
+
+    width = max(len(r[0]) for r in rows)
+    print(f"pgstac benchmark: {a.items:,} items, {a.reps} runs per query, {os.cpu_count()} CPUs")
+    print(f"{'what'.ljust(width)}  result")
+    print(f"{'-' * width}  {'-' * 40}")
+    for what, res in rows:
+        print(f"{what.ljust(width)}  {res}")
+    if a.json:
+        a.json.write_text(json.dumps(dict(rows), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

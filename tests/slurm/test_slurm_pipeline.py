@@ -1,0 +1,189 @@
+"""The demo pipeline through a real Slurm cluster: slurmctld + slurmd + munge on this machine.
+
+The module fixture installs (apt) and starts the single-node cluster with
+``slurm/local/cluster.sh`` and stops it at the end. The head command is
+``bash slurm/submit.sh CONFIG local-slurm`` (the same script researchers sbatch on Sigma2,
+run in the foreground: here a head job would take one of the node's two CPUs), which runs
+``snakemake --profile slurm/local-slurm`` with the Slurm executor plugin.
+
+Skipped only where the cluster cannot be installed at all (not root, no apt-get).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SHARED, small_config, write_config
+
+pytestmark = pytest.mark.slurm
+
+BIN = Path(sys.executable).parent
+CLUSTER_SH = REPO / "slurm" / "local" / "cluster.sh"
+SUBMIT_SH = REPO / "slurm" / "submit.sh"
+JOB_ID_RE = re.compile(r"submitted with SLURM jobid (\d+)")
+
+
+def _env() -> dict[str, str]:
+    # The executor submits with sbatch --export=ALL: the jobs inherit this PATH and find sporbar.
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _cluster(action: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(CLUSTER_SH), action], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A running single-node Slurm cluster (installed and started here, stopped afterwards)."""
+    if os.geteuid() != 0:
+        pytest.skip("the local Slurm cluster needs root (apt-get install, daemons)")
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        pytest.skip("no apt-get and no Slurm installed: cannot install the local Slurm cluster")
+    r = _cluster("install")
+    assert r.returncode == 0, f"cluster.sh install failed:\n{r.stdout}\n{r.stderr}"
+    t0 = time.monotonic()
+    r = _cluster("start", timeout=300)
+    assert r.returncode == 0, f"cluster.sh start failed:\n{r.stdout}\n{r.stderr}"
+    print(f"slurm cluster up in {time.monotonic() - t0:.1f} s: {r.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["scancel", "--full", "-u", "root"], capture_output=True, timeout=30)
+        _cluster("stop", timeout=120)
+
+
+def _config(work: Path) -> Path:
+    """The small test config, shrunk further: every job here pays a Slurm + Snakemake start-up."""
+    cfg = small_config(work / "results")
+    cfg["demo"].update(dates=["2024-06-01", "2024-08-10"], lidar_tile_size=640)
+    cfg["models"] = [{"id": "rf", "kind": "random_forest", "n_estimators": 40}]
+    cfg["map"]["model"] = "rf"
+    return write_config(work / "config.yaml", cfg)
+
+
+def _head_cmd(cfg: Path) -> list[str]:
+    return ["bash", str(SUBMIT_SH), str(cfg), "local-slurm"]
+
+
+def _run_head(cfg: Path, cwd: Path, timeout: int = 420) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_head_cmd(cfg), cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _items(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("item.json") if "catalog" not in p.parts)
+
+
+def _verify(root: Path) -> subprocess.CompletedProcess[str]:
+    catalog = root / "catalog" / "catalog.json"
+    schemas = SHARED / "stac-schemas"
+    args = [str(BIN / "sporbar"), "verify", str(catalog)]
+    if schemas.is_dir():
+        args += ["--schemas", str(schemas)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+
+def _squeue_all() -> dict[str, str]:
+    """Job id -> state of every job slurmctld still knows (MinJobAge keeps finished ones)."""
+    out = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return dict(line.split("|", 1) for line in out.split())
+
+
+def _incomplete(work: Path) -> set[Path]:
+    """Outputs Snakemake has marked as started but not finished (.snakemake/incomplete)."""
+    base = work / ".snakemake" / "incomplete"
+    out: set[Path] = set()
+    if not base.is_dir():
+        return out
+    for f in base.rglob("*"):
+        if f.is_file() and f.name != "migration_underway":
+            enc = "".join(p.lstrip("@") for p in f.relative_to(base).parts)
+            try:
+                out.add(Path(base64.urlsafe_b64decode(enc).decode()))
+            except ValueError:
+                continue
+    return out
+
+
+def _fail(r: subprocess.CompletedProcess[str]) -> str:
+    return f"rc={r.returncode}\n--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-8000:]}"
+
+
+def test_pipeline_runs_through_sbatch(cluster, tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    root = tmp_path / "results"
+    t0 = time.monotonic()
+    r = _run_head(cfg, tmp_path)
+    print(f"pipeline through Slurm: {time.monotonic() - t0:.1f} s")
+    assert r.returncode == 0, _fail(r)
+    log = r.stdout + r.stderr
+    job_ids = set(JOB_ID_RE.findall(log))
+    assert job_ids, "no 'submitted with SLURM jobid' lines: the jobs did not go through sbatch"
+    known = _squeue_all()
+    assert job_ids <= set(known), f"jobs {job_ids - set(known)} unknown to slurmctld"
+    assert all(known[j] == "COMPLETED" for j in job_ids), {j: known[j] for j in job_ids}
+    # Grouping: fewer Slurm jobs than Snakemake steps.
+    steps = int(re.findall(r"(\d+) of \d+ steps \(100%\) done", log)[-1])
+    print(f"{steps} steps in {len(job_ids)} Slurm jobs")
+    assert len(job_ids) < steps
+
+    items = _items(root)
+    assert items
+    for path in items:
+        props = json.loads(path.read_text())["properties"]
+        assert "Slurm job" in props["processing:facility"], (path, props["processing:facility"])
+        slurm = props["sporbar:slurm"]
+        assert slurm["job_id"] in job_ids, (path, slurm)
+        assert slurm["cluster"] == "sporbar-local", (path, slurm)
+        assert slurm.get("node") == "localhost", (path, slurm)
+    v = _verify(root)
+    assert v.returncode == 0, _fail(v)
+
+
+def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    root = tmp_path / "results"
+    proc = subprocess.Popen(_head_cmd(cfg), cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    finished: dict[Path, int] = {}
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"head exited early ({proc.returncode}):\n{proc.stdout.read()}"
+            running = [j for j, s in _squeue_all().items() if s == "RUNNING"]
+            incomplete = _incomplete(tmp_path)
+            done = [p for p in _items(root) if p not in incomplete]
+            if running and done:
+                finished = {p: p.stat().st_mtime_ns for p in done}
+                break
+            time.sleep(1)
+        assert finished, "no job was running after finished items appeared within 300 s"
+        # What a time-limit kill or a lost head node does: jobs cancelled, head gone at once.
+        subprocess.run(["scancel", "--full", "-u", "root"], check=True, timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        head_log = proc.communicate(timeout=60)[0]
+    assert not (root / "catalog" / "catalog.json").exists(), "the run finished before the kill"
+    print(f"killed with {len(finished)} items finished; head log tail:\n{head_log[-1500:]}")
+
+    r = _run_head(cfg, tmp_path)
+    assert r.returncode == 0, _fail(r)
+    assert JOB_ID_RE.search(r.stdout + r.stderr), "the resumed run submitted no Slurm job"
+    v = _verify(root)
+    assert v.returncode == 0, _fail(v)
+    remade = [str(p) for p, mtime in finished.items() if p.stat().st_mtime_ns != mtime]
+    assert not remade, f"items finished before the kill were made again: {remade}"
+    assert len(_items(root)) > len(finished)
