@@ -29,7 +29,7 @@ echo "test.sh: sporbar --version"
 run "$IMAGE" --version
 
 echo "test.sh: demo pipeline for one 640 m tile"
-run --entrypoint /opt/venv/bin/python "$IMAGE" - <<'EOF'
+run -i --entrypoint /opt/venv/bin/python "$IMAGE" - <<'EOF'
 import yaml
 cfg = yaml.safe_load(open("/opt/sporbar/config/config.yaml"))
 cfg["root"] = "results"

@@ -265,17 +265,23 @@ def load_records(
 
     where = _where(dsn)
     try:
+        # one direct connection first: fails in ms (pypgstac's pool retries for 30 s)
+        psycopg.connect(dsn, connect_timeout=10).close()
         with PgstacDB(dsn=dsn) as db:
             loader = Loader(db=db)
             loader.load_collections(_dicts(collections), insert_mode=Methods.upsert)
             loader.load_items(_dicts(items), insert_mode=Methods.upsert, chunksize=chunksize)
     except psycopg.OperationalError as err:
         raise PgstacError(
-            f"{where}: cannot connect to PostgreSQL ({str(err).strip()}); start it with "
+            f"{where}: cannot connect to PostgreSQL ({_one_line(err)}); start it with "
             '`eval "$(services/postgres.sh start)"` or give --dsn'
         ) from err
     except psycopg.Error as err:
-        raise PgstacError(f"{where}: pgstac refused the data: {str(err).strip()}") from err
+        raise PgstacError(f"{where}: pgstac refused the data: {_one_line(err)}") from err
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
 
 
 def _dicts(records: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
