@@ -83,3 +83,35 @@ def test_check_config_cli(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["check-config", str(bad)])
     assert r.exit_code != 0
     assert "threads" in str(r.exception) or "threads" in r.output
+
+
+def test_example_configs_are_valid() -> None:
+    examples = sorted((DEMO_CONFIG.parent / "examples").glob("*.yaml"))
+    assert examples, "config/examples/ has no example"
+    for path in examples:
+        cfg = load(path)
+        assert cfg.tiles, path
+
+
+def test_schema_is_valid_and_strict() -> None:
+    import jsonschema
+
+    from sporbar.config import schema
+
+    sch = schema()
+    jsonschema.validators.validator_for(sch).check_schema(sch)
+    problems: list[str] = []
+
+    def walk(node: dict, where: str) -> None:
+        if node.get("type") == "object" and "properties" in node:
+            if node.get("additionalProperties") is not False:
+                problems.append(f"{where}: additionalProperties is not false")
+            for key, sub in node["properties"].items():
+                if "description" not in sub:
+                    problems.append(f"{where}/{key}: no description")
+                walk(sub, f"{where}/{key}")
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{where}[]")
+
+    walk(sch, "")
+    assert not problems, problems
