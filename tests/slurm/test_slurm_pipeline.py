@@ -11,7 +11,6 @@ Skipped only where the cluster cannot be installed at all (not root, no apt-get)
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -19,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,20 +101,19 @@ def _squeue_all() -> dict[str, str]:
     return dict(line.split("|", 1) for line in out.split())
 
 
-def _incomplete(work: Path) -> set[Path]:
-    """Outputs Snakemake has marked as started but not finished (.snakemake/incomplete)."""
-    base = work / ".snakemake" / "incomplete"
-    out: set[Path] = set()
-    if not base.is_dir():
-        return out
-    for f in base.rglob("*"):
-        if f.is_file() and f.name != "migration_underway":
-            enc = "".join(p.lstrip("@") for p in f.relative_to(base).parts)
-            try:
-                out.add(Path(base64.urlsafe_b64decode(enc).decode()))
-            except ValueError:
-                continue
-    return out
+def _finished_items(head_log: str) -> set[Path]:
+    """item.json outputs of the jobs the head has reported finished ("Finished jobid: N")."""
+    outputs: dict[str, list[str]] = {}
+    block: list[str] = []
+    for line in head_log.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("output:"):
+            block = [o.strip() for o in stripped[len("output:"):].split(",")]
+        elif stripped.startswith("jobid:") and block:
+            outputs[stripped.split()[1]] = block
+            block = []
+    done = set(re.findall(r"Finished jobid: (\d+)", head_log))
+    return {Path(o) for j in done for o in outputs.get(j, []) if o.endswith("item.json")}
 
 
 def _fail(r: subprocess.CompletedProcess[str]) -> str:
@@ -157,14 +156,16 @@ def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
     root = tmp_path / "results"
     proc = subprocess.Popen(_head_cmd(cfg), cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     finished: dict[Path, int] = {}
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            assert proc.poll() is None, f"head exited early ({proc.returncode}):\n{proc.stdout.read()}"
+            assert proc.poll() is None, f"head exited early ({proc.returncode}):\n{''.join(lines)}"
             running = [j for j, s in _squeue_all().items() if s == "RUNNING"]
-            incomplete = _incomplete(tmp_path)
-            done = [p for p in _items(root) if p not in incomplete]
+            done = _finished_items("".join(lines))
             if running and done:
                 finished = {p: p.stat().st_mtime_ns for p in done}
                 break
@@ -175,7 +176,9 @@ def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        head_log = proc.communicate(timeout=60)[0]
+        proc.wait(timeout=60)
+        reader.join(timeout=30)
+    head_log = "".join(lines)
     assert not (root / "catalog" / "catalog.json").exists(), "the run finished before the kill"
     print(f"killed with {len(finished)} items finished; head log tail:\n{head_log[-1500:]}")
 
