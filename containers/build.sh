@@ -107,12 +107,15 @@ else
     trap 'rm -rf "$CTX"' EXIT
     (cd "$REPO" && { printf '%s\n' containers/Containerfile containers/requirements.lock pyproject.toml README.md
         git ls-files --cached --others --exclude-standard src rules workflow config stac Snakefile | grep -v '__pycache__'; } \
-        | while read -r f; do [[ -f "$f" ]] && printf '%s\n' "$f"; done | tar -c -T - | tar -x -C "$CTX")
+        | while read -r f; do [[ -f "$f" ]] && printf '%s\n' "$f"; done | tar -h -c -T - | tar -x -C "$CTX")
     podman build --platform "linux/$ARCH" --pull=never --layers \
         -f "$CTX/containers/Containerfile" \
         --build-arg "BASE=$BASE" --build-arg "INPUTS_HASH=$HASH" \
         "${EXTRA[@]}" -t "$IMAGE" "$CTX" >&2
     log "built $IMAGE in $(( $(date +%s) - start )) s"
+    # drop images of older inputs (each ~2 GB); the layer cache of the new one stays
+    podman images --format '{{.Repository}}:{{.Tag}}' | grep -E "^localhost/sporbar:[0-9a-f]{16}-$ARCH\$" \
+        | grep -vx "$IMAGE" | xargs -r podman rmi >/dev/null 2>&1 || true
 fi
 podman tag "$IMAGE" "localhost/sporbar:latest-$ARCH"
 if [[ -n "$SAVE" ]]; then
