@@ -10,12 +10,14 @@ CONFIG ?= config/config.yaml
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test install lint clean help
+.PHONY: run test install lint clean help container container-test web serve bench
 
 help:
 	@echo "make run    - install into .venv and run the demo pipeline (prints where the catalog is)"
 	@echo "make test   - install into .venv and run the test suite (unit + end-to-end)"
 	@echo "make lint   - snakemake --lint and ruff"
+	@echo "make container - build the OCI image (podman; cached by input hash)"
+	@echo "make serve  - STAC API on pgstac + STAC Browser for results/ on http://127.0.0.1:8000/browser/"
 	@echo "make clean  - remove results/ (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -35,10 +37,27 @@ run: install
 	snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --show-failed-logs && \
 	sporbar summary -c $(CONFIG) --started $$start
 
+# Unit, integration (loopback servers, PostgreSQL/pgstac, STAC Browser in Chromium), the real
+# local Slurm cluster and end-to-end tests; then the container is built (cached) and tested.
 test: install
 	@set +e; pytest; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "WARNING: pytest collected NO tests (exit 5)"; exit 0; fi; \
-	exit $$rc
+	if [ $$rc -eq 5 ]; then echo "WARNING: pytest collected NO tests (exit 5)"; rc=0; fi; \
+	[ $$rc -eq 0 ] || exit $$rc
+	containers/test.sh
+
+container:
+	containers/build.sh
+
+container-test:
+	containers/test.sh
+
+web:
+	bash web/build.sh
+
+serve: install web
+	eval "$$(services/postgres.sh start)" && \
+	sporbar publish --to pgstac --asset-base-url /data/ -c $(CONFIG) -o results/catalog/catalog.json && \
+	sporbar serve
 
 lint: install
 	snakemake --lint
