@@ -21,6 +21,14 @@ report: "workflow/report/workflow.rst"
 container: "containers/sporbar.sif"
 
 
+# Cheap bookkeeping steps run in the head job, not as Slurm jobs.
+localrules:
+    all,
+    demo_source,
+    publish,
+    export_metadata,
+
+
 include: "rules/common.smk"
 include: "rules/fetch.smk"
 include: "rules/ard.smk"

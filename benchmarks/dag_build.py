@@ -51,13 +51,18 @@ def write_config(work: Path, n: int) -> Path:
     return path
 
 
-def snakemake_n(cfg: Path, work: Path, profile: str | None) -> tuple[float, str]:
+def snakemake_n(cfg: Path, work: Path, profile: str | None,
+                timeout: float = 3600) -> tuple[float, str | None]:
+    """Seconds of ``snakemake -n`` and its output; (timeout, None) when it ran out of time."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "-n",
            "--configfile", str(cfg)]
     cmd += ["--profile", profile] if profile else ["--cores", "2"]
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=3600)
+    try:
+        r = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return timeout, None
     dt = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"snakemake -n failed for {cfg}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
@@ -89,6 +94,8 @@ def main() -> None:
     ap.add_argument("--profile", default=str(REPO / "slurm" / "saga"),
                     help="profile whose groups/group-components are counted (default slurm/saga)")
     ap.add_argument("--repeat", type=int, default=1, help="timed dry runs per size (best is kept)")
+    ap.add_argument("--group-timeout", type=float, default=300,
+                    help="give up on the grouped dry run after this many seconds (default 300)")
     args = ap.parse_args()
     prof = yaml.safe_load((Path(args.profile) / "config.yaml").read_text())
     grouped_rules = set((prof.get("groups") or {}).keys())
@@ -112,17 +119,23 @@ def main() -> None:
             stats = job_stats(out)
             tiles = stats.get("predict", n)
             steps = sum(c for r, c in stats.items() if r != "all")
-            dt_g, out_g = snakemake_n(cfg, work, str(gprof))
-            grouped = grouped_slurm_jobs(out_g, job_stats(out_g), grouped_rules)
+            dt_g, out_g = snakemake_n(cfg, work, str(gprof), timeout=args.group_timeout)
+            grouped = (grouped_slurm_jobs(out_g, job_stats(out_g), grouped_rules)
+                       if out_g is not None else None)
             rows.append((n, tiles, min(times), dt_g, steps, grouped))
             print(f"{n} tiles: DAG {min(times):.1f} s, {steps} steps, {grouped} Slurm jobs grouped "
+                  f"(grouped dry run {'>' if out_g is None else ''}{dt_g:.1f} s) "
                   f"({stats})", file=sys.stderr)
     print(f"\nDAG build (snakemake -n, incl. parse and config validation); grouping of {args.profile}")
     print(f"{'tiles':>7} {'dag_s':>7} {'dag_s(grp)':>10} {'steps':>8} {'slurm_jobs':>11} "
           f"{'grouped':>8} {'jobs/tile':>10} {'grp/tile':>9}")
-    for n, tiles, dt, dt_g, steps, grouped in rows:
-        print(f"{tiles:>7} {dt:>7.1f} {dt_g:>10.1f} {steps:>8} {steps:>11} {grouped:>8} "
-              f"{steps / tiles:>10.2f} {grouped / tiles:>9.2f}")
+    for _n, tiles, dt, dt_g, steps, grouped in rows:
+        if grouped is None:  # Snakemake's group assignment did not finish in time
+            g_dt, g_n, g_pt = f">{dt_g:.0f}", "timeout", "?"
+        else:
+            g_dt, g_n, g_pt = f"{dt_g:.1f}", str(grouped), f"{grouped / tiles:.2f}"
+        print(f"{tiles:>7} {dt:>7.1f} {g_dt:>10} {steps:>8} {steps:>11} {g_n:>8} "
+              f"{steps / tiles:>10.2f} {g_pt:>9}")
 
 
 if __name__ == "__main__":
