@@ -37,10 +37,13 @@ include: "rules/training.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
 include: "rules/publish.smk"
+include: "rules/staging.smk"
 
 
 rule all:
     input:
         catalog=PAT["catalog"],
         metadata=f"{ROOT}/metadata/dcat/catalog.ttl",
+        # staging.enabled: the stage-out manifest on NIRD (rules/staging.smk); else nothing.
+        staged=STAGE_OUT,
     default_target: True

@@ -178,3 +178,29 @@ def test_secret_never_leaks_through_the_cli(server: Loopback, tmp_path: Path, mo
     for t in texts:
         assert SECRET not in t
     assert json.loads(out.read_text())["id"] == scene
+
+
+def test_fetch_s1_grd_product_gets_the_s1_item(server: Loopback, tmp_path: Path, monkeypatch) -> None:
+    """A Sentinel-1 GRD zip (the real SAFE metadata) is described by raw_s1_item, not the S2 builder."""
+    import shutil
+
+    from sporbar.workflow.plan import PATTERNS
+
+    s1 = REALDATA / "s1-metadata" / "S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8.SAFE"
+    if not (s1 / "manifest.safe").is_file():
+        pytest.skip(f"{s1} absent")
+    monkeypatch.setenv("SPORBAR_DHUS_USER", "alice")
+    monkeypatch.setenv("SPORBAR_DHUS_PASSWORD", SECRET)
+    cfg = load(_config(tmp_path, server, product_type="GRD"))
+    safe = Path(shutil.copytree(s1, tmp_path / "src" / s1.name))
+    scene = s1.name.removesuffix(".SAFE")
+    uuid = "5e1a1a2b-aaaa-bbbb-cccc-123456789abc"
+    _serve_product(server, uuid, _zip_safe(safe))
+    item_path = tmp_path / "results" / PATTERNS["raw_s1"].format(scene=scene)
+    d = dhus.fetch_product(cfg, {"id": scene, "uuid": uuid}, item_path, query={"q": "x"}, pol=FAST)
+    validate_item_dict(d)
+    assert d["id"] == scene and d["properties"]["sar:product_type"] == "GRD"
+    assert d["properties"]["sat:relative_orbit"] == 59 and "annotation-vv" in d["assets"]
+    assert d["properties"]["sporbar:source"]["kind"] == "dhus"
+    assert "Sentinel-1 product" in d["properties"]["processing:lineage"]
+    assert sorted(p.name for p in item_path.parent.iterdir()) == [f"{scene}.SAFE", "item.json"]

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-import dask
-
 from sporbar.ard.composite import INDEX_BANDS, Period, add_indices, clear_count, in_period, median
 from sporbar.ard.item import ard_item
 from sporbar.ard.load import Scene, load, load_scl, read_scenes
@@ -18,6 +16,7 @@ from sporbar.ard.write import open_cube, write_composite, write_count, write_cub
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.io import check_writable
+from sporbar.parallel import dask_client
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
@@ -95,7 +94,7 @@ def make_ard(
     folder.mkdir(parents=True, exist_ok=True)
     assets: dict[str, Path] = {}
     counts: dict[str, int] = {}
-    with dask.config.set(scheduler="threads", num_workers=cfg.data["threads"]):
+    with dask_client(cfg):
         log.info(
             "ard: writing cube (%d scenes x %d bands, %s px)",
             len(scenes),

@@ -87,7 +87,8 @@ def fetch_s2(
         else:
             from sporbar.fetch.local import fetch_scene as run  # type: ignore[assignment]
         item = run(cfg, entry, output, query=query, overwrite=overwrite, rule=rule_name(ctx))
+    cloud = item["properties"].get("eo:cloud_cover")  # absent on Sentinel-1 (radar) items
     click.echo(
-        f"{output}: {item['id']} ({len(item['assets'])} assets, "
-        f"cloud {item['properties']['eo:cloud_cover']:.1f}%)"
+        f"{output}: {item['id']} ({len(item['assets'])} assets"
+        + (f", cloud {cloud:.1f}%)" if cloud is not None else ")")
     )

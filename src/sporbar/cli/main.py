@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve:serve",
     "search": "search:search",
     "export-metadata": "export_metadata:export_metadata",
+    "stage": "stage:stage",
 }
 
 

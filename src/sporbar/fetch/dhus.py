@@ -5,7 +5,9 @@ the product type and the cloud-cover range. Fetch: the product zip from the ODat
 ``$value`` link with :mod:`sporbar.fetch.http` (MD5 from the product's OData entry,
 resume, retries), checked as a zip, extracted with ``safe_extract`` beside the item,
 the zip deleted; the raw item comes from the SAFE metadata (``read_safe`` +
-``raw_s2_item``) with the provenance (redacted URL, query, MD5, time) in ``sporbar:source``.
+``raw_s2_item``; for a Sentinel-1 GRD product ``read_s1_safe`` + ``raw_s1_item``, its item
+in ``raw/sentinel-1-grd/<id>/``, plan pattern ``raw_s1``) with the provenance (redacted
+URL, query, MD5, time) in ``sporbar:source``.
 
 Credentials: ``$SPORBAR_DHUS_USER``/``$SPORBAR_DHUS_PASSWORD`` (names configurable) or a
 ``~/.netrc`` entry for the hub's host.
@@ -36,6 +38,8 @@ from sporbar.fetch.http import (
     safe_extract,
     scrub,
 )
+from sporbar.fetch.s1_item import raw_s1_item
+from sporbar.fetch.s1_safe import is_s1_product, read_s1_safe
 from sporbar.fetch.safe import read_safe
 from sporbar.fetch.search import (
     SOURCE_PROPERTY,
@@ -206,15 +210,20 @@ def fetch_product(
     safe = folder / f"{name}.SAFE"
     if safe not in tops:
         raise InputDataError(f"{url and redact(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
-    meta = read_safe(safe.resolve())
-    if meta.product_id != name:
-        raise InputDataError(f"{meta.metadata_path}: PRODUCT_URI is {meta.product_id!r}, expected {name!r}")
-    item = raw_s2_item(meta)
+    if is_s1_product(name):  # Sentinel-1 GRD: its own reader and item (raw/sentinel-1-grd/)
+        item = raw_s1_item(read_s1_safe(safe.resolve()))
+        mission = "Sentinel-1"
+    else:
+        meta = read_safe(safe.resolve())
+        if meta.product_id != name:
+            raise InputDataError(f"{meta.metadata_path}: PRODUCT_URI is {meta.product_id!r}, expected {name!r}")
+        item = raw_s2_item(meta)
+        mission = "Sentinel-2"
     item.properties[SOURCE_PROPERTY] = source_provenance(
         "dhus", url, query, f"md5:{md5.lower()}" if md5 else None
     )
     step = Step(
-        lineage=f"Downloaded Sentinel-2 product {name} from the DHuS hub {redact(s['api_url'])} "
+        lineage=f"Downloaded {mission} product {name} from the DHuS hub {redact(s['api_url'])} "
         "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
         command="fetch s2",
         parameters={"source": "dhus", "scene": name, "api_url": redact(s["api_url"])},

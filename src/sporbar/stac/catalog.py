@@ -40,6 +40,7 @@ CATALOG_ID: Final = "sporbar"
 # plan.PATTERNS name -> collection, used when an item has no "collection" field.
 PATTERN_COLLECTIONS: Final[Mapping[str, str]] = {
     "raw_s2": ext.COLLECTION_S2_RAW,
+    "raw_s1": ext.COLLECTION_S1_RAW,
     "raw_lidar": ext.COLLECTION_LIDAR_RAW,
     "raw_labels": ext.COLLECTION_LABELS_RAW,
     "ard": ext.COLLECTION_ARD,

@@ -36,6 +36,7 @@ DERIVED_FROM: Final = "derived_from"
 
 # Collection ids, one per product family.
 COLLECTION_S2_RAW: Final = "sentinel-2-l2a-raw"
+COLLECTION_S1_RAW: Final = "sentinel-1-grd-raw"
 COLLECTION_LIDAR_RAW: Final = "lidar-raw"
 COLLECTION_LABELS_RAW: Final = "labels-raw"
 COLLECTION_ARD: Final = "sentinel-2-ard"
@@ -45,6 +46,7 @@ COLLECTION_MODELS: Final = "models"
 COLLECTION_MAPS: Final = "land-ecology-maps"
 COLLECTIONS: Final = (
     COLLECTION_S2_RAW,
+    COLLECTION_S1_RAW,
     COLLECTION_LIDAR_RAW,
     COLLECTION_LABELS_RAW,
     COLLECTION_ARD,

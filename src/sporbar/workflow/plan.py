@@ -20,6 +20,7 @@ PATTERNS: dict[str, str] = {
     "demo_index": "demo-source/index.json",
     "raw_s2": "raw/sentinel-2-l2a/{scene}/" + ITEM,
     "s2_search": "raw/sentinel-2-l2a/search.json",
+    "raw_s1": "raw/sentinel-1-grd/{scene}/" + ITEM,
     "lidar_search": "raw/lidar/search.json",
     "raw_lidar": "raw/lidar/{lidar_tile}/" + ITEM,
     "raw_labels": "raw/labels/{area}/" + ITEM,
