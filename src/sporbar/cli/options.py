@@ -17,6 +17,14 @@ config_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Pipeline config YAML (validated against the config schema).",
 )
+optional_config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Pipeline config YAML (default: see the command's help).",
+)
 output_item_option = click.option(
     "-o",
     "--output",

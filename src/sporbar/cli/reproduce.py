@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from sporbar.cli.options import optional_config_option
+
 
 @click.command("reproduce")
 @click.argument("item", required=False, type=click.Path(dir_okay=False, path_type=Path))
@@ -17,14 +19,7 @@ import click
     default=None,
     help="Reproduce every item of this catalog (catalog.json) and print the share reproduced.",
 )
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Config to re-run with (default: <root>/config.yaml, the run's effective config).",
-)
+@optional_config_option
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -49,7 +44,8 @@ def reproduce(
 
     Inputs are found through the item's derived_from links and checked against their
     file:checksum first ("missing input" / "input changed"); the step runs in a temporary
-    folder with the run's config; each asset is then identical, different (with what
+    folder with the run's config (-c, default <root>/config.yaml, the run's effective
+    config); each asset is then identical, different (with what
     differs: pixels, values, sizes) or missing. A code version other than the recorded one
     is a warning. Exits 0 when everything was reproduced bit-for-bit, 1 otherwise.
 

@@ -6,17 +6,12 @@ from pathlib import Path
 
 import click
 
+from sporbar.cli.options import optional_config_option
+
 
 @click.command("stage")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Take sources and destination from the config's `staging` section (with --direction).",
-)
+@optional_config_option
 @click.option(
     "--direction",
     type=click.Choice(["in", "out"]),
@@ -44,6 +39,9 @@ def stage(
     required: Path | None,
 ) -> None:
     """Copy SRC to DST, or each of several SRCs into the folder DST.
+
+    With -c CONFIG and --direction, sources and destination come from the config's
+    `staging` section instead ('in': staging.inputs to work_root; 'out': outputs to NIRD).
 
     Each file is copied to a temporary, checked against the source's sha2-256 and
     renamed into place; files already at the destination with the same checksum are

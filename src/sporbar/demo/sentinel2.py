@@ -68,20 +68,8 @@ SCL_NAMES = [
     "SNOW_ICE",
 ]
 
-_SPECTRAL_ORDER = [
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B11",
-    "B12",
-]
+# Bands the demo L2A products hold, in bandId order (B10 is an L1C-only cirrus band).
+_SPECTRAL_ORDER = [b for b in BAND_IDS if b != "B10"]
 # Reflectance spectra per class: (off-season / bare, peak season), bands in _SPECTRAL_ORDER.
 _SPECTRA: dict[DemoClass, tuple[list[float], list[float]]] = {
     DemoClass.forest: (
