@@ -73,6 +73,16 @@ def lidar_fetch_args(wildcards, input):
     return f"--source {plan.lidar_source(CFG)} --search {input.search}"
 
 
+def publish_inputs(wildcards):
+    # every item of the run; real sources' scenes/tiles are known only after their search
+    # checkpoints, so read them then (a parse-time list would change on the next run)
+    if plan.s2_source(CFG) != "demo":
+        checkpoints.search_s2.get()
+    if plan.lidar_source(CFG) != "demo":
+        checkpoints.search_lidar.get()
+    return [str(p) for p in plan.all_outputs(CFG)]
+
+
 def ard_items(wildcards):
     return [plan.path(CFG, "ard", tile=t) for t in CFG.tiles]
 

@@ -3,7 +3,7 @@
 
 rule publish:
     input:
-        outputs=[str(p) for p in plan.all_outputs(CFG)],
+        outputs=publish_inputs,
     output:
         catalog=PAT["catalog"],
     params:

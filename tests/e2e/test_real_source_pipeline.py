@@ -1,0 +1,203 @@
+"""End to end with real (non-demo) Sentinel-2 sources: the whole Snakemake DAG from search to catalog.
+
+The demo generator writes SAFE folders for the small area; the workflow then reads them
+
+* as a ``local`` archive (searched and indexed in place), and
+* from a minimal STAC API on loopback (``/search`` answers items built from the SAFE
+  metadata, whose assets are the band files served over HTTP with ``file:checksum``),
+
+so the ``search_s2`` checkpoint, the search-driven ``fetch_s2`` and everything after it run
+as they would on real data. Lidar and labels stay ``demo``. Marked ``e2e`` (about 1.5 min).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SHARED, small_config, write_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from _loopback import Loopback, Route  # noqa: E402
+
+from sporbar.config import Config, load
+from sporbar.demo.generate import generate
+from sporbar.fetch.demo_s2 import raw_s2_item
+from sporbar.fetch.local import index
+from sporbar.fetch.safe import read_safe
+from sporbar.io import sha256_multihash
+from sporbar.stac.lineage import leaves, lineage
+from sporbar.workflow import plan
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+
+
+def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+def sporbar(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "sporbar"), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("e2e-local")
+    root = work / "results"
+    archive = work / "archive"
+    data = small_config(root)
+    # the archive: the demo SAFE folders (and LAZ, labels, unused here) outside the results
+    generate(load(write_config(work / "demo.yaml", data)), archive)
+    data["sources"]["sentinel2"] = {"source": "local", "max_cloud_cover": 100,
+                                    "local": {"path": str(archive / "sentinel-2")}}
+    cfg_path = write_config(work / "config.yaml", data)
+    r = snakemake("--configfile", str(cfg_path), cwd=work)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+    return {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path), "archive": archive}
+
+
+ASSETS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL"]
+
+
+def _serve_stac_api(server: Loopback, archive: Path) -> None:
+    """A minimal STAC API: landing page, POST /search with one item per SAFE, the band files."""
+    feats = []
+    for name, safe in index(archive):
+        item = raw_s2_item(read_safe(safe)).to_dict(include_self_link=False)
+        item["collection"] = "sentinel-2-l2a"
+        item["properties"]["s2:product_uri"] = f"{name}.SAFE"
+        item["id"] = f"{name[:3]}_{item['properties']['s2:mgrs_tile']}_{name[11:19]}_0_L2A"  # Earth Search style
+        item["assets"] = {k: a for k, a in item["assets"].items() if k in ASSETS}
+        for a in item["assets"].values():
+            f = Path(a["href"])
+            route = f"/data/{name}/{f.name}"
+            server.routes[route] = Route(body=f.read_bytes())
+            a.update(href=server.url(route), **{"file:checksum": sha256_multihash(f), "file:size": f.stat().st_size})
+        item["links"] = [{"rel": "self", "href": server.url(f"/v1/collections/sentinel-2-l2a/items/{item['id']}")}]
+        feats.append(item)
+    server.routes["/v1"] = Route(content_type="application/json", body=json.dumps({
+        "type": "Catalog", "id": "loopback", "description": "test STAC API", "stac_version": "1.0.0",
+        "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search",
+                       "https://api.stacspec.org/v1.0.0/item-search#query"],
+        "links": [{"rel": "search", "href": server.url("/v1/search"), "type": "application/geo+json",
+                   "method": "POST"}, {"rel": "self", "href": server.url("/v1")}]}).encode())
+    server.routes["/v1/search"] = Route(content_type="application/geo+json", body=json.dumps(
+        {"type": "FeatureCollection", "features": feats, "links": []}).encode())
+
+
+@pytest.fixture(scope="module")
+def stac_run(tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("e2e-stac")
+    root = work / "results"
+    archive = work / "archive"
+    data = small_config(root)
+    generate(load(write_config(work / "demo.yaml", data)), archive)
+    server = Loopback()
+    try:
+        _serve_stac_api(server, archive / "sentinel-2")
+        data["sources"]["sentinel2"] = {
+            "source": "stac_api", "max_cloud_cover": 100,
+            "stac_api": {"url": server.url("/v1"), "collection": "sentinel-2-l2a", "assets": ASSETS},
+        }
+        cfg_path = write_config(work / "config.yaml", data)
+        r = snakemake("--configfile", str(cfg_path), cwd=work)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+        yield {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path), "server": server}
+    finally:
+        server.close()
+
+
+def _check_run(run: dict, source: str) -> None:
+    cfg: Config = run["cfg"]
+    search = json.loads(plan.path(cfg, "s2_search").read_text())
+    assert search["source"] == source
+    ids = [s["id"] for s in search["scenes"]]
+    assert ids == plan.demo_scene_ids(cfg), ids  # all three demo dates found, in date order
+    assert plan.scene_ids(cfg) == ids
+    for scene in ids:
+        item_path = plan.path(cfg, "raw_s2", scene=scene)
+        assert item_path.exists(), item_path
+        item = json.loads(item_path.read_text())
+        assert item["properties"]["sporbar:source"]["kind"] == source
+        assert {"B02", "B04", "SCL"} <= set(item["assets"])
+        for key, asset in item["assets"].items():
+            assert asset.get("file:checksum", "").startswith("1220"), (scene, key)
+            assert (item_path.parent / asset["href"]).resolve().is_file(), (scene, key, asset["href"])
+    for p in plan.all_outputs(cfg):
+        assert p.exists(), p
+
+
+def _verify(run: dict) -> None:
+    catalog = plan.path(run["cfg"], "catalog")
+    schemas = SHARED / "stac-schemas"
+    r = sporbar("verify", str(catalog), *(["--schemas", str(schemas)] if schemas.is_dir() else []))
+    assert r.returncode == 0, r.stdout + r.stderr
+    published = catalog.parent / "sentinel-2-l2a-raw"
+    for scene in plan.scene_ids(run["cfg"]):
+        assert (published / scene / f"{scene}.json").is_file(), scene
+
+
+def _lineage(run: dict) -> None:
+    cfg: Config = run["cfg"]
+    map_item = plan.path(cfg, "map", product=cfg.data["map"]["product"], tile=cfg.tiles[0])
+    found = leaves(lineage(map_item))
+    assert {"sentinel-2-l2a-raw", "lidar-raw", "labels-raw"} <= {leaf.collection for leaf in found}
+    s2_ids = {leaf.id for leaf in found if leaf.collection == "sentinel-2-l2a-raw"}
+    assert s2_ids and s2_ids <= set(plan.scene_ids(cfg)), s2_ids
+
+
+def _nothing_to_do(run: dict) -> None:
+    r = snakemake("--configfile", str(run["config"]), "--dry-run", cwd=run["work"])
+    assert r.returncode == 0, r.stderr
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-3000:]
+
+
+def test_local_source_outputs(local_run: dict) -> None:
+    _check_run(local_run, "local")
+    # indexed in place: the raw items point into the archive, nothing copied
+    raw = local_run["root"] / "raw" / "sentinel-2-l2a"
+    assert not list(raw.rglob("*.jp2"))
+
+
+def test_local_source_catalog_verifies(local_run: dict) -> None:
+    _verify(local_run)
+
+
+def test_local_source_lineage_reaches_raw_s2(local_run: dict) -> None:
+    _lineage(local_run)
+
+
+def test_local_source_second_run_does_nothing(local_run: dict) -> None:
+    _nothing_to_do(local_run)
+
+
+def test_stac_api_source_outputs(stac_run: dict) -> None:
+    _check_run(stac_run, "stac_api")
+    server: Loopback = stac_run["server"]
+    assert server.requests_to("/v1/search")
+    # every wanted band of every scene downloaded once, beside its raw item
+    for scene in plan.scene_ids(stac_run["cfg"]):
+        folder = plan.path(stac_run["cfg"], "raw_s2", scene=scene).parent
+        assert sorted(p.stem for p in folder.glob("*.jp2")) == sorted(ASSETS), scene
+
+
+def test_stac_api_source_catalog_verifies(stac_run: dict) -> None:
+    _verify(stac_run)
+
+
+def test_stac_api_source_lineage_reaches_raw_s2(stac_run: dict) -> None:
+    _lineage(stac_run)
+
+
+def test_stac_api_source_second_run_does_nothing(stac_run: dict) -> None:
+    _nothing_to_do(stac_run)
