@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,21 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DEMO_CONFIG = REPO / "config" / "config.yaml"
+BIN = Path(sys.executable).parent  # the venv's bin: snakemake and sporbar of this install
+
+
+def run_snakemake(*args: str, cwd: Path, timeout: int = 1500) -> subprocess.CompletedProcess[str]:
+    """Run this repo's Snakefile on 2 cores in ``cwd`` with the venv first on PATH."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def run_sporbar(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``sporbar`` command."""
+    return subprocess.run([str(BIN / "sporbar"), *args], capture_output=True, text=True, timeout=300)
 
 
 def small_config(root: Path, **overrides: Any) -> dict[str, Any]:

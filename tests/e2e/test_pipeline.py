@@ -6,14 +6,13 @@ Slow (a few minutes on 2 cores): marked ``e2e``; `make test` runs it, `pytest -m
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED, small_config, write_config
+from conftest import SHARED, small_config, write_config
+from conftest import run_snakemake as snakemake
+from conftest import run_sporbar as sporbar
 
 from sporbar.config import load
 from sporbar.stac.lineage import leaves, lineage
@@ -21,19 +20,6 @@ from sporbar.workflow import plan
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent
-
-
-def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=1500,
-    )
-
-
-def sporbar(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "sporbar"), *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

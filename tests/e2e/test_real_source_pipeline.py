@@ -13,13 +13,13 @@ as they would on real data. Lidar and labels stay ``demo``. Marked ``e2e`` (abou
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED, small_config, write_config
+from conftest import SHARED, small_config, write_config
+from conftest import run_snakemake as snakemake
+from conftest import run_sporbar as sporbar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _loopback import Loopback, Route  # noqa: E402
@@ -35,19 +35,6 @@ from sporbar.workflow import plan
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent
-
-
-def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
-    )
-
-
-def sporbar(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "sporbar"), *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

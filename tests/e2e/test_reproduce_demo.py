@@ -8,13 +8,10 @@ are listed: any asset that does not come out with the same bytes fails this test
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, small_config, write_config
+from conftest import run_snakemake, small_config, write_config
 
 from sporbar.config import load
 from sporbar.reproduce import IDENTICAL, Reproducer, catalog_items, summary
@@ -22,20 +19,13 @@ from sporbar.workflow import plan
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent
-
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("e2e-reproduce")
     root = work / "results"
     cfg_path = write_config(work / "config.yaml", small_config(root))
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    r = subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2",
-         "--configfile", str(cfg_path)],
-        cwd=work, env=env, capture_output=True, text=True, timeout=1500,
-    )
+    r = run_snakemake("--configfile", str(cfg_path), cwd=work)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
     return {"work": work, "root": root, "cfg": load(cfg_path)}
 

@@ -195,3 +195,18 @@ def make_area(tmp_path: Path, *, tiles: tuple[str, ...] = TILES, **overrides: An
         area.ard[t], area.lidar[t] = write_tile_inputs(cfg, t, area.truth[t])
     area.labels = write_labels(cfg, area.truth)
     return area
+
+
+def write_samples(area: Any) -> Path:
+    """Run the real sample extraction on a synthetic area; return the training item path."""
+    from sporbar.training.run import run_samples
+
+    samples = area.cfg.root / "training" / "test" / "item.json"
+    run_samples(
+        area.cfg,
+        labels_item=area.labels,
+        ard_items=list(area.ard.values()),
+        lidar_items=list(area.lidar.values()),
+        output=samples,
+    )
+    return samples

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _ml_fixtures import make_area
+from _ml_fixtures import make_area, write_samples
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -16,20 +16,12 @@ from sporbar.ml.normalise import Normaliser
 from sporbar.ml.run import run_train
 from sporbar.stac.record import asset_path, read_item
 from sporbar.stac.validate import validate_item_dict
-from sporbar.training.run import run_samples
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("ml"))
-    samples = area.cfg.root / "training" / "test" / "item.json"
-    run_samples(
-        area.cfg,
-        labels_item=area.labels,
-        ard_items=list(area.ard.values()),
-        lidar_items=list(area.lidar.values()),
-        output=samples,
-    )
+    samples = write_samples(area)
     items = {
         m: run_train(
             area.cfg,

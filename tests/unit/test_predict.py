@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import rasterio
-from _ml_fixtures import make_area
+from _ml_fixtures import make_area, write_samples
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -16,20 +16,12 @@ from sporbar.ml.predict import predict_stack
 from sporbar.ml.run import run_predict, run_train
 from sporbar.ml.train import fit
 from sporbar.stac.validate import validate_item_dict
-from sporbar.training.run import run_samples
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("pred"))
-    samples = area.cfg.root / "training" / "test" / "item.json"
-    run_samples(
-        area.cfg,
-        labels_item=area.labels,
-        ard_items=list(area.ard.values()),
-        lidar_items=list(area.lidar.values()),
-        output=samples,
-    )
+    samples = write_samples(area)
     model = area.cfg.root / "models" / "rf" / "item.json"
     run_train(area.cfg, model_id="rf", samples_item=samples, output=model)
     return area, model
