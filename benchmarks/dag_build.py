@@ -1,8 +1,9 @@
 """Snakemake DAG build time for 1,000 and 10,000 grid tiles, and Slurm jobs per tile.
 
-    .venv/bin/python benchmarks/dag_build.py [--sizes 1000 10000] [--repeat 1]
+    .venv/bin/python benchmarks/dag_build.py [--sizes 1000 10000] [--job-blocks 1 2] [--repeat 1]
 
-For each size it writes a config (a large bbox inside the national grid, EPSG:25833),
+For each size and ``job_block`` (grid tiles per side of one job of the per-tile stages) it
+writes a config (a large bbox inside the national grid, EPSG:25833),
 times ``snakemake -n`` (parse + validate + DAG build + dry-run) and counts:
 
 * steps: Snakemake jobs (rules x wildcards) in the DAG;
@@ -39,14 +40,15 @@ CASES = {
 }
 
 
-def write_config(work: Path, n: int) -> Path:
+def write_config(work: Path, n: int, job_block: int = 1) -> Path:
     tile_size, bbox = CASES[n]
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg["root"] = str(work / "results")
     cfg["area"] = {"name": f"bench-{n}", "bbox": bbox}
     cfg["grid"]["tile_size"] = tile_size
     cfg["demo"]["lidar_tile_size"] = tile_size
-    path = work / f"config-{n}.yaml"
+    cfg["job_block"] = job_block
+    path = work / f"config-{n}-{job_block}.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
@@ -91,18 +93,22 @@ def grouped_slurm_jobs(out: str, stats: dict[str, int], grouped_rules: set[str])
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=sorted(CASES))
+    ap.add_argument("--job-blocks", type=int, nargs="+", default=[1, 2],
+                    help="job_block values to measure (default 1 2)")
     ap.add_argument("--profile", default=str(REPO / "slurm" / "saga"),
                     help="profile whose groups/group-components are counted (default slurm/saga)")
-    ap.add_argument("--repeat", type=int, default=1, help="timed dry runs per size (best is kept)")
+    ap.add_argument("--grouped", action="store_true",
+                    help="also dry-run with the profile's groups (Snakemake's group assignment is slow at 10k jobs)")
+    ap.add_argument("--repeat", type=int, default=1, help="timed dry runs per case (best is kept)")
     ap.add_argument("--group-timeout", type=float, default=300,
                     help="give up on the grouped dry run after this many seconds (default 300)")
     args = ap.parse_args()
     prof = yaml.safe_load((Path(args.profile) / "config.yaml").read_text())
     grouped_rules = set((prof.get("groups") or {}).keys())
-    # Only the grouping settings of the profile: the executor itself is not needed to count.
     rows = []
     with tempfile.TemporaryDirectory(prefix="sporbar-dag-") as tmp:
         work = Path(tmp)
+        # Only the grouping settings of the profile: the executor itself is not needed to count.
         gprof = work / "group-profile"
         gprof.mkdir()
         (gprof / "config.yaml").write_text(yaml.safe_dump({
@@ -111,31 +117,30 @@ def main() -> None:
             "group-components": prof.get("group-components") or {},
         }))
         for n in args.sizes:
-            cfg = write_config(work, n)
-            times, out = [], ""
-            for _ in range(args.repeat):
-                dt, out = snakemake_n(cfg, work, None)
-                times.append(dt)
-            stats = job_stats(out)
-            tiles = stats.get("predict", n)
-            steps = sum(c for r, c in stats.items() if r != "all")
-            dt_g, out_g = snakemake_n(cfg, work, str(gprof), timeout=args.group_timeout)
-            grouped = (grouped_slurm_jobs(out_g, job_stats(out_g), grouped_rules)
-                       if out_g is not None else None)
-            rows.append((n, tiles, min(times), dt_g, steps, grouped))
-            print(f"{n} tiles: DAG {min(times):.1f} s, {steps} steps, {grouped} Slurm jobs grouped "
-                  f"(grouped dry run {'>' if out_g is None else ''}{dt_g:.1f} s) "
-                  f"({stats})", file=sys.stderr)
-    print(f"\nDAG build (snakemake -n, incl. parse and config validation); grouping of {args.profile}")
-    print(f"{'tiles':>7} {'dag_s':>7} {'dag_s(grp)':>10} {'steps':>8} {'slurm_jobs':>11} "
-          f"{'grouped':>8} {'jobs/tile':>10} {'grp/tile':>9}")
-    for _n, tiles, dt, dt_g, steps, grouped in rows:
-        if grouped is None:  # Snakemake's group assignment did not finish in time
-            g_dt, g_n, g_pt = f">{dt_g:.0f}", "timeout", "?"
-        else:
-            g_dt, g_n, g_pt = f"{dt_g:.1f}", str(grouped), f"{grouped / tiles:.2f}"
-        print(f"{tiles:>7} {dt:>7.1f} {g_dt:>10} {steps:>8} {steps:>11} {g_n:>8} "
-              f"{steps / tiles:>10.2f} {g_pt:>9}")
+            for k in args.job_blocks:
+                cfg = write_config(work, n, k)
+                times, out = [], ""
+                for _ in range(args.repeat):
+                    dt, out = snakemake_n(cfg, work, None)
+                    times.append(dt)
+                stats = job_stats(out)
+                steps = sum(c for r, c in stats.items() if r != "all")
+                dt_g, grouped = None, None
+                if args.grouped:
+                    dt_g, out_g = snakemake_n(cfg, work, str(gprof), timeout=args.group_timeout)
+                    grouped = (grouped_slurm_jobs(out_g, job_stats(out_g), grouped_rules)
+                               if out_g is not None else "timeout")
+                rows.append((n, k, min(times), steps, dt_g, grouped))
+                print(f"{n} tiles, job_block {k}: DAG {min(times):.1f} s, {steps} jobs ({stats})", file=sys.stderr)
+    print("\nDAG build (snakemake -n: parse, config validation, DAG, dry-run listing of every job)")
+    print(f"{'tiles':>7} {'job_block':>9} {'dag_s':>7} {'jobs':>7} {'jobs/tile':>9} {'goal<30s':>8}"
+          + (f" {'grouped_s':>9} {'grp_jobs':>8} {'grp/tile':>8}" if args.grouped else ""))
+    for n, k, dt, steps, dt_g, grouped in rows:
+        line = f"{n:>7} {k:>9} {dt:>7.1f} {steps:>7} {steps / n:>9.2f} {'yes' if dt < 30 else 'no':>8}"
+        if args.grouped:
+            g = f"{grouped / n:.2f}" if isinstance(grouped, int) else "?"
+            line += f" {dt_g:>9.1f} {grouped!s:>8} {g:>8}"
+        print(line)
 
 
 if __name__ == "__main__":

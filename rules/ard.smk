@@ -1,23 +1,24 @@
-# ard: Sentinel-2 scenes -> cloud-masked, per-period median composites + indices on each grid tile.
+# ard: Sentinel-2 scenes -> cloud-masked, per-period median composites + indices on each grid tile
+# of a job block.
 
 
 rule ard:
     input:
-        scenes=scene_items,
+        scenes=ARD_SCENES,
     output:
-        item=PAT["ard"],
+        manifest=PAT["ard_job"],
     params:
         rule="ard",
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "ard"),
     log:
-        f"{ROOT}/logs/ard/{{tile}}.log",
+        f"{ROOT}/logs/ard/{{block}}.log",
     benchmark:
-        f"{ROOT}/benchmarks/ard/{{tile}}.tsv"
+        f"{ROOT}/benchmarks/ard/{{block}}.tsv"
     threads: CFG.data["threads"]
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} ard -c {params.config} --tile {wildcards.tile}"
-        " -o {output.item} --overwrite {input.scenes} &> {log}"
+        "sporbar --rule {params.rule} ard -c {params.config} --block {wildcards.block}"
+        " --manifest {output.manifest} {input.scenes} &> {log}"

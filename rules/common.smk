@@ -26,51 +26,59 @@ PAT = {name: plan.pattern(CFG, name) for name in plan.PATTERNS}
 ROOT = str(CFG.root)
 AREA = CFG.data["area"]["name"]
 PRODUCT = CFG.data["map"]["product"]
+# Per-tile stages run one job per job block of `job_block` x `job_block` tiles.
+BLOCKS = plan.blocks(CFG)
 
 
 wildcard_constraints:
     tile=r"E-?\d+N-?\d+",
+    block=r"E-?\d+N-?\d+",
     scene=r"S2[ABC]_MSIL2A_\w+",
     lidar_tile=r"lidar_-?\d+_-?\d+",
     model=r"[a-z0-9-]+",
 
 
 def scene_items(wildcards):
-    # demo: known from the config; real sources: read after the search_s2 checkpoint
-    if plan.s2_source(CFG) == "demo":
-        return [plan.path(CFG, "raw_s2", scene=s) for s in plan.scene_ids(CFG)]
+    # real sources: the scene list is read after the search_s2 checkpoint
     search = checkpoints.search_s2.get().output.search
     return [plan.path(CFG, "raw_s2", scene=s) for s in plan.scene_ids(CFG, Path(search))]
 
 
-def lidar_items_for_tile(wildcards):
+def lidar_fetch_manifests(wildcards):
+    # the lidar fetch jobs whose delivered tiles overlap this block (itself and neighbours)
     if plan.lidar_source(CFG) != "demo":
         checkpoints.search_lidar.get()
-    return [plan.path(CFG, "raw_lidar", lidar_tile=t) for t in plan.lidar_tiles_for(CFG, wildcards.tile)]
+    return [plan.path(CFG, "raw_lidar_job", block=b) for b in plan.lidar_blocks_for(CFG, wildcards.block)]
 
 
-def s2_fetch_source(wildcards):
-    if plan.s2_source(CFG) == "demo":
-        return {"index": PAT["demo_index"]}
-    return {"search": PAT["s2_search"]}
+# What does not depend on wildcards is computed once here, not in input functions: Snakemake
+# inspects an input function's signature on every call, which is seconds at 10,000 tiles.
+if plan.s2_source(CFG) == "demo":
+    ARD_SCENES = [str(plan.path(CFG, "raw_s2", scene=s)) for s in plan.scene_ids(CFG)]
+    S2_FETCH_INPUT = {"index": PAT["demo_index"]}
+    S2_FETCH_ARGS = f"--source-dir {Path(PAT['demo_index']).parent}"
+else:
+    ARD_SCENES = scene_items
+    S2_FETCH_INPUT = {"search": PAT["s2_search"]}
+    S2_FETCH_ARGS = f"--source {plan.s2_source(CFG)} --search {PAT['s2_search']}"
+
+if plan.lidar_source(CFG) == "demo":
+    LIDAR_FETCH_INPUT = {"index": PAT["demo_index"]}
+    LIDAR_FETCH_ARGS = f"--source-dir {Path(PAT['demo_index']).parent}"
+else:
+    LIDAR_FETCH_INPUT = {"search": PAT["lidar_search"]}
+    LIDAR_FETCH_ARGS = f"--source {plan.lidar_source(CFG)} --search {PAT['lidar_search']}"
+
+# Sentinel-1 GRD (sources.sentinel1, off by default): fetch_s1 reads the search_s1 result.
+S1_FETCH_ARGS = f"--source {plan.s1_source(CFG)} --search {PAT['s1_search']}"
 
 
-def s2_fetch_args(wildcards, input):
-    if plan.s2_source(CFG) == "demo":
-        return f"--source-dir {Path(input.index).parent}"
-    return f"--source {plan.s2_source(CFG)} --search {input.search}"
-
-
-def lidar_fetch_source(wildcards):
-    if plan.lidar_source(CFG) == "demo":
-        return {"index": PAT["demo_index"]}
-    return {"search": PAT["lidar_search"]}
-
-
-def lidar_fetch_args(wildcards, input):
-    if plan.lidar_source(CFG) == "demo":
-        return f"--source-dir {Path(input.index).parent}"
-    return f"--source {plan.lidar_source(CFG)} --search {input.search}"
+def s1_items(wildcards):
+    # none while sources.sentinel1 is off; else the products read after the search_s1 checkpoint
+    if plan.s1_source(CFG) == "none":
+        return []
+    search = checkpoints.search_s1.get().output.search
+    return [plan.path(CFG, "raw_s1", scene=s) for s in plan.s1_scene_ids(CFG, Path(search))]
 
 
 def publish_inputs(wildcards):
@@ -80,15 +88,8 @@ def publish_inputs(wildcards):
         checkpoints.search_s2.get()
     if plan.lidar_source(CFG) != "demo":
         checkpoints.search_lidar.get()
-    return [str(p) for p in plan.all_outputs(CFG)]
-
-
-def ard_items(wildcards):
-    return [plan.path(CFG, "ard", tile=t) for t in CFG.tiles]
-
-
-def lidar_product_items(wildcards):
-    return [plan.path(CFG, "lidar_products", tile=t) for t in CFG.tiles]
+    s1_items(wildcards)  # with Sentinel-1 on: its search_s1 checkpoint, so all_outputs lists the S1 items
+    return [str(p) for p in plan.tracked_outputs(CFG)]
 
 
 def labels_source(wildcards):

@@ -59,13 +59,13 @@ checkpoint search_lidar:
 
 rule fetch_s2:
     input:
-        unpack(s2_fetch_source),
+        **S2_FETCH_INPUT,
     output:
         item=PAT["raw_s2"],
     params:
         rule="fetch_s2",
         config=CONFIG_FILE,
-        source=s2_fetch_args,
+        source=S2_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
         f"{ROOT}/logs/fetch_s2/{{scene}}.log",
@@ -80,27 +80,72 @@ rule fetch_s2:
         " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
 
 
-rule fetch_lidar:
-    input:
-        unpack(lidar_fetch_source),
+# Sentinel-1 GRD (sources.sentinel1; off by default): searched and fetched like the real S2
+# sources, items in raw/sentinel-1-grd/ (published, not used by ARD, training or maps).
+checkpoint search_s1:
     output:
-        item=PAT["raw_lidar"],
+        search=PAT["s1_search"],
     params:
-        rule="fetch_lidar",
+        rule="search_s1",
         config=CONFIG_FILE,
-        source=lidar_fetch_args,
-        stage=plan.stage_hash(CFG, "fetch"),
+        stage=plan.stage_hash(CFG, "fetch_s1"),
     log:
-        f"{ROOT}/logs/fetch_lidar/{{lidar_tile}}.log",
+        f"{ROOT}/logs/search_s1.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "sporbar --rule {params.rule} search s1 -c {params.config} -o {output.search} &> {log}"
+
+
+rule fetch_s1:
+    input:
+        search=PAT["s1_search"],
+    output:
+        item=PAT["raw_s1"],
+    wildcard_constraints:
+        scene=plan.S1_SCENE_PATTERN,
+    params:
+        rule="fetch_s1",
+        config=CONFIG_FILE,
+        source=S1_FETCH_ARGS,
+        stage=plan.stage_hash(CFG, "fetch_s1"),
+    log:
+        f"{ROOT}/logs/fetch_s1/{{scene}}.log",
     benchmark:
-        f"{ROOT}/benchmarks/fetch_lidar/{{lidar_tile}}.tsv"
+        f"{ROOT}/benchmarks/fetch_s1/{{scene}}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
     shell:
+        "sporbar --rule {params.rule} fetch s1 -c {params.config} {params.source}"
+        " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
+
+
+# One job per job block: it fetches the delivered tiles whose centre the block holds.
+rule fetch_lidar:
+    input:
+        **LIDAR_FETCH_INPUT,
+    output:
+        manifest=PAT["raw_lidar_job"],
+    params:
+        rule="fetch_lidar",
+        config=CONFIG_FILE,
+        source=LIDAR_FETCH_ARGS,
+        stage=plan.stage_hash(CFG, "fetch"),
+    log:
+        f"{ROOT}/logs/fetch_lidar/{{block}}.log",
+    benchmark:
+        f"{ROOT}/benchmarks/fetch_lidar/{{block}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30 * plan.job_block(CFG) ** 2,
+    shell:
         "sporbar --rule {params.rule} fetch lidar -c {params.config} {params.source}"
-        " --lidar-tile {wildcards.lidar_tile} -o {output.item} --overwrite &> {log}"
+        " --block {wildcards.block} --manifest {output.manifest} &> {log}"
 
 
 rule fetch_labels:

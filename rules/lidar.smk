@@ -1,23 +1,23 @@
-# lidar: delivered LAZ tiles -> DTM, DSM, CHM and point density on each grid tile.
+# lidar: delivered LAZ tiles -> DTM, DSM, CHM and point density on each grid tile of a job block.
 
 
 rule lidar_products:
     input:
-        laz=lidar_items_for_tile,
+        fetched=lidar_fetch_manifests,
     output:
-        item=PAT["lidar_products"],
+        manifest=PAT["lidar_products_job"],
     params:
         rule="lidar_products",
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "lidar"),
     log:
-        f"{ROOT}/logs/lidar_products/{{tile}}.log",
+        f"{ROOT}/logs/lidar_products/{{block}}.log",
     benchmark:
-        f"{ROOT}/benchmarks/lidar_products/{{tile}}.tsv"
+        f"{ROOT}/benchmarks/lidar_products/{{block}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} lidar -c {params.config} --tile {wildcards.tile}"
-        " -o {output.item} --overwrite {input.laz} &> {log}"
+        "sporbar --rule {params.rule} lidar -c {params.config} --block {wildcards.block}"
+        " --manifest {output.manifest} {input.fetched} &> {log}"

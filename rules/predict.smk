@@ -1,26 +1,26 @@
-# predict: the chosen model applied to each tile -> class map + confidence COGs.
+# predict: the chosen model applied to each tile of a job block -> class map + confidence COGs.
 
 
 rule predict:
     input:
         model=expand(PAT["model"], model=CFG.data["map"]["model"]),
-        ard=PAT["ard"],
-        lidar=PAT["lidar_products"],
+        ard=PAT["ard_job"],
+        lidar=PAT["lidar_products_job"],
     output:
-        item=PAT["map"],
+        manifest=PAT["map_job"],
     params:
         rule="predict",
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "predict"),
     log:
-        f"{ROOT}/logs/predict/{{product}}/{{tile}}.log",
+        f"{ROOT}/logs/predict/{{product}}/{{block}}.log",
     benchmark:
-        f"{ROOT}/benchmarks/predict/{{product}}/{{tile}}.tsv"
+        f"{ROOT}/benchmarks/predict/{{product}}/{{block}}.tsv"
     threads: CFG.data["threads"]
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} predict -c {params.config} --tile {wildcards.tile}"
+        "sporbar --rule {params.rule} predict -c {params.config} --block {wildcards.block}"
         " --model {input.model} --ard {input.ard} --lidar {input.lidar}"
-        " -o {output.item} --overwrite &> {log}"
+        " --manifest {output.manifest} &> {log}"

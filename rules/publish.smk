@@ -19,7 +19,7 @@ rule publish:
         mem_mb=2000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} publish -c {params.config} -o {output.catalog} {input.outputs} &> {log}"
+        "sporbar --rule {params.rule} publish -c {params.config} -o {output.catalog} --all &> {log}"
 
 
 rule export_metadata:

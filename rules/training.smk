@@ -4,8 +4,8 @@
 rule samples:
     input:
         labels=expand(PAT["raw_labels"], area=AREA),
-        ard=ard_items,
-        lidar=lidar_product_items,
+        ard=expand(PAT["ard_job"], block=BLOCKS),
+        lidar=expand(PAT["lidar_products_job"], block=BLOCKS),
     output:
         item=PAT["training"],
     params:
@@ -22,4 +22,4 @@ rule samples:
         runtime=30,
     shell:
         "sporbar --rule {params.rule} samples -c {params.config} -o {output.item} --overwrite"
-        " {input.labels} {input.ard} {input.lidar} &> {log}"
+        " --all-tiles &> {log}"

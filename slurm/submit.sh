@@ -15,6 +15,8 @@
 # are kept; outputs of jobs that were running are redone (--rerun-incomplete). A stale lock
 # left by a killed head is removed first, unless another sporbar head job of yours is still
 # running (then this one stops instead of racing it).
+# NIRD stage-out (staging.enabled): a head job on a compute node (no NIRD there) does all but
+# stage_out and prints the command that finishes it on a login node.
 #SBATCH --job-name=sporbar-head
 #SBATCH --time=7-00:00:00
 #SBATCH --mem-per-cpu=2G
@@ -59,5 +61,20 @@ if [ -n "$(ls -A .snakemake/locks 2>/dev/null)" ]; then
     echo "submit.sh: removing the stale lock of a killed run" >&2
     "${SMK[@]}" --unlock >/dev/null
 fi
+# NIRD is mounted on login nodes, not on compute nodes. With staging on and NIRD not visible
+# here (a head job on a compute node), run everything but stage_out (a local rule, it would
+# fail here), then say how to finish on a login node. `stage --check` exits 3 only for that.
+nird=0
+sporbar stage -c "$CONFIG" --check >/dev/null 2>&1 || nird=$?
 # --rerun-incomplete: a re-run after a kill redoes what was running, keeps what finished.
-exec "${SMK[@]}" --rerun-incomplete "$@"
+if [ "$nird" -ne 3 ]; then
+    exec "${SMK[@]}" --rerun-incomplete "$@"
+fi
+echo "submit.sh: NIRD (staging.nird_root) is not mounted on $(hostname): running all but stage_out" >&2
+rc=0
+"${SMK[@]}" --rerun-incomplete --omit-from stage_out "$@" || rc=$?
+if [ "$rc" -eq 0 ]; then
+    echo "submit.sh: done, except the stage-out to NIRD. Finish it on a login node, in $PWD:" >&2
+    echo "    bash $REPO/slurm/submit.sh $CONFIG $CLUSTER      # runs only stage_out (a local rule)" >&2
+fi
+exit "$rc"

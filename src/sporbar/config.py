@@ -66,11 +66,36 @@ def validate(data: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
     sch = schema()
     cls = _with_defaults(jsonschema.validators.validator_for(sch))
     errors = sorted(cls(sch).iter_errors(data), key=lambda e: list(e.absolute_path))
+    _check_sentinel1_in_sentinel2(data, source)
     if errors:
         lines = "; ".join(_describe(e) for e in errors[:5])
         raise ConfigError(f"{source}: {lines}")
     _check_semantics(data, source)
     return data
+
+
+def _check_sentinel1_in_sentinel2(cfg: dict[str, Any], source: str) -> None:
+    """Refuse Sentinel-1 GRD searched as Sentinel-2 (its items would land under the S2 path)."""
+    s2 = (cfg.get("sources") or {}).get("sentinel2") or {}
+    dhus = s2.get("dhus") if isinstance(s2, dict) else None
+    if isinstance(dhus, dict) and dhus.get("product_type") == "GRD":
+        raise ConfigError(
+            f"{source}: key sources/sentinel2/dhus/product_type: 'GRD' is a Sentinel-1 product type; "
+            "sources.sentinel2 searches Sentinel-2 (S2MSI2A, S2MSI1C). Search Sentinel-1 GRD with "
+            "sources.sentinel1 (source: dhus) instead"
+        )
+
+
+def _check_sentinel1(cfg: dict[str, Any], source: str) -> None:
+    s1 = cfg["sources"].get("sentinel1")
+    if not s1 or s1["source"] == "none":
+        return
+    kind = s1["source"]
+    needs = {"stac_api": "url", "local": "path"}.get(kind)
+    if needs and not s1[kind].get(needs):
+        raise ConfigError(
+            f"{source}: key sources/sentinel1/{kind}/{needs}: required when sources/sentinel1/source is {kind!r}"
+        )
 
 
 def _check_semantics(cfg: dict[str, Any], source: str) -> None:
@@ -106,6 +131,7 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")
+    _check_sentinel1(cfg, source)
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,7 @@ class GridError(SporbarError, ValueError):
 
 class CatalogError(SporbarError, ValueError):
     """A STAC item or catalog is invalid, has broken links or wrong checksums."""
+
+
+class ClusterError(SporbarError, RuntimeError):
+    """Dask worker jobs on Slurm were refused, ended before connecting, or never started."""

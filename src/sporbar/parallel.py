@@ -4,13 +4,22 @@ By default every step computes with Dask's threaded scheduler and ``threads`` wo
 With ``SPORBAR_DASK_CLUSTER=slurm`` the step starts a ``dask_jobqueue.SLURMCluster``
 configured by ``slurm/dask-jobqueue.yaml`` (or ``SPORBAR_DASK_CONFIG``), asks for
 ``SPORBAR_DASK_JOBS`` worker jobs (default 1) and computes there; the workers are
-cancelled when the step ends. ``SBATCH_ACCOUNT`` sets the account.
+cancelled when the step ends (also on SIGTERM, e.g. ``scancel`` of the step).
+``SBATCH_ACCOUNT`` sets the account. The step waits up to ``SPORBAR_DASK_WAIT`` seconds
+(default 3600) for the first worker to connect, and fails with the worker log's path if
+a worker job ends before it connects.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,13 +29,14 @@ import dask
 import yaml
 
 from sporbar.config import Config
-from sporbar.errors import ConfigError
+from sporbar.errors import ClusterError, ConfigError
 
 log = logging.getLogger(__name__)
 
 ENV_CLUSTER = "SPORBAR_DASK_CLUSTER"
 ENV_CONFIG = "SPORBAR_DASK_CONFIG"
 ENV_JOBS = "SPORBAR_DASK_JOBS"
+ENV_WAIT = "SPORBAR_DASK_WAIT"
 JOBQUEUE_FILE = Path("slurm") / "dask-jobqueue.yaml"
 
 
@@ -61,22 +71,175 @@ def load_jobqueue_config(path: Path | None = None) -> dict[str, Any]:
 
 
 def slurm_cluster(path: Path | None = None, **overrides: Any) -> Any:
-    """A ``SLURMCluster`` from the YAML (nothing is submitted until it is scaled)."""
+    """A ``SLURMCluster`` from the YAML (nothing is submitted until it is scaled).
+
+    A relative ``log-directory`` is made absolute against the working directory (the
+    worker logs are ``<log-directory>/<name>-<jobid>.out`` and ``.err``).
+    """
     from dask_jobqueue import SLURMCluster
 
-    load_jobqueue_config(path)
+    conf = load_jobqueue_config(path)
     account = os.environ.get("SBATCH_ACCOUNT")
     if account and "account" not in overrides:
         overrides["account"] = account
+    logdir = conf.get("log-directory")
+    if logdir and "log_directory" not in overrides:
+        overrides["log_directory"] = str(Path(logdir).absolute())
     return SLURMCluster(**overrides)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"environment {name}={raw!r}: give a whole number >= 1")
+    return value
+
+
+def _check_job_script(cluster: Any, config: Path) -> None:
+    """``sbatch --test-only`` the worker job script: a bad partition, account, memory or time
+    limit fails here with Slurm's own words, not as a worker that never comes."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="sporbar-dask-") as f:
+        f.write(cluster.job_script())
+        f.flush()
+        r = subprocess.run(["sbatch", "--test-only", f.name], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        why = " ".join(line.strip() for line in (r.stderr or r.stdout).splitlines() if line.strip())
+        raise ClusterError(
+            f"{config}: Slurm refuses the Dask worker job ({why}); fix queue/account/memory/walltime "
+            f"there (see `sinfo` for partitions and limits)"
+        )
+
+
+def _job_ids(cluster: Any) -> list[str]:
+    return sorted({str(w.job_id) for w in cluster.workers.values() if getattr(w, "job_id", None)})
+
+
+def _queued(job_ids: list[str]) -> dict[str, str]:
+    """Job id -> Slurm state of those of ``job_ids`` still in ``squeue`` (pending, running...)."""
+    if not job_ids:
+        return {}
+    r = subprocess.run(["squeue", "-h", "-o", "%i %T", "-j", ",".join(job_ids)],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:  # squeue -j fails once every id has left slurmctld's memory
+        return {}
+    states = dict(line.split(None, 1) for line in r.stdout.splitlines() if line.strip())
+    return {j: s for j, s in states.items() if j in job_ids}
+
+
+def _worker_logs(cluster: Any, job_ids: list[str]) -> str:
+    logs = [
+        f"{w.log_directory}/{w.job_name or 'worker'}-{w.job_id}.err"
+        for w in cluster.workers.values()
+        if getattr(w, "log_directory", None) and str(getattr(w, "job_id", "")) in job_ids
+    ]
+    return ", ".join(sorted(logs)) or "the jobs' output files (no log-directory in the dask-jobqueue config)"
+
+
+def _wait_for_workers(cluster: Any, client: Any, timeout: int) -> None:
+    """Block until one worker is connected; fail early if the worker jobs all ended."""
+    t0 = time.monotonic()
+    while not client.nthreads():
+        ids = _job_ids(cluster)
+        if ids and not _queued(ids) and not client.nthreads():
+            raise ClusterError(
+                f"Dask worker job(s) {', '.join(ids)} ended before connecting to the scheduler "
+                f"at {cluster.scheduler_address}; see {_worker_logs(cluster, ids)}"
+            )
+        if time.monotonic() - t0 > timeout:
+            states = ", ".join(f"{j} {s}" for j, s in sorted(_queued(ids).items())) or "none in squeue"
+            raise ClusterError(
+                f"no Dask worker connected within {timeout} s (worker jobs: {states}); raise "
+                f"{ENV_WAIT}, ask for fewer resources in the dask-jobqueue config, or unset {ENV_CLUSTER}"
+            )
+        time.sleep(1)
+
+
+def _close(cluster: Any, grace: float = 60) -> None:
+    """Close the cluster (scancel of its jobs) and wait until no worker job is in squeue."""
+    ids = _job_ids(cluster)
+    try:
+        cluster.close()
+    except Exception as err:  # a worker whose sbatch failed trips SpecCluster.close
+        log.warning("dask: closing the SLURMCluster: %s; cancelling jobs %s", err, ids)
+    left = _queued(ids)
+    if left:
+        subprocess.run(["scancel", *left], capture_output=True, timeout=60)
+    deadline = time.monotonic() + grace
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = _queued(ids)
+    if left:
+        log.warning("dask: worker job(s) still in squeue after scancel: %s", left)
+
+
+@contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (scancel, time limit) into SystemExit so the worker jobs are cancelled."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _slurm_client() -> Iterator[Any]:
+    if shutil.which("sbatch") is None or shutil.which("squeue") is None:
+        raise ConfigError(
+            f"environment {ENV_CLUSTER}=slurm: sbatch/squeue not found on PATH; run the step where "
+            f"Slurm is installed (a Sigma2 login or compute node), or unset {ENV_CLUSTER} to use threads"
+        )
+    from distributed import Client
+
+    jobs = _env_int(ENV_JOBS, 1)
+    wait = _env_int(ENV_WAIT, 3600)
+    path = jobqueue_config_path()
+    with _exit_on_sigterm():
+        cluster = slurm_cluster(path)
+        try:
+            _check_job_script(cluster, path)
+            cluster.scale(jobs=jobs)
+            log.info("dask: %s: %d worker job(s) for scheduler %s", path, jobs, cluster.scheduler_address)
+            with Client(cluster) as client:
+                _wait_for_workers(cluster, client, wait)
+                log.info("dask: worker connected (Slurm job(s) %s)", ", ".join(_job_ids(cluster)))
+                yield client
+                done = client.run(lambda dask_worker: dask_worker.state.executed_count)
+                log.info("dask: %d task(s) ran on %d worker(s) in Slurm job(s) %s",
+                         sum(done.values()), len(done), ", ".join(_job_ids(cluster)))
+        finally:
+            _close(cluster)
+
+
+# The client of an enclosing ``dask_client`` block: a nested block (one per tile of a job
+# block) reuses it instead of starting another set of worker jobs.
+_ACTIVE: list[Any] = []
 
 
 @contextmanager
 def dask_client(cfg: Config) -> Iterator[Any]:
     """Run the Dask computations of the ``with`` block on the configured scheduler.
 
-    Yields None for the threaded scheduler (default), else the ``distributed.Client``.
+    Yields None for the threaded scheduler (default), else the ``distributed.Client``
+    (inside another ``dask_client`` block: that block's client, so a command that does
+    several tiles starts its worker jobs once if it wraps them all in one block).
     """
+    if _ACTIVE:
+        yield _ACTIVE[-1]
+        return
     kind = os.environ.get(ENV_CLUSTER, "threads").strip().lower() or "threads"
     if kind in ("threads", "local", "none"):
         with dask.config.set(scheduler="threads", num_workers=cfg.data["threads"]):
@@ -84,11 +247,9 @@ def dask_client(cfg: Config) -> Iterator[Any]:
         return
     if kind != "slurm":
         raise ConfigError(f"environment {ENV_CLUSTER}={kind!r}: use 'slurm' or 'threads'")
-    from distributed import Client
-
-    jobs = int(os.environ.get(ENV_JOBS, "1"))
-    with slurm_cluster() as cluster:
-        cluster.scale(jobs=jobs)
-        log.info("dask: SLURMCluster with %d job(s), dashboard %s", jobs, cluster.dashboard_link)
-        with Client(cluster) as client:
+    with _slurm_client() as client:
+        _ACTIVE.append(client)
+        try:
             yield client
+        finally:
+            _ACTIVE.pop()

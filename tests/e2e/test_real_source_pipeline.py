@@ -7,7 +7,10 @@ The demo generator writes SAFE folders for the small area; the workflow then rea
   metadata, whose assets are the band files served over HTTP with ``file:checksum``),
 
 so the ``search_s2`` checkpoint, the search-driven ``fetch_s2`` and everything after it run
-as they would on real data. Lidar and labels stay ``demo``. Marked ``e2e`` (about 1.5 min).
+as they would on real data. In the STAC API run the lidar comes from a generated point-cloud
+STAC API on the same server (``_pointcloud_api``: items from the demo LAZ headers, search
+filtered by bbox/datetime and paged); elsewhere lidar and labels stay ``demo``. Marked
+``e2e`` (about 1.5 min).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from conftest import run_sporbar as sporbar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _loopback import Loopback, Route  # noqa: E402
+from _pointcloud_api import PointCloudAPI  # noqa: E402
 
 from sporbar.config import Config, load
 from sporbar.demo.generate import generate
@@ -96,10 +100,14 @@ def stac_run(tmp_path_factory: pytest.TempPathFactory):
             "source": "stac_api", "max_cloud_cover": 100,
             "stac_api": {"url": server.url("/v1"), "collection": "sentinel-2-l2a", "assets": ASSETS},
         }
+        pc = PointCloudAPI(server, prefix="/pc")  # lidar from a point-cloud STAC API too
+        for laz in sorted((archive / "lidar").glob("*.laz")):
+            pc.add(laz)
+        data["sources"]["lidar"] = {"source": "stac_api", "stac_api": {"url": pc.url(""), "collection": pc.collection}}
         cfg_path = write_config(work / "config.yaml", data)
         r = snakemake("--configfile", str(cfg_path), cwd=work)
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
-        yield {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path), "server": server}
+        yield {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path), "server": server, "pc": pc}
     finally:
         server.close()
 
@@ -188,3 +196,20 @@ def test_stac_api_source_lineage_reaches_raw_s2(stac_run: dict) -> None:
 
 def test_stac_api_source_second_run_does_nothing(stac_run: dict) -> None:
     _nothing_to_do(stac_run)
+
+
+def test_stac_api_source_lidar_from_pointcloud_api(stac_run: dict) -> None:
+    cfg: Config = stac_run["cfg"]
+    pc: PointCloudAPI = stac_run["pc"]
+    search = json.loads(plan.path(cfg, "lidar_search").read_text())
+    assert search["source"] == "stac_api" and search["query"]["collection"] == pc.collection
+    assert len(pc.searches) > 1  # paged
+    tiles = [s["id"] for s in search["scenes"]]
+    assert tiles and sorted(s["item_id"] for s in search["scenes"]) == sorted(i["id"] for i in pc.items)
+    for tile in tiles:
+        item = json.loads(plan.path(cfg, "raw_lidar", lidar_tile=tile).read_text())
+        src = item["properties"]["sporbar:source"]
+        assert src["kind"] == "stac_api" and src["checksum"] == item["assets"]["data"]["file:checksum"]
+        assert pc.laz_gets(src["url"].rsplit("/", 1)[-1]) == 1
+    for tile in cfg.tiles:
+        assert plan.path(cfg, "lidar_products", tile=tile).exists()

@@ -191,13 +191,18 @@ def test_fetch_s1_grd_product_gets_the_s1_item(server: Loopback, tmp_path: Path,
         pytest.skip(f"{s1} absent")
     monkeypatch.setenv("SPORBAR_DHUS_USER", "alice")
     monkeypatch.setenv("SPORBAR_DHUS_PASSWORD", SECRET)
-    cfg = load(_config(tmp_path, server, product_type="GRD"))
+    path = _config(tmp_path, server)  # GRD is searched in sources.sentinel1, not sentinel2
+    data = yaml.safe_load(path.read_text())
+    data["sources"]["sentinel1"] = {"source": "dhus", "dhus": {"api_url": server.url("/apihub/")}}
+    path.write_text(yaml.safe_dump(data))
+    cfg = load(path)
     safe = Path(shutil.copytree(s1, tmp_path / "src" / s1.name))
     scene = s1.name.removesuffix(".SAFE")
     uuid = "5e1a1a2b-aaaa-bbbb-cccc-123456789abc"
     _serve_product(server, uuid, _zip_safe(safe))
     item_path = tmp_path / "results" / PATTERNS["raw_s1"].format(scene=scene)
-    d = dhus.fetch_product(cfg, {"id": scene, "uuid": uuid}, item_path, query={"q": "x"}, pol=FAST)
+    d = dhus.fetch_product(cfg, {"id": scene, "uuid": uuid}, item_path, query={"q": "x"}, pol=FAST,
+                           section="sentinel1")
     validate_item_dict(d)
     assert d["id"] == scene and d["properties"]["sar:product_type"] == "GRD"
     assert d["properties"]["sat:relative_orbit"] == 59 and "annotation-vv" in d["assets"]

@@ -1,7 +1,7 @@
 """The demo pipeline through a real Slurm cluster: slurmctld + slurmd + munge on this machine.
 
-The module fixture installs (apt) and starts the single-node cluster with
-``slurm/local/cluster.sh`` and stops it at the end. The head command is
+The module fixture (``_cluster.cluster``) installs (apt) and starts the single-node cluster
+with ``slurm/local/cluster.sh`` and stops it at the end. The head command is
 ``bash slurm/submit.sh CONFIG local-slurm`` (the same script researchers sbatch on Sigma2,
 run in the foreground: here a head job would take one of the node's two CPUs), which runs
 ``snakemake --profile slurm/local-slurm`` with the Slurm executor plugin.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,12 +22,14 @@ import time
 from pathlib import Path
 
 import pytest
+from _cluster import cluster  # noqa: F401
 from conftest import REPO, SHARED, small_config, write_config
+
+from sporbar.workflow.blocks import is_manifest, manifest_items
 
 pytestmark = pytest.mark.slurm
 
 BIN = Path(sys.executable).parent
-CLUSTER_SH = REPO / "slurm" / "local" / "cluster.sh"
 SUBMIT_SH = REPO / "slurm" / "submit.sh"
 JOB_ID_RE = re.compile(r"submitted with SLURM jobid (\d+)")
 
@@ -36,31 +37,6 @@ JOB_ID_RE = re.compile(r"submitted with SLURM jobid (\d+)")
 def _env() -> dict[str, str]:
     # The executor submits with sbatch --export=ALL: the jobs inherit this PATH and find sporbar.
     return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-
-
-def _cluster(action: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(CLUSTER_SH), action], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """A running single-node Slurm cluster (installed and started here, stopped afterwards)."""
-    if os.geteuid() != 0:
-        pytest.skip("the local Slurm cluster needs root (apt-get install, daemons)")
-    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
-        pytest.skip("no apt-get and no Slurm installed: cannot install the local Slurm cluster")
-    r = _cluster("install")
-    assert r.returncode == 0, f"cluster.sh install failed:\n{r.stdout}\n{r.stderr}"
-    t0 = time.monotonic()
-    r = _cluster("start", timeout=300)
-    assert r.returncode == 0, f"cluster.sh start failed:\n{r.stdout}\n{r.stderr}"
-    print(f"slurm cluster up in {time.monotonic() - t0:.1f} s: {r.stderr.strip()}")
-    try:
-        yield
-    finally:
-        subprocess.run(["scancel", "--full", "-u", "root"], capture_output=True, timeout=30)
-        _cluster("stop", timeout=120)
 
 
 def _config(work: Path) -> Path:
@@ -113,14 +89,29 @@ def _finished_items(head_log: str) -> set[Path]:
             outputs[stripped.split()[1]] = block
             block = []
     done = set(re.findall(r"Finished jobid: (\d+)", head_log))
-    return {Path(o) for j in done for o in outputs.get(j, []) if o.endswith("item.json")}
+    finished = [Path(o) for j in done for o in outputs.get(j, []) if o.endswith(".json")]
+    # per-tile stages output a job manifest that lists their tiles' items
+    return {i for o in finished for i in (manifest_items(o) if is_manifest(o) else [o]) if i.name == "item.json"}
+
+
+def _status(cfg: Path, workdir: Path) -> dict[str, dict[str, int]]:
+    """``sporbar status --json`` of the run in ``workdir``: stage -> state -> count."""
+    r = subprocess.run([str(BIN / "sporbar"), "status", "-c", str(cfg), "-d", str(workdir), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, _fail(r)
+    stages = json.loads(r.stdout)["stages"]
+    return {stage: {k: v[k] for k in ("done", "running", "failed", "pending")} for stage, v in stages.items()}
+
+
+def _total(status: dict[str, dict[str, int]], state: str) -> int:
+    return sum(c[state] for c in status.values())
 
 
 def _fail(r: subprocess.CompletedProcess[str]) -> str:
     return f"rc={r.returncode}\n--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-8000:]}"
 
 
-def test_pipeline_runs_through_sbatch(cluster, tmp_path: Path) -> None:
+def test_pipeline_runs_through_sbatch(cluster, tmp_path: Path) -> None:  # noqa: F811
     cfg = _config(tmp_path)
     root = tmp_path / "results"
     t0 = time.monotonic()
@@ -149,9 +140,12 @@ def test_pipeline_runs_through_sbatch(cluster, tmp_path: Path) -> None:
         assert slurm.get("node") == "localhost", (path, slurm)
     v = _verify(root)
     assert v.returncode == 0, _fail(v)
+    status = _status(cfg, tmp_path)
+    not_done = {stage: c for stage, c in status.items() if c["done"] != sum(c.values())}
+    assert _total(status, "done") > 0 and not not_done, status
 
 
-def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
+def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:  # noqa: F811
     cfg = _config(tmp_path)
     root = tmp_path / "results"
     proc = subprocess.Popen(_head_cmd(cfg), cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
@@ -160,6 +154,7 @@ def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     finished: dict[Path, int] = {}
+    during: list[dict[str, dict[str, int]]] = []
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -168,7 +163,11 @@ def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
             done = _finished_items("".join(lines))
             if running and done:
                 finished = {p: p.stat().st_mtime_ns for p in done}
-                break
+                # `sporbar status` sees the running job and the finished ones (a job may end
+                # while status runs: a few tries)
+                during.append(_status(cfg, tmp_path))
+                if (_total(during[-1], "running") and _total(during[-1], "done")) or len(during) >= 3:
+                    break
             time.sleep(1)
         assert finished, "no job was running after finished items appeared within 300 s"
         # What a time-limit kill or a lost head node does: jobs cancelled, head gone at once.
@@ -181,6 +180,13 @@ def test_scancel_and_killed_head_resume(cluster, tmp_path: Path) -> None:
     head_log = "".join(lines)
     assert not (root / "catalog" / "catalog.json").exists(), "the run finished before the kill"
     print(f"killed with {len(finished)} items finished; head log tail:\n{head_log[-1500:]}")
+    assert _total(during[-1], "running") > 0 and _total(during[-1], "done") > 0, during
+    t = time.monotonic()  # cancelled jobs leave the queue (COMPLETING) within KillWait
+    while time.monotonic() - t < 60 and set(_squeue_all().values()) & {"PENDING", "RUNNING", "COMPLETING"}:
+        time.sleep(1)
+    after_kill = _status(cfg, tmp_path)
+    print(f"sporbar status during the run: {during[-1]}\nafter the kill: {after_kill}")
+    assert _total(after_kill, "running") == 0 and _total(after_kill, "failed") > 0, after_kill
 
     r = _run_head(cfg, tmp_path)
     assert r.returncode == 0, _fail(r)

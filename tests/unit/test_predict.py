@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
-from sporbar.ml.predict import predict_stack
+from sporbar.ml.predict import predict_stack, predict_stack_on
 from sporbar.ml.run import run_predict, run_train
 from sporbar.ml.train import fit
 from sporbar.stac.validate import validate_item_dict
@@ -92,6 +92,34 @@ def test_predict_is_deterministic_and_row_blocks_do_not_matter(setup, tmp_path):
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(p1, p2)
     assert c1[4, 4] == 0 and p1[4, 4] == 255
+
+
+def test_predict_on_a_dask_client_gives_the_same_maps() -> None:
+    """The Dask-on-Slurm path (row blocks as tasks on workers), with in-process workers."""
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 3)).astype(np.float32)
+    m = fit(
+        {"kind": "random_forest", "n_estimators": 5},
+        x,
+        (x[:, 0] > 0).astype(int) + 1,
+        feature_names=["a", "b", "c"],
+        class_values=[1, 2],
+        seed=0,
+        threads=1,
+    )
+    stack = rng.normal(size=(3, 11, 7)).astype(np.float32)
+    stack[2, 5, 1] = np.nan
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc,
+        distributed.Client(lc) as client,
+    ):
+        c1, p1 = predict_stack_on(client, m, stack, block_rows=3)
+        assert sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values()) >= 4
+    c2, p2 = predict_stack(m, stack, block_rows=3)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(p1, p2)
+    assert c1[5, 1] == 0 and p1[5, 1] == 255
 
 
 def test_model_with_other_features_is_refused(setup, tmp_path):

@@ -183,6 +183,20 @@ def test_config_in_and_out(tmp_path: Path) -> None:
     assert (nird / "demo-gauldal" / "maps" / "sub" / "b.bin").is_file()
 
 
+def test_check_says_whether_nird_is_visible(tmp_path: Path) -> None:
+    """`stage --check` (slurm/submit.sh): 0 when NIRD is mounted here or staging is off, else 3."""
+    runner = CliRunner()
+    off = _config(tmp_path, "staging:\n  enabled: false\n")
+    assert runner.invoke(cli, ["stage", "-c", str(off), "--check"]).exit_code == 0
+    nird = tmp_path / "nird"
+    on = _config(tmp_path, f"staging:\n  enabled: true\n  nird_root: {nird}\n")
+    res = runner.invoke(cli, ["stage", "-c", str(on), "--check"])
+    assert res.exit_code == 3 and f"{nird}: not found on" in res.output and "login node" in res.output
+    nird.mkdir()
+    res = runner.invoke(cli, ["stage", "-c", str(on), "--check"])
+    assert res.exit_code == 0 and "visible here" in res.output
+
+
 def test_schema_staging_section(tmp_path: Path) -> None:
     from sporbar.errors import ConfigError
 

@@ -9,6 +9,7 @@ import click
 # sub-command -> "module:attribute" under sporbar.cli
 SOURCES = {
     "s2": "fetch_s2:fetch_s2",
+    "s1": "fetch_s1:fetch_s1",
     "lidar": "fetch_lidar:fetch_lidar",
     "labels": "fetch_labels:fetch_labels",
 }
@@ -27,4 +28,4 @@ class _LazyFetch(click.Group):
 
 @click.group("fetch", cls=_LazyFetch)
 def fetch() -> None:
-    """Fetch raw data (Sentinel-2, lidar, labels) into raw/ with a STAC item each."""
+    """Fetch raw data (Sentinel-2, Sentinel-1 GRD, lidar, labels) into raw/ with a STAC item each."""

@@ -1,4 +1,7 @@
-"""``sporbar fetch lidar``: one delivered LAZ tile -> ``raw/lidar/<lidar_tile>/item.json``."""
+"""``sporbar fetch lidar``: delivered LAZ tiles -> ``raw/lidar/<lidar_tile>/item.json``.
+
+One tile (``--lidar-tile`` to ``-o``), or every delivered tile a job block owns (``--block``
+with ``--manifest``; see sporbar.workflow.blocks)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import click
 from sporbar.cli.options import (
     config_option,
     load_config,
-    output_item_option,
     overwrite_option,
     rule_name,
 )
@@ -37,8 +39,19 @@ from sporbar.cli.options import (
     default=None,
     help="Search result of `sporbar search lidar` (default: <root>/raw/lidar/search.json).",
 )
-@click.option("--lidar-tile", required=True, help="Delivered lidar tile id, lidar_<x0>_<y0>.")
-@output_item_option
+@click.option("--lidar-tile", default=None, help="Delivered lidar tile id, lidar_<x0>_<y0>.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --lidar-tile: path of the output STAC item (item.json).",
+)
+@click.option("--block", default=None,
+              help="Fetch every delivered tile whose centre is in this job block (see `sporbar tiles`).")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --block: the job manifest to write.")
 @overwrite_option
 @click.pass_context
 def fetch_lidar(
@@ -47,8 +60,10 @@ def fetch_lidar(
     source: str | None,
     source_dir: Path | None,
     search_json: Path | None,
-    lidar_tile: str,
-    output: Path,
+    lidar_tile: str | None,
+    output: Path | None,
+    block: str | None,
+    manifest: Path | None,
     overwrite: bool,
 ) -> None:
     """Copy a LAZ tile into the item folder, check its CRS, record a lidar-raw item.
@@ -56,21 +71,38 @@ def fetch_lidar(
     \b
       $ sporbar fetch lidar -c config/config.yaml --source-dir results/demo-source \\
           --lidar-tile lidar_268000_7029000 -o results/raw/lidar/lidar_268000_7029000/item.json
+      $ sporbar fetch lidar -c config/config.yaml --source-dir results/demo-source \\
+          --block E268800N7029760 --manifest results/jobs/fetch_lidar/E268800N7029760.json
     """
+    from sporbar.cli.options import check_tile_or_block
+    from sporbar.workflow import plan
+
+    check_tile_or_block(lidar_tile, output, block, manifest)
     cfg = load_config(config_path)
     kind = source or cfg.data["sources"]["lidar"]["source"]
-    if kind == "demo":
-        from sporbar.fetch.demo_lidar import fetch_lidar as run
+    if kind == "demo" and source_dir is None:
+        raise click.UsageError("--source-dir is required for the demo source")
+    sj = search_json or plan.path(cfg, "lidar_search")
 
-        if source_dir is None:
-            raise click.UsageError("--source-dir is required for the demo source")
-        d = run(cfg, source_dir, lidar_tile, output, overwrite=overwrite, rule=rule_name(ctx))
-    else:
-        from sporbar.fetch.lidar_sources import fetch_tile
-        from sporbar.fetch.search import read_search, scene_entry
-        from sporbar.workflow import plan
+    def work(lt: str, out: Path) -> None:
+        if kind == "demo":
+            from sporbar.fetch.demo_lidar import fetch_lidar as run
 
-        sj = search_json or plan.path(cfg, "lidar_search")
-        d = fetch_tile(cfg, scene_entry(sj, lidar_tile), output, query=read_search(sj).get("query"),
-                       overwrite=overwrite, rule=rule_name(ctx))
-    click.echo(f"{output}: {d['properties']['pc:count']} points")
+            d = run(cfg, source_dir, lt, out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
+        else:
+            from sporbar.fetch.lidar_sources import fetch_tile
+            from sporbar.fetch.search import read_search, scene_entry
+
+            d = fetch_tile(cfg, scene_entry(sj, lt), out, query=read_search(sj).get("query"),
+                           overwrite=overwrite or block is not None, rule=rule_name(ctx))
+        click.echo(f"{out}: {d['properties']['pc:count']} points")
+
+    if block is None:
+        work(lidar_tile, output)
+        return
+    from sporbar.workflow.blocks import run_block
+
+    units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.block_lidar_tiles(cfg, block)]
+    inputs = [source_dir / "index.json"] if kind == "demo" else [sj]
+    run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch"), manifest=manifest,
+              units=units, inputs=[p for p in inputs if p.exists()], work=work)

@@ -7,31 +7,35 @@ from pathlib import Path
 import click
 
 from sporbar.cli.options import (
+    check_tile_or_block,
     config_option,
     load_config,
-    output_item_option,
     overwrite_option,
     rule_name,
-    tile_option,
+    tile_or_block_options,
 )
 
 
 @click.command("lidar")
 @config_option
-@tile_option
-@output_item_option
+@tile_or_block_options
 @overwrite_option
 @click.argument("laz", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.pass_context
 def lidar(
     ctx: click.Context,
     config_path: Path,
-    tile: str,
+    tile: str | None,
     laz: tuple[Path, ...],
-    output: Path,
+    output: Path | None,
+    block: str | None,
+    manifest: Path | None,
     overwrite: bool,
 ) -> None:
     """Grid the points of the LAZ items (raw/lidar/<lidar_tile>/item.json) onto a tile.
+
+    With --block, LAZ are the lidar fetch's job manifests (jobs/fetch_lidar/<block>.json); each
+    tile of the block takes the delivered tiles that overlap it.
 
     Writes DTM, DSM, CHM and point density (COG float32, NaN nodata) and the item.
 
@@ -43,7 +47,28 @@ def lidar(
     """
     from sporbar.lidar.run import run_lidar
 
-    d = run_lidar(
-        load_config(config_path), tile, list(laz), output, overwrite=overwrite, rule=rule_name(ctx)
-    )
-    click.echo(f"{output}: {d['properties']['sporbar:point_count']} points gridded")
+    check_tile_or_block(tile, output, block, manifest)
+    cfg = load_config(config_path)
+
+    def work(t: str, out: Path, laz_items: list[Path]) -> None:
+        d = run_lidar(cfg, t, laz_items, out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
+        click.echo(f"{out}: {d['properties']['sporbar:point_count']} points gridded")
+
+    if block is None:
+        work(tile, output, list(laz))
+        return
+    from sporbar.workflow import plan
+    from sporbar.workflow.blocks import expand_items, run_tile_block
+
+    fetched = {p.resolve() for p in expand_items(laz)}
+
+    def tile_work(t: str, out: Path) -> None:
+        items = [plan.path(cfg, "raw_lidar", lidar_tile=lt) for lt in plan.lidar_tiles_for(cfg, t)]
+        missing = [str(p) for p in items if p.resolve() not in fetched]
+        if missing:
+            raise click.UsageError(f"tile {t}: lidar item(s) {', '.join(missing[:3])} are in none of the "
+                                   f"manifests {', '.join(map(str, laz))}")
+        work(t, out, items)
+
+    run_tile_block(cfg, stage="lidar", item="lidar_products", block=block, manifest=manifest, inputs=laz,
+                   work=tile_work)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "verify": "verify:verify",
     "lineage": "lineage:lineage",
     "summary": "summary:summary",
+    "status": "status:status",
     "reproduce": "reproduce:reproduce",
     "serve": "serve:serve",
     "search": "search:search",

@@ -50,3 +50,39 @@ def rule_name(ctx: click.Context) -> str | None:
     """The Snakemake rule name passed with the global --rule option, if any."""
     obj: dict[str, Any] = ctx.find_root().obj or {}
     return obj.get("rule")
+
+
+def tile_or_block_options(f: Any) -> Any:
+    """``--tile``/``-o`` for one tile, or ``--block``/``--manifest`` for a job block of tiles."""
+    f = click.option(
+        "--manifest",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="With --block: the job manifest to write (lists the items; see sporbar.workflow.blocks).",
+    )(f)
+    f = click.option(
+        "--block",
+        default=None,
+        help="Do every tile of this job block (`job_block` in the config; see `sporbar tiles`), each "
+        "to its standard path below root, instead of one --tile to -o. A re-run resumes.",
+    )(f)
+    f = click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="With --tile: path of the output STAC item (item.json); data files go beside it.",
+    )(f)
+    return click.option("-t", "--tile", default=None, help="Grid tile id, E<x>N<y> in metres (see `sporbar tiles`).")(f)
+
+
+def check_tile_or_block(tile: str | None, output: Path | None, block: str | None, manifest: Path | None) -> None:
+    """Exactly one of (--tile and -o) or (--block and --manifest)."""
+    if block is None and manifest is None:
+        if tile is None or output is None:
+            raise click.UsageError("give --tile and -o (one tile), or --block and --manifest (a job block)")
+    elif tile is not None or output is not None:
+        raise click.UsageError("--block/--manifest and --tile/-o exclude each other")
+    elif block is None or manifest is None:
+        raise click.UsageError("--block and --manifest go together")

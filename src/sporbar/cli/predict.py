@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from sporbar.cli.options import (
+    check_tile_or_block,
     config_option,
     load_config,
-    output_item_option,
     overwrite_option,
     rule_name,
-    tile_option,
+    tile_or_block_options,
 )
 
 _item = click.Path(dir_okay=False, exists=True, path_type=Path)
@@ -20,7 +20,7 @@ _item = click.Path(dir_okay=False, exists=True, path_type=Path)
 
 @click.command("predict")
 @config_option
-@tile_option
+@tile_or_block_options
 @click.option(
     "--model",
     "model_item",
@@ -28,21 +28,22 @@ _item = click.Path(dir_okay=False, exists=True, path_type=Path)
     type=_item,
     help="Model item (models/<model>/item.json).",
 )
-@click.option("--ard", "ard", required=True, type=_item, help="ARD item of the tile.")
-@click.option(
-    "--lidar", "lidar", required=True, type=_item, help="Lidar products item of the tile."
-)
-@output_item_option
+@click.option("--ard", "ard", required=True, type=_item,
+              help="ARD item of the tile (with --block: the ARD job manifest of the block).")
+@click.option("--lidar", "lidar", required=True, type=_item,
+              help="Lidar products item of the tile (with --block: its job manifest).")
 @overwrite_option
 @click.pass_context
 def predict(
     ctx: click.Context,
     config_path: Path,
-    tile: str,
+    tile: str | None,
     model_item: Path,
     ard: Path,
     lidar: Path,
-    output: Path,
+    output: Path | None,
+    block: str | None,
+    manifest: Path | None,
     overwrite: bool,
 ) -> None:
     """Classify every pixel of a tile; write classes.tif, confidence.tif and the map item.
@@ -56,14 +57,28 @@ def predict(
     """
     from sporbar.ml.run import run_predict
 
-    run_predict(
-        load_config(config_path),
-        tile=tile,
-        model_item_path=model_item,
-        ard_item=ard,
-        lidar_item=lidar,
-        output=output,
-        overwrite=overwrite,
-        rule=rule_name(ctx),
-    )
-    click.echo(f"{output}: classes.tif, confidence.tif")
+    check_tile_or_block(tile, output, block, manifest)
+    cfg = load_config(config_path)
+
+    def work(t: str, out: Path, ard_item: Path, lidar_item: Path) -> None:
+        run_predict(cfg, tile=t, model_item_path=model_item, ard_item=ard_item, lidar_item=lidar_item,
+                    output=out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
+        click.echo(f"{out}: classes.tif, confidence.tif")
+
+    if block is None:
+        work(tile, output, ard, lidar)
+        return
+    from sporbar.workflow import plan
+    from sporbar.workflow.blocks import manifest_items, run_tile_block
+
+    made = {p.resolve() for p in (*manifest_items(ard), *manifest_items(lidar))}
+
+    def tile_work(t: str, out: Path) -> None:
+        a, b = plan.path(cfg, "ard", tile=t), plan.path(cfg, "lidar_products", tile=t)
+        for p, m in ((a, ard), (b, lidar)):
+            if p.resolve() not in made:
+                raise click.UsageError(f"tile {t}: {p} is not listed in the manifest {m}")
+        work(t, out, a, b)
+
+    run_tile_block(cfg, stage="predict", item="map", block=block, manifest=manifest,
+                   inputs=[model_item, ard, lidar], work=tile_work, product=cfg.data["map"]["product"])

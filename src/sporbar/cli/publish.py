@@ -20,6 +20,13 @@ from sporbar.cli.options import config_option, load_config
     help="An item.json to publish (repeatable); its ancestors are added too.",
 )
 @click.option(
+    "--all",
+    "all_items",
+    is_flag=True,
+    default=False,
+    help="Every item the config's run writes (scenes, lidar tiles, tiles, models, maps).",
+)
+@click.option(
     "--items-from",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A text file with one item.json path per line.",
@@ -57,6 +64,7 @@ def publish(
     positional: tuple[Path, ...],
     items: tuple[Path, ...],
     items_from: Path | None,
+    all_items: bool,
     output: Path,
     to: str = "static",
     dsn: str = "",
@@ -69,19 +77,25 @@ def publish(
     \b
       $ sporbar publish -c config/config.yaml -o results/catalog/catalog.json \\
           --item results/maps/land-ecology/E268800N7029760/item.json
+      $ sporbar publish -c config/config.yaml -o results/catalog/catalog.json --all
       $ eval "$(services/postgres.sh start)"
       $ sporbar publish --to pgstac --asset-base-url /data/ -c config/config.yaml \\
           -o results/catalog/catalog.json     # loads the existing catalog (upsert)
     """
     from sporbar.stac.catalog import build_catalog
+    from sporbar.workflow.blocks import expand_items
 
-    paths = [*positional, *items]
+    cfg = load_config(config_path)
+    paths = expand_items([*positional, *items])
+    if all_items:
+        from sporbar.workflow import plan
+
+        paths += plan.all_outputs(cfg)
     if items_from:
         lines = items_from.read_text(encoding="utf-8").splitlines()
         paths += [Path(s.strip()) for s in lines if s.strip() and not s.lstrip().startswith("#")]
     if not paths and to != "pgstac":
-        raise click.UsageError("give at least one --item or --items-from")
-    cfg = load_config(config_path)
+        raise click.UsageError("give at least one --item, --items-from or --all")
     if paths:
         summary = build_catalog(paths, output, cfg=cfg)
         for line in summary.lines():

@@ -21,31 +21,47 @@ _item = click.Path(dir_okay=False, exists=True, path_type=Path)
 @config_option
 @output_item_option
 @overwrite_option
-@click.argument("inputs", nargs=-1, required=True, type=_item)
+@click.option("--all-tiles", is_flag=True, default=False,
+              help="Take the labels item and the ARD and lidar items of every tile of the config's area "
+              "(their standard paths), instead of INPUTS.")
+@click.argument("inputs", nargs=-1, type=_item)
 @click.pass_context
 def samples(
     ctx: click.Context,
     config_path: Path,
     output: Path,
     overwrite: bool,
+    all_tiles: bool,
     inputs: tuple[Path, ...],
 ) -> None:
     """Sample labelled pixels (stratified, seeded) with their features, blocks and folds.
 
     INPUTS are the labels item and the ARD and lidar products items of every tile, in
-    any order (each is recognised by its assets).
+    any order (each is recognised by its assets); job manifests stand for the items they list.
+    --all-tiles takes them from the config instead (the workflow does: 10,000 paths would not
+    fit on one command line).
 
     \b
       $ sporbar samples -c config/config.yaml -o results/training/demo-gauldal/item.json \\
           results/raw/labels/demo-gauldal/item.json \\
           results/ard/sentinel-2-l2a/*/item.json results/lidar/products/*/item.json
+      $ sporbar samples -c config/config.yaml -o results/training/demo-gauldal/item.json --all-tiles
     """
     from sporbar.training.run import run_samples, split_inputs
+    from sporbar.workflow import plan
+    from sporbar.workflow.blocks import expand_items
 
-    labels, ard, lidar = split_inputs(inputs)
-
+    cfg = load_config(config_path)
+    if all_tiles == bool(inputs):
+        raise click.UsageError("give INPUTS or --all-tiles (one of them)")
+    if all_tiles:
+        labels = plan.path(cfg, "raw_labels", area=cfg.data["area"]["name"])
+        ard = [plan.path(cfg, "ard", tile=t) for t in cfg.tiles]
+        lidar = [plan.path(cfg, "lidar_products", tile=t) for t in cfg.tiles]
+    else:
+        labels, ard, lidar = split_inputs(expand_items(inputs))
     d = run_samples(
-        load_config(config_path),
+        cfg,
         labels_item=labels,
         ard_items=list(ard),
         lidar_items=list(lidar),

@@ -1,6 +1,6 @@
-"""``sporbar search s2|lidar``: find the products a real source has for the config's area.
+"""``sporbar search s2|s1|lidar``: find the products a real source has for the config's area.
 
-Writes the search result file that the Snakemake ``search_s2``/``search_lidar``
+Writes the search result file that the Snakemake ``search_s2``/``search_s1``/``search_lidar``
 checkpoints produce and that ``sporbar fetch ... --source`` reads.
 """
 
@@ -47,6 +47,26 @@ def search_s2(config_path: Path, output: Path) -> None:
     query, scenes = run(cfg)
     write_search(output, kind, query, scenes)
     click.echo(f"{output}: {len(scenes)} scenes from {kind}")
+
+
+@search.command("s1")
+@config_option
+@_out
+def search_s1(config_path: Path, output: Path) -> None:
+    """Search sources.sentinel1 (dhus, stac_api or local) for GRD products and write the list.
+
+    Filters: sources.sentinel1.sensor_mode (default IW) and .polarisation (e.g. "VV VH").
+
+    \b
+      $ export SPORBAR_DHUS_USER=... SPORBAR_DHUS_PASSWORD=...   # or ~/.netrc
+      $ sporbar search s1 -c config/myarea.yaml -o results/raw/sentinel-1-grd/search.json
+    """
+    from sporbar.fetch.s1_sources import search as run
+    from sporbar.fetch.search import write_search
+
+    kind, query, scenes = run(load_config(config_path))
+    write_search(output, kind, query, scenes)
+    click.echo(f"{output}: {len(scenes)} Sentinel-1 GRD products from {kind}")
 
 
 @search.command("lidar")

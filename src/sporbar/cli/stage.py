@@ -31,12 +31,20 @@ from sporbar.cli.options import optional_config_option
     default=None,
     help="Fail at once unless this folder exists (the NIRD project folder; not mounted on compute nodes).",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="With -c: only check that staging.nird_root is visible on this node; exit 0 if it is "
+    "(or staging is off), 3 if not. slurm/submit.sh uses it to stop a head job on a compute "
+    "node before stage_out.",
+)
 def stage(
     paths: tuple[Path, ...],
     config_path: Path | None,
     direction: str | None,
     manifest: Path | None,
     required: Path | None,
+    check: bool,
 ) -> None:
     """Copy SRC to DST, or each of several SRCs into the folder DST.
 
@@ -51,6 +59,7 @@ def stage(
       $ sporbar stage /nird/datapeak/NSxxxxK/labels/trondelag.gpkg /cluster/work/projects/nnxxxxk/labels/trondelag.gpkg
       $ sporbar stage results/catalog results/maps /nird/datapeak/NSxxxxK/sporbar/trondelag --manifest stage.json
       $ sporbar stage -c config/myarea.yaml --direction in      # staging.inputs: NIRD -> work_root
+      $ sporbar stage -c config/myarea.yaml --check             # is NIRD mounted here?
     """
     from sporbar.errors import ConfigError
     from sporbar.workflow import staging
@@ -58,10 +67,21 @@ def stage(
     if config_path is not None:
         from sporbar.config import load
 
-        if paths or direction is None:
-            raise click.UsageError("with -c give --direction in|out and no paths")
+        if paths or (direction is None and not check):
+            raise click.UsageError("with -c give --direction in|out (or --check) and no paths")
         cfg = load(config_path)
         s = staging.settings(cfg)
+        if check:
+            if not s["enabled"]:
+                click.echo(f"{config_path}: staging is off; nothing to check")
+                return
+            try:
+                staging.require_dir(staging.nird_area(cfg).parent)
+            except staging.StagingError as err:
+                click.echo(f"Error: {err}", err=True)
+                raise click.exceptions.Exit(3) from None
+            click.echo(f"{s['nird_root']}: visible here")
+            return
         if direction == "in":
             pairs = staging.stage_in_pairs(cfg)
             if not pairs:

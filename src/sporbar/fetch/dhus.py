@@ -1,7 +1,10 @@
-"""Sentinel-2 (and S1 GRD search) from a DHuS data hub via sentinelsat (default colhub.met.no).
+"""Sentinel-2 and Sentinel-1 GRD from a DHuS data hub via sentinelsat (default colhub.met.no).
 
-Search: ``SentinelAPI.query`` with the area (bbox transformed to WGS84), the date range,
-the product type and the cloud-cover range. Fetch: the product zip from the OData
+One module for both missions; ``section`` (``"sentinel2"`` or ``"sentinel1"``) picks the
+config section. Search: ``SentinelAPI.query`` with the area (bbox transformed to WGS84), the
+date range, the product type and the cloud-cover range (Sentinel-2), or the sensor mode
+and polarisation (Sentinel-1, :mod:`sporbar.fetch.s1_sources`; products beyond the filters
+that a hub returns anyway are dropped). Fetch: the product zip from the OData
 ``$value`` link with :mod:`sporbar.fetch.http` (MD5 from the product's OData entry,
 resume, retries), checked as a zip, extracted with ``safe_extract`` beside the item,
 the zip deleted; the raw item comes from the SAFE metadata (``read_safe`` +
@@ -40,6 +43,8 @@ from sporbar.fetch.http import (
 )
 from sporbar.fetch.s1_item import raw_s1_item
 from sporbar.fetch.s1_safe import is_s1_product, read_s1_safe
+from sporbar.fetch.s1_sources import filters as s1_filters
+from sporbar.fetch.s1_sources import nothing_found_hint as s1_hint
 from sporbar.fetch.safe import read_safe
 from sporbar.fetch.search import (
     SOURCE_PROPERTY,
@@ -56,13 +61,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://colhub.met.no/"
 PLATFORM = {"S2MSI1C": "Sentinel-2", "S2MSI2A": "Sentinel-2", "GRD": "Sentinel-1"}
+DEFAULT_PRODUCT_TYPE = {"sentinel2": "S2MSI2A", "sentinel1": "GRD"}
 
 
-def settings(cfg: Config) -> dict[str, Any]:
-    """The ``sources.sentinel2.dhus`` section with defaults."""
-    d = dict(cfg.data["sources"]["sentinel2"].get("dhus") or {})
+def settings(cfg: Config, section: str = "sentinel2") -> dict[str, Any]:
+    """The ``sources.<section>.dhus`` section with defaults."""
+    d = dict((cfg.data["sources"].get(section) or {}).get("dhus") or {})
     d.setdefault("api_url", DEFAULT_API_URL)
-    d.setdefault("product_type", "S2MSI2A")
+    d.setdefault("product_type", DEFAULT_PRODUCT_TYPE[section])
     d.setdefault("user_env", "SPORBAR_DHUS_USER")
     d.setdefault("password_env", "SPORBAR_DHUS_PASSWORD")
     if not d["api_url"].endswith("/"):
@@ -86,18 +92,30 @@ def _api(s: dict[str, Any]) -> Any:
     return api
 
 
-def query_keywords(cfg: Config) -> dict[str, Any]:
+def query_keywords(cfg: Config, section: str = "sentinel2") -> dict[str, Any]:
     """The OpenSearch keywords of the config's search (what is recorded as the query)."""
-    s = settings(cfg)
-    p = search_params(cfg)
-    kw: dict[str, Any] = {"producttype": s["product_type"], "platformname": PLATFORM[s["product_type"]]}
-    if s["product_type"] != "GRD":
-        kw["cloudcoverpercentage"] = (0, p.max_cloud_cover)
-    return kw
+    s = settings(cfg, section)
+    if section == "sentinel1":
+        return {**s1_filters(cfg).dhus_keywords(), "producttype": s["product_type"]}
+    return {
+        "producttype": s["product_type"],
+        "platformname": PLATFORM[s["product_type"]],
+        "cloudcoverpercentage": (0, search_params(cfg, section).max_cloud_cover),
+    }
 
 
-def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Query the hub; return (query, scenes) for the search result file.
+def _kept_s1(cfg: Config, props: dict[str, Any]) -> bool:
+    """Whether a hub's Sentinel-1 product passes the section's filters (hubs may return more)."""
+    pols = props.get("polarisationmode")
+    return s1_filters(cfg).keeps(
+        product_type=props.get("producttype"),
+        mode=props.get("sensoroperationalmode"),
+        polarisations=pols.split() if isinstance(pols, str) else None,
+    )
+
+
+def search(cfg: Config, section: str = "sentinel2") -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Query the hub for ``sources.<section>``; return (query, scenes) for the search result file.
 
     Raises:
         AuthError: the hub refused the credentials (names the env vars / ~/.netrc host).
@@ -106,9 +124,9 @@ def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """
     from sentinelsat.exceptions import SentinelAPIError, UnauthorizedError
 
-    s = settings(cfg)
-    p = search_params(cfg)
-    kw = query_keywords(cfg)
+    s = settings(cfg, section)
+    p = search_params(cfg, section)
+    kw = query_keywords(cfg, section)
     creds = credentials(s)
     try:
         products = _api(s).query(area=p.wkt_wgs84, date=(p.start, p.end), **kw)
@@ -126,25 +144,35 @@ def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         **p.as_dict(),
         "product_type": s["product_type"],
     }
+    filters: dict[str, Any] = {"product_type": s["product_type"]}
+    if section == "sentinel1":
+        query.update(s1_filters(cfg).as_dict())
+        filters = s1_filters(cfg).as_dict()
     scenes = []
     for uuid, props in products.items():
+        if section == "sentinel1" and not _kept_s1(cfg, props):
+            log.info("%s: not %s, skipped", props.get("title"), filters)
+            continue
         begin = props.get("beginposition")
-        scenes.append(
-            {
-                "id": props["title"],
-                "uuid": uuid,
-                "href": props.get("link") or f"{s['api_url']}odata/v1/Products('{uuid}')/$value",
-                "datetime": begin.isoformat() if hasattr(begin, "isoformat") else str(begin or ""),
-                "cloud_cover": props.get("cloudcoverpercentage"),
-                "product_type": props.get("producttype"),
-                "size": props.get("size"),
-            }
-        )
+        entry = {
+            "id": props["title"],
+            "uuid": uuid,
+            "href": props.get("link") or f"{s['api_url']}odata/v1/Products('{uuid}')/$value",
+            "datetime": begin.isoformat() if hasattr(begin, "isoformat") else str(begin or ""),
+            "product_type": props.get("producttype"),
+            "size": props.get("size"),
+        }
+        if section == "sentinel1":
+            entry.update(sensor_mode=props.get("sensoroperationalmode"), polarisation=props.get("polarisationmode"))
+        else:
+            entry["cloud_cover"] = props.get("cloudcoverpercentage")
+        scenes.append(entry)
     if not scenes:
         raise NothingFoundError(
             f"{redact(s['api_url'])}: the DHuS search found no products for "
-            + p.describe(product_type=s["product_type"])
-            + "; widen the dates (sources.sentinel2.date_range) or the cloud limit"
+            + p.describe(**filters)
+            + (s1_hint() if section == "sentinel1" else
+               "; widen the dates (sources.sentinel2.date_range) or the cloud limit")
         )
     return query, scenes
 
@@ -175,18 +203,26 @@ def fetch_product(
     overwrite: bool = False,
     rule: str | None = None,
     pol: Policy | None = None,
+    section: str = "sentinel2",
 ) -> dict[str, Any]:
-    """Download one searched product beside ``item_path``, unzip it, record its raw item.
+    """Download one searched product of ``sources.<section>`` beside ``item_path``, unzip it, record its raw item.
 
     Raises:
         AuthError, IntegrityError, DownloadError: see :func:`sporbar.fetch.http.download`.
-        InputDataError: the zip holds members outside its folder, or the SAFE is not the product.
+        InputDataError: the product is of the other mission, the zip holds members outside
+            its folder, or the SAFE is not the product.
     """
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
-    s = settings(cfg)
-    pol = pol or policy(cfg)
+    s = settings(cfg, section)
+    pol = pol or policy(cfg, section)
     name = entry["id"]
+    s1 = section == "sentinel1"
+    if is_s1_product(name) != s1:
+        raise InputDataError(
+            f"{name}: a Sentinel-{1 if is_s1_product(name) else 2} product, but fetched for sources.{section}; "
+            f"fetch it with `sporbar fetch {'s1' if is_s1_product(name) else 's2'}`"
+        )
     folder = item_path.parent
     md5 = entry.get("md5") or product_md5(s, entry["uuid"], pol)
     # the href in search.json is redacted; the real one is rebuilt from the configured hub
@@ -210,7 +246,7 @@ def fetch_product(
     safe = folder / f"{name}.SAFE"
     if safe not in tops:
         raise InputDataError(f"{url and redact(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
-    if is_s1_product(name):  # Sentinel-1 GRD: its own reader and item (raw/sentinel-1-grd/)
+    if s1:  # Sentinel-1 GRD: its own reader and item (raw/sentinel-1-grd/)
         item = raw_s1_item(read_s1_safe(safe.resolve()))
         mission = "Sentinel-1"
     else:
@@ -225,7 +261,7 @@ def fetch_product(
     step = Step(
         lineage=f"Downloaded {mission} product {name} from the DHuS hub {redact(s['api_url'])} "
         "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
-        command="fetch s2",
+        command="fetch s1" if s1 else "fetch s2",
         parameters={"source": "dhus", "scene": name, "api_url": redact(s["api_url"])},
         rule=rule,
     )

@@ -1,6 +1,7 @@
 """What every real source shares: search parameters from the config, the search result file.
 
-A search (``sporbar search s2``) writes ``raw/sentinel-2-l2a/search.json``::
+A search (``sporbar search s2``/``s1``) writes ``raw/sentinel-2-l2a/search.json`` (Sentinel-1:
+``raw/sentinel-1-grd/search.json``)::
 
     {"source": "dhus", "query": {...}, "scenes": [{"id": <SAFE name>, "href": ..., ...}]}
 
@@ -42,6 +43,7 @@ class SearchParams:
         start, end: the date range, inclusive.
         max_cloud_cover: percent.
         area_desc: the AOI as the user wrote it (for messages).
+        cloud_filter: whether the section filters on cloud cover (False for radar, Sentinel-1).
     """
 
     bbox_wgs84: tuple[float, float, float, float]
@@ -50,19 +52,23 @@ class SearchParams:
     end: date
     max_cloud_cover: float
     area_desc: str
+    cloud_filter: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "bbox": [round(v, 6) for v in self.bbox_wgs84],
             "datetime": f"{self.start.isoformat()}/{self.end.isoformat()}",
-            "max_cloud_cover": self.max_cloud_cover,
         }
+        if self.cloud_filter:
+            out["max_cloud_cover"] = self.max_cloud_cover
+        return out
 
     def describe(self, **filters: Any) -> str:
         f = ", ".join(f"{k}={v}" for k, v in filters.items() if v not in (None, "", []))
         return (
             f"AOI {self.area_desc} (WGS84 bbox {[round(v, 4) for v in self.bbox_wgs84]}), "
-            f"dates {self.start}..{self.end}, cloud cover <= {self.max_cloud_cover}%"
+            f"dates {self.start}..{self.end}"
+            + (f", cloud cover <= {self.max_cloud_cover}%" if self.cloud_filter else "")
             + (f", {f}" if f else "")
         )
 
@@ -94,6 +100,7 @@ def search_params(cfg: Config, section: str = "sentinel2") -> SearchParams:
         end=end,
         max_cloud_cover=float(sec.get("max_cloud_cover", 100)),
         area_desc=f"{cfg.data['area']['name']} {cfg.data['area']['bbox']} {cfg.data['grid']['crs']}",
+        cloud_filter="max_cloud_cover" in sec,
     )
 
 
@@ -133,11 +140,12 @@ def read_search(path: Path) -> dict[str, Any]:
     """Read a search result file.
 
     Raises:
-        MissingInputError: it does not exist (run `sporbar search s2` first).
+        MissingInputError: it does not exist (run `sporbar search s2` or `s1` first).
     """
     path = Path(path)
     if not path.exists():
-        raise MissingInputError(f"{path}: search result not found; run `sporbar search s2 -c CONFIG -o {path}`")
+        what = "s1" if "sentinel-1" in path.as_posix() else "s2"
+        raise MissingInputError(f"{path}: search result not found; run `sporbar search {what} -c CONFIG -o {path}`")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -16,8 +16,9 @@ from sporbar.io import check_writable, write_json_atomic
 from sporbar.ml.cv import cross_validate
 from sporbar.ml.io import load_model, save_model
 from sporbar.ml.item import METRICS_FILE, map_item, model_item
-from sporbar.ml.predict import CONFIDENCE_NODATA, predict_stack
+from sporbar.ml.predict import CONFIDENCE_NODATA, predict_stack, predict_stack_on
 from sporbar.ml.train import FittedModel, fit
+from sporbar.parallel import dask_client
 from sporbar.raster import write_cog
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.provenance import Provenance
@@ -174,7 +175,8 @@ def run_predict(
     model, _ = load_model_item(cfg, model_item_path)
     geobox = cfg.grid.geobox(tile)
     stack = feature_stack(cfg, tile, ard_item, lidar_item)
-    classes, conf = predict_stack(model, stack)
+    with dask_client(cfg) as client:  # SPORBAR_DASK_CLUSTER=slurm: the blocks run on Slurm workers
+        classes, conf = predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)
     folder = output.parent
     write_cog(
         folder / "classes.tif",

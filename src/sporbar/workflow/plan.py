@@ -21,6 +21,7 @@ PATTERNS: dict[str, str] = {
     "raw_s2": "raw/sentinel-2-l2a/{scene}/" + ITEM,
     "s2_search": "raw/sentinel-2-l2a/search.json",
     "raw_s1": "raw/sentinel-1-grd/{scene}/" + ITEM,
+    "s1_search": "raw/sentinel-1-grd/search.json",
     "lidar_search": "raw/lidar/search.json",
     "raw_lidar": "raw/lidar/{lidar_tile}/" + ITEM,
     "raw_labels": "raw/labels/{area}/" + ITEM,
@@ -30,6 +31,13 @@ PATTERNS: dict[str, str] = {
     "model": "models/{model}/" + ITEM,
     "map": "maps/{product}/{tile}/" + ITEM,
     "catalog": "catalog/catalog.json",
+    # Job manifests: per job block, the items a per-tile stage wrote (sporbar.workflow.blocks).
+    # Snakemake tracks these, so one job can do several tiles (`job_block` in the config).
+    # Workflow bookkeeping, like logs/: kept out of the data folders.
+    "raw_lidar_job": "jobs/fetch_lidar/{block}.json",
+    "ard_job": "jobs/ard/{block}.json",
+    "lidar_products_job": "jobs/lidar_products/{block}.json",
+    "map_job": "jobs/predict/{product}/{block}.json",
 }
 
 # The demo Sentinel-2 granule: MGRS tile 32VNR (UTM 32N) covers the demo area south of
@@ -64,6 +72,35 @@ def demo_scene_id(day: date, index: int) -> str:
 def s2_source(cfg: Config) -> str:
     """The Sentinel-2 source kind: demo, dhus, stac_api or local."""
     return cfg.data["sources"]["sentinel2"]["source"]
+
+
+def s1_source(cfg: Config) -> str:
+    """The Sentinel-1 GRD source kind: none (section absent or off), dhus, stac_api or local."""
+    return str((cfg.data["sources"].get("sentinel1") or {}).get("source", "none"))
+
+
+# Sentinel-1 GRD product names (the fetch_s1 wildcard): mission, beam (IW, EW, WV, strip-map
+# S1..S6), GRD + resolution class, then the rest (STAC APIs may drop the final CRC).
+S1_SCENE_PATTERN = r"S1[A-D]_(?:IW|EW|WV|S[1-6])_GRD[FHM]_\w+"
+
+
+def s1_scene_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
+    """Sentinel-1 GRD product names the config's S1 source delivers, in date order.
+
+    None when ``sources.sentinel1`` is off; else the ids of the search result file
+    (``search_json``, default ``raw/sentinel-1-grd/search.json``, written by ``sporbar search s1``),
+    or none while it does not exist yet (the ``search_s1`` checkpoint has not run).
+    """
+    if search_json is None:
+        if s1_source(cfg) == "none" or not path(cfg, "s1_search").exists():
+            return []
+        search_json = path(cfg, "s1_search")
+    return _search_ids(search_json)
+
+
+def s1_items(cfg: Config) -> list[Path]:
+    """The raw Sentinel-1 items of the run (empty while not searched, or with S1 off)."""
+    return [path(cfg, "raw_s1", scene=s) for s in s1_scene_ids(cfg)]
 
 
 def lidar_source(cfg: Config) -> str:
@@ -134,22 +171,113 @@ def lidar_tile_bounds(cfg: Config, lidar_tile: str) -> tuple[int, int, int, int]
 
 
 def lidar_tiles_for(cfg: Config, tile: str) -> list[str]:
-    """Delivered lidar tiles that overlap grid tile ``tile``."""
-    b = cfg.grid.geobox(tile).extent.boundingbox
-    eps = 1e-6  # touching edges do not count as overlap
-    if lidar_source(cfg) != "demo":  # the searched tiles' header bounds (grid CRS)
-        import json
+    """Delivered lidar tiles that overlap grid tile ``tile`` (touching edges do not count)."""
+    return list(_lidar_index(cfg)[0].get(tile, ()))
 
-        search_json = path(cfg, "lidar_search")
-        _search_ids(search_json)  # raises if absent
-        doc = json.loads(search_json.read_text(encoding="utf-8"))
-        return sorted(
-            t["id"] for t in doc["scenes"]
-            if t["bounds"][0] < b.right - eps and t["bounds"][2] > b.left + eps
-            and t["bounds"][1] < b.top - eps and t["bounds"][3] > b.bottom + eps
-        )
-    return _lidar_tiles_in((b.left + eps, b.bottom + eps, b.right - eps, b.top - eps),
-                           cfg.data["demo"]["lidar_tile_size"])
+
+def _lidar_bounds(cfg: Config) -> dict[str, tuple[float, float, float, float]]:
+    if lidar_source(cfg) == "demo":
+        return {t: lidar_tile_bounds(cfg, t) for t in lidar_tile_ids(cfg)}
+    import json
+
+    search_json = path(cfg, "lidar_search")
+    _search_ids(search_json)  # raises if absent
+    doc = json.loads(search_json.read_text(encoding="utf-8"))
+    return {t["id"]: tuple(t["bounds"]) for t in doc["scenes"]}
+
+
+LidarIndex = tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, list[str]]]
+
+
+def _lidar_index(cfg: Config) -> LidarIndex:
+    """(grid tile -> overlapping lidar tiles, lidar tile -> owning job block, block -> owned
+    lidar tiles), built once per config and search result.
+
+    Snakemake asks per tile and per block; a scan of all lidar tiles per question would be
+    quadratic in the area (10,000 tiles x 10,000 deliveries).
+    """
+    search_json = path(cfg, "lidar_search")
+    key = (job_block(cfg), search_json.stat().st_mtime_ns if search_json.exists() else None)
+    cache = cfg.__dict__.setdefault("_sporbar_lidar_index", {})
+    if key in cache:
+        return cache[key]
+    grid, ts, eps = cfg.grid, cfg.grid.tile_size, 1e-6
+    tiles = set(cfg.tiles)
+    ix0, iy0 = grid.tile_index(cfg.tiles[0])
+    ix1, iy1 = grid.tile_index(cfg.tiles[-1])
+    ix0, ix1 = min(ix0, ix1), max(ix0, ix1)
+    iy0, iy1 = min(iy0, iy1), max(iy0, iy1)
+    overlaps: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for lt, (minx, miny, maxx, maxy) in _lidar_bounds(cfg).items():
+        for ix in range(math.floor((minx + eps) / ts), math.floor((maxx - eps) / ts) + 1):
+            for iy in range(math.floor((miny + eps) / ts), math.floor((maxy - eps) / ts) + 1):
+                t = grid.tile_id(ix, iy)
+                if t in tiles:
+                    overlaps.setdefault(t, []).append(lt)
+        # the grid tile holding the delivery's centre (clamped into the area) fetches it
+        cx = min(max(math.floor((minx + maxx) / 2 / ts), ix0), ix1)
+        cy = min(max(math.floor((miny + maxy) / 2 / ts), iy0), iy1)
+        owner[lt] = block_of(cfg, grid.tile_id(cx, cy))
+    owned: dict[str, list[str]] = {}
+    for lt in sorted(owner):
+        owned.setdefault(owner[lt], []).append(lt)
+    out = ({t: tuple(sorted(v)) for t, v in overlaps.items()}, owner, owned)
+    cache.clear()
+    cache[key] = out
+    return out
+
+
+def job_block(cfg: Config) -> int:
+    """Grid tiles per side of one job block (``job_block`` in the config, default 1)."""
+    return int(cfg.data.get("job_block", 1))
+
+
+def block_of(cfg: Config, tile: str) -> str:
+    """Id of the job block holding ``tile``: the id of the block's lower-left grid tile."""
+    k = job_block(cfg)
+    ix, iy = cfg.grid.tile_index(tile)
+    return cfg.grid.tile_id(ix // k * k, iy // k * k)
+
+
+def blocks(cfg: Config) -> list[str]:
+    """Ids of the job blocks covering the area, sorted. With ``job_block: 1`` the tile ids."""
+    return sorted(_blocks(cfg))
+
+
+def _blocks(cfg: Config) -> dict[str, list[str]]:
+    cache = cfg.__dict__.setdefault("_sporbar_blocks", {})
+    k = job_block(cfg)
+    if k not in cache:
+        out: dict[str, list[str]] = {}
+        for t in cfg.tiles:
+            out.setdefault(block_of(cfg, t), []).append(t)
+        cache[k] = out
+    return cache[k]
+
+
+def block_tiles(cfg: Config, block: str) -> list[str]:
+    """The area's grid tiles in job block ``block``, sorted.
+
+    Raises:
+        KeyError: no tile of the area is in that block.
+    """
+    try:
+        return list(_blocks(cfg)[block])
+    except KeyError:
+        raise KeyError(f"{block}: not a job block of area {cfg.data['area']['name']} "
+                       f"(job_block {job_block(cfg)}); see `sporbar tiles`") from None
+
+
+def block_lidar_tiles(cfg: Config, block: str) -> list[str]:
+    """Delivered lidar tiles fetched by job block ``block`` (those whose centre it holds)."""
+    return list(_lidar_index(cfg)[2].get(block, ()))
+
+
+def lidar_blocks_for(cfg: Config, block: str) -> list[str]:
+    """Job blocks whose lidar fetch delivers tiles that overlap the tiles of ``block``."""
+    overlaps, owner, _ = _lidar_index(cfg)
+    return sorted({owner[lt] for t in block_tiles(cfg, block) for lt in overlaps.get(t, ())})
 
 
 def labels_source(cfg: Config) -> dict[str, str]:
@@ -184,12 +312,33 @@ def all_outputs(cfg: Config) -> list[Path]:
     out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)] if searched else []
     if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
         out += [path(cfg, "raw_lidar", lidar_tile=t) for t in lidar_tile_ids(cfg)]
+    out += s1_items(cfg)
     out.append(path(cfg, "raw_labels", area=area))
     out += [path(cfg, "ard", tile=t) for t in cfg.tiles]
     out += [path(cfg, "lidar_products", tile=t) for t in cfg.tiles]
     out.append(path(cfg, "training", area=area))
     out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
     out += [path(cfg, "map", product=product, tile=t) for t in cfg.tiles]
+    return out
+
+
+def tracked_outputs(cfg: Config) -> list[Path]:
+    """The files Snakemake tracks for this config: per-scene and per-area items, and the job
+    manifests of the per-tile stages (each lists its tiles' items). ``all_outputs`` lists items."""
+    area = cfg.data["area"]["name"]
+    product = cfg.data["map"]["product"]
+    searched = s2_source(cfg) == "demo" or path(cfg, "s2_search").exists()
+    out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)] if searched else []
+    out += s1_items(cfg)
+    out.append(path(cfg, "raw_labels", area=area))
+    bl = blocks(cfg)
+    if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
+        out += [path(cfg, "raw_lidar_job", block=b) for b in bl]
+    out += [path(cfg, "ard_job", block=b) for b in bl]
+    out += [path(cfg, "lidar_products_job", block=b) for b in bl]
+    out.append(path(cfg, "training", area=area))
+    out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
+    out += [path(cfg, "map_job", product=product, block=b) for b in bl]
     return out
 
 
@@ -204,11 +353,26 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "train": ("classes", "training", "models", "threads"),
     "predict": ("grid", "classes", "map"),
     "publish": ("area", "catalog", "classes"),
+    "fetch_s1": ("area", "sources"),
 }
+
+
+def _stage_section(cfg: Config, stage: str, key: str) -> object:
+    """Config section ``key`` as ``stage`` sees it: sources.sentinel1 only for the S1 stage.
+
+    So turning Sentinel-1 on or editing its filters re-runs only search_s1/fetch_s1, and
+    the hashes of the other stages stay what they were before the section existed.
+    """
+    value = cfg.data.get(key)
+    if key != "sources" or not isinstance(value, dict):
+        return value
+    if stage == "fetch_s1":
+        return {"sentinel1": value.get("sentinel1")}
+    return {k: v for k, v in value.items() if k != "sentinel1"}
 
 
 def stage_hash(cfg: Config, stage: str) -> str:
     """Short hash of the config sections that ``stage``'s outputs depend on."""
     from sporbar.config import config_hash
 
-    return config_hash({k: cfg.data.get(k) for k in STAGE_SECTIONS[stage]})[:16]
+    return config_hash({k: _stage_section(cfg, stage, k) for k in STAGE_SECTIONS[stage]})[:16]

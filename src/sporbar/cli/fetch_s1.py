@@ -1,0 +1,69 @@
+"""``sporbar fetch s1``: fetch one searched Sentinel-1 GRD product into raw/ and record its raw item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sporbar.cli.options import (
+    config_option,
+    load_config,
+    output_item_option,
+    overwrite_option,
+    rule_name,
+)
+
+
+@click.command("s1")
+@config_option
+@click.option(
+    "--source",
+    "source",
+    type=click.Choice(["dhus", "stac_api", "local"]),
+    default=None,
+    help="Where from (default: sources.sentinel1.source of the config).",
+)
+@click.option(
+    "--search",
+    "search_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Search result of `sporbar search s1` (default: <root>/raw/sentinel-1-grd/search.json).",
+)
+@click.option("--scene", required=True, help="Sentinel-1 product name, without .SAFE.")
+@output_item_option
+@overwrite_option
+@click.pass_context
+def fetch_s1(
+    ctx: click.Context,
+    config_path: Path,
+    source: str | None,
+    search_json: Path | None,
+    scene: str,
+    output: Path,
+    overwrite: bool,
+) -> None:
+    """Fetch SCENE (listed by `sporbar search s1`) beside the output item and write the raw STAC item.
+
+    Credentials come from env vars or ~/.netrc, never from the config.
+
+    \b
+      $ sporbar search s1 -c config/myarea.yaml -o results/raw/sentinel-1-grd/search.json
+      $ sporbar fetch s1 -c config/myarea.yaml --source dhus \\
+          --scene S1A_IW_GRDH_1SDV_20240610T053318_20240610T053343_054240_069871_0C5A \\
+          -o results/raw/sentinel-1-grd/S1A_IW_GRDH_1SDV_20240610T053318_..._0C5A/item.json
+    """
+    from sporbar.fetch.s1_sources import fetch
+    from sporbar.fetch.s1_sources import source as configured
+    from sporbar.fetch.search import read_search, scene_entry
+    from sporbar.workflow import plan
+
+    cfg = load_config(config_path)
+    sj = search_json or plan.path(cfg, "s1_search")
+    entry = scene_entry(sj, scene)
+    item = fetch(cfg, source or configured(cfg), entry, output, query=read_search(sj).get("query"),
+                 overwrite=overwrite, rule=rule_name(ctx))
+    p = item["properties"]
+    click.echo(f"{output}: {item['id']} ({len(item['assets'])} assets, {p.get('sar:instrument_mode')} "
+               f"{'+'.join(p.get('sar:polarizations', []))})")

@@ -1,0 +1,182 @@
+"""One job, several units: run a per-tile stage over a job block and write its manifest.
+
+Snakemake's cost is per job (about 1 ms of DAG build each, and a Slurm job each), so a
+10,000-tile area in one job per tile and stage is 40,000 jobs. With ``job_block: k`` in the
+config, a job does the k x k grid tiles of a block (or, for the lidar fetch, the delivered
+lidar tiles the block owns) and Snakemake tracks one manifest per job:
+
+    <root>/jobs/ard/E...N....json:
+    {"block": "E...N...", "stage": "ard", "fingerprint": "...", "items": [{"unit": ..,
+     "item": "../../ard/sentinel-2-l2a/E...N.../item.json", "sha256": ..}, ...]}
+
+Each unit's item is written atomically by its own step (with its own provenance), so a
+killed job leaves whole items. A journal beside the manifest (``<manifest>.partial``) records
+every finished unit with the fingerprint of the job's inputs and settings; a re-run of the
+same job keeps those units and does only the rest. Changed inputs or settings give another
+fingerprint, and everything is redone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sporbar.config import Config
+from sporbar.errors import InputDataError
+from sporbar.io import sha256_multihash, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+MANIFEST_KEYS = ("block", "stage", "fingerprint", "items")
+
+
+def fingerprint(stage_hash: str, inputs: Sequence[Path]) -> str:
+    """Hash of a job's settings and inputs (path, size, mtime), as Snakemake would judge them."""
+    import hashlib
+
+    h = hashlib.sha256(stage_hash.encode())
+    for p in sorted(str(x) for x in inputs):
+        st = os.stat(p)
+        h.update(f"\0{p}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:32]
+
+
+def _journal(manifest: Path) -> Path:
+    return manifest.with_name(manifest.name + ".partial")
+
+
+def _kept_units(journal: Path, fp: str) -> dict[str, dict[str, Any]]:
+    """Units of an interrupted run of the same job whose items are still as written."""
+    if not journal.exists():
+        return {}
+    kept: dict[str, dict[str, Any]] = {}
+    for line in journal.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # the line being written when the job was killed
+            continue
+        item = journal.parent / rec["item"]
+        if rec.get("fingerprint") == fp and item.exists() and sha256_multihash(item) == rec["sha256"]:
+            kept[rec["unit"]] = rec
+    return kept
+
+
+def run_block(
+    *,
+    block: str,
+    stage: str,
+    stage_hash: str,
+    manifest: Path,
+    units: Sequence[tuple[str, Path]],
+    inputs: Sequence[Path],
+    work: Callable[[str, Path], Any],
+) -> dict[str, Any]:
+    """Run ``work(unit, item_path)`` for each unit of a job block, then write its manifest.
+
+    Args:
+        block: the job block id (a wildcard of the rule).
+        stage: the stage name, for the manifest and the log.
+        stage_hash: hash of the config sections the stage depends on (``plan.stage_hash``).
+        manifest: the manifest to write (the rule's output).
+        units: ``(unit id, item path)`` per unit, in order.
+        inputs: the job's input files; their change redoes every unit.
+        work: makes one unit's item at the path it is given.
+
+    Returns:
+        The manifest as written.
+    """
+    manifest = Path(manifest)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    journal = _journal(manifest)
+    fp = fingerprint(stage_hash, inputs)
+    kept = _kept_units(journal, fp)
+    if kept:
+        log.info("%s %s: resuming, %d of %d unit(s) already done", stage, block, len(kept), len(units))
+    # the journal is rewritten with what is kept, so a stale fingerprint's lines go away
+    with journal.open("w", encoding="utf-8") as jf:
+        for rec in kept.values():
+            jf.write(json.dumps(rec) + "\n")
+        jf.flush()
+        records = []
+        for i, (unit, item) in enumerate(units, 1):
+            if unit in kept:
+                records.append(kept[unit])
+                continue
+            t0 = time.perf_counter()
+            work(unit, Path(item))
+            rec = {
+                "unit": unit,
+                "item": os.path.relpath(item, manifest.parent),
+                "sha256": sha256_multihash(Path(item)),
+                "fingerprint": fp,
+            }
+            jf.write(json.dumps(rec) + "\n")
+            jf.flush()
+            os.fsync(jf.fileno())
+            records.append(rec)
+            log.info("%s %s: %d/%d %s done in %.1f s", stage, block, i, len(units), unit,
+                     time.perf_counter() - t0)
+    doc = {"block": block, "stage": stage, "fingerprint": fp,
+           "items": [{k: r[k] for k in ("unit", "item", "sha256")} for r in records]}
+    write_json_atomic(manifest, doc)
+    journal.unlink()
+    return doc
+
+
+def is_manifest(path: Path) -> bool:
+    """Whether ``path`` (an item or a manifest given to a step) is a job manifest: items are
+    always named item.json."""
+    return Path(path).name != "item.json"
+
+
+def manifest_items(manifest: Path) -> list[Path]:
+    """The item paths a job manifest lists.
+
+    Raises:
+        InputDataError: the file is not a readable manifest, or a listed item is missing.
+    """
+    manifest = Path(manifest)
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        entries = doc["items"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputDataError(f"{manifest}: not a readable job manifest ({e})") from e
+    out = [manifest.parent / e["item"] for e in entries]
+    missing = [str(p) for p in out if not p.exists()]
+    if missing:
+        raise InputDataError(f"{manifest}: lists items that are missing: {', '.join(missing[:5])}")
+    return [Path(os.path.normpath(p)) for p in out]
+
+
+def expand_items(paths: Sequence[Path]) -> list[Path]:
+    """Item paths, with each job manifest among ``paths`` replaced by the items it lists."""
+    out: list[Path] = []
+    for p in paths:
+        out.extend(manifest_items(p) if is_manifest(p) else [Path(p)])
+    return out
+
+
+def run_tile_block(
+    cfg: Config,
+    *,
+    stage: str,
+    item: str,
+    block: str,
+    manifest: Path,
+    inputs: Sequence[Path],
+    work: Callable[[str, Path], Any],
+    **wildcards: str,
+) -> dict[str, Any]:
+    """:func:`run_block` over the grid tiles of ``block``; each tile's item goes to the plan path
+    ``item`` (a key of ``plan.PATTERNS``, e.g. ``"ard"``) and ``stage`` names the config sections
+    (``plan.STAGE_SECTIONS``) whose change redoes the block."""
+    from sporbar.workflow import plan
+
+    units = [(t, plan.path(cfg, item, tile=t, **wildcards)) for t in plan.block_tiles(cfg, block)]
+    return run_block(block=block, stage=stage, stage_hash=plan.stage_hash(cfg, stage), manifest=manifest,
+                     units=units, inputs=inputs, work=work)
