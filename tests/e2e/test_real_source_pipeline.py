@@ -27,6 +27,8 @@ from conftest import run_sporbar as sporbar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from _loopback import Loopback, Route  # noqa: E402
 from _pointcloud_api import PointCloudAPI  # noqa: E402
+from _s1_fixtures import PRODUCT as S1_PRODUCT  # noqa: E402
+from _s1_fixtures import REAL_S1, serve_hub  # noqa: E402
 
 from sporbar.config import Config, load
 from sporbar.demo.generate import generate
@@ -41,8 +43,14 @@ pytestmark = pytest.mark.e2e
 
 
 
+# The local run also has Sentinel-1 GRD on (sources.sentinel1, DHuS): a loopback hub replays the
+# recorded sentinelsat GRD search and serves the real S1 SAFE metadata as the product zip, so
+# search_s1/fetch_s1 run and the S1 item is published (a few seconds more).
+HAS_S1 = (REAL_S1 / "manifest.safe").is_file() and (SHARED / "realdata/dhus-cassettes").is_dir()
+
+
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def local_run(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("e2e-local")
     root = work / "results"
     archive = work / "archive"
@@ -51,10 +59,18 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     generate(load(write_config(work / "demo.yaml", data)), archive)
     data["sources"]["sentinel2"] = {"source": "local", "max_cloud_cover": 100,
                                     "local": {"path": str(archive / "sentinel-2")}}
-    cfg_path = write_config(work / "config.yaml", data)
-    r = snakemake("--configfile", str(cfg_path), cwd=work)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
-    return {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path), "archive": archive}
+    hub = Loopback()
+    try:
+        if HAS_S1:  # only the real product passes the IW VV+VH filters of the recorded search
+            serve_hub(hub, drop_second=True)
+            data["sources"]["sentinel1"] = {"source": "dhus", "sensor_mode": "IW", "polarisation": "VV VH",
+                                            "dhus": {"api_url": hub.url("/apihub/")}}
+        cfg_path = write_config(work / "config.yaml", data)
+        r = snakemake("--configfile", str(cfg_path), cwd=work)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+        yield {"work": work, "root": root, "config": cfg_path, "cfg": load(cfg_path), "archive": archive}
+    finally:
+        hub.close()
 
 
 ASSETS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL"]
@@ -174,6 +190,25 @@ def test_local_source_lineage_reaches_raw_s2(local_run: dict) -> None:
 
 def test_local_source_second_run_does_nothing(local_run: dict) -> None:
     _nothing_to_do(local_run)
+
+
+@pytest.mark.skipif(not HAS_S1, reason="../shared/realdata s1-metadata or dhus-cassettes absent")
+def test_local_run_fetches_and_publishes_sentinel1(local_run: dict) -> None:
+    cfg: Config = local_run["cfg"]
+    search = json.loads(plan.path(cfg, "s1_search").read_text())
+    assert search["source"] == "dhus" and [s["id"] for s in search["scenes"]] == [S1_PRODUCT]
+    raw = plan.path(cfg, "raw_s1", scene=S1_PRODUCT)
+    item = json.loads(raw.read_text())
+    assert item["properties"]["sar:product_type"] == "GRD" and item["properties"]["sporbar:source"]["kind"] == "dhus"
+    assert raw in plan.all_outputs(cfg)
+    assert not (local_run["root"] / "raw/sentinel-2-l2a" / S1_PRODUCT).exists()
+    catalog = plan.path(cfg, "catalog")
+    published = catalog.parent / "sentinel-1-grd-raw" / S1_PRODUCT / f"{S1_PRODUCT}.json"
+    assert published.is_file() and (catalog.parent / "sentinel-1-grd-raw" / "collection.json").is_file()
+    r = sporbar("lineage", str(published))
+    assert r.returncode == 0 and S1_PRODUCT in r.stdout, r.stdout + r.stderr
+    r = sporbar("summary", "-c", str(local_run["config"]))
+    assert r.returncode == 0 and "sentinel-1-grd-raw 1" in r.stdout, r.stdout + r.stderr
 
 
 def test_stac_api_source_outputs(stac_run: dict) -> None:

@@ -51,8 +51,8 @@ def fetch_s1(
     \b
       $ sporbar search s1 -c config/myarea.yaml -o results/raw/sentinel-1-grd/search.json
       $ sporbar fetch s1 -c config/myarea.yaml --source dhus \\
-          --scene S1A_IW_GRDH_1SDV_20240610T053318_20240610T053343_054240_069871_0C5A \\
-          -o results/raw/sentinel-1-grd/S1A_IW_GRDH_1SDV_20240610T053318_..._0C5A/item.json
+          --scene S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8 \\
+          -o results/raw/sentinel-1-grd/S1A_IW_GRDH_1SDV_20210809T173953_..._6FF8/item.json
     """
     from sporbar.fetch.s1_sources import fetch
     from sporbar.fetch.s1_sources import source as configured
