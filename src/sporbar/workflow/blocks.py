@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sporbar.config import Config
-from sporbar.errors import InputDataError
+from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import sha256_multihash, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -138,9 +138,12 @@ def manifest_items(manifest: Path) -> list[Path]:
     """The item paths a job manifest lists.
 
     Raises:
+        MissingInputError: the manifest does not exist.
         InputDataError: the file is not a readable manifest, or a listed item is missing.
     """
     manifest = Path(manifest)
+    if not manifest.exists():
+        raise MissingInputError(f"{manifest}: job manifest not found (has its Snakemake job run?)")
     try:
         doc = json.loads(manifest.read_text(encoding="utf-8"))
         entries = doc["items"]
