@@ -32,21 +32,32 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"(S2[A-D]_MSIL(?:1C|2A)_(\d{8})T\d{6}_N\d{4}_R\d{3}_T\d{2}[A-Z]{3}_\d{8}T\d{6})")
 
 
-def archive(cfg: Config) -> Path:
-    p = (cfg.data["sources"]["sentinel2"].get("local") or {}).get("path")
+MISSIONS = {"sentinel2": "Sentinel-2", "sentinel1": "Sentinel-1"}
+
+
+def archive(cfg: Config, section: str = "sentinel2") -> Path:
+    """The archive folder of ``sources.<section>.local.path``.
+
+    Raises:
+        ConfigError: no path configured.
+        MissingInputError: the folder does not exist.
+    """
+    p = ((cfg.data["sources"].get(section) or {}).get("local") or {}).get("path")
     if not p:
-        raise ConfigError(f"{cfg.source}: key sources/sentinel2/local/path: required when source is 'local'")
+        raise ConfigError(f"{cfg.source}: key sources/{section}/local/path: required when source is 'local'")
     path = Path(p)
     if not path.is_dir():
-        raise MissingInputError(f"{path}: local Sentinel-2 archive folder not found (sources.sentinel2.local.path)")
+        raise MissingInputError(
+            f"{path}: local {MISSIONS[section]} archive folder not found (sources.{section}.local.path)")
     return path
 
 
-def index(folder: Path) -> list[tuple[str, Path]]:
-    """(product name, path) of every SAFE folder and product zip below ``folder``, sorted."""
+def index(folder: Path, name: re.Pattern[str] = _NAME) -> list[tuple[str, Path]]:
+    """(product name, path) of every SAFE folder and product zip below ``folder`` whose file name
+    holds a product name (group 1 of ``name``), sorted; a folder wins over a zip of it."""
     out: dict[str, Path] = {}
     for p in sorted(folder.rglob("*")):
-        m = _NAME.search(p.name)
+        m = name.search(p.name)
         if not m:
             continue
         if p.is_dir() and p.suffix == ".SAFE":
@@ -54,6 +65,28 @@ def index(folder: Path) -> list[tuple[str, Path]]:
         elif p.is_file() and p.suffix == ".zip":
             out.setdefault(m.group(1), p)
     return sorted(out.items())
+
+
+def open_product(name: str, src: Path, item_dir: Path, mission: str) -> tuple[Path, str, str | None]:
+    """The SAFE folder of archived product ``name``: in place (a folder), or extracted from its zip
+    into ``item_dir``. Returns (SAFE folder, how it was got, checksum of the zip or None).
+
+    Raises:
+        MissingInputError: the product is no longer in the archive.
+        InputDataError: the zip is unreadable or does not hold the product's SAFE folder.
+    """
+    if not src.exists():
+        raise MissingInputError(f"{src}: archived {mission} product {name} not found (was the archive moved?)")
+    if src.is_dir():
+        return src.resolve(), "indexed in place (not copied)", None
+    try:
+        tops = safe_extract(src, item_dir)
+    except zipfile.BadZipFile as err:
+        raise InputDataError(f"{src}: not a readable zip: {err}") from err
+    safe = item_dir / f"{name}.SAFE"
+    if safe not in tops:
+        raise InputDataError(f"{src}: zip holds {[t.name for t in tops]}, not {safe.name}")
+    return safe.resolve(), "extracted from its zip", sha256_multihash(src)
 
 
 def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -94,19 +127,7 @@ def fetch_scene(cfg: Config, entry: dict[str, Any], item_path: Path, *, query: d
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
     name, src = entry["id"], Path(entry["path"])
-    if not src.exists():
-        raise MissingInputError(f"{src}: archived product {name} not found (was the archive moved?)")
-    if src.is_dir():
-        safe, how, checksum = src.resolve(), "indexed in place (not copied)", None
-    else:
-        try:
-            tops = safe_extract(src, item_path.parent)
-        except zipfile.BadZipFile as err:
-            raise InputDataError(f"{src}: not a readable zip: {err}") from err
-        safe = item_path.parent / f"{name}.SAFE"
-        if safe not in tops:
-            raise InputDataError(f"{src}: zip holds {[t.name for t in tops]}, not {safe.name}")
-        safe, how, checksum = safe.resolve(), "extracted from its zip", sha256_multihash(src)
+    safe, how, checksum = open_product(name, src, item_path.parent, "Sentinel-2")
     meta = read_safe(safe)
     item = raw_s2_item(meta)
     item.properties[SOURCE_PROPERTY] = source_provenance("local", str(src), query, checksum)

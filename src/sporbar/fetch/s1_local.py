@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from sporbar.config import Config
-from sporbar.errors import ConfigError, InputDataError, MissingInputError
-from sporbar.fetch.http import safe_extract
+from sporbar.fetch.local import archive, index, open_product
 from sporbar.fetch.s1_item import raw_s1_item
 from sporbar.fetch.s1_safe import read_s1_safe
 from sporbar.fetch.s1_sources import SECTION, filters, nothing_found_hint, parse_name
 from sporbar.fetch.search import SOURCE_PROPERTY, NothingFoundError, search_params, source_provenance
-from sporbar.io import check_writable, sha256_multihash
+from sporbar.io import check_writable
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
 
@@ -34,47 +32,17 @@ _NAME = re.compile(
 )
 
 
-def archive(cfg: Config) -> Path:
-    """The archive folder of ``sources.sentinel1.local.path``.
-
-    Raises:
-        ConfigError: no path configured.
-        MissingInputError: the folder does not exist.
-    """
-    p = ((cfg.data["sources"].get(SECTION) or {}).get("local") or {}).get("path")
-    if not p:
-        raise ConfigError(f"{cfg.source}: key sources/sentinel1/local/path: required when source is 'local'")
-    path = Path(p)
-    if not path.is_dir():
-        raise MissingInputError(f"{path}: local Sentinel-1 archive folder not found (sources.sentinel1.local.path)")
-    return path
-
-
-def index(folder: Path) -> list[tuple[str, Path]]:
-    """(product name, path) of every Sentinel-1 SAFE folder and product zip below ``folder``, sorted."""
-    out: dict[str, Path] = {}
-    for p in sorted(folder.rglob("*")):
-        m = _NAME.search(p.name)
-        if not m:
-            continue
-        if p.is_dir() and p.suffix == ".SAFE":
-            out[m.group(1)] = p
-        elif p.is_file() and p.suffix == ".zip":
-            out.setdefault(m.group(1), p)
-    return sorted(out.items())
-
-
 def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """GRD products of the archive within the dates, mode, polarisation and (folders) the AOI.
 
     Raises:
         NothingFoundError: none passes (names AOI, dates, filters and how many were indexed).
     """
-    folder = archive(cfg)
+    folder = archive(cfg, SECTION)
     p = search_params(cfg, SECTION)
     f = filters(cfg)
     w, s, e, n = p.bbox_wgs84
-    found = index(folder)
+    found = index(folder, _NAME)
     scenes = []
     for name, path in found:
         fields = parse_name(name)
@@ -111,19 +79,7 @@ def fetch_scene(cfg: Config, entry: dict[str, Any], item_path: Path, *, query: d
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
     name, src = entry["id"], Path(entry["path"])
-    if not src.exists():
-        raise MissingInputError(f"{src}: archived Sentinel-1 product {name} not found (was the archive moved?)")
-    if src.is_dir():
-        safe, how, checksum = src.resolve(), "indexed in place (not copied)", None
-    else:
-        try:
-            tops = safe_extract(src, item_path.parent)
-        except zipfile.BadZipFile as err:
-            raise InputDataError(f"{src}: not a readable zip: {err}") from err
-        safe = item_path.parent / f"{name}.SAFE"
-        if safe not in tops:
-            raise InputDataError(f"{src}: zip holds {[t.name for t in tops]}, not {safe.name}")
-        safe, how, checksum = safe.resolve(), "extracted from its zip", sha256_multihash(src)
+    safe, how, checksum = open_product(name, src, item_path.parent, "Sentinel-1")
     item = raw_s1_item(read_s1_safe(safe))
     item.properties[SOURCE_PROPERTY] = source_provenance("local", str(src), query, checksum)
     step = Step(
