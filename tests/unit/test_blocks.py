@@ -10,7 +10,7 @@ import pytest
 from conftest import run_sporbar, small_config, write_config
 
 from sporbar.config import Config, validate
-from sporbar.errors import InputDataError
+from sporbar.errors import GridError, InputDataError
 from sporbar.workflow import plan
 from sporbar.workflow.blocks import expand_items, manifest_items, run_block
 
@@ -32,7 +32,7 @@ def test_blocks_partition_the_tiles(tmp_path: Path) -> None:
     assert sorted(tiles) == sorted(cfg.tiles)  # every tile in exactly one block
     assert max(len(plan.block_tiles(cfg, b)) for b in blocks) == 4
     assert all(plan.block_of(cfg, t) == b for b in blocks for t in plan.block_tiles(cfg, b))
-    with pytest.raises(KeyError, match="not a job block"):
+    with pytest.raises(GridError, match="not a job block"):
         plan.block_tiles(cfg, "E0N0")
     # job_block 1: a block is a tile
     one = _cfg(tmp_path, 1, [268800, 7029760, 268800 + 5 * 640, 7029760 + 3 * 640])

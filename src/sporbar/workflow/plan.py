@@ -260,12 +260,14 @@ def block_tiles(cfg: Config, block: str) -> list[str]:
     """The area's grid tiles in job block ``block``, sorted.
 
     Raises:
-        KeyError: no tile of the area is in that block.
+        GridError: no tile of the area is in that block.
     """
+    from sporbar.errors import GridError
+
     try:
         return list(_blocks(cfg)[block])
     except KeyError:
-        raise KeyError(f"{block}: not a job block of area {cfg.data['area']['name']} "
+        raise GridError(f"{block}: not a job block of area {cfg.data['area']['name']} "
                        f"(job_block {job_block(cfg)}); see `sporbar tiles`") from None
 
 
