@@ -89,7 +89,9 @@ def _finished_items(head_log: str) -> set[Path]:
             outputs[stripped.split()[1]] = block
             block = []
     done = set(re.findall(r"Finished jobid: (\d+)", head_log))
-    finished = [Path(o) for j in done for o in outputs.get(j, []) if o.endswith(".json")]
+    # items, and job manifests (jobs/...); not other JSON outputs (demo-source/index.json)
+    finished = [Path(o) for j in done for o in outputs.get(j, [])
+                if o.endswith("/item.json") or (o.endswith(".json") and "/jobs/" in o)]
     # per-tile stages output a job manifest that lists their tiles' items
     return {i for o in finished for i in (manifest_items(o) if is_manifest(o) else [o]) if i.name == "item.json"}
 

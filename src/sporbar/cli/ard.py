@@ -56,6 +56,8 @@ def ard(
     if block is None:
         work(tile, output)
     else:
+        from sporbar.parallel import dask_client
         from sporbar.workflow.blocks import run_tile_block
 
-        run_tile_block(cfg, stage="ard", item="ard", block=block, manifest=manifest, inputs=scenes, work=work)
+        with dask_client(cfg):  # Dask on Slurm: one set of worker jobs for all tiles of the block
+            run_tile_block(cfg, stage="ard", item="ard", block=block, manifest=manifest, inputs=scenes, work=work)

@@ -80,5 +80,8 @@ def predict(
                 raise click.UsageError(f"tile {t}: {p} is not listed in the manifest {m}")
         work(t, out, a, b)
 
-    run_tile_block(cfg, stage="predict", item="map", block=block, manifest=manifest,
-                   inputs=[model_item, ard, lidar], work=tile_work, product=cfg.data["map"]["product"])
+    from sporbar.parallel import dask_client
+
+    with dask_client(cfg):  # Dask on Slurm: one set of worker jobs for all tiles of the block
+        run_tile_block(cfg, stage="predict", item="map", block=block, manifest=manifest,
+                       inputs=[model_item, ard, lidar], work=tile_work, product=cfg.data["map"]["product"])
