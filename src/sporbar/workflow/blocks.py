@@ -129,9 +129,9 @@ def run_block(
 
 
 def is_manifest(path: Path) -> bool:
-    """Whether ``path`` (an item or a manifest given to a step) is a job manifest: items are
-    always named item.json."""
-    return Path(path).name != "item.json"
+    """Whether ``path`` is a job manifest: ``<root>/jobs/<rule>/[<product>/]<block>.json``."""
+    p = Path(path)
+    return p.suffix == ".json" and p.name != "item.json" and "jobs" in p.parts[-4:-1]
 
 
 def manifest_items(manifest: Path) -> list[Path]:
