@@ -82,8 +82,10 @@ def _serve_stac_api(server: Loopback, archive: Path) -> None:
     for name, safe in index(archive):
         item = raw_s2_item(read_safe(safe)).to_dict(include_self_link=False)
         item["collection"] = "sentinel-2-l2a"
-        item["properties"]["s2:product_uri"] = f"{name}.SAFE"
-        item["id"] = f"{name[:3]}_{item['properties']['s2:mgrs_tile']}_{name[11:19]}_0_L2A"  # Earth Search style
+        props = item["properties"]
+        props.update({f"s2:{k}": v for k, v in props.pop("sporbar:s2").items()})  # as STAC APIs serve them
+        props["s2:product_uri"] = f"{name}.SAFE"
+        item["id"] = f"{name[:3]}_{props['grid:code'].removeprefix('MGRS-')}_{name[11:19]}_0_L2A"  # Earth Search style
         item["assets"] = {k: a for k, a in item["assets"].items() if k in ASSETS}
         for a in item["assets"].values():
             f = Path(a["href"])

@@ -1,14 +1,20 @@
-"""Demo Sentinel-2 SAFE writer: real layout, deterministic bytes, clouds marked in SCL."""
+"""Demo Sentinel-2 SAFE writer: real layout (stactools reads it), deterministic bytes, clouds in SCL."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from _s2_fixtures import make_source, scene_ids, source, tiny  # noqa: F401
+from stactools.sentinel2.safe_manifest import SafeManifest
+from stactools.sentinel2.stac import create_item
 
+from sporbar.demo.sentinel2 import VIEW_AZIMUTH, VIEW_ZENITH
 from sporbar.fetch.safe import read_safe
 
 
@@ -65,3 +71,32 @@ def test_scl_marks_bright_clouds_and_shadows(tiny, source):  # noqa: F811
         # the recorded cloud cover is the SCL cloud fraction
         assert abs(meta.cloud_cover - 100 * np.isin(scl, [8, 9, 10]).sum() / (scl > 0).sum()) < 0.01
     assert clouds > 0 and shadows > 0
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # affine, inside stactools
+def test_stactools_reads_the_demo_product_as_a_real_one(tiny, source):  # noqa: F811
+    index = {s["id"]: s for s in json.loads((source / "index.json").read_text())["sentinel2"]}
+    for scene in scene_ids(tiny[1]):
+        safe = source / "sentinel-2" / f"{scene}.SAFE"
+        manifest = SafeManifest(str(safe))
+        for href in (
+            manifest.product_metadata_href,
+            manifest.granule_metadata_href,
+            manifest.inspire_metadata_href,
+            manifest.datastrip_metadata_href,
+        ):
+            assert href is not None and Path(href).is_file(), href
+        for href in (manifest.inspire_metadata_href, manifest.datastrip_metadata_href):
+            ET.parse(href)  # well-formed
+        item = create_item(str(safe))
+        p = item.properties
+        assert p["s2:product_uri"] == f"{scene}.SAFE" and p["grid:code"] == "MGRS-32VNR"
+        assert p["eo:cloud_cover"] == pytest.approx(index[scene]["cloud_cover"])
+        assert p["sat:relative_orbit"] == 94 and p["sat:orbit_state"] == "descending"
+        assert 0.96 < p["s2:reflectance_conversion_factor"] < 1.04
+        assert p["view:incidence_angle"] == pytest.approx(VIEW_ZENITH, abs=0.1)
+        assert p["view:azimuth"] == pytest.approx(VIEW_AZIMUTH, abs=2)
+        assert item.datetime is not None and item.datetime.strftime("%H%M%S") == "104031"
+        assert item.assets["red"].extra_fields["raster:bands"][0]["offset"] == -0.1
+        for key in ("red", "nir", "scl", "safe_manifest", "product_metadata", "granule_metadata"):
+            assert Path(item.assets[key].href).is_file(), key

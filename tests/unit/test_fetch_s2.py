@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
-from _s2_fixtures import scene_ids, source, tiny  # noqa: F401
+import rasterio
+from _s2_fixtures import make_source, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
+from sporbar.config import load
 from sporbar.errors import MissingInputError, OutputExistsError
+from sporbar.fetch.demo_s2 import fetch_scene
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -74,6 +77,13 @@ def test_fetch_writes_valid_raw_item(tiny, source, tmp_path):  # noqa: F811
     )
     lon, lat = d["geometry"]["coordinates"][0][0]
     assert 10 < lon < 11 and 63 < lat < 64
+    # the item stactools-sentinel2 made, without its clock time and s2:* (in sporbar:s2)
+    props = d["properties"]
+    assert "created" not in props and not [k for k in props if k.startswith("s2:")]
+    assert props["grid:code"] == "MGRS-32VNR" and props["sat:relative_orbit"] == 94
+    assert props["sporbar:s2"]["product_uri"] == f"{scene}.SAFE"
+    assert 0 < props["view:incidence_angle"] < 15 and "view:sun_elevation" in props
+    assert {"inspire-metadata", "datastrip-metadata"} <= set(d["assets"])
 
     again = _run(tiny, source, scene, out)
     assert isinstance(again.exception, OutputExistsError)
@@ -91,3 +101,21 @@ def test_help():
     r = CliRunner().invoke(cli, ["fetch", "s2", "--help"])
     assert r.exit_code == 0, r.output
     assert "--source-dir" in r.output
+
+
+def test_band_grids_match_the_files_on_a_non_square_granule(tmp_path):
+    """proj:shape/proj:transform come from the granule geocoding, rows and columns not swapped."""
+    cfg = load(write_tiny_config(tmp_path / "cfg", area={"name": "wide", "bbox": [268800, 7029760, 270080, 7030400]}))
+    make_source(cfg, tmp_path / "src")
+    scene = scene_ids(cfg)[0]
+    out = tmp_path / "raw" / scene / "item.json"
+    d = fetch_scene(cfg, tmp_path / "src", scene, out)
+    validate_item_dict(d)
+    for key, a in d["assets"].items():
+        if "proj:shape" not in a:
+            continue
+        with rasterio.open(out.parent / a["href"]) as ds:
+            assert ds.height != ds.width, key
+            assert a["proj:shape"] == [ds.height, ds.width], key
+            assert a["proj:transform"] == list(ds.transform)[:6], key
+            assert a["proj:bbox"] == list(ds.bounds), key

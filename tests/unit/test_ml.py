@@ -155,3 +155,24 @@ def test_cli_train(trained, tmp_path):
         ],
     )
     assert res.exit_code != 0 and "not in models[].id" in str(res.exception)
+
+
+def test_train_device(trained):
+    import torch
+
+    from sporbar.errors import ConfigError
+    from sporbar.ml.train import fit, train_device
+
+    assert train_device("cpu").type == "cpu"
+    assert train_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    # the model item says where the MLP was trained
+    _, _, items = trained
+    expected = "cuda" if torch.cuda.is_available() else "amd64"
+    assert items["mlp"]["properties"]["mlm:accelerator"] == expected
+    assert items["mlp"]["properties"]["mlm:hyperparameters"]["device"] == "auto"
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device: the no-GPU error cannot be shown")
+    with pytest.raises(ConfigError, match=r"models\[mlp\]\.device: cuda requested.*no CUDA device"):
+        fit({"id": "mlp", "kind": "torch_mlp", "device": "cuda", "epochs": 1, "hidden": 4},
+            np.zeros((4, 2), np.float32), np.array([1, 2, 1, 2]), feature_names=["a", "b"],
+            class_values=[1, 2], seed=0, threads=1)

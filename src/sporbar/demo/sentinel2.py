@@ -1,8 +1,10 @@
 """Synthetic Sentinel-2 L2A products in the real SAFE layout, sampled from the demo landscape.
 
-Each demo date becomes one ``<scene>.SAFE`` folder with ``manifest.safe``,
-``MTD_MSIL2A.xml``, ``GRANULE/<granule>/MTD_TL.xml`` and lossless JPEG 2000 bands in
-``IMG_DATA/R10m|R20m|R60m``, as delivered by the Copernicus Data Space. The granule
+Each demo date becomes one ``<scene>.SAFE`` folder with ``manifest.safe`` (standard
+dataObject IDs such as ``S2_Level-2A_Product_Metadata``), ``MTD_MSIL2A.xml``,
+``INSPIRE.xml``, ``DATASTRIP/<ds>/MTD_DS.xml``, ``GRANULE/<granule>/MTD_TL.xml`` and
+lossless JPEG 2000 bands in ``IMG_DATA/R10m|R20m|R60m``, as delivered by the Copernicus
+Data Space, so that stactools-sentinel2 reads it as it reads a real product. The granule
 is in UTM 32N (EPSG:32632, MGRS 32VNR) while the landscape and the output grid are in
 UTM 33N, so the ARD step really reprojects.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +52,19 @@ GRANULE_MARGIN = 120  # metres of granule around the area (the landscape has 300
 QUANTIFICATION = 10000
 BOA_OFFSET = -1000
 CLOUD_HEIGHT = 700.0  # metres; sets how far shadows fall from their clouds
+# Solar irradiance (W/m2/um) per bandId as in the products' Reflectance_Conversion.
+SOLAR_IRRADIANCE: dict[str, tuple[float, ...]] = {
+    "S2A": (1884.69, 1959.66, 1823.24, 1512.06, 1424.64, 1287.61, 1162.08, 1041.63, 955.32,
+            812.92, 367.15, 245.59, 85.25),
+    "S2B": (1874.3, 1959.75, 1824.93, 1512.79, 1425.78, 1291.13, 1175.57, 1041.28, 953.93,
+            817.58, 365.41, 247.08, 87.75),
+}
+# Mean viewing incidence angles (zenith, azimuth; degrees) of the demo granule per bandId:
+# the same relative orbit sees the tile from the same direction on every date; the bands
+# differ a little because their detectors sit at different places in the focal plane.
+VIEW_ZENITH, VIEW_AZIMUTH = 4.87, 104.6
+_VIEW_BAND_SHIFT = (0.062, -0.041, -0.027, -0.013, 0.004, 0.018, 0.031, -0.035, 0.045, 0.069,
+                    0.051, 0.027, 0.049)
 
 # SCL classes (Sen2Cor)
 SCL_NODATA, SCL_SHADOW, SCL_VEG, SCL_NOT_VEG, SCL_WATER = 0, 3, 4, 5, 6
@@ -167,6 +183,12 @@ def _sun_angles(day: date, lat: float, lon: float) -> tuple[float, float]:
     zen = math.acos(max(-1.0, min(1.0, cos_z)))
     az = math.atan2(math.sin(ha), math.cos(ha) * math.sin(phi) - math.tan(decl) * math.cos(phi))
     return round(math.degrees(zen), 6), round((math.degrees(az) + 180) % 360, 6)
+
+
+def _earth_sun_factor(day: date) -> float:
+    """Reflectance_Conversion/U of ``day``: the Earth-Sun distance correction (ESA formula)."""
+    doy = day.timetuple().tm_yday
+    return round(1.0 / (1.0 - 0.01673 * math.cos(0.0172 * (doy - 4))) ** 2, 14)
 
 
 def _smooth(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -305,6 +327,8 @@ def _names(scene: str, day: date, index: int) -> dict[str, str]:
         "datastrip_id": (
             f"{platform}_OPER_MSI_L2A_DS_2APS_{stamp}_S{d}{plan.DEMO_SENSING_TIME}_N05.10"
         ),
+        "datastrip_dir": f"DS_2APS_{stamp}_S{d}{plan.DEMO_SENSING_TIME}",
+        "datatake_id": f"G{platform}_{scene[11:26]}_{orbit:06d}_N05.10",
         "sensing": f"{day.isoformat()}T10:40:31.024Z",
         "generation": f"{day.isoformat()}T13:00:00.000000Z",
         "rel_orbit": str(int(plan.DEMO_RELATIVE_ORBIT[1:])),
@@ -356,11 +380,7 @@ def _product_xml(
     _sub(pi, "GENERATION_TIME", n["generation"])
     _sub(pi, "PREVIEW_IMAGE_URL", "Not applicable")
     _sub(pi, "PREVIEW_GEO_INFO", "Not applicable")
-    dt = _sub(
-        pi,
-        "Datatake",
-        datatakeIdentifier=f"G{n['platform']}_{scene[11:26]}_{int(n['orbit']):06d}_N05.10",
-    )
+    dt = _sub(pi, "Datatake", datatakeIdentifier=n["datatake_id"])
     _sub(dt, "SPACECRAFT_NAME", n["spacecraft"])
     _sub(dt, "DATATAKE_TYPE", "INS-NOBS")
     _sub(dt, "DATATAKE_SENSING_START", n["sensing"])
@@ -391,6 +411,11 @@ def _product_xml(
     ol = _sub(pic, "BOA_ADD_OFFSET_VALUES_LIST")
     for i in range(len(BAND_IDS)):
         _sub(ol, "BOA_ADD_OFFSET", str(BOA_OFFSET), band_id=str(i))
+    rc = _sub(pic, "Reflectance_Conversion")
+    _sub(rc, "U", repr(_earth_sun_factor(date.fromisoformat(n["sensing"][:10]))))
+    sl = _sub(rc, "Solar_Irradiance_List")
+    for i, e in enumerate(SOLAR_IRRADIANCE[n["platform"]]):
+        _sub(sl, "SOLAR_IRRADIANCE", str(e), bandId=str(i), unit="W/m²/µm")
     sil = _sub(pic, "Spectral_Information_List")
     for i, b in enumerate(BAND_IDS):
         physical = b if b == "B8A" else f"B{int(b[1:])}"
@@ -443,11 +468,131 @@ def _tile_xml(
     ms = _sub(ta, "Mean_Sun_Angle")
     _sub(ms, "ZENITH_ANGLE", str(sun[0]), unit="deg")
     _sub(ms, "AZIMUTH_ANGLE", str(sun[1]), unit="deg")
+    vl = _sub(ta, "Mean_Viewing_Incidence_Angle_List")
+    for i, shift in enumerate(_VIEW_BAND_SHIFT):
+        va = _sub(vl, "Mean_Viewing_Incidence_Angle", bandId=str(i))
+        _sub(va, "ZENITH_ANGLE", f"{VIEW_ZENITH + shift:.6f}", unit="deg")
+        _sub(va, "AZIMUTH_ANGLE", f"{VIEW_AZIMUTH + 25 * shift:.6f}", unit="deg")
     qi = _sub(root, f"{{{ns}}}Quality_Indicators_Info", metadataLevel="Standard")
     ic = _sub(qi, "Image_Content_QI")
     for k, v in pct.items():
         _sub(ic, k, f"{v:.6f}")
     return _xml_bytes(root)
+
+
+def _inspire_xml(scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
+    """A small ISO 19139 ``INSPIRE.xml``: identifier, contact, dates, bounding box, time."""
+    gmd, gco, gml = (
+        "http://www.isotc211.org/2005/gmd",
+        "http://www.isotc211.org/2005/gco",
+        "http://www.opengis.net/gml",
+    )
+    for p, u in (("gmd", gmd), ("gco", gco), ("gml", gml)):
+        ET.register_namespace(p, u)
+
+    def g(parent: ET.Element, tag: str) -> ET.Element:
+        return _sub(parent, f"{{{gmd}}}{tag}")
+
+    def text(parent: ET.Element, tag: str, value: str, kind: str = "CharacterString") -> None:
+        _sub(g(parent, tag), f"{{{gco}}}{kind}", value)
+
+    def code(parent: ET.Element, tag: str, code_tag: str, value: str) -> None:
+        _sub(
+            g(parent, tag),
+            f"{{{gmd}}}{code_tag}",
+            value,
+            codeList=f"http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#{code_tag}",
+            codeListValue=value,
+        )
+
+    root = ET.Element(f"{{{gmd}}}MD_Metadata")
+    text(root, "fileIdentifier", scene)
+    code(root, "language", "LanguageCode", "eng")
+    code(root, "characterSet", "MD_CharacterSetCode", "utf8")
+    code(root, "hierarchyLevel", "MD_ScopeCode", "dataset")
+    party = g(g(root, "contact"), "CI_ResponsibleParty")
+    text(party, "organisationName", "ESA")
+    address = g(g(g(party, "contactInfo"), "CI_Contact"), "address")
+    text(g(address, "CI_Address"), "electronicMailAddress", "eosupport@copernicus.esa.int")
+    code(party, "role", "CI_RoleCode", "pointOfContact")
+    text(root, "dateStamp", n["generation"][:10], "Date")
+    text(root, "metadataStandardName", "ISO19115")
+    text(root, "metadataStandardVersion", "2003/Cor.1:2006")
+    ident = g(g(root, "identificationInfo"), "MD_DataIdentification")
+    citation = g(g(ident, "citation"), "CI_Citation")
+    text(citation, "title", "SENTINEL-2 MSI Level-2A User Product")
+    ci_date = g(g(citation, "date"), "CI_Date")
+    text(ci_date, "date", n["generation"][:10], "Date")
+    code(ci_date, "dateType", "CI_DateTypeCode", "creation")
+    text(g(g(citation, "identifier"), "RS_Identifier"), "code", scene)
+    text(ident, "abstract", "Bottom-of-atmosphere reflectance of one MGRS tile (Sentinel-2 MSI Level-2A)")
+    code(ident, "language", "LanguageCode", "eng")
+    _sub(g(ident, "topicCategory"), f"{{{gmd}}}MD_TopicCategoryCode", "imageryBaseMapsEarthCover")
+    extent = g(g(ident, "extent"), "EX_Extent")
+    box = g(g(extent, "geographicElement"), "EX_GeographicBoundingBox")
+    lats, lons = zip(*_footprint(grid), strict=True)
+    for tag, v in (
+        ("westBoundLongitude", min(lons)),
+        ("eastBoundLongitude", max(lons)),
+        ("southBoundLatitude", min(lats)),
+        ("northBoundLatitude", max(lats)),
+    ):
+        text(box, tag, f"{v:.6f}", "Decimal")
+    period = _sub(
+        g(g(extent, "temporalElement"), "EX_TemporalExtent"), f"{{{gmd}}}extent"
+    )
+    tp = _sub(period, f"{{{gml}}}TimePeriod", **{f"{{{gml}}}id": "acquisition"})
+    _sub(tp, f"{{{gml}}}beginPosition", n["sensing"])
+    _sub(tp, f"{{{gml}}}endPosition", n["sensing"])
+    return _xml_bytes(root)
+
+
+def _datastrip_xml(n: dict[str, str]) -> bytes:
+    """A small ``MTD_DS.xml``: the datatake, sensing and processing times of the datastrip."""
+    ns = "https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Datastrip_Metadata.xsd"
+    ET.register_namespace("n1", ns)
+    root = ET.Element(f"{{{ns}}}Level-2A_DataStrip_ID")
+    gi = _sub(root, f"{{{ns}}}General_Info")
+    dt = _sub(gi, "Datatake_Info", datatakeIdentifier=n["datatake_id"])
+    _sub(dt, "DATATAKE_TYPE", "INS-NOBS")
+    _sub(dt, "SPACECRAFT_NAME", n["spacecraft"])
+    _sub(dt, "DATATAKE_SENSING_START", n["sensing"])
+    _sub(dt, "SENSING_ORBIT_NUMBER", n["rel_orbit"])
+    _sub(dt, "SENSING_ORBIT_DIRECTION", "DESCENDING")
+    ti = _sub(gi, "Datastrip_Time_Info")
+    _sub(ti, "DATASTRIP_SENSING_START", n["sensing"])
+    _sub(ti, "DATASTRIP_SENSING_STOP", n["sensing"])
+    pi = _sub(gi, "Processing_Info")
+    _sub(pi, "UTC_DATE_TIME", n["generation"])
+    _sub(pi, "PROCESSING_CENTER", "2APS")
+    _sub(pi, "PROCESSING_BASELINE", "05.10")
+    ai = _sub(gi, "Archiving_Info")
+    _sub(ai, "ARCHIVING_CENTRE", "2APS")
+    _sub(ai, "ARCHIVING_TIME", n["generation"])
+    tiles = _sub(_sub(_sub(root, f"{{{ns}}}Image_Data_Info"), "Tiles_Information"), "Tile_List")
+    _sub(tiles, "Tile", tileId=n["tile_id"])
+    return _xml_bytes(root)
+
+
+# Standard manifest dataObject IDs of the metadata files (stactools-sentinel2 looks them up).
+_METADATA_OBJECTS = {
+    "MTD_MSIL2A.xml": "S2_Level-2A_Product_Metadata",
+    "INSPIRE.xml": "INSPIRE_Metadata",
+    "MTD_DS.xml": "S2_Level-2A_Datastrip1_Metadata",
+    "MTD_TL.xml": "S2_Level-2A_Tile1_Metadata",
+}
+_IMG_FILE = re.compile(r"_(?P<band>[A-Z0-9]{3})_(?P<res>\d0)m\.jp2$")
+
+
+def _data_object_id(rel: str) -> str:
+    """The dataObject ID of the SAFE file ``rel`` as in real L2A manifests."""
+    name = rel.rsplit("/", 1)[-1]
+    if name in _METADATA_OBJECTS:
+        return _METADATA_OBJECTS[name]
+    m = _IMG_FILE.search(name)
+    if m is None:
+        raise ValueError(f"{rel}: no manifest ID for this file")
+    return f"IMG_DATA_Band_{m['band']}_{m['res']}m_Tile1_Data"
 
 
 def _manifest(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
@@ -462,6 +607,12 @@ def _manifest(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> b
         f"{{{xfdu}}}XFDU", version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product"
     )
     files = sorted(p for p in safe.rglob("*") if p.is_file() and p.name != "manifest.safe")
+    # (dataObject ID, path in the SAFE, file): metadata first, as in real manifests
+    order = list(_METADATA_OBJECTS.values())
+    ids = sorted(
+        ((_data_object_id(f.relative_to(safe).as_posix()), f.relative_to(safe).as_posix(), f) for f in files),
+        key=lambda t: (order.index(t[0]) if t[0] in order else 2.5, t[1]),
+    )
     ipm = _sub(root, "informationPackageMap")
     cu = _sub(
         ipm,
@@ -469,14 +620,25 @@ def _manifest(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> b
         unitType="Product_Level-2A",
         textInfo="SENTINEL-2 MSI Level-2A User Product",
         pdiID="processing",
+        dmdID="acquisitionPeriod platform",
     )
-    ids = []
-    for f in files:
-        rel = f.relative_to(safe).as_posix()
-        oid = rel.replace("/", "_").replace(".", "_")
-        ids.append((oid, rel, f))
-        du = _sub(cu, f"{{{xfdu}}}contentUnit", ID=f"{oid}_Unit", unitType="Measurement Data Unit")
+
+    def unit(parent: ET.Element, oid: str, kind: str) -> None:
+        du = _sub(parent, f"{{{xfdu}}}contentUnit", ID=oid.removesuffix("_Data") + "_Unit", unitType=kind)
         _sub(du, "dataObjectPointer", dataObjectID=oid)
+
+    unit(cu, "S2_Level-2A_Product_Metadata", "Metadata Unit")
+    unit(cu, "INSPIRE_Metadata", "Metadata Unit")
+    ds = _sub(_sub(cu, f"{{{xfdu}}}contentUnit", ID="Datastrips", textInfo="Datastrips Container"),
+              f"{{{xfdu}}}contentUnit", ID="Datastrip1", textInfo="Datastrip Container")
+    unit(ds, "S2_Level-2A_Datastrip1_Metadata", "Metadata Unit")
+    tile = _sub(_sub(cu, f"{{{xfdu}}}contentUnit", ID="Tiles", textInfo="Tiles Container"),
+                f"{{{xfdu}}}contentUnit", ID="Tile1", textInfo="Tile Container")
+    img = _sub(tile, f"{{{xfdu}}}contentUnit", ID="IMG_Data_Tile1", textInfo="Image Data Container")
+    for oid, _, _ in ids:
+        if oid.startswith("IMG_DATA_"):
+            unit(img, oid, "Measurement Data Unit")
+    unit(tile, "S2_Level-2A_Tile1_Metadata", "Metadata Unit")
     ms = _sub(root, "metadataSection")
     ap = _sub(
         _sub(
@@ -531,6 +693,9 @@ def _manifest(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> b
         srsName="http://www.opengis.net/gml/srs/epsg.xml#4326",
     )
     _sub(fp, f"{{{gml}}}coordinates", " ".join(f"{la} {lo}" for la, lo in _footprint(grid)) + " ")
+    for oid in _METADATA_OBJECTS.values():
+        info = _sub(ms, "metadataObject", ID=f"{oid}_Information", category="DMD", classification="DESCRIPTION")
+        _sub(info, "dataObjectPointer", dataObjectID=oid)
     dos = _sub(root, "dataObjectSection")
     for oid, rel, f in ids:
         data = f.read_bytes()
@@ -612,6 +777,10 @@ def write_scene(
                 )
         (tmp / "GRANULE" / n["granule"] / "MTD_TL.xml").write_bytes(_tile_xml(n, grid, sun, pct))
         (tmp / "MTD_MSIL2A.xml").write_bytes(_product_xml(scene, n, image_files, grid, cloud, pct))
+        (tmp / "INSPIRE.xml").write_bytes(_inspire_xml(scene, n, grid))
+        ds = tmp / "DATASTRIP" / n["datastrip_dir"]
+        ds.mkdir(parents=True)
+        (ds / "MTD_DS.xml").write_bytes(_datastrip_xml(n))
         (tmp / "manifest.safe").write_bytes(_manifest(tmp, scene, n, grid))
     return cloud
 

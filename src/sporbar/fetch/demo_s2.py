@@ -1,12 +1,13 @@
 """``fetch s2`` from the demo source: copy a SAFE product into raw/ and record its raw item.
 
-The SAFE folder is copied whole (atomically) beside ``item.json``; the item points at
-the band files inside it, with their grids (``proj:*``), scale and offset
-(``raster:bands``) and spectral bands (``eo:bands``) taken from the parsed metadata.
+The SAFE folder is copied whole (atomically) beside ``item.json``; the item is the one
+stactools-sentinel2 makes from the product's metadata (:func:`raw_s2_item`), pointing at
+the band files inside the folder under sporbar's asset keys.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import shutil
@@ -14,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pystac
-from pystac.extensions.eo import Band, EOExtension
-from pystac.extensions.projection import ProjectionExtension
-from pystac.extensions.raster import DataType, RasterBand, RasterExtension
-from rasterio.warp import transform as transform_points
+from pystac.extensions.eo import Band
+from stactools.sentinel2.constants import SENTINEL2_EXTENSION_SCHEMA
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
@@ -31,6 +30,8 @@ log = logging.getLogger(__name__)
 
 SOURCE_SUBDIR = "sentinel-2"
 INDEX = "index.json"
+# stactools' s2:* fields, unprefixed (the sentinel-2 extension schema is not bundled offline)
+S2_PROPERTY = "sporbar:s2"
 
 # band -> (common name, centre wavelength um, full width half max um), Sentinel-2A MSI
 BAND_INFO: dict[str, tuple[str | None, float, float]] = {
@@ -86,84 +87,63 @@ def locate_scene(source_dir: Path, scene: str) -> Path:
 
 
 def raw_s2_item(meta: SceneMeta) -> pystac.Item:
-    """Build the raw item of a SAFE product (asset hrefs absolute; made relative when recorded)."""
-    ring = list(meta.footprint)
-    if len(ring) < 4:  # no footprint in the metadata: the granule bounds
-        g = meta.grid(10)
+    """The raw item of a SAFE product (asset hrefs absolute; made relative when recorded).
+
+    It is the item stactools-sentinel2 made from the product's metadata (``meta.stac``):
+    its geometry (split at the antimeridian), datetime (``PRODUCT_START_TIME``), platform,
+    providers, ``eo:cloud_cover``, ``sat:*``, ``proj:*``, ``mgrs:*``, ``grid:code``,
+    ``view:*`` and its assets' roles, titles, ``eo:bands`` and ``raster:bands`` (scale,
+    offset; the SCL classes), with these changes:
+
+    - id: the product name (``meta.product_id``), as in sporbar's paths;
+    - no ``created``: a clock time, and raw items must come out the same when reproduced;
+    - the ``s2:*`` fields move, unprefixed, into the ``sporbar:s2`` object and the
+      sentinel-2 extension is dropped: its schema is not in the offline validation bundle;
+    - ``processing:level`` (L2A/L1C) and ``processing:version`` (the processing baseline);
+    - sporbar's asset keys: ``B01``..``B12``/``B8A`` and ``SCL`` at native resolution,
+      ``<band>_<res>m`` for the resampled files, ``metadata``, ``granule-metadata``,
+      ``manifest``, and ``inspire-metadata``/``datastrip-metadata`` where those files exist;
+      stactools' AOT, WVP, TCI and preview assets are left out;
+    - ``proj:shape``/``proj:transform``/``proj:bbox`` of each band from the granule's grid
+      (stactools swaps rows and columns there, which only shows on non-square granules).
+    """
+    d = copy.deepcopy(meta.stac)
+    d["id"] = meta.product_id
+    d["links"] = []
+    d["stac_extensions"] = [u for u in d["stac_extensions"] if u != SENTINEL2_EXTENSION_SCHEMA]
+    props = d["properties"]
+    props.pop("created", None)
+    props[S2_PROPERTY] = {k.removeprefix("s2:"): props.pop(k) for k in sorted(props) if k.startswith("s2:")}
+    props[ext.PROCESSING_LEVEL] = meta.level
+    props[ext.PROCESSING_VERSION] = meta.processing_baseline
+    by_path = {Path(a["href"]): a for a in d["assets"].values() if a.get("href")}
+    assets: dict[str, Any] = {}
+    for bf in meta.band_files:
+        key = bf.band if bf == meta.band_file(bf.band) else f"{bf.band}_{bf.resolution}m"
+        if bf.path not in by_path:
+            raise InputDataError(f"{meta.metadata_path}: stactools-sentinel2 made no asset for {bf.path.name}")
+        asset = by_path[bf.path]
+        g = meta.grid(bf.resolution)
         a, _, c, _, e, f = g.transform
-        x0, x1, y1, y0 = c, c + a * g.shape[1], f, f + e * g.shape[0]
-        lons, lats = transform_points(
-            f"EPSG:{meta.epsg}", "EPSG:4326", [x0, x0, x1, x1, x0], [y1, y0, y0, y1, y1]
-        )
-        ring = list(zip(lons, lats, strict=True))
-    lons = [p[0] for p in ring]
-    lats = [p[1] for p in ring]
-    item = pystac.Item(
-        id=meta.product_id,
-        geometry={"type": "Polygon", "coordinates": [[[lo, la] for lo, la in ring]]},
-        bbox=[min(lons), min(lats), max(lons), max(lats)],
-        datetime=meta.sensing_datetime,
-        properties={},
-    )
+        asset["proj:shape"] = list(g.shape)
+        asset["proj:transform"] = list(g.transform)
+        asset["proj:bbox"] = [c, f + e * g.shape[0], c + a * g.shape[1], f]
+        assets[key] = asset
+    for key, stactools_key, title in (
+        ("metadata", "product_metadata", "Product metadata"),
+        ("granule-metadata", "granule_metadata", "Granule metadata"),
+        ("manifest", "safe_manifest", "SAFE manifest"),
+        ("inspire-metadata", "inspire_metadata", "INSPIRE metadata (ISO 19139)"),
+        ("datastrip-metadata", "datastrip_metadata", "Datastrip metadata"),
+    ):
+        asset = d["assets"].get(stactools_key) or {}
+        if asset.get("href") and Path(asset["href"]).is_file():
+            assets[key] = {**asset, "title": title}
+    d["assets"] = assets
     # No "collection" field: record_item writes no collection link, which the core schema
     # requires with it; `sporbar publish` sets collection sentinel-2-l2a-raw from the path.
-    item.common_metadata.platform = meta.platform
-    item.common_metadata.constellation = "sentinel-2"
-    item.common_metadata.instruments = ["msi"]
-    item.properties[ext.PROCESSING_LEVEL] = meta.level
-    item.properties[ext.PROCESSING_VERSION] = meta.processing_baseline
-    item.properties["s2:mgrs_tile"] = meta.mgrs_tile  # plain property: no sentinel-2 extension
-    item.properties["view:sun_azimuth"] = meta.sun_azimuth
-    item.properties["view:sun_elevation"] = round(90.0 - meta.sun_zenith, 6)
-    item.stac_extensions.append("https://stac-extensions.github.io/view/v1.0.0/schema.json")
-    eo = EOExtension.ext(item, add_if_missing=True)
-    eo.cloud_cover = meta.cloud_cover
-    proj = ProjectionExtension.ext(item, add_if_missing=True)
-    proj.code = f"EPSG:{meta.epsg}"
-
-    # Every image file of the SAFE is an asset (as in stactools-sentinel2): the band's native
-    # resolution under the band name, resampled copies as "<band>_<res>m".
-    for bf in meta.band_files:
-        name = bf.band
-        key = name if bf == meta.band_file(name) else f"{name}_{bf.resolution}m"
-        grid = meta.grid(bf.resolution)
-        is_scl = name == "SCL"
-        asset = pystac.Asset(
-            href=str(bf.path),
-            media_type=pystac.MediaType.JPEG2000
-            if bf.path.suffix == ".jp2"
-            else pystac.MediaType.GEOTIFF,
-            title="Scene classification (Sen2Cor)" if is_scl else f"{name} reflectance",
-            roles=["data"],
-        )
-        asset.common_metadata.gsd = float(bf.resolution)
-        item.add_asset(key, asset)
-        pa = ProjectionExtension.ext(asset)
-        pa.shape = list(grid.shape)
-        pa.transform = list(grid.transform)
-        if is_scl:
-            rb = RasterBand.create(
-                nodata=0, data_type=DataType.UINT8, spatial_resolution=bf.resolution
-            )
-        else:
-            rb = RasterBand.create(
-                nodata=0,
-                data_type=DataType.UINT16,
-                spatial_resolution=bf.resolution,
-                scale=1.0 / meta.quantification,
-                offset=meta.offset(name) / meta.quantification,
-            )
-            EOExtension.ext(asset).bands = [eo_band(name)]
-        RasterExtension.ext(asset, add_if_missing=True).bands = [rb]
-    for key, path, title in (
-        ("metadata", meta.metadata_path, "Product metadata"),
-        ("granule-metadata", meta.granule_metadata_path, "Granule metadata"),
-        ("manifest", meta.manifest_path, "SAFE manifest"),
-    ):
-        item.add_asset(
-            key, pystac.Asset(href=str(path), media_type=ext.XML, title=title, roles=["metadata"])
-        )
-    return item
+    d.pop("collection", None)
+    return pystac.Item.from_dict(d)
 
 
 def fetch_scene(

@@ -1,18 +1,37 @@
-"""Parse a Sentinel-2 SAFE product folder (L2A, and L1C) into a :class:`SceneMeta` value.
+"""Read a Sentinel-2 SAFE product folder (L2A, and L1C) into a :class:`SceneMeta` value.
 
-Only the metadata is read (``MTD_MSIL2A.xml``/``MTD_MSIL1C.xml`` and the granule's
-``MTD_TL.xml``); band file paths come from ``Product_Organisation/IMAGE_FILE``, so
-a metadata-only copy of a product parses as well as a full one. Everything after
-parsing works on the frozen value, never on the folder.
+The metadata is read by stactools-sentinel2, the STAC community's reader of Sentinel-2
+products: ``SafeManifest`` finds ``MTD_MSIL2A.xml``/``MTD_MSIL1C.xml``, the granule's
+``MTD_TL.xml`` and the INSPIRE and datastrip metadata through the manifest's standard
+dataObject IDs, ``ProductMetadata`` and ``GranuleMetadata`` parse them, and
+``create_item`` makes the product's STAC item (kept in :attr:`SceneMeta.stac`;
+:func:`sporbar.fetch.demo_s2.raw_s2_item` turns it into sporbar's raw item). Only metadata
+is read; band file paths come from ``Product_Organisation/IMAGE_FILE``, so a metadata-only
+copy of a product reads as well as a full one. Everything after reading works on the frozen
+value, never on the folder.
+
+The small XML helpers below (``_parse_xml``, ``_all``, ``_first``, ``_text``, ``_float``)
+serve :mod:`sporbar.fetch.s1_safe`.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import warnings
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import antimeridian
+from stactools.sentinel2.granule_metadata import GranuleMetadata
+from stactools.sentinel2.product_metadata import ProductMetadata
+from stactools.sentinel2.safe_manifest import SafeManifest
+from stactools.sentinel2.stac import create_item
 
 from sporbar.errors import InputDataError, MissingInputError
 
@@ -49,9 +68,10 @@ NATIVE_RESOLUTION: dict[str, int] = {
     "B12": 20,
     "SCL": 20,
 }
-_EXT = {"JPEG2000": ".jp2", "GeoTIFF": ".tif"}
 _L2A_FILE = re.compile(r"_(?P<band>B\d[\dA]|SCL|AOT|WVP|TCI)_(?P<res>\d+)m$")
 _L1C_FILE = re.compile(r"_(?P<band>B\d[\dA]|TCI)$")
+_PLATFORM = re.compile(r"sentinel-2[a-d]")
+MANIFEST = "manifest.safe"
 
 
 @dataclass(frozen=True)
@@ -85,8 +105,8 @@ class SceneMeta:
     Attributes:
         product_id: product name without ``.SAFE``.
         level: ``"L2A"`` or ``"L1C"``.
-        platform: ``"sentinel-2a"``, ``"sentinel-2b"`` or ``"sentinel-2c"``.
-        sensing_datetime: granule sensing time, UTC.
+        platform: ``"sentinel-2a"``, ``"sentinel-2b"``, ``"sentinel-2c"`` or ``"sentinel-2d"``.
+        sensing_datetime: ``PRODUCT_START_TIME``, UTC: the item datetime stactools-sentinel2 sets.
         processing_baseline: e.g. ``"05.10"``.
         mgrs_tile: e.g. ``"32VNR"``.
         epsg: EPSG code of the granule CRS (UTM).
@@ -94,14 +114,19 @@ class SceneMeta:
         band_files: image files, sorted by (band, resolution).
         quantification: DN per unit reflectance (10000).
         offsets: (band, additive DN offset) pairs; reflectance = (DN + offset) / quantification.
-        cloud_cover: ``Cloud_Coverage_Assessment`` in percent.
+        cloud_cover: the granule's ``CLOUDY_PIXEL_PERCENTAGE`` (``eo:cloud_cover``), percent.
         sun_zenith: mean sun zenith angle, degrees.
         sun_azimuth: mean sun azimuth angle, degrees.
-        footprint: data footprint ring as (lon, lat) pairs (WGS84).
+        footprint: the product metadata's footprint ring as (lon, lat) pairs (WGS84), as written
+            (not split at the antimeridian: see ``geometry``).
         safe_dir: the product folder.
         metadata_path: the product metadata XML.
         granule_metadata_path: the granule's ``MTD_TL.xml``.
         manifest_path: ``manifest.safe``.
+        geometry: GeoJSON footprint from stactools (a MultiPolygon where it crosses the
+            antimeridian).
+        bbox: (west, south, east, north) of ``geometry`` (west > east across the antimeridian).
+        stac: the item stactools-sentinel2 made, as a dict, without its clock-based ``created``.
     """
 
     product_id: str
@@ -123,6 +148,9 @@ class SceneMeta:
     metadata_path: Path
     granule_metadata_path: Path
     manifest_path: Path
+    geometry: dict[str, Any] = field(compare=False)
+    bbox: tuple[float, ...]
+    stac: dict[str, Any] = field(compare=False, repr=False)
 
     @property
     def bands(self) -> list[str]:
@@ -210,125 +238,145 @@ def _float(root: ET.Element, name: str, path: Path) -> float:
         raise InputDataError(f"{path}: {name} {text!r} is not a number") from err
 
 
-def _datetime(text: str, path: Path, name: str) -> datetime:
+@contextmanager
+def _stactools(path: Path, what: str) -> Iterator[None]:
+    """Turn stactools-sentinel2's failures on ``path`` into sporbar errors naming the file."""
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError as err:
-        raise InputDataError(f"{path}: {name} {text!r} is not an ISO 8601 time") from err
+        with warnings.catch_warnings():
+            # real footprints are wound clockwise: antimeridian reverses them, as it should
+            warnings.simplefilter("ignore", antimeridian.FixWindingWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)  # affine, via stactools
+            yield
+    except FileNotFoundError as err:
+        raise MissingInputError(f"{path}: {what}: file not found ({err.filename or err})") from err
+    except (InputDataError, MissingInputError):
+        raise
+    except Exception as err:  # the library's own errors, and KeyError/AttributeError on gaps
+        raise InputDataError(
+            f"{path}: {what}: stactools-sentinel2 cannot read it ({type(err).__name__}: {err}); "
+            "is the product complete? re-download it"
+        ) from err
 
 
-def _grids(tl: ET.Element, path: Path) -> tuple[ResolutionGrid, ...]:
-    sizes = {int(e.get("resolution", "0")): e for e in _all(tl, "Size")}
-    out = []
-    for gp in _all(tl, "Geoposition"):
-        res = int(gp.get("resolution", "0"))
-        if res not in sizes:
-            raise InputDataError(f"{path}: Geoposition resolution={res} has no Size")
-        s = sizes[res]
-        rows, cols = int(_text(s, "NROWS", path)), int(_text(s, "NCOLS", path))
-        ulx, uly = _float(gp, "ULX", path), _float(gp, "ULY", path)
-        xdim, ydim = _float(gp, "XDIM", path), _float(gp, "YDIM", path)
-        out.append(ResolutionGrid(res, (rows, cols), (xdim, 0.0, ulx, 0.0, ydim, uly)))
-    if not out:
-        raise InputDataError(f"{path}: no Geoposition (Tile_Geocoding)")
-    return tuple(sorted(out, key=lambda g: g.resolution))
+def _listed(href: str | None, manifest: Path, ids: str) -> Path:
+    if href is None:
+        raise InputDataError(
+            f"{manifest}: no dataObject {ids}: not a standard Sentinel-2 SAFE manifest "
+            "(a demo source from an older sporbar: run `sporbar demo generate` again)"
+        )
+    path = Path(href)
+    if not path.is_file():
+        raise MissingInputError(f"{path}: listed in {manifest.name} but missing; re-download the product")
+    return path
 
 
-def _band_files(root: ET.Element, safe: Path, mtd: Path, level: str) -> tuple[BandFile, ...]:
-    granule = _first(root, "Granule", mtd)
-    assert granule is not None
-    fmt = granule.get("imageFormat", "JPEG2000")
-    if fmt not in _EXT:
-        raise InputDataError(f"{mtd}: Granule imageFormat {fmt!r} is not one of {sorted(_EXT)}")
+def _need(value: Any, path: Path, name: str) -> Any:
+    if value is None or value == "":
+        raise InputDataError(f"{path}: no {name}")
+    return value
+
+
+def _band_files(image_paths: list[str], safe: Path, mtd: Path, level: str) -> tuple[BandFile, ...]:
     files = []
-    for el in _all(granule, "IMAGE_FILE"):
-        rel = (el.text or "").strip()
-        m = (_L2A_FILE if level == "L2A" else _L1C_FILE).search(rel)
+    for rel in image_paths:
+        stem, _, _ = rel.rpartition(".")
+        m = (_L2A_FILE if level == "L2A" else _L1C_FILE).search(stem)
         if not m or m["band"] in ("AOT", "WVP", "TCI"):
             continue
         res = int(m["res"]) if level == "L2A" else NATIVE_RESOLUTION[m["band"]]
-        files.append(BandFile(m["band"], res, safe / (rel + _EXT[fmt])))
+        files.append(BandFile(m["band"], res, safe / rel))
     if not files:
-        raise InputDataError(
-            f"{mtd}: no IMAGE_FILE entries with band files in Product_Organisation"
-        )
+        raise InputDataError(f"{mtd}: no IMAGE_FILE entries with band files in Product_Organisation")
     return tuple(sorted(files, key=lambda f: (f.band, f.resolution)))
 
 
-def _footprint(root: ET.Element, mtd: Path) -> tuple[tuple[float, float], ...]:
-    el = _first(root, "EXT_POS_LIST", mtd, required=False)
-    if el is None or not (el.text or "").split():
-        return ()
-    vals = [float(v) for v in (el.text or "").split()]
-    return tuple((vals[i + 1], vals[i]) for i in range(0, len(vals) - 1, 2))
-
-
 def read_safe(safe_dir: Path) -> SceneMeta:
-    """Parse the SAFE folder ``safe_dir`` (``*.SAFE``, L2A or L1C).
+    """Read the SAFE folder ``safe_dir`` (``*.SAFE``, L2A or L1C) with stactools-sentinel2.
 
     Raises:
-        MissingInputError: the folder, its product metadata or its granule metadata is missing.
-        InputDataError: a metadata field is missing or malformed (names the file and field).
+        MissingInputError: the folder, its manifest or a metadata file it lists is missing.
+        InputDataError: the manifest lacks the standard dataObject IDs, or a metadata field
+            is missing or malformed (names the file and, where known, the field).
     """
     safe = Path(safe_dir)
     if not safe.is_dir():
         raise MissingInputError(f"{safe}: SAFE folder not found")
-    candidates = [safe / "MTD_MSIL2A.xml", safe / "MTD_MSIL1C.xml"]
-    mtd = next((p for p in candidates if p.exists()), None)
-    if mtd is None:
-        raise MissingInputError(f"{safe}: neither MTD_MSIL2A.xml nor MTD_MSIL1C.xml found")
-    level = "L2A" if mtd.name == "MTD_MSIL2A.xml" else "L1C"
-    root = _parse_xml(mtd)
-    uri = _text(root, "PRODUCT_URI", mtd)
-    product_id = uri.removesuffix(".SAFE")
-    spacecraft = _text(root, "SPACECRAFT_NAME", mtd)
-    if not re.fullmatch(r"Sentinel-2[A-D]", spacecraft):
-        raise InputDataError(f"{mtd}: SPACECRAFT_NAME {spacecraft!r} is not Sentinel-2A/B/C/D")
-    baseline = _text(root, "PROCESSING_BASELINE", mtd)
-    tile_m = re.search(r"_T(\d{2}[A-Z]{3})_", uri)
-    if not tile_m:
-        raise InputDataError(f"{mtd}: PRODUCT_URI {uri!r} has no MGRS tile (_Tnnxxx_)")
-    quant_name = "BOA_QUANTIFICATION_VALUE" if level == "L2A" else "QUANTIFICATION_VALUE"
-    quant = _float(root, quant_name, mtd)
-    offset_name = "BOA_ADD_OFFSET" if level == "L2A" else "RADIO_ADD_OFFSET"
-    offsets = []
-    for el in _all(root, offset_name):
-        i = int(el.get("band_id", "-1"))
-        if not 0 <= i < len(BAND_IDS):
-            raise InputDataError(f"{mtd}: {offset_name} band_id={el.get('band_id')!r} out of range")
-        offsets.append((BAND_IDS[i], float((el.text or "0").strip())))
-    cloud = _float(root, "Cloud_Coverage_Assessment", mtd)
-    files = _band_files(root, safe, mtd, level)
+    manifest_path = safe / MANIFEST
+    if not manifest_path.is_file():
+        raise MissingInputError(f"{safe}: no {MANIFEST} (not a complete SAFE product; re-download it)")
+    with _stactools(manifest_path, "SAFE manifest"):
+        manifest = SafeManifest(str(safe))
+        mtd_href, tl_href = manifest.product_metadata_href, manifest.granule_metadata_href
+    mtd = _listed(mtd_href, manifest_path, "S2_Level-2A_Product_Metadata or S2_Level-1C_Product_Metadata")
+    tl = _listed(tl_href, manifest_path, "S2_Level-2A_Tile1_Metadata or S2_Level-1C_Tile1_Metadata")
 
-    granule_dirs = sorted(p for p in (safe / "GRANULE").glob("*") if (p / "MTD_TL.xml").exists())
-    if not granule_dirs:
-        raise MissingInputError(f"{safe}/GRANULE: no granule folder with MTD_TL.xml")
-    tl_path = granule_dirs[0] / "MTD_TL.xml"
-    tl = _parse_xml(tl_path)
-    code = _text(tl, "HORIZONTAL_CS_CODE", tl_path)
-    m = re.fullmatch(r"EPSG:(\d+)", code)
-    if not m:
-        raise InputDataError(f"{tl_path}: HORIZONTAL_CS_CODE {code!r} is not EPSG:<code>")
-    sun = _first(tl, "Mean_Sun_Angle", tl_path)
-    assert sun is not None
+    with _stactools(mtd, "product metadata"):
+        product = ProductMetadata(str(mtd))
+        uri = _need(product.product_info_node.find_text("PRODUCT_URI"), mtd, "PRODUCT_URI")
+        _need(product.product_info_node.find_text("PRODUCT_START_TIME"), mtd, "PRODUCT_START_TIME")
+        info = product.metadata_dict
+        product_type = _need(info.get("s2:product_type"), mtd, "PRODUCT_TYPE")
+        baseline = _need(info.get("s2:processing_baseline"), mtd, "PROCESSING_BASELINE")
+        image_paths = product.image_paths
+        ring = tuple((float(x), float(y)) for x, y in product.geometry["coordinates"][0])
+    level = {"S2MSI2A": "L2A", "S2MSI1C": "L1C"}.get(product_type)
+    if level is None:
+        raise InputDataError(f"{mtd}: PRODUCT_TYPE {product_type!r} is not S2MSI2A or S2MSI1C")
+
+    with _stactools(tl, "granule metadata"):
+        granule = GranuleMetadata(str(tl))
+        epsg = _need(granule.epsg, tl, "HORIZONTAL_CS_CODE")
+        ulx, _, _, uly = granule.proj_bbox
+        shapes = {r: s for r, s in granule.resolution_to_shape.items() if r in (10, 20, 60)}
+        sun_zenith = _need(granule.mean_solar_zenith, tl, "Mean_Sun_Angle/ZENITH_ANGLE")
+        sun_azimuth = _need(granule.mean_solar_azimuth, tl, "Mean_Sun_Angle/AZIMUTH_ANGLE")
+    grids = tuple(
+        ResolutionGrid(r, shapes[r], (float(r), 0.0, ulx, 0.0, -float(r), uly)) for r in sorted(shapes)
+    )
+
+    with _stactools(safe, "SAFE product"):
+        made = create_item(str(safe)).to_dict(include_self_link=False, transform_hrefs=False)
+    item = json.loads(json.dumps(made))  # plain JSON: the geometry comes with tuples
+    props = item["properties"]
+    props.pop("created", None)  # the time the item was made: would make raw items irreproducible
+    platform = str(props.get("platform"))
+    if not _PLATFORM.fullmatch(platform):
+        raise InputDataError(f"{mtd}: SPACECRAFT_NAME {platform!r} is not Sentinel-2A/B/C/D")
+    cloud = _need(props.get("eo:cloud_cover"), tl, "CLOUDY_PIXEL_PERCENTAGE")
+    grid_code = str(props.get("grid:code", ""))
+    if not re.fullmatch(r"MGRS-\d{2}[A-Z]{3}", grid_code):
+        raise InputDataError(f"{mtd}: PRODUCT_URI {uri!r} has no MGRS tile (_Tnnxxx_)")
+
+    files = _band_files(image_paths, safe, mtd, level)
+    # scale and offset as stactools states them in raster:bands (offset 0 before baseline 04.00)
+    by_path = {Path(a["href"]): a for a in item["assets"].values() if a.get("href")}
+    scale, offsets = 1.0, {}
+    for bf in files:
+        rb = (by_path.get(bf.path, {}).get("raster:bands") or [{}])[0]
+        if bf.band != "SCL" and "scale" in rb:
+            scale = rb["scale"]
+            offsets[bf.band] = round(rb.get("offset", 0.0) / scale, 6)
     return SceneMeta(
-        product_id=product_id,
+        product_id=uri.removesuffix(".SAFE"),
         level=level,
-        platform=spacecraft.lower(),
-        sensing_datetime=_datetime(_text(tl, "SENSING_TIME", tl_path), tl_path, "SENSING_TIME"),
+        platform=platform,
+        sensing_datetime=datetime.fromisoformat(props["datetime"].replace("Z", "+00:00")),
         processing_baseline=baseline,
-        mgrs_tile=tile_m.group(1),
-        epsg=int(m.group(1)),
-        grids=_grids(tl, tl_path),
+        mgrs_tile=grid_code.removeprefix("MGRS-"),
+        epsg=int(epsg),
+        grids=grids,
         band_files=files,
-        quantification=quant,
-        offsets=tuple(sorted(offsets)),
-        cloud_cover=cloud,
-        sun_zenith=_float(sun, "ZENITH_ANGLE", tl_path),
-        sun_azimuth=_float(sun, "AZIMUTH_ANGLE", tl_path),
-        footprint=_footprint(root, mtd),
+        quantification=round(1.0 / scale, 6),
+        offsets=tuple(sorted(offsets.items())),
+        cloud_cover=float(cloud),
+        sun_zenith=float(sun_zenith),
+        sun_azimuth=float(sun_azimuth),
+        footprint=ring,
         safe_dir=safe,
         metadata_path=mtd,
-        granule_metadata_path=tl_path,
-        manifest_path=safe / "manifest.safe",
+        granule_metadata_path=tl,
+        manifest_path=manifest_path,
+        geometry=item["geometry"],
+        bbox=tuple(item["bbox"]),
+        stac=item,
     )

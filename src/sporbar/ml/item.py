@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -125,6 +126,10 @@ def model_item(
         pretrained=False,
         hyperparameters=Hyperparameters.create(**{k: v for k, v in sorted(model.spec.items())}),
     )
+    # where it was trained: a GPU-trained MLP is not bit-identical to a CPU re-run
+    cpu = "amd64" if platform.machine().lower() in ("x86_64", "amd64") else None
+    item.properties["mlm:accelerator"] = "cuda" if model.device == "cuda" else cpu
+    item.properties["mlm:accelerator_constrained"] = False
     # mlm v1.4.0 wants value_scaling as a list (one entry per band) or null
     item.properties["mlm:input"][0]["value_scaling"] = (
         [

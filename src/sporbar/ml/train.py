@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ import torch
 from sklearn.ensemble import RandomForestClassifier
 from torch import nn
 
+from sporbar.errors import ConfigError
 from sporbar.ml.models import MLP, ModelKind, mlp, random_forest
 from sporbar.ml.normalise import Normaliser
 
@@ -31,6 +33,7 @@ class FittedModel:
         feature_names: input columns, in order.
         class_values: class value of each output column, ascending.
         normaliser: z-score normalisation (torch_mlp), or None.
+        device: the torch device it was trained on ("cpu" or "cuda"); the module is on the CPU.
     """
 
     kind: ModelKind
@@ -39,6 +42,7 @@ class FittedModel:
     feature_names: list[str]
     class_values: list[int]
     normaliser: Normaliser | None = None
+    device: str = "cpu"
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (rows, len(class_values)) of feature rows (rows, features)."""
@@ -71,6 +75,25 @@ def _torch_state(threads: int) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(old_det)
         torch.set_num_threads(old_threads)
+
+
+def train_device(requested: str, model_id: str = "") -> torch.device:
+    """The torch device for ``models[].device`` (auto, cpu, cuda).
+
+    Raises:
+        ConfigError: cuda requested, and torch sees no CUDA device.
+    """
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
+        raise ConfigError(
+            f"models[{model_id}].device: cuda requested, but torch {torch.__version__} ({build}) sees no "
+            "CUDA device in this job; use a GPU partition (e.g. slurm_extra: --gpus=1) or device: auto/cpu"
+        )
+    # deterministic cuBLAS (torch.use_deterministic_algorithms) needs this before CUDA starts
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return torch.device("cuda")
 
 
 def class_weights(y_index: np.ndarray, n_classes: int) -> np.ndarray:
@@ -113,24 +136,25 @@ def fit(
     norm = Normaliser.fit(x)
     index = {v: i for i, v in enumerate(values)}
     y_idx = np.array([index[int(v)] for v in y], dtype=np.int64)
+    device = train_device(str(spec.get("device", "cpu")), str(spec.get("id", "")))
     with _torch_state(threads):
         torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
-        net = mlp(spec, n_features=x.shape[1], n_classes=len(values))
-        xt = torch.from_numpy(norm.apply(x))
-        yt = torch.from_numpy(y_idx)
+        gen = torch.Generator().manual_seed(seed)  # on the CPU: the same batches on any device
+        net = mlp(spec, n_features=x.shape[1], n_classes=len(values)).to(device)
+        xt = torch.from_numpy(norm.apply(x)).to(device)
+        yt = torch.from_numpy(y_idx).to(device)
         loss_fn = nn.CrossEntropyLoss(
-            weight=torch.from_numpy(class_weights(y_idx, len(values)).astype(np.float32))
+            weight=torch.from_numpy(class_weights(y_idx, len(values)).astype(np.float32)).to(device)
         )
         opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
         net.train()
         for _ in range(int(spec.get("epochs", 60))):
             order = torch.randperm(xt.shape[0], generator=gen)
             for start in range(0, xt.shape[0], BATCH_SIZE):
-                batch = order[start : start + BATCH_SIZE]
+                batch = order[start : start + BATCH_SIZE].to(device)
                 opt.zero_grad()
                 loss = loss_fn(net(xt[batch]), yt[batch])
                 loss.backward()
                 opt.step()
         net.eval()
-    return FittedModel(kind, dict(spec), net, list(feature_names), values, norm)
+    return FittedModel(kind, dict(spec), net.to("cpu"), list(feature_names), values, norm, device=device.type)
