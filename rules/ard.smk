@@ -12,9 +12,9 @@ rule ard:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "ard"),
     log:
-        f"{ROOT}/logs/ard/{{block}}.log",
+        plan.log_pattern(CFG, "ard"),
     benchmark:
-        f"{ROOT}/benchmarks/ard/{{block}}.tsv"
+        plan.benchmark_pattern(CFG, "ard")
     threads: CFG.data["threads"]
     resources:
         mem_mb=4000,

@@ -10,9 +10,9 @@ rule demo_source:
         outdir=lambda wildcards, output: Path(output.index).parent,
         stage=plan.stage_hash(CFG, "demo"),
     log:
-        f"{ROOT}/logs/demo_source.log",
+        plan.log_pattern(CFG, "demo_source"),
     benchmark:
-        f"{ROOT}/benchmarks/demo_source.tsv"
+        plan.benchmark_pattern(CFG, "demo_source")
     threads: 1
     resources:
         mem_mb=2000,
@@ -31,7 +31,7 @@ checkpoint search_s2:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
-        f"{ROOT}/logs/search_s2.log",
+        plan.log_pattern(CFG, "search_s2"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -48,7 +48,7 @@ checkpoint search_lidar:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
-        f"{ROOT}/logs/search_lidar.log",
+        plan.log_pattern(CFG, "search_lidar"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -68,9 +68,9 @@ rule fetch_s2:
         source=S2_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
-        f"{ROOT}/logs/fetch_s2/{{scene}}.log",
+        plan.log_pattern(CFG, "fetch_s2"),
     benchmark:
-        f"{ROOT}/benchmarks/fetch_s2/{{scene}}.tsv"
+        plan.benchmark_pattern(CFG, "fetch_s2")
     threads: 1
     resources:
         mem_mb=1000,
@@ -90,7 +90,7 @@ checkpoint search_s1:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "fetch_s1"),
     log:
-        f"{ROOT}/logs/search_s1.log",
+        plan.log_pattern(CFG, "search_s1"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -112,9 +112,9 @@ rule fetch_s1:
         source=S1_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch_s1"),
     log:
-        f"{ROOT}/logs/fetch_s1/{{scene}}.log",
+        plan.log_pattern(CFG, "fetch_s1"),
     benchmark:
-        f"{ROOT}/benchmarks/fetch_s1/{{scene}}.tsv"
+        plan.benchmark_pattern(CFG, "fetch_s1")
     threads: 1
     resources:
         mem_mb=1000,
@@ -136,9 +136,9 @@ rule fetch_lidar:
         source=LIDAR_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
-        f"{ROOT}/logs/fetch_lidar/{{block}}.log",
+        plan.log_pattern(CFG, "fetch_lidar"),
     benchmark:
-        f"{ROOT}/benchmarks/fetch_lidar/{{block}}.tsv"
+        plan.benchmark_pattern(CFG, "fetch_lidar")
     threads: 1
     resources:
         mem_mb=1000,
@@ -159,9 +159,9 @@ rule fetch_labels:
         source=lambda wildcards, input: Path(input.index).parent,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
-        f"{ROOT}/logs/fetch_labels/{{area}}.log",
+        plan.log_pattern(CFG, "fetch_labels"),
     benchmark:
-        f"{ROOT}/benchmarks/fetch_labels/{{area}}.tsv"
+        plan.benchmark_pattern(CFG, "fetch_labels")
     threads: 1
     resources:
         mem_mb=1000,

@@ -11,9 +11,9 @@ rule lidar_products:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "lidar"),
     log:
-        f"{ROOT}/logs/lidar_products/{{block}}.log",
+        plan.log_pattern(CFG, "lidar_products"),
     benchmark:
-        f"{ROOT}/benchmarks/lidar_products/{{block}}.tsv"
+        plan.benchmark_pattern(CFG, "lidar_products")
     threads: 1
     resources:
         mem_mb=4000,

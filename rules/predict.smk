@@ -13,9 +13,9 @@ rule predict:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "predict"),
     log:
-        f"{ROOT}/logs/predict/{{product}}/{{block}}.log",
+        plan.log_pattern(CFG, "predict"),
     benchmark:
-        f"{ROOT}/benchmarks/predict/{{product}}/{{block}}.tsv"
+        plan.benchmark_pattern(CFG, "predict")
     threads: CFG.data["threads"]
     resources:
         mem_mb=4000,

@@ -11,9 +11,9 @@ rule publish:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "publish"),
     log:
-        f"{ROOT}/logs/publish.log",
+        plan.log_pattern(CFG, "publish"),
     benchmark:
-        f"{ROOT}/benchmarks/publish.tsv"
+        plan.benchmark_pattern(CFG, "publish")
     threads: 1
     resources:
         mem_mb=2000,
@@ -31,9 +31,9 @@ rule export_metadata:
         rule="export_metadata",
         outdir=lambda wildcards, output: Path(output.dcat).parent.parent,
     log:
-        f"{ROOT}/logs/export_metadata.log",
+        plan.log_pattern(CFG, "export_metadata"),
     benchmark:
-        f"{ROOT}/benchmarks/export_metadata.tsv"
+        plan.benchmark_pattern(CFG, "export_metadata")
     threads: 1
     resources:
         mem_mb=1000,

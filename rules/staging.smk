@@ -28,7 +28,7 @@ if STAGING["enabled"]:
             dest=lambda w, output: str(Path(output.manifest).parent),
             nird_root=lambda w, output: str(Path(output.manifest).parent.parent),
         log:
-            f"{ROOT}/logs/stage_out.log",
+            plan.log_pattern(CFG, "stage_out"),
         localrule: True
         threads: 1
         resources:

@@ -16,9 +16,9 @@ rule train:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "train"),
     log:
-        f"{ROOT}/logs/train/{{model}}.log",
+        plan.log_pattern(CFG, "train"),
     benchmark:
-        f"{ROOT}/benchmarks/train/{{model}}.tsv"
+        plan.benchmark_pattern(CFG, "train")
     threads: CFG.data["threads"]
     resources:
         mem_mb=4000,

@@ -13,9 +13,9 @@ rule samples:
         config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "samples"),
     log:
-        f"{ROOT}/logs/samples/{{area}}.log",
+        plan.log_pattern(CFG, "samples"),
     benchmark:
-        f"{ROOT}/benchmarks/samples/{{area}}.tsv"
+        plan.benchmark_pattern(CFG, "samples")
     threads: 1
     resources:
         mem_mb=4000,

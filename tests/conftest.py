@@ -17,6 +17,13 @@ SHARED = REPO.parent / "shared"
 DEMO_CONFIG = REPO / "config" / "config.yaml"
 BIN = Path(sys.executable).parent  # the venv's bin: snakemake and sporbar of this install
 
+# Helper modules shared across folders (tests/unit/_*_fixtures.py, tests/integration/_loopback.py
+# ...) import from any folder, whichever part of the suite runs. Appended, so that `conftest`
+# stays this file.
+for _folder in ("unit", "integration"):
+    if str(REPO / "tests" / _folder) not in sys.path:
+        sys.path.append(str(REPO / "tests" / _folder))
+
 
 def run_snakemake(*args: str, cwd: Path, timeout: int = 1500) -> subprocess.CompletedProcess[str]:
     """Run this repo's Snakefile on 2 cores in ``cwd`` with the venv first on PATH."""

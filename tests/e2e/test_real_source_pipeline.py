@@ -16,19 +16,16 @@ filtered by bbox/datetime and paged); elsewhere lidar and labels stay ``demo``. 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from _loopback import Loopback, Route
+from _pointcloud_api import PointCloudAPI
+from _s1_fixtures import PRODUCT as S1_PRODUCT
+from _s1_fixtures import REAL_S1, serve_hub
 from conftest import SHARED, small_config, write_config
 from conftest import run_snakemake as snakemake
 from conftest import run_sporbar as sporbar
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from _loopback import Loopback, Route  # noqa: E402
-from _pointcloud_api import PointCloudAPI  # noqa: E402
-from _s1_fixtures import PRODUCT as S1_PRODUCT  # noqa: E402
-from _s1_fixtures import REAL_S1, serve_hub  # noqa: E402
 
 from sporbar.config import Config, load
 from sporbar.demo.generate import generate

@@ -11,7 +11,6 @@ host rewritten to the loopback URL.
 from __future__ import annotations
 
 import base64
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,9 +21,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
-
-# the Sentinel-2 test helpers (_s2_fixtures) live beside the unit tests
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 REALDATA = SHARED / "realdata"

@@ -8,7 +8,7 @@ one just east of the area (inside the area's WGS84 bbox, outside the area itself
 2024 re-flight of an area tile (outside the configured 2023 date range).
 """
 
-from __future__ import annotations  # noqa: I001  (_loopback is imported first, see below)
+from __future__ import annotations
 
 import json
 import math
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _loopback import REALDATA, Loopback, server  # noqa: F401  (before _lidar_fixtures: puts tests/unit on sys.path)
 from _lidar_fixtures import Area, area, write_config  # noqa: F401
+from _loopback import REALDATA, Loopback, server  # noqa: F401
 from _pointcloud_api import PointCloudAPI, las_header, multihash, rewrite_laz
 from odc.geo.geom import box
 from shapely.geometry import box as sbox

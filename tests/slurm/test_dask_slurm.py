@@ -110,7 +110,6 @@ def test_ard_on_slurm_workers_matches_threads(cluster, raw, tmp_path: Path) -> N
 
 
 def test_predict_on_slurm_workers_matches_threads(cluster, tmp_path: Path) -> None:  # noqa: F811
-    sys.path.insert(0, str(REPO / "tests" / "unit"))
     from _ml_fixtures import make_area, write_samples
 
     from sporbar.ml.run import run_train

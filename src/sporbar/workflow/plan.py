@@ -40,6 +40,39 @@ PATTERNS: dict[str, str] = {
     "map_job": "jobs/predict/{product}/{block}.json",
 }
 
+# Log file of each rule below the root (its benchmark file: the same below benchmarks/, .tsv).
+# Per-tile stages log per job block (`job_block`), not per tile.
+LOGS: dict[str, str] = {
+    "demo_source": "logs/demo_source.log",
+    "search_s2": "logs/search_s2.log",
+    "search_s1": "logs/search_s1.log",
+    "search_lidar": "logs/search_lidar.log",
+    "fetch_s2": "logs/fetch_s2/{scene}.log",
+    "fetch_s1": "logs/fetch_s1/{scene}.log",
+    "fetch_lidar": "logs/fetch_lidar/{block}.log",
+    "fetch_labels": "logs/fetch_labels/{area}.log",
+    "ard": "logs/ard/{block}.log",
+    "lidar_products": "logs/lidar_products/{block}.log",
+    "samples": "logs/samples/{area}.log",
+    "train": "logs/train/{model}.log",
+    "predict": "logs/predict/{product}/{block}.log",
+    "publish": "logs/publish.log",
+    "export_metadata": "logs/export_metadata.log",
+    "stage_out": "logs/stage_out.log",
+}
+
+
+def log_pattern(cfg: Config, rule: str) -> str:
+    """Snakemake ``log:`` pattern of ``rule`` (wildcards left in braces)."""
+    return str(cfg.root / LOGS[rule])
+
+
+def benchmark_pattern(cfg: Config, rule: str) -> str:
+    """Snakemake ``benchmark:`` pattern of ``rule``: its log path below benchmarks/, as .tsv."""
+    rel = LOGS[rule].removeprefix("logs/").removesuffix(".log")
+    return str(cfg.root / "benchmarks" / f"{rel}.tsv")
+
+
 # The demo Sentinel-2 granule: MGRS tile 32VNR (UTM 32N) covers the demo area south of
 # Trondheim; the output grid is UTM 33N, so ARD really reprojects, as with real data.
 DEMO_MGRS_TILE = "32VNR"

@@ -44,21 +44,10 @@ from sporbar.workflow import plan
 
 STATES = ("done", "running", "failed", "pending")
 
-# The rules' log files below the root: the same templates as the `log:` of rules/*.smk
-# (a unit test checks each against the rule files). Per-tile stages run one Snakemake job per
-# job block (`job_block` in the config): their log, job output and Slurm comment name the block.
-LOGS: dict[str, str] = {
-    "fetch_s2": "logs/fetch_s2/{scene}.log",
-    "fetch_s1": "logs/fetch_s1/{scene}.log",
-    "fetch_lidar": "logs/fetch_lidar/{block}.log",
-    "fetch_labels": "logs/fetch_labels/{area}.log",
-    "ard": "logs/ard/{block}.log",
-    "lidar_products": "logs/lidar_products/{block}.log",
-    "samples": "logs/samples/{area}.log",
-    "train": "logs/train/{model}.log",
-    "predict": "logs/predict/{product}/{block}.log",
-    "publish": "logs/publish.log",
-}
+# The rules' log files below the root: plan.LOGS, which rules/*.smk use too. Per-tile stages
+# run one Snakemake job per job block (`job_block` in the config): their log, job output and
+# Slurm comment name the block.
+LOGS = plan.LOGS
 # Stages reported per grid tile by `sporbar status --tiles`.
 TILE_STAGES = ("ard", "lidar_products", "predict")
 # Rules run in the head process (localrules in the Snakefile), never as Slurm jobs.
