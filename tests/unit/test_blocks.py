@@ -132,3 +132,14 @@ def test_cli_needs_tile_or_block(tmp_path: Path) -> None:
     r = run_sporbar("predict", "-c", str(cfg), "--block", "E268800N7030400",
                     "--model", str(cfg), "--ard", str(cfg), "--lidar", str(cfg))
     assert r.returncode == 2 and "--block and --manifest go together" in r.stderr
+
+
+def test_check_config_suggests_job_block_for_large_areas(tmp_path: Path) -> None:
+    big = small_config(tmp_path / "r")
+    big["area"]["bbox"] = [268800, 7029760, 268800 + 60 * 640, 7029760 + 50 * 640]  # 3,000 tiles
+    r = run_sporbar("check-config", str(write_config(tmp_path / "big.yaml", big)))
+    assert r.returncode == 0, r.stderr
+    assert "3000 job(s) per tile stage" in r.stdout and "set job_block: 2" in r.stdout
+    big["job_block"] = 2
+    r = run_sporbar("check-config", str(write_config(tmp_path / "big2.yaml", big)))
+    assert "750 job(s) per tile stage (job_block 2" in r.stdout and "hint" not in r.stdout
