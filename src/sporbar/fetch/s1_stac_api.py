@@ -28,11 +28,11 @@ import pystac
 
 from sporbar.config import Config
 from sporbar.errors import MissingInputError
-from sporbar.fetch.http import AuthError, Checksum, Download, DownloadError, Policy, download_all, redact, scrub
+from sporbar.fetch.http import AuthError, Download, DownloadError, Policy, download_all, redact, scrub
 from sporbar.fetch.s1_item import CENTER_FREQUENCY_GHZ, VIEW_SCHEMA_URI
 from sporbar.fetch.s1_sources import SECTION, filters, nothing_found_hint
 from sporbar.fetch.search import SOURCE_PROPERTY, NothingFoundError, policy, search_params, source_provenance, workers
-from sporbar.fetch.stac_api import HrefModifier, _suffix, credentials, href_modifier, settings
+from sporbar.fetch.stac_api import HrefModifier, asset_download, credentials, href_modifier, settings
 from sporbar.io import check_writable
 from sporbar.stac import extensions as ext
 from sporbar.stac.provenance import Provenance
@@ -178,17 +178,8 @@ def fetch_scene(
                 "fix sources.sentinel1.stac_api.assets"
             )
         a = remote["assets"][api_key]
-        href = modifier(a["href"]) if modifier else a["href"]
-        chk = a.get("file:checksum")
         key = sporbar_key(kind, p)
-        jobs.append((key, kind, p, a, Download(
-            href,
-            folder / f"{key}{_suffix(a['href'], a.get('type'))}",
-            name=f"{name}/{key}",
-            size=a.get("file:size"),
-            checksum=Checksum.parse(chk) if chk else None,
-            credentials=credentials(s, urlsplit(href).hostname),
-        )))
+        jobs.append((key, kind, p, a, asset_download(a, folder, key, name, s, modifier)))
     download_all([j[4] for j in jobs], pol, workers=workers(cfg, SECTION))
 
     item = _item(name, entry, remote)

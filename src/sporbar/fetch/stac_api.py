@@ -178,6 +178,22 @@ def _suffix(href: str, media_type: str | None) -> str:
     return ".xml" if media_type and "xml" in media_type else ".bin"
 
 
+def asset_download(a: dict[str, Any], folder: Path, key: str, name: str, s: dict[str, Any],
+                   modifier: HrefModifier | None) -> Download:
+    """The download of STAC API asset ``a`` to ``folder/<key><suffix>``, with the size and checksum the
+    API gives, the source's credentials for its host, and its href signed by ``modifier``."""
+    href = modifier(a["href"]) if modifier else a["href"]
+    chk = a.get("file:checksum")
+    return Download(
+        href,
+        folder / f"{key}{_suffix(a['href'], a.get('type'))}",
+        name=f"{name}/{key}",
+        size=a.get("file:size"),
+        checksum=Checksum.parse(chk) if chk else None,
+        credentials=credentials(s, urlsplit(href).hostname),
+    )
+
+
 def fetch_scene(
     cfg: Config,
     entry: dict[str, Any],
@@ -212,16 +228,7 @@ def fetch_scene(
                 "fix sources.sentinel2.stac_api.assets"
             )
         a = remote["assets"][api_key]
-        href = modifier(a["href"]) if modifier else a["href"]
-        chk = a.get("file:checksum")
-        jobs.append((key, a, Download(
-            href,
-            folder / f"{key}{_suffix(a['href'], a.get('type'))}",
-            name=f"{name}/{key}",
-            size=a.get("file:size"),
-            checksum=Checksum.parse(chk) if chk else None,
-            credentials=credentials(s, urlsplit(href).hostname),
-        )))
+        jobs.append((key, a, asset_download(a, folder, key, name, s, modifier)))
     download_all([j[2] for j in jobs], pol, workers=workers(cfg))
 
     props = remote["properties"]
