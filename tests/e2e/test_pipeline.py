@@ -130,3 +130,25 @@ def test_label_file_without_class_column_fails_before_any_work(tmp_path: Path) -
     assert not (tmp_path / "results" / "raw").exists()
     r = sporbar("check-config", str(cfg_path))
     assert r.returncode == 1 and "columns: klasse" in r.stderr
+
+
+def _asset_checksums(root: Path) -> dict[str, dict[str, str]]:
+    out = {}
+    for p in _items(root):
+        item = json.loads(p.read_text())
+        out[str(p.relative_to(root))] = {k: a.get("file:checksum") for k, a in item["assets"].items()}
+    return out
+
+
+def test_job_blocks_give_the_same_data(run: dict, tmp_path: Path) -> None:
+    # 2 x 2 tiles per job: both tiles of the area in one job of each tile stage, same bytes out
+    root = tmp_path / "results"
+    cfg = small_config(root, job_block=2)
+    r = snakemake("--configfile", str(write_config(tmp_path / "config.yaml", cfg)), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+    table = (r.stdout + r.stderr).split("Job stats:")[1].split("total")[0]
+    stats = dict(line.split() for line in table.splitlines() if len(line.split()) == 2)
+    assert stats["ard"] == stats["predict"] == stats["lidar_products"] == "1"
+    blocks = plan.blocks(load(tmp_path / "config.yaml"))
+    assert len(blocks) == 1 and len(plan.block_tiles(load(tmp_path / "config.yaml"), blocks[0])) == 2
+    assert _asset_checksums(root) == _asset_checksums(run["root"])
