@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make run    - install into .venv and run the demo pipeline (prints where the catalog is)"
 	@echo "make test   - install into .venv and run the test suite (unit + end-to-end)"
-	@echo "make lint   - snakemake --lint and ruff"
+	@echo "make lint   - snakemake --lint, ruff and mypy"
 	@echo "make container - build the OCI image (podman; cached by input hash)"
 	@echo "make serve  - STAC API on pgstac + STAC Browser for results/ on http://127.0.0.1:8000/browser/"
 	@echo "make clean  - remove results/ (keeps .venv)"
@@ -62,6 +62,7 @@ serve: install web
 lint: install
 	snakemake --lint
 	$(BIN)/pip install --quiet ruff && ruff check src tests
+	mypy src/sporbar
 
 clean:
 	rm -rf results .snakemake

@@ -99,6 +99,7 @@ def read_cog(path: Path, *, geobox: GeoBox | None = None) -> tuple[np.ndarray, l
         with rasterio.open(path) as ds:
             if geobox is not None and (
                 ds.crs is None
+                or geobox.crs is None
                 or ds.crs.to_epsg() != geobox.crs.epsg
                 or ds.transform != geobox.affine
                 or (ds.height, ds.width) != tuple(geobox.shape.yx)

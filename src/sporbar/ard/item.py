@@ -10,7 +10,7 @@ import pystac
 from odc.geo.geobox import GeoBox
 from pystac.extensions.eo import Band, EOExtension
 from pystac.extensions.projection import ProjectionExtension
-from pystac.extensions.raster import DataType, RasterBand, RasterExtension
+from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 
 from sporbar.ard.composite import Period
 from sporbar.stac import extensions as ext
@@ -99,7 +99,7 @@ def ard_item(
             item.add_asset(key, a)
             EOExtension.ext(a).bands = [_eo_band(n) for n in bands]
             RasterExtension.ext(a, add_if_missing=True).bands = [
-                RasterBand.create(nodata="nan", data_type=DataType.FLOAT32, spatial_resolution=res)
+                RasterBand.create(nodata=NoDataStrings.NAN, data_type=DataType.FLOAT32, spatial_resolution=res)
                 for _ in bands
             ]
         else:

@@ -28,7 +28,8 @@ def select_scenes(
     scenes: Sequence[Scene], max_cloud_cover: float
 ) -> tuple[list[Scene], list[Scene]]:
     """Split scenes into (kept, dropped) by ``eo:cloud_cover`` <= ``max_cloud_cover`` (percent)."""
-    kept, dropped = [], []
+    kept: list[Scene] = []
+    dropped: list[Scene] = []
     for s in scenes:
         cc = s.cloud_cover
         (dropped if cc is not None and cc > max_cloud_cover else kept).append(s)

@@ -54,8 +54,10 @@ def ard(
         return item
 
     if block is None:
+        assert tile is not None and output is not None  # check_tile_or_block guarantees these
         work(tile, output)
     else:
+        assert manifest is not None  # check_tile_or_block guarantees these
         from sporbar.parallel import dask_client
         from sporbar.workflow.blocks import run_tile_block
 

@@ -88,6 +88,7 @@ def fetch_lidar(
         if kind == "demo":
             from sporbar.fetch.demo_lidar import fetch_lidar as run
 
+            assert source_dir is not None  # the demo source requires --source-dir (checked above)
             d = run(cfg, source_dir, lt, out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
         else:
             from sporbar.fetch.lidar_sources import fetch_tile
@@ -98,11 +99,13 @@ def fetch_lidar(
         click.echo(f"{out}: {d['properties']['pc:count']} points")
 
     if block is None:
+        assert lidar_tile is not None and output is not None  # check_tile_or_block guarantees these
         work(lidar_tile, output)
         return
+    assert manifest is not None  # check_tile_or_block guarantees these
     from sporbar.workflow.blocks import run_block
 
     units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.block_lidar_tiles(cfg, block)]
-    inputs = [source_dir / "index.json"] if kind == "demo" else [sj]
+    inputs = [source_dir / "index.json"] if kind == "demo" and source_dir is not None else [sj]
     run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch"), manifest=manifest,
               units=units, inputs=[p for p in inputs if p.exists()], work=work)

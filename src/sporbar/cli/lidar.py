@@ -55,8 +55,10 @@ def lidar(
         click.echo(f"{out}: {d['properties']['sporbar:point_count']} points gridded")
 
     if block is None:
+        assert tile is not None and output is not None  # check_tile_or_block guarantees these
         work(tile, output, list(laz))
         return
+    assert manifest is not None  # check_tile_or_block guarantees these
     from sporbar.workflow import plan
     from sporbar.workflow.blocks import expand_items, run_tile_block
 

@@ -66,8 +66,10 @@ def predict(
         click.echo(f"{out}: classes.tif, confidence.tif")
 
     if block is None:
+        assert tile is not None and output is not None  # check_tile_or_block guarantees these
         work(tile, output, ard, lidar)
         return
+    assert manifest is not None  # check_tile_or_block guarantees these
     from sporbar.workflow import plan
     from sporbar.workflow.blocks import manifest_items, run_tile_block
 

@@ -6,11 +6,19 @@ checkpoints produce and that ``sporbar fetch ... --source`` reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sporbar.cli.options import config_option, load_config
+
+if TYPE_CHECKING:
+    from sporbar.config import Config
+
+# The S2 sources' search functions, all called with the config only (dhus.search takes a section too).
+_SearchFn = Callable[["Config"], tuple[dict[str, Any], list[dict[str, Any]]]]
 
 _out = click.option("-o", "--output", "output", required=True,
                     type=click.Path(dir_okay=False, path_type=Path), help="Search result JSON to write.")
@@ -36,6 +44,7 @@ def search_s2(config_path: Path, output: Path) -> None:
 
     cfg = load_config(config_path)
     kind = cfg.data["sources"]["sentinel2"]["source"]
+    run: _SearchFn
     if kind == "dhus":
         from sporbar.fetch.dhus import search as run
     elif kind == "stac_api":

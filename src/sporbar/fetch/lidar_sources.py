@@ -164,7 +164,8 @@ def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Tiles of the configured lidar source whose header bounds overlap the area."""
     kind = cfg.data["sources"]["lidar"]["source"]
     epsg = cfg.data["sources"]["lidar"]["epsg"]
-    area = tuple(float(v) for v in cfg.data["area"]["bbox"])
+    minx, miny, maxx, maxy = (float(v) for v in cfg.data["area"]["bbox"])  # 4 numbers (config schema)
+    area = (minx, miny, maxx, maxy)
     tiles: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}
     if kind == "local":
@@ -217,7 +218,8 @@ def search(cfg: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 log.warning("%s: item %s is in EPSG:%s, not sources.lidar.epsg EPSG:%s; skipped",
                             redact(s["url"]), it.get("id"), declared, epsg)
                 continue
-            b = tuple(float(v) for v in (pb[:2] + pb[3:5] if len(pb) == 6 else pb))
+            x0, y0, x1, y1 = (float(v) for v in (pb[:2] + pb[3:5] if len(pb) == 6 else pb))
+            b = (x0, y0, x1, y1)
             if not _overlaps(b, area):  # the WGS84 bbox searched is larger than the area
                 continue
             self_href = next((ln["href"] for ln in it.get("links", []) if ln.get("rel") == "self"), s["url"])

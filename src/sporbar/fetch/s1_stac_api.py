@@ -166,7 +166,7 @@ def fetch_scene(
     name = entry["id"]
     folder = item_path.parent
     pols = [p.lower() for p in _polarisations(remote)]
-    wanted = [(kind, None) for kind in s["assets"] if kind == "manifest"]
+    wanted: list[tuple[str, str | None]] = [(kind, None) for kind in s["assets"] if kind == "manifest"]
     wanted += [(kind, p) for p in pols for kind in s["assets"] if kind != "manifest"]
     jobs: list[tuple[str, str, str | None, dict[str, Any], Download]] = []
     for kind, p in wanted:

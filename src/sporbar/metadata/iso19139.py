@@ -328,9 +328,9 @@ def _extent(
         ext_ = _gmd(_gmd(_gmd(ex, "temporalElement"), "EX_TemporalExtent"), "extent")
         tp = _el(ext_, GML, "TimePeriod")
         tp.set(_q(GML, "id"), gml_id)
-        for tag, v in (("beginPosition", start), ("endPosition", end)):
-            pos = _el(tp, GML, tag, v or None)
-            if not v:
+        for tag, when in (("beginPosition", start), ("endPosition", end)):
+            pos = _el(tp, GML, tag, when or None)
+            if not when:
                 pos.set("indeterminatePosition", "unknown")
 
 

@@ -102,7 +102,7 @@ def model_item(
                 name="features",
                 bands=list(model.feature_names),
                 input=InputStructure.create(
-                    shape=[-1, n], dim_order=["batch", "bands"], data_type="float32"
+                    shape=[-1, n], dim_order=["batch", "bands"], data_type=DataType.FLOAT32
                 ),
                 description="Per-pixel features (sporbar.training.features), one row per pixel",
             )
@@ -114,7 +114,7 @@ def model_item(
                 result=ResultStructure.create(
                     shape=[-1, len(model.class_values)],
                     dim_order=["batch", "class"],
-                    data_type="float32",
+                    data_type=DataType.FLOAT32,
                 ),
                 description="Class probabilities, one column per class value (ascending)",
                 classes=mlm_classes(used),
@@ -206,6 +206,7 @@ def map_item(
     )
     b = geobox.boundingbox
     proj = ProjectionExtension.ext(item, add_if_missing=True)
+    assert geobox.crs is not None, "tile grids (cfg.grid.geobox) always have a CRS"
     proj.code = f"EPSG:{geobox.crs.epsg}"
     proj.shape = list(geobox.shape.yx)
     proj.transform = list(geobox.affine)[:6]

@@ -115,7 +115,7 @@ def postgres_settings(dsn: str = "") -> Any:
         pguser=str(info.get("user", os.environ.get("PGUSER", "postgres"))),
         pgpassword=str(info.get("password", os.environ.get("PGPASSWORD", ""))),
         pghost=str(info.get("host", os.environ.get("PGHOST", "127.0.0.1"))),
-        pgport=int(info.get("port", os.environ.get("PGPORT", 5432))),
+        pgport=int(str(info.get("port", os.environ.get("PGPORT", 5432)))),  # values are str (typed str|int|None)
         pgdatabase=str(info.get("dbname", os.environ.get("PGDATABASE", "postgres"))),
     )
 

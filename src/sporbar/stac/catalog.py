@@ -237,7 +237,7 @@ def _lineage_pictures(
 ) -> dict[Path, bytes]:
     """``lineage.svg`` next to the copy of every map item (its derived_from graph back to the
     raw items, boxes linking to the item copies), linked from the copy with rel ``related``."""
-    from sporbar.stac.lineage import lineage
+    from sporbar.stac.lineage import LineageNode, lineage
     from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
 
     out: dict[Path, bytes] = {}
@@ -246,9 +246,11 @@ def _lineage_pictures(
             continue
         dest = copies[path]
         svg = dest.parent / FILENAME
-        text = lineage_svg(
-            lineage(path), href=lambda n, here=dest.parent: relative_href(copies.get(n.path, n.path), here)
-        )
+
+        def href(n: LineageNode, here: Path = dest.parent) -> str:
+            return relative_href(copies.get(n.path, n.path), here)
+
+        text = lineage_svg(lineage(path), href=href)
         out[svg] = text.encode("utf-8")
         doc = docs[dest]
         fixed, others = doc["links"][:3], doc["links"][3:]

@@ -23,6 +23,9 @@ KEY_PACKAGES = (
     "scikit-learn", "torch", "laspy", "snakemake",
 )
 
+# In Provenance's class body the field ``datetime`` shadows the class: annotate with this alias.
+_DateTime = datetime
+
 
 @dataclass(frozen=True)
 class SlurmJob:
@@ -69,7 +72,7 @@ class Provenance:
         return self.host
 
     @classmethod
-    def current(cls, *, config_hash: str | None = None, now: datetime | None = None) -> Provenance:
+    def current(cls, *, config_hash: str | None = None, now: _DateTime | None = None) -> Provenance:
         """Provenance of the running process. ``SOURCE_DATE_EPOCH`` fixes the time if set."""
         if now is None:
             epoch = os.environ.get("SOURCE_DATE_EPOCH")
