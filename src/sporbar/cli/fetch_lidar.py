@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from sporbar.cli.options import (
+    block_options,
     config_option,
     load_config,
+    optional_output_option,
     overwrite_option,
     rule_name,
 )
@@ -40,18 +42,8 @@ from sporbar.cli.options import (
     help="Search result of `sporbar search lidar` (default: <root>/raw/lidar/search.json).",
 )
 @click.option("--lidar-tile", default=None, help="Delivered lidar tile id, lidar_<x0>_<y0>.")
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="With --lidar-tile: path of the output STAC item (item.json).",
-)
-@click.option("--block", default=None,
-              help="Fetch every delivered tile whose centre is in this job block (see `sporbar tiles`).")
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --block: the job manifest to write.")
+@optional_output_option
+@block_options
 @overwrite_option
 @click.pass_context
 def fetch_lidar(
@@ -75,6 +67,7 @@ def fetch_lidar(
           --block E268800N7029760 --manifest results/jobs/fetch_lidar/E268800N7029760.json
     """
     from sporbar.cli.options import check_tile_or_block
+    from sporbar.fetch.search import read_search, scene_entry
     from sporbar.workflow import plan
 
     check_tile_or_block(lidar_tile, output, block, manifest)
@@ -83,6 +76,7 @@ def fetch_lidar(
     if kind == "demo" and source_dir is None:
         raise click.UsageError("--source-dir is required for the demo source")
     sj = search_json or plan.path(cfg, "lidar_search")
+    found = None if kind == "demo" else read_search(sj)  # once, not per delivered tile
 
     def work(lt: str, out: Path) -> None:
         if kind == "demo":
@@ -92,9 +86,9 @@ def fetch_lidar(
             d = run(cfg, source_dir, lt, out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
         else:
             from sporbar.fetch.lidar_sources import fetch_tile
-            from sporbar.fetch.search import read_search, scene_entry
 
-            d = fetch_tile(cfg, scene_entry(sj, lt), out, query=read_search(sj).get("query"),
+            assert found is not None  # read above for every non-demo source
+            d = fetch_tile(cfg, scene_entry(sj, lt, found), out, query=found.get("query"),
                            overwrite=overwrite or block is not None, rule=rule_name(ctx))
         click.echo(f"{out}: {d['properties']['pc:count']} points")
 

@@ -52,28 +52,35 @@ def rule_name(ctx: click.Context) -> str | None:
     return obj.get("rule")
 
 
-def tile_or_block_options(f: Any) -> Any:
-    """``--tile``/``-o`` for one tile, or ``--block``/``--manifest`` for a job block of tiles."""
+optional_output_option = click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With one unit (not --block): path of the output STAC item (item.json); data files go beside it.",
+)
+
+
+def block_options(f: Any) -> Any:
+    """``--block`` and ``--manifest``: do every unit of a job block, each to its standard path."""
     f = click.option(
         "--manifest",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         help="With --block: the job manifest to write (lists the items; see sporbar.workflow.blocks).",
     )(f)
-    f = click.option(
+    return click.option(
         "--block",
         default=None,
-        help="Do every tile of this job block (`job_block` in the config; see `sporbar tiles`), each "
-        "to its standard path below root, instead of one --tile to -o. A re-run resumes.",
+        help="Do every unit of this job block (`job_block` in the config; see `sporbar tiles --blocks`), each "
+        "to its standard path below root, instead of one unit to -o. A re-run resumes.",
     )(f)
-    f = click.option(
-        "-o",
-        "--output",
-        "output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="With --tile: path of the output STAC item (item.json); data files go beside it.",
-    )(f)
+
+
+def tile_or_block_options(f: Any) -> Any:
+    """``--tile``/``-o`` for one tile, or ``--block``/``--manifest`` for a job block of tiles."""
+    f = block_options(optional_output_option(f))
     return click.option("-t", "--tile", default=None, help="Grid tile id, E<x>N<y> in metres (see `sporbar tiles`).")(f)
 
 

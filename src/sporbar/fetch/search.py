@@ -149,13 +149,13 @@ def read_search(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def scene_entry(path: Path, scene: str) -> dict[str, Any]:
-    """The entry of ``scene`` in a search result file.
+def scene_entry(path: Path, scene: str, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The entry of ``scene`` in a search result file (``doc``: its content, if already read).
 
     Raises:
         MissingInputError: the scene is not in it (names the ones that are).
     """
-    doc = read_search(path)
+    doc = doc if doc is not None else read_search(path)
     for s in doc["scenes"]:
         if s["id"] == scene:
             return s

@@ -29,6 +29,7 @@ from typing import Any
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import sha256_multihash, write_json_atomic
+from sporbar.workflow import plan
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,6 @@ def run_tile_block(
     """:func:`run_block` over the grid tiles of ``block``; each tile's item goes to the plan path
     ``item`` (a key of ``plan.PATTERNS``, e.g. ``"ard"``) and ``stage`` names the config sections
     (``plan.STAGE_SECTIONS``) whose change redoes the block."""
-    from sporbar.workflow import plan
-
     units = [(t, plan.path(cfg, item, tile=t, **wildcards)) for t in plan.block_tiles(cfg, block)]
     return run_block(block=block, stage=stage, stage_hash=plan.stage_hash(cfg, stage), manifest=manifest,
                      units=units, inputs=inputs, work=work)

@@ -340,40 +340,36 @@ def model_spec(cfg: Config, model_id: str) -> dict:
 
 
 def all_outputs(cfg: Config) -> list[Path]:
-    """Every item the pipeline writes for this config (what `rule all` needs)."""
-    area = cfg.data["area"]["name"]
-    product = cfg.data["map"]["product"]
-    searched = s2_source(cfg) == "demo" or path(cfg, "s2_search").exists()
-    out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)] if searched else []
-    if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
-        out += [path(cfg, "raw_lidar", lidar_tile=t) for t in lidar_tile_ids(cfg)]
-    out += s1_items(cfg)
-    out.append(path(cfg, "raw_labels", area=area))
-    out += [path(cfg, "ard", tile=t) for t in cfg.tiles]
-    out += [path(cfg, "lidar_products", tile=t) for t in cfg.tiles]
-    out.append(path(cfg, "training", area=area))
-    out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
-    out += [path(cfg, "map", product=product, tile=t) for t in cfg.tiles]
-    return out
+    """Every item the pipeline writes for this config (what `publish --all` catalogs)."""
+    return _outputs(cfg, manifests=False)
 
 
 def tracked_outputs(cfg: Config) -> list[Path]:
     """The files Snakemake tracks for this config: per-scene and per-area items, and the job
     manifests of the per-tile stages (each lists its tiles' items). ``all_outputs`` lists items."""
+    return _outputs(cfg, manifests=True)
+
+
+def _outputs(cfg: Config, *, manifests: bool) -> list[Path]:
     area = cfg.data["area"]["name"]
     product = cfg.data["map"]["product"]
+
+    def per_tile(name: str, **wildcards: str) -> list[Path]:
+        if manifests:
+            return [path(cfg, f"{name}_job", block=b, **wildcards) for b in blocks(cfg)]
+        return [path(cfg, name, tile=t, **wildcards) for t in cfg.tiles]
+
     searched = s2_source(cfg) == "demo" or path(cfg, "s2_search").exists()
     out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)] if searched else []
+    if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
+        out += (per_tile("raw_lidar") if manifests
+                else [path(cfg, "raw_lidar", lidar_tile=t) for t in lidar_tile_ids(cfg)])
     out += s1_items(cfg)
     out.append(path(cfg, "raw_labels", area=area))
-    bl = blocks(cfg)
-    if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
-        out += [path(cfg, "raw_lidar_job", block=b) for b in bl]
-    out += [path(cfg, "ard_job", block=b) for b in bl]
-    out += [path(cfg, "lidar_products_job", block=b) for b in bl]
+    out += per_tile("ard") + per_tile("lidar_products")
     out.append(path(cfg, "training", area=area))
     out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
-    out += [path(cfg, "map_job", product=product, block=b) for b in bl]
+    out += per_tile("map", product=product)
     return out
 
 
