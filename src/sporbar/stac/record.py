@@ -103,6 +103,38 @@ def record_item(
     return d
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """Who runs a step, built once at the CLI edge and handed down to every runner.
+
+    Attributes:
+        provenance: code, host, time, config hash and container of this process.
+        rule: the Snakemake rule that runs the command, if any.
+    """
+
+    provenance: Provenance
+    rule: str | None = None
+
+    @classmethod
+    def current(cls, *, config_hash: str | None = None, rule: str | None = None) -> RunContext:
+        """The context of the running process (see :meth:`Provenance.current`)."""
+        return cls(provenance=Provenance.current(config_hash=config_hash), rule=rule)
+
+    def record(
+        self,
+        item: pystac.Item,
+        item_path: Path,
+        *,
+        inputs: Sequence[Path],
+        lineage: str,
+        command: str,
+        parameters: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """:func:`record_item` with this context's rule and provenance."""
+        step = Step(lineage=lineage, command=command, parameters=parameters or {}, rule=self.rule)
+        return record_item(item, item_path, inputs=inputs, step=step, provenance=self.provenance)
+
+
 def _add_extension(item: pystac.Item, uri: str) -> None:
     if uri not in item.stac_extensions:
         item.stac_extensions.append(uri)
