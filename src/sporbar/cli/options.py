@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from sporbar.config import Config, load
+from sporbar.stac.record import RunContext
 
 config_option = click.option(
     "-c",
@@ -50,6 +51,11 @@ def rule_name(ctx: click.Context) -> str | None:
     """The Snakemake rule name passed with the global --rule option, if any."""
     obj: dict[str, Any] = ctx.find_root().obj or {}
     return obj.get("rule")
+
+
+def run_context(ctx: click.Context, cfg: Config) -> RunContext:
+    """The run context of this command: provenance (with the config hash) and the Snakemake rule."""
+    return RunContext.current(config_hash=cfg.hash, rule=rule_name(ctx))
 
 
 optional_output_option = click.option(
