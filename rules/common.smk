@@ -26,8 +26,10 @@ PAT = {name: plan.pattern(CFG, name) for name in plan.PATTERNS}
 ROOT = str(CFG.root)
 AREA = CFG.data["area"]["name"]
 PRODUCT = CFG.data["map"]["product"]
+# The job blocks and the lidar index, worked out once per parse.
+PLAN = plan.Plan(CFG)
 # Per-tile stages run one job per job block of `job_block` x `job_block` tiles.
-BLOCKS = plan.blocks(CFG)
+BLOCKS = PLAN.blocks
 
 
 wildcard_constraints:
@@ -48,7 +50,7 @@ def lidar_fetch_manifests(wildcards):
     # the lidar fetch jobs whose delivered tiles overlap this block (itself and neighbours)
     if plan.lidar_source(CFG) != "demo":
         checkpoints.search_lidar.get()
-    return [plan.path(CFG, "raw_lidar_job", block=b) for b in plan.lidar_blocks_for(CFG, wildcards.block)]
+    return [plan.path(CFG, "raw_lidar_job", block=b) for b in PLAN.lidar_blocks_for(wildcards.block)]
 
 
 # What does not depend on wildcards is computed once here, not in input functions: Snakemake
@@ -89,7 +91,7 @@ def publish_inputs(wildcards):
     if plan.lidar_source(CFG) != "demo":
         checkpoints.search_lidar.get()
     s1_items(wildcards)  # with Sentinel-1 on: its search_s1 checkpoint, so all_outputs lists the S1 items
-    return [str(p) for p in plan.tracked_outputs(CFG)]
+    return [str(p) for p in PLAN.tracked_outputs()]
 
 
 def labels_source(wildcards):

@@ -149,6 +149,6 @@ def test_job_blocks_give_the_same_data(run: dict, tmp_path: Path) -> None:
     table = (r.stdout + r.stderr).split("Job stats:")[1].split("total")[0]
     stats = dict(line.split() for line in table.splitlines() if len(line.split()) == 2)
     assert stats["ard"] == stats["predict"] == stats["lidar_products"] == "1"
-    blocks = plan.blocks(load(tmp_path / "config.yaml"))
-    assert len(blocks) == 1 and len(plan.block_tiles(load(tmp_path / "config.yaml"), blocks[0])) == 2
+    jobs = plan.Plan(load(tmp_path / "config.yaml"))
+    assert len(jobs.blocks) == 1 and len(jobs.block_tiles(jobs.blocks[0])) == 2
     assert _asset_checksums(root) == _asset_checksums(run["root"])

@@ -29,6 +29,7 @@ from conftest import run_sporbar as sporbar
 
 from sporbar.config import Config, load
 from sporbar.demo.generate import generate
+from sporbar.demo.names import demo_scene_ids
 from sporbar.fetch.demo_s2 import raw_s2_item
 from sporbar.fetch.local import index
 from sporbar.fetch.safe import read_safe
@@ -132,7 +133,7 @@ def _check_run(run: dict, source: str) -> None:
     search = json.loads(plan.path(cfg, "s2_search").read_text())
     assert search["source"] == source
     ids = [s["id"] for s in search["scenes"]]
-    assert ids == plan.demo_scene_ids(cfg), ids  # all three demo dates found, in date order
+    assert ids == demo_scene_ids(cfg), ids  # all three demo dates found, in date order
     assert plan.scene_ids(cfg) == ids
     for scene in ids:
         item_path = plan.path(cfg, "raw_s2", scene=scene)

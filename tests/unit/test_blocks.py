@@ -26,30 +26,32 @@ def test_blocks_partition_the_tiles(tmp_path: Path) -> None:
     # 5 x 3 tiles of 640 m; 2 x 2 blocks -> 3 x 2 blocks, edge blocks partly filled
     cfg = _cfg(tmp_path, 2, [268800, 7029760, 268800 + 5 * 640, 7029760 + 3 * 640])
     assert len(cfg.tiles) == 15
-    blocks = plan.blocks(cfg)
+    jobs = plan.Plan(cfg)
+    blocks = jobs.blocks
     assert len(blocks) == 6
-    tiles = [t for b in blocks for t in plan.block_tiles(cfg, b)]
+    tiles = [t for b in blocks for t in jobs.block_tiles(b)]
     assert sorted(tiles) == sorted(cfg.tiles)  # every tile in exactly one block
-    assert max(len(plan.block_tiles(cfg, b)) for b in blocks) == 4
-    assert all(plan.block_of(cfg, t) == b for b in blocks for t in plan.block_tiles(cfg, b))
+    assert max(len(jobs.block_tiles(b)) for b in blocks) == 4
+    assert all(plan.block_of(cfg, t) == b for b in blocks for t in jobs.block_tiles(b))
     with pytest.raises(GridError, match="not a job block"):
-        plan.block_tiles(cfg, "E0N0")
+        jobs.block_tiles("E0N0")
     # job_block 1: a block is a tile
     one = _cfg(tmp_path, 1, [268800, 7029760, 268800 + 5 * 640, 7029760 + 3 * 640])
-    assert plan.blocks(one) == one.tiles
+    assert plan.Plan(one).blocks == one.tiles
 
 
 @pytest.mark.parametrize("job_block", [1, 2, 3])
 def test_lidar_ownership(tmp_path: Path, job_block: int) -> None:
     # 500 m deliveries on 640 m tiles: deliveries straddle tiles and blocks
     cfg = _cfg(tmp_path, job_block, [268800, 7029760, 268800 + 4 * 640, 7029760 + 3 * 640])
-    owned = [lt for b in plan.blocks(cfg) for lt in plan.block_lidar_tiles(cfg, b)]
+    jobs = plan.Plan(cfg)
+    owned = [lt for b in jobs.blocks for lt in jobs.block_lidar_tiles(b)]
     assert sorted(owned) == plan.lidar_tile_ids(cfg)  # each delivery fetched by exactly one job
-    for b in plan.blocks(cfg):
-        fetched_by = set(plan.lidar_blocks_for(cfg, b))
-        fetched = {lt for fb in fetched_by for lt in plan.block_lidar_tiles(cfg, fb)}
-        for t in plan.block_tiles(cfg, b):
-            assert set(plan.lidar_tiles_for(cfg, t)) <= fetched
+    for b in jobs.blocks:
+        fetched_by = set(jobs.lidar_blocks_for(b))
+        fetched = {lt for fb in fetched_by for lt in jobs.block_lidar_tiles(fb)}
+        for t in jobs.block_tiles(b):
+            assert set(jobs.lidar_tiles_for(t)) <= fetched
 
 
 def _units(tmp_path: Path, n: int) -> list[tuple[str, Path]]:

@@ -10,11 +10,11 @@ from _lidar_fixtures import Area, area  # noqa: F401
 
 from sporbar.demo.landscape import DemoClass
 from sporbar.demo.lidar import PROJECT_MARGIN, terrain_height, write_lidar_tiles
-from sporbar.workflow import plan
+from sporbar.demo.names import demo_lidar_tile_ids, lidar_tile_bounds
 
 
 def test_one_laz_per_delivered_tile(area: Area) -> None:  # noqa: F811
-    assert [t["id"] for t in area.lidar] == plan.lidar_tile_ids(area.cfg)
+    assert [t["id"] for t in area.lidar] == demo_lidar_tile_ids(area.cfg)
     for t in area.lidar:
         assert t["path"] == f"lidar/{t['id']}.laz"
         assert (area.source / t["path"]).is_file()
@@ -48,7 +48,7 @@ def test_points_clipped_to_project_boundary_and_tile(area: Area) -> None:  # noq
     minx, miny, maxx, maxy = area.cfg.data["area"]["bbox"]
     for t in area.lidar:
         las = laspy.read(area.source / t["path"])
-        x0, y0, x1, y1 = plan.lidar_tile_bounds(area.cfg, t["id"])
+        x0, y0, x1, y1 = lidar_tile_bounds(area.cfg, t["id"])
         x, y = np.asarray(las.x), np.asarray(las.y)
         assert (
             x.min() >= max(x0, minx - PROJECT_MARGIN) - 1

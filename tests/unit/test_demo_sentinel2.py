@@ -14,7 +14,7 @@ from _s2_fixtures import make_source, scene_ids, source, tiny  # noqa: F401
 from stactools.sentinel2.safe_manifest import SafeManifest
 from stactools.sentinel2.stac import create_item
 
-from sporbar.demo.sentinel2 import VIEW_AZIMUTH, VIEW_ZENITH
+from sporbar.demo.s2_safe_xml import VIEW_AZIMUTH, VIEW_ZENITH
 from sporbar.fetch.safe import read_safe
 
 

@@ -31,7 +31,7 @@ from sporbar.workflow import plan
 def raw_items(area: Area, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:  # noqa: F811
     root = tmp_path_factory.mktemp("raw")
     out = []
-    for t in plan.lidar_tiles_for(area.cfg, TILE):
+    for t in plan.Plan(area.cfg).lidar_tiles_for(TILE):
         p = root / "raw" / "lidar" / t / "item.json"
         fetch_lidar(area.cfg, area.source, t, p)
         out.append(p)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import DEMO_CONFIG, small_config
 
 from sporbar.config import Config, load, validate
+from sporbar.demo.names import lidar_tile_bounds
 from sporbar.workflow import plan
 
 
@@ -24,13 +26,14 @@ def test_demo_plan() -> None:
 
 def test_lidar_tiles_for_tile_overlap_only() -> None:
     cfg = load(DEMO_CONFIG)
+    jobs = plan.Plan(cfg)
     for tile in cfg.tiles:
         b = cfg.grid.geobox(tile).extent.boundingbox
-        for lt in plan.lidar_tiles_for(cfg, tile):
-            x0, y0, x1, y1 = plan.lidar_tile_bounds(cfg, lt)
+        for lt in jobs.lidar_tiles_for(tile):
+            x0, y0, x1, y1 = lidar_tile_bounds(cfg, lt)
             assert x0 < b.right and x1 > b.left and y0 < b.top and y1 > b.bottom
     # every delivered tile is used by some grid tile
-    used = {lt for t in cfg.tiles for lt in plan.lidar_tiles_for(cfg, t)}
+    used = {lt for t in cfg.tiles for lt in jobs.lidar_tiles_for(t)}
     assert used == set(plan.lidar_tile_ids(cfg))
 
 
@@ -43,15 +46,48 @@ def test_stage_hash_changes_only_with_its_sections(tmp_path: Path) -> None:
     assert plan.stage_hash(a, "train") != plan.stage_hash(b, "train")
 
 
-def test_plan_scales_linearly_for_a_national_run(tmp_path: Path) -> None:
+def _national(tmp_path: Path, columns: int) -> Config:
+    """``columns`` x 20 tiles of 20 km with 5 km lidar deliveries (16 per tile)."""
     data = small_config(tmp_path)
     data["grid"]["tile_size"] = 20000
-    data["area"]["bbox"] = [0, 6600000, 1_000_000, 6600000 + 20000 * 20]  # 50 x 20 tiles
+    data["area"]["bbox"] = [0, 6600000, 20000 * columns, 6600000 + 20000 * 20]
     data["demo"]["lidar_tile_size"] = 5000
-    cfg = Config(validate(data))
-    start = time.perf_counter()
-    outputs = plan.all_outputs(cfg)
-    assert len(cfg.tiles) == 1000
-    assert len([p for p in outputs if "/maps/" in str(p)]) == 1000
-    # no timing assertion (see benchmarks/); just that it completes without touching files
-    assert time.perf_counter() - start >= 0
+    data["job_block"] = 2
+    return Config(validate(data))
+
+
+def _python_calls(work: Callable[[], object]) -> int:
+    """Python and C function calls made by ``work``: its cost, counted, not timed."""
+    calls = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def _dag_questions(cfg: Config) -> None:
+    """What one Snakemake parse and DAG build ask the plan: outputs, blocks, lidar per block."""
+    jobs = plan.Plan(cfg)
+    jobs.tracked_outputs()
+    for b in jobs.blocks:
+        jobs.block_tiles(b)
+        jobs.lidar_blocks_for(b)
+    plan.all_outputs(cfg)
+
+
+def test_plan_scales_linearly_for_a_national_run(tmp_path: Path) -> None:
+    small, large = _national(tmp_path, 10), _national(tmp_path, 40)
+    assert len(small.tiles) == 200 and len(large.tiles) == 800
+    assert len([p for p in plan.all_outputs(large) if "/maps/" in str(p)]) == 800
+    ratio = _python_calls(lambda: _dag_questions(large)) / _python_calls(lambda: _dag_questions(small))
+    # 4 x the tiles (and deliveries): linear work is 4 x the calls; a look-up that scanned every
+    # tile or delivery per question would be 16 x.
+    assert 3.5 < ratio < 4.5, ratio

@@ -55,7 +55,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_lidar_tiles(cfg, landscape, source)
     write_labels(cfg, landscape, source)
     laz = []
-    for t in plan.lidar_tiles_for(cfg, TILE):
+    for t in plan.Plan(cfg).lidar_tiles_for(TILE):
         out = plan.path(cfg, "raw_lidar", lidar_tile=t)
         _sporbar("--rule", "fetch_lidar", "fetch", "lidar", "-c", effective, "--source-dir", str(source),
                  "--lidar-tile", t, "-o", str(out))

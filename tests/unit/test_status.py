@@ -19,6 +19,7 @@ from sporbar.workflow.status import (
     SlurmJob,
     format_status,
     marker_path,
+    read_marker,
     run_status,
     slurm_log_failures,
 )
@@ -42,15 +43,18 @@ def test_every_rule_logs_where_plan_says() -> None:
 
 
 @pytest.mark.parametrize("length", [60, 400])
-def test_marker_path_is_snakemakes(tmp_path: Path, length: int) -> None:
+def test_marker_written_by_snakemake_is_found(tmp_path: Path, length: int) -> None:
     from snakemake.persistence.file import FilePersistence
 
-    incomplete = tmp_path / ".snakemake" / "incomplete"
-    incomplete.mkdir(parents=True)
-    output = str(tmp_path / ("x" * length) / "item.json")
-    fake = object.__new__(FilePersistence)
-    fake._max_len = None
-    assert marker_path(tmp_path, Path(output)) == Path(fake._record_path(str(incomplete), output))
+    # Snakemake itself marks the output incomplete (a 400-character path spans two file names)
+    records = FilePersistence(path=tmp_path / ".snakemake")
+    output = tmp_path / ("x" * length) / "item.json"
+    assert read_marker(tmp_path, output) == (False, None)
+    records._mark_incomplete(str(output), "42")
+    assert marker_path(tmp_path, output).is_file()
+    assert read_marker(tmp_path, output) == (True, "42")
+    records._unmark_incomplete(str(output))
+    assert read_marker(tmp_path, output) == (False, None)
 
 
 def test_job_comment_names_rule_and_unit() -> None:

@@ -38,7 +38,7 @@ def check_config(config_path: Path) -> None:
     )
     from sporbar.workflow import plan
 
-    k, blocks = plan.job_block(cfg), plan.blocks(cfg)
+    k, blocks = plan.job_block(cfg), plan.Plan(cfg).blocks
     click.echo(f"{config_path}: OK - {len(blocks)} job(s) per tile stage (job_block {k}: {k}x{k} tiles per job)")
     if len(blocks) > JOBS_HINT:
         better = math.ceil(math.sqrt(len(tiles) / JOBS_HINT))

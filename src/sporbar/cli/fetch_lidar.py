@@ -99,7 +99,7 @@ def fetch_lidar(
     assert manifest is not None  # check_tile_or_block guarantees these
     from sporbar.workflow.blocks import run_block
 
-    units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.block_lidar_tiles(cfg, block)]
+    units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.Plan(cfg).block_lidar_tiles(block)]
     inputs = [source_dir / "index.json"] if kind == "demo" and source_dir is not None else [sj]
     run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch"), manifest=manifest,
               units=units, inputs=[p for p in inputs if p.exists()], work=work)

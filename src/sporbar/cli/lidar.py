@@ -63,9 +63,10 @@ def lidar(
     from sporbar.workflow.blocks import expand_items, run_tile_block
 
     fetched = {p.resolve() for p in expand_items(laz)}
+    jobs = plan.Plan(cfg)
 
     def tile_work(t: str, out: Path) -> None:
-        items = [plan.path(cfg, "raw_lidar", lidar_tile=lt) for lt in plan.lidar_tiles_for(cfg, t)]
+        items = [plan.path(cfg, "raw_lidar", lidar_tile=lt) for lt in jobs.lidar_tiles_for(t)]
         missing = [str(p) for p in items if p.resolve() not in fetched]
         if missing:
             raise click.UsageError(f"tile {t}: lidar item(s) {', '.join(missing[:3])} are in none of the "

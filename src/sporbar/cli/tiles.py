@@ -27,7 +27,8 @@ def tiles(config_path: Path, show_blocks: bool) -> None:
         for t in cfg.tiles:
             click.echo(t)
         return
-    from sporbar.workflow import plan
+    from sporbar.workflow.plan import Plan
 
-    for b in plan.blocks(cfg):
-        click.echo(" ".join([b, *plan.block_tiles(cfg, b)]))
+    jobs = Plan(cfg)
+    for b in jobs.blocks:
+        click.echo(" ".join([b, *jobs.block_tiles(b)]))

@@ -24,8 +24,8 @@ import pyproj
 
 from sporbar.config import Config
 from sporbar.demo.landscape import LANDSCAPE_RES, DemoClass, Landscape
+from sporbar.demo.names import demo_lidar_tile_ids, lidar_tile_bounds
 from sporbar.io import atomic_path
-from sporbar.workflow import plan
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _NOISE_RATE = 2e-4  # noise points per pulse
 def tile_region(cfg: Config, lidar_tile: str) -> tuple[float, float, float, float] | None:
     """Where a delivered tile has points: its bounds within the project boundary, or None."""
     minx, miny, maxx, maxy = cfg.data["area"]["bbox"]
-    tx0, ty0, tx1, ty1 = plan.lidar_tile_bounds(cfg, lidar_tile)
+    tx0, ty0, tx1, ty1 = lidar_tile_bounds(cfg, lidar_tile)
     x0, y0 = max(tx0, minx - PROJECT_MARGIN), max(ty0, miny - PROJECT_MARGIN)
     x1, y1 = min(tx1, maxx + PROJECT_MARGIN), min(ty1, maxy + PROJECT_MARGIN)
     if x1 <= x0 or y1 <= y0:
@@ -230,7 +230,7 @@ def write_lidar_tiles(cfg: Config, landscape: Landscape, out_dir: Path) -> list[
         is relative to ``out_dir``.
     """
     out: list[dict[str, Any]] = []
-    for tile in plan.lidar_tile_ids(cfg):
+    for tile in demo_lidar_tile_ids(cfg):
         rel = f"lidar/{tile}.laz"
         n = write_lidar_tile(cfg, landscape, tile, Path(out_dir) / rel)
         if n:

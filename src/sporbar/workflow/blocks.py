@@ -179,6 +179,6 @@ def run_tile_block(
     """:func:`run_block` over the grid tiles of ``block``; each tile's item goes to the plan path
     ``item`` (a key of ``plan.PATTERNS``, e.g. ``"ard"``) and ``stage`` names the config sections
     (``plan.STAGE_SECTIONS``) whose change redoes the block."""
-    units = [(t, plan.path(cfg, item, tile=t, **wildcards)) for t in plan.block_tiles(cfg, block)]
+    units = [(t, plan.path(cfg, item, tile=t, **wildcards)) for t in plan.Plan(cfg).block_tiles(block)]
     return run_block(block=block, stage=stage, stage_hash=plan.stage_hash(cfg, stage), manifest=manifest,
                      units=units, inputs=inputs, work=work)

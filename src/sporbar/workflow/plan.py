@@ -7,11 +7,12 @@ the CLI and tests, so paths are defined exactly once.
 
 from __future__ import annotations
 
-import math
-from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from sporbar.config import Config
+from sporbar.demo.names import demo_lidar_tile_ids, demo_scene_ids, lidar_tile_bounds
+from sporbar.workflow.lidar_index import Bounds, LidarIndex, build_lidar_index
 
 ITEM = "item.json"
 
@@ -73,15 +74,6 @@ def benchmark_pattern(cfg: Config, rule: str) -> str:
     return str(cfg.root / "benchmarks" / f"{rel}.tsv")
 
 
-# The demo Sentinel-2 granule: MGRS tile 32VNR (UTM 32N) covers the demo area south of
-# Trondheim; the output grid is UTM 33N, so ARD really reprojects, as with real data.
-DEMO_MGRS_TILE = "32VNR"
-DEMO_S2_CRS = "EPSG:32632"
-DEMO_SENSING_TIME = "T104031"
-DEMO_RELATIVE_ORBIT = "R094"
-DEMO_BASELINE = "N0510"
-
-
 def path(cfg: Config, name: str, **wildcards: str) -> Path:
     """Path of output ``name`` (a key of PATTERNS) below the config's root."""
     return cfg.root / PATTERNS[name].format(**wildcards)
@@ -90,16 +82,6 @@ def path(cfg: Config, name: str, **wildcards: str) -> Path:
 def pattern(cfg: Config, name: str) -> str:
     """Snakemake path pattern of output ``name`` (wildcards left in braces)."""
     return str(cfg.root / PATTERNS[name])
-
-
-def demo_scene_id(day: date, index: int) -> str:
-    """SAFE product name of the demo scene on ``day`` (S2A and S2B alternate)."""
-    platform = "S2A" if index % 2 == 0 else "S2B"
-    d = day.strftime("%Y%m%d")
-    return (
-        f"{platform}_MSIL2A_{d}{DEMO_SENSING_TIME}_{DEMO_BASELINE}_{DEMO_RELATIVE_ORBIT}"
-        f"_T{DEMO_MGRS_TILE}_{d}T130000"
-    )
 
 
 def s2_source(cfg: Config) -> str:
@@ -168,24 +150,6 @@ def scene_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
     return demo_scene_ids(cfg)
 
 
-def demo_scene_ids(cfg: Config) -> list[str]:
-    """The demo source's Sentinel-2 product names, in date order."""
-    days = sorted(date.fromisoformat(d) for d in cfg.data["demo"]["dates"])
-    return [demo_scene_id(d, i) for i, d in enumerate(days)]
-
-
-def lidar_tile_id(x0: int, y0: int) -> str:
-    """Name of the delivered lidar tile whose lower-left corner is (x0, y0) metres."""
-    return f"lidar_{x0}_{y0}"
-
-
-def _lidar_tiles_in(bbox: tuple[float, float, float, float], size: int) -> list[str]:
-    minx, miny, maxx, maxy = bbox
-    xs = range(math.floor(minx / size) * size, math.ceil(maxx / size) * size, size)
-    ys = range(math.floor(miny / size) * size, math.ceil(maxy / size) * size, size)
-    return sorted(lidar_tile_id(x, y) for x in xs for y in ys)
-
-
 def lidar_tile_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
     """Delivered lidar tiles (their own tiling) that cover the area.
 
@@ -193,22 +157,15 @@ def lidar_tile_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
     """
     if search_json is not None or (lidar_source(cfg) != "demo" and path(cfg, "lidar_search").exists()):
         return _search_ids(search_json or path(cfg, "lidar_search"))
-    return _lidar_tiles_in(tuple(cfg.data["area"]["bbox"]), cfg.data["demo"]["lidar_tile_size"])
+    return demo_lidar_tile_ids(cfg)
 
 
-def lidar_tile_bounds(cfg: Config, lidar_tile: str) -> tuple[int, int, int, int]:
-    """(minx, miny, maxx, maxy) metres of a delivered lidar tile."""
-    _, x0, y0 = lidar_tile.split("_")
-    size = cfg.data["demo"]["lidar_tile_size"]
-    return int(x0), int(y0), int(x0) + size, int(y0) + size
+def lidar_bounds(cfg: Config) -> dict[str, Bounds]:
+    """Delivered lidar tile -> (minx, miny, maxx, maxy) metres: the demo tiling, or the search result's.
 
-
-def lidar_tiles_for(cfg: Config, tile: str) -> list[str]:
-    """Delivered lidar tiles that overlap grid tile ``tile`` (touching edges do not count)."""
-    return list(_lidar_index(cfg)[0].get(tile, ()))
-
-
-def _lidar_bounds(cfg: Config) -> dict[str, tuple[float, float, float, float]]:
+    Raises:
+        MissingInputError: a non-demo source whose search result does not exist yet.
+    """
     if lidar_source(cfg) == "demo":
         return {t: lidar_tile_bounds(cfg, t) for t in lidar_tile_ids(cfg)}
     import json
@@ -217,48 +174,6 @@ def _lidar_bounds(cfg: Config) -> dict[str, tuple[float, float, float, float]]:
     _search_ids(search_json)  # raises if absent
     doc = json.loads(search_json.read_text(encoding="utf-8"))
     return {t["id"]: tuple(t["bounds"]) for t in doc["scenes"]}
-
-
-LidarIndex = tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, list[str]]]
-
-
-def _lidar_index(cfg: Config) -> LidarIndex:
-    """(grid tile -> overlapping lidar tiles, lidar tile -> owning job block, block -> owned
-    lidar tiles), built once per config and search result.
-
-    Snakemake asks per tile and per block; a scan of all lidar tiles per question would be
-    quadratic in the area (10,000 tiles x 10,000 deliveries).
-    """
-    search_json = path(cfg, "lidar_search")
-    key = (job_block(cfg), search_json.stat().st_mtime_ns if search_json.exists() else None)
-    cache = cfg.__dict__.setdefault("_sporbar_lidar_index", {})
-    if key in cache:
-        return cache[key]
-    grid, ts, eps = cfg.grid, cfg.grid.tile_size, 1e-6
-    tiles = set(cfg.tiles)
-    ix0, iy0 = grid.tile_index(cfg.tiles[0])
-    ix1, iy1 = grid.tile_index(cfg.tiles[-1])
-    ix0, ix1 = min(ix0, ix1), max(ix0, ix1)
-    iy0, iy1 = min(iy0, iy1), max(iy0, iy1)
-    overlaps: dict[str, list[str]] = {}
-    owner: dict[str, str] = {}
-    for lt, (minx, miny, maxx, maxy) in _lidar_bounds(cfg).items():
-        for ix in range(math.floor((minx + eps) / ts), math.floor((maxx - eps) / ts) + 1):
-            for iy in range(math.floor((miny + eps) / ts), math.floor((maxy - eps) / ts) + 1):
-                t = grid.tile_id(ix, iy)
-                if t in tiles:
-                    overlaps.setdefault(t, []).append(lt)
-        # the grid tile holding the delivery's centre (clamped into the area) fetches it
-        cx = min(max(math.floor((minx + maxx) / 2 / ts), ix0), ix1)
-        cy = min(max(math.floor((miny + maxy) / 2 / ts), iy0), iy1)
-        owner[lt] = block_of(cfg, grid.tile_id(cx, cy))
-    owned: dict[str, list[str]] = {}
-    for lt in sorted(owner):
-        owned.setdefault(owner[lt], []).append(lt)
-    out = ({t: tuple(sorted(v)) for t, v in overlaps.items()}, owner, owned)
-    cache.clear()
-    cache[key] = out
-    return out
 
 
 def job_block(cfg: Config) -> int:
@@ -271,48 +186,6 @@ def block_of(cfg: Config, tile: str) -> str:
     k = job_block(cfg)
     ix, iy = cfg.grid.tile_index(tile)
     return cfg.grid.tile_id(ix // k * k, iy // k * k)
-
-
-def blocks(cfg: Config) -> list[str]:
-    """Ids of the job blocks covering the area, sorted. With ``job_block: 1`` the tile ids."""
-    return sorted(_blocks(cfg))
-
-
-def _blocks(cfg: Config) -> dict[str, list[str]]:
-    cache = cfg.__dict__.setdefault("_sporbar_blocks", {})
-    k = job_block(cfg)
-    if k not in cache:
-        out: dict[str, list[str]] = {}
-        for t in cfg.tiles:
-            out.setdefault(block_of(cfg, t), []).append(t)
-        cache[k] = out
-    return cache[k]
-
-
-def block_tiles(cfg: Config, block: str) -> list[str]:
-    """The area's grid tiles in job block ``block``, sorted.
-
-    Raises:
-        GridError: no tile of the area is in that block.
-    """
-    from sporbar.errors import GridError
-
-    try:
-        return list(_blocks(cfg)[block])
-    except KeyError:
-        raise GridError(f"{block}: not a job block of area {cfg.data['area']['name']} "
-                       f"(job_block {job_block(cfg)}); see `sporbar tiles`") from None
-
-
-def block_lidar_tiles(cfg: Config, block: str) -> list[str]:
-    """Delivered lidar tiles fetched by job block ``block`` (those whose centre it holds)."""
-    return list(_lidar_index(cfg)[2].get(block, ()))
-
-
-def lidar_blocks_for(cfg: Config, block: str) -> list[str]:
-    """Job blocks whose lidar fetch delivers tiles that overlap the tiles of ``block``."""
-    overlaps, owner, _ = _lidar_index(cfg)
-    return sorted({owner[lt] for t in block_tiles(cfg, block) for lt in overlaps.get(t, ())})
 
 
 def labels_source(cfg: Config) -> dict[str, str]:
@@ -341,28 +214,23 @@ def model_spec(cfg: Config, model_id: str) -> dict:
 
 def all_outputs(cfg: Config) -> list[Path]:
     """Every item the pipeline writes for this config (what `publish --all` catalogs)."""
-    return _outputs(cfg, manifests=False)
+    return _outputs(cfg, blocks=None)
 
 
-def tracked_outputs(cfg: Config) -> list[Path]:
-    """The files Snakemake tracks for this config: per-scene and per-area items, and the job
-    manifests of the per-tile stages (each lists its tiles' items). ``all_outputs`` lists items."""
-    return _outputs(cfg, manifests=True)
-
-
-def _outputs(cfg: Config, *, manifests: bool) -> list[Path]:
+def _outputs(cfg: Config, *, blocks: list[str] | None) -> list[Path]:
+    """The run's items; with ``blocks``, the per-tile stages' job manifests instead of their items."""
     area = cfg.data["area"]["name"]
     product = cfg.data["map"]["product"]
 
     def per_tile(name: str, **wildcards: str) -> list[Path]:
-        if manifests:
-            return [path(cfg, f"{name}_job", block=b, **wildcards) for b in blocks(cfg)]
+        if blocks is not None:
+            return [path(cfg, f"{name}_job", block=b, **wildcards) for b in blocks]
         return [path(cfg, name, tile=t, **wildcards) for t in cfg.tiles]
 
     searched = s2_source(cfg) == "demo" or path(cfg, "s2_search").exists()
     out = [path(cfg, "raw_s2", scene=s) for s in scene_ids(cfg)] if searched else []
     if lidar_source(cfg) == "demo" or path(cfg, "lidar_search").exists():
-        out += (per_tile("raw_lidar") if manifests
+        out += (per_tile("raw_lidar") if blocks is not None
                 else [path(cfg, "raw_lidar", lidar_tile=t) for t in lidar_tile_ids(cfg)])
     out += s1_items(cfg)
     out.append(path(cfg, "raw_labels", area=area))
@@ -371,6 +239,79 @@ def _outputs(cfg: Config, *, manifests: bool) -> list[Path]:
     out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
     out += per_tile("map", product=product)
     return out
+
+
+class Plan:
+    """The jobs of a run: the job blocks and the lidar index, each worked out once.
+
+    Snakemake asks per tile and per block, thousands of times per DAG build; one ``Plan`` per
+    parse (``rules/common.smk``) or per CLI command answers from what it built on the first
+    question. A ``Plan`` reads no data file, except a real lidar source's search result.
+
+    Attributes:
+        cfg: the validated config.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        # (search result mtime, index): the lidar search checkpoint may rewrite the file
+        # while Snakemake runs, and the index of the old file must not be used after it.
+        self._lidar: tuple[int | None, LidarIndex] | None = None
+
+    @cached_property
+    def block_map(self) -> dict[str, list[str]]:
+        """Job block id -> its grid tiles, sorted (``job_block`` x ``job_block`` tiles at most)."""
+        out: dict[str, list[str]] = {}
+        for t in self.cfg.tiles:
+            out.setdefault(block_of(self.cfg, t), []).append(t)
+        return out
+
+    @cached_property
+    def blocks(self) -> list[str]:
+        """Ids of the job blocks covering the area, sorted. With ``job_block: 1`` the tile ids."""
+        return sorted(self.block_map)
+
+    def block_tiles(self, block: str) -> list[str]:
+        """The area's grid tiles in job block ``block``, sorted.
+
+        Raises:
+            GridError: no tile of the area is in that block.
+        """
+        from sporbar.errors import GridError
+
+        try:
+            return list(self.block_map[block])
+        except KeyError:
+            raise GridError(f"{block}: not a job block of area {self.cfg.data['area']['name']} "
+                            f"(job_block {job_block(self.cfg)}); see `sporbar tiles`") from None
+
+    def lidar_index(self) -> LidarIndex:
+        """The lidar index of the current lidar search result (or of the demo tiling)."""
+        search_json = path(self.cfg, "lidar_search")
+        key = search_json.stat().st_mtime_ns if lidar_source(self.cfg) != "demo" and search_json.exists() else None
+        if self._lidar is None or self._lidar[0] != key:
+            index = build_lidar_index(self.cfg.grid, self.cfg.tiles, lidar_bounds(self.cfg),
+                                      lambda t: block_of(self.cfg, t))
+            self._lidar = (key, index)
+        return self._lidar[1]
+
+    def lidar_tiles_for(self, tile: str) -> list[str]:
+        """Delivered lidar tiles that overlap grid tile ``tile`` (touching edges do not count)."""
+        return list(self.lidar_index().overlaps.get(tile, ()))
+
+    def block_lidar_tiles(self, block: str) -> list[str]:
+        """Delivered lidar tiles fetched by job block ``block`` (those whose centre it holds)."""
+        return list(self.lidar_index().owned.get(block, ()))
+
+    def lidar_blocks_for(self, block: str) -> list[str]:
+        """Job blocks whose lidar fetch delivers tiles that overlap the tiles of ``block``."""
+        index = self.lidar_index()
+        return sorted({index.owner[lt] for t in self.block_tiles(block) for lt in index.overlaps.get(t, ())})
+
+    def tracked_outputs(self) -> list[Path]:
+        """The files Snakemake tracks: per-scene and per-area items, and the job manifests of the
+        per-tile stages (each lists its tiles' items). ``all_outputs`` lists items."""
+        return _outputs(self.cfg, blocks=self.blocks)
 
 
 # Config sections each stage's outputs depend on. A rule's params carry the hash of

@@ -31,11 +31,9 @@ Slurm job log that names the job's output failed, else *pending*.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,14 +176,14 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
         out["fetch_s1"] = [
             one("fetch_s1", s, plan.path(cfg, "raw_s1", scene=s), scene=s) for s in plan.s1_scene_ids(cfg)
         ]
-    blocks = plan.blocks(cfg)
+    jobs = plan.Plan(cfg)
     out["fetch_lidar"] = []
     if plan.lidar_source(cfg) == "demo" or plan.path(cfg, "lidar_search").exists():
         out["fetch_lidar"] = sorted(
             (
                 blocked("fetch_lidar", t, plan.path(cfg, "raw_lidar", lidar_tile=t), "raw_lidar_job", b)
-                for b in blocks
-                for t in plan.block_lidar_tiles(cfg, b)
+                for b in jobs.blocks
+                for t in jobs.block_lidar_tiles(b)
             ),
             key=lambda u: u.id,
         )
@@ -212,17 +210,19 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
 
 
 def marker_path(workdir: Path, output: Path) -> Path:
-    """Snakemake's incomplete marker of ``output`` (snakemake.persistence.file, Snakemake 9):
-    the url-safe base64 of the output path as the Snakefile names it, cut into file names of
-    at most NAME_MAX - 1 characters, all but the last prefixed with ``@``."""
+    """Snakemake's incomplete marker of ``output`` (the path as the Snakefile names it) in ``workdir``.
+
+    The encoding is Snakemake's own (``FilePersistence._record_path``). Its ``__init__`` is
+    skipped because it creates ``.snakemake/`` folders, and status only reads.
+    """
+    from snakemake.persistence.file import FilePersistence
+
     base = Path(workdir) / ".snakemake" / "incomplete"
-    try:
-        max_len = os.pathconf(base if base.exists() else Path(workdir), "PC_NAME_MAX") or 255
-    except OSError:
-        max_len = 255
-    b64 = urlsafe_b64encode(str(output).encode()).decode()
-    parts = [b64[i : i + max_len - 1] for i in range(0, len(b64), max_len - 1)]
-    return base.joinpath(*(["@" + p for p in parts[:-1]] + [parts[-1]]))
+    records = object.__new__(FilePersistence)
+    # Snakemake asks the folder's file system for its longest file name; without the folder
+    # there is no marker, and any name length gives a path that does not exist.
+    records._max_len = None if base.is_dir() else 255
+    return Path(records._record_path(str(base), str(output)))
 
 
 def read_marker(workdir: Path, output: Path) -> tuple[bool, str | None]:
