@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/download_throughput.py [--mb 200] [--hash-gb 1]
 
 A ~200 MB random file is served by a threaded http.server on 127.0.0.1; the same file
-is fetched by ``sporbar.fetch.http.download`` (with the sha256 computed while streaming
+is fetched by ``sporbar.fetch.download.download`` (with the sha256 computed while streaming
 and verified) and by ``curl -o``. Then sha256 and md5 are timed over a ~1 GB file
 written once to /tmp (deleted after). Prints MB/s and the ratio.
 """
@@ -23,7 +23,8 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from sporbar.fetch.http import Checksum, Download, Policy, download
+from sporbar.fetch.checksums import Checksum
+from sporbar.fetch.download import Download, Policy, download
 
 
 def _best(fn, n: int = 3) -> float:

@@ -30,10 +30,11 @@ from conftest import run_sporbar as sporbar
 from sporbar.config import Config, load
 from sporbar.demo.generate import generate
 from sporbar.demo.names import demo_scene_ids
-from sporbar.fetch.demo_s2 import raw_s2_item
 from sporbar.fetch.local import index
+from sporbar.fetch.missions import SENTINEL2
 from sporbar.fetch.safe import read_safe
 from sporbar.io import sha256_multihash
+from sporbar.stac.items.raw_s2 import raw_s2_item
 from sporbar.stac.lineage import leaves, lineage
 from sporbar.workflow import plan
 
@@ -77,7 +78,7 @@ ASSETS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", 
 def _serve_stac_api(server: Loopback, archive: Path) -> None:
     """A minimal STAC API: landing page, POST /search with one item per SAFE, the band files."""
     feats = []
-    for name, safe in index(archive):
+    for name, safe in index(archive, SENTINEL2.archive_name):
         item = raw_s2_item(read_safe(safe)).to_dict(include_self_link=False)
         item["collection"] = "sentinel-2-l2a"
         props = item["properties"]

@@ -92,8 +92,8 @@ def stac_item(server: Loopback, *, mode: str = "IW", pols: tuple[str, ...] = ("V
     Keys as Earth Search names them (``safe-manifest``, ``schema-product-vv``, ...); the
     item id lacks the CRC, the product name is in ``s1:product_identifier``.
     """
-    from sporbar.fetch.s1_item import raw_s1_item
     from sporbar.fetch.s1_safe import read_s1_safe
+    from sporbar.stac.items.raw_s1 import raw_s1_item
 
     safe = real_s1_safe()
     d = raw_s1_item(read_s1_safe(safe)).to_dict(include_self_link=False, transform_hrefs=False)

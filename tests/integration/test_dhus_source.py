@@ -17,8 +17,11 @@ from _s2_fixtures import make_source, write_tiny_config
 from sporbar.config import load
 from sporbar.errors import InputDataError
 from sporbar.fetch import dhus
-from sporbar.fetch.http import AuthError, Policy
-from sporbar.fetch.search import NothingFoundError, read_search, write_search
+from sporbar.fetch.download import Policy
+from sporbar.fetch.errors import AuthError, NothingFoundError
+from sporbar.fetch.missions import SENTINEL1
+from sporbar.fetch.search import read_search, write_search
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 pytestmark = pytest.mark.skipif(
@@ -114,7 +117,7 @@ def test_fetch_product_resumes_checks_md5_and_leaks_nothing(server: Loopback, tm
     _serve_product(server, uuid, _zip_safe(safe), faults=[("status", 503), ("cut", 200_000)])
     entry = {"id": scene, "uuid": uuid}
     item_path = tmp_path / "results/raw/sentinel-2-l2a" / scene / "item.json"
-    d = dhus.fetch_product(cfg, entry, item_path, query={"q": "x"}, pol=FAST)
+    d = dhus.fetch(RunContext.current(), cfg, entry, item_path, query={"q": "x"}, pol=FAST)
     validate_item_dict(d)
     assert d["id"] == scene and "B04" in d["assets"] and "SCL" in d["assets"]
     src = d["properties"]["sporbar:source"]
@@ -135,7 +138,7 @@ def test_fetch_zip_with_traversal_is_refused(server: Loopback, tmp_path: Path, m
     _serve_product(server, uuid, _zip_safe(tmp_path / "src/sentinel-2" / f"{scene}.SAFE", evil=True))
     item_path = tmp_path / "results/raw/sentinel-2-l2a" / scene / "item.json"
     with pytest.raises(InputDataError, match="would be written outside") as err:
-        dhus.fetch_product(cfg, {"id": scene, "uuid": uuid}, item_path, pol=FAST)
+        dhus.fetch(RunContext.current(), cfg, {"id": scene, "uuid": uuid}, item_path, pol=FAST)
     assert SECRET not in str(err.value)
     assert list(item_path.parent.iterdir()) == []
     assert not list(tmp_path.rglob("evil.txt"))
@@ -201,8 +204,8 @@ def test_fetch_s1_grd_product_gets_the_s1_item(server: Loopback, tmp_path: Path,
     uuid = "5e1a1a2b-aaaa-bbbb-cccc-123456789abc"
     _serve_product(server, uuid, _zip_safe(safe))
     item_path = tmp_path / "results" / PATTERNS["raw_s1"].format(scene=scene)
-    d = dhus.fetch_product(cfg, {"id": scene, "uuid": uuid}, item_path, query={"q": "x"}, pol=FAST,
-                           section="sentinel1")
+    d = dhus.fetch(RunContext.current(), cfg, {"id": scene, "uuid": uuid}, item_path, query={"q": "x"}, pol=FAST,
+                   mission=SENTINEL1)
     validate_item_dict(d)
     assert d["id"] == scene and d["properties"]["sar:product_type"] == "GRD"
     assert d["properties"]["sat:relative_orbit"] == 59 and "annotation-vv" in d["assets"]

@@ -14,20 +14,11 @@ import pytest
 from _loopback import Loopback, Route, server  # noqa: F401
 
 from sporbar.errors import InputDataError
-from sporbar.fetch.http import (
-    AuthError,
-    Checksum,
-    Credentials,
-    Download,
-    DownloadError,
-    IntegrityError,
-    Policy,
-    check_zip,
-    download,
-    download_all,
-    redact,
-    safe_extract,
-)
+from sporbar.fetch.archives import check_zip, safe_extract
+from sporbar.fetch.checksums import Checksum
+from sporbar.fetch.credentials import Credentials, redact
+from sporbar.fetch.download import Download, Policy, download, download_all
+from sporbar.fetch.errors import AuthError, DownloadError, IntegrityError
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 MD5 = hashlib.md5(DATA).hexdigest()

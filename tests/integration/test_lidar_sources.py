@@ -12,8 +12,9 @@ from _s2_fixtures import write_tiny_config
 
 from sporbar.config import load
 from sporbar.errors import InputDataError
-from sporbar.fetch import lidar_sources
-from sporbar.fetch.search import NothingFoundError
+from sporbar.fetch.errors import NothingFoundError
+from sporbar.fetch.registry import source
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -38,10 +39,10 @@ def _config(cfgp: Path, lidar: dict) -> Path:
 def test_local_folder(tmp_path: Path) -> None:
     cfgp, lazs = _demo_laz(tmp_path)
     cfg = load(_config(cfgp, {"source": "local", "local": {"path": str(lazs[0].parent)}}))
-    query, tiles = lidar_sources.search(cfg)
+    query, tiles = source(cfg, "lidar").search(cfg)
     assert tiles and all(t["id"].startswith("lidar_") for t in tiles)
     out = tmp_path / "raw/lidar" / tiles[0]["id"] / "item.json"
-    d = lidar_sources.fetch_tile(cfg, tiles[0], out, query=query)
+    d = source(cfg, "lidar").fetch(RunContext.current(), cfg, tiles[0], out, query=query)
     validate_item_dict(d)
     assert d["assets"]["data"]["href"].startswith("../") and d["properties"]["pc:count"] > 0
 
@@ -56,12 +57,12 @@ def test_urls_with_faults(server: Loopback, tmp_path: Path) -> None:
     listing.write_text("# tiles\n" + "\n".join(lines) + "\n")
     cfg = load(_config(cfgp, {"source": "urls", "urls": {"path": str(listing),
                                                          "download": {"backoff": 0.01, "retries": 2}}}))
-    query, tiles = lidar_sources.search(cfg)
+    query, tiles = source(cfg, "lidar").search(cfg)
     assert all("Range" in h for m, p, h in server.log)  # headers read with Range requests only
     first = tiles[0]["href"].split(server.base)[1]
     server.routes[first].faults = [("status", 503), ("cut", 5000)]
     out = tmp_path / "raw/lidar" / tiles[0]["id"] / "item.json"
-    d = lidar_sources.fetch_tile(cfg, tiles[0], out, query=query)
+    d = source(cfg, "lidar").fetch(RunContext.current(), cfg, tiles[0], out, query=query)
     validate_item_dict(d)
     assert sorted(p.name for p in out.parent.iterdir()) == sorted([f"{tiles[0]['id']}.laz", "item.json"])
 
@@ -74,7 +75,7 @@ def test_wrong_crs_and_outside_area(server: Loopback, tmp_path: Path) -> None:
     (folder / "autzen.laz").write_bytes((REALDATA / "lidar/autzen_trim.laz").read_bytes())
     cfg = load(_config(cfgp, {"source": "local", "local": {"path": str(folder)}}))
     with pytest.raises(NothingFoundError, match="no lidar tiles overlap"):
-        lidar_sources.search(cfg)  # Oregon is not in the area
+        source(cfg, "lidar").search(cfg)  # Oregon is not in the area
     entry = {"id": "lidar_636002_848935", "href": str(folder / "autzen.laz")}
     with pytest.raises(InputDataError, match="autzen.laz"):
-        lidar_sources.fetch_tile(cfg, entry, tmp_path / "raw/x/item.json")
+        source(cfg, "lidar").fetch(RunContext.current(), cfg, entry, tmp_path / "raw/x/item.json")

@@ -28,8 +28,8 @@ from shapely.geometry import box as sbox
 from shapely.geometry import shape
 
 from sporbar.config import load
-from sporbar.fetch import lidar_sources
-from sporbar.fetch.http import IntegrityError
+from sporbar.fetch import lidar_files
+from sporbar.fetch.errors import IntegrityError
 from sporbar.stac.validate import validate_item_dict
 from sporbar.workflow import plan
 
@@ -227,11 +227,11 @@ def test_truncation_check_on_real_files(name: str, tmp_path: Path) -> None:
     data = (REALDATA / "lidar" / name).read_bytes()
     whole, cut = tmp_path / name, tmp_path / f"cut-{name}"
     whole.write_bytes(data)
-    lidar_sources.check_complete(whole)
+    lidar_files.check_complete(whole)
     for n in (16, len(data) // 2):  # into the LAZ chunk table / the COPC hierarchy EVLR / the points
         cut.write_bytes(data[:-n])
         with pytest.raises(IntegrityError, match=rf"^cut-{name}: truncated LAS/LAZ file"):
-            lidar_sources.check_complete(cut)
+            lidar_files.check_complete(cut)
     cut.write_bytes(data[:100])
     with pytest.raises(IntegrityError, match=rf"^cut-{name}: not a readable LAS/LAZ file"):
-        lidar_sources.check_complete(cut)
+        lidar_files.check_complete(cut)

@@ -12,7 +12,8 @@ from _s2_fixtures import make_source, write_tiny_config
 from sporbar.config import load
 from sporbar.errors import InputDataError
 from sporbar.fetch import local
-from sporbar.fetch.search import NothingFoundError
+from sporbar.fetch.errors import NothingFoundError
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -37,14 +38,14 @@ def test_index_in_place_and_zip(tmp_path: Path) -> None:
     import shutil
 
     shutil.rmtree(last)
-    query, found = local.search(cfg)
+    query, found = local.S2_SOURCE.search(cfg)
     assert [s["id"] for s in found] == [s["id"] for s in scenes]
     root = tmp_path / "results/raw/sentinel-2-l2a"
-    d = local.fetch_scene(cfg, found[0], root / found[0]["id"] / "item.json", query=query)
+    d = local.S2_SOURCE.fetch(RunContext.current(), cfg, found[0], root / found[0]["id"] / "item.json", query=query)
     validate_item_dict(d)
     assert d["assets"]["B04"]["href"].startswith("../")  # points into the archive
     assert sorted(p.name for p in (root / found[0]["id"]).iterdir()) == ["item.json"]
-    dz = local.fetch_scene(cfg, found[-1], root / found[-1]["id"] / "item.json", query=query)
+    dz = local.S2_SOURCE.fetch(RunContext.current(), cfg, found[-1], root / found[-1]["id"] / "item.json", query=query)
     assert dz["assets"]["B04"]["href"].startswith("./")  # extracted beside the item
     assert dz["properties"]["sporbar:source"]["checksum"].startswith("1220")
 
@@ -54,12 +55,12 @@ def test_nothing_found_and_evil_zip(tmp_path: Path) -> None:
     archive.mkdir()
     cfg = load(_config(tmp_path, archive, date_range={"start": "2020-01-01", "end": "2020-01-31"}))
     with pytest.raises(NothingFoundError, match="2020-01-01..2020-01-31"):
-        local.search(cfg)
+        local.S2_SOURCE.search(cfg)
     name = "S2A_MSIL2A_20200105T104031_N0510_R094_T32VNR_20200105T130000"
     with zipfile.ZipFile(archive / f"{name}.zip", "w") as zf:
         zf.writestr(f"{name}.SAFE/../../../evil.txt", "x")
-    _, found = local.search(cfg)
+    _, found = local.S2_SOURCE.search(cfg)
     out = tmp_path / "results/raw" / name / "item.json"
     with pytest.raises(InputDataError, match="outside"):
-        local.fetch_scene(cfg, found[0], out)
+        local.S2_SOURCE.fetch(RunContext.current(), cfg, found[0], out)
     assert not list(tmp_path.rglob("evil.txt")) and not out.exists()

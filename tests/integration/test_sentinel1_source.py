@@ -32,9 +32,12 @@ from _s2_fixtures import write_tiny_config
 from sporbar.cli import main as cli_main
 from sporbar.config import load
 from sporbar.errors import InputDataError, MissingInputError
-from sporbar.fetch import s1_local, s1_stac_api
-from sporbar.fetch.http import Policy
-from sporbar.fetch.search import NothingFoundError, write_search
+from sporbar.fetch import local, s1_stac_api
+from sporbar.fetch.download import Policy
+from sporbar.fetch.errors import NothingFoundError
+from sporbar.fetch.missions import SENTINEL1
+from sporbar.fetch.search import write_search
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 from sporbar.workflow import plan
 
@@ -135,8 +138,8 @@ def test_fetch_s1_refuses_a_sentinel2_product_name(server: Loopback, tmp_path: P
     cfg = load(_config(tmp_path, _dhus(server)))
     s2 = "S2B_MSIL2A_20240610T104031_N0510_R094_T32VNR_20240610T130000"
     with pytest.raises(InputDataError, match="Sentinel-2 product.*sporbar fetch s2"):
-        dhus.fetch_product(cfg, {"id": s2, "uuid": "x"}, tmp_path / "raw/sentinel-1-grd" / s2 / "item.json",
-                           section="sentinel1", pol=FAST)
+        dhus.fetch(RunContext.current(), cfg, {"id": s2, "uuid": "x"},
+                   tmp_path / "raw/sentinel-1-grd" / s2 / "item.json", mission=SENTINEL1, pol=FAST)
     assert not server.log  # refused before any request
 
 
@@ -209,7 +212,7 @@ def test_stac_api_fetch_names_the_missing_asset(server: Loopback, tmp_path: Path
     cfg = load(_config(tmp_path, s1))
     entry = {"id": PRODUCT, "item": item}
     with pytest.raises(MissingInputError, match=r"no measurement asset for VV \(tried vv, VV, measurement-vv"):
-        s1_stac_api.fetch_scene(cfg, entry, tmp_path / "out" / "item.json", pol=FAST)
+        s1_stac_api.fetch(RunContext.current(), cfg, entry, tmp_path / "out" / "item.json", pol=FAST)
     assert not (tmp_path / "out" / "item.json").exists()
 
 
@@ -222,23 +225,23 @@ def test_local_archive_folder_in_place_zip_extracted(tmp_path: Path) -> None:
     cfg = load(_config(tmp_path, s1))
     # the folder's footprint (central France) does not touch the area: nothing found, and said so
     with pytest.raises(NothingFoundError, match=r"1 products indexed") as err:
-        s1_local.search(cfg)
+        local.S1_SOURCE.search(cfg)
     assert "sensor_mode=IW" in str(err.value) and "2021-08-01..2021-08-31" in str(err.value)
     # a zip is not opened for its footprint (as for Sentinel-2): found, extracted, recorded
     shutil.rmtree(archive / "folders")
     (archive / f"{PRODUCT}.zip").write_bytes(zip_safe(safe))
-    query, scenes = s1_local.search(cfg)
+    query, scenes = local.S1_SOURCE.search(cfg)
     assert [s["id"] for s in scenes] == [PRODUCT] and query["sensor_mode"] == "IW"
     write_search(plan.path(cfg, "s1_search"), "local", query, scenes)
     out = plan.path(cfg, "raw_s1", scene=PRODUCT)
-    d = s1_local.fetch_scene(cfg, scenes[0], out, query=query)
+    d = local.S1_SOURCE.fetch(RunContext.current(), cfg, scenes[0], out, query=query)
     _check_item(d, out)
     assert d["properties"]["sporbar:source"]["checksum"].startswith("1220")
     assert (out.parent / f"{PRODUCT}.SAFE" / "manifest.safe").is_file()
     # a bad zip is refused with its path
     (archive / f"{PRODUCT}.zip").write_bytes(b"not a zip")
     with pytest.raises(InputDataError, match=f"{PRODUCT}.zip: not a zip"):
-        s1_local.fetch_scene(cfg, scenes[0], tmp_path / "other" / "item.json")
+        local.S1_SOURCE.fetch(RunContext.current(), cfg, scenes[0], tmp_path / "other" / "item.json")
 
 
 def test_local_archive_filters_mode_polarisation_and_dates(tmp_path: Path) -> None:
@@ -255,5 +258,5 @@ def test_local_archive_filters_mode_polarisation_and_dates(tmp_path: Path) -> No
         (archive / f"{name}.zip").write_bytes(body)
     s1 = {"source": "local", "local": {"path": str(archive)}, "polarisation": "VV VH",
           "date_range": {"start": "2021-08-01", "end": "2021-08-31"}}
-    _, scenes = s1_local.search(load(_config(tmp_path, s1)))
+    _, scenes = local.S1_SOURCE.search(load(_config(tmp_path, s1)))
     assert [s["id"] for s in scenes] == [PRODUCT]

@@ -14,9 +14,10 @@ from _loopback import REALDATA, Loopback, Route, load_cassette, replay_cassette,
 from _s2_fixtures import write_tiny_config
 
 from sporbar.config import load
-from sporbar.fetch import stac_api
-from sporbar.fetch.http import IntegrityError, Policy
-from sporbar.fetch.search import NothingFoundError
+from sporbar.fetch import s2_stac_api
+from sporbar.fetch.download import Policy
+from sporbar.fetch.errors import IntegrityError, NothingFoundError
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 pytestmark = pytest.mark.skipif(
@@ -53,7 +54,7 @@ def test_search_replays_recorded_earth_search(server: Loopback, tmp_path: Path, 
         "links": [{"rel": "search", "href": server.url("/v1/search"), "type": "application/geo+json",
                    "method": "POST"}, {"rel": "self", "href": server.url("/v1")}]}).encode())
     cfg = load(_config(tmp_path, server))
-    query, scenes = stac_api.search(cfg)
+    query, scenes = s2_stac_api.search(cfg)
     ids = {s["item_id"] for s in scenes}
     assert "S2A_13TDE_20231008_0_L2A" in ids
     s2 = next(s for s in scenes if s["item_id"] == "S2A_13TDE_20231008_0_L2A")
@@ -71,7 +72,7 @@ def test_search_nothing_found(server: Loopback, tmp_path: Path) -> None:
     server.routes["/v1/search"] = Route(content_type="application/geo+json",
                                         body=b'{"type":"FeatureCollection","features":[],"links":[]}')
     with pytest.raises(NothingFoundError, match=r"dates 2023-10-08\.\.2023-10-08.*collection=sentinel-2-l2a"):
-        stac_api.search(load(_config(tmp_path, server)))
+        s2_stac_api.search(load(_config(tmp_path, server)))
 
 
 def _entry(server: Loopback) -> dict:
@@ -85,7 +86,7 @@ def _entry(server: Loopback) -> dict:
         server.routes[path] = Route(body=body, bearer=TOKEN)
         a["file:checksum"] = "1220" + hashlib.sha256(body).hexdigest()
         a["file:size"] = len(body)
-    return {"id": stac_api.scene_id(item), "item_id": item["id"], "item": item}
+    return {"id": s2_stac_api.scene_id(item), "item_id": item["id"], "item": item}
 
 
 def test_fetch_assets_with_checksums_token_and_429(server: Loopback, tmp_path: Path, monkeypatch) -> None:
@@ -101,7 +102,7 @@ def test_fetch_assets_with_checksums_token_and_429(server: Loopback, tmp_path: P
         signed.append(href)
         return href + "?sig=SECRETSIG"
 
-    d = stac_api.fetch_scene(cfg, entry, item_path, query={"q": 1}, pol=FAST, modifier=sign)
+    d = s2_stac_api.fetch(RunContext.current(), cfg, entry, item_path, query={"q": 1}, pol=FAST, modifier=sign)
     validate_item_dict(d)
     assert sorted(d["assets"]) == sorted(WANT) and len(signed) == len(WANT)
     assert d["assets"]["B04"]["proj:transform"][2] == 399960
@@ -124,6 +125,6 @@ def test_fetch_wrong_checksum_names_product(server: Loopback, tmp_path: Path, mo
     entry["item"]["assets"]["scl"]["file:checksum"] = "1220" + "0" * 64
     item_path = tmp_path / "results/raw/sentinel-2-l2a" / entry["id"] / "item.json"
     with pytest.raises(IntegrityError, match=rf"^{entry['id']}/SCL: download .* still corrupted after 2 tries"):
-        stac_api.fetch_scene(cfg, entry, item_path, pol=FAST)
+        s2_stac_api.fetch(RunContext.current(), cfg, entry, item_path, pol=FAST)
     assert not item_path.exists()
     assert not [p for p in item_path.parent.iterdir() if p.name.startswith("SCL") or p.suffix == ".part"]

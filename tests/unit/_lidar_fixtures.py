@@ -65,6 +65,15 @@ def area(tmp_path_factory: pytest.TempPathFactory) -> Area:
     return Area(cfg_path, cfg, landscape, source, lidar, labels)
 
 
+def fetch_demo_tile(cfg: Config, source_dir: Path, lidar_tile: str, item_path: Path, **kw: Any) -> dict[str, Any]:
+    """Fetch ``lidar_tile`` from the demo source folder ``source_dir`` as `sporbar fetch lidar` does."""
+    from sporbar.fetch.demo_lidar import SOURCE
+    from sporbar.stac.record import RunContext
+
+    entry = SOURCE.listing(source_dir=source_dir).entry(lidar_tile)
+    return SOURCE.fetch(RunContext.current(config_hash=cfg.hash), cfg, entry, item_path, **kw)
+
+
 def other_crs_las() -> Path:
     """The shared LAS file in EPSG:6880; skips the test when ../shared is absent."""
     if not OTHER_CRS_LAS.is_file():

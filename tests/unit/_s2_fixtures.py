@@ -6,6 +6,7 @@ Import the fixtures into a test module with ``from _s2_fixtures import ...``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -67,6 +68,15 @@ def source(tiny: tuple[Path, Config], tmp_path_factory: pytest.TempPathFactory) 
     out = tmp_path_factory.mktemp("source")
     make_source(tiny[1], out)
     return out
+
+
+def fetch_demo_scene(cfg: Config, source_dir: Path, scene: str, item_path: Path, **kw: Any) -> dict[str, Any]:
+    """Fetch ``scene`` from the demo source folder ``source_dir`` as `sporbar fetch s2` does."""
+    from sporbar.fetch.demo_s2 import SOURCE
+    from sporbar.stac.record import RunContext
+
+    entry = SOURCE.listing(source_dir=source_dir).entry(scene)
+    return SOURCE.fetch(RunContext.current(config_hash=cfg.hash), cfg, entry, item_path, **kw)
 
 
 def scene_ids(cfg: Config) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _s2_fixtures import TILE, scene_ids, source, tiny, write_tiny_config  # noqa: F401
+from _s2_fixtures import TILE, fetch_demo_scene, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from click.testing import CliRunner
 
 from sporbar.ard.load import load, read_scenes
@@ -18,7 +18,6 @@ from sporbar.cli.main import cli
 from sporbar.config import load as load_config
 from sporbar.demo.landscape import DemoClass, make_landscape
 from sporbar.errors import InputDataError
-from sporbar.fetch.demo_s2 import fetch_scene
 from sporbar.raster import read_cog
 from sporbar.stac.validate import validate_item_dict
 
@@ -30,7 +29,7 @@ def raw(tiny, source, tmp_path_factory) -> list[Path]:  # noqa: F811
     paths = []
     for s in scene_ids(tiny[1]):
         p = root / s / "item.json"
-        fetch_scene(tiny[1], source, s, p)
+        fetch_demo_scene(tiny[1], source, s, p)
         paths.append(p)
     return paths
 

@@ -15,6 +15,7 @@ from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
 from sporbar.fetch.labels import fetch_labels
 from sporbar.io import sha256_multihash
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -58,7 +59,7 @@ def test_file_in_epsg4326_is_reprojected(area: Area, tmp_path: Path) -> None:  #
     src = tmp_path / "labels.geojson"
     _demo(area).to_crs("EPSG:4326").to_file(src, driver="GeoJSON")
     out = tmp_path / "out" / "item.json"
-    d = fetch_labels(area.cfg, out, path=src)
+    d = fetch_labels(RunContext.current(), area.cfg, out, path=src)
     validate_item_dict(d)
     assert "reprojected from EPSG:4326" in d["properties"]["processing:lineage"]
     got = gpd.read_file(out.parent / "labels.gpkg", layer="labels")
@@ -70,7 +71,7 @@ def test_missing_class_column_is_named(area: Area, tmp_path: Path) -> None:  # n
     src = tmp_path / "labels.gpkg"
     _demo(area).rename(columns={"class_name": "klasse"}).to_file(src, layer="labels")
     with pytest.raises(InputDataError) as err:
-        fetch_labels(area.cfg, tmp_path / "out" / "item.json", path=src)
+        fetch_labels(RunContext.current(), area.cfg, tmp_path / "out" / "item.json", path=src)
     msg = str(err.value)
     assert str(src) in msg and "'class_name'" in msg and "klasse" in msg and "polygon_id" in msg
 
@@ -82,7 +83,7 @@ def test_unknown_class_names_are_named(area: Area, tmp_path: Path) -> None:  # n
     src = tmp_path / "labels.gpkg"
     gdf.to_file(src, layer="labels")
     with pytest.raises(InputDataError, match=r"unknown class names.*Forest, swamp"):
-        fetch_labels(area.cfg, tmp_path / "out" / "item.json", path=src)
+        fetch_labels(RunContext.current(), area.cfg, tmp_path / "out" / "item.json", path=src)
 
 
 def test_file_without_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noqa: F811
@@ -91,7 +92,7 @@ def test_file_without_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noq
     with pytest.warns(UserWarning, match="'crs' was not provided"):
         gdf.to_file(src, layer="labels")
     with pytest.raises(InputDataError, match="no CRS"):
-        fetch_labels(area.cfg, tmp_path / "out" / "item.json", path=src)
+        fetch_labels(RunContext.current(), area.cfg, tmp_path / "out" / "item.json", path=src)
 
 
 def test_points_and_far_away_labels_are_refused(area: Area, tmp_path: Path) -> None:  # noqa: F811
@@ -100,10 +101,10 @@ def test_points_and_far_away_labels_are_refused(area: Area, tmp_path: Path) -> N
     src = tmp_path / "points.gpkg"
     pts.to_file(src, layer="labels")
     with pytest.raises(InputDataError, match="not polygons"):
-        fetch_labels(area.cfg, tmp_path / "a" / "item.json", path=src)
+        fetch_labels(RunContext.current(), area.cfg, tmp_path / "a" / "item.json", path=src)
     far = _demo(area)
     far = far.set_geometry(far.geometry.apply(lambda g: translate(g, 100_000, 0)))
     src = tmp_path / "far.gpkg"
     far.to_file(src, layer="labels")
     with pytest.raises(InputDataError, match="no label polygon intersects area 'test-lidar'"):
-        fetch_labels(area.cfg, tmp_path / "b" / "item.json", path=src)
+        fetch_labels(RunContext.current(), area.cfg, tmp_path / "b" / "item.json", path=src)

@@ -9,12 +9,11 @@ from pathlib import Path
 import laspy
 import numpy as np
 import pytest
-from _lidar_fixtures import Area, area, other_crs_las  # noqa: F401
+from _lidar_fixtures import Area, area, fetch_demo_tile, other_crs_las  # noqa: F401
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
 from sporbar.errors import InputDataError, MissingInputError, OutputExistsError
-from sporbar.fetch.demo_lidar import fetch_lidar
 from sporbar.io import sha256_multihash
 from sporbar.stac.validate import validate_item_dict
 
@@ -80,7 +79,7 @@ def test_laz_in_another_crs_is_refused(area: Area, tmp_path: Path) -> None:  # n
     src = _source_with(tmp_path, tile, other_crs_las())
     out = tmp_path / "raw" / tile / "item.json"
     with pytest.raises(InputDataError, match=r"EPSG:6880") as err:
-        fetch_lidar(area.cfg, src, tile, out)
+        fetch_demo_tile(area.cfg, src, tile, out)
     assert str(src / "lidar" / f"{tile}.laz") in str(err.value)
     assert "EPSG:25833" in str(err.value)
     assert not out.exists() and not (out.parent / f"{tile}.laz").exists()
@@ -96,9 +95,9 @@ def test_laz_without_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noqa
     las.write(str(bare))
     src = _source_with(tmp_path, tile, bare)
     with pytest.raises(InputDataError, match="no CRS"):
-        fetch_lidar(area.cfg, src, tile, tmp_path / "out" / "item.json")
+        fetch_demo_tile(area.cfg, src, tile, tmp_path / "out" / "item.json")
 
 
 def test_unknown_tile_names_what_the_archive_has(area: Area, tmp_path: Path) -> None:  # noqa: F811
     with pytest.raises(MissingInputError, match=area.lidar[0]["id"]):
-        fetch_lidar(area.cfg, area.source, "lidar_0_0", tmp_path / "item.json")
+        fetch_demo_tile(area.cfg, area.source, "lidar_0_0", tmp_path / "item.json")

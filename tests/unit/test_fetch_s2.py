@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import rasterio
-from _s2_fixtures import make_source, scene_ids, source, tiny, write_tiny_config  # noqa: F401
+from _s2_fixtures import fetch_demo_scene, make_source, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
 from sporbar.config import load
 from sporbar.errors import MissingInputError, OutputExistsError
-from sporbar.fetch.demo_s2 import fetch_scene
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -109,7 +108,7 @@ def test_band_grids_match_the_files_on_a_non_square_granule(tmp_path):
     make_source(cfg, tmp_path / "src")
     scene = scene_ids(cfg)[0]
     out = tmp_path / "raw" / scene / "item.json"
-    d = fetch_scene(cfg, tmp_path / "src", scene, out)
+    d = fetch_demo_scene(cfg, tmp_path / "src", scene, out)
     validate_item_dict(d)
     for key, a in d["assets"].items():
         if "proj:shape" not in a:

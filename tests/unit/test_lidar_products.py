@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _lidar_fixtures import TILE, Area, area, other_crs_las  # noqa: F401
+from _lidar_fixtures import TILE, Area, area, fetch_demo_tile, other_crs_las  # noqa: F401
 from affine import Affine
 from click.testing import CliRunner
 from odc.geo.geobox import GeoBox
@@ -16,7 +16,6 @@ from odc.geo.geobox import GeoBox
 from sporbar.cli.main import cli
 from sporbar.demo.landscape import DemoClass
 from sporbar.errors import InputDataError
-from sporbar.fetch.demo_lidar import fetch_lidar
 from sporbar.io import sha256_multihash
 from sporbar.lidar.grid import CellStats
 from sporbar.lidar.products import fill_nearest, products_from_stats
@@ -33,7 +32,7 @@ def raw_items(area: Area, tmp_path_factory: pytest.TempPathFactory) -> list[Path
     out = []
     for t in plan.Plan(area.cfg).lidar_tiles_for(TILE):
         p = root / "raw" / "lidar" / t / "item.json"
-        fetch_lidar(area.cfg, area.source, t, p)
+        fetch_demo_tile(area.cfg, area.source, t, p)
         out.append(p)
     return out
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from test_s1_safe import PRODUCT, REAL_SAFE, copy_safe, needs_realdata
 
-from sporbar.fetch.s1_item import raw_s1_item
 from sporbar.fetch.s1_safe import read_s1_safe
 from sporbar.stac import extensions as ext
 from sporbar.stac.catalog import collection_from_path
+from sporbar.stac.items.raw_s1 import raw_s1_item
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
 from sporbar.stac.validate import validate_item_dict

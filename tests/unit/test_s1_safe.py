@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from sporbar.errors import InputDataError, MissingInputError
-from sporbar.fetch.s1_safe import is_s1_product, read_s1_safe
+from sporbar.fetch.s1_names import is_s1_product
+from sporbar.fetch.s1_safe import read_s1_safe
 
 REPO = Path(__file__).resolve().parents[2]
 REALDATA = REPO.parent / "shared" / "realdata" / "s1-metadata"

@@ -11,7 +11,7 @@ from conftest import DEMO_CONFIG, small_config, write_config
 
 from sporbar.config import Config, load, validate
 from sporbar.errors import ConfigError, MissingInputError
-from sporbar.fetch.s1_sources import S1Filters, filters, parse_name, source
+from sporbar.fetch.s1_names import S1Filters, filters, parse_name, source
 from sporbar.workflow import plan
 
 # Real product names: the sentinelsat cassettes (dhus-cassettes), the stactools metadata copy

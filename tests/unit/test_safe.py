@@ -13,8 +13,8 @@ import pytest
 from _s2_fixtures import scene_ids, source, tiny  # noqa: F401
 
 from sporbar.errors import InputDataError, MissingInputError
-from sporbar.fetch.demo_s2 import S2_PROPERTY, raw_s2_item
 from sporbar.fetch.safe import read_safe
+from sporbar.stac.items.raw_s2 import S2_PROPERTY, raw_s2_item
 from sporbar.stac.validate import validate_item_dict
 
 # The metadata of real products in ../shared/realdata/s2-safe-metadata (stactools-sentinel2's

@@ -13,6 +13,7 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 
 from sporbar.ard.composite import Period
+from sporbar.bands import eo_band
 from sporbar.stac import extensions as ext
 
 _INDEX_TITLES = {
@@ -24,8 +25,6 @@ _INDEX_TITLES = {
 def _eo_band(name: str) -> Band:
     if name in _INDEX_TITLES:
         return Band.create(name=name, description=_INDEX_TITLES[name])
-    from sporbar.fetch.demo_s2 import eo_band
-
     return eo_band(name)
 
 

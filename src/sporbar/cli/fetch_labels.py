@@ -11,7 +11,7 @@ from sporbar.cli.options import (
     load_config,
     output_item_option,
     overwrite_option,
-    rule_name,
+    run_context,
 )
 
 
@@ -62,14 +62,7 @@ def fetch_labels(
         label_path, source_dir = Path(labels["path"]), None
     if source_dir is None and label_path is None:
         raise click.UsageError("give --source-dir (demo labels) or --path (a label file)")
-    d = run(
-        cfg,
-        output,
-        source_dir=source_dir,
-        path=label_path,
-        overwrite=overwrite,
-        rule=rule_name(ctx),
-    )
+    d = run(run_context(ctx, cfg), cfg, output, source_dir=source_dir, path=label_path, overwrite=overwrite)
     click.echo(
         f"{output}: {sum(d['properties']['sporbar:class_counts'].values())} polygons, "
         f"classes {d['properties']['sporbar:class_counts']}"

@@ -15,7 +15,7 @@ from sporbar.cli.options import (
     load_config,
     optional_output_option,
     overwrite_option,
-    rule_name,
+    run_context,
 )
 
 
@@ -67,29 +67,17 @@ def fetch_lidar(
           --block E268800N7029760 --manifest results/jobs/fetch_lidar/E268800N7029760.json
     """
     from sporbar.cli.options import check_tile_or_block
-    from sporbar.fetch.search import read_search, scene_entry
+    from sporbar.fetch.registry import source as configured_source
     from sporbar.workflow import plan
 
     check_tile_or_block(lidar_tile, output, block, manifest)
     cfg = load_config(config_path)
-    kind = source or cfg.data["sources"]["lidar"]["source"]
-    if kind == "demo" and source_dir is None:
-        raise click.UsageError("--source-dir is required for the demo source")
-    sj = search_json or plan.path(cfg, "lidar_search")
-    found = None if kind == "demo" else read_search(sj)  # once, not per delivered tile
+    run = run_context(ctx, cfg)
+    src = configured_source(cfg, "lidar", source)
+    listing = src.listing(search_json=search_json or plan.path(cfg, "lidar_search"), source_dir=source_dir)
 
     def work(lt: str, out: Path) -> None:
-        if kind == "demo":
-            from sporbar.fetch.demo_lidar import fetch_lidar as run
-
-            assert source_dir is not None  # the demo source requires --source-dir (checked above)
-            d = run(cfg, source_dir, lt, out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
-        else:
-            from sporbar.fetch.lidar_sources import fetch_tile
-
-            assert found is not None  # read above for every non-demo source
-            d = fetch_tile(cfg, scene_entry(sj, lt, found), out, query=found.get("query"),
-                           overwrite=overwrite or block is not None, rule=rule_name(ctx))
+        d = src.fetch(run, cfg, listing.entry(lt), out, query=listing.query, overwrite=overwrite or block is not None)
         click.echo(f"{out}: {d['properties']['pc:count']} points")
 
     if block is None:
@@ -100,6 +88,5 @@ def fetch_lidar(
     from sporbar.workflow.blocks import run_block
 
     units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.Plan(cfg).block_lidar_tiles(block)]
-    inputs = [source_dir / "index.json"] if kind == "demo" and source_dir is not None else [sj]
     run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch"), manifest=manifest,
-              units=units, inputs=[p for p in inputs if p.exists()], work=work)
+              units=units, inputs=[p for p in (listing.path,) if p.is_file()], work=work)

@@ -11,7 +11,7 @@ from sporbar.cli.options import (
     load_config,
     output_item_option,
     overwrite_option,
-    rule_name,
+    run_context,
 )
 
 
@@ -54,16 +54,14 @@ def fetch_s1(
           --scene S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8 \\
           -o results/raw/sentinel-1-grd/S1A_IW_GRDH_1SDV_20210809T173953_..._6FF8/item.json
     """
-    from sporbar.fetch.s1_sources import fetch
-    from sporbar.fetch.s1_sources import source as configured
-    from sporbar.fetch.search import read_search, scene_entry
+    from sporbar.fetch.registry import source as configured_source
     from sporbar.workflow import plan
 
     cfg = load_config(config_path)
-    sj = search_json or plan.path(cfg, "s1_search")
-    entry = scene_entry(sj, scene)
-    item = fetch(cfg, source or configured(cfg), entry, output, query=read_search(sj).get("query"),
-                 overwrite=overwrite, rule=rule_name(ctx))
+    src = configured_source(cfg, "sentinel1", source)
+    listing = src.listing(search_json=search_json or plan.path(cfg, "s1_search"))
+    item = src.fetch(run_context(ctx, cfg), cfg, listing.entry(scene), output, query=listing.query,
+                     overwrite=overwrite)
     p = item["properties"]
     click.echo(f"{output}: {item['id']} ({len(item['assets'])} assets, {p.get('sar:instrument_mode')} "
                f"{'+'.join(p.get('sar:polarizations', []))})")

@@ -11,7 +11,7 @@ from sporbar.cli.options import (
     load_config,
     output_item_option,
     overwrite_option,
-    rule_name,
+    run_context,
 )
 
 
@@ -65,28 +65,14 @@ def fetch_s2(
       $ sporbar fetch s2 -c config/myarea.yaml --source dhus --scene S2B_MSIL2A_... \\
           -o results/raw/sentinel-2-l2a/S2B_MSIL2A_.../item.json
     """
+    from sporbar.fetch.registry import source as configured_source
+    from sporbar.workflow import plan
+
     cfg = load_config(config_path)
-    kind = source or cfg.data["sources"]["sentinel2"]["source"]
-    if kind == "demo":
-        from sporbar.fetch.demo_s2 import fetch_scene
-
-        if source_dir is None:
-            raise click.UsageError("--source-dir is required for the demo source")
-        item = fetch_scene(cfg, source_dir, scene, output, overwrite=overwrite, rule=rule_name(ctx))
-    else:
-        from sporbar.fetch.search import read_search, scene_entry
-        from sporbar.workflow import plan
-
-        sj = search_json or plan.path(cfg, "s2_search")
-        entry = scene_entry(sj, scene)
-        query = read_search(sj).get("query")
-        if kind == "dhus":
-            from sporbar.fetch.dhus import fetch_product as run
-        elif kind == "stac_api":
-            from sporbar.fetch.stac_api import fetch_scene as run  # type: ignore[assignment]
-        else:
-            from sporbar.fetch.local import fetch_scene as run  # type: ignore[assignment]
-        item = run(cfg, entry, output, query=query, overwrite=overwrite, rule=rule_name(ctx))
+    src = configured_source(cfg, "sentinel2", source)
+    listing = src.listing(search_json=search_json or plan.path(cfg, "s2_search"), source_dir=source_dir)
+    item = src.fetch(run_context(ctx, cfg), cfg, listing.entry(scene), output, query=listing.query,
+                     overwrite=overwrite)
     cloud = item["properties"].get("eo:cloud_cover")  # absent on Sentinel-1 (radar) items
     click.echo(
         f"{output}: {item['id']} ({len(item['assets'])} assets"

@@ -17,14 +17,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import rasterio.features
 import shapely
 from shapely.geometry import shape
 
 from sporbar.config import Config
 from sporbar.demo.landscape import LANDSCAPE_RES, DemoClass, Landscape
-from sporbar.io import atomic_path
+from sporbar.vector import write_geopackage
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,6 @@ MIN_AREA = 2 * LANDSCAPE_RES**2  # m2: smaller shrunk polygons are dropped
 SURVEYORS = ("A. Haugen", "B. Lie", "K. Nilsen", "S. Dahl")
 SURVEY_START = date(2023, 6, 12)
 SURVEY_DAYS = 70
-# GeoPackage stores a last-change time; fixing it keeps the file bytes deterministic.
-GPKG_TIMESTAMP = "2023-09-01T00:00:00.000Z"
 
 
 def _candidates(
@@ -109,17 +106,6 @@ def _shrink(polys: list[Any], dist: float = LANDSCAPE_RES, min_area: float = MIN
     return out
 
 
-def write_geopackage(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """Write ``gdf`` as layer ``labels`` of a GeoPackage, atomically and deterministically."""
-    prev = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_TIMESTAMP})
-    try:
-        with atomic_path(Path(path)) as tmp:
-            gdf.to_file(tmp, layer=LAYER, driver="GPKG", engine="pyogrio")
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": prev})
-
-
 def write_labels(cfg: Config, landscape: Landscape, out_dir: Path) -> dict[str, Any]:
     """Write ``out_dir/labels/labels.gpkg`` (layer ``labels``, EPSG:25833).
 
@@ -127,7 +113,7 @@ def write_labels(cfg: Config, landscape: Landscape, out_dir: Path) -> dict[str, 
         ``{"path": "labels/labels.gpkg", "count": <number of polygons>}``.
     """
     gdf = label_frame(cfg, landscape)
-    write_geopackage(gdf, Path(out_dir) / LABELS_PATH)
+    write_geopackage(gdf, Path(out_dir) / LABELS_PATH, layer=LAYER)
     counts = gdf[cfg.data["sources"]["labels"]["class_column"]].value_counts().sort_index()
     log.info(
         "demo labels: %d polygons (%s)", len(gdf), ", ".join(f"{k} {v}" for k, v in counts.items())
@@ -135,4 +121,4 @@ def write_labels(cfg: Config, landscape: Landscape, out_dir: Path) -> dict[str, 
     return {"path": LABELS_PATH, "count": int(len(gdf))}
 
 
-__all__ = ["LABELS_PATH", "LAYER", "label_frame", "write_geopackage", "write_labels"]
+__all__ = ["LABELS_PATH", "LAYER", "label_frame", "write_labels"]

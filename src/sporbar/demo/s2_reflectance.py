@@ -19,9 +19,9 @@ from affine import Affine
 from rasterio.warp import Resampling, reproject, transform_bounds
 from scipy import ndimage
 
+from sporbar.bands import BAND_IDS
 from sporbar.demo.landscape import DemoClass, Landscape
 from sporbar.demo.names import DEMO_S2_CRS
-from sporbar.fetch.safe import BAND_IDS
 
 GRANULE_MARGIN = 120  # metres of granule around the area (the landscape has 300 m)
 QUANTIFICATION = 10000

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from rasterio.warp import transform as transform_points
 
+from sporbar.bands import BAND_IDS, NATIVE_RESOLUTION
 from sporbar.demo.names import DEMO_S2_CRS
 from sporbar.demo.s2_reflectance import BOA_OFFSET, QUANTIFICATION, GranuleGrid
-from sporbar.fetch.safe import BAND_IDS, NATIVE_RESOLUTION
 
 # Solar irradiance (W/m2/um) per bandId as in the products' Reflectance_Conversion.
 SOLAR_IRRADIANCE: dict[str, tuple[float, ...]] = {

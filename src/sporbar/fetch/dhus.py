@@ -1,14 +1,14 @@
 """Sentinel-2 and Sentinel-1 GRD from a DHuS data hub via sentinelsat (default colhub.met.no).
 
-One module for both missions; ``section`` (``"sentinel2"`` or ``"sentinel1"``) picks the
+One module for both missions; ``mission`` (:mod:`sporbar.fetch.missions`) picks the
 config section. Search: ``SentinelAPI.query`` with the area (bbox transformed to WGS84), the
 date range, the product type and the cloud-cover range (Sentinel-2), or the sensor mode
-and polarisation (Sentinel-1, :mod:`sporbar.fetch.s1_sources`; products beyond the filters
+and polarisation (Sentinel-1, :mod:`sporbar.fetch.s1_names`; products beyond the filters
 that a hub returns anyway are dropped). Fetch: the product zip from the OData
-``$value`` link with :mod:`sporbar.fetch.http` (MD5 from the product's OData entry,
+``$value`` link with :mod:`sporbar.fetch.download` (MD5 from the product's OData entry,
 resume, retries), checked as a zip, extracted with ``safe_extract`` beside the item,
-the zip deleted; the raw item comes from the SAFE metadata (``read_safe`` +
-``raw_s2_item``; for a Sentinel-1 GRD product ``read_s1_safe`` + ``raw_s1_item``, its item
+the zip deleted; the raw item comes from the SAFE metadata (``Mission.describe``: ``read_safe``
++ ``raw_s2_item``; for a Sentinel-1 GRD product ``read_s1_safe`` + ``raw_s1_item``, its item
 in ``raw/sentinel-1-grd/<id>/``, plan pattern ``raw_s1``) with the provenance (redacted
 URL, query, MD5, time) in ``sporbar:source``.
 
@@ -19,6 +19,7 @@ Credentials: ``$SPORBAR_DHUS_USER``/``$SPORBAR_DHUS_PASSWORD`` (names configurab
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,35 +28,17 @@ import requests
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError
-from sporbar.fetch.demo_s2 import raw_s2_item
-from sporbar.fetch.http import (
-    AuthError,
-    Checksum,
-    Credentials,
-    Download,
-    DownloadError,
-    Policy,
-    check_zip,
-    download,
-    redact,
-    safe_extract,
-    scrub,
-)
-from sporbar.fetch.s1_item import raw_s1_item
-from sporbar.fetch.s1_safe import is_s1_product, read_s1_safe
-from sporbar.fetch.s1_sources import filters as s1_filters
-from sporbar.fetch.s1_sources import nothing_found_hint as s1_hint
-from sporbar.fetch.safe import read_safe
-from sporbar.fetch.search import (
-    SOURCE_PROPERTY,
-    NothingFoundError,
-    policy,
-    search_params,
-    source_provenance,
-)
+from sporbar.fetch import s1_names
+from sporbar.fetch.archives import check_zip, safe_extract
+from sporbar.fetch.checksums import Checksum
+from sporbar.fetch.credentials import Credentials, redact, scrub
+from sporbar.fetch.download import Download, Policy, download
+from sporbar.fetch.errors import AuthError, DownloadError, NothingFoundError
+from sporbar.fetch.missions import SENTINEL1, SENTINEL2, Mission
+from sporbar.fetch.search import SOURCE_PROPERTY, Found, policy, search_params, source_provenance
+from sporbar.fetch.source import Source
 from sporbar.io import check_writable
-from sporbar.stac.provenance import Provenance
-from sporbar.stac.record import Step, record_item
+from sporbar.stac.record import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +47,7 @@ PLATFORM = {"S2MSI1C": "Sentinel-2", "S2MSI2A": "Sentinel-2", "GRD": "Sentinel-1
 DEFAULT_PRODUCT_TYPE = {"sentinel2": "S2MSI2A", "sentinel1": "GRD"}
 
 
-def settings(cfg: Config, section: str = "sentinel2") -> dict[str, Any]:
+def settings(cfg: Config, section: str) -> dict[str, Any]:
     """The ``sources.<section>.dhus`` section with defaults."""
     d = dict((cfg.data["sources"].get(section) or {}).get("dhus") or {})
     d.setdefault("api_url", DEFAULT_API_URL)
@@ -77,6 +60,7 @@ def settings(cfg: Config, section: str = "sentinel2") -> dict[str, Any]:
 
 
 def credentials(s: dict[str, Any]) -> Credentials:
+    """The hub's credentials: the settings' env vars, else the ``~/.netrc`` entry of its host."""
     return Credentials(
         user_env=s["user_env"], password_env=s["password_env"], netrc_host=urlsplit(s["api_url"]).hostname
     )
@@ -92,30 +76,30 @@ def _api(s: dict[str, Any]) -> Any:
     return api
 
 
-def query_keywords(cfg: Config, section: str = "sentinel2") -> dict[str, Any]:
+def query_keywords(cfg: Config, mission: Mission) -> dict[str, Any]:
     """The OpenSearch keywords of the config's search (what is recorded as the query)."""
-    s = settings(cfg, section)
-    if section == "sentinel1":
-        return {**s1_filters(cfg).dhus_keywords(), "producttype": s["product_type"]}
+    s = settings(cfg, mission.section)
+    if mission is SENTINEL1:
+        return {**s1_names.filters(cfg).dhus_keywords(), "producttype": s["product_type"]}
     return {
         "producttype": s["product_type"],
         "platformname": PLATFORM[s["product_type"]],
-        "cloudcoverpercentage": (0, search_params(cfg, section).max_cloud_cover),
+        "cloudcoverpercentage": (0, search_params(cfg, mission.section).max_cloud_cover),
     }
 
 
 def _kept_s1(cfg: Config, props: dict[str, Any]) -> bool:
     """Whether a hub's Sentinel-1 product passes the section's filters (hubs may return more)."""
     pols = props.get("polarisationmode")
-    return s1_filters(cfg).keeps(
+    return s1_names.filters(cfg).keeps(
         product_type=props.get("producttype"),
         mode=props.get("sensoroperationalmode"),
         polarisations=pols.split() if isinstance(pols, str) else None,
     )
 
 
-def search(cfg: Config, section: str = "sentinel2") -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Query the hub for ``sources.<section>``; return (query, scenes) for the search result file.
+def search(cfg: Config, *, mission: Mission = SENTINEL2) -> Found:
+    """Query the hub for ``sources.<mission>``; return (query, scenes) for the search result file.
 
     Raises:
         AuthError: the hub refused the credentials (names the env vars / ~/.netrc host).
@@ -124,9 +108,10 @@ def search(cfg: Config, section: str = "sentinel2") -> tuple[dict[str, Any], lis
     """
     from sentinelsat.exceptions import SentinelAPIError, UnauthorizedError
 
-    s = settings(cfg, section)
-    p = search_params(cfg, section)
-    kw = query_keywords(cfg, section)
+    s1 = mission is SENTINEL1
+    s = settings(cfg, mission.section)
+    p = search_params(cfg, mission.section)
+    kw = query_keywords(cfg, mission)
     creds = credentials(s)
     try:
         products = _api(s).query(area=p.wkt_wgs84, date=(p.start, p.end), **kw)
@@ -139,18 +124,14 @@ def search(cfg: Config, section: str = "sentinel2") -> tuple[dict[str, Any], lis
         raise DownloadError(
             f"{redact(s['api_url'])}: DHuS search failed: {scrub(str(err), creds.secrets())}"
         ) from None
-    query = {
-        "api_url": redact(s["api_url"]),
-        **p.as_dict(),
-        "product_type": s["product_type"],
-    }
+    query = {"api_url": redact(s["api_url"]), **p.as_dict(), "product_type": s["product_type"]}
     filters: dict[str, Any] = {"product_type": s["product_type"]}
-    if section == "sentinel1":
-        query.update(s1_filters(cfg).as_dict())
-        filters = s1_filters(cfg).as_dict()
+    if s1:
+        filters = s1_names.filters(cfg).as_dict()
+        query.update(filters)
     scenes = []
     for uuid, props in products.items():
-        if section == "sentinel1" and not _kept_s1(cfg, props):
+        if s1 and not _kept_s1(cfg, props):
             log.info("%s: not %s, skipped", props.get("title"), filters)
             continue
         begin = props.get("beginposition")
@@ -162,7 +143,7 @@ def search(cfg: Config, section: str = "sentinel2") -> tuple[dict[str, Any], lis
             "product_type": props.get("producttype"),
             "size": props.get("size"),
         }
-        if section == "sentinel1":
+        if s1:
             entry.update(sensor_mode=props.get("sensoroperationalmode"), polarisation=props.get("polarisationmode"))
         else:
             entry["cloud_cover"] = props.get("cloudcoverpercentage")
@@ -171,14 +152,19 @@ def search(cfg: Config, section: str = "sentinel2") -> tuple[dict[str, Any], lis
         raise NothingFoundError(
             f"{redact(s['api_url'])}: the DHuS search found no products for "
             + p.describe(**filters)
-            + (s1_hint() if section == "sentinel1" else
+            + (s1_names.nothing_found_hint() if s1 else
                "; widen the dates (sources.sentinel2.date_range) or the cloud limit")
         )
     return query, scenes
 
 
 def product_md5(s: dict[str, Any], uuid: str, pol: Policy) -> str | None:
-    """The product's MD5 from its OData entry (None if the hub gives none)."""
+    """The product's MD5 from its OData entry (None if the hub gives none).
+
+    Raises:
+        AuthError: 401/403 (names the credential to set).
+        DownloadError: another HTTP error.
+    """
     url = f"{s['api_url']}odata/v1/Products('{uuid}')?$format=json"
     creds = credentials(s)
     r = requests.get(url, headers=creds.headers(), timeout=pol.timeout)
@@ -194,34 +180,34 @@ def product_md5(s: dict[str, Any], uuid: str, pol: Policy) -> str | None:
     return chk.get("Value") if (chk.get("Algorithm") or "MD5").upper() == "MD5" else None
 
 
-def fetch_product(
+def fetch(
+    ctx: RunContext,
     cfg: Config,
     entry: dict[str, Any],
     item_path: Path,
     *,
+    mission: Mission = SENTINEL2,
     query: dict[str, Any] | None = None,
     overwrite: bool = False,
-    rule: str | None = None,
     pol: Policy | None = None,
-    section: str = "sentinel2",
 ) -> dict[str, Any]:
-    """Download one searched product of ``sources.<section>`` beside ``item_path``, unzip it, record its raw item.
+    """Download one searched product of ``sources.<mission>`` beside ``item_path``, unzip it, record its raw item.
 
     Raises:
-        AuthError, IntegrityError, DownloadError: see :func:`sporbar.fetch.http.download`.
+        AuthError, IntegrityError, DownloadError: see :func:`sporbar.fetch.download.download`.
         InputDataError: the product is of the other mission, the zip holds members outside
             its folder, or the SAFE is not the product.
     """
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
-    s = settings(cfg, section)
-    pol = pol or policy(cfg, section)
+    s = settings(cfg, mission.section)
+    pol = pol or policy(s)
     name = entry["id"]
-    s1 = section == "sentinel1"
-    if is_s1_product(name) != s1:
+    if s1_names.is_s1_product(name) != (mission is SENTINEL1):
+        other = "s1" if s1_names.is_s1_product(name) else "s2"
         raise InputDataError(
-            f"{name}: a Sentinel-{1 if is_s1_product(name) else 2} product, but fetched for sources.{section}; "
-            f"fetch it with `sporbar fetch {'s1' if is_s1_product(name) else 's2'}`"
+            f"{name}: a Sentinel-{other[1]} product, but fetched for sources.{mission.section}; "
+            f"fetch it with `sporbar fetch {other}`"
         )
     folder = item_path.parent
     md5 = entry.get("md5") or product_md5(s, entry["uuid"], pol)
@@ -245,24 +231,23 @@ def fetch_product(
         zpath.unlink(missing_ok=True)
     safe = folder / f"{name}.SAFE"
     if safe not in tops:
-        raise InputDataError(f"{url and redact(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
-    if s1:  # Sentinel-1 GRD: its own reader and item (raw/sentinel-1-grd/)
-        item = raw_s1_item(read_s1_safe(safe.resolve()))
-        mission = "Sentinel-1"
-    else:
-        meta = read_safe(safe.resolve())
-        if meta.product_id != name:
-            raise InputDataError(f"{meta.metadata_path}: PRODUCT_URI is {meta.product_id!r}, expected {name!r}")
-        item = raw_s2_item(meta)
-        mission = "Sentinel-2"
+        raise InputDataError(f"{redact(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
+    item = mission.describe(safe.resolve(), name)
     item.properties[SOURCE_PROPERTY] = source_provenance(
         "dhus", url, query, f"md5:{md5.lower()}" if md5 else None
     )
-    step = Step(
-        lineage=f"Downloaded {mission} product {name} from the DHuS hub {redact(s['api_url'])} "
+    return ctx.record(
+        item,
+        item_path,
+        inputs=[],
+        lineage=f"Downloaded {mission.title} product {name} from the DHuS hub {redact(s['api_url'])} "
         "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
-        command="fetch s1" if s1 else "fetch s2",
+        command=mission.command,
         parameters={"source": "dhus", "scene": name, "api_url": redact(s["api_url"])},
-        rule=rule,
     )
-    return record_item(item, item_path, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash))
+
+
+S2_SOURCE = Source(mission="sentinel2", kind="dhus", search=partial(search, mission=SENTINEL2),
+                   fetch=partial(fetch, mission=SENTINEL2))
+S1_SOURCE = Source(mission="sentinel1", kind="dhus", search=partial(search, mission=SENTINEL1),
+                   fetch=partial(fetch, mission=SENTINEL1))

@@ -8,7 +8,6 @@ The ``labels-raw`` item carries the label extension with per-class counts.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,25 +15,21 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import pystac
 import shapely
-from odc.geo.geom import box
 
 from sporbar.config import Config
-from sporbar.demo.labels import LABELS_PATH, LAYER, write_geopackage
 from sporbar.errors import InputDataError, MissingInputError
+from sporbar.fetch.demo_archive import labels_path
 from sporbar.io import check_writable
-from sporbar.stac import extensions as ext
-from sporbar.stac.provenance import Provenance
-from sporbar.stac.record import Step, record_item
+from sporbar.stac.items.labels import labels_item
+from sporbar.stac.record import RunContext
+from sporbar.vector import write_geopackage
 
 log = logging.getLogger(__name__)
 
 CRS = "EPSG:25833"
-ASSET = "labels"
 FILENAME = "labels.gpkg"
-LABEL_SCHEMA_URI = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
-PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+LAYER = "labels"  # the GeoPackage layer of the raw labels (and of the demo archive's label file)
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
@@ -132,13 +127,13 @@ def survey_period(gdf: gpd.GeoDataFrame) -> dict[str, str]:
 
 
 def fetch_labels(
+    ctx: RunContext,
     cfg: Config,
     output: Path,
     *,
     source_dir: Path | None = None,
     path: Path | None = None,
     overwrite: bool = False,
-    rule: str | None = None,
 ) -> dict[str, Any]:
     """Check, normalise and copy the label polygons beside ``output``; record a ``labels-raw`` item.
 
@@ -146,20 +141,21 @@ def fetch_labels(
 
     Returns:
         The item dict as written.
+
+    Raises:
+        InputDataError: both or neither source given, the file fails a check (see
+            :func:`read_labels`), or no polygon intersects the area.
     """
     output = Path(output)
     check_writable(output, overwrite=overwrite)
     if (source_dir is None) == (path is None):
-        raise InputDataError(
-            f"{output}: give exactly one of a demo source folder or a label file path"
-        )
-    src = Path(source_dir) / LABELS_PATH if source_dir is not None else Path(path)  # type: ignore[arg-type]
+        raise InputDataError(f"{output}: give exactly one of a demo source folder or a label file path")
+    src = labels_path(source_dir) if source_dir is not None else Path(path)  # type: ignore[arg-type]
     class_column = cfg.data["sources"]["labels"]["class_column"]
     class_names = [c["name"] for c in cfg.data["classes"]]
     gdf, reprojected_from = read_labels(src, class_column, class_names)
     area = cfg.data["area"]
-    area_box = shapely.box(*area["bbox"])
-    if not gdf.geometry.intersects(area_box).any():
+    if not gdf.geometry.intersects(shapely.box(*area["bbox"])).any():
         b = [round(v, 1) for v in gdf.total_bounds]
         raise InputDataError(
             f"{src}: no label polygon intersects area {area['name']!r} bbox {area['bbox']} "
@@ -167,52 +163,26 @@ def fetch_labels(
         )
     gdf = normalise(gdf, class_column)
     dest = output.parent / FILENAME
-    write_geopackage(gdf, dest)
+    write_geopackage(gdf, dest, layer=LAYER)
     counts = {str(k): int(v) for k, v in sorted(gdf[class_column].value_counts().items())}
     minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
-    wgs84 = box(minx, miny, maxx, maxy, CRS).to_crs("EPSG:4326")
-    item = pystac.Item(
-        id=f"labels-{area['name']}",
-        geometry=json.loads(json.dumps(wgs84.json)),  # plain lists, as in the file
-        bbox=[round(v, 7) for v in wgs84.boundingbox],
-        datetime=None,
-        properties={
-            **survey_period(gdf),
-            "label:properties": [class_column],
-            "label:description": (
-                f"Field-mapped land-ecology reference polygons for area {area['name']}"
-            ),
-            "label:type": "vector",
-            "label:tasks": ["classification"],
-            "label:classes": [{"name": class_column, "classes": class_names}],
-            "label:overviews": [
-                {
-                    "property_key": class_column,
-                    "counts": [{"name": k, "count": v} for k, v in counts.items()],
-                }
-            ],
-            "proj:code": CRS,
-            "proj:bbox": [round(v, 2) for v in (minx, miny, maxx, maxy)],
-            "sporbar:class_counts": counts,
-        },
-        # No "collection" field (it needs a collection link, which record_item does not write):
-        # `sporbar publish` sets ext.COLLECTION_LABELS_RAW from the item path.
-        stac_extensions=[LABEL_SCHEMA_URI, PROJECTION_SCHEMA_URI],
+    item = labels_item(
+        area["name"],
+        f"./{FILENAME}",
+        crs=CRS,
+        layer=LAYER,
+        bounds=(minx, miny, maxx, maxy),
+        class_column=class_column,
+        class_names=class_names,
+        counts=counts,
+        period=survey_period(gdf),
     )
-    item.add_asset(
-        ASSET,
-        pystac.Asset(
-            href=f"./{FILENAME}",
-            media_type=ext.GEOPACKAGE,
-            roles=["labels", "data"],
-            title=f"Label polygons (layer {LAYER!r}, {CRS}, class column {class_column!r})",
-        ),
-    )
-    how = (
-        f"reprojected from {reprojected_from} to {CRS}" if reprojected_from else f"already in {CRS}"
-    )
+    how = f"reprojected from {reprojected_from} to {CRS}" if reprojected_from else f"already in {CRS}"
     log.info("fetch labels: %s -> %s, %d polygons, %s", src, dest, len(gdf), how)
-    step = Step(
+    return ctx.record(
+        item,
+        output,
+        inputs=[],
         lineage=(
             f"Read label polygons from {src.name} ({how}); checked class column {class_column!r} "
             "against classes[].name and that geometries are polygons overlapping the area; "
@@ -225,8 +195,4 @@ def fetch_labels(
             "class_column": class_column,
             "output": str(output),
         },
-        rule=rule,
-    )
-    return record_item(
-        item, output, inputs=[], step=step, provenance=Provenance.current(config_hash=cfg.hash)
     )

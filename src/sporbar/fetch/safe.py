@@ -1,17 +1,14 @@
-"""Read a Sentinel-2 SAFE product folder (L2A, and L1C) into a :class:`SceneMeta` value.
+"""Read a Sentinel-2 SAFE product folder (L2A, and L1C) into a :class:`~sporbar.safe_meta.SceneMeta` value.
 
 The metadata is read by stactools-sentinel2, the STAC community's reader of Sentinel-2
 products: ``SafeManifest`` finds ``MTD_MSIL2A.xml``/``MTD_MSIL1C.xml``, the granule's
 ``MTD_TL.xml`` and the INSPIRE and datastrip metadata through the manifest's standard
 dataObject IDs, ``ProductMetadata`` and ``GranuleMetadata`` parse them, and
-``create_item`` makes the product's STAC item (kept in :attr:`SceneMeta.stac`;
-:func:`sporbar.fetch.demo_s2.raw_s2_item` turns it into sporbar's raw item). Only metadata
+``create_item`` makes the product's STAC item (kept in ``SceneMeta.stac``;
+:func:`sporbar.stac.items.raw_s2.raw_s2_item` turns it into sporbar's raw item). Only metadata
 is read; band file paths come from ``Product_Organisation/IMAGE_FILE``, so a metadata-only
 copy of a product reads as well as a full one. Everything after reading works on the frozen
 value, never on the folder.
-
-The small XML helpers below (``_parse_xml``, ``_all``, ``_first``, ``_text``, ``_float``)
-serve :mod:`sporbar.fetch.s1_safe`.
 """
 
 from __future__ import annotations
@@ -19,10 +16,8 @@ from __future__ import annotations
 import json
 import re
 import warnings
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,209 +28,14 @@ from stactools.sentinel2.product_metadata import ProductMetadata
 from stactools.sentinel2.safe_manifest import SafeManifest
 from stactools.sentinel2.stac import create_item
 
+from sporbar.bands import NATIVE_RESOLUTION
 from sporbar.errors import InputDataError, MissingInputError
+from sporbar.safe_meta import BandFile, ResolutionGrid, SceneMeta
 
-# Sentinel-2 bandId order, as used by BOA_ADD_OFFSET/@band_id and Spectral_Information/@bandId.
-BAND_IDS: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)
-# Native resolution (m) of each band; SCL is delivered at 20 m natively.
-NATIVE_RESOLUTION: dict[str, int] = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B10": 60,
-    "B11": 20,
-    "B12": 20,
-    "SCL": 20,
-}
 _L2A_FILE = re.compile(r"_(?P<band>B\d[\dA]|SCL|AOT|WVP|TCI)_(?P<res>\d+)m$")
 _L1C_FILE = re.compile(r"_(?P<band>B\d[\dA]|TCI)$")
 _PLATFORM = re.compile(r"sentinel-2[a-d]")
 MANIFEST = "manifest.safe"
-
-
-@dataclass(frozen=True)
-class ResolutionGrid:
-    """The pixel grid of one resolution of the granule.
-
-    Attributes:
-        resolution: pixel size in metres (10, 20 or 60).
-        shape: (rows, cols).
-        transform: affine coefficients (a, b, c, d, e, f), as in ``proj:transform``.
-    """
-
-    resolution: int
-    shape: tuple[int, int]
-    transform: tuple[float, float, float, float, float, float]
-
-
-@dataclass(frozen=True)
-class BandFile:
-    """One image file of the product: band name, resolution (m) and absolute path."""
-
-    band: str
-    resolution: int
-    path: Path
-
-
-@dataclass(frozen=True)
-class SceneMeta:
-    """What sporbar needs to know about one Sentinel-2 product.
-
-    Attributes:
-        product_id: product name without ``.SAFE``.
-        level: ``"L2A"`` or ``"L1C"``.
-        platform: ``"sentinel-2a"``, ``"sentinel-2b"``, ``"sentinel-2c"`` or ``"sentinel-2d"``.
-        sensing_datetime: ``PRODUCT_START_TIME``, UTC: the item datetime stactools-sentinel2 sets.
-        processing_baseline: e.g. ``"05.10"``.
-        mgrs_tile: e.g. ``"32VNR"``.
-        epsg: EPSG code of the granule CRS (UTM).
-        grids: one :class:`ResolutionGrid` per resolution, sorted by resolution.
-        band_files: image files, sorted by (band, resolution).
-        quantification: DN per unit reflectance (10000).
-        offsets: (band, additive DN offset) pairs; reflectance = (DN + offset) / quantification.
-        cloud_cover: the granule's ``CLOUDY_PIXEL_PERCENTAGE`` (``eo:cloud_cover``), percent.
-        sun_zenith: mean sun zenith angle, degrees.
-        sun_azimuth: mean sun azimuth angle, degrees.
-        footprint: the product metadata's footprint ring as (lon, lat) pairs (WGS84), as written
-            (not split at the antimeridian: see ``geometry``).
-        safe_dir: the product folder.
-        metadata_path: the product metadata XML.
-        granule_metadata_path: the granule's ``MTD_TL.xml``.
-        manifest_path: ``manifest.safe``.
-        geometry: GeoJSON footprint from stactools (a MultiPolygon where it crosses the
-            antimeridian).
-        bbox: (west, south, east, north) of ``geometry`` (west > east across the antimeridian).
-        stac: the item stactools-sentinel2 made, as a dict, without its clock-based ``created``.
-    """
-
-    product_id: str
-    level: str
-    platform: str
-    sensing_datetime: datetime
-    processing_baseline: str
-    mgrs_tile: str
-    epsg: int
-    grids: tuple[ResolutionGrid, ...]
-    band_files: tuple[BandFile, ...]
-    quantification: float
-    offsets: tuple[tuple[str, float], ...]
-    cloud_cover: float
-    sun_zenith: float
-    sun_azimuth: float
-    footprint: tuple[tuple[float, float], ...]
-    safe_dir: Path
-    metadata_path: Path
-    granule_metadata_path: Path
-    manifest_path: Path
-    geometry: dict[str, Any] = field(compare=False)
-    bbox: tuple[float, ...]
-    stac: dict[str, Any] = field(compare=False, repr=False)
-
-    @property
-    def bands(self) -> list[str]:
-        """Band names with at least one file, sorted."""
-        return sorted({b.band for b in self.band_files})
-
-    def grid(self, resolution: int) -> ResolutionGrid:
-        """The grid at ``resolution`` m.
-
-        Raises:
-            InputDataError: the granule metadata has no grid at that resolution.
-        """
-        for g in self.grids:
-            if g.resolution == resolution:
-                return g
-        have = ",".join(str(g.resolution) for g in self.grids)
-        raise InputDataError(f"{self.granule_metadata_path}: no {resolution} m grid (found {have})")
-
-    def band_file(self, band: str, resolution: int | None = None) -> BandFile:
-        """The file of ``band`` at ``resolution`` m (default: native resolution, else finest).
-
-        Raises:
-            InputDataError: naming the metadata file, the band and the bands present.
-        """
-        files = [b for b in self.band_files if b.band == band]
-        if not files:
-            raise InputDataError(
-                f"{self.metadata_path}: band {band!r} missing (found {','.join(self.bands)})"
-            )
-        want = resolution if resolution is not None else NATIVE_RESOLUTION.get(band)
-        for f in files:
-            if f.resolution == want:
-                return f
-        if resolution is not None:
-            have = ",".join(str(f.resolution) for f in files)
-            raise InputDataError(
-                f"{self.metadata_path}: band {band!r} has no {resolution} m file (found {have} m)"
-            )
-        return min(files, key=lambda f: f.resolution)
-
-    def offset(self, band: str) -> float:
-        """Additive DN offset of ``band`` (0 before processing baseline 04.00)."""
-        return dict(self.offsets).get(band, 0.0)
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _parse_xml(path: Path) -> ET.Element:
-    try:
-        return ET.parse(path).getroot()
-    except FileNotFoundError as err:
-        raise MissingInputError(f"{path}: file not found") from err
-    except ET.ParseError as err:
-        raise InputDataError(f"{path}: not valid XML: {err}") from err
-
-
-def _all(root: ET.Element, name: str) -> list[ET.Element]:
-    return [e for e in root.iter() if _local(e.tag) == name]
-
-
-def _first(root: ET.Element, name: str, path: Path, *, required: bool = True) -> ET.Element | None:
-    for e in root.iter():
-        if _local(e.tag) == name:
-            return e
-    if required:
-        raise InputDataError(f"{path}: no {name}")
-    return None
-
-
-def _text(root: ET.Element, name: str, path: Path) -> str:
-    el = _first(root, name, path)
-    assert el is not None
-    if not (el.text or "").strip():
-        raise InputDataError(f"{path}: {name} is empty")
-    return (el.text or "").strip()
-
-
-def _float(root: ET.Element, name: str, path: Path) -> float:
-    text = _text(root, name, path)
-    try:
-        return float(text)
-    except ValueError as err:
-        raise InputDataError(f"{path}: {name} {text!r} is not a number") from err
 
 
 @contextmanager

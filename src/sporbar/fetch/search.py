@@ -1,19 +1,18 @@
 """What every real source shares: search parameters from the config, the search result file.
 
-A search (``sporbar search s2``/``s1``) writes ``raw/sentinel-2-l2a/search.json`` (Sentinel-1:
-``raw/sentinel-1-grd/search.json``)::
+A search (``sporbar search s2``/``s1``/``lidar``) writes ``raw/sentinel-2-l2a/search.json``
+(Sentinel-1: ``raw/sentinel-1-grd/search.json``, lidar: ``raw/lidar/search.json``)::
 
     {"source": "dhus", "query": {...}, "scenes": [{"id": <SAFE name>, "href": ..., ...}]}
 
-Snakemake reads the scene ids from it after the ``search_s2`` checkpoint, and
-``sporbar fetch s2 --source ...`` reads the entry of one scene from it. URLs in it are
+Snakemake reads the scene ids from it after the ``search_*`` checkpoints, and ``sporbar
+fetch ...`` reads the entry of one scene from it (:func:`read_listing`). URLs in it are
 redacted (no userinfo, no tokens); signing happens at download time.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,15 +21,14 @@ from typing import Any
 from odc.geo.geom import box
 
 from sporbar.config import Config
-from sporbar.errors import InputDataError, MissingInputError, SporbarError
-from sporbar.fetch.http import Policy, redact
+from sporbar.errors import InputDataError, MissingInputError
+from sporbar.fetch.credentials import redact
+from sporbar.fetch.download import Policy
 from sporbar.io import write_json_atomic
 
 SOURCE_PROPERTY = "sporbar:source"  # provenance of a raw item's download (plain property)
-
-
-class NothingFoundError(SporbarError, LookupError):
-    """A search found no products; the message names the AOI, dates and filters."""
+# What a search returns: the query as recorded, and one entry per scene found.
+Found = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -104,9 +102,10 @@ def search_params(cfg: Config, section: str = "sentinel2") -> SearchParams:
     )
 
 
-def policy(cfg: Config, section: str = "sentinel2") -> Policy:
-    """The download policy of a source section (``download`` settings)."""
-    dl = cfg.data["sources"][section].get("download", {}) or {}
+def policy(settings: dict[str, Any]) -> Policy:
+    """The download policy of a source's settings (their ``download`` section, e.g.
+    ``sources.sentinel2.dhus.download``)."""
+    dl = settings.get("download") or {}
     return Policy(
         tries=int(dl.get("tries", 3)),
         retries=int(dl.get("retries", 5)),
@@ -116,12 +115,12 @@ def policy(cfg: Config, section: str = "sentinel2") -> Policy:
     )
 
 
-def workers(cfg: Config, section: str = "sentinel2") -> int:
-    """Parallel downloads of a source section."""
-    return int((cfg.data["sources"][section].get("download", {}) or {}).get("workers", 4))
+def workers(settings: dict[str, Any]) -> int:
+    """Parallel downloads of a source's settings (``download.workers``)."""
+    return int((settings.get("download") or {}).get("workers", 4))
 
 
-def write_search(path: Path, source: str, query: dict[str, Any], scenes: list[dict[str, Any]]) -> dict:
+def write_search(path: Path, source: str, query: dict[str, Any], scenes: list[dict[str, Any]]) -> dict[str, Any]:
     """Write the search result file (scenes sorted by datetime then id; URLs redacted)."""
     clean = []
     for s in scenes:
@@ -136,31 +135,52 @@ def write_search(path: Path, source: str, query: dict[str, Any], scenes: list[di
     return doc
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The scenes a source offers to fetch: a search result file, or the demo archive's index.
+
+    Attributes:
+        path: the file they were read from (named in errors; an input of block jobs).
+        scenes: one entry per scene (``id`` and what its source needs to fetch it).
+        query: the search as recorded (None for the demo archive).
+        hint: what to run when a scene is missing from it.
+    """
+
+    path: Path
+    scenes: tuple[dict[str, Any], ...]
+    query: dict[str, Any] | None = None
+    hint: str = ""
+
+    def entry(self, scene: str) -> dict[str, Any]:
+        """The entry of ``scene``.
+
+        Raises:
+            MissingInputError: the scene is not listed (names the ones that are).
+        """
+        for s in self.scenes:
+            if s["id"] == scene:
+                return s
+        have = ", ".join(s["id"] for s in self.scenes[:10]) or "none"
+        raise MissingInputError(f"{self.path}: scene {scene!r} not listed (has: {have}){self.hint}")
+
+
 def read_search(path: Path) -> dict[str, Any]:
     """Read a search result file.
 
     Raises:
-        MissingInputError: it does not exist (run `sporbar search s2` or `s1` first).
+        MissingInputError: it does not exist (names the `sporbar search` command to run).
     """
     path = Path(path)
     if not path.exists():
-        what = "s1" if "sentinel-1" in path.as_posix() else "s2"
+        what = next((m for k, m in (("sentinel-1", "s1"), ("lidar", "lidar")) if k in path.as_posix()), "s2")
         raise MissingInputError(f"{path}: search result not found; run `sporbar search {what} -c CONFIG -o {path}`")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def scene_entry(path: Path, scene: str, doc: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The entry of ``scene`` in a search result file (``doc``: its content, if already read).
-
-    Raises:
-        MissingInputError: the scene is not in it (names the ones that are).
-    """
-    doc = doc if doc is not None else read_search(path)
-    for s in doc["scenes"]:
-        if s["id"] == scene:
-            return s
-    have = ", ".join(s["id"] for s in doc["scenes"][:10]) or "none"
-    raise MissingInputError(f"{path}: scene {scene!r} not in the search result (has: {have})")
+def read_listing(path: Path) -> Listing:
+    """The scenes of a search result file (see :func:`read_search`)."""
+    doc = read_search(path)
+    return Listing(Path(path), tuple(doc["scenes"]), doc.get("query"), hint="; search again or check the scene id")
 
 
 def source_provenance(kind: str, url: str, query: dict[str, Any] | None, checksum: str | None) -> dict[str, Any]:
@@ -175,7 +195,3 @@ def source_provenance(kind: str, url: str, query: dict[str, Any] | None, checksu
     if checksum:
         out["checksum"] = checksum
     return out
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false")

@@ -1,4 +1,7 @@
-"""Sentinel-1 GRD sources (``sources.sentinel1``): the filters they share, and which one runs.
+"""Sentinel-1 GRD query names: product names, the ``sources.sentinel1`` filters, the section.
+
+A low module of :mod:`sporbar.fetch`: the Sentinel-1 reader and every Sentinel-1 source
+(DHuS, STAC API, local archive) import it, and it imports none of them.
 
 The filters are the section's ``sensor_mode`` (IW, EW, SM, WV) and ``polarisation``
 ("VV VH", "HH HV", "VV", "HH"; unset: any), always for product type GRD. A DHuS hub gets
@@ -7,27 +10,28 @@ is filtered on ``sar:instrument_mode``/``sar:polarizations`` after the search; a
 archive on the product name. Every source also drops what comes back beyond the filters
 (a hub answering SLC or RAW products, another mode), so the scene list holds only what
 the config asks for.
-
-Sources: ``dhus`` (:mod:`sporbar.fetch.dhus`, section ``sentinel1``), ``stac_api``
-(:mod:`sporbar.fetch.s1_stac_api`), ``local`` (:mod:`sporbar.fetch.s1_local`). Items go to
-``raw/sentinel-1-grd/<product>/item.json`` (plan pattern ``raw_s1``), the search result to
-``raw/sentinel-1-grd/search.json`` (``s1_search``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sporbar.config import Config
-from sporbar.errors import ConfigError
-from sporbar.fetch.s1_safe import _NAME
 
 SECTION = "sentinel1"
 PRODUCT_TYPE = "GRD"
+# S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8
+NAME_PATTERN = (
+    r"(?P<mission>S1[A-D])_(?P<beam>[A-Z0-9]{2})_(?P<type>[A-Z]{3})(?P<res>[FHM_])_"
+    r"(?P<level>\d)(?P<cls>[SA])(?P<pol>SH|SV|DH|DV|HH|VV|HV|VH)_"
+    r"(?P<start>\d{8}T\d{6})_(?P<stop>\d{8}T\d{6})_(?P<orbit>\d{6})_(?P<datatake>[0-9A-F]{6})_"
+    r"(?P<crc>[0-9A-F]{4})"
+)
+NAME = re.compile(rf"^{NAME_PATTERN}$")
 # beam id of the product name -> acquisition mode (S1..S6 are the strip-map beams)
 _BEAM_MODES = {"IW": "IW", "EW": "EW", "WV": "WV", **{f"S{i}": "SM" for i in range(1, 7)}}
 # polarisation code of the product name -> polarisations
@@ -57,7 +61,7 @@ class S1Name:
 def parse_name(name: str) -> S1Name | None:
     """The fields of a Sentinel-1 product name (with or without ``.SAFE``); None if it is not one."""
     product_id = name.removesuffix(".SAFE")
-    m = _NAME.match(product_id)
+    m = NAME.match(product_id)
     if m is None:
         return None
     return S1Name(
@@ -136,58 +140,6 @@ def nothing_found_hint() -> str:
     )
 
 
-def search(cfg: Config) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
-    """Search the configured Sentinel-1 source; return (source kind, query, scenes).
-
-    Raises:
-        ConfigError: ``sources.sentinel1`` is absent or ``source: none``.
-        NothingFoundError: no product matches (names AOI, dates and filters).
-        AuthError / DownloadError: the source refused or failed.
-    """
-    kind = source(cfg)
-    if kind == "dhus":
-        from sporbar.fetch import dhus
-
-        query, scenes = dhus.search(cfg, section=SECTION)
-    elif kind == "stac_api":
-        from sporbar.fetch import s1_stac_api
-
-        query, scenes = s1_stac_api.search(cfg)
-    elif kind == "local":
-        from sporbar.fetch import s1_local
-
-        query, scenes = s1_local.search(cfg)
-    else:
-        raise ConfigError(
-            f"{cfg.source}: key sources/sentinel1/source is {kind!r}: set it to dhus, stac_api or local "
-            "to search Sentinel-1 GRD products"
-        )
-    return kind, query, scenes
-
-
-def fetch(
-    cfg: Config,
-    kind: str,
-    entry: dict[str, Any],
-    item_path: Path,
-    *,
-    query: dict[str, Any] | None = None,
-    overwrite: bool = False,
-    rule: str | None = None,
-) -> dict[str, Any]:
-    """Fetch one searched product with source ``kind`` and record its raw item at ``item_path``."""
-    if kind == "dhus":
-        from sporbar.fetch import dhus
-
-        return dhus.fetch_product(
-            cfg, entry, item_path, query=query, overwrite=overwrite, rule=rule, section=SECTION
-        )
-    if kind == "stac_api":
-        from sporbar.fetch import s1_stac_api
-
-        return s1_stac_api.fetch_scene(cfg, entry, item_path, query=query, overwrite=overwrite, rule=rule)
-    if kind == "local":
-        from sporbar.fetch import s1_local
-
-        return s1_local.fetch_scene(cfg, entry, item_path, query=query, overwrite=overwrite, rule=rule)
-    raise ConfigError(f"{cfg.source}: key sources/sentinel1/source is {kind!r}: nothing to fetch from")
+def is_s1_product(name: str) -> bool:
+    """Whether a product name (with or without ``.SAFE``) is a Sentinel-1 product."""
+    return name.startswith("S1")

@@ -1,4 +1,4 @@
-"""The raw STAC item of a Sentinel-1 GRD product, from its parsed SAFE metadata.
+"""Raw Sentinel-1 GRD items: from a SAFE product's metadata, or from a STAC API's item.
 
 Fields follow stactools-sentinel1's GRD items (sar and sat extensions, the nominal
 resolution and looks of the product class), built with pystac's own extension classes
@@ -7,15 +7,27 @@ so that only the bundled sar v1.0.0 / sat v1.0.0 schemas are needed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 import pystac
 from pystac.extensions.sar import FrequencyBand, ObservationDirection, Polarization, SarExtension
 from pystac.extensions.sat import OrbitState, SatExtension
 
-from sporbar.fetch.s1_safe import RESOLUTION_NAMES, S1SceneMeta
+from sporbar.safe_meta import RESOLUTION_NAMES, S1SceneMeta
 from sporbar.stac import extensions as ext
 
 CENTER_FREQUENCY_GHZ = 5.405
+SAR_SCHEMA_URI = "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
+SAT_SCHEMA_URI = "https://stac-extensions.github.io/sat/v1.0.0/schema.json"
 VIEW_SCHEMA_URI = "https://stac-extensions.github.io/view/v1.0.0/schema.json"
+# item properties kept from a STAC API's item (besides every sar:*, sat:* and s1:* field)
+_KEEP_API_PROPS = ("platform", "constellation", "instruments", "start_datetime", "end_datetime",
+                   "view:incidence_angle")
+_API_TITLES = {"measurement": "amplitude (GRD)", "annotation": "Product annotation",
+               "calibration": "Calibration LUTs", "noise": "Thermal noise LUTs"}
+_POLARISATION_KEYS = ("vv", "vh", "hh", "hv")
 
 
 def raw_s1_item(meta: S1SceneMeta) -> pystac.Item:
@@ -23,6 +35,9 @@ def raw_s1_item(meta: S1SceneMeta) -> pystac.Item:
 
     Measurement TIFFs are assets only when present on disk; the manifest and every
     polarisation's annotation, calibration and noise XML always are.
+
+    Args:
+        meta: the product's metadata, as :func:`sporbar.fetch.s1_safe.read_s1_safe` read it.
     """
     ring = [list(p) for p in meta.footprint]
     lons = [p[0] for p in ring]
@@ -110,4 +125,68 @@ def raw_s1_item(meta: S1SceneMeta) -> pystac.Item:
         "manifest",
         pystac.Asset(href=str(meta.manifest_path), media_type=ext.XML, title="SAFE manifest", roles=["metadata"]),
     )
+    return item
+
+
+def raw_s1_api_item(
+    remote: Mapping[str, Any],
+    *,
+    product_id: str,
+    sensor_mode: str | None,
+    assets: Mapping[str, tuple[str, Mapping[str, Any]]],
+) -> pystac.Item:
+    """The raw item of a Sentinel-1 GRD product fetched from a STAC API (asset hrefs as given).
+
+    It keeps the API item's geometry, bbox, times, platform, constellation, instruments,
+    incidence angle and every ``sar:*``, ``sat:*`` and ``s1:*`` field, fills in the fields the
+    sar v1.0.0 schema requires where the API leaves them out, and gives each asset the API
+    asset's type, title and roles (defaults by kind where the API gives none).
+
+    Args:
+        remote: the API's item (a dict, as searched).
+        product_id: the product name: the raw item's id.
+        sensor_mode: the acquisition mode the search found (used when the item has none).
+        assets: sporbar asset key (as :func:`raw_s1_item` names them: ``vv``, ``annotation-vv``,
+            ``manifest``...) -> (local path of the downloaded file, the API's asset dict).
+    """
+    props = remote["properties"]
+    when = props.get("datetime") or props["start_datetime"]
+    item = pystac.Item(
+        id=product_id,
+        geometry=remote["geometry"],
+        bbox=remote.get("bbox"),
+        datetime=datetime.fromisoformat(when.replace("Z", "+00:00")),
+        properties={},
+    )
+    for k, v in sorted(props.items()):
+        if k in _KEEP_API_PROPS or k.startswith(("sar:", "sat:", "s1:")):
+            item.properties[k] = v
+    # the fields the sar v1.0.0 schema requires, where an API leaves them out
+    item.properties.setdefault("sar:instrument_mode", sensor_mode or "IW")
+    item.properties.setdefault("sar:frequency_band", "C")
+    item.properties.setdefault("sar:center_frequency", CENTER_FREQUENCY_GHZ)
+    item.properties.setdefault("sar:product_type", "GRD")
+    item.properties.setdefault("sar:polarizations", [str(p).upper() for p in props.get("sar:polarizations") or []])
+    item.properties.setdefault("constellation", "sentinel-1")
+    item.properties.setdefault("instruments", ["c-sar"])
+    item.properties[ext.PROCESSING_LEVEL] = "L1"
+    item.stac_extensions = [SAR_SCHEMA_URI, ext.PROCESSING_SCHEMA_URI]
+    if any(k.startswith("sat:") for k in item.properties):
+        item.stac_extensions.append(SAT_SCHEMA_URI)
+    if "view:incidence_angle" in item.properties:
+        item.stac_extensions.append(VIEW_SCHEMA_URI)
+    for key, (href, a) in assets.items():
+        kind, _, pol = key.partition("-")
+        if key in _POLARISATION_KEYS:
+            kind, pol = "measurement", key
+        measurement = kind == "measurement"
+        asset = pystac.Asset(
+            href=href,
+            media_type=a.get("type") or (pystac.MediaType.GEOTIFF if measurement else ext.XML),
+            title=a.get("title") or (f"{_API_TITLES[kind]} {pol.upper()}" if pol else "SAFE manifest"),
+            roles=list(a.get("roles") or (["data"] if measurement else ["metadata"])),
+        )
+        if measurement:
+            asset.extra_fields["sar:polarizations"] = [pol.upper()]
+        item.add_asset(key, asset)
     return item

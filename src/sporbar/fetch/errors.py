@@ -1,0 +1,21 @@
+"""The errors of the fetch stage: downloads, integrity, credentials, empty searches."""
+
+from __future__ import annotations
+
+from sporbar.errors import SporbarError
+
+
+class DownloadError(SporbarError, OSError):
+    """A product could not be downloaded and verified (names the product, never a secret)."""
+
+
+class AuthError(DownloadError, PermissionError):
+    """The server refused the request (401/403): a credential is missing or wrong."""
+
+
+class IntegrityError(DownloadError):
+    """A downloaded file has the wrong size or checksum, or is not a readable archive."""
+
+
+class NothingFoundError(SporbarError, LookupError):
+    """A search found no products; the message names the AOI, dates and filters."""

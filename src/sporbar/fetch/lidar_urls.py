@@ -1,0 +1,71 @@
+"""Airborne lidar from a list of URLs (``sources.lidar.urls.path``, one per line, ``#`` comments).
+
+Search reads each file's header with one ``Range: bytes=0-65535`` request (the header
+and VLRs) and lists the files whose bounds overlap the area; fetch downloads the whole
+file with :mod:`sporbar.fetch.download` and checks it is complete.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import laspy
+import requests
+
+from sporbar.config import Config
+from sporbar.errors import InputDataError, MissingInputError
+from sporbar.fetch.credentials import Credentials, redact
+from sporbar.fetch.errors import AuthError, DownloadError
+from sporbar.fetch.lidar_files import area, credentials, fetch_tile, found, overlaps, settings, tile_id
+from sporbar.fetch.search import Found
+from sporbar.fetch.source import Source
+from sporbar.lidar.read import header_bounds
+
+HEADER_BYTES = 65536
+
+
+def remote_header(url: str, creds: Credentials, timeout: float = 60) -> laspy.LasHeader:
+    """The LAS header (and VLRs) of a remote file, from one Range request.
+
+    Raises:
+        AuthError: 401/403 (names the credential to set).
+        DownloadError: another HTTP error.
+        InputDataError: the bytes are not a LAS/LAZ header.
+    """
+    r = requests.get(url, headers={**creds.headers(), "Range": f"bytes=0-{HEADER_BYTES - 1}"}, timeout=timeout)
+    if r.status_code in (401, 403):
+        raise AuthError(f"{redact(url)}: HTTP {r.status_code}: credentials missing or wrong; set {creds.describe()}")
+    if r.status_code not in (200, 206):
+        raise DownloadError(f"{redact(url)}: HTTP {r.status_code} reading the LAS header")
+    try:
+        return laspy.LasHeader.read_from(io.BytesIO(r.content[:HEADER_BYTES]))
+    except Exception as err:  # laspy raises several types on bad headers
+        raise InputDataError(f"{redact(url)}: not a LAS/LAZ file: {err}") from err
+
+
+def search(cfg: Config) -> Found:
+    """The listed files whose header bounds overlap the area.
+
+    Raises:
+        MissingInputError: the URL list does not exist.
+        NothingFoundError: none overlaps.
+    """
+    s = settings(cfg, "urls")
+    listing = Path(s.get("path") or "")
+    if not listing.is_file():
+        raise MissingInputError(f"{listing}: URL list not found (sources.lidar.urls.path)")
+    tiles: list[dict[str, Any]] = []
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        url = line.split("#", 1)[0].strip()
+        if not url:
+            continue
+        b = header_bounds(remote_header(url, credentials(s, url)))
+        if overlaps(b, area(cfg)):
+            tiles.append({"id": tile_id(b), "href": url, "bounds": list(b)})
+    return found(cfg, "urls", str(listing), tiles)
+
+
+SOURCE = Source(mission="lidar", kind="urls", search=search, fetch=partial(fetch_tile, kind="urls"))
