@@ -10,13 +10,14 @@ CONFIG ?= config/config.yaml
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test install lint clean help container container-test web serve bench
+.PHONY: run test install lint clean help container container-test container-arm64 container-test-arm64 web serve bench
 
 help:
 	@echo "make run    - install into .venv and run the demo pipeline (prints where the catalog is)"
 	@echo "make test   - install into .venv and run the test suite (unit + end-to-end)"
 	@echo "make lint   - snakemake --lint, ruff and mypy"
 	@echo "make container - build the OCI image (podman; cached by input hash)"
+	@echo "make container-arm64 - the linux/arm64 image (CUDA torch, Olivia) under qemu: hours when cold"
 	@echo "make serve  - STAC API on pgstac + STAC Browser for results/ on http://127.0.0.1:8000/browser/"
 	@echo "make clean  - remove results/ (keeps .venv)"
 
@@ -50,6 +51,14 @@ container:
 
 container-test:
 	containers/test.sh
+
+# linux/arm64 (Olivia's Grace-Hopper nodes) under qemu-user-static: hours for a cold build, so
+# never part of `make test`; tests/container/test_arm64_image.py runs only once this is built.
+container-arm64:
+	ARCH=arm64 containers/build.sh
+
+container-test-arm64:
+	ARCH=arm64 containers/test.sh
 
 web:
 	bash web/build.sh

@@ -9,7 +9,7 @@
 # 2. makes the base image with debootstrap (bookworm minbase + python3 + python3-venv) and
 #    `podman import`s it as localhost/sporbar-base:bookworm-<arch> (once, cached);
 # 3. builds containers/Containerfile, tagged localhost/sporbar:<inputs-hash>-<arch> where the hash
-#    covers the Containerfile, the lock file, pyproject.toml and the package sources: when an image
+#    covers the Containerfile, the lock files, pyproject.toml and the package sources: when an image
 #    with that tag exists the build is skipped. The host's pip configuration (index, find-links,
 #    constraints, CA bundle) is bind-mounted into the build, never copied into the image;
 # 4. tags it localhost/sporbar:latest-<arch> and prints the image reference on stdout.
@@ -72,7 +72,7 @@ base_image() {
 inputs_hash() {
     # Everything that goes into the image; untracked-but-not-ignored files count too.
     (cd "$REPO" && {
-        printf '%s\n' containers/Containerfile containers/requirements.lock pyproject.toml README.md
+        printf '%s\n' containers/Containerfile containers/requirements.lock containers/requirements-arm64.lock pyproject.toml README.md
         git ls-files --cached --others --exclude-standard src rules workflow config stac Snakefile | grep -v '__pycache__' | sort
     } | while read -r f; do [[ -f "$f" ]] && { printf '%s\0' "$f"; cat "$f"; }; done | sha256sum | cut -c1-16)
 }
@@ -105,7 +105,7 @@ else
     # a clean build context: only what the image needs (not .venv/, results/, .git/)
     CTX="$(mktemp -d)"
     trap 'rm -rf "$CTX"' EXIT
-    (cd "$REPO" && { printf '%s\n' containers/Containerfile containers/requirements.lock pyproject.toml README.md
+    (cd "$REPO" && { printf '%s\n' containers/Containerfile containers/requirements.lock containers/requirements-arm64.lock pyproject.toml README.md
         git ls-files --cached --others --exclude-standard src rules workflow config stac Snakefile | grep -v '__pycache__'; } \
         | while read -r f; do [[ -f "$f" ]] && printf '%s\n' "$f"; done | tar -h -c -T - | tar -x -C "$CTX")
     podman build --platform "linux/$ARCH" --pull=never --layers \
