@@ -14,6 +14,7 @@
 #    constraints, CA bundle) is bind-mounted into the build, never copied into the image;
 # 4. tags it localhost/sporbar:latest-<arch> and prints the image reference on stdout.
 #    `podman save` to a file: containers/build.sh --save sporbar-amd64.tar
+#    `containers/build.sh --tag` only prints the tag the current inputs give (builds nothing).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -90,6 +91,7 @@ pip_mounts() {
     printf '%s\n' "${m[@]}" "${env[@]}"
 }
 
+if [[ "${1:-}" == "--tag" ]]; then echo "localhost/sporbar:$(inputs_hash)-$ARCH"; exit 0; fi
 need_tools
 PY="$REPO/.venv/bin/python"; [[ -x "$PY" ]] || PY=python3
 "$PY" "$REPO/containers/lock.py" --check   # fails fast, saying how to refresh the lock

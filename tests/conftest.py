@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,18 @@ def small_config(root: Path, **overrides: Any) -> dict[str, Any]:
     ]
     cfg.update(overrides)
     return cfg
+
+
+def asset_checksums(root: Path) -> dict[str, dict[str, str]]:
+    """{item path below root: {asset key: file:checksum}} of every item outside the catalog."""
+    out = {}
+    for p in sorted(root.rglob("item.json")):
+        rel = p.relative_to(root)
+        if "catalog" in rel.parts:
+            continue
+        assets = json.loads(p.read_text())["assets"]
+        out[str(rel)] = {k: a.get("file:checksum") for k, a in sorted(assets.items())}
+    return out
 
 
 def write_config(path: Path, cfg: dict[str, Any]) -> Path:

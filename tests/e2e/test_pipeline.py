@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, small_config, write_config
+from conftest import SHARED, asset_checksums, small_config, write_config
 from conftest import run_snakemake as snakemake
 from conftest import run_sporbar as sporbar
 
@@ -132,14 +132,6 @@ def test_label_file_without_class_column_fails_before_any_work(tmp_path: Path) -
     assert r.returncode == 1 and "columns: klasse" in r.stderr
 
 
-def _asset_checksums(root: Path) -> dict[str, dict[str, str]]:
-    out = {}
-    for p in _items(root):
-        item = json.loads(p.read_text())
-        out[str(p.relative_to(root))] = {k: a.get("file:checksum") for k, a in item["assets"].items()}
-    return out
-
-
 def test_job_blocks_give_the_same_data(run: dict, tmp_path: Path) -> None:
     # 2 x 2 tiles per job: both tiles of the area in one job of each tile stage, same bytes out
     root = tmp_path / "results"
@@ -151,4 +143,4 @@ def test_job_blocks_give_the_same_data(run: dict, tmp_path: Path) -> None:
     assert stats["ard"] == stats["predict"] == stats["lidar_products"] == "1"
     jobs = plan.Plan(load(tmp_path / "config.yaml"))
     assert len(jobs.blocks) == 1 and len(jobs.block_tiles(jobs.blocks[0])) == 2
-    assert _asset_checksums(root) == _asset_checksums(run["root"])
+    assert asset_checksums(root) == asset_checksums(run["root"])
