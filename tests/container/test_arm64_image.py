@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import BIN, REPO, asset_checksums, run_snakemake
 
-pytestmark = pytest.mark.container
+# also e2e: kept out of the fast `-m "not e2e ..."` selection even where the image is built
+pytestmark = [pytest.mark.container, pytest.mark.e2e]
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 

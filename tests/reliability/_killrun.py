@@ -1,12 +1,11 @@
 """Run the pipeline the way `make run` does, watch its jobs start, and kill -9 it mid-run.
 
-The command is read from the Makefile's ``run`` recipe (not copied), so the harness tests what a
-user types. It runs in a work folder that looks like the repository to Snakemake: links to the
-Snakefile, rules/, workflow/ and config/ (Snakemake keeps its locks and incomplete-job markers in
-the folder it runs in, ``.snakemake/``, so each harness has its own).
+The shell of the Makefile's ``run`` recipe is read from the Makefile (not copied) and run as it
+is, minus the install step, so the harness tests what a user types, whatever the recipe does
+before or after Snakemake. It runs in a work folder that looks like the repository to
+Snakemake: links to the Snakefile, rules/, workflow/ and config/ (Snakemake keeps its locks and
+incomplete-job markers in the folder it runs in, ``.snakemake/``, so each harness has its own).
 """
-
-from __future__ import annotations
 
 import os
 import re
@@ -25,8 +24,12 @@ JOB_START = re.compile(r"^(?:local)?rule (\w+):$")
 JOB_END = re.compile(r"^Finished jobid: \d+ \(Rule: (\w+)\)")
 
 
-def make_run_command(makefile: Path, config: Path, cores: int) -> list[str]:
-    """The ``snakemake ...`` command line of the Makefile's ``run`` recipe, variables filled in.
+def make_run_recipe(makefile: Path, config: Path, cores: int) -> tuple[str, list[str]]:
+    """The Makefile's ``run`` recipe as a bash script, and the ``snakemake`` command in it.
+
+    Make's variables ``$(CONFIG)`` and ``$(CORES)`` are filled in and ``$$`` becomes ``$``; each
+    logical recipe line runs in turn and the first that fails ends the script, as with make.
+    The ``install`` prerequisite is not run: this venv is the installed one.
 
     Args:
         makefile: the Makefile.
@@ -34,19 +37,25 @@ def make_run_command(makefile: Path, config: Path, cores: int) -> list[str]:
         cores: for ``$(CORES)``.
 
     Returns:
-        The command as an argument list, ``snakemake`` first.
+        (the script, the argument list of its one pipeline-running ``snakemake`` command).
 
     Raises:
-        AssertionError: the ``run`` recipe has no single ``snakemake`` command.
+        AssertionError: no ``run`` target, another make variable in it, or not exactly one
+            ``snakemake`` command that runs the pipeline (``--unlock`` and dry runs aside).
     """
     recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile.read_text(), re.MULTILINE)
     assert recipe, f"{makefile}: no run target"
-    commands = [line for line in recipe.group(1).splitlines() if re.match(r"\s*snakemake\s", line)]
-    assert len(commands) == 1, f"{makefile}: run recipe should hold one snakemake command: {commands}"
-    line = re.sub(r"\s*(&&|;)?\s*\\?\s*$", "", commands[0].strip())
-    line = line.replace("$(CORES)", str(cores)).replace("$(CONFIG)", str(config))
-    assert "$(" not in line, f"{makefile}: unexpected make variable in {line!r}"
-    return shlex.split(line)
+    text = "\n".join(line[1:] for line in recipe.group(1).splitlines())
+    text = text.replace("$(CORES)", str(cores)).replace("$(CONFIG)", shlex.quote(str(config)))
+    assert "$(" not in text.replace("$$(", ""), f"{makefile}: a make variable the harness can't fill in:\n{text}"
+    text = text.replace("$$", "$")
+    logical = re.split(r"(?<!\\)\n", text)  # make runs each line not ended by a backslash apart
+    script = "set -e\n" + "\n".join(line.lstrip("@-+") for line in logical) + "\n"
+    joined = text.replace("\\\n", " ")
+    commands = [shlex.split(c) for c in re.findall(r"(?:^|[;&|(]\s*)(snakemake\s[^;&|\n]*)", joined, re.MULTILINE)]
+    pipeline = [c for c in commands if not {"--unlock", "-n", "--dry-run"} & set(c)]
+    assert len(pipeline) == 1, f"{makefile}: run recipe should run one snakemake pipeline: {commands}"
+    return script, pipeline[0]
 
 
 def make_workdir(work: Path) -> Path:
@@ -104,9 +113,10 @@ class KillPoint:
     at: float | None = None
 
 
-def run_pipeline(cmd: list[str], cwd: Path, kill: KillPoint | None = None,
+def run_pipeline(script: str, cwd: Path, kill: KillPoint | None = None,
                  timeout: float = 900) -> Run:
-    """Run ``cmd`` (the snakemake of this venv) in its own process group; kill it at ``kill``.
+    """Run the bash ``script`` (this venv first on PATH) in its own process group; kill it at
+    ``kill``.
 
     The kill is SIGKILL to the whole process group: Snakemake and every job it started, as
     when a node dies or an OOM killer or `kill -9 -PGID` strikes.
@@ -118,7 +128,7 @@ def run_pipeline(cmd: list[str], cwd: Path, kill: KillPoint | None = None,
         AssertionError: the kill point was never reached, or processes survived the kill.
     """
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    argv = [str(BIN / cmd[0]), *cmd[1:]]
+    argv = ["bash", "-c", script]
     run = Run()
     start = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -153,7 +163,7 @@ def run_pipeline(cmd: list[str], cwd: Path, kill: KillPoint | None = None,
     if proc.poll() is None and run.killed_at is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        raise AssertionError(f"{' '.join(cmd)} ran past {timeout} s:\n" + "\n".join(run.lines[-40:]))
+        raise AssertionError(f"the run ran past {timeout} s:\n" + "\n".join(run.lines[-40:]))
     run.returncode = proc.wait()
     reader.join(timeout=10)
     if kill:

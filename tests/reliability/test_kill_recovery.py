@@ -2,7 +2,7 @@
 
 A clean run of a one-tile demo area is the baseline (once per session). Each trial starts from
 nothing, kills Snakemake and all its jobs (SIGKILL to the process group) at its kill point, then
-runs the very command of the Makefile's ``run`` target again, with no extra flag. The re-run
+runs the Makefile's ``run`` recipe again as it is (read from the Makefile, no extra flag). The re-run
 must finish, every item's ``file:checksum`` must equal the clean run's, and ``sporbar verify``
 must pass on the catalog.
 
@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _killrun import KillPoint, Run, make_run_command, make_workdir, run_pipeline
+from _killrun import KillPoint, Run, make_run_recipe, make_workdir, run_pipeline
 from conftest import REPO, asset_checksums, run_sporbar, small_config, write_config
 
-pytestmark = pytest.mark.reliability
+# also e2e: a full pipeline run, kept out of the fast `-m "not e2e ..."` selection
+pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
 
 STAGES = ["fetch_s2", "ard", "train", "publish", "predict", None, "fetch_lidar",
           "lidar_products", "samples", "export_metadata", "fetch_labels", None]
@@ -58,7 +59,7 @@ def one_tile_config(root: Path) -> dict:
 class Baseline:
     work: Path
     root: Path
-    cmd: list[str]
+    script: str
     run: Run
     checksums: dict[str, dict[str, str]]
 
@@ -74,17 +75,17 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
     work = make_workdir(tmp_path_factory.mktemp("reliability"))
     root = work / "results"
     config = write_config(work / "config-reliability.yaml", one_tile_config(root))
-    cmd = make_run_command(REPO / "Makefile", config, cores=2)
-    run = run_pipeline(cmd, work)
+    script, snakemake = make_run_recipe(REPO / "Makefile", config, cores=2)
+    run = run_pipeline(script, work)
     assert run.returncode == 0, run.output[-6000:]
-    # the command that ran is the Makefile's, word for word (Snakemake echoes its argv)
+    # the Makefile's snakemake command is the one that ran, word for word (Snakemake echoes it)
     echoed = next(line for line in run.lines if line.strip().startswith("Command:"))
-    assert echoed.split(None, 2)[2].endswith(" ".join(cmd[1:])), (echoed, cmd)
+    assert echoed.split(None, 2)[2].endswith(" ".join(snakemake[1:])), (echoed, snakemake)
     sums = asset_checksums(root)
     assert sums, f"no items under {root}"
     verify = run_sporbar("verify", str(root / "catalog" / "catalog.json"))
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    return Baseline(work, root, cmd, run, sums)
+    return Baseline(work, root, script, run, sums)
 
 
 def kill_point(trial: int, clean: Run) -> KillPoint:
@@ -109,11 +110,11 @@ def _trial_id(trial: int) -> str:
 def test_kill_then_make_run_gives_the_clean_outputs(baseline: Baseline, trial: int) -> None:
     kill = kill_point(trial, baseline.run)
     reset(baseline.work)
-    killed = run_pipeline(baseline.cmd, baseline.work, kill=kill)
+    killed = run_pipeline(baseline.script, baseline.work, kill=kill)
     assert killed.returncode == -9, f"{kill.label}: the run ended by itself ({killed.returncode})"
     where = f"killed {kill.label} (running: {', '.join(killed.running_at_kill) or 'between jobs'})"
 
-    again = run_pipeline(baseline.cmd, baseline.work)
+    again = run_pipeline(baseline.script, baseline.work)
     if again.returncode != 0:
         for text, defect in KNOWN_DEFECTS:
             if text in again.output:
