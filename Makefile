@@ -35,7 +35,7 @@ run: install
 	echo ">> checking $(CONFIG)"; \
 	sporbar check-config $(CONFIG) && \
 	echo ">> running the pipeline (snakemake, $(CORES) cores); logs in results/logs/" && \
-	snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --show-failed-logs && \
+	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs && \
 	sporbar summary -c $(CONFIG) --started $$start
 
 # Unit, integration (loopback servers, PostgreSQL/pgstac, STAC Browser in Chromium), the real

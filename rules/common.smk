@@ -17,7 +17,10 @@ envvars:
 # Steps run the `sporbar` installed beside this Snakemake, so the two cannot drift apart.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-CFG = Config(data=validate_config(config, source="config"), source="config")
+# Validated against workflow/schemas/config.schema.yaml as `sporbar check-config` does, with
+# its one-line message naming the file and the key (not Snakemake's dump of the schema).
+CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+CFG = Config(data=validate_config(config, source=CONFIG_SOURCE), source=CONFIG_SOURCE)
 # User input files are checked before any job is scheduled.
 check_inputs(CFG)
 # The effective config (file + command-line overrides) that every sporbar step reads.
