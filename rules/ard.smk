@@ -9,7 +9,6 @@ rule ard:
         manifest=PAT["ard_job"],
     params:
         rule="ard",
-        config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "ard"),
     log:
         plan.log_pattern(CFG, "ard"),
@@ -20,5 +19,5 @@ rule ard:
         mem_mb=4000,
         runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} ard -c {params.config} --block {wildcards.block}"
+        "sporbar --rule {params.rule} ard -c {CONFIG_FILE} --block {wildcards.block}"
         " --manifest {output.manifest} {input.scenes} &> {log}"

@@ -23,7 +23,9 @@ CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/c
 CFG = Config(data=validate_config(config, source=CONFIG_SOURCE), source=CONFIG_SOURCE)
 # User input files are checked before any job is scheduled.
 check_inputs(CFG)
-# The effective config (file + command-line overrides) that every sporbar step reads.
+# The effective config (file + command-line overrides) that every sporbar step reads, named
+# by its hash. Rules name it in their shell command, not in params: params are a rerun
+# trigger, and the stage hashes (params.stage) already say which settings a step depends on.
 CONFIG_FILE = write_effective_config(CFG)
 PAT = {name: plan.pattern(CFG, name) for name in plan.PATTERNS}
 ROOT = str(CFG.root)

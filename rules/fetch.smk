@@ -6,7 +6,6 @@ rule demo_source:
         index=PAT["demo_index"],
     params:
         rule="demo_source",
-        config=CONFIG_FILE,
         outdir=lambda wildcards, output: Path(output.index).parent,
         stage=plan.stage_hash(CFG, "demo"),
     log:
@@ -18,7 +17,7 @@ rule demo_source:
         mem_mb=2000,
         runtime=20,
     shell:
-        "sporbar --rule {params.rule} demo generate -c {params.config} -o {params.outdir} &> {log}"
+        "sporbar --rule {params.rule} demo generate -c {CONFIG_FILE} -o {params.outdir} &> {log}"
 
 
 # Real sources (dhus, stac_api, local) only know their products once searched: the
@@ -28,7 +27,6 @@ checkpoint search_s2:
         search=PAT["s2_search"],
     params:
         rule="search_s2",
-        config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
         plan.log_pattern(CFG, "search_s2"),
@@ -37,7 +35,7 @@ checkpoint search_s2:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} search s2 -c {params.config} -o {output.search} &> {log}"
+        "sporbar --rule {params.rule} search s2 -c {CONFIG_FILE} -o {output.search} &> {log}"
 
 
 checkpoint search_lidar:
@@ -45,7 +43,6 @@ checkpoint search_lidar:
         search=PAT["lidar_search"],
     params:
         rule="search_lidar",
-        config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
         plan.log_pattern(CFG, "search_lidar"),
@@ -54,7 +51,7 @@ checkpoint search_lidar:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} search lidar -c {params.config} -o {output.search} &> {log}"
+        "sporbar --rule {params.rule} search lidar -c {CONFIG_FILE} -o {output.search} &> {log}"
 
 
 rule fetch_s2:
@@ -64,7 +61,6 @@ rule fetch_s2:
         item=PAT["raw_s2"],
     params:
         rule="fetch_s2",
-        config=CONFIG_FILE,
         source=S2_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
@@ -76,7 +72,7 @@ rule fetch_s2:
         mem_mb=1000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} fetch s2 -c {params.config} {params.source}"
+        "sporbar --rule {params.rule} fetch s2 -c {CONFIG_FILE} {params.source}"
         " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
 
 
@@ -87,7 +83,6 @@ checkpoint search_s1:
         search=PAT["s1_search"],
     params:
         rule="search_s1",
-        config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "fetch_s1"),
     log:
         plan.log_pattern(CFG, "search_s1"),
@@ -96,7 +91,7 @@ checkpoint search_s1:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} search s1 -c {params.config} -o {output.search} &> {log}"
+        "sporbar --rule {params.rule} search s1 -c {CONFIG_FILE} -o {output.search} &> {log}"
 
 
 rule fetch_s1:
@@ -108,7 +103,6 @@ rule fetch_s1:
         scene=plan.S1_SCENE_PATTERN,
     params:
         rule="fetch_s1",
-        config=CONFIG_FILE,
         source=S1_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch_s1"),
     log:
@@ -120,7 +114,7 @@ rule fetch_s1:
         mem_mb=1000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} fetch s1 -c {params.config} {params.source}"
+        "sporbar --rule {params.rule} fetch s1 -c {CONFIG_FILE} {params.source}"
         " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
 
 
@@ -132,7 +126,6 @@ rule fetch_lidar:
         manifest=PAT["raw_lidar_job"],
     params:
         rule="fetch_lidar",
-        config=CONFIG_FILE,
         source=LIDAR_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
@@ -144,7 +137,7 @@ rule fetch_lidar:
         mem_mb=1000,
         runtime=30 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} fetch lidar -c {params.config} {params.source}"
+        "sporbar --rule {params.rule} fetch lidar -c {CONFIG_FILE} {params.source}"
         " --block {wildcards.block} --manifest {output.manifest} &> {log}"
 
 
@@ -155,7 +148,6 @@ rule fetch_labels:
         item=PAT["raw_labels"],
     params:
         rule="fetch_labels",
-        config=CONFIG_FILE,
         source=lambda wildcards, input: Path(input.index).parent,
         stage=plan.stage_hash(CFG, "fetch"),
     log:
@@ -167,5 +159,5 @@ rule fetch_labels:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} fetch labels -c {params.config} --source-dir {params.source}"
+        "sporbar --rule {params.rule} fetch labels -c {CONFIG_FILE} --source-dir {params.source}"
         " -o {output.item} --overwrite &> {log}"

@@ -13,7 +13,6 @@ rule train:
         ),
     params:
         rule="train",
-        config=CONFIG_FILE,
         stage=plan.stage_hash(CFG, "train"),
     log:
         plan.log_pattern(CFG, "train"),
@@ -24,5 +23,5 @@ rule train:
         mem_mb=4000,
         runtime=120,
     shell:
-        "sporbar --rule {params.rule} train -c {params.config} --model {wildcards.model}"
+        "sporbar --rule {params.rule} train -c {CONFIG_FILE} --model {wildcards.model}"
         " --samples {input.samples} -o {output.item} --overwrite &> {log}"

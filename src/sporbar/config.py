@@ -174,6 +174,16 @@ def config_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
+# The effective config of each run, below the output root, named by its hash: a run's steps
+# read the file of their own config, which a parse with another config never changes.
+EFFECTIVE_CONFIG_DIR = "config"
+
+
+def effective_config_path(root: str | Path, config_hash: str) -> Path:
+    """``<root>/config/effective-<config_hash>.yaml``: the effective config a run with that hash used."""
+    return Path(root) / EFFECTIVE_CONFIG_DIR / f"effective-{config_hash}.yaml"
+
+
 def load(path: str | Path, *, overrides: dict[str, Any] | None = None) -> Config:
     """Read a YAML config, apply top-level ``overrides``, validate, fill defaults.
 

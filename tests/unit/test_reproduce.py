@@ -43,7 +43,7 @@ def _sporbar(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder ``<work>/results`` as the pipeline lays it out: config.yaml, demo-source,
+    """A run folder ``<work>/results`` as the pipeline lays it out: config/effective-<hash>.yaml, demo-source,
     raw lidar and labels items, and the lidar products of one tile. Returns the root."""
     work = tmp_path_factory.mktemp("chain")
     cfg_path = write_config(work, area={"name": "test-repro", "bbox": [268800, 7029760, 269440, 7030400]})
@@ -145,7 +145,7 @@ def test_changed_non_raster_output_is_reported(copy: Path) -> None:
 
 
 def test_changed_config_is_reported(copy: Path) -> None:
-    cfg = copy / "config.yaml"
+    (cfg,) = (copy / "config").glob("effective-*.yaml")  # the run's effective config, edited
     data = yaml.safe_load(cfg.read_text())
     data["demo"]["lidar_density"] = 2.0
     cfg.write_text(yaml.safe_dump(data))
@@ -176,7 +176,8 @@ def test_cli_single_item_and_all(chain: Path, tmp_path: Path) -> None:
     catalog = tmp_path / "catalog" / "catalog.json"
     raw = sorted(str(p) for p in (chain / "raw").rglob("item.json"))
     items = [raw[0], raw[-1]]  # labels and one lidar tile: quick to re-run
-    _sporbar("publish", "-c", str(chain / "config.yaml"), "-o", str(catalog), *items)
+    (effective,) = (chain / "config").glob("effective-*.yaml")
+    _sporbar("publish", "-c", str(effective), "-o", str(catalog), *items)
     assert len(catalog_items(catalog)) == len(items)
     res = CliRunner().invoke(reproduce, ["--all", str(catalog)])
     assert res.exit_code == 0, res.output

@@ -44,8 +44,8 @@ def reproduce(
 
     Inputs are found through the item's derived_from links and checked against their
     file:checksum first ("missing input" / "input changed"); the step runs in a temporary
-    folder with the run's config (-c, default <root>/config.yaml, the run's effective
-    config); each asset is then identical, different (with what
+    folder with the run's config (-c, default the run's effective config
+    <root>/config/effective-<the item's config hash>.yaml); each asset is then identical, different (with what
     differs: pixels, values, sizes) or missing. A code version other than the recorded one
     is a warning. Exits 0 when everything was reproduced bit-for-bit, 1 otherwise.
 

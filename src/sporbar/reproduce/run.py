@@ -7,7 +7,7 @@ For one item:
 2. check every input item is there and every input asset still has its recorded
    ``file:checksum`` ("missing input" / "input changed" otherwise; the step is then not re-run);
 3. find the data root (the nearest folder above the item with the run's effective
-   ``config.yaml``) and check its hash against the item's ``sporbar:config_hash``;
+   config, ``config/effective-<hash>.yaml``) and check its hash against the item's ``sporbar:config_hash``;
 4. mirror the inputs (hard links, or copies across file systems) into a temporary folder with
    the same layout below the root, and run the same ``sporbar`` sub-command there with the
    same config (only ``root`` changed), so relative links come out the same;
@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from sporbar.config import config_hash, load
+from sporbar.config import EFFECTIVE_CONFIG_DIR, config_hash, effective_config_path, load
 from sporbar.errors import InputDataError, MissingInputError, SporbarError
 from sporbar.io import sha256_multihash
 from sporbar.reproduce.compare import describe_difference, json_differences
@@ -186,25 +186,35 @@ def locate(path: Path) -> _Located:
 
 
 def find_root(home: Path) -> Path:
-    """The data root of an item: the nearest folder above it holding the run's ``config.yaml``.
+    """The data root of an item: the nearest folder above it holding the run's effective config
+    (``config/effective-<hash>.yaml``, or ``config.yaml`` in roots written before those).
 
     Raises:
         MissingInputError: no such folder.
     """
     for cand in home.parents:
-        if (cand / CONFIG_FILENAME).is_file():
+        if (cand / CONFIG_FILENAME).is_file() or any((cand / EFFECTIVE_CONFIG_DIR).glob("effective-*.yaml")):
             return cand
     raise MissingInputError(
-        f"{home}: no {CONFIG_FILENAME} in any folder above the item: the run's effective config "
-        "(<root>/config.yaml) is needed to re-run it; pass --config"
+        f"{home}: no {EFFECTIVE_CONFIG_DIR}/effective-<hash>.yaml or {CONFIG_FILENAME} in any folder above "
+        "the item: the run's effective config is needed to re-run it; pass --config"
     )
+
+
+def run_config(root: Path, config_hash: str | None) -> Path:
+    """The effective config of the run whose items record ``config_hash``, below ``root``."""
+    if config_hash:
+        path = effective_config_path(root, config_hash)
+        if path.is_file():
+            return path
+    return root / CONFIG_FILENAME
 
 
 class Reproducer:
     """Reproduces items; remembers input checks and configs across items (for ``--all``).
 
     Args:
-        config: the config to re-run with (default: ``<root>/config.yaml`` of each item).
+        config: the config to re-run with (default: each item's run's effective config, ``run_config``).
         workdir: where to make temporary folders (default: the system temp folder).
         keep: keep the temporary folders (their paths are reported as warnings).
         timeout: seconds one re-run may take (subprocess only).
@@ -290,9 +300,9 @@ class Reproducer:
 
         # config
         root = find_root(loc.home)
-        cfg_path = self.config or root / CONFIG_FILENAME
-        cfg = load(cfg_path)
         recorded_hash = props.get(ext.SPORBAR_CONFIG_HASH)
+        cfg_path = self.config or run_config(root, recorded_hash)
+        cfg = load(cfg_path)
         # the effective config file is the validated config as the run saw it: its hash as
         # written also counts (a newer schema may fill in defaults the run did not know)
         raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))

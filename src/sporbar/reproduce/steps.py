@@ -21,7 +21,7 @@ class PathMap:
     """Maps a recorded path to its place in the re-run folder.
 
     Attributes:
-        root: the data root the item lives in (holds ``config.yaml``).
+        root: the data root the item lives in (holds the run's effective config).
         target: the re-run root that mirrors ``root``'s layout.
     """
 

@@ -1,0 +1,50 @@
+"""Re-runs on an existing root: another config's dry run, deleted outputs, a changed job_block.
+
+Slow (real Snakemake runs of the small demo area): marked ``e2e``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BIN, REPO, small_config, write_config
+from conftest import run_snakemake as snakemake
+
+from sporbar.config import load
+from sporbar.workflow import plan
+
+pytestmark = pytest.mark.e2e
+
+
+def test_dry_run_with_another_config_during_a_run_leaves_the_run_alone(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    a = write_config(tmp_path / "a.yaml", small_config(root))
+    b_data = small_config(root)
+    b_data["training"]["seed"] += 1
+    b = write_config(tmp_path / "b.yaml", b_data)
+    cfg_a = load(a)
+    labels = plan.path(cfg_a, "raw_labels", area=cfg_a.data["area"]["name"])
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.Popen(
+        [str(BIN / "snakemake"), str(labels), "--snakefile", str(REPO / "Snakefile"), "--cores", "1",
+         "--configfile", str(a)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # wait until run A's first job (the demo source) has started: its incomplete marker
+        incomplete = tmp_path / ".snakemake" / "incomplete"
+        deadline = time.monotonic() + 120
+        while not (incomplete.is_dir() and any(incomplete.iterdir())):
+            assert run.poll() is None and time.monotonic() < deadline, "run A ended before its first job"
+            time.sleep(0.2)
+        r = snakemake("-n", "--configfile", str(b), cwd=tmp_path, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        out, _ = run.communicate(timeout=900)
+    finally:
+        run.kill()
+    assert run.returncode == 0, out[-3000:]
+    item = json.loads(labels.read_text())
+    assert item["properties"]["sporbar:config_hash"] == cfg_a.hash  # A's steps read A's config
