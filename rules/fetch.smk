@@ -27,7 +27,7 @@ checkpoint search_s2:
         search=PAT["s2_search"],
     params:
         rule="search_s2",
-        stage=plan.stage_hash(CFG, "fetch"),
+        stage=plan.stage_hash(CFG, "search_s2"),
     log:
         plan.log_pattern(CFG, "search_s2"),
     threads: 1
@@ -43,7 +43,7 @@ checkpoint search_lidar:
         search=PAT["lidar_search"],
     params:
         rule="search_lidar",
-        stage=plan.stage_hash(CFG, "fetch"),
+        stage=plan.stage_hash(CFG, "search_lidar"),
     log:
         plan.log_pattern(CFG, "search_lidar"),
     threads: 1
@@ -62,7 +62,7 @@ rule fetch_s2:
     params:
         rule="fetch_s2",
         source=S2_FETCH_ARGS,
-        stage=plan.stage_hash(CFG, "fetch"),
+        stage=plan.stage_hash(CFG, "fetch_s2"),
     log:
         plan.log_pattern(CFG, "fetch_s2"),
     benchmark:
@@ -83,7 +83,7 @@ checkpoint search_s1:
         search=PAT["s1_search"],
     params:
         rule="search_s1",
-        stage=plan.stage_hash(CFG, "fetch_s1"),
+        stage=plan.stage_hash(CFG, "search_s1"),
     log:
         plan.log_pattern(CFG, "search_s1"),
     threads: 1
@@ -127,7 +127,7 @@ rule fetch_lidar:
     params:
         rule="fetch_lidar",
         source=LIDAR_FETCH_ARGS,
-        stage=plan.stage_hash(CFG, "fetch"),
+        stage=plan.stage_hash(CFG, "fetch_lidar"),
     log:
         plan.log_pattern(CFG, "fetch_lidar"),
     benchmark:
@@ -149,7 +149,7 @@ rule fetch_labels:
     params:
         rule="fetch_labels",
         source=lambda wildcards, input: Path(input.index).parent,
-        stage=plan.stage_hash(CFG, "fetch"),
+        stage=plan.stage_hash(CFG, "fetch_labels"),
     log:
         plan.log_pattern(CFG, "fetch_labels"),
     benchmark:

@@ -48,3 +48,26 @@ def test_dry_run_with_another_config_during_a_run_leaves_the_run_alone(tmp_path:
     assert run.returncode == 0, out[-3000:]
     item = json.loads(labels.read_text())
     assert item["properties"]["sporbar:config_hash"] == cfg_a.hash  # A's steps read A's config
+
+
+def test_changing_job_block_on_an_existing_root_redoes_the_blocks(tmp_path: Path) -> None:
+    # job_block 1, then 2: block E268800N7029760 (the first tile) exists in both layouts, and its
+    # lidar fetch manifest from the first run lists only that tile's deliveries
+    root = tmp_path / "results"
+    area = {"name": "test-area", "bbox": [268800, 7029760, 270080, 7030400]}  # tile indices even
+
+    def lidar_products(job_block: int) -> subprocess.CompletedProcess[str]:
+        cfg = small_config(root, job_block=job_block, area=area)
+        path = write_config(tmp_path / f"block{job_block}.yaml", cfg)
+        jobs = plan.Plan(load(path))
+        assert jobs.blocks[0] == "E268800N7029760"
+        targets = [str(plan.path(jobs.cfg, "lidar_products_job", block=b)) for b in jobs.blocks]
+        return snakemake(*targets, "--configfile", str(path), cwd=tmp_path)
+
+    r = lidar_products(1)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = lidar_products(2)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "fetch_lidar" in r.stdout + r.stderr  # redone for the new layout, not taken as it was
+    manifest = json.loads((root / "jobs" / "lidar_products" / "E268800N7029760.json").read_text())
+    assert [e["unit"] for e in manifest["items"]] == ["E268800N7029760", "E269440N7029760"]

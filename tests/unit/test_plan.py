@@ -46,6 +46,38 @@ def test_stage_hash_changes_only_with_its_sections(tmp_path: Path) -> None:
     assert plan.stage_hash(a, "train") != plan.stage_hash(b, "train")
 
 
+def _stages_changed(a: dict, b: dict) -> set[str]:
+    ca, cb = Config(validate(a)), Config(validate(b))
+    return {s for s in plan.STAGE_SECTIONS if plan.stage_hash(ca, s) != plan.stage_hash(cb, s)}
+
+
+def test_changing_the_label_file_redoes_only_the_label_fetch(tmp_path: Path) -> None:
+    # (the steps after it re-run because the labels item changes, not because of their settings)
+    a, b = small_config(tmp_path), small_config(tmp_path)
+    a["sources"]["labels"] = {"source": "file", "path": "field-2023.gpkg", "class_column": "class_name"}
+    b["sources"]["labels"] = {"source": "file", "path": "field-2024.gpkg", "class_column": "class_name"}
+    assert _stages_changed(a, b) == {"fetch_labels"}
+
+
+def test_changing_job_block_redoes_the_block_jobs(tmp_path: Path) -> None:
+    # a block's manifest lists its tiles: with another job_block the same block id holds other tiles
+    assert _stages_changed(small_config(tmp_path, job_block=1), small_config(tmp_path, job_block=2)) == {
+        "fetch_lidar", "ard", "lidar", "predict"}
+
+
+def test_stage_hashes_cover_what_the_stage_reads(tmp_path: Path) -> None:
+    base = small_config(tmp_path)
+    periods = small_config(tmp_path)
+    periods["ard"]["periods"][0]["end"] = "2024-07-01"
+    assert _stages_changed(base, periods) == {"search_s2", "search_s1", "ard", "samples"}
+    cloud = small_config(tmp_path)
+    cloud["sources"]["sentinel2"]["max_cloud_cover"] = 11
+    assert _stages_changed(base, cloud) == {"search_s2", "fetch_s2", "ard"}
+    lidar_crs = small_config(tmp_path)
+    lidar_crs["sources"]["lidar"]["epsg"] = 5973
+    assert _stages_changed(base, lidar_crs) == {"search_lidar", "fetch_lidar"}
+
+
 def _national(tmp_path: Path, columns: int) -> Config:
     """``columns`` x 20 tiles of 20 km with 5 km lidar deliveries (16 per tile)."""
     data = small_config(tmp_path)

@@ -130,7 +130,7 @@ def test_s1_stage_hash_leaves_the_other_stages_alone(tmp_path: Path) -> None:
     base = Config(validate(_data(tmp_path)))
     on = Config(validate(_data(tmp_path, source="dhus", polarisation="VV VH")))
     other = Config(validate(_data(tmp_path, source="dhus", polarisation="HH HV")))
-    for stage in ("fetch", "ard", "samples"):  # the stages that hash `sources`
+    for stage in ("search_s2", "fetch_s2", "fetch_lidar", "fetch_labels", "ard", "samples"):  # they read `sources`
         assert plan.stage_hash(base, stage) == plan.stage_hash(on, stage) == plan.stage_hash(other, stage)
     assert plan.stage_hash(on, "fetch_s1") != plan.stage_hash(other, "fetch_s1")
     assert plan.stage_hash(base, "fetch_s1") != plan.stage_hash(on, "fetch_s1")
@@ -138,7 +138,7 @@ def test_s1_stage_hash_leaves_the_other_stages_alone(tmp_path: Path) -> None:
     s2 = _data(tmp_path, source="dhus", polarisation="VV VH")
     s2["sources"]["sentinel2"]["max_cloud_cover"] = 5
     assert plan.stage_hash(Config(validate(s2)), "fetch_s1") == plan.stage_hash(on, "fetch_s1")
-    assert plan.stage_hash(Config(validate(s2)), "fetch") != plan.stage_hash(on, "fetch")
+    assert plan.stage_hash(Config(validate(s2)), "fetch_s2") != plan.stage_hash(on, "fetch_s2")
 
 
 @pytest.mark.parametrize("name", GRD_NAMES)

@@ -88,5 +88,5 @@ def fetch_lidar(
     from sporbar.workflow.blocks import run_block
 
     units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.Plan(cfg).block_lidar_tiles(block)]
-    run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch"), manifest=manifest,
+    run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch_lidar"), manifest=manifest,
               units=units, inputs=[p for p in (listing.path,) if p.is_file()], work=work)

@@ -314,37 +314,41 @@ class Plan:
         return _outputs(self.cfg, blocks=self.blocks)
 
 
-# Config sections each stage's outputs depend on. A rule's params carry the hash of
-# its sections, so Snakemake re-runs exactly the stages whose settings changed.
+# The config settings each stage reads (dotted key paths), so a rule's params carry the hash
+# of what its outputs depend on and Snakemake re-runs exactly the stages whose settings
+# changed: a new label file re-runs the label fetch, not the Sentinel-2 fetch or ARD.
+# The per-tile stages hash ``job_block``: a block's manifest lists the tiles of the layout it
+# was made with, and the same block id holds other tiles under another job_block.
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "demo": ("area", "grid", "demo"),
-    "fetch": ("area", "sources"),
-    "ard": ("grid", "sources", "ard"),
-    "lidar": ("grid",),
-    "samples": ("grid", "ard", "classes", "training", "sources"),
+    "demo": ("area", "demo", "sources.labels.class_column"),
+    "search_s2": ("area", "grid.crs", "ard.periods", "sources.sentinel2"),
+    "fetch_s2": ("area", "sources.sentinel2"),
+    "search_s1": ("area", "grid.crs", "ard.periods", "sources.sentinel1"),
+    "fetch_s1": ("area", "sources.sentinel1"),
+    "search_lidar": ("area", "grid.crs", "sources.lidar"),
+    "fetch_lidar": ("area", "grid", "job_block", "sources.lidar"),
+    "fetch_labels": ("area", "classes", "sources.labels"),
+    "ard": ("grid", "job_block", "ard", "sources.sentinel2.max_cloud_cover"),
+    "lidar": ("grid", "job_block"),
+    "samples": ("grid", "ard", "classes", "training", "sources.labels.class_column"),
     "train": ("classes", "training", "models", "threads"),
-    "predict": ("grid", "classes", "map"),
+    "predict": ("grid", "job_block", "classes", "map"),
     "publish": ("area", "catalog", "classes"),
-    "fetch_s1": ("area", "sources"),
 }
 
 
-def _stage_section(cfg: Config, stage: str, key: str) -> object:
-    """Config section ``key`` as ``stage`` sees it: sources.sentinel1 only for the S1 stage.
-
-    So turning Sentinel-1 on or editing its filters re-runs only search_s1/fetch_s1, and
-    the hashes of the other stages stay what they were before the section existed.
-    """
-    value = cfg.data.get(key)
-    if key != "sources" or not isinstance(value, dict):
-        return value
-    if stage == "fetch_s1":
-        return {"sentinel1": value.get("sentinel1")}
-    return {k: v for k, v in value.items() if k != "sentinel1"}
+def _setting(cfg: Config, key: str) -> object:
+    """The config value at dotted path ``key`` (``sources.labels.path``), or None where absent."""
+    value: object = cfg.data
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def stage_hash(cfg: Config, stage: str) -> str:
-    """Short hash of the config sections that ``stage``'s outputs depend on."""
+    """Short hash of the config settings that ``stage``'s outputs depend on (``STAGE_SECTIONS``)."""
     from sporbar.config import config_hash
 
-    return config_hash({k: _stage_section(cfg, stage, k) for k in STAGE_SECTIONS[stage]})[:16]
+    return config_hash({k: _setting(cfg, k) for k in STAGE_SECTIONS[stage]})[:16]
