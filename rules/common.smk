@@ -7,6 +7,7 @@ from pathlib import Path
 from sporbar.config import Config, validate as validate_config
 from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
+from sporbar.workflow.missing import damaged_outputs
 from sporbar.workflow.preflight import check_inputs
 
 
@@ -96,7 +97,21 @@ def publish_inputs(wildcards):
     if plan.lidar_source(CFG) != "demo":
         checkpoints.search_lidar.get()
     s1_items(wildcards)  # with Sentinel-1 on: its search_s1 checkpoint, so all_outputs lists the S1 items
-    return [str(p) for p in PLAN.tracked_outputs()]
+    outputs = PLAN.tracked_outputs()
+    force_damaged(outputs)
+    return [str(p) for p in outputs]
+
+
+def force_damaged(outputs):
+    # Made outputs whose data files were deleted since (a raw band, an ARD composite, a map
+    # tile): Snakemake knows only the item or manifest and would call them done. Their jobs are
+    # forced, so a re-run redoes what is missing. The DAG reads forcefiles when it decides what
+    # needs to run, after every input function; only in the head, not in a job's own Snakemake.
+    if not workflow.is_main_process:
+        return
+    for output, gone in damaged_outputs(outputs).items():
+        print(f"{output}: {len(gone)} file(s) missing ({gone[0]}); its job runs again", file=sys.stderr)
+        workflow.dag.forcefiles.add(str(output))
 
 
 def labels_source(wildcards):

@@ -144,3 +144,36 @@ def test_job_blocks_give_the_same_data(run: dict, tmp_path: Path) -> None:
     jobs = plan.Plan(load(tmp_path / "config.yaml"))
     assert len(jobs.blocks) == 1 and len(jobs.block_tiles(jobs.blocks[0])) == 2
     assert asset_checksums(root) == asset_checksums(run["root"])
+
+
+def test_deleted_files_are_redone_by_a_rerun_and_reported_by_status(run: dict, tmp_path: Path) -> None:
+    from sporbar.workflow.status import run_status
+
+    cfg, work, config = run["cfg"], run["work"], str(run["config"])
+    tile = cfg.tiles[0]
+    scene_dir = plan.path(cfg, "raw_s2", scene=plan.scene_ids(cfg)[0]).parent
+    victims = {  # a raw band, an ARD composite, a map tile: each item.json stays
+        "fetch_s2": next(scene_dir.rglob("*_B04_10m.jp2")),
+        "ard": next(plan.path(cfg, "ard", tile=tile).parent.glob("composite-*.tif")),
+        "predict": plan.path(cfg, "map", product=cfg.data["map"]["product"], tile=tile).parent / "classes.tif",
+    }
+    r = snakemake("-n", "--configfile", config, cwd=work)
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-3000:]
+    for rule, victim in victims.items():
+        kept = tmp_path / victim.name
+        shutil.copy2(victim, kept)
+        victim.unlink()
+        try:
+            r = snakemake("-n", "--configfile", config, cwd=work)
+            out = r.stdout + r.stderr
+            assert r.returncode == 0 and "Nothing to be done" not in out, out[-3000:]
+            table = out.split("Job stats:")[1].split("total")[0]
+            assert rule in dict(line.split() for line in table.splitlines() if len(line.split()) == 2), table
+            states = run_status(cfg, work, use_slurm=False)
+            missing = [s for stage in states.stages.values() for s in stage if s.state == "missing"]
+            assert missing and all(str(victim) in s.detail for s in missing), [s.detail for s in missing]
+            assert missing[0].unit.stage == rule
+        finally:
+            shutil.copy2(kept, victim)  # same bytes and mtime: the run is complete again
+    r = snakemake("-n", "--configfile", config, cwd=work)
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-3000:]

@@ -122,7 +122,8 @@ def test_states_from_outputs_markers_queue_and_logs(run) -> None:  # type: ignor
 
     st = run_status(cfg, work, jobs=jobs)
     state = {stage: {s.unit.id: s for s in states} for stage, states in st.stages.items()}
-    assert st.counts("fetch_s2") == {"done": len(plan.scene_ids(cfg)), "running": 0, "failed": 0, "pending": 0}
+    assert st.counts("fetch_s2") == {"done": len(plan.scene_ids(cfg)), "running": 0, "failed": 0, "missing": 0,
+                                       "pending": 0}
     assert state["ard"][t0].state == "done"
     assert state["ard"][t1].state == "running" and "Slurm job 42 PENDING" in state["ard"][t1].detail
     assert state["lidar_products"][t0].state == "running" and "43" in state["lidar_products"][t0].detail
@@ -131,11 +132,11 @@ def test_states_from_outputs_markers_queue_and_logs(run) -> None:  # type: ignor
     assert state["predict"][t1].state == "pending"
     assert state["samples"][area].state == "failed" and "9.log" in state["samples"][area].detail
     assert {s.state for s in state["train"].values()} == {"pending"}
-    assert st.counts("publish") == {"done": 0, "running": 0, "failed": 0, "pending": 1}
+    assert st.counts("publish") == {"done": 0, "running": 0, "failed": 0, "missing": 0, "pending": 1}
     assert set(state["fetch_lidar"]) == set(plan.lidar_tile_ids(cfg))
 
     text = format_status(st, tiles=True)
-    assert re.search(r"^ard\s+tile\s+2\s+1\s+1\s+0\s+0$", text, re.M), text
+    assert re.search(r"^ard\s+tile\s+2\s+1\s+1\s+0\s+0\s+0$", text, re.M), text
     assert re.search(rf"^{t1}\s+running\s+failed\s+pending$", text, re.M), text
     assert "Slurm: 2 job(s)" in text
 
@@ -153,7 +154,8 @@ def test_tiles_of_a_running_block_job(tmp_path: Path) -> None:
     block = plan.block_of(cfg, t0)
     st = run_status(cfg, work, jobs=[SlurmJob("3", "RUNNING", f"rule_ard_wildcards_{block}")])
     assert {s.unit.id: s.state for s in st.stages["ard"]} == {t0: "done", t1: "running"}
-    assert run_status(cfg, work, jobs=[]).counts("ard") == {"done": 1, "running": 0, "failed": 1, "pending": 0}
+    assert run_status(cfg, work, jobs=[]).counts("ard") == {"done": 1, "running": 0, "failed": 1, "missing": 0,
+                                                              "pending": 0}
 
 
 def test_error_older_than_a_new_submission_is_not_a_failure(run) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""``sporbar status``: done / running / failed / pending per stage and per tile, during a run."""
+"""``sporbar status``: done / running / failed / missing / pending per stage and per tile, during a run."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from sporbar.cli.options import config_option, load_config
 @click.option("--tiles", "per_tile", is_flag=True, help="Also one line per grid tile (ard, lidar_products, predict).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (every unit's state and why).")
 def status(config_path: Path, directory: Path, per_tile: bool, as_json: bool) -> None:
-    """Count the units (tiles, scenes, models) of each stage that are done, running, failed
-    or pending, from the outputs, Snakemake's incomplete markers in DIRECTORY/.snakemake and
-    `squeue --me`. Failed units name the log or the Slurm job to look at.
+    """Count the units (tiles, scenes, models) of each stage that are done, running, failed,
+    missing (made, then a file deleted) or pending, from the outputs, Snakemake's incomplete
+    markers in DIRECTORY/.snakemake and `squeue --me`. Failed units name the log or the Slurm job to look at.
 
     \b
       $ sporbar status -c config/myarea.yaml

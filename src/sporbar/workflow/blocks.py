@@ -7,7 +7,8 @@ lidar tiles the block owns) and Snakemake tracks one manifest per job:
 
     <root>/jobs/ard/E...N....json:
     {"block": "E...N...", "stage": "ard", "fingerprint": "...", "items": [{"unit": ..,
-     "item": "../../ard/sentinel-2-l2a/E...N.../item.json", "sha256": ..}, ...]}
+     "item": "../../ard/sentinel-2-l2a/E...N.../item.json", "sha256": ..,
+     "files": ["../../ard/sentinel-2-l2a/E...N.../composite-early.tif", ...]}, ...]}
 
 Each unit's item is written atomically by its own step (with its own provenance), so a
 killed job leaves whole items. A journal beside the manifest (``<manifest>.partial``) records
@@ -30,6 +31,7 @@ from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import sha256_multihash, write_json_atomic
 from sporbar.workflow import plan
+from sporbar.workflow.missing import item_files
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,8 @@ def run_block(
                 "unit": unit,
                 "item": os.path.relpath(item, manifest.parent),
                 "sha256": sha256_multihash(Path(item)),
+                # the item's data files too: a re-run redoes the job when one is deleted (missing.py)
+                "files": [os.path.relpath(f, manifest.parent) for f in item_files(Path(item))[1:]],
                 "fingerprint": fp,
             }
             jf.write(json.dumps(rec) + "\n")
@@ -123,7 +127,7 @@ def run_block(
             log.info("%s %s: %d/%d %s done in %.1f s", stage, block, i, len(units), unit,
                      time.perf_counter() - t0)
     doc = {"block": block, "stage": stage, "fingerprint": fp,
-           "items": [{k: r[k] for k in ("unit", "item", "sha256")} for r in records]}
+           "items": [{k: r[k] for k in ("unit", "item", "sha256", "files") if k in r} for r in records]}
     write_json_atomic(manifest, doc)
     journal.unlink()
     return doc

@@ -24,7 +24,8 @@ is still busy with other tiles), *failed* when its log has an error written afte
 without job id, when a job of ours names its rule; in a working directory that never ran
 the Slurm executor (no ``.snakemake/slurm_logs``) and for local rules, when a Snakemake head
 holds the lock. Otherwise *failed* (the job ended or was killed without the item).
-No marker: *done* if the item exists, *failed* if the job's log has an error or the newest
+No marker: *done* if the item and its files exist (*missing* if the item does but a file of it
+was deleted: a re-run redoes it), *failed* if the job's log has an error or the newest
 Slurm job log that names the job's output failed, else *pending*.
 """
 
@@ -39,8 +40,9 @@ from pathlib import Path
 
 from sporbar.config import Config
 from sporbar.workflow import plan
+from sporbar.workflow.missing import missing_files
 
-STATES = ("done", "running", "failed", "pending")
+STATES = ("done", "running", "failed", "missing", "pending")
 
 # The rules' log files below the root: plan.LOGS, which rules/*.smk use too. Per-tile stages
 # run one Snakemake job per job block (`job_block` in the config): their log, job output and
@@ -348,6 +350,10 @@ def unit_state(
             return UnitState(u, "failed", f"started but never finished (no Snakemake head); see {u.log}")
         return UnitState(u, "failed", f"started, and no Slurm job of ours runs it now; see {u.log}")
     if u.item.exists():
+        gone = missing_files(u.item)
+        if gone:
+            return UnitState(u, "missing", f"{gone[0]} is missing ({len(gone)} file(s) of {u.item}); "
+                                           "a re-run redoes it")
         return UnitState(u, "done")
     if error:
         return UnitState(u, "failed", f"{u.log}: {error}")
@@ -391,7 +397,7 @@ def format_status(status: Status, *, tiles: bool = False) -> str:
         for tile in sorted(by_tile):
             row = by_tile[tile]
             lines.append(f"{tile:<20}" + "".join(f"{row[s].state if s in row else '-':<16}" for s in TILE_STAGES))
-    busy = [s for states in status.stages.values() for s in states if s.state in ("running", "failed")]
+    busy = [s for states in status.stages.values() for s in states if s.state in ("running", "failed", "missing")]
     if busy:
         lines.append("")
         lines += [f"{s.state:<8} {s.unit.stage} {s.unit.id}: {s.detail}" for s in busy]
