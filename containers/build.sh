@@ -84,6 +84,10 @@ pip_mounts() {
     for p in /etc/pip.conf /etc/xdg/pip /etc/ssl/certs/ca-certificates.crt /opt/wheels /opt/pypi /opt/pypi-more; do
         [[ -e "$p" ]] && m+=(--volume "$p:$p:ro")
     done
+    # Under qemu-user (7.2) the guest reads the host's x86 /proc/cpuinfo, and the aarch64 torch
+    # segfaults in its CPU detection on `import torch`: show it an aarch64 one (build only).
+    [[ "$ARCH" != "$HOST_ARCH" && "$ARCH" == arm64 ]] \
+        && m+=(--volume "$REPO/containers/qemu-aarch64-cpuinfo:/proc/cpuinfo:ro")
     local env=()
     for v in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS PIP_CERT PIP_DEFAULT_TIMEOUT PIP_CONSTRAINT; do
         [[ -n "${!v:-}" ]] && env+=(--build-arg "$v=${!v}")

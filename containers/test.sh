@@ -20,9 +20,15 @@ echo "test.sh: image $IMAGE ($ARCH, $((SIZE / 1000000)) MB, digest $DIGEST), rea
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/sporbar-container-test.XXXX")"
 [[ -n "${KEEP:-}" ]] || trap 'rm -rf "$WORK"' EXIT
+HOST_ARCH="$(dpkg --print-architecture 2>/dev/null || uname -m)"
+case "$HOST_ARCH" in x86_64) HOST_ARCH=amd64 ;; aarch64) HOST_ARCH=arm64 ;; esac
+EMULATED=()
+# under qemu-user torch needs an aarch64 /proc/cpuinfo (see containers/build.sh)
+[[ "$ARCH" == arm64 && "$HOST_ARCH" != arm64 ]] \
+    && EMULATED=(-v "$REPO/containers/qemu-aarch64-cpuinfo:/proc/cpuinfo:ro")
 run() {
     podman run --rm --platform "linux/$ARCH" -v "$WORK:/data" -w /data \
-        -e SPORBAR_IMAGE_DIGEST="$DIGEST" "$@"
+        -e SPORBAR_IMAGE_DIGEST="$DIGEST" "${EMULATED[@]}" "$@"
 }
 
 echo "test.sh: sporbar --version"
