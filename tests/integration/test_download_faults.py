@@ -16,9 +16,10 @@ from _loopback import Loopback, Route, server  # noqa: F401
 from sporbar.errors import InputDataError
 from sporbar.fetch.archives import check_zip, safe_extract
 from sporbar.fetch.checksums import Checksum
-from sporbar.fetch.credentials import Credentials, redact
+from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, Policy, download, download_all
 from sporbar.fetch.errors import AuthError, DownloadError, IntegrityError
+from sporbar.redaction import redact_url
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 MD5 = hashlib.md5(DATA).hexdigest()
@@ -149,7 +150,7 @@ def test_parallel_downloads(server: Loopback, tmp_path: Path) -> None:
 
 def test_redact() -> None:
     u = "https://user:pa55@host.example/a/b?token=abc&se=2024&sig=XYZ&collection=s2"
-    r = redact(u)
+    r = redact_url(u)
     assert "pa55" not in r and "abc" not in r and "XYZ" not in r and "user" not in r
     assert "collection=s2" in r and r.startswith("https://host.example/a/b?")
 

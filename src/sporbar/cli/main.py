@@ -11,6 +11,7 @@ import click
 
 from sporbar import __version__
 from sporbar.errors import SporbarError
+from sporbar.redaction import install_log_filter, redact_text
 
 # command name -> "module:attribute" (each module under sporbar.cli)
 COMMANDS: dict[str, str] = {
@@ -81,6 +82,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int, rule: str | None) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    install_log_filter()  # no secret reaches a log line, in any encoding
     ctx.obj = {"verbose": verbose, "rule": rule}
 
 
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> Any:
     except SporbarError as err:
         if "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
             raise
-        click.echo(f"Error: {err}", err=True)
+        click.echo(f"Error: {redact_text(str(err))}", err=True)
         sys.exit(1)
 
 

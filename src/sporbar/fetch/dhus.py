@@ -31,13 +31,14 @@ from sporbar.errors import InputDataError
 from sporbar.fetch import s1_names
 from sporbar.fetch.archives import check_zip, safe_extract
 from sporbar.fetch.checksums import Checksum
-from sporbar.fetch.credentials import Credentials, redact, scrub
+from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, Policy, download
 from sporbar.fetch.errors import AuthError, DownloadError, NothingFoundError
 from sporbar.fetch.missions import SENTINEL1, SENTINEL2, Mission
 from sporbar.fetch.search import SOURCE_PROPERTY, Found, policy, search_params, source_provenance
 from sporbar.fetch.source import Source
 from sporbar.io import check_writable
+from sporbar.redaction import quote_body, redact_url
 from sporbar.stac.record import RunContext
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,12 @@ def search(cfg: Config, *, mission: Mission = SENTINEL2) -> Found:
         products = _api(s).query(area=p.wkt_wgs84, date=(p.start, p.end), **kw)
     except UnauthorizedError:
         raise AuthError(
-            f"{redact(s['api_url'])}: HTTP 401 from the DHuS search: credentials missing or wrong; "
+            f"{redact_url(s['api_url'])}: HTTP 401 from the DHuS search: credentials missing or wrong; "
             f"set {creds.describe()}"
         ) from None
     except (SentinelAPIError, requests.RequestException) as err:
-        raise DownloadError(
-            f"{redact(s['api_url'])}: DHuS search failed: {scrub(str(err), creds.secrets())}"
-        ) from None
-    query = {"api_url": redact(s["api_url"]), **p.as_dict(), "product_type": s["product_type"]}
+        raise DownloadError(f"{redact_url(s['api_url'])}: DHuS search failed: {quote_body(str(err))}") from None
+    query = {"api_url": redact_url(s["api_url"]), **p.as_dict(), "product_type": s["product_type"]}
     filters: dict[str, Any] = {"product_type": s["product_type"]}
     if s1:
         filters = s1_names.filters(cfg).as_dict()
@@ -150,7 +149,7 @@ def search(cfg: Config, *, mission: Mission = SENTINEL2) -> Found:
         scenes.append(entry)
     if not scenes:
         raise NothingFoundError(
-            f"{redact(s['api_url'])}: the DHuS search found no products for "
+            f"{redact_url(s['api_url'])}: the DHuS search found no products for "
             + p.describe(**filters)
             + (s1_names.nothing_found_hint() if s1 else
                "; widen the dates (sources.sentinel2.date_range) or the cloud limit")
@@ -170,12 +169,18 @@ def product_md5(s: dict[str, Any], uuid: str, pol: Policy) -> str | None:
     r = requests.get(url, headers=creds.headers(), timeout=pol.timeout)
     if r.status_code in (401, 403):
         raise AuthError(
-            f"{uuid}: HTTP {r.status_code} from {redact(url)}: credentials missing or wrong; "
+            f"{uuid}: HTTP {r.status_code} from {redact_url(url)}: credentials missing or wrong; "
             f"set {creds.describe()}"
         )
     if r.status_code != 200:
-        raise DownloadError(f"{uuid}: HTTP {r.status_code} from {redact(url)} (product metadata)")
-    d = r.json().get("d", {})
+        raise DownloadError(f"{uuid}: HTTP {r.status_code} from {redact_url(url)} (product metadata): "
+                            f"{quote_body(r.text)}")
+    try:
+        d = r.json().get("d", {})
+    except (ValueError, AttributeError):
+        raise DownloadError(
+            f"{uuid}: the product metadata from {redact_url(url)} is not OData JSON: {quote_body(r.text)}"
+        ) from None
     chk = d.get("Checksum") or {}
     return chk.get("Value") if (chk.get("Algorithm") or "MD5").upper() == "MD5" else None
 
@@ -231,7 +236,7 @@ def fetch(
         zpath.unlink(missing_ok=True)
     safe = folder / f"{name}.SAFE"
     if safe not in tops:
-        raise InputDataError(f"{redact(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
+        raise InputDataError(f"{redact_url(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
     item = mission.describe(safe.resolve(), name)
     item.properties[SOURCE_PROPERTY] = source_provenance(
         "dhus", url, query, f"md5:{md5.lower()}" if md5 else None
@@ -240,10 +245,10 @@ def fetch(
         item,
         item_path,
         inputs=[],
-        lineage=f"Downloaded {mission.title} product {name} from the DHuS hub {redact(s['api_url'])} "
+        lineage=f"Downloaded {mission.title} product {name} from the DHuS hub {redact_url(s['api_url'])} "
         "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
         command=mission.command,
-        parameters={"source": "dhus", "scene": name, "api_url": redact(s["api_url"])},
+        parameters={"source": "dhus", "scene": name, "api_url": redact_url(s["api_url"])},
     )
 
 

@@ -39,8 +39,9 @@ import requests
 from tqdm import tqdm
 
 from sporbar.fetch.checksums import CHUNK, Checksum, file_digest
-from sporbar.fetch.credentials import Credentials, redact, scrub
+from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.errors import AuthError, DownloadError, IntegrityError
+from sporbar.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,7 @@ def _fetch_once(d: Download, part: Path, policy: Policy) -> Any:
     """Stream ``d.url`` into ``part`` (resuming), retrying transient errors. Returns the hasher."""
     hasher = d.checksum.new() if d.checksum else None
     headers_auth = d.credentials.headers()
-    secrets = d.credentials.secrets()
-    where = redact(d.url)
+    where = redact_url(d.url)
     attempt = 0
     bar = None
     try:
@@ -223,7 +223,7 @@ def _fetch_once(d: Download, part: Path, policy: Policy) -> Any:
             except _Transient as err:
                 reason, resp_t = str(err), err.response
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as err:
-                reason, resp_t = f"{type(err).__name__}: {scrub(str(err), secrets)}", None
+                reason, resp_t = f"{type(err).__name__}: {redact_text(str(err))}", None
             finally:
                 if resp is not None:
                     resp.close()
@@ -283,7 +283,7 @@ def download(d: Download, policy: Policy | None = None) -> Path:
             log.warning("%s: corrupted download (%s), try %d/%d", d.name, problem, attempt, policy.tries)
             part.unlink(missing_ok=True)
         raise IntegrityError(
-            f"{d.name}: download from {redact(d.url)} still corrupted after {policy.tries} tries "
+            f"{d.name}: download from {redact_url(d.url)} still corrupted after {policy.tries} tries "
             f"({last}); the file was deleted; check the source or try later"
         )
     except BaseException:

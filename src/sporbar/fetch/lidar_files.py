@@ -20,12 +20,13 @@ import laspy
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.fetch.checksums import Checksum
-from sporbar.fetch.credentials import Credentials, redact
+from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, download
 from sporbar.fetch.errors import IntegrityError, NothingFoundError
 from sporbar.fetch.search import SOURCE_PROPERTY, Found, policy, source_provenance
 from sporbar.io import check_writable
 from sporbar.lidar.read import check_crs, read_header
+from sporbar.redaction import redact_url
 from sporbar.stac.items.raw_lidar import raw_lidar_item
 from sporbar.stac.record import RunContext
 
@@ -170,7 +171,7 @@ def fetch_tile(
             raise
         path.unlink(missing_ok=True)  # not left where the next run would take it as fetched
         declared = f"; the STAC item {entry.get('item_id')} declares EPSG:{entry['epsg']}" if entry.get("epsg") else ""
-        raise InputDataError(f"{err} (downloaded from {redact(href)}{declared}; the file was deleted)") from err
+        raise InputDataError(f"{err} (downloaded from {redact_url(href)}{declared}; the file was deleted)") from err
     item = raw_lidar_item(entry["id"], header, str(path.resolve()), epsg=epsg,
                           acquired=acquisition_time(header, entry.get("datetime")))
     item.properties[SOURCE_PROPERTY] = source_provenance(kind, href, query, checksum)

@@ -22,10 +22,10 @@ from odc.geo.geom import box
 
 from sporbar.config import Config
 from sporbar.errors import ConfigError
-from sporbar.fetch.credentials import redact
 from sporbar.fetch.lidar_files import area, credentials, fetch_tile, found, overlaps, settings, tile_id
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
+from sporbar.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def newest_per_tile(tiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if old is not None:
             keep, drop = sorted([old, t], key=lambda e: (e.get("datetime") or "", e["href"]), reverse=True)
             log.warning("lidar tile %s: two deliveries (%s, %s); keeping the newer %s", t["id"],
-                        redact(keep["href"]), redact(drop["href"]), redact(keep["href"]))
+                        redact_url(keep["href"]), redact_url(drop["href"]), redact_url(keep["href"]))
             t = keep
         best[t["id"]] = t
     return sorted(best.values(), key=lambda e: e["id"])
@@ -81,11 +81,11 @@ def search(cfg: Config) -> Found:
         props = it.get("properties") or {}
         pb, a, declared = props.get("proj:bbox"), (it.get("assets") or {}).get(key), item_epsg(props)
         if not pb or a is None or len(pb) not in (4, 6):
-            log.warning("%s: item %s has no %s asset or no proj:bbox; skipped", redact(s["url"]), it.get("id"), key)
+            log.warning("%s: item %s has no %s asset or no proj:bbox; skipped", redact_url(s["url"]), it.get("id"), key)
             continue
         if declared is not None and declared != epsg:
             log.warning("%s: item %s is in EPSG:%s, not sources.lidar.epsg EPSG:%s; skipped",
-                        redact(s["url"]), it.get("id"), declared, epsg)
+                        redact_url(s["url"]), it.get("id"), declared, epsg)
             continue
         x0, y0, x1, y1 = (float(v) for v in (pb[:2] + pb[3:5] if len(pb) == 6 else pb))
         b = (x0, y0, x1, y1)
@@ -98,7 +98,7 @@ def search(cfg: Config) -> Found:
                       "datetime": props.get("datetime") or props.get("end_datetime")
                       or props.get("start_datetime")})
     extra = {"collection": s["collection"], "bbox_wgs84": bb, **({"datetime": when} if when else {})}
-    return found(cfg, "stac_api", redact(s["url"]), newest_per_tile(tiles), **extra)
+    return found(cfg, "stac_api", redact_url(s["url"]), newest_per_tile(tiles), **extra)
 
 
 SOURCE = Source(mission="lidar", kind="stac_api", search=search, fetch=partial(fetch_tile, kind="stac_api"))

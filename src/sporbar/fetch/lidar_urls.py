@@ -17,12 +17,13 @@ import requests
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
-from sporbar.fetch.credentials import Credentials, redact
+from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.errors import AuthError, DownloadError
 from sporbar.fetch.lidar_files import area, credentials, fetch_tile, found, overlaps, settings, tile_id
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
 from sporbar.lidar.read import header_bounds
+from sporbar.redaction import redact_url
 
 HEADER_BYTES = 65536
 
@@ -37,13 +38,15 @@ def remote_header(url: str, creds: Credentials, timeout: float = 60) -> laspy.La
     """
     r = requests.get(url, headers={**creds.headers(), "Range": f"bytes=0-{HEADER_BYTES - 1}"}, timeout=timeout)
     if r.status_code in (401, 403):
-        raise AuthError(f"{redact(url)}: HTTP {r.status_code}: credentials missing or wrong; set {creds.describe()}")
+        raise AuthError(
+            f"{redact_url(url)}: HTTP {r.status_code}: credentials missing or wrong; set {creds.describe()}"
+        )
     if r.status_code not in (200, 206):
-        raise DownloadError(f"{redact(url)}: HTTP {r.status_code} reading the LAS header")
+        raise DownloadError(f"{redact_url(url)}: HTTP {r.status_code} reading the LAS header")
     try:
         return laspy.LasHeader.read_from(io.BytesIO(r.content[:HEADER_BYTES]))
     except Exception as err:  # laspy raises several types on bad headers
-        raise InputDataError(f"{redact(url)}: not a LAS/LAZ file: {err}") from err
+        raise InputDataError(f"{redact_url(url)}: not a LAS/LAZ file: {err}") from err
 
 
 def search(cfg: Config) -> Found:

@@ -24,13 +24,13 @@ import pystac
 
 from sporbar.config import Config
 from sporbar.errors import MissingInputError
-from sporbar.fetch.credentials import redact
 from sporbar.fetch.errors import NothingFoundError
 from sporbar.fetch.missions import SENTINEL1
 from sporbar.fetch.s1_names import filters, nothing_found_hint
 from sporbar.fetch.search import Found, search_params
 from sporbar.fetch.source import Source
 from sporbar.fetch.stac_api import FetchedAssets, fetch_assets, search_items, settings
+from sporbar.redaction import redact_url
 from sporbar.stac.items.raw_s1 import raw_s1_api_item
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def search(cfg: Config) -> Found:
     s = settings(cfg, SENTINEL1.section)
     p = search_params(cfg, SENTINEL1.section)
     f = filters(cfg)
-    query = {"url": redact(s["url"]), "collections": [s["collection"]], **p.as_dict(), **f.as_dict()}
+    query = {"url": redact_url(s["url"]), "collections": [s["collection"]], **p.as_dict(), **f.as_dict()}
     scenes = []
     for it in search_items(s, p):
         props = it.get("properties", {})
@@ -95,7 +95,7 @@ def search(cfg: Config) -> Found:
     scenes.sort(key=lambda x: (x["datetime"] or "", x["id"]))
     if not scenes:
         raise NothingFoundError(
-            f"{redact(s['url'])}: the STAC API search found no Sentinel-1 items for "
+            f"{redact_url(s['url'])}: the STAC API search found no Sentinel-1 items for "
             + p.describe(collection=s["collection"], **f.as_dict()) + nothing_found_hint()
         )
     return query, scenes

@@ -21,12 +21,12 @@ import pystac
 
 from sporbar.config import Config
 from sporbar.errors import MissingInputError
-from sporbar.fetch.credentials import redact
 from sporbar.fetch.errors import NothingFoundError
 from sporbar.fetch.missions import SENTINEL2
 from sporbar.fetch.search import Found, search_params
 from sporbar.fetch.source import Source
 from sporbar.fetch.stac_api import FetchedAssets, fetch_assets, search_items, settings
+from sporbar.redaction import redact_url
 from sporbar.stac.items.raw_s2 import raw_s2_api_item
 
 # sporbar key -> keys other APIs use for it
@@ -55,7 +55,7 @@ def search(cfg: Config) -> Found:
     s = settings(cfg, SENTINEL2.section)
     p = search_params(cfg, SENTINEL2.section)
     cloud = {"eo:cloud_cover": {"lte": p.max_cloud_cover}}
-    query = {"url": redact(s["url"]), "collections": [s["collection"]], **p.as_dict(), "query": cloud}
+    query = {"url": redact_url(s["url"]), "collections": [s["collection"]], **p.as_dict(), "query": cloud}
     scenes = [
         {
             "id": scene_id(it),
@@ -70,7 +70,7 @@ def search(cfg: Config) -> Found:
     ]
     if not scenes:
         raise NothingFoundError(
-            f"{redact(s['url'])}: the STAC API search found no items for "
+            f"{redact_url(s['url'])}: the STAC API search found no items for "
             + p.describe(collection=s["collection"])
             + "; widen the dates (sources.sentinel2.date_range) or the cloud limit"
         )

@@ -22,9 +22,9 @@ from odc.geo.geom import box
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
-from sporbar.fetch.credentials import redact
 from sporbar.fetch.download import Policy
 from sporbar.io import write_json_atomic
+from sporbar.redaction import redact_url
 
 SOURCE_PROPERTY = "sporbar:source"  # provenance of a raw item's download (plain property)
 # What a search returns: the query as recorded, and one entry per scene found.
@@ -127,7 +127,7 @@ def write_search(path: Path, source: str, query: dict[str, Any], scenes: list[di
         s = dict(s)
         for k in ("href", "url", "item_href"):
             if s.get(k):
-                s[k] = redact(s[k])
+                s[k] = redact_url(s[k])
         clean.append(s)
     clean.sort(key=lambda s: (s.get("datetime") or "", s["id"]))
     doc = {"source": source, "query": query, "scenes": clean}
@@ -187,7 +187,7 @@ def source_provenance(kind: str, url: str, query: dict[str, Any] | None, checksu
     """The ``sporbar:source`` property of a raw item: where, how found, when, which digest."""
     out: dict[str, Any] = {
         "kind": kind,
-        "url": redact(url) if "://" in url else url,
+        "url": redact_url(url) if "://" in url else url,
         "downloaded": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
     if query:

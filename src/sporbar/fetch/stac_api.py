@@ -25,12 +25,13 @@ import pystac
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.fetch.checksums import Checksum
-from sporbar.fetch.credentials import Credentials, redact, scrub
+from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, Policy, download_all
 from sporbar.fetch.errors import AuthError, DownloadError
 from sporbar.fetch.missions import Mission
 from sporbar.fetch.search import SOURCE_PROPERTY, SearchParams, policy, source_provenance, workers
 from sporbar.io import check_writable
+from sporbar.redaction import quote_body, redact_url
 from sporbar.stac.record import RunContext
 
 HrefModifier = Callable[[str], str]
@@ -97,11 +98,11 @@ def search_items(s: dict[str, Any], p: SearchParams, **filters: Any) -> list[dic
     except APIError as err:
         if getattr(err, "status_code", None) in (401, 403):
             raise AuthError(
-                f"{redact(s['url'])}: HTTP {err.status_code} from the STAC API: credentials missing or "
+                f"{redact_url(s['url'])}: HTTP {err.status_code} from the STAC API: credentials missing or "
                 f"wrong; set {creds.describe()}"
             ) from None
-        text = scrub(str(err), creds.secrets())[:300]
-        raise DownloadError(f"{redact(s['url'])}: STAC API search failed: {text}") from None
+        text = quote_body(str(err))
+        raise DownloadError(f"{redact_url(s['url'])}: STAC API search failed: {text}") from None
 
 
 def _suffix(href: str, media_type: str | None) -> str:
@@ -176,8 +177,8 @@ def fetch_assets(
         item_path,
         inputs=[],
         lineage=f"Downloaded {len(jobs)} assets of {mission.product.removesuffix(' product')} item "
-        f"{entry.get('item_id', name)} from the STAC API {redact(s['url'])} (collection {s['collection']}), "
+        f"{entry.get('item_id', name)} from the STAC API {redact_url(s['url'])} (collection {s['collection']}), "
         "checksums checked where the API gives them.",
         command=mission.command,
-        parameters={"source": "stac_api", "scene": name, "url": redact(s["url"]), "assets": list(s["assets"])},
+        parameters={"source": "stac_api", "scene": name, "url": redact_url(s["url"]), "assets": list(s["assets"])},
     )
