@@ -144,6 +144,22 @@ def test_fetch_zip_with_traversal_is_refused(server: Loopback, tmp_path: Path, m
     assert not list(tmp_path.rglob("evil.txt"))
 
 
+def test_failed_fetch_leaves_no_extracted_safe(server: Loopback, tmp_path: Path, monkeypatch) -> None:
+    """Issue 12.10: a downloaded product whose metadata is broken is not left unzipped in raw/."""
+    monkeypatch.setenv("SPORBAR_DHUS_USER", "alice")
+    monkeypatch.setenv("SPORBAR_DHUS_PASSWORD", SECRET)
+    cfg = load(_config(tmp_path, server))
+    scene = make_source(cfg, tmp_path / "src")[0]["id"]
+    safe = tmp_path / "src/sentinel-2" / f"{scene}.SAFE"
+    next(safe.glob("GRANULE/*/MTD_TL.xml")).write_text("<broken", encoding="utf-8")
+    uuid = "0f3c1a2b-dddd-bbbb-cccc-123456789abc"
+    _serve_product(server, uuid, _zip_safe(safe))
+    item_path = tmp_path / "results/raw/sentinel-2-l2a" / scene / "item.json"
+    with pytest.raises(InputDataError, match="MTD_TL.xml"):
+        dhus.fetch(RunContext.current(), cfg, {"id": scene, "uuid": uuid}, item_path, pol=FAST)
+    assert list(item_path.parent.iterdir()) == []
+
+
 def test_secret_never_leaks_through_the_cli(server: Loopback, tmp_path: Path, monkeypatch, capsys, caplog) -> None:
     """search + fetch + a refused fetch through `sporbar`: grep items, search.json, logs, config, errors."""
     import logging

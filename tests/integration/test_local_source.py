@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -35,8 +36,6 @@ def test_index_in_place_and_zip(tmp_path: Path) -> None:
         for f in sorted(last.rglob("*")):
             if f.is_file():
                 zf.write(f, f"{last.name}/{f.relative_to(last).as_posix()}")
-    import shutil
-
     shutil.rmtree(last)
     query, found = local.S2_SOURCE.search(cfg)
     assert [s["id"] for s in found] == [s["id"] for s in scenes]
@@ -59,8 +58,78 @@ def test_nothing_found_and_evil_zip(tmp_path: Path) -> None:
     name = "S2A_MSIL2A_20200105T104031_N0510_R094_T32VNR_20200105T130000"
     with zipfile.ZipFile(archive / f"{name}.zip", "w") as zf:
         zf.writestr(f"{name}.SAFE/../../../evil.txt", "x")
-    _, found = local.S2_SOURCE.search(cfg)
+    with pytest.raises(InputDataError, match="outside"):  # the search reads a zip's metadata too
+        local.S2_SOURCE.search(cfg)
     out = tmp_path / "results/raw" / name / "item.json"
     with pytest.raises(InputDataError, match="outside"):
-        local.S2_SOURCE.fetch(RunContext.current(), cfg, found[0], out)
+        local.S2_SOURCE.fetch(RunContext.current(), cfg, {"id": name, "path": str(archive / f"{name}.zip")}, out)
     assert not list(tmp_path.rglob("evil.txt")) and not out.exists()
+
+
+def _zip(safe: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(dest, "w") as zf:
+        for f in sorted(safe.rglob("*")):
+            if f.is_file():
+                zf.write(f, f"{safe.name}/{f.relative_to(safe).as_posix()}")
+    return dest
+
+
+L1C = "S2A_MSIL1C_20210908T042701_N0301_R133_T46RER_20210908T070248"
+
+
+def _real_l1c(shared: Path) -> Path:
+    safe = shared / "realdata" / "s2-safe-metadata" / f"{L1C}.SAFE"
+    if not safe.is_dir():
+        pytest.skip(f"{safe} not in the shared data")
+    return safe
+
+
+def test_l1c_product_is_left_out_at_search_with_a_warning(tmp_path: Path, shared_dir: Path, caplog) -> None:
+    """Issue 12.10: an L1C product in the archive (here zipped) must not enter the L2A scene list."""
+    archive = tmp_path / "archive"
+    cfg = load(_config(tmp_path, archive, date_range={"start": "2021-09-01", "end": "2024-09-30"}))
+    scenes = make_source(cfg, archive)
+    _zip(_real_l1c(shared_dir), archive / f"{L1C}.zip")
+    with caplog.at_level("WARNING", logger="sporbar.fetch.local"):
+        _, found = local.S2_SOURCE.search(cfg)
+    assert [s["id"] for s in found] == [s["id"] for s in scenes]
+    assert any(L1C in r.getMessage() and "Level-1C" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_archive_of_only_l1c_products_is_a_named_error(tmp_path: Path, shared_dir: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(_real_l1c(shared_dir), archive / f"{L1C}.SAFE")
+    cfg = load(_config(tmp_path, archive, date_range={"start": "2021-09-01", "end": "2021-09-30"}))
+    with pytest.raises(NothingFoundError, match="L2A") as err:
+        local.S2_SOURCE.search(cfg)
+    assert L1C in str(err.value)
+
+
+def test_zips_get_the_cloud_filter_of_folders(tmp_path: Path) -> None:
+    """Issue 12.10: a zipped product over the cloud limit is left out, as the same folder is."""
+    archive = tmp_path / "archive"
+    cfg = load(_config(tmp_path, archive))
+    scenes = make_source(cfg, archive)
+    cloudiest = max(scenes, key=lambda s: s["cloud_cover"])
+    safe = archive / "sentinel-2" / f"{cloudiest['id']}.SAFE"
+    _zip(safe, archive / f"{cloudiest['id']}.zip")
+    shutil.rmtree(safe)
+    limit = cloudiest["cloud_cover"] - 0.01
+    assert all(s["cloud_cover"] <= limit for s in scenes if s is not cloudiest)
+    cfg = load(_config(tmp_path, archive, max_cloud_cover=limit))
+    _, found = local.S2_SOURCE.search(cfg)
+    assert [s["id"] for s in found] == [s["id"] for s in scenes if s is not cloudiest]
+
+
+def test_failed_fetch_leaves_no_extracted_safe(tmp_path: Path) -> None:
+    """Issue 12.10: a zip whose metadata is broken fails to fetch and leaves nothing in raw/."""
+    archive = tmp_path / "archive"
+    cfg = load(_config(tmp_path, archive))
+    scene = make_source(cfg, archive)[0]["id"]
+    safe = archive / "sentinel-2" / f"{scene}.SAFE"
+    next(safe.glob("GRANULE/*/MTD_TL.xml")).write_text("<broken", encoding="utf-8")
+    zpath = _zip(safe, archive / f"{scene}.zip")
+    out = tmp_path / "results/raw/sentinel-2-l2a" / scene / "item.json"
+    with pytest.raises(InputDataError, match="MTD_TL.xml"):
+        local.S2_SOURCE.fetch(RunContext.current(), cfg, {"id": scene, "path": str(zpath)}, out)
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []

@@ -227,11 +227,14 @@ def test_local_archive_folder_in_place_zip_extracted(tmp_path: Path) -> None:
     with pytest.raises(NothingFoundError, match=r"1 products indexed") as err:
         local.S1_SOURCE.search(cfg)
     assert "sensor_mode=IW" in str(err.value) and "2021-08-01..2021-08-31" in str(err.value)
-    # a zip is not opened for its footprint (as for Sentinel-2): found, extracted, recorded
+    # issue 12.10: a zip's footprint is read as well (its metadata files only): not found either
     shutil.rmtree(archive / "folders")
     (archive / f"{PRODUCT}.zip").write_bytes(zip_safe(safe))
-    query, scenes = local.S1_SOURCE.search(cfg)
-    assert [s["id"] for s in scenes] == [PRODUCT] and query["sensor_mode"] == "IW"
+    with pytest.raises(NothingFoundError, match=r"1 products indexed"):
+        local.S1_SOURCE.search(cfg)
+    # listed anyway (a search of another area): extracted beside the item and recorded
+    query = {"path": str(archive)}
+    scenes = [{"id": PRODUCT, "path": str(archive / f"{PRODUCT}.zip"), "datetime": "2021-08-09T17:39:53+00:00"}]
     write_search(plan.path(cfg, "s1_search"), "local", query, scenes)
     out = plan.path(cfg, "raw_s1", scene=PRODUCT)
     d = local.S1_SOURCE.fetch(RunContext.current(), cfg, scenes[0], out, query=query)
@@ -244,8 +247,9 @@ def test_local_archive_folder_in_place_zip_extracted(tmp_path: Path) -> None:
         local.S1_SOURCE.fetch(RunContext.current(), cfg, scenes[0], tmp_path / "other" / "item.json")
 
 
-def test_local_archive_filters_mode_polarisation_and_dates(tmp_path: Path) -> None:
-    """Names decide for zips: an EW, a single-pol and an out-of-range product are not kept."""
+def test_local_archive_filters_mode_polarisation_and_dates(tmp_path: Path, caplog) -> None:
+    """Names decide first: an EW, a single-pol, an SLC and an out-of-range product are not even opened;
+    the one that passes is opened and left out for its footprint (central France, not the area)."""
     safe = real_s1_safe()
     archive = tmp_path / "archive"
     archive.mkdir()
@@ -258,5 +262,7 @@ def test_local_archive_filters_mode_polarisation_and_dates(tmp_path: Path) -> No
         (archive / f"{name}.zip").write_bytes(body)
     s1 = {"source": "local", "local": {"path": str(archive)}, "polarisation": "VV VH",
           "date_range": {"start": "2021-08-01", "end": "2021-08-31"}}
-    _, scenes = local.S1_SOURCE.search(load(_config(tmp_path, s1)))
-    assert [s["id"] for s in scenes] == [PRODUCT]
+    with caplog.at_level("INFO", logger="sporbar.fetch.local"), pytest.raises(NothingFoundError, match="5 products"):
+        local.S1_SOURCE.search(load(_config(tmp_path, s1)))
+    opened = [r.getMessage() for r in caplog.records if "footprint does not touch the area" in r.getMessage()]
+    assert len(opened) == 1 and PRODUCT in opened[0], opened

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,6 +103,24 @@ def test_metadata_only_item_records_without_tiffs(tmp_path: Path) -> None:
     )
     assert set(d["assets"]) == METADATA_KEYS
     assert all(a[ext.FILE_CHECKSUM].startswith("1220") for a in d["assets"].values())
+
+
+def test_metadata_only_safe_without_calibration_and_noise_is_catalogued(tmp_path: Path) -> None:
+    """Issue 12.10: a SAFE holding only the manifest and annotations (the manifest still lists the
+    calibration and noise XML) gets an item with the assets that exist, not a missing-asset error."""
+    safe = copy_safe(tmp_path)
+    shutil.rmtree(safe / "annotation" / "calibration")
+    meta = read_s1_safe(safe)
+    assert all(f.calibration is not None and f.noise is not None for f in meta.files)  # listed, absent
+    d = record_item(
+        raw_s1_item(meta),
+        tmp_path / "item.json",
+        inputs=[],
+        step=Step(lineage="test", command="fetch s1"),
+        provenance=Provenance.current(now=NOW),
+    )
+    validate_item_dict(d)
+    assert set(d["assets"]) == {"annotation-vv", "annotation-vh", "manifest"}
 
 
 @pytest.mark.parametrize("field", ["sar:polarizations", "sat:orbit_state"])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import shutil
 import stat
+import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sporbar.errors import InputDataError
@@ -25,11 +28,16 @@ def check_zip(path: Path) -> None:
         raise IntegrityError(f"{path.name}: zip member {bad!r} fails its CRC check")
 
 
-def safe_extract(zip_path: Path, target: Path) -> list[Path]:
+def safe_extract(zip_path: Path, target: Path, *, select: Callable[[str], bool] | None = None) -> list[Path]:
     """Extract ``zip_path`` into folder ``target`` (atomically); return the top-level entries.
 
     Every member is checked first: absolute paths, ``..`` components, drive letters and
     symbolic links are refused, so nothing can land outside ``target``.
+
+    Args:
+        zip_path: the zip.
+        target: the folder to extract into (made if missing).
+        select: extract only the file members whose name it accepts (default: all).
 
     Raises:
         InputDataError: naming the zip and the offending member (nothing is extracted).
@@ -64,7 +72,8 @@ def safe_extract(zip_path: Path, target: Path) -> list[Path]:
         out = []
         for top in sorted(tops):
             final = target / top
-            members = [i for i in zf.infolist() if i.filename.replace("\\", "/").split("/", 1)[0] == top]
+            members = [i for i in zf.infolist() if i.filename.replace("\\", "/").split("/", 1)[0] == top
+                       and (select is None or i.is_dir() or select(i.filename))]
             with atomic_path(final) as tmp:
                 tmp.mkdir()
                 for info in members:
@@ -83,3 +92,60 @@ def safe_extract(zip_path: Path, target: Path) -> list[Path]:
                         shutil.copyfileobj(src, dst, CHUNK)
             out.append(final)
         return out
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def extract_safe(zip_path: Path, name: str, folder: Path) -> Path:
+    """Extract the zip of product ``name`` into ``folder``; return its ``<name>.SAFE`` folder there.
+
+    Raises:
+        InputDataError: the zip is unreadable, holds members outside its folder, or does not
+            hold ``<name>.SAFE`` (whatever it held is removed again).
+    """
+    tops = safe_extract(zip_path, folder)
+    safe = folder / f"{name}.SAFE"
+    if safe not in tops:
+        for t in tops:
+            _remove(t)
+        raise InputDataError(f"{zip_path}: zip holds {[t.name for t in tops]}, not {safe.name}")
+    return safe
+
+
+@contextmanager
+def removed_on_failure(path: Path) -> Iterator[Path]:
+    """Yield ``path``; if the block fails, delete it (so no half-described product stays in raw/)."""
+    try:
+        yield path
+    except BaseException:
+        _remove(path)
+        raise
+
+
+def _is_metadata(member: str) -> bool:
+    return member.lower().endswith((".xml", ".safe"))
+
+
+@contextmanager
+def metadata_of(product: Path, name: str) -> Iterator[Path]:
+    """The SAFE folder of a product to read its metadata from: a folder itself, or for a zip a
+    temporary copy of its metadata files (``manifest.safe`` and the XML), removed afterwards.
+
+    Raises:
+        InputDataError: the zip is unreadable, holds members outside its folder, or lacks ``<name>.SAFE``.
+    """
+    if product.is_dir():
+        yield product
+        return
+    with tempfile.TemporaryDirectory(prefix="sporbar-metadata-") as tmp:
+        tops = safe_extract(product, Path(tmp), select=_is_metadata)
+        safe = Path(tmp) / f"{name}.SAFE"
+        if safe not in tops:
+            raise InputDataError(f"{product}: zip holds {[t.name for t in tops]}, not {safe.name}")
+        yield safe
+

@@ -29,7 +29,7 @@ import requests
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.fetch import s1_names
-from sporbar.fetch.archives import check_zip, safe_extract
+from sporbar.fetch.archives import check_zip, extract_safe, removed_on_failure
 from sporbar.fetch.checksums import Checksum
 from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, Policy, download
@@ -231,25 +231,23 @@ def fetch(
         pol,
     )
     try:
-        tops = safe_extract(zpath, folder)
+        safe = extract_safe(zpath, name, folder)
     finally:
         zpath.unlink(missing_ok=True)
-    safe = folder / f"{name}.SAFE"
-    if safe not in tops:
-        raise InputDataError(f"{redact_url(url)}: zip of {name} holds {[t.name for t in tops]}, not {safe.name}")
-    item = mission.describe(safe.resolve(), name)
-    item.properties[SOURCE_PROPERTY] = source_provenance(
-        "dhus", url, query, f"md5:{md5.lower()}" if md5 else None
-    )
-    return ctx.record(
-        item,
-        item_path,
-        inputs=[],
-        lineage=f"Downloaded {mission.title} product {name} from the DHuS hub {redact_url(s['api_url'])} "
-        "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
-        command=mission.command,
-        parameters={"source": "dhus", "scene": name, "api_url": redact_url(s["api_url"])},
-    )
+    with removed_on_failure(safe):  # a product that cannot be described is not left in raw/
+        item = mission.describe(safe.resolve(), name)
+        item.properties[SOURCE_PROPERTY] = source_provenance(
+            "dhus", url, query, f"md5:{md5.lower()}" if md5 else None
+        )
+        return ctx.record(
+            item,
+            item_path,
+            inputs=[],
+            lineage=f"Downloaded {mission.title} product {name} from the DHuS hub {redact_url(s['api_url'])} "
+            "(MD5 checked), unzipped the SAFE folder and described it from its metadata.",
+            command=mission.command,
+            parameters={"source": "dhus", "scene": name, "api_url": redact_url(s["api_url"])},
+        )
 
 
 S2_SOURCE = Source(mission="sentinel2", kind="dhus", search=partial(search, mission=SENTINEL2),

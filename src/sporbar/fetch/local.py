@@ -10,25 +10,27 @@ outside the target) beside the item: the one case that copies.
 
 Search lists the products whose file name holds a product name (``X.SAFE``, ``X.zip``,
 ``X.SAFE.zip``) within the dates and the mission's filters (Sentinel-1: mode, product type
-and polarisations from the name), then, for folders, reads the metadata: the footprint
-must touch the area and (Sentinel-2) the cloud cover be within the limit.
+and polarisations from the name; Sentinel-2: Level-2A only, a Level-1C product is left out
+with a warning naming it), then reads the metadata of folders and zips alike (of a zip, only
+its metadata files, into a temporary folder): the footprint must touch the area and
+(Sentinel-2) the cloud cover be within the limit.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import zipfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sporbar.config import Config
-from sporbar.errors import ConfigError, InputDataError, MissingInputError
+from sporbar.errors import ConfigError, MissingInputError
 from sporbar.fetch import s1_names
-from sporbar.fetch.archives import safe_extract
+from sporbar.fetch.archives import extract_safe, metadata_of, removed_on_failure
 from sporbar.fetch.errors import NothingFoundError
 from sporbar.fetch.missions import SENTINEL1, SENTINEL2, Mission
 from sporbar.fetch.s1_safe import read_s1_safe
@@ -84,17 +86,24 @@ def _touches(footprint: tuple[tuple[float, float], ...], p: SearchParams) -> boo
 
 
 # --- what each mission reads from a name and from the metadata ---------------------------
-# A name rule gives the entry (None: skipped); a metadata rule updates it (a str: why skipped).
+# A name rule gives the entry, None (outside the dates or filters) or why the product is left out
+# (logged as a warning); a metadata rule updates the entry, or says why the product is left out.
 
 
-def _s2_by_name(cfg: Config, p: SearchParams, name: str) -> dict[str, Any] | None:
+def _s2_by_name(cfg: Config, p: SearchParams, name: str) -> dict[str, Any] | str | None:
     d8 = SENTINEL2.archive_name.search(name).group(2)  # type: ignore[union-attr]
     day = date(int(d8[:4]), int(d8[4:6]), int(d8[6:8]))
-    return {"datetime": day.isoformat()} if p.start <= day <= p.end else None
+    if not p.start <= day <= p.end:
+        return None
+    if "_MSIL1C_" in name:
+        return _NOT_L2A
+    return {"datetime": day.isoformat()}
 
 
 def _s2_by_metadata(p: SearchParams, safe: Path) -> dict[str, Any] | str:
     meta = read_safe(safe)
+    if meta.level != "L2A":
+        return _NOT_L2A
     if meta.cloud_cover > p.max_cloud_cover:
         return f"cloud cover {meta.cloud_cover}% over {p.max_cloud_cover}%"
     if meta.footprint and not _touches(meta.footprint, p):
@@ -102,7 +111,7 @@ def _s2_by_metadata(p: SearchParams, safe: Path) -> dict[str, Any] | str:
     return {"datetime": meta.sensing_datetime.isoformat(), "cloud_cover": meta.cloud_cover}
 
 
-def _s1_by_name(cfg: Config, p: SearchParams, name: str) -> dict[str, Any] | None:
+def _s1_by_name(cfg: Config, p: SearchParams, name: str) -> dict[str, Any] | str | None:
     fields = s1_names.parse_name(name)
     if fields is None or not s1_names.filters(cfg).keeps_name(name) or not p.start <= fields.start.date() <= p.end:
         return None
@@ -117,7 +126,8 @@ def _s1_by_metadata(p: SearchParams, safe: Path) -> dict[str, Any] | str:
     return {"datetime": meta.start_datetime.isoformat()}
 
 
-_RULES: dict[str, tuple[Callable[[Config, SearchParams, str], dict[str, Any] | None],
+_NOT_L2A = "a Level-1C (L1C) product; the local Sentinel-2 source takes Level-2A (L2A) products only (ARD needs SCL)"
+_RULES: dict[str, tuple[Callable[[Config, SearchParams, str], dict[str, Any] | str | None],
                         Callable[[SearchParams, Path], dict[str, Any] | str]]] = {
     SENTINEL2.section: (_s2_by_name, _s2_by_metadata),
     SENTINEL1.section: (_s1_by_name, _s1_by_metadata),
@@ -125,58 +135,44 @@ _RULES: dict[str, tuple[Callable[[Config, SearchParams, str], dict[str, Any] | N
 
 
 def search(cfg: Config, *, mission: Mission) -> Found:
-    """The products of the archive within the dates, the mission's filters and (folders) the area.
+    """The products of the archive within the dates, the mission's filters and the area (and, for
+    Sentinel-2, the cloud limit and Level-2A); zips are read like folders (their metadata files only).
 
     Raises:
         ConfigError, MissingInputError: no archive folder (see :func:`archive`).
-        NothingFoundError: none passes (names AOI, dates, filters and how many were indexed).
+        InputDataError: a product's metadata is unreadable, or a zip is (names the file).
+        NothingFoundError: none passes (names AOI, dates, filters, how many were indexed and the
+            products left out with a warning, e.g. Level-1C ones).
     """
     folder = archive(cfg, mission)
     p = search_params(cfg, mission.section)
     filters = s1_names.filters(cfg).as_dict() if mission is SENTINEL1 else {}
     by_name, by_metadata = _RULES[mission.section]
     found = index(folder, mission.archive_name)
-    scenes = []
+    scenes, left_out = [], {}
     for name, path in found:
         entry = by_name(cfg, p, name)
+        if entry is not None and not isinstance(entry, str):
+            with metadata_of(path, name) as safe:
+                more = by_metadata(p, safe)
+            entry = more if isinstance(more, str) else {**entry, **more}
         if entry is None:
             continue
-        if path.is_dir():
-            more = by_metadata(p, path)
-            if isinstance(more, str):
-                log.info("%s: %s, skipped", name, more)
-                continue
-            entry.update(more)
+        if isinstance(entry, str):
+            (log.warning if entry == _NOT_L2A else log.info)("%s: %s; left out", path, entry)
+            if entry == _NOT_L2A:
+                left_out[name] = entry
+            continue
         scenes.append({"id": name, "path": str(path.resolve()), **entry})
     scenes.sort(key=lambda x: (x["datetime"], x["id"]))
     if not scenes:
         raise NothingFoundError(
             f"{folder}: the local archive has no {mission.title} products for {p.describe(**filters)} "
-            f"({len(found)} products indexed)" + (s1_names.nothing_found_hint() if mission is SENTINEL1 else "")
+            f"({len(found)} products indexed)"
+            + "".join(f"; left out {n}: {why}" for n, why in left_out.items())
+            + (s1_names.nothing_found_hint() if mission is SENTINEL1 else "")
         )
     return {"path": str(folder), **p.as_dict(), **filters}, scenes
-
-
-def open_product(name: str, src: Path, item_dir: Path, mission: Mission) -> tuple[Path, str, str | None]:
-    """The SAFE folder of archived product ``name``: in place (a folder), or extracted from its zip
-    into ``item_dir``. Returns (SAFE folder, how it was got, checksum of the zip or None).
-
-    Raises:
-        MissingInputError: the product is no longer in the archive.
-        InputDataError: the zip is unreadable or does not hold the product's SAFE folder.
-    """
-    if not src.exists():
-        raise MissingInputError(f"{src}: archived {mission.title} product {name} not found (was the archive moved?)")
-    if src.is_dir():
-        return src.resolve(), "indexed in place (not copied)", None
-    try:
-        tops = safe_extract(src, item_dir)
-    except zipfile.BadZipFile as err:
-        raise InputDataError(f"{src}: not a readable zip: {err}") from err
-    safe = item_dir / f"{name}.SAFE"
-    if safe not in tops:
-        raise InputDataError(f"{src}: zip holds {[t.name for t in tops]}, not {safe.name}")
-    return safe.resolve(), "extracted from its zip", sha256_multihash(src)
 
 
 def fetch(
@@ -191,24 +187,35 @@ def fetch(
 ) -> dict[str, Any]:
     """Record the raw item of one archived product (folder: in place; zip: extracted beside the item).
 
+    A zip extracted for a fetch that then fails is removed again: nothing half-described stays in raw/.
+
     Raises:
         MissingInputError: the product is no longer in the archive.
-        InputDataError: the zip is unreadable or does not hold the product's SAFE folder.
+        InputDataError: the zip is unreadable or does not hold the product's SAFE folder, or the
+            product's metadata is broken.
     """
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
     name, src = entry["id"], Path(entry["path"])
-    safe, how, checksum = open_product(name, src, item_path.parent, mission)
-    item = mission.describe(safe, name)
-    item.properties[SOURCE_PROPERTY] = source_provenance("local", str(src), query, checksum)
-    return ctx.record(
-        item,
-        item_path,
-        inputs=[],
-        lineage=f"{mission.product} {name} from the local archive, {how}; described from its metadata.",
-        command=mission.command,
-        parameters={"source": "local", "scene": name, "path": str(src)},
-    )
+    if not src.exists():
+        raise MissingInputError(f"{src}: archived {mission.title} product {name} not found (was the archive moved?)")
+    guard: AbstractContextManager[Path]
+    if src.is_dir():
+        safe, how, checksum, guard = src.resolve(), "indexed in place (not copied)", None, nullcontext(src)
+    else:
+        safe = extract_safe(src, name, item_path.parent).resolve()
+        how, checksum, guard = "extracted from its zip", sha256_multihash(src), removed_on_failure(safe)
+    with guard:
+        item = mission.describe(safe, name)
+        item.properties[SOURCE_PROPERTY] = source_provenance("local", str(src), query, checksum)
+        return ctx.record(
+            item,
+            item_path,
+            inputs=[],
+            lineage=f"{mission.product} {name} from the local archive, {how}; described from its metadata.",
+            command=mission.command,
+            parameters={"source": "local", "scene": name, "path": str(src)},
+        )
 
 
 S2_SOURCE = Source(mission="sentinel2", kind="local", search=partial(search, mission=SENTINEL2),

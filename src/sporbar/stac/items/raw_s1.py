@@ -33,8 +33,8 @@ _POLARISATION_KEYS = ("vv", "vh", "hh", "hv")
 def raw_s1_item(meta: S1SceneMeta) -> pystac.Item:
     """Build the raw item of a Sentinel-1 GRD product (asset hrefs absolute; relative when recorded).
 
-    Measurement TIFFs are assets only when present on disk; the manifest and every
-    polarisation's annotation, calibration and noise XML always are.
+    The manifest and every polarisation's annotation XML are always assets; measurement TIFFs
+    and calibration and noise XML only when present on disk (metadata-only copies lack them).
 
     Args:
         meta: the product's metadata, as :func:`sporbar.fetch.s1_safe.read_s1_safe` read it.
@@ -110,9 +110,10 @@ def raw_s1_item(meta: S1SceneMeta) -> pystac.Item:
             item.add_asset(pol, asset)
             SarExtension.ext(asset).polarizations = [Polarization(f.polarisation)]
         metadata = [("annotation", f.annotation, "Product annotation")]
-        if f.calibration is not None:
+        # a metadata-only copy may lack the calibration and noise XML that its manifest lists
+        if f.calibration is not None and f.calibration.is_file():
             metadata.append(("calibration", f.calibration, "Calibration LUTs"))
-        if f.noise is not None:
+        if f.noise is not None and f.noise.is_file():
             metadata.append(("noise", f.noise, "Thermal noise LUTs"))
         for kind, path, title in metadata:
             item.add_asset(
