@@ -96,6 +96,16 @@ def test_wrong_checksum_refetched_then_clear_error(server: Loopback, tmp_path: P
     assert _leftovers(tmp_path) == ["p"]
 
 
+def test_body_shorter_than_its_content_length_is_never_kept(server: Loopback, tmp_path: Path) -> None:
+    """Issue 12.7: with no size or checksum known, HTTP Content-Length still decides: a body cut short
+    every time is retried, then refused naming the file; nothing is left at the destination."""
+    server.routes["/p"] = Route(body=DATA, ranges=False, faults=[("cut", 1000)] * 20)
+    dest = tmp_path / "band.jp2"
+    with pytest.raises(DownloadError, match=r"^band.jp2: giving up after 4 requests"):
+        download(Download(server.url("/p"), dest), FAST)
+    assert _leftovers(tmp_path) == []
+
+
 def test_truncated_size_refetched(server: Loopback, tmp_path: Path) -> None:
     server.routes["/p"] = Route(body=DATA[:-5])
     with pytest.raises(IntegrityError, match="size"):

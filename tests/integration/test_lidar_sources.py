@@ -79,3 +79,18 @@ def test_wrong_crs_and_outside_area(server: Loopback, tmp_path: Path) -> None:
     entry = {"id": "lidar_636002_848935", "href": str(folder / "autzen.laz")}
     with pytest.raises(InputDataError, match="autzen.laz"):
         source(cfg, "lidar").fetch(RunContext.current(), cfg, entry, tmp_path / "raw/x/item.json")
+
+
+def test_truncated_local_laz_is_refused(tmp_path: Path) -> None:
+    """Issue 12.7: a LAZ in the local folder cut short is not recorded with its checksum."""
+    from sporbar.fetch.errors import IntegrityError
+
+    cfgp, lazs = _demo_laz(tmp_path)
+    cfg = load(_config(cfgp, {"source": "local", "local": {"path": str(lazs[0].parent)}}))
+    query, tiles = source(cfg, "lidar").search(cfg)
+    laz = Path(tiles[0]["href"])
+    laz.write_bytes(laz.read_bytes()[: laz.stat().st_size * 2 // 3])
+    out = tmp_path / "raw/lidar" / tiles[0]["id"] / "item.json"
+    with pytest.raises(IntegrityError, match=f"{laz.name}: truncated"):
+        source(cfg, "lidar").fetch(RunContext.current(), cfg, tiles[0], out, query=query)
+    assert not out.exists()

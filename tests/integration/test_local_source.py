@@ -133,3 +133,18 @@ def test_failed_fetch_leaves_no_extracted_safe(tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match="MTD_TL.xml"):
         local.S2_SOURCE.fetch(RunContext.current(), cfg, {"id": scene, "path": str(zpath)}, out)
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_truncated_band_in_the_archive_is_refused(tmp_path: Path) -> None:
+    """Issue 12.7: a band indexed in place is checked against the SAFE manifest before it is recorded."""
+    from sporbar.fetch.errors import IntegrityError
+
+    archive = tmp_path / "archive"
+    cfg = load(_config(tmp_path, archive))
+    scene = make_source(cfg, archive)[0]["id"]
+    band = next((archive / "sentinel-2" / f"{scene}.SAFE").glob("GRANULE/*/IMG_DATA/R20m/*_SCL_20m.jp2"))
+    band.write_bytes(band.read_bytes()[:-100])
+    out = tmp_path / "results/raw/sentinel-2-l2a" / scene / "item.json"
+    with pytest.raises(IntegrityError, match=band.name):
+        local.S2_SOURCE.fetch(RunContext.current(), cfg, {"id": scene, "path": str(band.parents[4])}, out)
+    assert not out.exists()

@@ -266,3 +266,18 @@ def test_local_archive_filters_mode_polarisation_and_dates(tmp_path: Path, caplo
         local.S1_SOURCE.search(load(_config(tmp_path, s1)))
     opened = [r.getMessage() for r in caplog.records if "footprint does not touch the area" in r.getMessage()]
     assert len(opened) == 1 and PRODUCT in opened[0], opened
+
+
+def test_truncated_calibration_xml_is_refused(tmp_path: Path) -> None:
+    """Issue 12.7: a file the reader never parses (calibration LUTs) is still checked against the manifest."""
+    from sporbar.fetch.errors import IntegrityError
+
+    archive = tmp_path / "archive"
+    safe = Path(shutil.copytree(real_s1_safe(), archive / real_s1_safe().name))
+    cal = sorted((safe / "annotation" / "calibration").glob("calibration-*vv*.xml"))[0]
+    cal.write_bytes(cal.read_bytes()[:1000])
+    cfg = load(_config(tmp_path, {"source": "local", "local": {"path": str(archive)}}))
+    out = plan.path(cfg, "raw_s1", scene=PRODUCT)
+    with pytest.raises(IntegrityError, match=rf"{cal.name}: 1000 bytes, .*manifest"):
+        local.S1_SOURCE.fetch(RunContext.current(), cfg, {"id": PRODUCT, "path": str(safe)}, out)
+    assert not out.exists()

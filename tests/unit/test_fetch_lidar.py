@@ -101,3 +101,18 @@ def test_laz_without_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noqa
 def test_unknown_tile_names_what_the_archive_has(area: Area, tmp_path: Path) -> None:  # noqa: F811
     with pytest.raises(MissingInputError, match=area.lidar[0]["id"]):
         fetch_demo_tile(area.cfg, area.source, "lidar_0_0", tmp_path / "item.json")
+
+
+def test_truncated_laz_is_refused_not_copied(area: Area, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 12.7: a delivered LAZ cut short is caught (its header says how long it is) before copying."""
+    from sporbar.fetch.errors import IntegrityError
+
+    tile = area.lidar[0]["id"]
+    whole = area.source / area.lidar[0]["path"]
+    cut = tmp_path / "cut.laz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    src = _source_with(tmp_path, tile, cut)
+    out = tmp_path / "raw" / tile / "item.json"
+    with pytest.raises(IntegrityError, match=rf"{tile}.laz: truncated"):
+        fetch_demo_tile(area.cfg, src, tile, out)
+    assert not out.exists() and not (out.parent / f"{tile}.laz").exists()

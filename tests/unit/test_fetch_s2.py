@@ -118,3 +118,19 @@ def test_band_grids_match_the_files_on_a_non_square_granule(tmp_path):
             assert a["proj:shape"] == [ds.height, ds.width], key
             assert a["proj:transform"] == list(ds.transform)[:6], key
             assert a["proj:bbox"] == list(ds.bounds), key
+
+
+def test_truncated_source_band_is_refused_not_recorded(tiny, tmp_path):  # noqa: F811
+    """Issue 12.7: a band cut short in the source SAFE is caught against the manifest's size and MD5."""
+    from sporbar.fetch.errors import IntegrityError
+
+    source_dir = tmp_path / "src"
+    make_source(tiny[1], source_dir)
+    scene = scene_ids(tiny[1])[0]
+    band = next((source_dir / "sentinel-2" / f"{scene}.SAFE").glob("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2"))
+    band.write_bytes(band.read_bytes()[: band.stat().st_size // 2])
+    out = tmp_path / "raw" / scene / "item.json"
+    r = _run(tiny, source_dir, scene, out)
+    assert isinstance(r.exception, IntegrityError), r.output
+    assert band.name in str(r.exception) and "manifest" in str(r.exception)
+    assert not out.exists() and not (out.parent / f"{scene}.SAFE").exists()

@@ -17,7 +17,7 @@ from typing import Any
 from sporbar.config import Config
 from sporbar.errors import MissingInputError
 from sporbar.fetch import demo_archive
-from sporbar.fetch.lidar_files import acquisition_time, checked_header
+from sporbar.fetch.lidar_files import acquisition_time, checked_tile
 from sporbar.fetch.source import Source
 from sporbar.io import atomic_path, check_writable
 from sporbar.stac.items.raw_lidar import raw_lidar_item
@@ -42,6 +42,7 @@ def fetch(
 
     Raises:
         MissingInputError: the listed file is missing.
+        IntegrityError: the file is truncated (shorter than its header says).
         InputDataError: the file is unreadable or not in ``sources.lidar.epsg``.
         OutputExistsError: ``item_path`` exists and ``overwrite`` is False.
     """
@@ -51,11 +52,11 @@ def fetch(
     if not src.is_file():
         raise MissingInputError(f"{src}: lidar tile {lidar_tile!r} listed but missing; run `sporbar demo generate`")
     epsg = int(cfg.data["sources"]["lidar"]["epsg"])
-    checked_header(src, epsg)  # refuse a file in another CRS before copying it
+    checked_tile(src, epsg)  # refuse a truncated file, or one in another CRS, before copying it
     dest = item_path.parent / f"{lidar_tile}.laz"
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-    header = checked_header(dest, epsg)
+    header = checked_tile(dest, epsg)
     item = raw_lidar_item(lidar_tile, header, f"./{dest.name}", epsg=epsg, acquired=acquisition_time(header))
     log.info("fetch lidar: %s -> %s (%d points)", src, dest, header.point_count)
     return ctx.record(

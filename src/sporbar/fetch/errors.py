@@ -13,8 +13,9 @@ class AuthError(DownloadError, PermissionError):
     """The server refused the request (401/403): a credential is missing or wrong."""
 
 
-class IntegrityError(DownloadError):
-    """A downloaded file has the wrong size or checksum, or is not a readable archive."""
+class IntegrityError(SporbarError, OSError):
+    """A file does not match what its source says of it: size or checksum (SAFE manifest, STAC
+    ``file:*``, the download's MD5), completeness (a LAS header), or is not a readable archive."""
 
 
 class NothingFoundError(SporbarError, LookupError):

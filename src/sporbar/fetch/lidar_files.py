@@ -76,12 +76,15 @@ def found(cfg: Config, kind: str, where: str, tiles: list[dict[str, Any]], **ext
     return {"source": kind, "where": where, "bbox": bbox, **extra}, tiles
 
 
-def checked_header(path: Path, epsg: int) -> laspy.LasHeader:
-    """The LAS header of ``path``, after checking its CRS is EPSG:``epsg``.
+def checked_tile(path: Path, epsg: int) -> laspy.LasHeader:
+    """The LAS header of ``path``, after checking the file is as long as its header says and its
+    CRS is EPSG:``epsg``.
 
     Raises:
-        InputDataError: unreadable, no CRS, or another CRS (names the file and both CRSs).
+        IntegrityError: the file is truncated or not readable as LAS/LAZ (names it).
+        InputDataError: no CRS, or another CRS (names the file and both CRSs).
     """
+    check_complete(path)
     header = read_header(path)
     check_crs(path, header, epsg)
     return header
@@ -165,7 +168,7 @@ def fetch_tile(
                                  size=entry.get("size"), checksum=Checksum.parse(checksum) if checksum else None,
                                  credentials=credentials(s, href), validate=check_complete), policy(s))
     try:
-        header = checked_header(path, epsg)
+        header = checked_tile(path, epsg)
     except InputDataError as err:
         if kind == "local":
             raise

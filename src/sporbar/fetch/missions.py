@@ -3,6 +3,8 @@
 The DHuS hub, the local archive and the STAC API fetch both missions with one
 implementation each; a :class:`Mission` gives them the mission's config section, its
 product names, its SAFE reader and raw item builder, and its ``fetch`` sub-command.
+Every SAFE product is described through :meth:`Mission.describe`, which also holds its
+files to the sizes and MD5s of its manifest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sporbar.errors import InputDataError
 from sporbar.fetch import s1_names
 from sporbar.fetch.s1_safe import read_s1_safe
 from sporbar.fetch.safe import read_safe
+from sporbar.fetch.safe_manifest import MANIFEST, check_listed
 from sporbar.stac.items.raw_s1 import raw_s1_item
 from sporbar.stac.items.raw_s2 import raw_s2_item
 
@@ -32,7 +35,7 @@ class Mission:
         product: what one product is called in lineage, e.g. ``"Sentinel-1 GRD product"``.
         command: the sub-command that fetches it, e.g. ``"fetch s2"``.
         archive_name: a product name inside a file name (``X.SAFE``, ``X.zip``): group 1.
-        describe: the raw item of the SAFE folder of product ``name`` (reads metadata only).
+        read_item: the raw item of the SAFE folder of product ``name`` (reads metadata only).
     """
 
     section: str
@@ -40,17 +43,29 @@ class Mission:
     product: str
     command: str
     archive_name: re.Pattern[str]
-    describe: Callable[[Path, str], pystac.Item]
+    read_item: Callable[[Path, str], pystac.Item]
+
+    def describe(self, safe: Path, name: str) -> pystac.Item:
+        """The raw item of the SAFE folder ``safe`` of product ``name``, every file of it checked
+        against the size and MD5 its ``manifest.safe`` states.
+
+        Raises:
+            MissingInputError, InputDataError: the metadata is missing or broken, or names another product.
+            IntegrityError: an asset file is truncated or corrupt (names it).
+        """
+        item = self.read_item(safe, name)
+        check_listed(Path(safe) / MANIFEST, [Path(a.href) for a in item.assets.values()])
+        return item
 
 
-def _describe_s2(safe: Path, name: str) -> pystac.Item:
+def _read_s2_item(safe: Path, name: str) -> pystac.Item:
     meta = read_safe(safe)
     if meta.product_id != name:
         raise InputDataError(f"{meta.metadata_path}: PRODUCT_URI is {meta.product_id!r}, expected {name!r}")
     return raw_s2_item(meta)
 
 
-def _describe_s1(safe: Path, name: str) -> pystac.Item:
+def _read_s1_item(safe: Path, name: str) -> pystac.Item:
     return raw_s1_item(read_s1_safe(safe))
 
 
@@ -60,7 +75,7 @@ SENTINEL2 = Mission(
     product="Sentinel-2 product",
     command="fetch s2",
     archive_name=re.compile(r"(S2[A-D]_MSIL(?:1C|2A)_(\d{8})T\d{6}_N\d{4}_R\d{3}_T\d{2}[A-Z]{3}_\d{8}T\d{6})"),
-    describe=_describe_s2,
+    read_item=_read_s2_item,
 )
 SENTINEL1 = Mission(
     section=s1_names.SECTION,
@@ -68,5 +83,5 @@ SENTINEL1 = Mission(
     product="Sentinel-1 GRD product",
     command="fetch s1",
     archive_name=re.compile(rf"({s1_names.NAME_PATTERN})"),
-    describe=_describe_s1,
+    read_item=_read_s1_item,
 )

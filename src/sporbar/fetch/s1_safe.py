@@ -21,10 +21,10 @@ from pathlib import Path
 
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.fetch.s1_names import NAME
+from sporbar.fetch.safe_manifest import listed_files, manifest_of
 from sporbar.fetch.xmltools import find_all, find_first, float_of, int_of, parse_xml, text_of
 from sporbar.safe_meta import RESOLUTION_NAMES, PolarisationFiles, S1SceneMeta
 
-MANIFEST = "manifest.safe"
 MODES = ("IW", "EW", "SM", "WV")
 _REP_ANNOTATION = "s1Level1ProductSchema"
 _REP_CALIBRATION = "s1Level1CalibrationSchema"
@@ -105,17 +105,6 @@ def _grid_footprint(pts: list[tuple[int, int, float, float, float]]) -> list[tup
     return [at[c] for c in corners if c in at]
 
 
-def _data_objects(root: ET.Element, safe: Path) -> dict[str, list[Path]]:
-    """repID -> file paths listed in the manifest's dataObjectSection."""
-    out: dict[str, list[Path]] = {}
-    for obj in find_all(root, "dataObject"):
-        loc = find_first(obj, "fileLocation", safe / MANIFEST, required=False)
-        href = (loc.get("href") if loc is not None else None) or ""
-        if href:
-            out.setdefault(obj.get("repID", ""), []).append(safe / href.removeprefix("./"))
-    return out
-
-
 def _match(annotation: Path, candidates: list[Path], suffix: str = ".xml") -> Path | None:
     """The candidate whose name ends with the annotation's stem (+ ``suffix``)."""
     want = annotation.stem + suffix
@@ -131,11 +120,7 @@ def read_s1_safe(safe_dir: Path) -> S1SceneMeta:
             (names the file and the field).
     """
     safe = Path(safe_dir)
-    if not safe.is_dir():
-        raise MissingInputError(f"{safe}: SAFE folder not found")
-    mf = safe / MANIFEST
-    if not mf.is_file():
-        raise MissingInputError(f"{safe}: no {MANIFEST} (not a complete Sentinel-1 SAFE product)")
+    mf = manifest_of(safe, "Sentinel-1")
     product_id = safe.name.removesuffix(".SAFE")
     name = NAME.match(product_id)
     if name is None:
@@ -190,7 +175,9 @@ def read_s1_safe(safe_dir: Path) -> S1SceneMeta:
     stop = _utc(text_of(period, "stopTime", mf), mf, "stopTime")
     software = next((e for e in find_all(root, "software") if e.get("name") == "Sentinel-1 IPF"), None)
 
-    objects = _data_objects(root, safe)
+    objects: dict[str, list[Path]] = {}  # repID -> the files the manifest lists
+    for listed in listed_files(mf):
+        objects.setdefault(listed.rep_id, []).append(listed.path)
     annotations = objects.get(_REP_ANNOTATION, [])
     if not annotations:
         raise InputDataError(f"{mf}: dataObjectSection lists no product annotation ({_REP_ANNOTATION})")

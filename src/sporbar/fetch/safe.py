@@ -30,12 +30,12 @@ from stactools.sentinel2.stac import create_item
 
 from sporbar.bands import NATIVE_RESOLUTION
 from sporbar.errors import InputDataError, MissingInputError
+from sporbar.fetch.safe_manifest import manifest_of
 from sporbar.safe_meta import BandFile, ResolutionGrid, SceneMeta
 
 _L2A_FILE = re.compile(r"_(?P<band>B\d[\dA]|SCL|AOT|WVP|TCI)_(?P<res>\d+)m$")
 _L1C_FILE = re.compile(r"_(?P<band>B\d[\dA]|TCI)$")
 _PLATFORM = re.compile(r"sentinel-2[a-d]")
-MANIFEST = "manifest.safe"
 
 
 @contextmanager
@@ -99,11 +99,7 @@ def read_safe(safe_dir: Path) -> SceneMeta:
             is missing or malformed (names the file and, where known, the field).
     """
     safe = Path(safe_dir)
-    if not safe.is_dir():
-        raise MissingInputError(f"{safe}: SAFE folder not found")
-    manifest_path = safe / MANIFEST
-    if not manifest_path.is_file():
-        raise MissingInputError(f"{safe}: no {MANIFEST} (not a complete SAFE product; re-download it)")
+    manifest_path = manifest_of(safe, "Sentinel-2")
     with _stactools(manifest_path, "SAFE manifest"):
         manifest = SafeManifest(str(safe))
         mtd_href, tl_href = manifest.product_metadata_href, manifest.granule_metadata_href
