@@ -128,3 +128,24 @@ def test_stac_api_failure_leaks_no_bearer_token(server: Loopback, tmp_path: Path
     assert server.base in error
     _assert_clean(text, log.name, _token_encodings())
     assert "x" * (BODY_LIMIT + 1) not in text
+
+
+def test_snakemake_logs_hold_no_credential(server: Loopback, tmp_path: Path, monkeypatch) -> None:
+    """The search_s2 rule failing on a leaky hub: logs/search_s2.log and .snakemake/log stay clean."""
+    from conftest import run_snakemake
+
+    server.routes["/apihub/search"] = Route(handler=_echo(500, "text/html", _login_encodings()))
+    for k, v in _env(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    cfg = _config(tmp_path, {"source": "dhus", "dhus": {"api_url": server.url("/apihub/")}})
+    root = Path(yaml.safe_load(cfg.read_text())["root"])
+    # the target first: --configfile takes every argument after it
+    r = run_snakemake(str(root / "raw/sentinel-2-l2a/search.json"), "--configfile", str(cfg), cwd=tmp_path,
+                      timeout=300)
+    assert r.returncode != 0, r.stdout + r.stderr
+    logs = sorted(tmp_path.rglob("*.log"))  # the rules' logs below root, and .snakemake/log
+    assert any(p.name == "search_s2.log" for p in logs) and any(".snakemake" in p.parts for p in logs), (
+        logs, r.stdout[-2000:], r.stderr[-3000:])
+    assert any("DHuS search failed" in p.read_text(errors="replace") for p in logs)
+    for where, text in [("console", r.stdout + r.stderr), *((p.name, p.read_text(errors="replace")) for p in logs)]:
+        _assert_clean(text, where, _login_encodings())
