@@ -229,6 +229,11 @@ def _slurm_client() -> Iterator[Any]:
 _ACTIVE: list[Any] = []
 
 
+def active_client() -> Any | None:
+    """The ``distributed.Client`` of the enclosing :func:`dask_client` block, or None (threads)."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
 @contextmanager
 def dask_client(cfg: Config) -> Iterator[Any]:
     """Run the Dask computations of the ``with`` block on the configured scheduler.

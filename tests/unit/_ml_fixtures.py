@@ -199,6 +199,7 @@ def make_area(tmp_path: Path, *, tiles: tuple[str, ...] = TILES, **overrides: An
 
 def write_samples(area: Any) -> Path:
     """Run the real sample extraction on a synthetic area; return the training item path."""
+    from sporbar.stac.record import RunContext
     from sporbar.training.run import run_samples
 
     samples = area.cfg.root / "training" / "test" / "item.json"
@@ -208,5 +209,6 @@ def write_samples(area: Any) -> Path:
         ard_items=list(area.ard.values()),
         lidar_items=list(area.lidar.values()),
         output=samples,
+        ctx=RunContext.current(config_hash=area.cfg.hash),
     )
     return samples

@@ -19,7 +19,10 @@ from sporbar.config import load as load_config
 from sporbar.demo.landscape import DemoClass, make_landscape
 from sporbar.errors import InputDataError
 from sporbar.raster import read_cog
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
+
+CTX = RunContext.current()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def raw(tiny, source, tmp_path_factory) -> list[Path]:  # noqa: F811
 @pytest.fixture(scope="module")
 def ard(tiny, raw, tmp_path_factory) -> tuple[Path, dict]:  # noqa: F811
     out = tmp_path_factory.mktemp("ard") / TILE / "item.json"
-    return out, make_ard(tiny[1], TILE, raw, out)
+    return out, make_ard(tiny[1], TILE, raw, out, ctx=CTX)
 
 
 def test_item_is_valid_and_on_the_tile_grid(tiny, ard):  # noqa: F811
@@ -79,7 +82,7 @@ def test_cloudy_pixels_do_not_leak_into_the_composite(tiny, raw, ard, tmp_path):
     out, _ = ard
     a, b = raw[0], raw[1]  # both in period 'early'
     only_b = tmp_path / "b" / "item.json"
-    make_ard(tiny[1], TILE, [b], only_b)
+    make_ard(tiny[1], TILE, [b], only_b, ctx=CTX)
     cube = open_cube(out.parent / "cube.zarr").values
     masked_a = np.isnan(cube[0, 0]) & np.isfinite(cube[1, 0])
     assert masked_a.sum() > 20, "scene A has no masked pixel over clear B: change the demo seed"
@@ -107,7 +110,7 @@ def test_ndvi_of_forest_exceeds_water(tiny, ard):  # noqa: F811
 
 def test_outputs_are_deterministic(tiny, raw, ard, tmp_path):  # noqa: F811
     _, d = ard
-    d2 = make_ard(tiny[1], TILE, raw, tmp_path / "again" / "item.json")
+    d2 = make_ard(tiny[1], TILE, raw, tmp_path / "again" / "item.json", ctx=CTX)
     for key, asset in d["assets"].items():
         assert d2["assets"][key]["file:checksum"] == asset["file:checksum"], key
 
@@ -121,7 +124,7 @@ def test_scene_missing_band_names_item_and_band(tiny, raw, tmp_path):  # noqa: F
     broken.parent.mkdir()
     broken.write_text(json.dumps(d), encoding="utf-8")
     with pytest.raises(InputDataError, match=rf"{broken}: band 'B08' missing \(found B01,"):
-        make_ard(tiny[1], TILE, [broken], tmp_path / "out" / "item.json")
+        make_ard(tiny[1], TILE, [broken], tmp_path / "out" / "item.json", ctx=CTX)
 
 
 def test_cloudy_scenes_are_dropped(tmp_path, raw, caplog):
@@ -129,7 +132,7 @@ def test_cloudy_scenes_are_dropped(tmp_path, raw, caplog):
     assert cover[0] > 40 > max(cover[1:])  # the first (early) scene is the cloudy one
     cfg = load_config(write_tiny_config(tmp_path, sources={"sentinel2": {"max_cloud_cover": 40}}))
     with caplog.at_level(logging.INFO, logger="sporbar.ard.run"):
-        d = make_ard(cfg, TILE, raw, tmp_path / "out" / "item.json")
+        d = make_ard(cfg, TILE, raw, tmp_path / "out" / "item.json", ctx=CTX)
     assert "dropping" in caplog.text and raw[0].parent.name in caplog.text
     clear, _ = read_cog(tmp_path / "out" / "clear-early.tif")
     assert clear.max() < 2
@@ -138,7 +141,7 @@ def test_cloudy_scenes_are_dropped(tmp_path, raw, caplog):
         write_tiny_config(tmp_path / "n", sources={"sentinel2": {"max_cloud_cover": 0}})
     )
     with pytest.raises(InputDataError, match="exceed sources/sentinel2/max_cloud_cover 0%"):
-        make_ard(none, TILE, raw, tmp_path / "none" / "item.json")
+        make_ard(none, TILE, raw, tmp_path / "none" / "item.json", ctx=CTX)
 
 
 def test_cli_smoke(tiny, raw, tmp_path):  # noqa: F811

@@ -22,6 +22,7 @@ from sporbar.lidar.products import fill_nearest, products_from_stats
 from sporbar.lidar.read import Points
 from sporbar.lidar.run import run_lidar
 from sporbar.raster import read_cog
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 from sporbar.workflow import plan
 
@@ -103,7 +104,8 @@ def test_laz_in_another_crs_is_refused(area: Area, raw_items: list[Path], tmp_pa
     laz = next(bad.glob("*.laz"))
     shutil.copyfile(other_crs_las(), laz)
     with pytest.raises(InputDataError, match="EPSG:6880") as err:
-        run_lidar(area.cfg, TILE, [raw_items[1], bad / "item.json"], tmp_path / "out" / "item.json")
+        run_lidar(area.cfg, TILE, [raw_items[1], bad / "item.json"], tmp_path / "out" / "item.json",
+                  ctx=RunContext.current())
     assert str(laz) in str(err.value)
     assert not (tmp_path / "out").exists()
 

@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from sporbar.cli.main import cli
 from sporbar.ml.io import load_model
-from sporbar.ml.models import MLP, random_forest
+from sporbar.ml.mlp import MLP
+from sporbar.ml.models import random_forest
 from sporbar.ml.normalise import Normaliser
-from sporbar.ml.run import run_train
-from sporbar.stac.record import asset_path, read_item
+from sporbar.ml.run_train import run_train
+from sporbar.stac.record import RunContext, asset_path, read_item
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -28,6 +29,7 @@ def trained(tmp_path_factory):
             model_id=m,
             samples_item=samples,
             output=area.cfg.root / "models" / m / "item.json",
+            ctx=RunContext.current(),
         )
         for m in ("rf", "mlp")
     }
@@ -99,7 +101,7 @@ def test_metrics_file(trained):
 def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
     area, samples, items = trained
     again = run_train(
-        area.cfg, model_id=model_id, samples_item=samples, output=tmp_path / "item.json"
+        area.cfg, model_id=model_id, samples_item=samples, output=tmp_path / "item.json", ctx=RunContext.current()
     )
     for key in ("model", "model-metadata", "metrics"):
         assert (
@@ -161,7 +163,8 @@ def test_train_device(trained):
     import torch
 
     from sporbar.errors import ConfigError
-    from sporbar.ml.train import fit, train_device
+    from sporbar.ml.mlp import train_device
+    from sporbar.ml.train import fit
 
     assert train_device("cpu").type == "cpu"
     assert train_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -13,8 +13,10 @@ from click.testing import CliRunner
 from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
 from sporbar.ml.predict import predict_stack, predict_stack_on
-from sporbar.ml.run import run_predict, run_train
+from sporbar.ml.run_predict import run_predict
+from sporbar.ml.run_train import run_train
 from sporbar.ml.train import fit
+from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 
@@ -23,7 +25,7 @@ def setup(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("pred"))
     samples = write_samples(area)
     model = area.cfg.root / "models" / "rf" / "item.json"
-    run_train(area.cfg, model_id="rf", samples_item=samples, output=model)
+    run_train(area.cfg, model_id="rf", samples_item=samples, output=model, ctx=RunContext.current())
     return area, model
 
 
@@ -35,6 +37,7 @@ def _predict(area, model, tile, out):
         ard_item=area.ard[tile],
         lidar_item=area.lidar[tile],
         output=out,
+        ctx=RunContext.current(),
     )
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
-from sporbar.stac.record import read_item
+from sporbar.stac.record import RunContext, read_item
 from sporbar.stac.validate import validate_item_dict
 from sporbar.training.blocks import assign_folds, block_ids
 from sporbar.training.features import feature_names
@@ -30,6 +30,7 @@ def _run(area, out):
         ard_items=list(area.ard.values()),
         lidar_items=list(area.lidar.values()),
         output=out,
+        ctx=RunContext.current(),
     )
 
 
@@ -109,6 +110,7 @@ def test_labels_in_wgs84_are_refused(area, tmp_path):
             ard_items=list(area.ard.values()),
             lidar_items=list(area.lidar.values()),
             output=tmp_path / "t" / "item.json",
+            ctx=RunContext.current(),
         )
     assert "labels.gpkg" in str(err.value) and "EPSG:25833" in str(err.value)
 

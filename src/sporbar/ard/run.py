@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 from sporbar.ard.composite import INDEX_BANDS, Period, add_indices, clear_count, in_period, median
-from sporbar.ard.item import ard_item
 from sporbar.ard.load import Scene, load, load_scl, read_scenes
 from sporbar.ard.mask import apply_mask, clear_mask
 from sporbar.ard.write import open_cube, write_composite, write_count, write_cube
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.io import check_writable
-from sporbar.parallel import dask_client
+from sporbar.stac.items.ard import ard_item
+from sporbar.stac.items.extent import period_span
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
-from sporbar.stac.provenance import Provenance
-from sporbar.stac.record import Step, record_item
+from sporbar.stac.record import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +50,24 @@ def make_ard(
     scene_items: Sequence[Path],
     item_path: Path,
     *,
+    ctx: RunContext,
     overwrite: bool = False,
-    rule: str | None = None,
 ) -> dict[str, Any]:
     """Build the ARD of ``tile`` from raw Sentinel-2 items and record its item.
 
     Writes ``cube.zarr`` (masked reflectance, time/band/y/x), then per ``ard.periods``
     ``composite-<period>.tif`` (median of clear observations, ``ard.bands`` then
     ``ard.indices``) and ``clear-<period>.tif`` (count), then ``item.json``.
+    Dask runs on the scheduler of the caller's ``sporbar.parallel.dask_client`` block
+    (threads if there is none).
+
+    Args:
+        cfg: the pipeline config (``ard``, ``sources.sentinel2.max_cloud_cover``, grid).
+        tile: grid tile id.
+        scene_items: raw Sentinel-2 item paths.
+        item_path: where to write the ARD item; data files go beside it.
+        ctx: who runs the step (provenance, rule).
+        overwrite: replace an existing item.
 
     Returns:
         The item dict as written.
@@ -95,29 +103,27 @@ def make_ard(
     folder.mkdir(parents=True, exist_ok=True)
     assets: dict[str, Path] = {}
     counts: dict[str, int] = {}
-    with dask_client(cfg):
-        log.info(
-            "ard: writing cube (%d scenes x %d bands, %s px)",
-            len(scenes),
-            len(bands),
-            geobox.shape.yx,
+    log.info(
+        "ard: writing cube (%d scenes x %d bands, %s px)",
+        len(scenes),
+        len(bands),
+        geobox.shape.yx,
+    )
+    assets["cube"] = write_cube(folder / "cube.zarr", cube)
+    stored = open_cube(assets["cube"])
+    for p in periods:
+        sub = in_period(stored, p)
+        counts[p.id] = sub.sizes["time"]
+        log.info("ard: period %s (%s..%s): %d scene(s)", p.id, p.start, p.end, counts[p.id])
+        comp = add_indices(median(sub), ard["indices"])
+        assets[f"composite-{p.id}"] = write_composite(
+            folder / f"composite-{p.id}.tif", comp, geobox, out_bands
         )
-        assets["cube"] = write_cube(folder / "cube.zarr", cube)
-        stored = open_cube(assets["cube"])
-        for p in periods:
-            sub = in_period(stored, p)
-            counts[p.id] = sub.sizes["time"]
-            log.info("ard: period %s (%s..%s): %d scene(s)", p.id, p.start, p.end, counts[p.id])
-            comp = add_indices(median(sub), ard["indices"])
-            assets[f"composite-{p.id}"] = write_composite(
-                folder / f"composite-{p.id}.tif", comp, geobox, out_bands
-            )
-            assets[f"clear-{p.id}"] = write_count(
-                folder / f"clear-{p.id}.tif", clear_count(sub), geobox
-            )
+        assets[f"clear-{p.id}"] = write_count(
+            folder / f"clear-{p.id}.tif", clear_count(sub), geobox
+        )
 
-    start = datetime.combine(min(p.start for p in periods), time.min, UTC)
-    end = datetime.combine(max(p.end for p in periods), time(23, 59, 59), UTC)
+    start, end = period_span(ard["periods"])
     item = ard_item(
         tile,
         geobox,
@@ -138,20 +144,15 @@ def make_ard(
     )
     if dropped:
         lineage += f" Dropped for cloud cover > {max_cc:g}%: {', '.join(s.id for s in dropped)}."
-    step = Step(
+    return ctx.record(
+        item,
+        item_path,
+        inputs=list(scene_items),
         lineage=lineage,
         command="ard",
-        rule=rule,
         parameters={
             "tile": tile,
             "scenes": [str(p) for p in scene_items],
             "periods": {p.id: counts[p.id] for p in periods},
         },
-    )
-    return record_item(
-        item,
-        item_path,
-        inputs=list(scene_items),
-        step=step,
-        provenance=Provenance.current(config_hash=cfg.hash),
     )

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from sporbar.cli.options import (
-    check_tile_or_block,
     config_option,
     load_config,
     overwrite_option,
-    rule_name,
+    run_context,
+    tile_or_block,
     tile_or_block_options,
 )
 
@@ -45,21 +45,16 @@ def ard(
     """
     from sporbar.ard.run import make_ard
 
-    check_tile_or_block(tile, output, block, manifest)
     cfg = load_config(config_path)
+    run = run_context(ctx, cfg)
 
-    def work(t: str, out: Path) -> dict:
-        item = make_ard(cfg, t, list(scenes), out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
+    def work(t: str, out: Path) -> None:
+        item = make_ard(cfg, t, list(scenes), out, ctx=run, overwrite=overwrite or block is not None)
         click.echo(f"{out}: {item['id']} ({len(scenes)} scene(s), assets {', '.join(sorted(item['assets']))})")
-        return item
 
-    if block is None:
-        assert tile is not None and output is not None  # check_tile_or_block guarantees these
-        work(tile, output)
-    else:
-        assert manifest is not None  # check_tile_or_block guarantees these
-        from sporbar.parallel import dask_client
+    def block_work(b: str, m: Path) -> None:
         from sporbar.workflow.blocks import run_tile_block
 
-        with dask_client(cfg):  # Dask on Slurm: one set of worker jobs for all tiles of the block
-            run_tile_block(cfg, stage="ard", item="ard", block=block, manifest=manifest, inputs=scenes, work=work)
+        run_tile_block(cfg, stage="ard", item="ard", block=b, manifest=m, inputs=scenes, work=work)
+
+    tile_or_block(cfg, tile, output, block, manifest, work=work, block_work=block_work, dask=True)

@@ -16,6 +16,7 @@ from sporbar.cli.options import (
     optional_output_option,
     overwrite_option,
     run_context,
+    tile_or_block,
 )
 
 
@@ -66,11 +67,9 @@ def fetch_lidar(
       $ sporbar fetch lidar -c config/config.yaml --source-dir results/demo-source \\
           --block E268800N7029760 --manifest results/jobs/fetch_lidar/E268800N7029760.json
     """
-    from sporbar.cli.options import check_tile_or_block
     from sporbar.fetch.registry import source as configured_source
     from sporbar.workflow import plan
 
-    check_tile_or_block(lidar_tile, output, block, manifest)
     cfg = load_config(config_path)
     run = run_context(ctx, cfg)
     src = configured_source(cfg, "lidar", source)
@@ -80,13 +79,11 @@ def fetch_lidar(
         d = src.fetch(run, cfg, listing.entry(lt), out, query=listing.query, overwrite=overwrite or block is not None)
         click.echo(f"{out}: {d['properties']['pc:count']} points")
 
-    if block is None:
-        assert lidar_tile is not None and output is not None  # check_tile_or_block guarantees these
-        work(lidar_tile, output)
-        return
-    assert manifest is not None  # check_tile_or_block guarantees these
-    from sporbar.workflow.blocks import run_block
+    def block_work(b: str, m: Path) -> None:
+        from sporbar.workflow.blocks import run_block
 
-    units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.Plan(cfg).block_lidar_tiles(block)]
-    run_block(block=block, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch_lidar"), manifest=manifest,
-              units=units, inputs=[p for p in (listing.path,) if p.is_file()], work=work)
+        units = [(lt, plan.path(cfg, "raw_lidar", lidar_tile=lt)) for lt in plan.Plan(cfg).block_lidar_tiles(b)]
+        run_block(block=b, stage="fetch_lidar", stage_hash=plan.stage_hash(cfg, "fetch_lidar"), manifest=m,
+                  units=units, inputs=[p for p in (listing.path,) if p.is_file()], work=work)
+
+    tile_or_block(cfg, lidar_tile, output, block, manifest, work=work, block_work=block_work)

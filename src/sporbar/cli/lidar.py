@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from sporbar.cli.options import (
-    check_tile_or_block,
     config_option,
     load_config,
     overwrite_option,
-    rule_name,
+    run_context,
+    tile_or_block,
     tile_or_block_options,
 )
 
@@ -47,31 +47,29 @@ def lidar(
     """
     from sporbar.lidar.run import run_lidar
 
-    check_tile_or_block(tile, output, block, manifest)
     cfg = load_config(config_path)
+    run = run_context(ctx, cfg)
 
     def work(t: str, out: Path, laz_items: list[Path]) -> None:
-        d = run_lidar(cfg, t, laz_items, out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
+        d = run_lidar(cfg, t, laz_items, out, ctx=run, overwrite=overwrite or block is not None)
         click.echo(f"{out}: {d['properties']['sporbar:point_count']} points gridded")
 
-    if block is None:
-        assert tile is not None and output is not None  # check_tile_or_block guarantees these
-        work(tile, output, list(laz))
-        return
-    assert manifest is not None  # check_tile_or_block guarantees these
-    from sporbar.workflow import plan
-    from sporbar.workflow.blocks import expand_items, run_tile_block
+    def block_work(b: str, m: Path) -> None:
+        from sporbar.workflow import plan
+        from sporbar.workflow.blocks import expand_items, run_tile_block
 
-    fetched = {p.resolve() for p in expand_items(laz)}
-    jobs = plan.Plan(cfg)
+        fetched = {p.resolve() for p in expand_items(laz)}
+        jobs = plan.Plan(cfg)
 
-    def tile_work(t: str, out: Path) -> None:
-        items = [plan.path(cfg, "raw_lidar", lidar_tile=lt) for lt in jobs.lidar_tiles_for(t)]
-        missing = [str(p) for p in items if p.resolve() not in fetched]
-        if missing:
-            raise click.UsageError(f"tile {t}: lidar item(s) {', '.join(missing[:3])} are in none of the "
-                                   f"manifests {', '.join(map(str, laz))}")
-        work(t, out, items)
+        def tile_work(t: str, out: Path) -> None:
+            items = [plan.path(cfg, "raw_lidar", lidar_tile=lt) for lt in jobs.lidar_tiles_for(t)]
+            missing = [str(p) for p in items if p.resolve() not in fetched]
+            if missing:
+                raise click.UsageError(f"tile {t}: lidar item(s) {', '.join(missing[:3])} are in none of the "
+                                       f"manifests {', '.join(map(str, laz))}")
+            work(t, out, items)
 
-    run_tile_block(cfg, stage="lidar", item="lidar_products", block=block, manifest=manifest, inputs=laz,
-                   work=tile_work)
+        run_tile_block(cfg, stage="lidar", item="lidar_products", block=b, manifest=m, inputs=laz, work=tile_work)
+
+    tile_or_block(cfg, tile, output, block, manifest, work=lambda t, out: work(t, out, list(laz)),
+                  block_work=block_work)

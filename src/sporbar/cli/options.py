@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,11 @@ def tile_or_block_options(f: Any) -> Any:
 
 
 def check_tile_or_block(tile: str | None, output: Path | None, block: str | None, manifest: Path | None) -> None:
-    """Exactly one of (--tile and -o) or (--block and --manifest)."""
+    """Exactly one of (--tile and -o) or (--block and --manifest).
+
+    Raises:
+        click.UsageError: naming the options that are missing or exclude each other.
+    """
     if block is None and manifest is None:
         if tile is None or output is None:
             raise click.UsageError("give --tile and -o (one tile), or --block and --manifest (a job block)")
@@ -99,3 +105,49 @@ def check_tile_or_block(tile: str | None, output: Path | None, block: str | None
         raise click.UsageError("--block/--manifest and --tile/-o exclude each other")
     elif block is None or manifest is None:
         raise click.UsageError("--block and --manifest go together")
+
+
+def tile_or_block(
+    cfg: Config,
+    tile: str | None,
+    output: Path | None,
+    block: str | None,
+    manifest: Path | None,
+    *,
+    work: Callable[[str, Path], Any],
+    block_work: Callable[[str, Path], Any],
+    dask: bool = False,
+) -> None:
+    """Do one unit, ``work(tile, output)``, or a job block, ``block_work(block, manifest)``.
+
+    Args:
+        cfg: the loaded config (for the Dask scheduler).
+        tile: the unit's id (a grid tile, or a delivered lidar tile for ``fetch lidar``).
+        output: the unit's item path.
+        block: the job block id.
+        manifest: the job manifest to write.
+        work: makes one unit's item.
+        block_work: makes every unit of a block and the manifest.
+        dask: open :func:`sporbar.parallel.dask_client` around the work, once for every
+            unit (on Slurm: one set of worker jobs for the whole block).
+
+    Raises:
+        click.UsageError: not exactly one of (--tile and -o) or (--block and --manifest),
+            checked before any work starts.
+    """
+    check_tile_or_block(tile, output, block, manifest)
+    with _scheduler(cfg, dask):
+        if block is None:
+            assert tile is not None and output is not None  # check_tile_or_block guarantees these
+            work(tile, output)
+        else:
+            assert manifest is not None  # check_tile_or_block guarantees it
+            block_work(block, manifest)
+
+
+def _scheduler(cfg: Config, dask: bool) -> AbstractContextManager[Any]:
+    if not dask:
+        return nullcontext()
+    from sporbar.parallel import dask_client
+
+    return dask_client(cfg)

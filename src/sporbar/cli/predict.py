@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from sporbar.cli.options import (
-    check_tile_or_block,
     config_option,
     load_config,
     overwrite_option,
-    rule_name,
+    run_context,
+    tile_or_block,
     tile_or_block_options,
 )
 
@@ -55,35 +55,31 @@ def predict(
           --lidar results/lidar/products/E268800N7029760/item.json \\
           -o results/maps/land-ecology/E268800N7029760/item.json
     """
-    from sporbar.ml.run import run_predict
+    from sporbar.ml.run_predict import run_predict
 
-    check_tile_or_block(tile, output, block, manifest)
     cfg = load_config(config_path)
+    run = run_context(ctx, cfg)
 
     def work(t: str, out: Path, ard_item: Path, lidar_item: Path) -> None:
         run_predict(cfg, tile=t, model_item_path=model_item, ard_item=ard_item, lidar_item=lidar_item,
-                    output=out, overwrite=overwrite or block is not None, rule=rule_name(ctx))
+                    output=out, ctx=run, overwrite=overwrite or block is not None)
         click.echo(f"{out}: classes.tif, confidence.tif")
 
-    if block is None:
-        assert tile is not None and output is not None  # check_tile_or_block guarantees these
-        work(tile, output, ard, lidar)
-        return
-    assert manifest is not None  # check_tile_or_block guarantees these
-    from sporbar.workflow import plan
-    from sporbar.workflow.blocks import manifest_items, run_tile_block
+    def block_work(b: str, m: Path) -> None:
+        from sporbar.workflow import plan
+        from sporbar.workflow.blocks import manifest_items, run_tile_block
 
-    made = {p.resolve() for p in (*manifest_items(ard), *manifest_items(lidar))}
+        made = {p.resolve() for p in (*manifest_items(ard), *manifest_items(lidar))}
 
-    def tile_work(t: str, out: Path) -> None:
-        a, b = plan.path(cfg, "ard", tile=t), plan.path(cfg, "lidar_products", tile=t)
-        for p, m in ((a, ard), (b, lidar)):
-            if p.resolve() not in made:
-                raise click.UsageError(f"tile {t}: {p} is not listed in the manifest {m}")
-        work(t, out, a, b)
+        def tile_work(t: str, out: Path) -> None:
+            a, li = plan.path(cfg, "ard", tile=t), plan.path(cfg, "lidar_products", tile=t)
+            for p, listed_in in ((a, ard), (li, lidar)):
+                if p.resolve() not in made:
+                    raise click.UsageError(f"tile {t}: {p} is not listed in the manifest {listed_in}")
+            work(t, out, a, li)
 
-    from sporbar.parallel import dask_client
+        run_tile_block(cfg, stage="predict", item="map", block=b, manifest=m, inputs=[model_item, ard, lidar],
+                       work=tile_work, product=cfg.data["map"]["product"])
 
-    with dask_client(cfg):  # Dask on Slurm: one set of worker jobs for all tiles of the block
-        run_tile_block(cfg, stage="predict", item="map", block=block, manifest=manifest,
-                       inputs=[model_item, ard, lidar], work=tile_work, product=cfg.data["map"]["product"])
+    tile_or_block(cfg, tile, output, block, manifest, work=lambda t, out: work(t, out, ard, lidar),
+                  block_work=block_work, dask=True)

@@ -11,7 +11,7 @@ from sporbar.cli.options import (
     load_config,
     output_item_option,
     overwrite_option,
-    rule_name,
+    run_context,
 )
 
 _item = click.Path(dir_okay=False, exists=True, path_type=Path)
@@ -66,8 +66,8 @@ def samples(
         ard_items=list(ard),
         lidar_items=list(lidar),
         output=output,
+        ctx=run_context(ctx, cfg),
         overwrite=overwrite,
-        rule=rule_name(ctx),
     )
     click.echo(
         f"{output}: {d['properties']['table:row_count']} samples, "

@@ -11,7 +11,7 @@ from sporbar.cli.options import (
     load_config,
     output_item_option,
     overwrite_option,
-    rule_name,
+    run_context,
 )
 
 
@@ -44,15 +44,16 @@ def train(
       $ sporbar train -c config/config.yaml --model rf \\
           --samples results/training/demo-gauldal/item.json -o results/models/rf/item.json
     """
-    from sporbar.ml.run import run_train
+    from sporbar.ml.run_train import run_train
 
+    cfg = load_config(config_path)
     d = run_train(
-        load_config(config_path),
+        cfg,
         model_id=model_id,
         samples_item=samples_item,
         output=output,
+        ctx=run_context(ctx, cfg),
         overwrite=overwrite,
-        rule=rule_name(ctx),
     )
     m = d["properties"]["sporbar:metrics"]
     click.echo(

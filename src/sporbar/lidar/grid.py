@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from odc.geo.geobox import GeoBox
 
+from sporbar.errors import GridError
 from sporbar.lidar.read import GROUND, NOISE, VEGETATION, WATER, Points
 
 
@@ -35,9 +36,14 @@ class CellStats:
     points: int = 0
 
     def __post_init__(self) -> None:
+        """Check the grid and allocate the cell arrays.
+
+        Raises:
+            GridError: the grid is rotated or its cells are not square.
+        """
         a = self.geobox.affine
         if a.b != 0 or a.d != 0 or a.e >= 0 or a.a != -a.e:
-            raise ValueError(f"grid must be north-up with square cells: {a}")
+            raise GridError(f"lidar grid {self.geobox.crs} {tuple(a)[:6]}: must be north-up with square cells")
         n = self.size
         self.count = np.zeros(n, np.int64)
         self.ground_sum = np.zeros(n, np.float64)

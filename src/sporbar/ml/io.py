@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import torch
 
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import atomic_path, write_bytes_atomic, write_json_atomic
-from sporbar.ml.models import MLP, ModelKind
+from sporbar.ml.models import ModelKind
 from sporbar.ml.normalise import Normaliser
 from sporbar.ml.train import FittedModel
 
@@ -46,14 +45,19 @@ FRAMEWORKS = {
 }
 
 
+def architecture_name(model: FittedModel) -> str:
+    """``MLP`` or ``RandomForestClassifier`` (``mlm:architecture``, the sidecar's name)."""
+    return "MLP" if model.kind is ModelKind.TORCH_MLP else "RandomForestClassifier"
+
+
 def sidecar(model: FittedModel) -> dict[str, Any]:
     """The ``model.json`` content."""
     fw = FRAMEWORKS[model.kind]
-    arch: dict[str, Any]
-    if isinstance(model.estimator, MLP):
-        arch = {"name": "MLP", **model.estimator.architecture()}
+    arch: dict[str, Any] = {"name": architecture_name(model)}
+    if model.kind is ModelKind.TORCH_MLP:
+        arch |= model.estimator.architecture()  # type: ignore[union-attr]
     else:
-        arch = {"name": "RandomForestClassifier", "n_estimators": model.estimator.n_estimators}
+        arch["n_estimators"] = model.estimator.n_estimators  # type: ignore[union-attr]
     return {
         "kind": str(model.kind),
         "spec": model.spec,
@@ -75,7 +79,9 @@ def save_model(model: FittedModel, folder: Path) -> tuple[Path, Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / FILENAMES[model.kind]
-    if isinstance(model.estimator, MLP):
+    if model.kind is ModelKind.TORCH_MLP:
+        import torch
+
         buf = _io.BytesIO()
         torch.save(model.estimator.state_dict(), buf)
         write_bytes_atomic(path, buf.getvalue())
@@ -103,6 +109,10 @@ def load_model(path: Path) -> FittedModel:
     norm = Normaliser.from_dict(meta["normalisation"]) if meta["normalisation"] else None
     try:
         if kind is ModelKind.TORCH_MLP:
+            import torch
+
+            from sporbar.ml.mlp import MLP
+
             a = meta["architecture"]
             net = MLP(a["n_features"], a["n_classes"], hidden=a["hidden"], dropout=a["dropout"])
             net.load_state_dict(torch.load(path, weights_only=True))

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from sporbar.errors import InputDataError
 from sporbar.ml.train import FittedModel
-
-CLASS_NODATA = 0
-CONFIDENCE_NODATA = 255
+from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA
 
 
 def predict_stack(
@@ -28,7 +27,10 @@ def predict_stack(
     """
     n, h, w = stack.shape
     if n != len(model.feature_names):
-        raise ValueError(f"stack has {n} bands, model wants {len(model.feature_names)}")
+        raise InputDataError(
+            f"feature stack has {n} bands, the model wants {len(model.feature_names)} "
+            f"({', '.join(model.feature_names)}); retrain the model with this config"
+        )
     classes = np.full((h, w), CLASS_NODATA, dtype=np.uint8)
     conf = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
     values = np.asarray(model.class_values, dtype=np.uint8)
@@ -59,7 +61,10 @@ def predict_stack_on(
     """
     n, h, _ = stack.shape
     if n != len(model.feature_names):
-        raise ValueError(f"stack has {n} bands, model wants {len(model.feature_names)}")
+        raise InputDataError(
+            f"feature stack has {n} bands, the model wants {len(model.feature_names)} "
+            f"({', '.join(model.feature_names)}); retrain the model with this config"
+        )
     starts = range(0, h, block_rows)
     [remote_model] = client.scatter([model], broadcast=True)
     blocks = client.scatter([np.ascontiguousarray(stack[:, r0 : r0 + block_rows]) for r0 in starts])

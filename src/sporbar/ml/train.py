@@ -1,25 +1,24 @@
-"""Data + model spec + seed -> a fitted model. No file I/O."""
+"""Data + model spec + seed -> a fitted model. No file I/O.
+
+torch is imported only for ``torch_mlp`` models (see :mod:`sporbar.ml.mlp`), scikit-learn
+only for random forests.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import torch
-from sklearn.ensemble import RandomForestClassifier
-from torch import nn
 
-from sporbar.errors import ConfigError
-from sporbar.ml.models import MLP, ModelKind, mlp, random_forest
+from sporbar.ml.models import ModelKind, random_forest
 from sporbar.ml.normalise import Normaliser
 
-BATCH_SIZE = 256
-LEARNING_RATE = 5e-3
-WEIGHT_DECAY = 1e-4
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
+
+    from sporbar.ml.mlp import MLP
 
 
 @dataclass
@@ -29,7 +28,7 @@ class FittedModel:
     Attributes:
         kind: random_forest or torch_mlp.
         spec: the ``models[]`` config entry.
-        estimator: the sklearn forest or the torch module (eval mode).
+        estimator: the sklearn forest (random_forest) or the torch module in eval mode (torch_mlp).
         feature_names: input columns, in order.
         class_values: class value of each output column, ascending.
         normaliser: z-score normalisation (torch_mlp), or None.
@@ -47,53 +46,21 @@ class FittedModel:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (rows, len(class_values)) of feature rows (rows, features)."""
         x = np.asarray(x, dtype=np.float32)
-        if isinstance(self.estimator, RandomForestClassifier):
-            p = self.estimator.predict_proba(x)
+        if self.kind is ModelKind.RANDOM_FOREST:
+            rf = cast("RandomForestClassifier", self.estimator)
+            p = rf.predict_proba(x)
             out = np.zeros((x.shape[0], len(self.class_values)), dtype=np.float64)
-            cols = [self.class_values.index(int(c)) for c in self.estimator.classes_]
+            cols = [self.class_values.index(int(c)) for c in rf.classes_]
             out[:, cols] = p
             return out
-        assert self.normaliser is not None
-        with torch.no_grad():
-            logits = self.estimator(torch.from_numpy(self.normaliser.apply(x)))
-            return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+        from sporbar.ml.mlp import MLP, predict_proba
+
+        assert self.normaliser is not None and isinstance(self.estimator, MLP)
+        return predict_proba(self.estimator, self.normaliser, x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class values of feature rows."""
         return np.asarray(self.class_values)[self.predict_proba(x).argmax(axis=1)]
-
-
-@contextlib.contextmanager
-def _torch_state(threads: int) -> Iterator[None]:
-    """Deterministic algorithms and a thread count for the block, restored afterwards."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(old_det)
-        torch.set_num_threads(old_threads)
-
-
-def train_device(requested: str, model_id: str = "") -> torch.device:
-    """The torch device for ``models[].device`` (auto, cpu, cuda).
-
-    Raises:
-        ConfigError: cuda requested, and torch sees no CUDA device.
-    """
-    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
-        raise ConfigError(
-            f"models[{model_id}].device: cuda requested, but torch {torch.__version__} ({build}) sees no "
-            "CUDA device in this job; use a GPU partition (e.g. slurm_extra: --gpus=1) or device: auto/cpu"
-        )
-    # deterministic cuBLAS (torch.use_deterministic_algorithms) needs this before CUDA starts
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    return torch.device("cuda")
 
 
 def class_weights(y_index: np.ndarray, n_classes: int) -> np.ndarray:
@@ -125,6 +92,9 @@ def fit(
         class_values: every class the model outputs, ascending.
         seed: ``training.seed``; same seed and data give the same model.
         threads: CPU threads (``threads``).
+
+    Raises:
+        ConfigError: a torch model asks for cuda where there is none.
     """
     kind = ModelKind(spec["kind"])
     values = sorted(int(v) for v in class_values)
@@ -133,28 +103,19 @@ def fit(
         rf = random_forest(spec, seed=seed, threads=threads)
         rf.fit(x, np.asarray(y, dtype=np.int64))
         return FittedModel(kind, dict(spec), rf, list(feature_names), values)
+    from sporbar.ml.mlp import fit_mlp
+
     norm = Normaliser.fit(x)
     index = {v: i for i, v in enumerate(values)}
     y_idx = np.array([index[int(v)] for v in y], dtype=np.int64)
-    device = train_device(str(spec.get("device", "cpu")), str(spec.get("id", "")))
-    with _torch_state(threads):
-        torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)  # on the CPU: the same batches on any device
-        net = mlp(spec, n_features=x.shape[1], n_classes=len(values)).to(device)
-        xt = torch.from_numpy(norm.apply(x)).to(device)
-        yt = torch.from_numpy(y_idx).to(device)
-        loss_fn = nn.CrossEntropyLoss(
-            weight=torch.from_numpy(class_weights(y_idx, len(values)).astype(np.float32)).to(device)
-        )
-        opt = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
-        net.train()
-        for _ in range(int(spec.get("epochs", 60))):
-            order = torch.randperm(xt.shape[0], generator=gen)
-            for start in range(0, xt.shape[0], BATCH_SIZE):
-                batch = order[start : start + BATCH_SIZE].to(device)
-                opt.zero_grad()
-                loss = loss_fn(net(xt[batch]), yt[batch])
-                loss.backward()
-                opt.step()
-        net.eval()
-    return FittedModel(kind, dict(spec), net.to("cpu"), list(feature_names), values, norm, device=device.type)
+    net, device = fit_mlp(
+        spec,
+        x,
+        y_idx,
+        class_weights(y_idx, len(values)),
+        normaliser=norm,
+        n_classes=len(values),
+        seed=seed,
+        threads=threads,
+    )
+    return FittedModel(kind, dict(spec), net, list(feature_names), values, norm, device=device)

@@ -204,14 +204,6 @@ def model_ids(cfg: Config) -> list[str]:
     return [m["id"] for m in cfg.data["models"]]
 
 
-def model_spec(cfg: Config, model_id: str) -> dict:
-    """The models[] entry with id ``model_id``."""
-    for m in cfg.data["models"]:
-        if m["id"] == model_id:
-            return m
-    raise KeyError(model_id)
-
-
 def all_outputs(cfg: Config) -> list[Path]:
     """Every item the pipeline writes for this config (what `publish --all` catalogs)."""
     return _outputs(cfg, blocks=None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import pystac
 from odc.geo.geobox import GeoBox
@@ -12,7 +13,6 @@ from pystac.extensions.eo import Band, EOExtension
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 
-from sporbar.ard.composite import Period
 from sporbar.bands import eo_band
 from sporbar.stac import extensions as ext
 
@@ -28,6 +28,19 @@ def _eo_band(name: str) -> Band:
     return eo_band(name)
 
 
+class PeriodLike(Protocol):
+    """A compositing period, dates inclusive (``sporbar.ard.composite.Period``)."""
+
+    @property
+    def id(self) -> str: ...  # noqa: D102
+
+    @property
+    def start(self) -> date: ...  # noqa: D102
+
+    @property
+    def end(self) -> date: ...  # noqa: D102
+
+
 def ard_item(
     tile: str,
     geobox: GeoBox,
@@ -37,7 +50,7 @@ def ard_item(
     cube_bands: Sequence[str],
     start: datetime,
     end: datetime,
-    periods: Sequence[Period],
+    periods: Sequence[PeriodLike],
 ) -> pystac.Item:
     """Build the ARD item of ``tile`` (asset hrefs as given; made relative when recorded).
 
@@ -47,9 +60,12 @@ def ard_item(
         assets: asset key -> file (``composite-<p>``, ``clear-<p>``, ``cube``).
         bands: composite band names (reflectance bands then indices).
         cube_bands: band names in the cube.
-        start: first day of the first period (UTC).
+        start: first day of the first period (UTC; see ``extent.period_span``).
         end: end of the last period (UTC).
         periods: the compositing periods.
+
+    Returns:
+        The item, without provenance (see ``RunContext.record``).
     """
     wgs = geobox.extent.to_crs("EPSG:4326")
     b = wgs.boundingbox

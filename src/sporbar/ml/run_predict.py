@@ -1,0 +1,145 @@
+"""``sporbar predict`` as one library call: a model + one tile's features -> map item."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sporbar.config import Config
+from sporbar.errors import InputDataError
+from sporbar.io import check_writable
+from sporbar.ml.io import load_model
+from sporbar.ml.predict import predict_stack, predict_stack_on
+from sporbar.ml.train import FittedModel
+from sporbar.parallel import active_client
+from sporbar.raster import write_cog
+from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
+from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, map_item
+from sporbar.stac.preview import add_thumbnail, write_thumbnail
+from sporbar.stac.record import RunContext, asset_path, read_item
+from sporbar.training.features import feature_names, feature_stack
+
+log = logging.getLogger(__name__)
+
+
+def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Path]:
+    """Load the model of a model item and check its features against the config.
+
+    Raises:
+        InputDataError: the model's feature names differ from ``feature_names(cfg)``.
+    """
+    item = read_item(Path(model_item_path))
+    path = asset_path(Path(model_item_path), item, "model")
+    model = load_model(path)
+    check_features(model, feature_names(cfg), path)
+    return model, path
+
+
+def check_features(model: FittedModel, expected: list[str], path: Path) -> None:
+    """Raise if the model's features are not exactly ``expected`` (same names, same order).
+
+    Raises:
+        InputDataError: naming the model file and the differing names.
+    """
+    if model.feature_names == expected:
+        return
+    only_model = [n for n in model.feature_names if n not in expected]
+    only_cfg = [n for n in expected if n not in model.feature_names]
+    detail = (
+        f"model-only {only_model}, config-only {only_cfg}"
+        if only_model or only_cfg
+        else "same names in another order"
+    )
+    raise InputDataError(
+        f"{path}: model features differ from the config's feature_names ({detail}); "
+        "retrain the model with this config"
+    )
+
+
+def colormap(cfg: Config) -> dict[int, tuple[int, int, int, int]]:
+    """GDAL colour table from ``classes[].color`` (0 = transparent no data)."""
+    cmap = {CLASS_NODATA: (0, 0, 0, 0)}
+    for c in cfg.data["classes"]:
+        h = c["color"].lstrip("#")
+        cmap[int(c["value"])] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
+    return cmap
+
+
+def run_predict(
+    cfg: Config,
+    *,
+    tile: str,
+    model_item_path: Path,
+    ard_item: Path,
+    lidar_item: Path,
+    output: Path,
+    ctx: RunContext,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Predict one tile; write ``classes.tif``, ``confidence.tif`` and the map item.
+
+    The row blocks run on the Dask client of the caller's ``sporbar.parallel.dask_client``
+    block (Dask on Slurm), else in this process; the maps are the same either way.
+
+    Args:
+        cfg: the pipeline config (features, classes, ``map.product``).
+        tile: grid tile id.
+        model_item_path: the model item.
+        ard_item: the tile's ARD item.
+        lidar_item: the tile's lidar products item.
+        output: where to write the map item; the COGs go beside it.
+        ctx: who runs the step (provenance, rule).
+        overwrite: replace an existing item.
+
+    Returns:
+        The item dict as written.
+
+    Raises:
+        InputDataError: the model file does not load or has other features.
+    """
+    output = Path(output)
+    check_writable(output, overwrite=overwrite)
+    model, _ = load_model_item(cfg, model_item_path)
+    geobox = cfg.grid.geobox(tile)
+    stack = feature_stack(cfg, tile, ard_item, lidar_item)
+    client = active_client()
+    classes, conf = predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)
+    folder = output.parent
+    write_cog(
+        folder / "classes.tif",
+        classes,
+        geobox,
+        nodata=CLASS_NODATA,
+        band_names=["class"],
+        colormap=colormap(cfg),
+    )
+    write_cog(
+        folder / "confidence.tif", conf, geobox, nodata=CONFIDENCE_NODATA, band_names=["confidence"]
+    )
+    start, end = period_span(cfg.data["ard"]["periods"])
+    item = map_item(
+        cfg.data["map"]["product"],
+        tile,
+        geobox=geobox,
+        classes=cfg.data["classes"],
+        start=start,
+        end=end,
+        bbox_wgs84=tiles_bbox_wgs84(cfg.grid, [tile]),
+    )
+    write_thumbnail(folder / "classes.tif", folder / "thumbnail.png", kind="classes")
+    add_thumbnail(item, folder, "thumbnail.png", title="Classes in legend colours")
+    return ctx.record(
+        item,
+        output,
+        inputs=[Path(model_item_path), Path(ard_item), Path(lidar_item)],
+        lineage="Per-pixel classification of the tile's Sentinel-2 and lidar features; "
+        "confidence is the highest class probability.",
+        command="predict",
+        parameters={
+            "tile": tile,
+            "model": str(model_item_path),
+            "ard": str(ard_item),
+            "lidar": str(lidar_item),
+        },
+    )

@@ -1,0 +1,123 @@
+"""The STAC item of one tile's lidar products (collection ``lidar-products``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+import pystac
+from odc.geo.geobox import GeoBox
+
+from sporbar.stac import extensions as ext
+
+PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+RASTER_SCHEMA_URI = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
+POINT_COUNT = ext.SPORBAR_PREFIX + "point_count"
+
+# product asset key -> (title, unit)
+TITLES: dict[str, tuple[str, str]] = {
+    "dtm": (
+        "Digital terrain model: mean height of ground and water returns, "
+        "gaps filled from the nearest cell",
+        "metre",
+    ),
+    "dsm": ("Digital surface model: highest first return, noise excluded", "metre"),
+    "chm": ("Canopy height model: highest vegetation return above the DTM", "metre"),
+    "density": ("Lidar point density (noise excluded)", "points per square metre"),
+}
+
+
+def item_period(items: Sequence[pystac.Item]) -> tuple[datetime | None, dict[str, str]]:
+    """``datetime`` if all inputs share one, else the ``start_/end_datetime`` spanning them."""
+    starts, ends = [], []
+    for it in items:
+        if it.datetime is not None:
+            starts.append(it.datetime)
+            ends.append(it.datetime)
+        else:
+            starts.append(pystac.utils.str_to_datetime(it.properties["start_datetime"]))
+            ends.append(pystac.utils.str_to_datetime(it.properties["end_datetime"]))
+    if len(set(starts)) == 1 and starts == ends:
+        return starts[0], {}
+    fmt = pystac.utils.datetime_to_str
+    return None, {"start_datetime": fmt(min(starts)), "end_datetime": fmt(max(ends))}
+
+
+def raster_statistics(a: np.ndarray) -> dict[str, float]:
+    """``raster:bands`` statistics of an array (NaN = no data), rounded to 3 decimals."""
+    v = a[np.isfinite(a)]
+    if v.size == 0:
+        return {"valid_percent": 0.0}
+    return {
+        "minimum": round(float(v.min()), 3),
+        "maximum": round(float(v.max()), 3),
+        "mean": round(float(v.mean()), 3),
+        "stddev": round(float(v.std()), 3),
+        "valid_percent": round(100.0 * v.size / a.size, 3),
+    }
+
+
+def lidar_products_item(
+    tile: str,
+    geobox: GeoBox,
+    *,
+    statistics: Mapping[str, Mapping[str, float]],
+    point_count: int,
+    raw: Sequence[pystac.Item],
+) -> pystac.Item:
+    """The ``lidar-products`` item of a tile (assets ``./<product>.tif``), before provenance.
+
+    Args:
+        tile: grid tile id.
+        geobox: the tile grid.
+        statistics: product key (``dtm``, ``dsm``, ``chm``, ``density``, in asset order) ->
+            its :func:`raster_statistics`.
+        point_count: points gridded onto the tile (noise excluded).
+        raw: the raw lidar items (their time becomes the item's).
+
+    Returns:
+        The item, without provenance (see ``RunContext.record``).
+    """
+    wgs84 = geobox.extent.to_crs("EPSG:4326")
+    when, period = item_period(raw)
+    properties: dict[str, object] = {
+        **period,
+        "proj:code": str(geobox.crs),
+        "proj:shape": list(geobox.shape.yx),
+        "proj:transform": [float(v) for v in geobox.affine[:6]],
+        "sporbar:tile": tile,
+        POINT_COUNT: point_count,
+    }
+    item = pystac.Item(
+        id=f"lidar-products-{tile}",
+        geometry=json.loads(json.dumps(wgs84.json)),  # plain lists, as in the file
+        bbox=[round(v, 7) for v in wgs84.boundingbox],
+        datetime=when,
+        properties=properties,
+        # No "collection" field (it needs a collection link, which record_item does not write):
+        # `sporbar publish` sets ext.COLLECTION_LIDAR_PRODUCTS from the item path.
+        stac_extensions=[PROJECTION_SCHEMA_URI, RASTER_SCHEMA_URI],
+    )
+    res = abs(float(geobox.affine.a))
+    for key, stats in statistics.items():
+        title, unit = TITLES[key]
+        band = {
+            "data_type": "float32",
+            "nodata": "nan",
+            "unit": unit,
+            "spatial_resolution": res,
+            "statistics": dict(stats),
+        }
+        item.add_asset(
+            key,
+            pystac.Asset(
+                href=f"./{key}.tif",
+                media_type=ext.COG,
+                title=title,
+                roles=["data"],
+                extra_fields={"raster:bands": [band]},
+            ),
+        )
+    return item

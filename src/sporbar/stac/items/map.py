@@ -1,0 +1,89 @@
+"""The STAC item of one map tile (collection ``land-ecology-maps``): classes and confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pystac
+from odc.geo.geobox import GeoBox
+from pystac.extensions.classification import ClassificationExtension
+from pystac.extensions.projection import ProjectionExtension
+from pystac.extensions.raster import DataType, RasterBand, RasterExtension
+
+from sporbar.stac import extensions as ext
+from sporbar.stac.items.extent import bbox_polygon
+from sporbar.stac.items.model import mlm_classes
+
+#: pixel value of "no data" in ``classes.tif`` and ``confidence.tif``
+CLASS_NODATA = 0
+CONFIDENCE_NODATA = 255
+
+
+def _raster(asset: pystac.Asset, *, nodata: int, resolution: float, unit: str | None = None) -> None:
+    band = RasterBand.create(nodata=nodata, data_type=DataType.UINT8, spatial_resolution=resolution)
+    if unit:
+        band.unit = unit
+    RasterExtension.ext(asset, add_if_missing=True).bands = [band]
+
+
+def map_item(
+    product: str,
+    tile: str,
+    *,
+    geobox: GeoBox,
+    classes: Sequence[Mapping[str, Any]],
+    start: datetime,
+    end: datetime,
+    bbox_wgs84: Sequence[float],
+) -> pystac.Item:
+    """The map item: assets ``classes`` (classification ext) and ``confidence``; proj and raster.
+
+    Args:
+        product: ``map.product``; the item id is ``<product>-<tile>``.
+        tile: grid tile id.
+        geobox: the tile grid.
+        classes: the ``classes[]`` config entries (value, name, colour).
+        start: start of the ARD periods (``extent.period_span``).
+        end: end of the ARD periods.
+        bbox_wgs84: lon/lat bbox of the tile (``extent.tiles_bbox_wgs84``).
+
+    Returns:
+        The item, without provenance (see ``RunContext.record``).
+    """
+    item = pystac.Item(
+        id=f"{product}-{tile}",
+        geometry=bbox_polygon(bbox_wgs84),
+        bbox=list(bbox_wgs84),
+        datetime=None,
+        start_datetime=start,
+        end_datetime=end,
+        properties={},
+    )
+    b = geobox.boundingbox
+    proj = ProjectionExtension.ext(item, add_if_missing=True)
+    assert geobox.crs is not None, "tile grids (cfg.grid.geobox) always have a CRS"
+    proj.code = f"EPSG:{geobox.crs.epsg}"
+    proj.shape = list(geobox.shape.yx)
+    proj.transform = list(geobox.affine)[:6]
+    proj.bbox = [b.left, b.bottom, b.right, b.top]
+    res = abs(float(geobox.affine.a))
+    cls_asset = pystac.Asset(
+        "./classes.tif",
+        media_type=ext.COG,
+        roles=["data"],
+        title="Land-ecology class (0 = no data)",
+    )
+    item.add_asset("classes", cls_asset)
+    ClassificationExtension.ext(cls_asset, add_if_missing=True).classes = mlm_classes(classes)
+    _raster(cls_asset, nodata=CLASS_NODATA, resolution=res)
+    conf_asset = pystac.Asset(
+        "./confidence.tif",
+        media_type=ext.COG,
+        roles=["data"],
+        title="Confidence: highest class probability in percent (255 = no data)",
+    )
+    item.add_asset("confidence", conf_asset)
+    _raster(conf_asset, nodata=CONFIDENCE_NODATA, resolution=res, unit="percent")
+    return item

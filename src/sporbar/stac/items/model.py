@@ -1,0 +1,206 @@
+"""The STAC item of a trained model (collection ``models``): MLM extension and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pystac
+from pystac.extensions.classification import Classification
+from pystac.extensions.mlm import (
+    AssetGeneralMLMExtension,
+    Hyperparameters,
+    InputStructure,
+    MLMExtension,
+    ModelInput,
+    ModelOutput,
+    ResultStructure,
+    TaskType,
+)
+from pystac.extensions.raster import DataType
+
+from sporbar.stac import extensions as ext
+
+METRICS_FILE = "metrics.json"
+SPORBAR_METRICS = ext.SPORBAR_PREFIX + "metrics"
+SUMMARY_METRICS = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
+
+# lidar feature name -> description (the Sentinel-2 features are <period>_<band>)
+_LIDAR_FEATURES = {
+    "dtm": "Terrain height from lidar (m)",
+    "dsm": "Surface height from lidar (m)",
+    "chm": "Canopy height from lidar (m)",
+    "dsm_minus_dtm": "Surface minus terrain height from lidar (m)",
+    "slope": "Terrain slope from the lidar DTM (degrees)",
+}
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the model item records about a fitted model (``sporbar.ml.item.model_card``).
+
+    Attributes:
+        architecture: ``mlm:architecture``, e.g. ``RandomForestClassifier`` or ``MLP``.
+        framework: ``mlm:framework`` (``scikit-learn``, ``pytorch``).
+        framework_version: installed version of the framework.
+        artifact_type: how the weights file was written (``joblib.dump``, ``torch.save``).
+        feature_names: input features, in order.
+        class_values: class value of each output column, ascending.
+        hyperparameters: the ``models[]`` config entry.
+        total_parameters: trainable parameters (networks), or None.
+        normalisation: per-feature (mean, std) of the z-score input scaling, or None.
+        accelerator: ``mlm:accelerator`` where it was trained (``cuda``, ``amd64``) or None.
+    """
+
+    architecture: str
+    framework: str
+    framework_version: str
+    artifact_type: str
+    feature_names: tuple[str, ...]
+    class_values: tuple[int, ...]
+    hyperparameters: Mapping[str, Any]
+    total_parameters: int | None = None
+    normalisation: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    accelerator: str | None = None
+
+
+def mlm_classes(classes: Sequence[Mapping[str, Any]]) -> list[Classification]:
+    """Classification objects (value, name, description, color_hint) of ``classes[]``."""
+    return [
+        Classification.create(
+            value=int(c["value"]),
+            name=c["name"],
+            description=c.get("description") or c.get("title") or c["name"],
+            color_hint=c["color"].lstrip("#").upper() if c.get("color") else None,
+        )
+        for c in sorted(classes, key=lambda c: c["value"])
+    ]
+
+
+def feature_band(name: str) -> dict[str, Any]:
+    """A core STAC 1.1 ``bands`` entry (name, description) describing one model feature."""
+    if name in _LIDAR_FEATURES:
+        desc = _LIDAR_FEATURES[name]
+    else:
+        period, band = name.split("_", 1)
+        desc = f"Sentinel-2 {band} median composite of period {period!r} (ARD)"
+    return {"name": name, "description": desc}
+
+
+def model_item(
+    model_id: str,
+    card: ModelCard,
+    *,
+    classes: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, Any],
+    training: pystac.Item,
+    model_href: str,
+    metadata_href: str,
+) -> pystac.Item:
+    """The model item: MLM extension, ``sporbar:metrics``, assets model/model-metadata/metrics.
+
+    Args:
+        model_id: ``models[].id``; the item id is ``model-<id>``.
+        card: what the fitted model is.
+        classes: the ``classes[]`` config entries (those the model outputs are kept).
+        metrics: the cross-validation metrics (``sporbar.ml.cv.cross_validate``).
+        training: the training item (footprint and time span are copied).
+        model_href: the weights file, relative to the item.
+        metadata_href: the model's JSON sidecar, relative to the item.
+
+    Returns:
+        The item, without provenance (see ``RunContext.record``).
+    """
+    used = [c for c in classes if int(c["value"]) in card.class_values]
+    item = pystac.Item(
+        id=f"model-{model_id}",
+        geometry=training.geometry,
+        bbox=training.bbox,
+        datetime=None,
+        start_datetime=training.common_metadata.start_datetime,
+        end_datetime=training.common_metadata.end_datetime,
+        properties={},
+    )
+    n = len(card.feature_names)
+    mlm = MLMExtension.ext(item, add_if_missing=True)
+    mlm.apply(
+        name=f"sporbar-{model_id}",
+        architecture=card.architecture,
+        tasks=[TaskType.CLASSIFICATION],
+        input=[
+            ModelInput.create(
+                name="features",
+                bands=list(card.feature_names),
+                input=InputStructure.create(
+                    shape=[-1, n], dim_order=["batch", "bands"], data_type=DataType.FLOAT32
+                ),
+                description="Per-pixel features (sporbar.training.features), one row per pixel",
+            )
+        ],
+        output=[
+            ModelOutput.create(
+                name="classification",
+                tasks=[TaskType.CLASSIFICATION],
+                result=ResultStructure.create(
+                    shape=[-1, len(card.class_values)],
+                    dim_order=["batch", "class"],
+                    data_type=DataType.FLOAT32,
+                ),
+                description="Class probabilities, one column per class value (ascending)",
+                classes=mlm_classes(used),
+            )
+        ],
+        framework=card.framework,
+        framework_version=card.framework_version,
+        total_parameters=card.total_parameters,
+        pretrained=False,
+        hyperparameters=Hyperparameters.create(**{k: v for k, v in sorted(card.hyperparameters.items())}),
+    )
+    # where it was trained: a GPU-trained MLP is not bit-identical to a CPU re-run
+    item.properties["mlm:accelerator"] = card.accelerator
+    item.properties["mlm:accelerator_constrained"] = False
+    # mlm v1.4.0 wants value_scaling as a list (one entry per band) or null
+    item.properties["mlm:input"][0]["value_scaling"] = (
+        [
+            {"type": "z-score", "mean": m, "stddev": s}
+            for m, s in zip(card.normalisation[0], card.normalisation[1], strict=True)
+        ]
+        if card.normalisation
+        else None
+    )
+    # mlm v1.4.0 wants named input bands described in properties (core STAC 1.1 bands);
+    # the core item schema allows properties.bands only when an asset has bands too.
+    item.properties["bands"] = [feature_band(f) for f in card.feature_names]
+    item.properties[SPORBAR_METRICS] = {k: metrics[k] for k in SUMMARY_METRICS} | {
+        "validation": metrics["validation"],
+        "n_samples": metrics["n_samples"],
+    }
+    asset = pystac.Asset(
+        href=model_href,
+        media_type="application/octet-stream",
+        roles=["mlm:model", "data"],
+        title=f"{card.architecture} weights ({card.framework})",
+    )
+    asset.extra_fields["bands"] = [feature_band(f) for f in card.feature_names]
+    item.add_asset("model", asset)
+    AssetGeneralMLMExtension.ext(asset, add_if_missing=True).artifact_type = card.artifact_type
+    item.add_asset(
+        "model-metadata",
+        pystac.Asset(
+            href=metadata_href,
+            media_type=ext.JSON,
+            roles=["metadata"],
+            title="Architecture, feature names, class values and normalisation",
+        ),
+    )
+    item.add_asset(
+        "metrics",
+        pystac.Asset(
+            href=f"./{METRICS_FILE}",
+            media_type=ext.JSON,
+            roles=["metadata"],
+            title="Spatially blocked cross-validation metrics",
+        ),
+    )
+    return item
