@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class SporbarError(Exception):
     """Root of every error sporbar raises on purpose. The CLI prints it as one line."""
@@ -33,3 +36,46 @@ class CatalogError(SporbarError, ValueError):
 
 class ClusterError(SporbarError, RuntimeError):
     """Dask worker jobs on Slurm were refused, ended before connecting, or never started."""
+
+
+class EmptyPeriodError(InputDataError):
+    """An ARD period holds no scene on a tile, so the features of that period are all NaN.
+
+    Raised by ``samples`` and ``predict`` (the model needs every period's features); the
+    ARD item records the empty period in ``sporbar:period_scenes``.
+    """
+
+
+# errno of a failed write -> what the user can do about it
+_WRITE_FAILURES = {
+    errno.ENOSPC: "free space there, or set root (or -o) to a file system with room",
+    errno.EDQUOT: "free space in the project, or ask for a larger quota",
+    errno.EROFS: "set root (or -o) to a writable folder (on Slurm: the job's work space, then stage out)",
+}
+
+
+class OutputWriteError(SporbarError, OSError):
+    """An output could not be written: no space left, quota exceeded or a read-only file system."""
+
+    @classmethod
+    def of(cls, err: BaseException, path: str | os.PathLike[str] | None = None) -> OutputWriteError | None:
+        """The OutputWriteError for ``err`` (or an OSError in its cause chain), else None.
+
+        Args:
+            err: the exception a write raised.
+            path: the file being written, named when the OSError does not name one.
+        """
+        seen: set[int] = set()
+        e: BaseException | None = err
+        while e is not None and id(e) not in seen:
+            seen.add(id(e))
+            if isinstance(e, OutputWriteError):
+                return e
+            if isinstance(e, OSError) and e.errno in _WRITE_FAILURES:
+                where = e.filename if e.filename is not None else path
+                return cls(e.errno, f"{where}: cannot write: {os.strerror(e.errno)}; {_WRITE_FAILURES[e.errno]}")
+            e = e.__cause__ or e.__context__
+        return None
+
+    def __str__(self) -> str:
+        return str(self.strerror)

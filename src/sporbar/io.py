@@ -8,6 +8,7 @@ so an interrupted run never leaves a half file where a complete one is expected.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sporbar.errors import OutputExistsError
+from sporbar.errors import OutputExistsError, OutputWriteError, SporbarError
 
 # multihash prefix for sha2-256 (code 0x12, length 0x20), as the STAC file extension wants
 _SHA256_MULTIHASH_PREFIX = "1220"
@@ -40,20 +41,48 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
 
     Works for files and directories (a Zarr store, a SAFE folder). On error the
     temporary is removed and ``path`` is left as it was.
+
+    Raises:
+        OutputWriteError: no space left, quota exceeded, or a read-only file system
+            (names ``path`` and what to do), also when a library (GDAL) reports the full
+            disk in its own words.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(
-        tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as err:
+        raise OutputWriteError.of(err, path) or err from err
     target = tmp / (path.name if suffix is None else f"data{suffix}")
     try:
         yield target
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         os.replace(target, path)
+    except Exception as err:
+        failed = OutputWriteError.of(err, path)
+        if failed is None and not isinstance(err, SporbarError):
+            failed = _disk_full(path)
+        if failed is None:
+            raise
+        raise failed from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _disk_full(path: Path) -> OutputWriteError | None:
+    """An OutputWriteError if the write failed on a file system with no room left.
+
+    GDAL and other C libraries report a full disk in their own words ("opj_end_compress()
+    failed", "Write error"), without errno; a failed write with under 1 MiB free is that.
+    """
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if free >= 1 << 20:
+        return None
+    return OutputWriteError.of(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)), path)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

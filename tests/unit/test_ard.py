@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _s2_fixtures import TILE, fetch_demo_scene, scene_ids, source, tiny, write_tiny_config  # noqa: F401
+import yaml
+from _s2_fixtures import REPO, TILE, fetch_demo_scene, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from click.testing import CliRunner
 
 from sporbar.ard.load import load, read_scenes
@@ -152,3 +153,31 @@ def test_cli_smoke(tiny, raw, tmp_path):  # noqa: F811
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     assert out.is_file()
+
+
+def test_period_with_no_scene_is_recorded_and_refused_downstream(raw, tmp_path, caplog):
+    """Regression (issue 12.6): a period with no scene gave an all-NaN composite without a word,
+    and `samples` then crashed in np.concatenate([]). Now ARD records it, samples/predict refuse it."""
+    from sporbar.errors import EmptyPeriodError
+    from sporbar.training.features import feature_stack
+
+    periods = [
+        {"id": "early", "start": "2024-06-01", "end": "2024-07-05"},
+        {"id": "winter", "start": "2024-12-01", "end": "2024-12-31"},  # no demo date falls here
+    ]
+    ard = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))["ard"]
+    cfg = load_config(write_tiny_config(tmp_path, ard={**ard, "periods": periods}))
+    out = tmp_path / "ard" / "item.json"
+    with caplog.at_level(logging.WARNING, logger="sporbar.ard.run"):
+        d = make_ard(cfg, TILE, raw, out, ctx=CTX)
+    validate_item_dict(json.loads(out.read_text(encoding="utf-8")))
+    assert d["properties"]["sporbar:period_scenes"] == {"early": 2, "winter": 0}
+    assert "no scene in this period" in d["assets"]["composite-winter"]["title"]
+    assert f"period winter (2024-12-01..2024-12-31) holds no scene on tile {TILE}" in caplog.text
+    comp, _ = read_cog(out.parent / "composite-winter.tif")
+    assert np.isnan(comp).all()
+    with pytest.raises(EmptyPeriodError) as err:
+        feature_stack(cfg, TILE, out, tmp_path / "lidar" / "item.json")
+    msg = str(err.value)
+    assert msg.startswith(f"{out}: ARD period 'winter' (2024-12-01..2024-12-31) holds no scene on tile {TILE}")
+    assert "ard.periods" in msg

@@ -135,3 +135,72 @@ def test_fill_nearest_only_inside_mask() -> None:
     out = fill_nearest(v, where)
     assert out[0, 1] == 1.0 and out[1, 0] == 1.0
     assert np.isnan(out[0, 2]) and np.isnan(out[1, 1])
+
+
+def _copy_item_with_laz(raw_item: Path, folder: Path) -> tuple[Path, Path]:
+    """A copy of a raw lidar item folder; returns (item path, its LAZ file)."""
+    shutil.copytree(raw_item.parent, folder)
+    return folder / "item.json", next(folder.glob("*.laz"))
+
+
+def test_truncated_laz_is_a_named_error(area: Area, raw_items: list[Path], tmp_path: Path,  # noqa: F811
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (issue 12.6): lazrs.LazrsError escaped the LAZ reader as a traceback."""
+    from sporbar.cli.main import main
+    from sporbar.lidar.read import iter_points, read_header
+
+    item, laz = _copy_item_with_laz(raw_items[0], tmp_path / "cut")
+    data = laz.read_bytes()
+    laz.write_bytes(data[: len(data) // 2])
+    h = read_header(laz)  # the header is whole; the point chunks are cut
+    bbox = (h.mins[0], h.mins[1], h.maxs[0] + 1, h.maxs[1] + 1)
+    with pytest.raises(InputDataError, match="truncated or corrupt") as err:
+        list(iter_points([laz], bbox))
+    assert str(laz) in str(err.value) and "sporbar fetch lidar --overwrite" in str(err.value)
+    out = tmp_path / "out" / "item.json"
+    with pytest.raises(SystemExit) as ended:
+        main(["lidar", "-c", str(area.cfg_path), "--tile", TILE, "-o", str(out), str(item)])
+    assert ended.value.code == 1
+    msg = capsys.readouterr().err
+    assert f"Error: {laz}: " in msg and "Traceback" not in msg and not out.exists()
+
+
+def test_laz_given_instead_of_an_item(area: Area, raw_items: list[Path], tmp_path: Path,  # noqa: F811
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression (issue 12.10): `sporbar lidar` given a LAZ file printed a UnicodeDecodeError traceback."""
+    from sporbar.cli.main import main
+
+    laz = next(raw_items[0].parent.glob("*.laz"))
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    for wrong in (laz, empty):
+        with pytest.raises(SystemExit) as ended:
+            main(["lidar", "-c", str(area.cfg_path), "--tile", TILE, "-o", str(tmp_path / "o" / "item.json"),
+                  str(wrong)])
+        assert ended.value.code == 1
+        msg = capsys.readouterr().err
+        assert msg.startswith(f"Error: {wrong}: not a STAC item") and "raw/lidar/<lidar_tile>/item.json" in msg
+
+
+def test_laz_with_zero_points_is_warned_and_recorded(area: Area, raw_items: list[Path], tmp_path: Path,  # noqa: F811
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Regression (issue 12.7): an emptied LAZ changed the products without a word."""
+    import laspy
+
+    item, laz = _copy_item_with_laz(raw_items[0], tmp_path / "empty")
+    las = laspy.read(laz)
+    empty = laspy.LasData(las.header)
+    empty.points = las.points[:0]
+    empty.write(laz)
+    assert laspy.read(laz).header.point_count == 0
+    raw_id = json.loads(item.read_text())["id"]
+    with caplog.at_level("WARNING", logger="sporbar.lidar.run"):
+        d = run_lidar(area.cfg, TILE, [item, *raw_items[1:]], tmp_path / "out" / "item.json",
+                      ctx=RunContext.current())
+    assert f"{laz} (item {raw_id}) holds no point" in caplog.text
+    assert d["properties"]["sporbar:empty_inputs"] == [raw_id]
+    assert f"Inputs with no point: {raw_id}." in d["properties"]["processing:lineage"]
+    validate_item_dict(d)
+    full = run_lidar(area.cfg, TILE, raw_items, tmp_path / "full" / "item.json", ctx=RunContext.current())
+    assert "sporbar:empty_inputs" not in full["properties"]
+    assert d["properties"]["sporbar:point_count"] < full["properties"]["sporbar:point_count"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 import rasterio
-from _ml_fixtures import make_area, write_samples
+from _ml_fixtures import TILES, make_area, write_samples
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -167,3 +168,55 @@ def test_cli_predict(setup, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert (out.parent / "classes.tif").exists() and out.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zeroed", "garbage"])
+def test_corrupt_model_file_names_the_file_and_says_retrain(setup, tmp_path, capsys, damage):
+    """Regression (issue 12.7): a damaged model.joblib gave "cannot load ...: 185" or a zlib traceback."""
+    from sporbar.cli.main import main
+
+    area, model = setup
+    bad = tmp_path / "bad"
+    shutil.copytree(model.parent, bad)
+    weights = bad / "model.joblib"
+    data = weights.read_bytes()
+    weights.write_bytes(
+        {"truncated": data[: len(data) // 2], "zeroed": data[:1000] + bytes(100) + data[1100:],
+         "garbage": b"not a model" * 50}[damage]
+    )
+    tile = area.tiles[0]
+    out = tmp_path / "m" / "item.json"
+    argv = ["predict", "-c", str(area.cfg_path), "--tile", tile, "--model", str(bad / "item.json"),
+            "--ard", str(area.ard[tile]), "--lidar", str(area.lidar[tile]), "-o", str(out)]
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    assert ended.value.code == 1
+    msg = capsys.readouterr().err
+    assert msg.startswith(f"Error: {weights}: cannot load the random_forest model") and "Traceback" not in msg
+    assert "re-run `sporbar train" in msg and not out.exists()
+
+
+def test_corrupt_model_sidecar_is_a_named_error(setup, tmp_path):
+    from sporbar.ml.io import load_model
+
+    _, model = setup
+    bad = tmp_path / "bad"
+    shutil.copytree(model.parent, bad)
+    (bad / "model.json").write_text('{"kind": "random_forest", "spec"')
+    with pytest.raises(InputDataError, match=r"model\.json: model sidecar is corrupt .*re-run `sporbar train"):
+        load_model(bad / "model.joblib")
+
+
+def test_all_nan_features_are_a_named_error_not_a_crash(tmp_path):
+    """Regression (issue 12.6): with no finite feature on any labelled pixel, samples crashed in
+    np.concatenate([])."""
+    from _ml_fixtures import write_labels, write_tile_inputs
+
+    from sporbar.training.run import run_samples
+
+    area = make_area(tmp_path, tiles=(TILES[0],))
+    cfg, tile = area.cfg, TILES[0]
+    ard, lidar = write_tile_inputs(cfg, tile, area.truth[tile], nan_rows=64)  # every pixel NaN
+    with pytest.raises(InputDataError, match="no labelled pixel has data in every feature"):
+        run_samples(cfg, labels_item=write_labels(cfg, area.truth), ard_items=[ard], lidar_items=[lidar],
+                    output=tmp_path / "t" / "item.json", ctx=RunContext.current())

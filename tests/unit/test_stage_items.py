@@ -13,9 +13,14 @@ import pystac
 import pytest
 
 from sporbar.grid import NationalGrid
-from sporbar.stac.items.ard import ard_item
+from sporbar.stac.items.ard import PERIOD_SCENES, ard_item
 from sporbar.stac.items.extent import bbox_polygon, period_span, tiles_bbox_wgs84
-from sporbar.stac.items.lidar_products import item_period, lidar_products_item, raster_statistics
+from sporbar.stac.items.lidar_products import (
+    EMPTY_INPUTS,
+    item_period,
+    lidar_products_item,
+    raster_statistics,
+)
 from sporbar.stac.items.map import map_item
 from sporbar.stac.items.model import ModelCard, feature_band, mlm_classes, model_item
 from sporbar.stac.items.training import training_item
@@ -55,7 +60,7 @@ class _Period:
         self.id, self.start, self.end = pid, start, end
 
 
-def test_ard_item():
+def test_ard_item_records_scenes_per_period():
     periods = [_Period("early", date(2024, 6, 1), date(2024, 7, 5)),
                _Period("late", date(2024, 7, 6), date(2024, 9, 30))]
     assets = {"cube": Path("cube.zarr")}
@@ -63,13 +68,14 @@ def test_ard_item():
         assets[f"composite-{p.id}"] = Path(f"composite-{p.id}.tif")
         assets[f"clear-{p.id}"] = Path(f"clear-{p.id}.tif")
     item = ard_item(TILE, GEOBOX, assets, bands=["B02", "B04", "NDVI"], cube_bands=["B02", "B04", "B08"],
-                    start=START, end=END, periods=periods)
+                    start=START, end=END, periods=periods, period_scenes={"early": 3, "late": 0})
     d = _valid(item)
-    assert d["id"] == f"ard-{TILE}" and d["properties"]["end_datetime"] == "2024-09-30T23:59:59Z"
+    assert d["id"] == f"ard-{TILE}" and d["properties"][PERIOD_SCENES] == {"early": 3, "late": 0}
     assert d["properties"]["proj:shape"] == [64, 64] and d["properties"]["processing:level"] == "L3"
     assert [b["name"] for b in d["assets"]["composite-early"]["eo:bands"]] == ["B02", "B04", "NDVI"]
     assert d["assets"]["composite-early"]["eo:bands"][1]["common_name"] == "red"
-    assert d["assets"]["composite-late"]["title"] == "Median composite late (2024-07-06..2024-09-30)"
+    assert "no scene" not in d["assets"]["composite-early"]["title"]
+    assert "no scene in this period" in d["assets"]["composite-late"]["title"]
     assert d["assets"]["clear-late"]["raster:bands"][0]["data_type"] == "uint8"
     assert "B08" in d["assets"]["cube"]["title"]
 
@@ -82,11 +88,13 @@ def test_lidar_products_item():
     assert stats["dsm"] == {"valid_percent": 0.0}
     when = datetime(2023, 8, 15, tzinfo=UTC)
     raw = [pystac.Item(f"lidar-{i}", None, None, when, {}) for i in range(2)]
-    item = lidar_products_item(TILE, GEOBOX, statistics=stats, point_count=10, raw=raw)
+    item = lidar_products_item(TILE, GEOBOX, statistics=stats, point_count=10, raw=raw, empty_inputs=["lidar-1"])
     d = _valid(item)
-    assert d["properties"]["datetime"] == "2023-08-15T00:00:00Z" and d["properties"]["sporbar:point_count"] == 10
+    assert d["properties"]["datetime"] == "2023-08-15T00:00:00Z" and d["properties"][EMPTY_INPUTS] == ["lidar-1"]
     assert list(d["assets"]) == ["dtm", "dsm", "chm", "density"]
     assert d["assets"]["dtm"]["raster:bands"][0]["statistics"]["valid_percent"] == 75.0
+    assert EMPTY_INPUTS not in lidar_products_item(TILE, GEOBOX, statistics=stats, point_count=10,
+                                                   raw=raw).properties
 
 
 def test_item_period_spans_inputs_of_different_dates():

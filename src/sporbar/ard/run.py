@@ -57,7 +57,9 @@ def make_ard(
 
     Writes ``cube.zarr`` (masked reflectance, time/band/y/x), then per ``ard.periods``
     ``composite-<period>.tif`` (median of clear observations, ``ard.bands`` then
-    ``ard.indices``) and ``clear-<period>.tif`` (count), then ``item.json``.
+    ``ard.indices``) and ``clear-<period>.tif`` (count), then ``item.json``. A period that
+    holds no scene gets an all-NaN composite and a zero count, is logged as a warning and
+    recorded in ``sporbar:period_scenes`` (0); ``samples`` and ``predict`` refuse it.
     Dask runs on the scheduler of the caller's ``sporbar.parallel.dask_client`` block
     (threads if there is none).
 
@@ -115,6 +117,11 @@ def make_ard(
         sub = in_period(stored, p)
         counts[p.id] = sub.sizes["time"]
         log.info("ard: period %s (%s..%s): %d scene(s)", p.id, p.start, p.end, counts[p.id])
+        if counts[p.id] == 0:
+            log.warning(
+                "ard: period %s (%s..%s) holds no scene on tile %s: its composite is all NaN "
+                "(recorded as sporbar:period_scenes %s: 0)", p.id, p.start, p.end, tile, p.id
+            )
         comp = add_indices(median(sub), ard["indices"])
         assets[f"composite-{p.id}"] = write_composite(
             folder / f"composite-{p.id}.tif", comp, geobox, out_bands
@@ -133,6 +140,7 @@ def make_ard(
         start=start,
         end=end,
         periods=periods,
+        period_scenes=counts,
     )
     write_thumbnail(folder / f"composite-{periods[0].id}.tif", folder / "thumbnail.png", kind="true-color")
     add_thumbnail(item, folder, "thumbnail.png", title=f"True colour (B04, B03, B02) of period {periods[0].id}")

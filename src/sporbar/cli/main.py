@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from sporbar import __version__
-from sporbar.errors import SporbarError
+from sporbar.errors import OutputWriteError, SporbarError
 from sporbar.redaction import install_log_filter, redact_text
 
 # command name -> "module:attribute" (each module under sporbar.cli)
@@ -87,7 +87,13 @@ def cli(ctx: click.Context, verbose: int, quiet: int, rule: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI; print a SporbarError as one line and exit 1 (traceback with -v)."""
+    """Run the CLI; print a SporbarError as one line and exit 1 (traceback with -v).
+
+    A write that fails for want of space or on a read-only file system (``OSError`` errno
+    ENOSPC, EDQUOT or EROFS, wherever it is raised) is reported the same way, as an
+    :class:`OutputWriteError` naming the path and what to do.
+    """
+    verbose = "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv)
     try:
         return cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:
@@ -97,9 +103,15 @@ def main(argv: list[str] | None = None) -> Any:
         err.show()
         sys.exit(err.exit_code)
     except SporbarError as err:
-        if "-v" in (argv or sys.argv) or "--verbose" in (argv or sys.argv):
+        if verbose:
             raise
         click.echo(f"Error: {redact_text(str(err))}", err=True)
+        sys.exit(1)
+    except Exception as err:
+        failed = OutputWriteError.of(err)
+        if failed is None or verbose:
+            raise
+        click.echo(f"Error: {redact_text(str(failed))}", err=True)
         sys.exit(1)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import laspy
+import lazrs
 import numpy as np
 
 from sporbar.errors import InputDataError, MissingInputError
@@ -32,6 +33,9 @@ GROUND, LOW_VEG, MEDIUM_VEG, HIGH_VEG, BUILDING, LOW_NOISE, WATER, HIGH_NOISE = 
 )
 VEGETATION = (LOW_VEG, MEDIUM_VEG, HIGH_VEG)
 NOISE = (LOW_NOISE, HIGH_NOISE)
+
+# what laspy and its LAZ backend raise on a truncated or corrupt file
+_READ_ERRORS = (laspy.errors.LaspyException, lazrs.LazrsError, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,11 @@ def read_header(path: Path) -> laspy.LasHeader:
     try:
         with laspy.open(str(path)) as reader:
             return reader.header
-    except (laspy.errors.LaspyException, OSError, ValueError) as err:
-        raise InputDataError(f"{path}: not a readable LAS/LAZ file: {err}") from err
+    except _READ_ERRORS as err:
+        raise InputDataError(
+            f"{path}: not a readable LAS/LAZ file (truncated or corrupt?): {err}; "
+            "fetch it again (`sporbar fetch lidar --overwrite`)"
+        ) from err
 
 
 def crs_label(header: laspy.LasHeader) -> str:
@@ -146,5 +153,8 @@ def iter_points(
                         classification=np.asarray(chunk.classification, dtype=np.uint8)[keep],
                         return_number=np.asarray(chunk.return_number, dtype=np.uint8)[keep],
                     )
-        except (laspy.errors.LaspyException, OSError, ValueError) as err:
-            raise InputDataError(f"{p}: cannot read points: {err}") from err
+        except _READ_ERRORS as err:
+            raise InputDataError(
+                f"{p}: cannot read points (truncated or corrupt?): {err}; "
+                "fetch it again (`sporbar fetch lidar --overwrite`)"
+            ) from err

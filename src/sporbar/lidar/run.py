@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pystac
+
 from sporbar.config import Config
-from sporbar.errors import InputDataError
+from sporbar.errors import InputDataError, SporbarError
 from sporbar.io import check_writable
 from sporbar.lidar.products import PRODUCTS, compute_products
+from sporbar.lidar.read import read_header
 from sporbar.raster import write_cog
 from sporbar.stac.items.lidar_products import lidar_products_item, raster_statistics
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
@@ -19,6 +22,26 @@ from sporbar.stac.record import RunContext, asset_path, read_item
 log = logging.getLogger(__name__)
 
 RAW_ASSET = "data"
+
+
+def read_raw_item(path: Path) -> pystac.Item:
+    """Read a raw lidar item (``raw/lidar/<lidar_tile>/item.json``).
+
+    Raises:
+        MissingInputError: the file does not exist.
+        InputDataError: the file is not a STAC item (a LAZ file, a GeoTIFF, ``{}``...).
+    """
+    path = Path(path)
+    try:
+        return read_item(path)
+    except SporbarError:
+        raise
+    except (ValueError, KeyError, TypeError, pystac.STACError, pystac.STACTypeError) as err:
+        # UnicodeDecodeError (binary file) and JSONDecodeError are ValueErrors
+        raise InputDataError(
+            f"{path}: not a STAC item ({type(err).__name__}); give the raw lidar item "
+            "(raw/lidar/<lidar_tile>/item.json, written by `sporbar fetch lidar`), not the LAZ file"
+        ) from err
 
 
 def run_lidar(
@@ -31,6 +54,9 @@ def run_lidar(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Grid the points of the raw lidar items onto ``tile``; write COGs and the item.
+
+    A LAZ file that holds no point is logged as a warning and named in the item
+    (``sporbar:empty_inputs``), so maps made from an emptied delivery are traceable.
 
     Args:
         cfg: the pipeline config (grid).
@@ -45,7 +71,8 @@ def run_lidar(
 
     Raises:
         MissingInputError: an item or its LAZ file is missing.
-        InputDataError: no items given, or a LAZ file is unreadable or not in EPSG:25833.
+        InputDataError: no items given, an input is not a lidar item, or a LAZ file is
+            unreadable or not in EPSG:25833.
         OutputExistsError: ``output`` exists and ``overwrite`` is False.
     """
     output = Path(output)
@@ -55,11 +82,15 @@ def run_lidar(
         raise InputDataError(
             f"{output}: no raw lidar items given for tile {tile}; pass --laz <item.json>"
         )
-    raw = [read_item(Path(p)) for p in laz_items]
+    raw = [read_raw_item(Path(p)) for p in laz_items]
     paths = [asset_path(Path(p), it, RAW_ASSET) for p, it in zip(laz_items, raw, strict=True)]
     log.info(
         "lidar: tile %s from %d LAZ file(s): %s", tile, len(paths), ", ".join(p.name for p in paths)
     )
+    empty = [it.id for it, p in zip(raw, paths, strict=True) if read_header(p).point_count == 0]
+    for it, p in zip(raw, paths, strict=True):
+        if it.id in empty:
+            log.warning("lidar: %s (item %s) holds no point; tile %s is gridded without it", p, it.id, tile)
     products = compute_products(paths, geobox)
     if products.points == 0:
         log.warning(
@@ -78,6 +109,7 @@ def run_lidar(
         statistics={k: raster_statistics(a) for k, a in arrays.items()},
         point_count=products.points,
         raw=raw,
+        empty_inputs=empty,
     )
     write_thumbnail(folder / "chm.tif", folder / "thumbnail.png", kind="chm")
     add_thumbnail(item, folder, "thumbnail.png", title="Canopy height (white 0 m to dark green)")
@@ -87,6 +119,8 @@ def run_lidar(
         "with gaps filled from the nearest cell, DSM = highest first return, "
         "CHM = highest vegetation return above the DTM (at least 0), density = points per m2."
     )
+    if empty:
+        lineage += f" Inputs with no point: {', '.join(sorted(empty))}."
     return ctx.record(
         item,
         output,

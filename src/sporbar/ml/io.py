@@ -92,21 +92,32 @@ def save_model(model: FittedModel, folder: Path) -> tuple[Path, Path]:
     return path, folder / SIDECAR
 
 
+def _rerun_hint(path: Path) -> str:
+    return f"re-run `sporbar train ... -o {path.parent / 'item.json'} --overwrite` to write the model again"
+
+
 def load_model(path: Path) -> FittedModel:
     """Load weights ``path`` with the ``model.json`` beside it.
 
     Raises:
         MissingInputError: the weights or the sidecar do not exist.
-        InputDataError: the files do not fit together.
+        InputDataError: either file is corrupt, or they do not fit together (names the file
+            and says to re-run ``sporbar train``).
     """
     path = Path(path)
     meta_path = path.parent / SIDECAR
     for p in (path, meta_path):
         if not p.exists():
             raise MissingInputError(f"{p}: model file not found; rerun `sporbar train`")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    kind = ModelKind(meta["kind"])
-    norm = Normaliser.from_dict(meta["normalisation"]) if meta["normalisation"] else None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        kind = ModelKind(meta["kind"])
+        norm = Normaliser.from_dict(meta["normalisation"]) if meta["normalisation"] else None
+        spec, names, values = meta["spec"], list(meta["feature_names"]), [int(v) for v in meta["class_values"]]
+    except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise InputDataError(
+            f"{meta_path}: model sidecar is corrupt ({type(err).__name__}: {err}); {_rerun_hint(path)}"
+        ) from err
     try:
         if kind is ModelKind.TORCH_MLP:
             import torch
@@ -120,15 +131,9 @@ def load_model(path: Path) -> FittedModel:
             estimator: Any = net
         else:
             estimator = joblib.load(path)
-    except (RuntimeError, ValueError, KeyError, EOFError) as err:
+    except Exception as err:  # noqa: BLE001 - unpickling corrupt bytes can raise almost any type
         raise InputDataError(
-            f"{path}: cannot load the {kind} model with {meta_path}: {err}"
+            f"{path}: cannot load the {kind} model (corrupt, truncated, or not the model {meta_path} "
+            f"describes; {type(err).__name__}: {err}); {_rerun_hint(path)}"
         ) from err
-    return FittedModel(
-        kind,
-        meta["spec"],
-        estimator,
-        list(meta["feature_names"]),
-        [int(v) for v in meta["class_values"]],
-        norm,
-    )
+    return FittedModel(kind, spec, estimator, names, values, norm)

@@ -27,7 +27,8 @@ def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Pa
     """Load the model of a model item and check its features against the config.
 
     Raises:
-        InputDataError: the model's feature names differ from ``feature_names(cfg)``.
+        InputDataError: the model file is corrupt, or its feature names differ from
+            ``feature_names(cfg)``.
     """
     item = read_item(Path(model_item_path))
     path = asset_path(Path(model_item_path), item, "model")
@@ -96,7 +97,8 @@ def run_predict(
         The item dict as written.
 
     Raises:
-        InputDataError: the model file does not load or has other features.
+        InputDataError: the model file is corrupt or has other features, or an ARD period
+            holds no scene on the tile.
     """
     output = Path(output)
     check_writable(output, overwrite=overwrite)

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from sporbar.config import Config
-from sporbar.errors import InputDataError
+from sporbar.errors import EmptyPeriodError, InputDataError
 from sporbar.raster import read_cog
+from sporbar.stac.items.ard import PERIOD_SCENES
 from sporbar.stac.record import asset_path, read_item
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,27 @@ def derived_features(dtm: np.ndarray, dsm: np.ndarray, resolution: float) -> np.
     return np.stack([dsm - dtm, slope_degrees(dtm, resolution)]).astype(np.float32)
 
 
+def check_periods(cfg: Config, tile: str, ard_item_path: Path, period_scenes: dict[str, int] | None) -> None:
+    """Refuse an ARD item that records a period of ``ard.periods`` with no scene.
+
+    Args:
+        cfg: the pipeline config (``ard.periods``).
+        tile: the tile of the ARD item.
+        ard_item_path: the ARD item (for the message).
+        period_scenes: its ``sporbar:period_scenes`` (None for items that predate it: not checked).
+
+    Raises:
+        EmptyPeriodError: naming the item, the period, its dates, the tile and what to change.
+    """
+    for p in cfg.data["ard"]["periods"]:
+        if period_scenes is not None and period_scenes.get(p["id"]) == 0:
+            raise EmptyPeriodError(
+                f"{ard_item_path}: ARD period {p['id']!r} ({p['start']}..{p['end']}) holds no scene on tile "
+                f"{tile} (its composite is all NaN), so its features are undefined; widen or remove the "
+                "period in ard.periods, or add scenes (sources.sentinel2.max_cloud_cover), and re-run ard"
+            )
+
+
 def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: Path) -> np.ndarray:
     """Read and stack every feature of ``tile`` (see :func:`feature_names`).
 
@@ -84,6 +106,7 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
         (n_features, y, x) float32 on ``cfg.grid.geobox(tile)``, NaN where no data.
 
     Raises:
+        EmptyPeriodError: the ARD item records a period with no scene on the tile.
         InputDataError: an input is not on the tile grid or lacks a band.
         MissingInputError: an item or asset does not exist.
     """
@@ -91,6 +114,7 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     bands = ard_band_names(cfg)
     layers: list[np.ndarray] = []
     ard_item = read_item(Path(ard_item_path))
+    check_periods(cfg, tile, ard_item_path, ard_item.properties.get(PERIOD_SCENES))
     for period in cfg.data["ard"]["periods"]:
         path = asset_path(Path(ard_item_path), ard_item, f"composite-{period['id']}")
         data, found = read_cog(path, geobox=geobox)

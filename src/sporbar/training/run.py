@@ -115,7 +115,8 @@ def run_samples(
         The item dict as written.
 
     Raises:
-        InputDataError: bad labels or inputs (see :func:`extract_samples`).
+        InputDataError: bad labels or inputs (see :func:`extract_samples`), e.g. an ARD
+            period that holds no scene on a tile.
     """
     check_writable(Path(output), overwrite=overwrite)
     tiles = pair_tiles(ard_items, lidar_items)

@@ -115,7 +115,9 @@ def extract_samples(
     ``training.folds`` folds with ``rng``.
 
     Raises:
-        InputDataError: bad labels, inputs, or too few blocks for the folds.
+        EmptyPeriodError: an ARD period holds no scene on a tile with labels.
+        InputDataError: bad labels, inputs, no labelled pixel with data, or too few blocks
+            for the folds.
     """
     tr = cfg.data["training"]
     column = cfg.data["sources"]["labels"]["class_column"]
@@ -144,9 +146,12 @@ def extract_samples(
         cand_meta.append(
             np.stack([np.full(rows.size, t_index), rows, cols, klass[rows, cols]], axis=1)[finite]
         )
-    if not cand_meta:
+    if not sum(len(m) for m in cand_meta):
+        # no labelled pixel, or none with every feature finite (NaN composites, no lidar)
         raise InputDataError(
-            f"{labels_path}: no labelled pixels with data on tiles {[t.tile for t in tiles]}"
+            f"{labels_path}: no labelled pixel has data in every feature on tiles "
+            f"{[t.tile for t in tiles]}; check that the labels overlap the area and that the "
+            "ARD composites and lidar products of those tiles hold data"
         )
     feat = np.concatenate(cand_feat).astype(np.float32)
     meta = np.concatenate(cand_meta).astype(np.int64)

@@ -16,6 +16,9 @@ from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, Raster
 from sporbar.bands import eo_band
 from sporbar.stac import extensions as ext
 
+#: scenes per period id (0 where a period holds no scene: its composite is all NaN)
+PERIOD_SCENES = ext.SPORBAR_PREFIX + "period_scenes"
+
 _INDEX_TITLES = {
     "NDVI": "Normalised difference vegetation index (B08, B04)",
     "NDMI": "Normalised difference moisture index (B08, B11)",
@@ -51,8 +54,12 @@ def ard_item(
     start: datetime,
     end: datetime,
     periods: Sequence[PeriodLike],
+    period_scenes: Mapping[str, int],
 ) -> pystac.Item:
     """Build the ARD item of ``tile`` (asset hrefs as given; made relative when recorded).
+
+    The item records the scenes per period in ``sporbar:period_scenes``, so a period that
+    holds no scene (an all-NaN composite) is stated, not only visible in the pixels.
 
     Args:
         tile: grid tile id.
@@ -63,6 +70,7 @@ def ard_item(
         start: first day of the first period (UTC; see ``extent.period_span``).
         end: end of the last period (UTC).
         periods: the compositing periods.
+        period_scenes: period id -> number of scenes composited.
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
@@ -83,6 +91,7 @@ def ard_item(
     item.common_metadata.constellation = "sentinel-2"
     item.common_metadata.instruments = ["msi"]
     item.properties[ext.PROCESSING_LEVEL] = "L3"
+    item.properties[PERIOD_SCENES] = {p.id: int(period_scenes[p.id]) for p in periods}
     proj = ProjectionExtension.ext(item, add_if_missing=True)
     proj.code = str(geobox.crs)
     proj.shape = list(geobox.shape.yx)
@@ -105,11 +114,12 @@ def ard_item(
         kind, pid = key.split("-", 1)
         p = by_id[pid]
         if kind == "composite":
+            empty = "; no scene in this period: all NaN" if period_scenes[p.id] == 0 else ""
             a = pystac.Asset(
                 href=str(path),
                 media_type=ext.COG,
                 roles=["data"],
-                title=f"Median composite {p.id} ({p.start}..{p.end})",
+                title=f"Median composite {p.id} ({p.start}..{p.end}){empty}",
             )
             item.add_asset(key, a)
             EOExtension.ext(a).bands = [_eo_band(n) for n in bands]

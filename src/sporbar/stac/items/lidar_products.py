@@ -15,6 +15,8 @@ from sporbar.stac import extensions as ext
 PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 RASTER_SCHEMA_URI = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
 POINT_COUNT = ext.SPORBAR_PREFIX + "point_count"
+#: ids of the raw lidar items whose LAZ file holds no point (present only when there are any)
+EMPTY_INPUTS = ext.SPORBAR_PREFIX + "empty_inputs"
 
 # product asset key -> (title, unit)
 TITLES: dict[str, tuple[str, str]] = {
@@ -66,6 +68,7 @@ def lidar_products_item(
     statistics: Mapping[str, Mapping[str, float]],
     point_count: int,
     raw: Sequence[pystac.Item],
+    empty_inputs: Sequence[str] = (),
 ) -> pystac.Item:
     """The ``lidar-products`` item of a tile (assets ``./<product>.tif``), before provenance.
 
@@ -76,6 +79,7 @@ def lidar_products_item(
             its :func:`raster_statistics`.
         point_count: points gridded onto the tile (noise excluded).
         raw: the raw lidar items (their time becomes the item's).
+        empty_inputs: ids of raw items whose LAZ holds no point (``sporbar:empty_inputs``).
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
@@ -90,6 +94,8 @@ def lidar_products_item(
         "sporbar:tile": tile,
         POINT_COUNT: point_count,
     }
+    if empty_inputs:
+        properties[EMPTY_INPUTS] = sorted(empty_inputs)
     item = pystac.Item(
         id=f"lidar-products-{tile}",
         geometry=json.loads(json.dumps(wgs84.json)),  # plain lists, as in the file
