@@ -1,7 +1,7 @@
 """Sentinel-2 MSI band tables: ids, native resolutions, wavelengths, ``eo:bands`` entries.
 
 A low module: the SAFE reader (:mod:`sporbar.fetch.safe`), the demo SAFE writer
-(:mod:`sporbar.demo.sentinel2`) and the ARD item (:mod:`sporbar.ard.item`) all read these.
+(:mod:`sporbar.demo.sentinel2`) and the ARD item (:mod:`sporbar.stac.items.ard`) all read these.
 """
 
 from __future__ import annotations

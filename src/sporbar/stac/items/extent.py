@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import pystac
 from odc.geo.geom import BoundingBox
 
 from sporbar.grid import NationalGrid
@@ -41,3 +42,20 @@ def bbox_polygon(bbox: Sequence[float]) -> dict[str, Any]:
     """GeoJSON polygon of a bbox (west, south, east, north)."""
     x0, y0, x1, y1 = bbox
     return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+def spanning_item(item_id: str, bbox: Sequence[float], start: datetime, end: datetime) -> pystac.Item:
+    """An item over a lon/lat ``bbox`` (its polygon is the geometry) from ``start`` to ``end``.
+
+    No ``datetime`` and no ``collection`` field: ``record_item`` writes no collection link,
+    which the core schema requires with it; ``sporbar publish`` sets the collection from the path.
+    """
+    return pystac.Item(
+        id=item_id,
+        geometry=bbox_polygon(bbox),
+        bbox=list(bbox),
+        datetime=None,
+        start_datetime=start,
+        end_datetime=end,
+        properties={},
+    )

@@ -13,7 +13,7 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 
 from sporbar.stac import extensions as ext
-from sporbar.stac.items.extent import bbox_polygon
+from sporbar.stac.items.extent import spanning_item
 from sporbar.stac.items.model import mlm_classes
 
 #: pixel value of "no data" in ``classes.tif`` and ``confidence.tif``
@@ -52,15 +52,7 @@ def map_item(
     Returns:
         The item, without provenance (see ``RunContext.record``).
     """
-    item = pystac.Item(
-        id=f"{product}-{tile}",
-        geometry=bbox_polygon(bbox_wgs84),
-        bbox=list(bbox_wgs84),
-        datetime=None,
-        start_datetime=start,
-        end_datetime=end,
-        properties={},
-    )
+    item = spanning_item(f"{product}-{tile}", bbox_wgs84, start, end)
     b = geobox.boundingbox
     proj = ProjectionExtension.ext(item, add_if_missing=True)
     assert geobox.crs is not None, "tile grids (cfg.grid.geobox) always have a CRS"

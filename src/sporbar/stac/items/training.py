@@ -11,7 +11,7 @@ import pystac
 from pystac.extensions.table import Column, TableExtension
 
 from sporbar.stac import extensions as ext
-from sporbar.stac.items.extent import bbox_polygon
+from sporbar.stac.items.extent import spanning_item
 
 SAMPLES_FILE = "samples.parquet"
 
@@ -51,17 +51,7 @@ def training_item(
     Returns:
         The item, without provenance (see ``RunContext.record``).
     """
-    item = pystac.Item(
-        id=f"training-{area}",
-        geometry=bbox_polygon(bbox),
-        bbox=list(bbox),
-        datetime=None,
-        start_datetime=start,
-        end_datetime=end,
-        properties={},
-    )
-    # No "collection" field: record_item writes no collection link, which the core schema
-    # requires with it; `sporbar publish` sets collection training-data from the path.
+    item = spanning_item(f"training-{area}", bbox, start, end)
     counts = samples["class_name"].value_counts()
     item.properties.update(
         {
