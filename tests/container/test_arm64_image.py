@@ -62,7 +62,7 @@ def arm64_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_arm64_image_runs_the_demo_and_reproduces_it(arm64_run: dict) -> None:
     out = arm64_run["stdout"]
     assert "(arm64," in out and "test.sh: OK" in out
-    assert re.search(r"^sporbar \S+", out, re.MULTILINE), "no `sporbar --version` line"
+    assert re.search(r"^sporbar, version \S+$", out, re.MULTILINE), "no `sporbar --version` line"
 
 
 def test_arm64_run_against_amd64(arm64_run: dict, tmp_path: Path) -> None:
