@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from sporbar.config import Config, validate as validate_config
+from sporbar.config import Config, config_warnings, validate as validate_config
 from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
 from sporbar.workflow.missing import damaged_outputs
@@ -22,8 +22,10 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 # its one-line message naming the file and the key (not Snakemake's dump of the schema).
 CONFIG_SOURCE = ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
 CFG = Config(data=validate_config(config, source=CONFIG_SOURCE), source=CONFIG_SOURCE)
-# User input files are checked before any job is scheduled.
+# User input files are checked before any job is scheduled; likely mistakes are shown.
 check_inputs(CFG)
+for _warning in config_warnings(CFG):
+    print(f"warning: {_warning}", file=sys.stderr)
 # The effective config (file + command-line overrides) that every sporbar step reads, named
 # by its hash. Rules name it in their shell command, not in params: params are a rerun
 # trigger, and the stage hashes (params.stage) already say which settings a step depends on.

@@ -65,7 +65,9 @@ def validate(data: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
     data = copy.deepcopy(data)
     sch = schema()
     cls = _with_defaults(jsonschema.validators.validator_for(sch))
-    errors = sorted(cls(sch).iter_errors(data), key=lambda e: list(e.absolute_path))
+    # format_checker: "format: date" is checked (2024-13-45 and 2024-02-30 are not dates)
+    validator = cls(sch, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     _check_sentinel1_in_sentinel2(data, source)
     if errors:
         lines = "; ".join(_describe(e) for e in errors[:5])
@@ -114,6 +116,15 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
             f"{source}: key area/bbox: {cfg['area']['bbox']} lies outside the national grid "
             f"(EPSG:25833 extent {list(NORWAY_EXTENT_25833)}); give the bbox in EPSG:25833 metres"
         )
+    tiling = NationalGrid(crs=grid["crs"], resolution=grid["resolution"], tile_size=grid["tile_size"])
+    aligned = tiling.aligned((minx, miny, maxx, maxy))
+    if list(aligned) != [minx, miny, maxx, maxy]:
+        n = len(tiling.tiles((minx, miny, maxx, maxy)))
+        raise ConfigError(
+            f"{source}: key area/bbox: {cfg['area']['bbox']} is not on the edges of the {grid['tile_size']} m "
+            f"grid tiles; its {n} tile(s) cover {list(aligned)}, more than the bbox. Set area/bbox to "
+            f"{list(aligned)} (or to tile edges inside it)"
+        )
     names = [c["name"] for c in cfg["classes"]]
     values = [c["value"] for c in cfg["classes"]]
     if len(set(names)) != len(names) or len(set(values)) != len(values):
@@ -125,9 +136,15 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
         raise ConfigError(
             f"{source}: key map/model: {cfg['map']['model']!r} is not one of models[].id {model_ids}"
         )
-    for i, p in enumerate(cfg["ard"]["periods"]):
+    periods = cfg["ard"]["periods"]
+    for i, p in enumerate(periods):
         if date.fromisoformat(p["start"]) > date.fromisoformat(p["end"]):
             raise ConfigError(f"{source}: key ard/periods/{i}: start {p['start']} is after end {p['end']}")
+    period_ids = [p["id"] for p in periods]
+    if len(set(period_ids)) != len(period_ids):
+        twice = sorted({i for i in period_ids if period_ids.count(i) > 1})
+        raise ConfigError(f"{source}: key ard/periods: period ids must be unique ({', '.join(twice)} more than "
+                          "once); each names its composite, so a second one would overwrite the first")
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")
@@ -166,6 +183,25 @@ class Config:
     def hash(self) -> str:
         """sha256 (hex) of the canonical JSON of the validated config, recorded in items."""
         return config_hash(self.data)
+
+
+def config_warnings(cfg: Config) -> list[str]:
+    """Valid settings that are likely not what was meant: ``sporbar check-config`` and the
+    Snakemake log print them.
+
+    Today: ARD periods that overlap (a scene in both goes into both composites).
+    """
+    periods = sorted(cfg.data["ard"]["periods"], key=lambda p: (p["start"], p["id"]))
+    out = []
+    for i, a in enumerate(periods):
+        for b in periods[i + 1:]:
+            if b["start"] <= a["end"]:
+                out.append(
+                    f"{cfg.source}: key ard/periods: periods {a['id']!r} ({a['start']}..{a['end']}) and "
+                    f"{b['id']!r} ({b['start']}..{b['end']}) overlap: scenes of "
+                    f"{b['start']}..{min(a['end'], b['end'])} go into both composites"
+                )
+    return out
 
 
 def config_hash(data: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ The grid is an immutable value; tile geometry is computed, never stored.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -79,6 +80,14 @@ class NationalGrid:
         """The pixel grid (shape ``(y, x)``, affine, crs) of one tile."""
         ix, iy = self.tile_index(tile_id)
         return self.gridspec[ix, iy]
+
+    def aligned(self, bbox: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        """``bbox`` (minx, miny, maxx, maxy, grid CRS) grown to the edges of the tiles it touches:
+        the area the tiles of ``bbox`` cover."""
+        ts = self.tile_size
+        minx, miny, maxx, maxy = bbox
+        return (math.floor(minx / ts) * ts, math.floor(miny / ts) * ts,
+                math.ceil(maxx / ts) * ts, math.ceil(maxy / ts) * ts)
 
     def tiles(self, bbox: tuple[float, float, float, float]) -> list[str]:
         """Ids of the tiles that intersect ``bbox`` (minx, miny, maxx, maxy in grid CRS), sorted.

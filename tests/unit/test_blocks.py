@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,7 +86,38 @@ def test_killed_job_resumes_at_first_unfinished_unit(tmp_path: Path) -> None:
     assert calls == ["u2", "u3"]  # u0, u1 kept
     assert [e["unit"] for e in doc["items"]] == ["u0", "u1", "u2", "u3"]
     assert manifest_items(manifest) == [Path(os.path.normpath(p)) for _, p in units]
-    assert not (manifest.parent / "B.json.partial").exists()
+    assert not list(manifest.parent.glob("B.json.partial*"))
+
+
+def test_same_job_from_two_working_folders_at_once(tmp_path: Path) -> None:
+    # two Snakemake heads in two working folders on one root run the same block job; the
+    # other one (another process) finishes while this one is at its second unit
+    manifest = tmp_path / "jobs" / "B.json"
+    units = _units(tmp_path, 3)
+    other = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from sporbar.workflow.blocks import run_block\n"
+        "def work(unit, item):\n"
+        "    item.parent.mkdir(parents=True, exist_ok=True)\n"
+        "    item.write_text(json.dumps({'id': unit}))\n"
+        f"units = [(u, Path(p)) for u, p in {[(u, str(p)) for u, p in units]!r}]\n"
+        f"run_block(block='B', stage='ard', stage_hash='h1', manifest=Path({str(manifest)!r}), units=units,\n"
+        "          inputs=[], work=work)\n"
+    )
+    calls: list[str] = []
+    plain = _writer(calls)
+
+    def work(unit: str, item: Path) -> None:
+        if unit == "u1":
+            r = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+        plain(unit, item)
+
+    doc = run_block(block="B", stage="ard", stage_hash="h1", manifest=manifest, units=units, inputs=[],
+                    work=work)
+    assert [e["unit"] for e in doc["items"]] == ["u0", "u1", "u2"] and calls == ["u0", "u1", "u2"]
+    assert json.loads(manifest.read_text()) == doc and not list(manifest.parent.glob("B.json.partial*"))
 
 
 def test_changed_input_settings_or_item_redo_units(tmp_path: Path) -> None:

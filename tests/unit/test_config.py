@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import DEMO_CONFIG, small_config, write_config
 
 from sporbar.cli.main import cli
-from sporbar.config import load, validate
+from sporbar.config import config_warnings, load, validate
 from sporbar.errors import ConfigError
 
 
@@ -115,3 +115,45 @@ def test_schema_is_valid_and_strict() -> None:
 
     walk(sch, "")
     assert not problems, problems
+
+
+@pytest.mark.parametrize("day", ["2024-13-45", "2024-02-30"])
+def test_impossible_dates_are_refused(tmp_path: Path, day: str) -> None:
+    data = small_config(tmp_path)
+    data["ard"]["periods"][1]["end"] = day
+    with pytest.raises(ConfigError, match=rf"my.yaml: key ard/periods/1/end: '{day}' is not a 'date'"):
+        validate(data, source="my.yaml")
+    data = small_config(tmp_path)
+    data["demo"]["dates"][0] = day
+    with pytest.raises(ConfigError, match=rf"key demo/dates/0: '{day}' is not a 'date'"):
+        validate(data)
+
+
+def test_two_periods_with_one_id_are_refused(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["ard"]["periods"][1]["id"] = data["ard"]["periods"][0]["id"]
+    with pytest.raises(ConfigError, match=r"key ard/periods: period ids must be unique \(early more than once\)"):
+        validate(data)
+
+
+def test_bbox_off_the_tile_edges_is_refused_with_the_aligned_bbox(tmp_path: Path) -> None:
+    # 640 m tiles: a 1,000 x 500 m bbox would silently become 2 tiles (1,280 x 640 m)
+    data = small_config(tmp_path)
+    data["area"]["bbox"] = [268900, 7030500, 269900, 7031000]
+    with pytest.raises(ConfigError, match=r"key area/bbox: .* not on the edges of the 640 m grid tiles; its 2 "
+                                          r"tile\(s\) cover \[268800, 7030400, 270080, 7031040\]"):
+        validate(data)
+    data["area"]["bbox"] = [268800, 7030400, 270080, 7031040]
+    validate(data)
+
+
+def test_overlapping_periods_are_warned_by_check_config(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    path = write_config(tmp_path / "c.yaml", data)
+    assert config_warnings(load(path)) == []
+    data["ard"]["periods"][1]["start"] = "2024-06-20"  # early ends 2024-07-05
+    write_config(path, data)
+    (warning,) = config_warnings(load(path))
+    assert "periods 'early' (2024-05-01..2024-07-05) and 'late' (2024-06-20..2024-09-30) overlap" in warning
+    res = CliRunner().invoke(cli, ["check-config", str(path)])
+    assert res.exit_code == 0 and f"warning: {warning}" in res.output, res.output

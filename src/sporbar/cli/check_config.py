@@ -24,10 +24,12 @@ def check_config(config_path: Path) -> None:
     \b
       $ sporbar check-config config/config.yaml
     """
-    from sporbar.config import load
+    from sporbar.config import config_warnings, load
     from sporbar.workflow.preflight import check_inputs
 
     cfg = load(config_path)
+    for warning in config_warnings(cfg):
+        click.echo(f"warning: {warning}", err=True)
     for line in check_inputs(cfg):
         click.echo(f"{config_path}: OK - {line}")
     tiles = cfg.tiles

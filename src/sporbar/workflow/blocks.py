@@ -11,7 +11,7 @@ lidar tiles the block owns) and Snakemake tracks one manifest per job:
      "files": ["../../ard/sentinel-2-l2a/E...N.../composite-early.tif", ...]}, ...]}
 
 Each unit's item is written atomically by its own step (with its own provenance), so a
-killed job leaves whole items. A journal beside the manifest (``<manifest>.partial``) records
+killed job leaves whole items. A journal beside the manifest (``<manifest>.partial-<host>-<pid>``) records
 every finished unit with the fingerprint of the job's inputs and settings; a re-run of the
 same job keeps those units and does only the rest. Changed inputs or settings give another
 fingerprint, and everything is redone.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,22 +51,32 @@ def fingerprint(stage_hash: str, inputs: Sequence[Path]) -> str:
 
 
 def _journal(manifest: Path) -> Path:
-    return manifest.with_name(manifest.name + ".partial")
+    """This process's journal: ``<manifest>.partial-<host>-<pid>``. Two runs of one job at once
+    (two working folders on one root, which Snakemake's lock does not cover) write apart."""
+    return manifest.with_name(f"{manifest.name}.partial-{socket.gethostname()}-{os.getpid()}")
 
 
-def _kept_units(journal: Path, fp: str) -> dict[str, dict[str, Any]]:
-    """Units of an interrupted run of the same job whose items are still as written."""
-    if not journal.exists():
-        return {}
+def _journals(manifest: Path) -> list[Path]:
+    """Every journal of ``manifest``: of killed runs, of a run going on elsewhere, and this one's."""
+    return sorted(manifest.parent.glob(f"{manifest.name}.partial*"))
+
+
+def _kept_units(manifest: Path, fp: str) -> dict[str, dict[str, Any]]:
+    """Units of interrupted runs of the same job whose items are still as written."""
     kept: dict[str, dict[str, Any]] = {}
-    for line in journal.read_text(encoding="utf-8").splitlines():
+    for journal in _journals(manifest):
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # the line being written when the job was killed
+            lines = journal.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:  # its run finished meanwhile
             continue
-        item = journal.parent / rec["item"]
-        if rec.get("fingerprint") == fp and item.exists() and sha256_multihash(item) == rec["sha256"]:
-            kept[rec["unit"]] = rec
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:  # the line being written when the job was killed
+                continue
+            item = journal.parent / rec["item"]
+            if rec.get("fingerprint") == fp and item.exists() and sha256_multihash(item) == rec["sha256"]:
+                kept[rec["unit"]] = rec
     return kept
 
 
@@ -97,7 +108,7 @@ def run_block(
     manifest.parent.mkdir(parents=True, exist_ok=True)
     journal = _journal(manifest)
     fp = fingerprint(stage_hash, inputs)
-    kept = _kept_units(journal, fp)
+    kept = _kept_units(manifest, fp)
     if kept:
         log.info("%s %s: resuming, %d of %d unit(s) already done", stage, block, len(kept), len(units))
     # the journal is rewritten with what is kept, so a stale fingerprint's lines go away
@@ -129,7 +140,8 @@ def run_block(
     doc = {"block": block, "stage": stage, "fingerprint": fp,
            "items": [{k: r[k] for k in ("unit", "item", "sha256", "files") if k in r} for r in records]}
     write_json_atomic(manifest, doc)
-    journal.unlink()
+    for done in _journals(manifest):  # this run's, and those of killed runs it has superseded
+        done.unlink(missing_ok=True)
     return doc
 
 
