@@ -10,7 +10,7 @@ CONFIG ?= config/config.yaml
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
 
-.PHONY: unlock-stale run test install lint clean help container container-test container-arm64 container-test-arm64 web serve bench
+.PHONY: run test install lint clean help container container-test container-arm64 container-test-arm64 web serve bench
 
 help:
 	@echo "make run    - install into .venv and run the demo pipeline (prints where the catalog is)"
@@ -34,24 +34,10 @@ run: install
 	@start=$$(date +%s); \
 	echo ">> checking $(CONFIG)"; \
 	sporbar check-config $(CONFIG) && \
-	$(MAKE) --no-print-directory unlock-stale && \
+	bash workflow/unlock-stale.sh $(CONFIG) && \
 	echo ">> running the pipeline (snakemake, $(CORES) cores); logs in results/logs/" && \
 	snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete --printshellcmds --show-failed-logs && \
 	sporbar summary -c $(CONFIG) --started $$start
-
-# A killed run (kill -9, a closed terminal) leaves .snakemake/locks behind; remove it so a plain
-# `make run` resumes, unless a snakemake of this folder is still running (then stop, don't race it).
-unlock-stale:
-	@if [ -n "$$(ls -A .snakemake/locks 2>/dev/null)" ]; then \
-	    others=$$(for p in $$(pgrep -f 'snakemake' || true); do \
-	        [ "$$(readlink /proc/$$p/cwd 2>/dev/null)" = "$$PWD" ] && \
-	        tr '\0' '\n' < /proc/$$p/cmdline 2>/dev/null | head -2 | grep -qE '(^|/)snakemake$$' && echo $$p; done); \
-	    if [ -n "$$others" ]; then \
-	        echo ">> another snakemake is running in $$PWD (pid $$others): not unlocking" >&2; exit 3; \
-	    fi; \
-	    echo ">> removing the stale lock of a killed run (.snakemake/locks)"; \
-	    snakemake --cores 1 --configfile $(CONFIG) --unlock >/dev/null; \
-	fi
 
 # Unit, integration (loopback servers, PostgreSQL/pgstac, STAC Browser in Chromium), the real
 # local Slurm cluster and end-to-end tests; then the container is built (cached) and tested.
