@@ -35,6 +35,7 @@ from sporbar.fetch.missions import SENTINEL2
 from sporbar.fetch.safe import read_safe
 from sporbar.io import sha256_multihash
 from sporbar.stac.items.raw_s2 import raw_s2_item
+from sporbar.stac.layout import ItemLayout
 from sporbar.stac.lineage import leaves, lineage
 from sporbar.workflow import plan
 
@@ -151,8 +152,9 @@ def _check_run(run: dict, source: str) -> None:
 
 def _verify(run: dict) -> None:
     catalog = plan.path(run["cfg"], "catalog")
-    schemas = SHARED / "stac-schemas"
-    r = sporbar("verify", str(catalog), *(["--schemas", str(schemas)] if schemas.is_dir() else []))
+    schemas = SHARED / "stac-schemas"  # always there in CI: a missing bundle fails, never skips
+    assert (schemas / "schema_map.json").is_file(), f"{schemas}: the shared STAC schema bundle is missing"
+    r = sporbar("verify", str(catalog), "--schemas", str(schemas))
     assert r.returncode == 0, r.stdout + r.stderr
     published = catalog.parent / "sentinel-2-l2a-raw"
     for scene in plan.scene_ids(run["cfg"]):
@@ -162,7 +164,7 @@ def _verify(run: dict) -> None:
 def _lineage(run: dict) -> None:
     cfg: Config = run["cfg"]
     map_item = plan.path(cfg, "map", product=cfg.data["map"]["product"], tile=cfg.tiles[0])
-    found = leaves(lineage(map_item))
+    found = leaves(lineage(map_item, layout=ItemLayout.from_patterns(plan.PATTERNS)))
     assert {"sentinel-2-l2a-raw", "lidar-raw", "labels-raw"} <= {leaf.collection for leaf in found}
     s2_ids = {leaf.id for leaf in found if leaf.collection == "sentinel-2-l2a-raw"}
     assert s2_ids and s2_ids <= set(plan.scene_ids(cfg)), s2_ids

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_snakemake, small_config, write_config
 
 from sporbar.config import load
-from sporbar.reproduce import IDENTICAL, Reproducer, catalog_items, summary
+from sporbar.reproduce import Reproducer, Verdict, catalog_items, summary
 from sporbar.workflow import plan
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ def test_every_demo_item_is_reproduced_bit_for_bit(run: dict) -> None:
         r = rep.reproduce(item)
         reports.append(r)
         commands.add(r.command)
-    failures = [r.render() for r in reports if r.verdict != IDENTICAL]
+    failures = [r.render() for r in reports if r.verdict != Verdict.IDENTICAL]
     assert not failures, summary(reports) + "\n\n" + "\n\n".join(failures)
     assert commands == {"fetch s2", "fetch lidar", "fetch labels", "ard", "lidar", "samples",
                         "train", "predict"}
@@ -60,6 +60,6 @@ def test_a_tampered_model_is_caught(run: dict, tmp_path: Path) -> None:
         model.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
         maps = sorted((run["root"] / "maps").rglob("item.json"))
         r = Reproducer(workdir=run["work"]).reproduce(maps[0])
-        assert r.verdict == "input changed", r.render()
+        assert r.verdict == Verdict.INPUT_CHANGED, r.render()
     finally:
         model.write_bytes(original)

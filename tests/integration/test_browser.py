@@ -69,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("browser")
     chain = _fx.build_chain(tmp)
     _add_thumbnail(chain.map)
-    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=_fx.LAYOUT)
     item_copy = chain.catalog.parent / ext.COLLECTION_MAPS / MAP_ID / f"{MAP_ID}.json"
     return {"dist": dist, "build_s": build_s, "chromium": chromium, "chain": chain, "tmp": tmp, "item": item_copy}
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from _stac_fixtures import Chain, build_chain
+from _stac_fixtures import LAYOUT, Chain, build_chain
 from conftest import SHARED
 
 from sporbar.metadata.catalog import PublishedCatalog, read_catalog
@@ -27,7 +27,7 @@ class Published:
 def publish_chain(tmp: Path) -> Published:
     """Build the chain below ``tmp`` and publish it (every ancestor of the map)."""
     chain = build_chain(tmp)
-    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     return Published(chain=chain, catalog=chain.catalog, cat=read_catalog(chain.catalog))
 
 

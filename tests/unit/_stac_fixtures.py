@@ -24,6 +24,7 @@ from conftest import SHARED, small_config, write_config
 
 from sporbar.config import Config, load
 from sporbar.stac import extensions as ext
+from sporbar.stac.layout import ItemLayout
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
 from sporbar.stac.validate import validate_item_dict
@@ -38,6 +39,8 @@ GEOM = {
     "coordinates": [[[10.0, 63.2], [10.1, 63.2], [10.1, 63.3], [10.0, 63.3], [10.0, 63.2]]],
 }
 BBOX = [10.0, 63.2, 10.1, 63.3]
+# where the workflow writes each collection's items (the CLI hands the same layout down)
+LAYOUT = ItemLayout.from_patterns(plan.PATTERNS)
 
 
 @dataclass

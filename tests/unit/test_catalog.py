@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from _stac_fixtures import (
+    LAYOUT,
     LIDAR_TILE,
     SCENE,
     TILE,
@@ -22,7 +23,8 @@ from click.testing import CliRunner
 from sporbar.cli.main import cli
 from sporbar.errors import CatalogError, MissingInputError
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import build_catalog, collection_from_path, resolve_href
+from sporbar.stac.catalog import build_catalog
+from sporbar.stac.hrefs import resolve_href
 from sporbar.stac.validate import validate_dict
 
 # the chain has one item in every family but lidar-products and the (S2-only chain's) S1 GRD
@@ -35,7 +37,7 @@ def chain(tmp_path: Path):
 
 
 def test_publish_includes_every_ancestor(chain) -> None:
-    summary = build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    summary = build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     assert summary.catalog == chain.catalog.resolve()
     assert summary.items_per_collection == {c: 1 for c in FAMILIES}
     assert summary.n_items == 7 and summary.n_assets == 11
@@ -78,7 +80,7 @@ def test_publish_includes_every_ancestor(chain) -> None:
 
 
 def test_catalog_objects_valid_offline(chain) -> None:
-    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     files = json_files(chain.catalog.parent)
     assert len(files) == 1 + 7 + 7
     for f in files:
@@ -89,7 +91,7 @@ def test_catalog_objects_valid_against_shared_schemas(chain) -> None:
     shared = shared_validator()
     if shared is None:
         pytest.skip("../shared/stac-schemas not present beside the repo; bundled-schema check only")
-    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     registry, schema_map = shared.build_registry(), shared.load_schema_map()
     for f in json_files(chain.catalog.parent):
         assert shared.validate_stac(load_json(f), registry, schema_map) == [], f
@@ -97,23 +99,23 @@ def test_catalog_objects_valid_against_shared_schemas(chain) -> None:
 
 def test_sources_unchanged_and_output_deterministic(chain) -> None:
     before = snapshot(chain.items)
-    build_catalog([chain.map, chain.training], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map, chain.training], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     first = tree_bytes(chain.catalog.parent)
-    build_catalog(list(reversed(chain.items)), chain.catalog, cfg=chain.cfg)
+    build_catalog(list(reversed(chain.items)), chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     assert tree_bytes(chain.catalog.parent) == first
     assert snapshot(chain.items) == before
 
 
 def test_collection_inferred_from_path() -> None:
     assert (
-        collection_from_path(Path("/x/results/raw/labels/a/item.json")) == ext.COLLECTION_LABELS_RAW
+        LAYOUT.collection_of(Path("/x/results/raw/labels/a/item.json")) == ext.COLLECTION_LABELS_RAW
     )
     assert (
-        collection_from_path(Path("results/lidar/products/E1N2/item.json"))
+        LAYOUT.collection_of(Path("results/lidar/products/E1N2/item.json"))
         == ext.COLLECTION_LIDAR_PRODUCTS
     )
-    assert collection_from_path(Path("maps/land-ecology/E1N2/item.json")) == ext.COLLECTION_MAPS
-    assert collection_from_path(Path("/x/other/thing/item.json")) is None
+    assert LAYOUT.collection_of(Path("maps/land-ecology/E1N2/item.json")) == ext.COLLECTION_MAPS
+    assert LAYOUT.collection_of(Path("/x/other/thing/item.json")) is None
 
 
 def test_missing_input_names_the_item(chain) -> None:
@@ -121,12 +123,12 @@ def test_missing_input_names_the_item(chain) -> None:
     with pytest.raises(
         MissingInputError, match=r"ard/.*item\.json: derived_from link points to .*raw"
     ):
-        build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+        build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     assert not chain.catalog.exists()
 
 
 def test_invalid_item_leaves_previous_catalog(chain) -> None:
-    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     before = tree_bytes(chain.catalog.parent)
     bad = chain.root / "raw" / "labels" / "bad" / "item.json"
     bad.parent.mkdir(parents=True)
@@ -134,7 +136,7 @@ def test_invalid_item_leaves_previous_catalog(chain) -> None:
     d["id"], d["properties"]["datetime"] = "bad", None  # no datetime and no range: invalid
     bad.write_text(json.dumps(d))
     with pytest.raises(CatalogError, match=r"catalog not written; invalid STAC:\n.*bad\.json"):
-        build_catalog([chain.map, bad], chain.catalog, cfg=chain.cfg)
+        build_catalog([chain.map, bad], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     assert tree_bytes(chain.catalog.parent) == before
 
 
@@ -145,21 +147,21 @@ def test_duplicate_ids_and_unknown_collection_rejected(chain, tmp_path: Path) ->
         chain.raw_labels.read_bytes().replace(b'"./labels.gpkg"', b'"../test-area/labels.gpkg"')
     )
     with pytest.raises(CatalogError, match="also used by"):
-        build_catalog([chain.map, twin], chain.catalog, cfg=chain.cfg)
+        build_catalog([chain.map, twin], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     stray = tmp_path / "elsewhere" / "item.json"
     stray.parent.mkdir()
     stray.write_bytes(chain.raw_lidar.read_bytes())
     with pytest.raises(CatalogError, match="no known collection"):
-        build_catalog([stray], chain.catalog, cfg=chain.cfg)
+        build_catalog([stray], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
 
 
 def test_refuses_to_replace_a_foreign_folder(chain) -> None:
     with pytest.raises(CatalogError, match="must be named catalog.json"):
-        build_catalog([chain.map], chain.root / "cat.json", cfg=chain.cfg)
+        build_catalog([chain.map], chain.root / "cat.json", cfg=chain.cfg, layout=LAYOUT)
     with pytest.raises(CatalogError, match="holds no catalog.json"):
-        build_catalog([chain.map], chain.root / "catalog.json", cfg=chain.cfg)  # root is not empty
+        build_catalog([chain.map], chain.root / "catalog.json", cfg=chain.cfg, layout=LAYOUT)  # root is not empty
     with pytest.raises(CatalogError, match="no items"):
-        build_catalog([], chain.catalog, cfg=chain.cfg)
+        build_catalog([], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
 
 
 def test_cli_publish(chain, tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ from lxml import etree
 from sporbar.cli.export_metadata import export_metadata
 from sporbar.errors import CatalogError
 from sporbar.metadata import iso19139 as iso
+from sporbar.metadata import iso_codes
 from sporbar.metadata.export import export_metadata as run_export
 from sporbar.stac import extensions as ext
 
-NS = {"gmd": iso.GMD, "gco": iso.GCO, "gmx": iso.GMX, "gml": iso.GML, "xlink": iso.XLINK}
+NS = {"gmd": iso_codes.GMD, "gco": iso_codes.GCO, "gmx": iso_codes.GMX, "gml": iso_codes.GML, "xlink": iso_codes.XLINK}
 MAP_ID = f"land-ecology-{TILE}"
 RAW_IDS = {SCENE, LIDAR_TILE, "labels-test-area"}
 STEP_IDS = {f"ard-{TILE}", "training-test-area", "model-rf", MAP_ID}
@@ -78,7 +79,7 @@ def test_tile_record_core_and_parent(records, published) -> None:
     licence = _text(item, ".//gmd:useConstraints/../gmd:otherConstraints/gmx:Anchor/@xlink:href")
     assert licence == ["https://data.norge.no/nlod/no/2.0"]
     access = _text(item, ".//gmd:accessConstraints/../gmd:otherConstraints/gmx:Anchor/@xlink:href")
-    assert access == [iso.INSPIRE_ACCESS + "noLimitations"]
+    assert access == [iso_codes.INSPIRE_ACCESS + "noLimitations"]
     west = _text(item, ".//gmd:westBoundLongitude/gco:Decimal/text()")
     assert west == ["10"]
     assert _text(item, ".//gmd:contact//gmd:electronicMailAddress/gco:CharacterString/text()") == ["post@example.no"]

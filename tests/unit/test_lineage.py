@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _stac_fixtures import LIDAR_TILE, SCENE, TILE, build_chain
+from _stac_fixtures import LAYOUT, LIDAR_TILE, SCENE, TILE, build_chain
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -31,7 +31,7 @@ ALL_IDS = [
 @pytest.fixture
 def chain(tmp_path: Path):
     c = build_chain(tmp_path)
-    build_catalog([c.map], c.catalog, cfg=c.cfg)
+    build_catalog([c.map], c.catalog, cfg=c.cfg, layout=LAYOUT)
     return c
 
 
@@ -66,7 +66,7 @@ def test_render_tree(chain) -> None:
 
 
 def test_source_items_get_collection_from_path(chain) -> None:
-    node = lineage(chain.map)
+    node = lineage(chain.map, layout=LAYOUT)
     assert [n.label for n in leaves(node)] == RAW
     assert node.path == chain.map.resolve()
 
@@ -80,7 +80,7 @@ def test_to_dot(chain) -> None:
 
 def test_missing_input_marked(chain) -> None:
     chain.raw_lidar.unlink()
-    node = lineage(chain.map)
+    node = lineage(chain.map, layout=LAYOUT)
     missing = [n for n in leaves(node) if n.missing]
     assert [n.id for n in missing] == [LIDAR_TILE] and missing[0].path == chain.raw_lidar.resolve()
     assert f"MISSING: {chain.raw_lidar.resolve()}" in render_tree(node)

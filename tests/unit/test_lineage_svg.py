@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from _metadata_fixtures import publish_chain
-from _stac_fixtures import LIDAR_TILE, SCENE, TILE
+from _stac_fixtures import LAYOUT, LIDAR_TILE, SCENE, TILE
 
 from sporbar.stac import extensions as ext
 from sporbar.stac.lineage import lineage
@@ -64,12 +64,12 @@ def test_boxes_link_to_the_item_copies(published) -> None:
 
 def test_svg_is_deterministic_and_marks_missing_inputs(published, tmp_path: Path) -> None:
     chain = published.chain
-    first = lineage_svg(lineage(chain.map))
-    assert first == lineage_svg(lineage(chain.map))
+    first = lineage_svg(lineage(chain.map, layout=LAYOUT))
+    assert first == lineage_svg(lineage(chain.map, layout=LAYOUT))
     # an input whose item is gone is still drawn, marked missing
     chain.raw_labels.rename(chain.raw_labels.with_suffix(".gone"))
     try:
-        text = lineage_svg(lineage(chain.map))
+        text = lineage_svg(lineage(chain.map, layout=LAYOUT))
     finally:
         chain.raw_labels.with_suffix(".gone").rename(chain.raw_labels)
     root = ET.fromstring(text.encode("utf-8"))

@@ -13,7 +13,7 @@ from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 
 from sporbar.errors import InputDataError, MissingInputError
-from sporbar.stac.preview import MAX_SIZE, add_thumbnail, thumbnail_shape, write_thumbnail
+from sporbar.stac.preview import MAX_SIZE, PngShapeError, add_thumbnail, encode_png, thumbnail_shape, write_thumbnail
 
 COLORS = {0: (0, 0, 0, 0), 1: (27, 120, 55, 255), 2: (230, 171, 2, 255), 3: (33, 102, 172, 255)}
 
@@ -116,3 +116,11 @@ def test_add_thumbnail_asset(tmp_path: Path) -> None:
     asset = add_thumbnail(item, tmp_path, "thumbnail.png")
     assert item.assets["thumbnail"] is asset
     assert asset.roles == ["thumbnail"] and asset.media_type == "image/png" and asset.href == "./thumbnail.png"
+
+
+def test_encode_png_refuses_arrays_without_a_png_layout() -> None:
+    with pytest.raises(PngShapeError, match=r"shape \(4,\)"):
+        encode_png(np.zeros(4, dtype=np.uint8))
+    with pytest.raises(PngShapeError, match="palette image needs a 2-D array"):
+        encode_png(np.zeros((2, 2, 3), dtype=np.uint8), palette=[(0, 0, 0, 255)])
+    assert encode_png(np.zeros((2, 2, 4), dtype=np.uint8)).startswith(b"\x89PNG")

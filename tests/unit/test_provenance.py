@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from sporbar import __version__
 from sporbar.stac import extensions as ext
 from sporbar.stac.provenance import Provenance, code_version, processing_properties
 
@@ -41,6 +44,39 @@ def test_image_digest_and_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {"sporbar", "rasterio", "torch", "scikit-learn"} <= set(prov.software)
 
 
-def test_code_version_names_commit_or_package() -> None:
-    v = code_version()
-    assert v.startswith("git:") or v.startswith("sporbar==")
+def _git(repo: Path, *args: str) -> str:
+    cmd = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_code_version_is_head_and_dirty_when_src_changed(tmp_path: Path) -> None:
+    repo = tmp_path / "checkout"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "mod.py").write_text("x = 1\n")
+    (repo / "README.md").write_text("readme\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "first")
+    head = _git(repo, "rev-parse", "HEAD")
+    assert code_version(repo) == f"git:{head}"
+    (repo / "README.md").write_text("changed outside src\n")
+    (repo / "src" / "new.py").write_text("untracked\n")
+    assert code_version(repo) == f"git:{head}"  # only tracked files below src/ count
+    (repo / "src" / "mod.py").write_text("x = 2\n")
+    assert code_version(repo) == f"git:{head}+dirty"
+    _git(repo, "commit", "-q", "-am", "second")
+    assert code_version(repo) == f"git:{_git(repo, 'rev-parse', 'HEAD')}"
+
+
+def test_code_version_outside_a_checkout_is_the_package(tmp_path: Path) -> None:
+    assert code_version(tmp_path) == f"sporbar=={__version__}"
+
+
+def test_running_code_version_is_this_checkout() -> None:
+    import sporbar
+
+    repo = Path(sporbar.__file__).resolve().parents[2]
+    if not (repo / ".git").exists():
+        pytest.skip(f"{repo}: sporbar is installed, not a git checkout")
+    dirty = _git(repo, "status", "--porcelain", "--untracked-files=no", "src")
+    assert code_version() == f"git:{_git(repo, 'rev-parse', 'HEAD')}" + ("+dirty" if dirty else "")

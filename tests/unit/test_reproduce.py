@@ -19,16 +19,7 @@ from sporbar.config import load
 from sporbar.demo.labels import write_labels
 from sporbar.demo.landscape import make_landscape
 from sporbar.demo.lidar import write_lidar_tiles
-from sporbar.reproduce import (
-    CONFIG_CHANGED,
-    DIFFERENT,
-    IDENTICAL,
-    INPUT_CHANGED,
-    MISSING_INPUT,
-    Reproducer,
-    catalog_items,
-    summary,
-)
+from sporbar.reproduce import AssetStatus, InputStatus, Reproducer, Verdict, catalog_items, summary
 from sporbar.reproduce.compare import json_differences
 from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
@@ -80,23 +71,23 @@ def _product(root: Path) -> Path:
 
 
 def test_untouched_items_are_identical(chain: Path) -> None:
-    rep = Reproducer()  # a fresh `python -m sporbar.cli.main` per step, as the CLI does
+    rep = Reproducer()
     raw = sorted((chain / "raw").rglob("item.json"))
     for item in (raw[0], raw[-1]):  # labels, one lidar tile (fetch labels / fetch lidar)
         r = rep.reproduce(item)
-        assert r.verdict == IDENTICAL, r.render()
-        assert r.assets and all(a.status == IDENTICAL for a in r.assets)
+        assert r.verdict == Verdict.IDENTICAL, r.render()
+        assert r.assets and all(a.status == AssetStatus.IDENTICAL for a in r.assets)
     r = rep.reproduce(_product(chain))
-    assert r.verdict == IDENTICAL, r.render()
-    assert r.command == "lidar" and r.argv[:2] == ["--rule", "lidar_products"]
-    assert len(r.inputs) == 4 and all(i.status == "ok" for i in r.inputs)
+    assert r.verdict == Verdict.IDENTICAL, r.render()
+    assert r.command == "lidar" and r.call.endswith("[rule lidar_products]")
+    assert len(r.inputs) == 4 and all(i.status == InputStatus.OK for i in r.inputs)
     assert {a.key for a in r.assets} >= {"dtm", "dsm", "chm", "density"}
     assert "bit-for-bit" in r.render() and not r.problems
 
 
 def test_moved_delivery_still_reproduces(copy: Path) -> None:
-    r = Reproducer(in_process=True).reproduce(_product(copy))
-    assert r.verdict == IDENTICAL, r.render()
+    r = Reproducer().reproduce(_product(copy))
+    assert r.verdict == Verdict.IDENTICAL, r.render()
 
 
 def test_tampered_input_is_reported(copy: Path) -> None:
@@ -104,17 +95,17 @@ def test_tampered_input_is_reported(copy: Path) -> None:
     data = bytearray(laz.read_bytes())
     data[len(data) // 2] ^= 0xFF
     laz.write_bytes(bytes(data))
-    r = Reproducer(in_process=True).reproduce(_product(copy))
-    assert r.verdict == INPUT_CHANGED, r.render()
-    bad = [i for i in r.inputs if i.status == INPUT_CHANGED]
+    r = Reproducer().reproduce(_product(copy))
+    assert r.verdict == Verdict.INPUT_CHANGED, r.render()
+    bad = [i for i in r.inputs if i.status == InputStatus.CHANGED]
     assert len(bad) == 1 and laz.parent.name in bad[0].item and "data" in bad[0].detail
     assert not r.assets  # not re-run from a changed input
 
 
 def test_missing_input_is_reported(copy: Path) -> None:
     shutil.rmtree(sorted((copy / "raw" / "lidar").iterdir())[0])
-    r = Reproducer(in_process=True).reproduce(_product(copy))
-    assert r.verdict == MISSING_INPUT, r.render()
+    r = Reproducer().reproduce(_product(copy))
+    assert r.verdict == Verdict.MISSING_INPUT, r.render()
 
 
 def test_changed_output_pixel_is_reported(copy: Path) -> None:
@@ -125,23 +116,23 @@ def test_changed_output_pixel_is_reported(copy: Path) -> None:
     dtm.unlink()
     with rasterio.open(dtm, "w", **profile) as dst:
         dst.write(arr)
-    r = Reproducer(in_process=True).reproduce(_product(copy))
-    assert r.verdict == DIFFERENT, r.render()
+    r = Reproducer().reproduce(_product(copy))
+    assert r.verdict == Verdict.DIFFERENT, r.render()
     res = {a.key: a for a in r.assets}
-    assert res["dtm"].status == DIFFERENT
+    assert res["dtm"].status == AssetStatus.DIFFERENT
     assert "1 of 4096 pixels differ, max |diff| 2.5" in res["dtm"].detail
     assert "does not match its file:checksum" in res["dtm"].detail
-    assert all(res[k].status == IDENTICAL for k in ("dsm", "chm", "density"))
+    assert all(res[k].status == AssetStatus.IDENTICAL for k in ("dsm", "chm", "density"))
 
 
 def test_changed_non_raster_output_is_reported(copy: Path) -> None:
     item = sorted((copy / "raw" / "labels").rglob("item.json"))[0]
     gpkg = item.parent / "labels.gpkg"
     gpkg.write_bytes(gpkg.read_bytes() + b"\0")
-    r = Reproducer(in_process=True).reproduce(item)
-    assert r.verdict == DIFFERENT, r.render()
+    r = Reproducer().reproduce(item)
+    assert r.verdict == Verdict.DIFFERENT, r.render()
     (labels,) = r.assets
-    assert labels.status == DIFFERENT and "size" in labels.detail and "checksum" in labels.detail
+    assert labels.status == AssetStatus.DIFFERENT and "size" in labels.detail and "checksum" in labels.detail
 
 
 def test_changed_config_is_reported(copy: Path) -> None:
@@ -149,8 +140,8 @@ def test_changed_config_is_reported(copy: Path) -> None:
     data = yaml.safe_load(cfg.read_text())
     data["demo"]["lidar_density"] = 2.0
     cfg.write_text(yaml.safe_dump(data))
-    r = Reproducer(in_process=True).reproduce(_product(copy))
-    assert r.verdict == CONFIG_CHANGED, r.render()
+    r = Reproducer().reproduce(_product(copy))
+    assert r.verdict == Verdict.CONFIG_CHANGED, r.render()
     assert "CHANGED" in r.config and any("config differs" in p for p in r.problems)
 
 
@@ -159,8 +150,8 @@ def test_code_version_difference_is_a_warning(copy: Path) -> None:
     d = json.loads(item.read_text())
     d["properties"]["sporbar:code_version"] = "git:0000000000000000000000000000000000000000"
     item.write_text(json.dumps(d))
-    r = Reproducer(in_process=True).reproduce(item)
-    assert r.verdict == IDENTICAL, r.render()
+    r = Reproducer().reproduce(item)
+    assert r.verdict == Verdict.IDENTICAL, r.render()
     assert any("code version differs" in w for w in r.warnings)
     assert "DIFFERS" in r.render()
 
@@ -171,7 +162,7 @@ def test_cli_single_item_and_all(chain: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(reproduce, [str(_product(chain)), "--json", str(tmp_path / "r.json")])
     assert res.exit_code == 0, res.output
     assert "verdict: IDENTICAL (bit-for-bit)" in res.output
-    assert json.loads((tmp_path / "r.json").read_text())[0]["verdict"] == IDENTICAL
+    assert json.loads((tmp_path / "r.json").read_text())[0]["verdict"] == Verdict.IDENTICAL
     # a catalog made by `sporbar publish`: catalog copies of the items point at the data
     catalog = tmp_path / "catalog" / "catalog.json"
     raw = sorted(str(p) for p in (chain / "raw").rglob("item.json"))

@@ -12,8 +12,8 @@ from test_s1_safe import PRODUCT, REAL_SAFE, copy_safe, needs_realdata
 
 from sporbar.fetch.s1_safe import read_s1_safe
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import collection_from_path
 from sporbar.stac.items.raw_s1 import raw_s1_item
+from sporbar.stac.layout import ItemLayout
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
 from sporbar.stac.validate import validate_item_dict
@@ -88,7 +88,7 @@ def test_recorded_item_has_checksums_and_measurement_assets(tmp_path: Path) -> N
     assert d["assets"]["vv"]["roles"] == ["data"] and d["assets"]["vv"]["sar:polarizations"] == ["VV"]
     assert d["assets"]["manifest"]["href"] == f"./{PRODUCT}.SAFE/manifest.safe"
     assert ext.FILE_SCHEMA_URI in d["stac_extensions"] and ext.PROCESSING_SCHEMA_URI in d["stac_extensions"]
-    assert collection_from_path(item_path) == ext.COLLECTION_S1_RAW
+    assert ItemLayout.from_patterns(PATTERNS).collection_of(item_path) == ext.COLLECTION_S1_RAW
 
 
 def test_metadata_only_item_records_without_tiffs(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _stac_fixtures import TILE, build_chain, load_json
+from _stac_fixtures import LAYOUT, TILE, build_chain, load_json
 from click.testing import CliRunner
 from conftest import SHARED
 
@@ -19,7 +19,7 @@ from sporbar.stac.verify import verify_catalog
 @pytest.fixture
 def published(tmp_path: Path):
     chain = build_chain(tmp_path)
-    build_catalog([chain.map], chain.catalog, cfg=chain.cfg)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     return chain
 
 

@@ -23,10 +23,12 @@ def lineage(item: Path, dot_path: Path | None) -> None:
       $ sporbar lineage results/catalog/land-ecology-maps/<item>/<item>.json
     """
     from sporbar.io import write_bytes_atomic
+    from sporbar.stac.layout import ItemLayout
     from sporbar.stac.lineage import leaves, render_tree, to_dot
     from sporbar.stac.lineage import lineage as read_lineage
+    from sporbar.workflow import plan
 
-    node = read_lineage(item)
+    node = read_lineage(item, layout=ItemLayout.from_patterns(plan.PATTERNS))
     click.echo(render_tree(node), nl=False)
     raw = leaves(node)
     click.echo(f"{len(raw)} source item(s): " + ", ".join(n.label for n in raw))

@@ -83,13 +83,13 @@ def publish(
           -o results/catalog/catalog.json     # loads the existing catalog (upsert)
     """
     from sporbar.stac.catalog import build_catalog
+    from sporbar.stac.layout import ItemLayout
+    from sporbar.workflow import plan
     from sporbar.workflow.blocks import expand_items
 
     cfg = load_config(config_path)
     paths = expand_items([*positional, *items])
     if all_items:
-        from sporbar.workflow import plan
-
         paths += plan.all_outputs(cfg)
     if items_from:
         lines = items_from.read_text(encoding="utf-8").splitlines()
@@ -97,7 +97,7 @@ def publish(
     if not paths and to != "pgstac":
         raise click.UsageError("give at least one --item, --items-from or --all")
     if paths:
-        summary = build_catalog(paths, output, cfg=cfg)
+        summary = build_catalog(paths, output, cfg=cfg, layout=ItemLayout.from_patterns(plan.PATTERNS))
         for line in summary.lines():
             click.echo(line)
     if to == "pgstac":

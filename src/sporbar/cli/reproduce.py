@@ -62,10 +62,8 @@ def reproduce(
         reports = [rep.reproduce(item)]
         click.echo(reports[0].render())
     else:
-        def show(r):  # type: ignore[no-untyped-def]
-            click.echo(r.render() + "\n")
-
-        reports = reproduce_all(catalog, rep, on_report=show)  # type: ignore[arg-type]
+        assert catalog is not None  # one of the two, checked above
+        reports = reproduce_all(catalog, rep, on_report=lambda r: click.echo(r.render() + "\n"))
         click.echo(f"{'verdict':<16} item")
         for r in reports:
             click.echo(f"{r.verdict:<16} {r.item_id or r.item}")

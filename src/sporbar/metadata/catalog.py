@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from sporbar.errors import CatalogError
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import is_local_href, read_json, resolve_href
+from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
 
 # uuid5 namespace of every sporbar metadata identifier (fixed: identifiers must never change)
 NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/sporbar/sporbar#metadata")

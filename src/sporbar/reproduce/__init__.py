@@ -1,22 +1,17 @@
 """``sporbar reproduce``: re-run the step an item records and prove the outputs are the same bytes."""
 
-from sporbar.reproduce.run import (
-    CONFIG_CHANGED,
-    DIFFERENT,
-    FAILED,
-    IDENTICAL,
-    INPUT_CHANGED,
-    MISSING_INPUT,
-    AssetResult,
-    InputCheck,
-    Report,
-    Reproducer,
-    catalog_items,
-    reproduce_all,
-    summary,
-)
+from sporbar.reproduce.report import AssetResult, AssetStatus, InputCheck, InputStatus, Report, Verdict, summary
+from sporbar.reproduce.run import Reproducer, catalog_items, reproduce_all
 
 __all__ = [
-    "CONFIG_CHANGED", "DIFFERENT", "FAILED", "IDENTICAL", "INPUT_CHANGED", "MISSING_INPUT",
-    "AssetResult", "InputCheck", "Report", "Reproducer", "catalog_items", "reproduce_all", "summary",
+    "AssetResult",
+    "AssetStatus",
+    "InputCheck",
+    "InputStatus",
+    "Report",
+    "Reproducer",
+    "Verdict",
+    "catalog_items",
+    "reproduce_all",
+    "summary",
 ]

@@ -9,130 +9,47 @@ For one item:
 3. find the data root (the nearest folder above the item with the run's effective
    config, ``config/effective-<hash>.yaml``) and check its hash against the item's ``sporbar:config_hash``;
 4. mirror the inputs (hard links, or copies across file systems) into a temporary folder with
-   the same layout below the root, and run the same ``sporbar`` sub-command there with the
-   same config (only ``root`` changed), so relative links come out the same;
+   the same layout below the root, and call the library function of the same sub-command
+   there (:mod:`sporbar.reproduce.runners`) with the same config (only ``root`` changed), so
+   relative links come out the same;
 5. compare every asset per key: identical (same checksum) / different (with what differs) /
    missing, and warn when the recorded code version is not the running one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sporbar.config import EFFECTIVE_CONFIG_DIR, config_hash, effective_config_path, load
+from sporbar.config import EFFECTIVE_CONFIG_DIR, Config, config_hash, effective_config_path, load
 from sporbar.errors import InputDataError, MissingInputError, SporbarError
 from sporbar.io import sha256_multihash
 from sporbar.reproduce.compare import describe_difference, json_differences
+from sporbar.reproduce.report import AssetResult, AssetStatus, InputCheck, InputStatus, Report, Verdict
+from sporbar.reproduce.runners import Rerun, describe_call, run_recorded
 from sporbar.reproduce.steps import PathMap, RecordedStep
 from sporbar.stac import extensions as ext
 from sporbar.stac.provenance import code_version
+from sporbar.stac.record import RunContext
 
 ITEM_FILENAME = "item.json"
 CONFIG_FILENAME = "config.yaml"
-
-# verdicts, worst first
-FAILED = "failed"
-MISSING_INPUT = "missing input"
-INPUT_CHANGED = "input changed"
-CONFIG_CHANGED = "config changed"
-DIFFERENT = "different"
-IDENTICAL = "identical"
-NOT_REPRODUCIBLE = "not reproducible"
 
 # item properties that describe the run, not the result: not compared
 _RUN_PROPERTIES = {
     "processing:datetime", "processing:facility", "processing:software", "processing:expression",
     ext.SPORBAR_CODE_VERSION, ext.SPORBAR_CONFIG_HASH, ext.SPORBAR_IMAGE_DIGEST, ext.SPORBAR_SLURM,
 }
-
-
-@dataclass
-class InputCheck:
-    """One input item: ``ok``, ``missing input`` or ``input changed`` (with the assets that changed)."""
-
-    item: str
-    status: str
-    detail: str = ""
-
-
-@dataclass
-class AssetResult:
-    """One asset: ``identical``, ``different`` or ``missing`` (or ``extra`` when only the re-run has it)."""
-
-    key: str
-    status: str
-    detail: str = ""
-
-
-@dataclass
-class Report:
-    """The result of reproducing one item."""
-
-    item: str
-    item_id: str = ""
-    command: str = ""
-    argv: list[str] = field(default_factory=list)
-    inputs: list[InputCheck] = field(default_factory=list)
-    assets: list[AssetResult] = field(default_factory=list)
-    config: str = ""
-    code_recorded: str = ""
-    code_running: str = ""
-    warnings: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    verdict: str = NOT_REPRODUCIBLE
-
-    @property
-    def identical(self) -> bool:
-        """True when every asset came out bit-for-bit the same from the same inputs and config."""
-        return self.verdict == IDENTICAL
-
-    def to_dict(self) -> dict[str, Any]:
-        """As JSON-serialisable data."""
-        return {
-            "item": self.item, "id": self.item_id, "command": self.command, "argv": self.argv,
-            "verdict": self.verdict, "config": self.config,
-            "code_version": {"recorded": self.code_recorded, "running": self.code_running},
-            "inputs": [vars(i) for i in self.inputs], "assets": [vars(a) for a in self.assets],
-            "warnings": self.warnings, "problems": self.problems,
-        }
-
-    def render(self) -> str:
-        """A human-readable table per asset and the verdict."""
-        lines = [f"item    {self.item} ({self.item_id})"]
-        if self.command:
-            lines.append(f"step    sporbar {self.command}")
-        bad_inputs = [i for i in self.inputs if i.status != "ok"]
-        lines.append(f"inputs  {len(self.inputs) - len(bad_inputs)} of {len(self.inputs)} ok")
-        for i in bad_inputs:
-            lines.append(f"        {i.status}: {i.item}{' - ' + i.detail if i.detail else ''}")
-        if self.config:
-            lines.append(f"config  {self.config}")
-        if self.code_recorded:
-            same = "same" if self.code_recorded == self.code_running else "DIFFERS"
-            lines.append(f"code    recorded {self.code_recorded}, running {self.code_running} ({same})")
-        if self.assets:
-            width = max(len(a.key) for a in self.assets)
-            lines.append(f"  {'asset'.ljust(width)}  {'status':<10} detail")
-            for a in self.assets:
-                lines.append(f"  {a.key.ljust(width)}  {a.status:<10} {a.detail}")
-        for w in self.warnings:
-            lines.append(f"warning: {w}")
-        for p in self.problems:
-            lines.append(f"problem: {p}")
-        lines.append(f"verdict: {self.verdict.upper()}"
-                     + (" (bit-for-bit)" if self.identical else ""))
-        return "\n".join(lines)
 
 
 @dataclass
@@ -213,22 +130,19 @@ def run_config(root: Path, config_hash: str | None) -> Path:
 class Reproducer:
     """Reproduces items; remembers input checks and configs across items (for ``--all``).
 
+    Steps are re-run in this process through the library (:mod:`sporbar.reproduce.runners`).
+
     Args:
         config: the config to re-run with (default: each item's run's effective config, ``run_config``).
         workdir: where to make temporary folders (default: the system temp folder).
         keep: keep the temporary folders (their paths are reported as warnings).
-        timeout: seconds one re-run may take (subprocess only).
-        in_process: run the sub-command in this process instead of a fresh ``python -m
-            sporbar.cli.main`` (faster: no imports per step; used by tests).
     """
 
-    def __init__(self, *, config: Path | None = None, workdir: Path | None = None,
-                 keep: bool = False, timeout: float = 3600, in_process: bool = False) -> None:
-        self.in_process = in_process
+    def __init__(self, *, config: Path | None = None, workdir: Path | None = None, keep: bool = False) -> None:
+        """Set up a reproducer (see the class docstring for the arguments)."""
         self.config = Path(config).resolve() if config else None
         self.workdir = Path(workdir) if workdir else None
         self.keep = keep
-        self.timeout = timeout
         self.running_code = code_version()
         self._inputs: dict[Path, InputCheck] = {}
 
@@ -238,7 +152,7 @@ class Reproducer:
         try:
             loc = locate(link_target)
         except SporbarError as err:
-            return InputCheck(str(link_target), MISSING_INPUT, str(err)), None
+            return InputCheck(str(link_target), InputStatus.MISSING, str(err)), None
         if loc.home in self._inputs:
             return self._inputs[loc.home], loc
         changed, missing = [], []
@@ -251,12 +165,13 @@ class Reproducer:
                 changed.append(key)
         label = f"{loc.home} ({loc.data.get('id')})"
         if missing:
-            check = InputCheck(label, MISSING_INPUT, f"asset file(s) missing: {', '.join(missing)}")
+            check = InputCheck(label, InputStatus.MISSING, f"asset file(s) missing: {', '.join(missing)}")
         elif changed:
-            check = InputCheck(label, INPUT_CHANGED,
-                               f"checksum differs from the recorded file:checksum: {', '.join(changed)}")
+            check = InputCheck(
+                label, InputStatus.CHANGED, f"checksum differs from the recorded file:checksum: {', '.join(changed)}"
+            )
         else:
-            check = InputCheck(label, "ok")
+            check = InputCheck(label, InputStatus.OK)
         self._inputs[loc.home] = check
         return check, loc
 
@@ -268,8 +183,8 @@ class Reproducer:
             self._reproduce(Path(item_path), report)
         except SporbarError as err:
             report.problems.append(str(err))
-            if report.verdict == NOT_REPRODUCIBLE and report.command:
-                report.verdict = FAILED
+            if report.verdict == Verdict.NOT_REPRODUCIBLE and report.command:
+                report.verdict = Verdict.FAILED
         return report
 
     def _reproduce(self, item_path: Path, report: Report) -> None:
@@ -283,6 +198,7 @@ class Reproducer:
             )
         step = RecordedStep.from_properties(loc.path, props)
         report.command = step.command
+        report.call = describe_call(step)
 
         # inputs: derived_from links of the item as given, resolved relative to it
         input_homes: list[Path] = []
@@ -293,112 +209,97 @@ class Reproducer:
             report.inputs.append(check)
             if inp is not None:
                 input_homes.append(inp.home)
-        bad = [i.status for i in report.inputs if i.status != "ok"]
+        bad = {i.status for i in report.inputs} - {InputStatus.OK}
         if bad:
-            report.verdict = MISSING_INPUT if MISSING_INPUT in bad else INPUT_CHANGED
+            report.verdict = Verdict.MISSING_INPUT if InputStatus.MISSING in bad else Verdict.INPUT_CHANGED
             return
 
-        # config
         root = find_root(loc.home)
-        recorded_hash = props.get(ext.SPORBAR_CONFIG_HASH)
-        cfg_path = self.config or run_config(root, recorded_hash)
-        cfg = load(cfg_path)
-        # the effective config file is the validated config as the run saw it: its hash as
-        # written also counts (a newer schema may fill in defaults the run did not know)
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-        hashes = {cfg.hash, config_hash(raw) if isinstance(raw, dict) else ""}
-        config_ok = True
-        if recorded_hash is None:
-            report.config = f"not recorded by the item; re-run with {cfg_path}"
-        elif recorded_hash in hashes:
-            report.config = f"same as recorded ({cfg_path}, {recorded_hash[:12]})"
-        else:
-            config_ok = False
-            report.config = (f"CHANGED: {cfg_path} hashes to {cfg.hash[:12]}, the item records "
-                             f"{recorded_hash[:12]}")
-            report.problems.append(
-                f"{cfg_path}: config differs from the one the step ran with (sporbar:config_hash "
-                f"{recorded_hash[:12]}, now {cfg.hash[:12]}); pass --config with the recorded one"
-            )
-
+        cfg_path = self.config or run_config(root, props.get(ext.SPORBAR_CONFIG_HASH))
+        recorded_cfg = load(cfg_path)
+        config_ok = self._check_config(cfg_path, recorded_cfg, props.get(ext.SPORBAR_CONFIG_HASH), report)
         tmp = Path(tempfile.mkdtemp(prefix="sporbar-reproduce-", dir=self.workdir))
         try:
             target_root = tmp / root.name
             target_root.mkdir()
             for home in input_homes:
                 _mirror(home.parent, target_root / home.parent.relative_to(root))
-            paths = _SourceMirror(root, target_root)
-            cfg_data = dict(cfg.data)
+            cfg_data = dict(recorded_cfg.data)
             cfg_data["root"] = str(target_root)
             target_cfg = tmp / CONFIG_FILENAME
             target_cfg.write_text(yaml.safe_dump(cfg_data, sort_keys=True))
+            cfg = load(target_cfg)
             out = target_root / loc.home.relative_to(root)
-            report.argv = step.argv(paths, str(target_cfg), str(out))
-            self._run(report, tmp)
-            if report.verdict == FAILED:
-                return
-            self._compare(loc, out, report)
+            ctx = RunContext.current(config_hash=cfg.hash, rule=step.rule)
+            rerun = Rerun(paths=_SourceMirror(root, target_root), cfg=cfg, output=out, ctx=ctx)
+            if self._run(lambda: run_recorded(step, rerun), report, tmp):
+                self._compare(loc, out, report)
         finally:
             if self.keep:
                 report.warnings.append(f"re-run kept in {tmp}")
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
         if not config_ok:
-            report.verdict = CONFIG_CHANGED
-        elif report.verdict != FAILED:
-            ok = all(a.status == IDENTICAL for a in report.assets)
-            report.verdict = IDENTICAL if ok else DIFFERENT
+            report.verdict = Verdict.CONFIG_CHANGED
+        elif report.verdict != Verdict.FAILED:
+            ok = all(a.status == AssetStatus.IDENTICAL for a in report.assets)
+            report.verdict = Verdict.IDENTICAL if ok else Verdict.DIFFERENT
 
-    def _run(self, report: Report, cwd: Path) -> None:
-        if self.in_process:
-            self._run_in_process(report, cwd)
-            return
-        cmd = [sys.executable, "-m", "sporbar.cli.main", *report.argv]
+    @staticmethod
+    def _check_config(cfg_path: Path, cfg: Config, recorded_hash: str | None, report: Report) -> bool:
+        """Compare the hash of ``cfg`` (read from ``cfg_path``) with the recorded one, in the report.
+
+        Returns:
+            True when they are the same (or the item records none).
+        """
+        # the effective config file is the validated config as the run saw it: its hash as
+        # written also counts (a newer schema may fill in defaults the run did not know)
+        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        hashes = {cfg.hash, config_hash(raw) if isinstance(raw, dict) else ""}
+        if recorded_hash is None:
+            report.config = f"not recorded by the item; re-run with {cfg_path}"
+            return True
+        if recorded_hash in hashes:
+            report.config = f"same as recorded ({cfg_path}, {recorded_hash[:12]})"
+            return True
+        report.config = f"CHANGED: {cfg_path} hashes to {cfg.hash[:12]}, the item records {recorded_hash[:12]}"
+        report.problems.append(
+            f"{cfg_path}: config differs from the one the step ran with (sporbar:config_hash "
+            f"{recorded_hash[:12]}, now {cfg.hash[:12]}); pass --config with the recorded one"
+        )
+        return False
+
+    @staticmethod
+    def _run(call: Callable[[], None], report: Report, cwd: Path) -> bool:
+        """Run ``call`` in ``cwd`` with its output silenced; on an error mark the report failed.
+
+        Returns:
+            True when the re-run finished.
+        """
         try:
-            r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            report.verdict = FAILED
-            report.problems.append(f"re-run took longer than {self.timeout:g} s")
-            return
-        if r.returncode != 0:
-            report.verdict = FAILED
-            tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-5:]
-            report.problems.append("re-run failed: " + " | ".join(tail))
-
-    def _run_in_process(self, report: Report, cwd: Path) -> None:
-        import contextlib
-        import io
-
-        import click
-
-        from sporbar.cli.main import cli
-
-        err = io.StringIO()
-        try:
-            with contextlib.chdir(cwd), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(err):
-                cli.main(args=list(report.argv), standalone_mode=False)
-        except (SporbarError, click.ClickException) as e:
-            report.verdict = FAILED
-            report.problems.append(f"re-run failed: {e}")
-        except SystemExit as e:
-            if e.code not in (0, None):
-                report.verdict = FAILED
-                report.problems.append(f"re-run failed (exit {e.code}): {err.getvalue()[-500:]}")
+            quiet = io.StringIO()
+            with contextlib.chdir(cwd), contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+                call()
+        except Exception as err:  # noqa: BLE001 - any failure of one re-run is that item's verdict, not the end of --all
+            report.verdict = Verdict.FAILED
+            kind = "" if isinstance(err, SporbarError) else f"{type(err).__name__}: "
+            report.problems.append(f"re-run failed: {kind}{err}")
+            return False
+        return True
 
     def _compare(self, loc: _Located, out: Path, report: Report) -> None:
         if not out.exists():
-            report.verdict = FAILED
+            report.verdict = Verdict.FAILED
             report.problems.append(f"{out}: the re-run wrote no item")
             return
         new = json.loads(out.read_text())
         old_assets, new_assets = loc.data.get("assets", {}), new.get("assets", {})
         for key in sorted(set(old_assets) | set(new_assets)):
             if key not in new_assets:
-                report.assets.append(AssetResult(key, "missing", "not written by the re-run"))
+                report.assets.append(AssetResult(key, AssetStatus.MISSING, "not written by the re-run"))
                 continue
             if key not in old_assets:
-                report.assets.append(AssetResult(key, "extra", "written by the re-run only"))
+                report.assets.append(AssetResult(key, AssetStatus.EXTRA, "written by the re-run only"))
                 continue
             old_file = _asset_file(loc.path, old_assets[key]["href"])
             new_file = _asset_file(out, new_assets[key]["href"])
@@ -406,15 +307,16 @@ class Reproducer:
             reproduced = new_assets[key].get(ext.FILE_CHECKSUM) or sha256_multihash(new_file)
             if not old_file.exists():
                 report.assets.append(AssetResult(
-                    key, "missing", "delivered file is gone; reproduced checksum "
+                    key, AssetStatus.MISSING, "delivered file is gone; reproduced checksum "
                     f"{'equals' if reproduced == recorded else 'differs from'} the recorded one"))
                 continue
             on_disk = sha256_multihash(old_file)
             if recorded == reproduced == on_disk:
-                report.assets.append(AssetResult(key, IDENTICAL, reproduced[4:20] + ".."))
+                report.assets.append(AssetResult(key, AssetStatus.IDENTICAL, reproduced[4:20] + ".."))
                 continue
             note = "" if on_disk == recorded else "delivered file does not match its file:checksum; "
-            report.assets.append(AssetResult(key, DIFFERENT, note + describe_difference(old_file, new_file)))
+            detail = note + describe_difference(old_file, new_file)
+            report.assets.append(AssetResult(key, AssetStatus.DIFFERENT, detail))
         # result metadata the item states (counts, metrics): compare too, but only warn
         old_p = {k: v for k, v in loc.data.get("properties", {}).items() if k not in _RUN_PROPERTIES}
         new_p = {k: v for k, v in new.get("properties", {}).items() if k not in _RUN_PROPERTIES}
@@ -485,9 +387,19 @@ def catalog_items(catalog: Path) -> list[Path]:
     return sorted(items)
 
 
-def reproduce_all(catalog: Path, reproducer: Reproducer | None = None,
-                  *, on_report: Any = None) -> list[Report]:
-    """Reproduce every item of a catalog (in lineage order is not needed: inputs are never re-made)."""
+def reproduce_all(
+    catalog: Path, reproducer: Reproducer | None = None, *, on_report: Callable[[Report], None] | None = None
+) -> list[Report]:
+    """Reproduce every item of a catalog (in lineage order is not needed: inputs are never re-made).
+
+    Args:
+        catalog: the root ``catalog.json``.
+        reproducer: the reproducer to use (default: one with the default settings).
+        on_report: called with each report as soon as it is made.
+
+    Returns:
+        One report per item, in :func:`catalog_items` order.
+    """
     rep = reproducer or Reproducer()
     out = []
     for item in catalog_items(catalog):
@@ -498,20 +410,4 @@ def reproduce_all(catalog: Path, reproducer: Reproducer | None = None,
     return out
 
 
-def summary(reports: Iterable[Report]) -> str:
-    """The share of items reproduced bit-for-bit, and the count per verdict."""
-    reports = list(reports)
-    n = len(reports)
-    same = sum(r.identical for r in reports)
-    counts: dict[str, int] = {}
-    for r in reports:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    share = 100.0 * same / n if n else 0.0
-    per = ", ".join(f"{v}: {c}" for v, c in sorted(counts.items()))
-    return f"reproduced bit-for-bit: {same} of {n} items ({share:.1f}%) [{per}]"
-
-
-__all__ = [
-    "AssetResult", "InputCheck", "Report", "Reproducer", "catalog_items",
-    "find_root", "locate", "reproduce_all", "summary",
-]
+__all__ = ["Reproducer", "catalog_items", "find_root", "locate", "reproduce_all"]

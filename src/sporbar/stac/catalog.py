@@ -17,38 +17,26 @@ swapped in whole, so an interrupted publish never leaves half a catalog.
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlparse
 
 from sporbar.config import Config
 from sporbar.errors import CatalogError, MissingInputError
 from sporbar.io import atomic_path, dumps_json
 from sporbar.stac import extensions as ext
 from sporbar.stac.collections import collection_dict
+from sporbar.stac.hrefs import derived_from_paths, is_local_href, read_json, relative_href, resolve_href
+from sporbar.stac.layout import ItemLayout
+from sporbar.stac.lineage import LineageNode, lineage
+from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
 from sporbar.stac.validate import validate_dict
-from sporbar.workflow.plan import PATTERNS
 
 CATALOG_FILENAME: Final = "catalog.json"
 COLLECTION_FILENAME: Final = "collection.json"
 CATALOG_ID: Final = "sporbar"
 
-# plan.PATTERNS name -> collection, used when an item has no "collection" field.
-PATTERN_COLLECTIONS: Final[Mapping[str, str]] = {
-    "raw_s2": ext.COLLECTION_S2_RAW,
-    "raw_s1": ext.COLLECTION_S1_RAW,
-    "raw_lidar": ext.COLLECTION_LIDAR_RAW,
-    "raw_labels": ext.COLLECTION_LABELS_RAW,
-    "ard": ext.COLLECTION_ARD,
-    "lidar_products": ext.COLLECTION_LIDAR_PRODUCTS,
-    "training": ext.COLLECTION_TRAINING,
-    "model": ext.COLLECTION_MODELS,
-    "map": ext.COLLECTION_MAPS,
-}
 # Links that describe the catalog structure; rebuilt, never copied from a source item.
 STRUCTURAL_RELS: Final = frozenset({"self", "root", "parent", "collection", "child", "item"})
 
@@ -90,94 +78,15 @@ class _Source:
         return str(self.data["id"])
 
 
-def is_local_href(href: str) -> bool:
-    """True when ``href`` is a file path (relative or absolute), not a URL."""
-    scheme = urlparse(href).scheme
-    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
-
-
-def resolve_href(href: str, base_dir: Path) -> Path:
-    """Absolute path of a local ``href`` written relative to ``base_dir``."""
-    if href.startswith("file://"):
-        href = urlparse(href).path
-    p = Path(href)
-    return (p if p.is_absolute() else base_dir / p).resolve()
-
-
-def relative_href(target: Path, base_dir: Path) -> str:
-    """``target`` relative to ``base_dir`` in STAC style (``./x`` or ``../x``)."""
-    rel = Path(os.path.relpath(target, base_dir)).as_posix()
-    return rel if rel.startswith("..") else f"./{rel}"
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """Read a STAC JSON file.
-
-    Raises:
-        MissingInputError: the file does not exist.
-        CatalogError: it is not a JSON object.
-    """
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise MissingInputError(f"{path}: STAC file not found") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CatalogError(f"{path}: not valid JSON: {err}") from err
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: not a STAC object (JSON {type(data).__name__})")
-    return data
-
-
-def derived_from_paths(item: Mapping[str, Any], item_path: Path) -> list[Path]:
-    """Resolved paths of the local ``derived_from`` links of an item stored at ``item_path``."""
-    return [
-        resolve_href(link["href"], item_path.parent)
-        for link in item.get("links", [])
-        if link.get("rel") == ext.DERIVED_FROM and is_local_href(link.get("href", ""))
-    ]
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    parts = re.split(r"\{[^}]+\}", pattern)
-    return re.compile("(?:^|/)" + "[^/]+".join(re.escape(p) for p in parts) + "$")
-
-
-# collection -> regex matching the end of a path written by plan.path (wildcards: one folder)
-_PATH_REGEXES: Final = {
-    coll: _pattern_regex(PATTERNS[name]) for name, coll in PATTERN_COLLECTIONS.items()
-}
-
-
-def collection_from_path(item_path: Path) -> str | None:
-    """The collection whose ``plan.PATTERNS`` path ``item_path`` ends with, or None."""
-    posix = Path(item_path).as_posix()
-    for coll, rx in _PATH_REGEXES.items():
-        if rx.search(posix):
-            return coll
-    return None
-
-
-def infer_collection(item: Mapping[str, Any], item_path: Path) -> str:
-    """The item's ``collection`` field, or the family its path shows (``plan.PATTERNS``).
-
-    Stage items carry no ``collection`` field (the core schema would then require a
-    collection link, which only the catalog has), so the path decides.
-
-    Raises:
-        CatalogError: neither gives one of the known collections.
-    """
-    cid = item.get("collection") or collection_from_path(item_path)
-    if cid not in ext.COLLECTIONS:
-        raise CatalogError(
-            f"{item_path}: item {item.get('id')!r} has no known collection ({cid!r}); expected a "
-            f"path like {', '.join(PATTERNS[n] for n in PATTERN_COLLECTIONS)} below the root, "
-            f"or a 'collection' field naming one of {', '.join(ext.COLLECTIONS)}"
-        )
-    return str(cid)
-
-
-def collect_items(item_paths: Sequence[Path]) -> dict[Path, _Source]:
+def collect_items(item_paths: Sequence[Path], layout: ItemLayout) -> dict[Path, _Source]:
     """Read the given items and every ancestor reached through ``derived_from``.
+
+    Args:
+        item_paths: the items to start from.
+        layout: tells an item's collection from its path (stage items have no collection field).
+
+    Returns:
+        Resolved item path -> the item read, with its collection.
 
     Raises:
         MissingInputError: a given item, or an input an item links to, does not exist.
@@ -198,7 +107,7 @@ def collect_items(item_paths: Sequence[Path]) -> dict[Path, _Source]:
         data = read_json(path)
         if data.get("type") != "Feature":
             raise CatalogError(f"{path}: not a STAC Item (type {data.get('type')!r})")
-        found[path] = _Source(path, data, infer_collection(data, path))
+        found[path] = _Source(path, data, layout.infer_collection(data, path))
         todo.extend((p, path) for p in derived_from_paths(data, path))
     return found
 
@@ -233,13 +142,13 @@ def _item_copy(
 
 
 def _lineage_pictures(
-    sources: Mapping[Path, _Source], copies: Mapping[Path, Path], docs: dict[Path, dict[str, Any]]
+    sources: Mapping[Path, _Source],
+    copies: Mapping[Path, Path],
+    docs: dict[Path, dict[str, Any]],
+    layout: ItemLayout,
 ) -> dict[Path, bytes]:
     """``lineage.svg`` next to the copy of every map item (its derived_from graph back to the
     raw items, boxes linking to the item copies), linked from the copy with rel ``related``."""
-    from sporbar.stac.lineage import LineageNode, lineage
-    from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
-
     out: dict[Path, bytes] = {}
     for path, src in sorted(sources.items()):
         if src.collection != ext.COLLECTION_MAPS:
@@ -250,7 +159,7 @@ def _lineage_pictures(
         def href(n: LineageNode, here: Path = dest.parent) -> str:
             return relative_href(copies.get(n.path, n.path), here)
 
-        text = lineage_svg(lineage(path), href=href)
+        text = lineage_svg(lineage(path, layout=layout), href=href)
         out[svg] = text.encode("utf-8")
         doc = docs[dest]
         fixed, others = doc["links"][:3], doc["links"][3:]
@@ -285,7 +194,12 @@ def _check_out(out: Path) -> Path:
 
 
 def build_catalog(
-    item_paths: Sequence[Path], out: Path, *, cfg: Config, schema_dir: Path | None = None
+    item_paths: Sequence[Path],
+    out: Path,
+    *,
+    cfg: Config,
+    layout: ItemLayout,
+    schema_dir: Path | None = None,
 ) -> CatalogSummary:
     """Publish ``item_paths`` and all their ancestors as a static catalog at ``out``.
 
@@ -293,6 +207,7 @@ def build_catalog(
         item_paths: ``item.json`` files written by the steps (ancestors are added).
         out: the root ``catalog.json``; its folder is replaced as a whole.
         cfg: the config (licence of products, area name for the catalog title).
+        layout: where the run writes each collection's items (``ItemLayout.from_patterns``).
         schema_dir: offline schema bundle (default: the one shipped in the package).
 
     Returns:
@@ -307,7 +222,7 @@ def build_catalog(
         raise CatalogError(f"{out}: no items to publish; give at least one item.json")
     out = Path(out).resolve()
     cat_dir = _check_out(out)
-    sources = collect_items(item_paths)
+    sources = collect_items(item_paths, layout)
 
     copies: dict[Path, Path] = {}
     by_coll: dict[str, dict[str, _Source]] = {}
@@ -326,7 +241,7 @@ def build_catalog(
     docs: dict[Path, dict[str, Any]] = {}
     for path, src in sources.items():
         docs[copies[path]] = _item_copy(src, copies[path], copies, cat_dir)
-    extras = _lineage_pictures(sources, copies, docs)
+    extras = _lineage_pictures(sources, copies, docs, layout)
     area = cfg.data["area"]["name"]
     root_links: list[dict[str, Any]] = [
         {"rel": "root", "href": "./" + CATALOG_FILENAME, "type": ext.JSON, "title": "sporbar"}

@@ -5,6 +5,10 @@ by several items (an ARD tile used by both the training set and the map) is read
 and the same node appears under every item that uses it; a cycle is an error. A
 ``derived_from`` link whose file is missing becomes a node marked ``missing``, so the
 rest of the graph can still be shown.
+
+The graph is walked in one place, :func:`graph_nodes` (every distinct node once) and
+:func:`heights` (a node's distance from the raw data); the tree and DOT text here, the SVG
+picture (``lineage_svg``) and the ISO 19139 process steps all use them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from pathlib import Path
 
 from sporbar.errors import CatalogError
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import collection_from_path, is_local_href, read_json, resolve_href
+from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
+from sporbar.stac.layout import ItemLayout
 
 
 @dataclass(eq=False)
@@ -43,19 +48,31 @@ class LineageNode:
         return f"{self.collection}/{self.id}"
 
 
-def lineage(item_json: Path) -> LineageNode:
+def lineage(item_json: Path, *, layout: ItemLayout | None = None) -> LineageNode:
     """Read the lineage graph of the item at ``item_json``.
+
+    Args:
+        item_json: the item (a stage's ``item.json`` or a catalog copy).
+        layout: tells the collection of an item without a ``collection`` field from its
+            path; without it such items show collection ``"?"``.
+
+    Returns:
+        The node of the item, its inputs as children.
 
     Raises:
         MissingInputError: ``item_json`` does not exist.
         CatalogError: it is not an item, or the ``derived_from`` links form a cycle.
     """
     nodes: dict[Path, LineageNode] = {}
-    return _node(Path(item_json).resolve(), nodes, [], title=None)
+    return _node(Path(item_json).resolve(), nodes, [], title=None, layout=layout)
 
 
 def _node(
-    path: Path, nodes: dict[Path, LineageNode], stack: list[Path], title: str | None
+    path: Path,
+    nodes: dict[Path, LineageNode],
+    stack: list[Path],
+    title: str | None,
+    layout: ItemLayout | None,
 ) -> LineageNode:
     if path in stack:
         cycle = " -> ".join(str(p) for p in [*stack[stack.index(path) :], path])
@@ -73,7 +90,9 @@ def _node(
         )
     node = LineageNode(
         id=str(data.get("id", path.stem)),
-        collection=str(data.get("collection") or collection_from_path(path) or "?"),
+        collection=str(
+            data.get("collection") or (layout.collection_of(path) if layout else None) or "?"
+        ),
         path=path,
         lineage=str(data.get("properties", {}).get(ext.PROCESSING_LINEAGE, "")),
     )
@@ -81,15 +100,15 @@ def _node(
     for link in data.get("links", []):
         if link.get("rel") == ext.DERIVED_FROM and is_local_href(link.get("href", "")):
             target = resolve_href(link["href"], path.parent)
-            node.children.append(_node(target, nodes, stack, link.get("title")))
+            node.children.append(_node(target, nodes, stack, link.get("title"), layout))
     stack.pop()
     node.children.sort(key=lambda n: (n.collection, n.id, str(n.path)))
     nodes[path] = node
     return node
 
 
-def _walk(node: LineageNode) -> list[LineageNode]:
-    """Every distinct node, depth first, each once."""
+def graph_nodes(node: LineageNode) -> list[LineageNode]:
+    """Every distinct node of the graph below (and with) ``node``, depth first, each once."""
     out: list[LineageNode] = []
     seen: set[int] = set()
     stack = [node]
@@ -103,10 +122,24 @@ def _walk(node: LineageNode) -> list[LineageNode]:
     return out
 
 
+def heights(node: LineageNode) -> dict[int, int]:
+    """``id(n)`` -> height of every node of the graph of ``node``: 0 for items without inputs,
+    else 1 + the highest of its inputs (so every input stands below what was made from it)."""
+    out: dict[int, int] = {}
+
+    def height(n: LineageNode) -> int:
+        if id(n) not in out:
+            out[id(n)] = 1 + max((height(c) for c in n.children), default=-1)
+        return out[id(n)]
+
+    height(node)
+    return out
+
+
 def leaves(node: LineageNode) -> list[LineageNode]:
     """The distinct items with no inputs (the raw data reached), sorted by (collection, id)."""
     return sorted(
-        (n for n in _walk(node) if not n.children), key=lambda n: (n.collection, n.id, str(n.path))
+        (n for n in graph_nodes(node) if not n.children), key=lambda n: (n.collection, n.id, str(n.path))
     )
 
 
@@ -152,7 +185,7 @@ def to_dot(node: LineageNode) -> str:
 
     Draw it with ``dot -Tsvg lineage.dot -o lineage.svg``.
     """
-    nodes = sorted(_walk(node), key=lambda n: (n.collection, n.id, str(n.path)))
+    nodes = sorted(graph_nodes(node), key=lambda n: (n.collection, n.id, str(n.path)))
     key = {id(n): f"n{i}" for i, n in enumerate(nodes)}
     out = [
         "digraph lineage {",

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sporbar.io import write_bytes_atomic
 from sporbar.stac import extensions as ext
-from sporbar.stac.lineage import LineageNode
+from sporbar.stac.lineage import LineageNode, graph_nodes, heights
 
 SVG_MEDIA_TYPE: Final = "image/svg+xml"
 FILENAME: Final = "lineage.svg"
@@ -44,30 +44,6 @@ CHAR_W: Final = 8.4  # generous glyph width of 12 px bold sans-serif, for box wi
 MIN_BOX_W: Final = 150
 
 
-def _nodes(top: LineageNode) -> list[LineageNode]:
-    seen: dict[int, LineageNode] = {}
-    todo = [top]
-    while todo:
-        n = todo.pop()
-        if id(n) not in seen:
-            seen[id(n)] = n
-            todo.extend(n.children)
-    return list(seen.values())
-
-
-def _heights(nodes: list[LineageNode]) -> dict[int, int]:
-    h: dict[int, int] = {}
-
-    def height(n: LineageNode) -> int:
-        if id(n) not in h:
-            h[id(n)] = 1 + max((height(c) for c in n.children), default=-1)
-        return h[id(n)]
-
-    for n in nodes:
-        height(n)
-    return h
-
-
 def lineage_svg(top: LineageNode, *, href: Callable[[LineageNode], str | None] | None = None) -> str:
     """SVG text of the lineage graph rooted at ``top``.
 
@@ -75,12 +51,12 @@ def lineage_svg(top: LineageNode, *, href: Callable[[LineageNode], str | None] |
         top: the graph from :func:`sporbar.stac.lineage.lineage`.
         href: link target of a node's box (e.g. the item JSON relative to the SVG), or None.
     """
-    nodes = _nodes(top)
-    heights = _heights(nodes)
-    n_cols = max(heights.values()) + 1
+    nodes = graph_nodes(top)
+    height_of = heights(top)
+    n_cols = max(height_of.values()) + 1
     columns: list[list[LineageNode]] = [[] for _ in range(n_cols)]
     for n in nodes:
-        columns[heights[id(n)]].append(n)
+        columns[height_of[id(n)]].append(n)
     for col in columns:
         col.sort(key=lambda n: (n.collection, n.id, str(n.path)))
     widths = [

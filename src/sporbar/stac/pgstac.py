@@ -31,13 +31,8 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from sporbar.errors import CatalogError, SporbarError
-from sporbar.stac.catalog import (
-    CATALOG_FILENAME,
-    STRUCTURAL_RELS,
-    is_local_href,
-    read_json,
-    resolve_href,
-)
+from sporbar.stac.catalog import CATALOG_FILENAME, STRUCTURAL_RELS
+from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +42,7 @@ API_INFERRED_RELS: Final = STRUCTURAL_RELS | {"items"}
 GEOMETRY_SOURCE: Final = "sporbar:geometry_source"
 
 
-class PgstacError(SporbarError):
+class PgstacError(SporbarError, RuntimeError):
     """The database cannot be reached or refused the data."""
 
 

@@ -29,7 +29,7 @@ import pystac
 import rasterio
 from rasterio.enums import Resampling
 
-from sporbar.errors import InputDataError, MissingInputError
+from sporbar.errors import InputDataError, MissingInputError, SporbarError
 from sporbar.io import write_bytes_atomic
 
 MAX_SIZE: Final = 256
@@ -199,6 +199,10 @@ def _ramp_png(band: np.ndarray, kind: str) -> bytes:
 # ---------------------------------------------------------------- PNG encoder
 
 
+class PngShapeError(SporbarError, ValueError):
+    """An array handed to :func:`encode_png` has no PNG layout (a bug in the caller, not in a file)."""
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -210,12 +214,12 @@ def encode_png(pixels: np.ndarray, *, palette: list[tuple[int, int, int, int]] |
     px = np.ascontiguousarray(pixels, dtype=np.uint8)
     if palette is not None:
         if px.ndim != 2:
-            raise ValueError("a palette image needs a 2-D array of indexes")
+            raise PngShapeError(f"a palette image needs a 2-D array of indexes, got shape {px.shape}")
         color_type, channels = 3, 1
     elif px.ndim == 3 and px.shape[2] in (3, 4):
         color_type, channels = (2, 3) if px.shape[2] == 3 else (6, 4)
     else:
-        raise ValueError(f"cannot encode an array of shape {px.shape} as PNG")
+        raise PngShapeError(f"cannot encode an array of shape {px.shape} as PNG (need (h, w, 3) or (h, w, 4))")
     h, w = px.shape[:2]
     raw = np.zeros((h, 1 + w * channels), dtype=np.uint8)  # filter byte 0 (None) per row
     raw[:, 1:] = px.reshape(h, w * channels)
@@ -230,4 +234,13 @@ def encode_png(pixels: np.ndarray, *, palette: list[tuple[int, int, int, int]] |
     return b"".join(out)
 
 
-__all__ = ["KINDS", "MAX_SIZE", "THUMBNAIL_KEY", "add_thumbnail", "encode_png", "thumbnail_shape", "write_thumbnail"]
+__all__ = [
+    "KINDS",
+    "MAX_SIZE",
+    "THUMBNAIL_KEY",
+    "PngShapeError",
+    "add_thumbnail",
+    "encode_png",
+    "thumbnail_shape",
+    "write_thumbnail",
+]

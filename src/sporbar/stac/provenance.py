@@ -109,17 +109,25 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def code_version() -> str:
-    """``git:<commit>[+dirty]`` when sporbar runs from a git checkout, else ``sporbar==<version>``."""
-    src = Path(__file__).resolve().parents[2]
-    if (src.parent / ".git").exists():
+def code_version(checkout: Path | None = None) -> str:
+    """``git:<commit>[+dirty]`` when sporbar runs from a git checkout, else ``sporbar==<version>``.
+
+    Args:
+        checkout: the repository to describe (default: the one this sporbar is imported from).
+            ``+dirty`` means a tracked file below its ``src/`` differs from the commit.
+
+    Returns:
+        The code version recorded as ``sporbar:code_version``.
+    """
+    repo = checkout if checkout is not None else Path(__file__).resolve().parents[3]
+    if (repo / ".git").exists():
         try:
             sha = subprocess.run(
-                ["git", "-C", str(src.parent), "rev-parse", "HEAD"],
+                ["git", "-C", str(repo), "rev-parse", "HEAD"],
                 capture_output=True, text=True, check=True, timeout=10,
             ).stdout.strip()
             dirty = subprocess.run(
-                ["git", "-C", str(src.parent), "status", "--porcelain", "--untracked-files=no", "src"],
+                ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "src"],
                 capture_output=True, text=True, check=True, timeout=10,
             ).stdout.strip()
             return f"git:{sha}{'+dirty' if dirty else ''}"

@@ -24,7 +24,7 @@ from typing import Any, Final
 from sporbar.errors import SporbarError
 from sporbar.io import sha256_multihash, size_of
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import is_local_href, read_json, resolve_href
+from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
 from sporbar.stac.validate import validate_dict
 
 REQUIRED_ITEM_PROPERTIES: Final = (

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from sporbar.config import Config
-from sporbar.stac.catalog import infer_collection
+from sporbar.stac.layout import ItemLayout
 from sporbar.workflow import plan
 
 METRIC_NAMES = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
@@ -19,8 +19,9 @@ def run_summary(cfg: Config, *, started: int | None = None) -> str:
     outputs = plan.all_outputs(cfg)
     done = [p for p in outputs if p.exists()]
     by_collection: Counter[str] = Counter()
+    layout = ItemLayout.from_patterns(plan.PATTERNS)
     for p in done:
-        by_collection[infer_collection(json.loads(p.read_text()), p)] += 1
+        by_collection[layout.infer_collection(json.loads(p.read_text()), p)] += 1
     catalog = plan.path(cfg, "catalog")
     lines = [
         "",

@@ -1,0 +1,185 @@
+"""The ISO 19139 vocabulary of sporbar's metadata records: namespaces, code lists, thesauri.
+
+Also the small element writers every part of a record is made of (``gmd:`` elements holding a
+``gco:CharacterString``, a ``gmx:Anchor`` or a code list value, dates, citations, parties), so
+the record builders (:mod:`sporbar.metadata.iso19139`) read as the profile's structure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from lxml import etree
+
+from sporbar.stac import extensions as ext
+
+GMD: Final = "http://www.isotc211.org/2005/gmd"
+GCO: Final = "http://www.isotc211.org/2005/gco"
+GMX: Final = "http://www.isotc211.org/2005/gmx"
+GML: Final = "http://www.opengis.net/gml/3.2"
+XLINK: Final = "http://www.w3.org/1999/xlink"
+XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP: Final = {"gmd": GMD, "gco": GCO, "gmx": GMX, "gml": GML, "xlink": XLINK, "xsi": XSI}
+SCHEMA_LOCATION: Final = (
+    "http://www.isotc211.org/2005/gmd http://schemas.opengis.net/iso/19139/20070417/gmd/gmd.xsd "
+    "http://www.isotc211.org/2005/gmx http://schemas.opengis.net/iso/19139/20070417/gmx/gmx.xsd"
+)
+CODELISTS: Final = "http://standards.iso.org/iso/19139/resources/gmxCodelists.xml"
+LANGUAGE_CODELIST: Final = "http://www.loc.gov/standards/iso639-2/"
+
+SERIES_TYPE_NAME: Final = "series_geographic"
+TILE_TYPE_NAME: Final = "tile"
+DEFAULT_EPSG: Final = "EPSG:25833"
+DEFAULT_RESOLUTION_M: Final = 10.0
+
+# STAC provider role -> CI_RoleCode of the resource's pointOfContact
+PROVIDER_ROLES: Final = {
+    "licensor": "owner",
+    "producer": "originator",
+    "processor": "processor",
+    "host": "publisher",
+}
+# sporbar:status -> MD_ProgressCode
+PROGRESS: Final = {"experimental": "underDevelopment", "operational": "onGoing", "deprecated": "obsolete"}
+# sporbar:access -> (INSPIRE LimitationsOnPublicAccess value, Geonorge label); NORWEGIAN-PROFILE 3.2
+ACCESS_LIMITS: Final = {
+    "open": ("noLimitations", "Åpne data"),
+    "restricted": ("INSPIRE_Directive_Article13_1d", "Norge digitalt-begrenset"),
+    "closed": ("INSPIRE_Directive_Article13_1b", "Skjermede data"),
+}
+INSPIRE_ACCESS: Final = "http://inspire.ec.europa.eu/metadata-codelist/LimitationsOnPublicAccess/"
+NO_CONDITIONS: Final = (
+    "http://inspire.ec.europa.eu/metadata-codelist/ConditionsApplyingToAccessAndUse/noConditionsApply",
+    "No conditions apply to access and use",
+)
+# licence link href -> the label Geonorge records use
+LICENCE_LABELS: Final = {
+    "https://data.norge.no/nlod/no/2.0": "Norsk lisens for offentlige data (NLOD) 2.0",
+    "https://creativecommons.org/licenses/by/4.0/": "Creative Commons BY 4.0 (CC BY 4.0)",
+}
+# (thesaurus title, thesaurus href, publication date, keywords [(label, concept href or None)])
+THESAURI: Final[Mapping[str, tuple[str, str, str, list[tuple[str, str | None]]]]] = {
+    ext.COLLECTION_MAPS: (
+        "Nasjonal tematisk inndeling (DOK-kategori)",
+        "https://register.geonorge.no/metadata-kodelister/nasjonal-temainndeling",
+        "2014-10-28",
+        [("Natur", None)],
+    ),
+}
+INSPIRE_THEMES: Final[Mapping[str, tuple[str, str]]] = {
+    ext.COLLECTION_MAPS: ("Arealdekke", "http://inspire.ec.europa.eu/theme/lc"),
+}
+INSPIRE_THESAURUS: Final = ("GEMET - INSPIRE themes, version 1.0", "http://inspire.ec.europa.eu/theme", "2008-06-01")
+TOPIC_CATEGORIES: Final = ("environment", "imageryBaseMapsEarthCover")
+RAW_COLLECTIONS: Final = (ext.COLLECTION_S2_RAW, ext.COLLECTION_LIDAR_RAW, ext.COLLECTION_LABELS_RAW)
+
+
+def q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def el(parent: etree._Element | None, ns: str, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    qtag = q(ns, tag)
+    e = etree.Element(qtag, nsmap=NSMAP) if parent is None else etree.SubElement(parent, qtag)
+    for k, v in attrs.items():
+        e.set(k, v)
+    if text is not None:
+        e.text = text
+    return e
+
+
+def gmd(parent: etree._Element, tag: str) -> etree._Element:
+    return el(parent, GMD, tag)
+
+
+def string(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    """``<gmd:tag><gco:CharacterString>text</…></gmd:tag>``."""
+    e = gmd(parent, tag)
+    el(e, GCO, "CharacterString", text)
+    return e
+
+
+def anchor(parent: etree._Element, tag: str, text: str, href: str) -> etree._Element:
+    e = gmd(parent, tag)
+    a = el(e, GMX, "Anchor", text)
+    a.set(q(XLINK, "href"), href)
+    return e
+
+
+def code_value(parent: etree._Element, tag: str, codelist: str, value: str) -> etree._Element:
+    """``<gmd:tag><gmd:<codelist> codeList=… codeListValue=value/></gmd:tag>``."""
+    e = gmd(parent, tag)
+    el(e, GMD, codelist, codeList=f"{CODELISTS}#{codelist}", codeListValue=value)
+    return e
+
+
+def language(parent: etree._Element) -> None:
+    e = gmd(parent, "language")
+    el(e, GMD, "LanguageCode", "Norsk", codeList=LANGUAGE_CODELIST, codeListValue="nor")
+
+
+def date_value(value: str) -> tuple[str, str]:
+    """(gco element, text) for an ISO date or date-time string."""
+    if "T" in value:
+        return "DateTime", value.replace("+00:00", "Z")
+    return "Date", value
+
+
+def ci_date(parent: etree._Element, value: str, date_type: str) -> None:
+    d = gmd(gmd(parent, "date"), "CI_Date")
+    kind, text = date_value(value)
+    el(gmd(d, "date"), GCO, kind, text)
+    code_value(d, "dateType", "CI_DateTypeCode", date_type)
+
+
+def citation(
+    parent: etree._Element,
+    title: str,
+    dates: Sequence[tuple[str, str]],
+    identifier: tuple[str, str | None] | None = None,
+) -> etree._Element:
+    c = gmd(parent, "CI_Citation")
+    string(c, "title", title)
+    for value, date_type in dates:
+        ci_date(c, value, date_type)
+    if identifier is not None:
+        code, href = identifier
+        ident = gmd(gmd(c, "identifier"), "MD_Identifier")
+        if href:
+            anchor(ident, "code", code, href)
+        else:
+            string(ident, "code", code)
+    return c
+
+
+def party(
+    parent: etree._Element,
+    organisation: str,
+    role: str,
+    *,
+    email: str | None = None,
+    url: str | None = None,
+) -> None:
+    p = gmd(parent, "CI_ResponsibleParty")
+    string(p, "organisationName", organisation)
+    if email or url:
+        contact = gmd(gmd(p, "contactInfo"), "CI_Contact")
+        if email:
+            addr = gmd(gmd(contact, "address"), "CI_Address")
+            string(addr, "electronicMailAddress", email)
+        if url:
+            res = gmd(gmd(contact, "onlineResource"), "CI_OnlineResource")
+            el(gmd(res, "linkage"), GMD, "URL", url)
+    code_value(p, "role", "CI_RoleCode", role)
+
+
+def decimal(value: float) -> str:
+    return f"{value:.7f}".rstrip("0").rstrip(".")
+
+
+def ncname_id(prefix: str, ident: str) -> str:
+    """An NCName for ``gml:id``."""
+    return prefix + "-" + re.sub(r"[^A-Za-z0-9_.-]", "_", ident)
+
