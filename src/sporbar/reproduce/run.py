@@ -18,8 +18,6 @@ For one item:
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -35,12 +33,13 @@ from sporbar.config import EFFECTIVE_CONFIG_DIR, Config, config_hash, effective_
 from sporbar.errors import InputDataError, MissingInputError, SporbarError
 from sporbar.io import sha256_multihash
 from sporbar.reproduce.compare import describe_difference, json_differences
+from sporbar.reproduce.isolate import RerunRequest, run_in_fresh_process
+from sporbar.reproduce.mirror import mirror
 from sporbar.reproduce.report import AssetResult, AssetStatus, InputCheck, InputStatus, Report, Verdict
-from sporbar.reproduce.runners import Rerun, describe_call, run_recorded
-from sporbar.reproduce.steps import PathMap, RecordedStep
+from sporbar.reproduce.runners import describe_call
+from sporbar.reproduce.steps import RecordedStep
 from sporbar.stac import extensions as ext
 from sporbar.stac.provenance import code_version
-from sporbar.stac.record import RunContext
 
 ITEM_FILENAME = "item.json"
 CONFIG_FILENAME = "config.yaml"
@@ -130,19 +129,24 @@ def run_config(root: Path, config_hash: str | None) -> Path:
 class Reproducer:
     """Reproduces items; remembers input checks and configs across items (for ``--all``).
 
-    Steps are re-run in this process through the library (:mod:`sporbar.reproduce.runners`).
+    Each step is re-run through the library in a fresh process, as the pipeline runs it
+    (:mod:`sporbar.reproduce.isolate`).
 
     Args:
         config: the config to re-run with (default: each item's run's effective config, ``run_config``).
         workdir: where to make temporary folders (default: the system temp folder).
         keep: keep the temporary folders (their paths are reported as warnings).
+        timeout: seconds one re-run may take.
     """
 
-    def __init__(self, *, config: Path | None = None, workdir: Path | None = None, keep: bool = False) -> None:
+    def __init__(
+        self, *, config: Path | None = None, workdir: Path | None = None, keep: bool = False, timeout: float = 3600
+    ) -> None:
         """Set up a reproducer (see the class docstring for the arguments)."""
         self.config = Path(config).resolve() if config else None
         self.workdir = Path(workdir) if workdir else None
         self.keep = keep
+        self.timeout = timeout
         self.running_code = code_version()
         self._inputs: dict[Path, InputCheck] = {}
 
@@ -223,17 +227,19 @@ class Reproducer:
             target_root = tmp / root.name
             target_root.mkdir()
             for home in input_homes:
-                _mirror(home.parent, target_root / home.parent.relative_to(root))
+                mirror(home.parent, target_root / home.parent.relative_to(root))
             cfg_data = dict(recorded_cfg.data)
             cfg_data["root"] = str(target_root)
             target_cfg = tmp / CONFIG_FILENAME
             target_cfg.write_text(yaml.safe_dump(cfg_data, sort_keys=True))
-            cfg = load(target_cfg)
             out = target_root / loc.home.relative_to(root)
-            ctx = RunContext.current(config_hash=cfg.hash, rule=step.rule)
-            rerun = Rerun(paths=_SourceMirror(root, target_root), cfg=cfg, output=out, ctx=ctx)
-            if self._run(lambda: run_recorded(step, rerun), report, tmp):
+            request = RerunRequest(step, root, target_root, target_cfg, out, tmp)
+            failure = run_in_fresh_process(request, timeout=self.timeout)
+            if failure is None:
                 self._compare(loc, out, report)
+            else:
+                report.verdict = Verdict.FAILED
+                report.problems.append(failure)
         finally:
             if self.keep:
                 report.warnings.append(f"re-run kept in {tmp}")
@@ -268,24 +274,6 @@ class Reproducer:
             f"{recorded_hash[:12]}, now {cfg.hash[:12]}); pass --config with the recorded one"
         )
         return False
-
-    @staticmethod
-    def _run(call: Callable[[], None], report: Report, cwd: Path) -> bool:
-        """Run ``call`` in ``cwd`` with its output silenced; on an error mark the report failed.
-
-        Returns:
-            True when the re-run finished.
-        """
-        try:
-            quiet = io.StringIO()
-            with contextlib.chdir(cwd), contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-                call()
-        except Exception as err:  # noqa: BLE001 - any failure of one re-run is that item's verdict, not the end of --all
-            report.verdict = Verdict.FAILED
-            kind = "" if isinstance(err, SporbarError) else f"{type(err).__name__}: "
-            report.problems.append(f"re-run failed: {kind}{err}")
-            return False
-        return True
 
     def _compare(self, loc: _Located, out: Path, report: Report) -> None:
         if not out.exists():
@@ -327,37 +315,6 @@ class Reproducer:
         new_links = sorted(lk["href"] for lk in new.get("links", []) if lk.get("rel") == ext.DERIVED_FROM)
         if loc.path == loc.home and old_links != new_links:
             report.warnings.append(f"derived_from links differ: {old_links} -> {new_links}")
-
-
-class _SourceMirror(PathMap):
-    """A PathMap that mirrors non-item sources (e.g. the demo source folder) on first use."""
-
-    def to_target(self, recorded: str) -> str:
-        found = self.locate(recorded)
-        target = self.target / found.relative_to(self.root)
-        if not target.exists():
-            _mirror(found, target)
-        return str(target)
-
-
-def _mirror(src: Path, dst: Path) -> None:
-    """Hard-link (or copy, across file systems) ``src`` (file or folder) to ``dst``."""
-    if dst.exists():
-        return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_file():
-        _link_or_copy(str(src), str(dst))
-        return
-    shutil.copytree(src, dst, copy_function=_link_or_copy, symlinks=False,
-                    ignore=shutil.ignore_patterns(".*.tmp"))
-
-
-def _link_or_copy(src: str, dst: str) -> str:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-    return dst
 
 
 def catalog_items(catalog: Path) -> list[Path]:
