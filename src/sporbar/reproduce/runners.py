@@ -59,16 +59,20 @@ class RecordedParameters(dict[str, Any]):
 Runner = Callable[[RecordedParameters, Rerun], None]
 
 
-def _fetch_s2(p: RecordedParameters, r: Rerun) -> None:
-    from sporbar.fetch.demo_s2 import fetch_scene
+def _fetch_demo(mission: str, unit: str, p: RecordedParameters, r: Rerun) -> None:
+    from sporbar.fetch.registry import source
 
-    fetch_scene(r.cfg, r.path(p["source_dir"]), p["scene"], r.output, overwrite=True, rule=r.ctx.rule)
+    src = source(r.cfg, mission, "demo")  # items that record a source_dir came from the demo archive
+    listing = src.listing(source_dir=r.path(p["source_dir"]))
+    src.fetch(r.ctx, r.cfg, listing.entry(p[unit]), r.output, query=listing.query, overwrite=True)
+
+
+def _fetch_s2(p: RecordedParameters, r: Rerun) -> None:
+    _fetch_demo("sentinel2", "scene", p, r)
 
 
 def _fetch_lidar(p: RecordedParameters, r: Rerun) -> None:
-    from sporbar.fetch.demo_lidar import fetch_lidar
-
-    fetch_lidar(r.cfg, r.path(p["source_dir"]), p["lidar_tile"], r.output, overwrite=True, rule=r.ctx.rule)
+    _fetch_demo("lidar", "lidar_tile", p, r)
 
 
 def _fetch_labels(p: RecordedParameters, r: Rerun) -> None:
@@ -77,7 +81,7 @@ def _fetch_labels(p: RecordedParameters, r: Rerun) -> None:
     # the CLI takes the label file from the config when it names one; the item records which was used
     path = r.path(p["path"]) if p.get("path") else None
     source_dir = r.path(p["source_dir"]) if path is None else None
-    fetch_labels(r.cfg, r.output, source_dir=source_dir, path=path, overwrite=True, rule=r.ctx.rule)
+    fetch_labels(r.ctx, r.cfg, r.output, source_dir=source_dir, path=path, overwrite=True)
 
 
 def _lidar(p: RecordedParameters, r: Rerun) -> None:
