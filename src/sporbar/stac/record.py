@@ -8,15 +8,16 @@ written first and the item last, so an item's presence means its data is complet
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pystac
 
-from sporbar.errors import MissingInputError
+from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import dumps_json, sha256_multihash, size_of, write_bytes_atomic
 from sporbar.stac import extensions as ext
 from sporbar.stac.provenance import Provenance, processing_properties
@@ -148,13 +149,84 @@ def _relative(target: Path, folder: Path) -> str:
 def read_item(path: Path) -> pystac.Item:
     """Read an item JSON file.
 
+    Args:
+        path: the item (an ``item.json`` a step wrote).
+
+    Returns:
+        The item, its self href set to ``path``.
+
     Raises:
         MissingInputError: the file does not exist.
+        InputDataError: it is not a STAC item (a data file such as a GeoTIFF or LAZ, JSON of
+            another kind, or an item pystac cannot read); the message names the file.
     """
     path = Path(path)
     if not path.exists():
         raise MissingInputError(f"{path}: item not found (has the step that makes it run?)")
-    return pystac.Item.from_file(str(path))
+    hint = "give the item.json a step wrote (e.g. results/raw/lidar/<tile>/item.json), not a data file"
+    try:
+        data = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputDataError(f"{path}: not a STAC item (not JSON: {err}); {hint}") from err
+    except IsADirectoryError as err:
+        raise InputDataError(f"{path}: not a STAC item (a folder); {hint}") from err
+    kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+    if kind != "Feature":
+        raise InputDataError(f"{path}: not a STAC item (JSON of type {kind!r}, expected 'Feature'); {hint}")
+    try:
+        return pystac.Item.from_dict(data, href=str(path.resolve()), migrate=True, preserve_dict=False)
+    except (pystac.STACError, pystac.STACTypeError, KeyError, TypeError, ValueError) as err:
+        raise InputDataError(f"{path}: not a readable STAC item ({type(err).__name__}: {err})") from err
+
+
+def read_input_item(path: Path, assets: Iterable[str]) -> pystac.Item:
+    """Read an input item and check the files of the ``assets`` a stage is about to read.
+
+    Args:
+        path: the input item.
+        assets: keys of the assets the stage reads (each must exist).
+
+    Returns:
+        The item.
+
+    Raises:
+        MissingInputError: the item, an asset or its file does not exist.
+        InputDataError: the item is not an item, or a file's size or checksum differs from
+            the recorded one (names item, asset and file).
+    """
+    item = read_item(path)
+    check_input_assets(path, item, assets)
+    return item
+
+
+def check_input_assets(path: Path, item: pystac.Item, assets: Iterable[str]) -> None:
+    """Check that the files of ``assets`` of ``item`` (read from ``path``) are as recorded.
+
+    Each file must have the ``file:size`` and ``file:checksum`` the item records, so a
+    stage never works on data changed (or damaged) after the step that made it.
+
+    Raises:
+        MissingInputError: an asset or its file does not exist.
+        InputDataError: a file's size or checksum differs from the recorded one.
+    """
+    for key in sorted(set(assets)):
+        target = asset_path(path, item, key)
+        if not target.exists():
+            raise MissingInputError(f"{target}: asset {key!r} of item {item.id!r} ({path}) does not exist")
+        recorded = item.assets[key].extra_fields
+        fix = "the file changed after the step that made it; re-run that step or restore the file"
+        size = recorded.get(ext.FILE_SIZE)
+        if size is not None and size != (actual := size_of(target)):
+            raise InputDataError(
+                f"{target}: asset {key!r} of item {item.id!r} ({path}) is {actual} bytes, "
+                f"the item records {size}; {fix}"
+            )
+        checksum = recorded.get(ext.FILE_CHECKSUM)
+        if checksum is not None and checksum != (actual_sum := sha256_multihash(target)):
+            raise InputDataError(
+                f"{target}: asset {key!r} of item {item.id!r} ({path}) has checksum {actual_sum}, "
+                f"the item records {checksum}; {fix}"
+            )
 
 
 def asset_path(item_path: Path, item: pystac.Item, key: str) -> Path:
