@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import SHARED, asset_checksums, small_config, write_config
 from conftest import run_snakemake as snakemake
 from conftest import run_sporbar as sporbar
@@ -104,6 +105,34 @@ def test_corrupted_asset_fails_verify(run: dict, tmp_path: Path) -> None:
         assert "classes" in r.stdout + r.stderr and "checksum" in r.stdout + r.stderr
     finally:
         shutil.copy2(backup, tif)
+
+
+def test_rerun_after_a_licence_change_republishes(run: dict) -> None:
+    """Only catalog.license changed: Snakemake deletes catalog.json and re-runs publish, which
+    must replace its own catalog folder instead of refusing it (issue 12.1, the publish trap)."""
+    cfg_path: Path = run["config"]
+    original = cfg_path.read_text()
+    data = yaml.safe_load(original)
+    assert data["catalog"]["license"] == "NLOD-2.0"
+    data["catalog"]["license"] = "CC-BY-4.0"
+    catalog = plan.path(run["cfg"], "catalog")
+    try:
+        write_config(cfg_path, data)
+        r = snakemake("--configfile", str(cfg_path), cwd=run["work"])
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+        table = (r.stdout + r.stderr).split("Job stats:")[1].split("total")[0]
+        ran = {line.split()[0] for line in table.splitlines() if len(line.split()) == 2}
+        assert "publish" in ran and not ran & {"ard", "predict", "train", "samples"}, ran
+        maps = json.loads((catalog.parent / "land-ecology-maps" / "collection.json").read_text())
+        assert maps["license"] == "CC-BY-4.0", maps["license"]
+        r = sporbar("verify", str(catalog))
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:  # the tests after this one see the run as it was
+        cfg_path.write_text(original)
+        r = snakemake("--configfile", str(cfg_path), cwd=run["work"])
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+    maps = json.loads((catalog.parent / "land-ecology-maps" / "collection.json").read_text())
+    assert maps["license"] == "other"
 
 
 def test_bad_config_fails_before_any_work(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from sporbar.cli.main import cli
 from sporbar.errors import CatalogError, MissingInputError
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import build_catalog
+from sporbar.stac.catalog import MARKER_FILENAME, build_catalog
 from sporbar.stac.hrefs import resolve_href
 from sporbar.stac.validate import validate_dict
 
@@ -54,7 +54,10 @@ def test_publish_includes_every_ancestor(chain) -> None:
         "root": "../../catalog.json",
         "parent": "../collection.json",
         "collection": "../collection.json",
+        # the item as the step wrote it, beside its data (verify compares the two)
+        "via": "../../../ard/sentinel-2-l2a/E268800N7030400/item.json",
     }
+    assert resolve_href(rels["via"], item_path.parent) == chain.ard.resolve()
     # assets stay where they are; hrefs relative to the copy
     for key, src in (
         ("composite-early", chain.ard.parent / "composite-early.tif"),
@@ -158,10 +161,33 @@ def test_duplicate_ids_and_unknown_collection_rejected(chain, tmp_path: Path) ->
 def test_refuses_to_replace_a_foreign_folder(chain) -> None:
     with pytest.raises(CatalogError, match="must be named catalog.json"):
         build_catalog([chain.map], chain.root / "cat.json", cfg=chain.cfg, layout=LAYOUT)
-    with pytest.raises(CatalogError, match="holds no catalog.json"):
+    with pytest.raises(CatalogError, match="holds no catalog.json and was not written by sporbar publish"):
         build_catalog([chain.map], chain.root / "catalog.json", cfg=chain.cfg, layout=LAYOUT)  # root is not empty
     with pytest.raises(CatalogError, match="no items"):
         build_catalog([], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+
+
+def test_republish_after_catalog_json_was_deleted(chain) -> None:
+    # Snakemake deletes a rule's output (catalog.json) before re-running the rule: publish must
+    # recognise its own folder by the marker and replace it, not refuse it (issue 12.1)
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+    first = tree_bytes(chain.catalog.parent)
+    assert MARKER_FILENAME in first
+    chain.catalog.unlink()
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+    assert tree_bytes(chain.catalog.parent) == first
+    # a catalog written before the marker existed: collection folders only
+    chain.catalog.unlink()
+    (chain.catalog.parent / MARKER_FILENAME).unlink()
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+    assert tree_bytes(chain.catalog.parent) == first
+    # anything else in the folder makes it foreign again: refused, left as it is
+    chain.catalog.unlink()
+    (chain.catalog.parent / MARKER_FILENAME).unlink()
+    (chain.catalog.parent / "notes.txt").write_text("mine")
+    with pytest.raises(CatalogError, match="was not written by sporbar publish"):
+        build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+    assert (chain.catalog.parent / "notes.txt").read_text() == "mine"
 
 
 def test_cli_publish(chain, tmp_path: Path) -> None:

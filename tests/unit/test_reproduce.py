@@ -5,6 +5,7 @@ version are each reported."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -163,8 +164,8 @@ def test_cli_single_item_and_all(chain: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "verdict: IDENTICAL (bit-for-bit)" in res.output
     assert json.loads((tmp_path / "r.json").read_text())[0]["verdict"] == Verdict.IDENTICAL
-    # a catalog made by `sporbar publish`: catalog copies of the items point at the data
-    catalog = tmp_path / "catalog" / "catalog.json"
+    # a catalog made by `sporbar publish` in the run root: catalog copies of the items point at the data
+    catalog = chain / "catalog" / "catalog.json"
     raw = sorted(str(p) for p in (chain / "raw").rglob("item.json"))
     items = [raw[0], raw[-1]]  # labels and one lidar tile: quick to re-run
     (effective,) = (chain / "config").glob("effective-*.yaml")
@@ -175,6 +176,37 @@ def test_cli_single_item_and_all(chain: Path, tmp_path: Path) -> None:
     assert f"reproduced bit-for-bit: {len(items)} of {len(items)} items (100.0%)" in res.output
     res = CliRunner().invoke(reproduce, [])
     assert res.exit_code != 0 and "either ITEM or --all" in res.output
+
+
+@pytest.mark.timeout(300)
+def test_hrefs_outside_the_delivery_are_never_opened(copy: Path, tmp_path: Path) -> None:
+    # issue 12.8: reproduce must not open what an item points to outside the delivery (the run
+    # root); FIFOs out there would block any open
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for name in ("dtm.tif", "data.laz"):
+        os.mkfifo(outside / name)
+    item = _product(copy)
+    d = json.loads(item.read_text())
+    d["assets"]["dtm"]["href"] = (outside / "dtm.tif").as_uri()
+    item.write_text(json.dumps(d))
+    r = Reproducer().reproduce(item)
+    assert r.verdict == Verdict.NOT_REPRODUCIBLE, r.render()
+    assert r.problems == [
+        f"{item}: item {d['id']!r} asset 'dtm' href {(outside / 'dtm.tif').as_uri()!r} points outside the "
+        f"delivery {copy}; reproduce does not open it"
+    ]
+    # an input whose asset points outside: the input is not opened either
+    d["assets"]["dtm"]["href"] = "./dtm.tif"
+    item.write_text(json.dumps(d))
+    laz_item = sorted((copy / "raw" / "lidar").rglob("item.json"))[0]
+    raw = json.loads(laz_item.read_text())
+    raw["assets"]["data"]["href"] = os.path.relpath(outside / "data.laz", laz_item.parent)
+    laz_item.write_text(json.dumps(raw))
+    r = Reproducer().reproduce(item)
+    assert r.verdict == Verdict.NOT_REPRODUCIBLE and not r.assets, r.render()
+    assert [i.status for i in r.inputs].count(InputStatus.OUTSIDE) == 1
+    assert any("asset 'data' href" in p and "outside the delivery" in p for p in r.problems)
 
 
 def test_summary_and_json_differences() -> None:

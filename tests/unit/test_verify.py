@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from conftest import SHARED
 
 from sporbar.cli.main import cli
+from sporbar.io import sha256_multihash
 from sporbar.stac import extensions as ext
 from sporbar.stac.catalog import build_catalog
 from sporbar.stac.verify import verify_catalog
@@ -132,3 +134,68 @@ def test_cli_verify(published) -> None:
     )
     assert lines[-1].startswith("FAILED: 2 problem(s)")
     assert bad.stdout == ""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("form", ["relative", "absolute", "file-url", "symlink"])
+def test_hrefs_outside_the_delivery_are_errors_and_never_opened(published, tmp_path: Path, form: str) -> None:
+    # issue 12.8: a delivered catalog must not point outside itself, even with a matching checksum
+    outside = tmp_path.parent / f"outside-{form}"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_bytes(b"root:x:0:0\n")
+    checksum, size = sha256_multihash(secret), secret.stat().st_size
+    fifo = outside / "fifo"  # opening it would block: verify must not even open it
+    os.mkfifo(fifo)
+    path = _copy(published, ext.COLLECTION_MODELS, "model-rf")
+    d = load_json(path)
+    hrefs = {
+        "relative": os.path.relpath(secret, path.parent),
+        "absolute": str(secret),
+        "file-url": secret.as_uri(),
+    }
+    if form == "symlink":
+        link = path.parent / "metrics-link.json"
+        link.symlink_to(secret)
+        hrefs["symlink"] = "./metrics-link.json"
+    d["assets"]["metrics"].update({"href": hrefs[form], ext.FILE_CHECKSUM: checksum, ext.FILE_SIZE: size})
+    d["assets"]["model"]["href"] = os.path.relpath(fifo, path.parent)
+    path.write_text(json.dumps(d))
+    report = verify_catalog(published.catalog)
+    assert not report.ok
+    outside_problems = [p for p in report.problems if "outside the delivery" in p]
+    assert len(outside_problems) == 2, report.problems
+    metrics, model = sorted(outside_problems)
+    assert metrics.startswith(f"{path.resolve()}: item 'model-rf' asset 'metrics' href {hrefs[form]!r}")
+    assert model.startswith(f"{path.resolve()}: item 'model-rf' asset 'model' href ")
+    assert str(report.root) in metrics and report.root == published.root.parent  # the folder of config.yaml
+
+
+def test_derived_from_outside_the_delivery_is_not_walked(published, tmp_path: Path) -> None:
+    stray = tmp_path.parent / "stray-item.json"
+    stray.write_text(json.dumps(load_json(published.raw_lidar)))
+    path = _copy(published, ext.COLLECTION_ARD, f"ard-{TILE}")
+    d = load_json(path)
+    d["links"].append({"rel": ext.DERIVED_FROM, "href": stray.as_uri(), "type": "application/json"})
+    path.write_text(json.dumps(d))
+    report = verify_catalog(published.catalog)
+    assert [p for p in report.problems if "outside the delivery" in p] == [
+        f"{path.resolve()}: derived_from link href {stray.as_uri()!r} points outside the delivery "
+        f"{report.root} (a delivered catalog must not point outside itself; not opened)"
+    ]
+    assert report.n_items == 7  # the stray item was not walked into
+
+
+def test_item_changed_at_the_data_location_is_caught(published) -> None:
+    # issue 12.7: the stages read the item beside the data, not the catalog copy; a checksum
+    # changed there after publishing must fail verify of the catalog
+    d = load_json(published.ard)
+    d["assets"]["composite-early"][ext.FILE_CHECKSUM] = "1220" + "0" * 64
+    published.ard.write_text(json.dumps(d))
+    report = verify_catalog(published.catalog)
+    copy = _copy(published, ext.COLLECTION_ARD, f"ard-{TILE}").resolve()
+    assert report.problems == [
+        f"{copy}: asset 'composite-early': the item at the data location ({published.ard.resolve()}) records "
+        f"file:checksum '1220{'0' * 64}', the catalog copy "
+        f"{load_json(copy)['assets']['composite-early'][ext.FILE_CHECKSUM]!r} (changed after publishing)"
+    ]

@@ -16,13 +16,21 @@ import click
     default=None,
     help="Offline schema bundle with schema_map.json (default: the packaged one).",
 )
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The delivery: every local href must stay inside it (default: the run root above PATH, "
+    "the folder holding the run's config.yaml; else PATH's folder).",
+)
 @click.pass_context
-def verify(ctx: click.Context, path: Path, schema_dir: Path | None) -> None:
+def verify(ctx: click.Context, path: Path, schema_dir: Path | None, root: Path | None) -> None:
     """Verify PATH (a catalog.json, collection.json or item JSON) and all it links to.
 
-    Every object must be valid STAC, every link must resolve, every item must record
-    its provenance, and every asset's checksum and size must match the file on disk.
-    Exits 0 when all is well, 1 with one line per problem otherwise.
+    Every object must be valid STAC, every link must resolve inside the delivery, every
+    item must record its provenance, every asset's checksum and size must match the file
+    on disk, and each catalog copy must agree with the item beside its data. Exits 0 when
+    all is well, 1 with one line per problem otherwise.
 
     \b
       $ sporbar verify results/catalog/catalog.json
@@ -30,7 +38,7 @@ def verify(ctx: click.Context, path: Path, schema_dir: Path | None) -> None:
     """
     from sporbar.stac.verify import verify_catalog
 
-    report = verify_catalog(path, schema_dir=schema_dir)
+    report = verify_catalog(path, root=root, schema_dir=schema_dir)
     if report.ok:
         click.echo(report.summary())
         return

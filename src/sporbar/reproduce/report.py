@@ -27,6 +27,7 @@ class InputStatus(StrEnum):
     OK = "ok"
     MISSING = "missing input"
     CHANGED = "input changed"
+    OUTSIDE = "outside the delivery"
 
 
 class AssetStatus(StrEnum):

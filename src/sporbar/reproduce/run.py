@@ -19,7 +19,6 @@ For one item:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -39,10 +38,11 @@ from sporbar.reproduce.report import AssetResult, AssetStatus, InputCheck, Input
 from sporbar.reproduce.runners import describe_call
 from sporbar.reproduce.steps import RecordedStep
 from sporbar.stac import extensions as ext
+from sporbar.stac.catalog import VIA_REL
+from sporbar.stac.hrefs import RUN_CONFIG_FILENAME, is_inside, is_local_href, resolve_href, run_root
 from sporbar.stac.provenance import code_version
 
 ITEM_FILENAME = "item.json"
-CONFIG_FILENAME = "config.yaml"
 
 # item properties that describe the run, not the result: not compared
 _RUN_PROPERTIES = {
@@ -72,22 +72,43 @@ def _read(path: Path) -> dict[str, Any]:
     return d
 
 
-def _asset_file(item_path: Path, href: str) -> Path:
-    return Path(href) if os.path.isabs(href) else (item_path.parent / href).resolve()
+def outside_hrefs(path: Path, data: dict[str, Any], root: Path) -> list[str]:
+    """One line per local href (asset or link) of the item at ``path`` that leaves ``root``.
+
+    Reproduce never opens such a target: a delivery must not point outside itself.
+    """
+    out = []
+    refs = [(f"asset {k!r}", a.get("href", "")) for k, a in sorted(data.get("assets", {}).items())]
+    refs += [(f"{lk.get('rel')} link", lk.get("href", "")) for lk in data.get("links", []) if lk.get("rel") != "self"]
+    for what, href in refs:
+        if is_local_href(href) and not is_inside(resolve_href(href, path.parent), root):
+            out.append(
+                f"{path}: item {data.get('id')!r} {what} href {href!r} points outside the delivery {root}; "
+                "reproduce does not open it"
+            )
+    return out
 
 
-def locate(path: Path) -> _Located:
-    """Read the item at ``path`` and find the ``item.json`` beside its data.
+def locate(path: Path, root: Path) -> _Located:
+    """Read the item at ``path`` and find the ``item.json`` beside its data, inside ``root``.
 
-    A catalog copy (``catalog/<collection>/<id>/<id>.json``) points at the data with relative
-    asset hrefs; the folder holding the data also holds the original ``item.json``.
+    A catalog copy (``catalog/<collection>/<id>/<id>.json``) links to that item (rel ``via``);
+    a copy from before that link points at the data with relative asset hrefs, and the folder
+    holding the data also holds the original ``item.json``. Nothing outside ``root`` is read.
     """
     path = Path(path).resolve()
     d = _read(path)
     if path.name == ITEM_FILENAME:
         return _Located(path, path, d)
+    for link in d.get("links", []):
+        if link.get("rel") == VIA_REL and is_local_href(link.get("href", "")):
+            home = resolve_href(link["href"], path.parent)
+            if is_inside(home, root) and home.is_file():
+                return _Located(path, home, d)
     for asset in sorted(d.get("assets", {}).values(), key=lambda a: a["href"]):
-        folder = _asset_file(path, asset["href"]).parent
+        folder = resolve_href(asset["href"], path.parent).parent
+        if not is_local_href(asset["href"]) or not is_inside(folder, root):
+            continue
         for cand in (folder, *folder.parents):
             f = cand / ITEM_FILENAME
             if f.exists():
@@ -96,25 +117,25 @@ def locate(path: Path) -> _Located:
                         return _Located(path, f, d)
                 except json.JSONDecodeError:
                     pass
-            if cand == path.parent.parent:
+            if cand in (path.parent.parent, root):
                 break
     return _Located(path, path, d)
 
 
-def find_root(home: Path) -> Path:
+def find_root(path: Path) -> Path:
     """The data root of an item: the nearest folder above it holding the run's effective config
     (``config/effective-<hash>.yaml``, or ``config.yaml`` in roots written before those).
 
     Raises:
         MissingInputError: no such folder.
     """
-    for cand in home.parents:
-        if (cand / CONFIG_FILENAME).is_file() or any((cand / EFFECTIVE_CONFIG_DIR).glob("effective-*.yaml")):
-            return cand
-    raise MissingInputError(
-        f"{home}: no {EFFECTIVE_CONFIG_DIR}/effective-<hash>.yaml or {CONFIG_FILENAME} in any folder above "
-        "the item: the run's effective config is needed to re-run it; pass --config"
-    )
+    root = run_root(path)
+    if root is None:
+        raise MissingInputError(
+            f"{path}: no {EFFECTIVE_CONFIG_DIR}/effective-<hash>.yaml or {RUN_CONFIG_FILENAME} in any folder "
+            "above the item: the run's effective config marks the delivery and is needed to re-run it"
+        )
+    return root
 
 
 def run_config(root: Path, config_hash: str | None) -> Path:
@@ -123,7 +144,7 @@ def run_config(root: Path, config_hash: str | None) -> Path:
         path = effective_config_path(root, config_hash)
         if path.is_file():
             return path
-    return root / CONFIG_FILENAME
+    return root / RUN_CONFIG_FILENAME
 
 
 class Reproducer:
@@ -151,18 +172,21 @@ class Reproducer:
         self._inputs: dict[Path, InputCheck] = {}
 
     # ---- inputs ------------------------------------------------------------------------
-    def check_input(self, link_target: Path) -> tuple[InputCheck, _Located | None]:
-        """Check one input item (a derived_from target) and every asset's checksum."""
+    def check_input(self, link_target: Path, root: Path) -> tuple[InputCheck, _Located | None]:
+        """Check one input item (a derived_from target inside ``root``) and every asset's checksum."""
         try:
-            loc = locate(link_target)
+            loc = locate(link_target, root)
         except SporbarError as err:
             return InputCheck(str(link_target), InputStatus.MISSING, str(err)), None
         if loc.home in self._inputs:
             return self._inputs[loc.home], loc
+        outside = outside_hrefs(loc.path, loc.data, root)
+        if outside:
+            return InputCheck(f"{loc.home} ({loc.data.get('id')})", InputStatus.OUTSIDE, "; ".join(outside)), None
         changed, missing = [], []
         for key in sorted(loc.data.get("assets", {})):
             asset = loc.data["assets"][key]
-            f = _asset_file(loc.path, asset["href"])
+            f = resolve_href(asset["href"], loc.path.parent)
             if not f.exists():
                 missing.append(key)
             elif asset.get(ext.FILE_CHECKSUM) and sha256_multihash(f) != asset[ext.FILE_CHECKSUM]:
@@ -192,7 +216,13 @@ class Reproducer:
         return report
 
     def _reproduce(self, item_path: Path, report: Report) -> None:
-        loc = locate(item_path)
+        root = find_root(Path(item_path))
+        loc = locate(item_path, root)
+        outside = outside_hrefs(loc.path, loc.data, root)
+        if outside:
+            report.item_id = loc.data.get("id", "")
+            report.problems += outside
+            return
         props = loc.data.get("properties", {})
         report.item_id = loc.data.get("id", "")
         report.code_recorded = props.get(ext.SPORBAR_CODE_VERSION, "")
@@ -209,16 +239,18 @@ class Reproducer:
         for link in loc.data.get("links", []):
             if link.get("rel") != ext.DERIVED_FROM:
                 continue
-            check, inp = self.check_input(_asset_file(loc.path, link["href"]))
+            check, inp = self.check_input(resolve_href(link["href"], loc.path.parent), root)
             report.inputs.append(check)
             if inp is not None:
                 input_homes.append(inp.home)
         bad = {i.status for i in report.inputs} - {InputStatus.OK}
+        if InputStatus.OUTSIDE in bad:
+            report.problems += [i.detail for i in report.inputs if i.status == InputStatus.OUTSIDE]
+            return
         if bad:
             report.verdict = Verdict.MISSING_INPUT if InputStatus.MISSING in bad else Verdict.INPUT_CHANGED
             return
 
-        root = find_root(loc.home)
         cfg_path = self.config or run_config(root, props.get(ext.SPORBAR_CONFIG_HASH))
         recorded_cfg = load(cfg_path)
         config_ok = self._check_config(cfg_path, recorded_cfg, props.get(ext.SPORBAR_CONFIG_HASH), report)
@@ -230,7 +262,7 @@ class Reproducer:
                 mirror(home.parent, target_root / home.parent.relative_to(root))
             cfg_data = dict(recorded_cfg.data)
             cfg_data["root"] = str(target_root)
-            target_cfg = tmp / CONFIG_FILENAME
+            target_cfg = tmp / RUN_CONFIG_FILENAME
             target_cfg.write_text(yaml.safe_dump(cfg_data, sort_keys=True))
             out = target_root / loc.home.relative_to(root)
             request = RerunRequest(step, root, target_root, target_cfg, out, tmp)
@@ -289,8 +321,8 @@ class Reproducer:
             if key not in old_assets:
                 report.assets.append(AssetResult(key, AssetStatus.EXTRA, "written by the re-run only"))
                 continue
-            old_file = _asset_file(loc.path, old_assets[key]["href"])
-            new_file = _asset_file(out, new_assets[key]["href"])
+            old_file = resolve_href(old_assets[key]["href"], loc.path.parent)
+            new_file = resolve_href(new_assets[key]["href"], out.parent)
             recorded = old_assets[key].get(ext.FILE_CHECKSUM)
             reproduced = new_assets[key].get(ext.FILE_CHECKSUM) or sha256_multihash(new_file)
             if not old_file.exists():
@@ -340,7 +372,7 @@ def catalog_items(catalog: Path) -> list[Path]:
             continue
         for link in d.get("links", []):
             if link.get("rel") in ("child", "item"):
-                todo.append(_asset_file(p, link["href"]))
+                todo.append(resolve_href(link["href"], p.parent))
     return sorted(items)
 
 
@@ -367,4 +399,4 @@ def reproduce_all(
     return out
 
 
-__all__ = ["Reproducer", "catalog_items", "find_root", "locate", "reproduce_all"]
+__all__ = ["Reproducer", "catalog_items", "find_root", "locate", "outside_hrefs", "reproduce_all"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sporbar.errors import InputDataError
+from sporbar.stac.hrefs import is_inside
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class PathMap:
         a delivery moved to another folder (or another machine) is still found.
 
         Raises:
-            InputDataError: no trailing part of the path exists below ``root``.
+            InputDataError: no trailing part of the path exists below ``root`` (links followed).
         """
         p = Path(recorded)
         if p.is_absolute():
@@ -47,7 +48,8 @@ class PathMap:
         parts = p.parts[1:] if p.is_absolute() else p.parts
         for i in range(len(parts)):
             cand = self.root.joinpath(*parts[i:])
-            if cand.exists():
+            # a recorded "../.." must not lead out of the delivery
+            if cand.exists() and is_inside(cand, self.root):
                 return cand
         raise InputDataError(
             f"{recorded}: recorded input not found below the data root {self.root} "

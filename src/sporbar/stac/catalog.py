@@ -36,9 +36,19 @@ from sporbar.stac.validate import validate_dict
 CATALOG_FILENAME: Final = "catalog.json"
 COLLECTION_FILENAME: Final = "collection.json"
 CATALOG_ID: Final = "sporbar"
+# Written into every catalog folder: a later publish recognises its own folder by it, also
+# after Snakemake deleted catalog.json (the rule's output) before re-running the rule.
+MARKER_FILENAME: Final = ".sporbar-catalog"
+MARKER_TEXT: Final = (
+    "This folder is a static STAC catalog written by `sporbar publish` (root: catalog.json).\n"
+    "`sporbar publish` replaces it as a whole; do not keep other files here.\n"
+)
 
 # Links that describe the catalog structure; rebuilt, never copied from a source item.
 STRUCTURAL_RELS: Final = frozenset({"self", "root", "parent", "collection", "child", "item"})
+# Link from a catalog copy to the item it was copied from (beside the data).
+VIA_REL: Final = "via"
+VIA_TITLE: Final = "The item as the step wrote it, beside its data"
 
 
 @dataclass(frozen=True)
@@ -127,9 +137,10 @@ def _item_copy(
         {"rel": "parent", "href": "../" + COLLECTION_FILENAME, "type": ext.JSON},
         {"rel": "collection", "href": "../" + COLLECTION_FILENAME, "type": ext.JSON},
     ]
-    others = []
+    # the item as the step wrote it, beside its data: what the stages read, checked by verify
+    others = [{"rel": VIA_REL, "href": relative_href(src.path, here), "type": ext.JSON, "title": VIA_TITLE}]
     for link in d.get("links", []):
-        if link.get("rel") in STRUCTURAL_RELS:
+        if link.get("rel") in STRUCTURAL_RELS or link.get("rel") == VIA_REL:
             continue
         link = dict(link)
         if is_local_href(link.get("href", "")):
@@ -181,14 +192,35 @@ def _write(path: Path, obj: Mapping[str, Any]) -> None:
     path.write_bytes(dumps_json(obj).encode("utf-8"))
 
 
+def is_former_catalog(cat_dir: Path) -> bool:
+    """True when ``cat_dir`` was written by ``sporbar publish`` (it may have lost its catalog.json).
+
+    A folder counts when it holds the publish marker, or (a catalog written before the
+    marker existed) when it holds nothing but collection folders, each with its collection.json.
+    """
+    if (cat_dir / MARKER_FILENAME).is_file():
+        return True
+    entries = list(cat_dir.iterdir())
+    return bool(entries) and all(
+        e.is_dir() and e.name in ext.COLLECTIONS and (e / COLLECTION_FILENAME).is_file() for e in entries
+    )
+
+
 def _check_out(out: Path) -> Path:
+    """The catalog folder of ``out``, if publish may replace it.
+
+    Raises:
+        CatalogError: ``out`` is not named catalog.json, or its folder holds other files and
+            was not written by publish.
+    """
     if out.name != CATALOG_FILENAME:
         raise CatalogError(f"{out}: the catalog output must be named {CATALOG_FILENAME}")
     cat_dir = out.parent
-    if cat_dir.exists() and any(cat_dir.iterdir()) and not out.exists():
+    if cat_dir.is_dir() and not out.exists() and any(cat_dir.iterdir()) and not is_former_catalog(cat_dir):
         raise CatalogError(
-            f"{cat_dir}: folder exists and holds no {CATALOG_FILENAME}; publish replaces the whole "
-            "folder, so give an output in its own folder (e.g. results/catalog/catalog.json)"
+            f"{cat_dir}: folder exists, holds no {CATALOG_FILENAME} and was not written by sporbar publish "
+            f"(no {MARKER_FILENAME}); publish replaces the whole folder, so give an output in its own "
+            "folder (e.g. results/catalog/catalog.json)"
         )
     return cat_dir
 
@@ -292,6 +324,7 @@ def build_catalog(
 
     with atomic_path(cat_dir) as tmp:
         tmp.mkdir()
+        (tmp / MARKER_FILENAME).write_text(MARKER_TEXT, encoding="utf-8")
         for path in sorted(docs):
             _write(tmp / path.relative_to(cat_dir), docs[path])
         for path in sorted(extras):

@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlparse
 
 from sporbar.errors import CatalogError, MissingInputError
@@ -35,6 +35,30 @@ def relative_href(target: Path, base_dir: Path) -> str:
     """``target`` relative to ``base_dir`` in STAC style (``./x`` or ``../x``)."""
     rel = Path(os.path.relpath(target, base_dir)).as_posix()
     return rel if rel.startswith("..") else f"./{rel}"
+
+
+# Every run writes its effective config at its root (sporbar.workflow.effective): the files
+# that mark the folder a delivery is made of (the catalog, the data, the config). Names as in
+# sporbar.config (EFFECTIVE_CONFIG_DIR), not imported: verify must not pay for the grid imports.
+RUN_CONFIG_FILENAME: Final = "config.yaml"
+RUN_CONFIG_DIR: Final = "config"
+RUN_CONFIG_GLOB: Final = "effective-*.yaml"
+
+
+def run_root(path: Path) -> Path | None:
+    """The root of the run ``path`` belongs to: the nearest folder above it holding the run's
+    effective config (``config/effective-<hash>.yaml``, or ``config.yaml`` in older roots).
+
+    Args:
+        path: a file of the run (an item, a catalog copy, the catalog).
+
+    Returns:
+        The folder, or None when no folder above ``path`` holds a run's config.
+    """
+    for cand in Path(path).resolve().parents:
+        if (cand / RUN_CONFIG_FILENAME).is_file() or any((cand / RUN_CONFIG_DIR).glob(RUN_CONFIG_GLOB)):
+            return cand
+    return None
 
 
 def is_inside(target: Path, folder: Path) -> bool:

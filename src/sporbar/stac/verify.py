@@ -3,20 +3,31 @@
 For every object reached from the start file it checks that
 
 - it is valid against its core and extension schemas (offline bundle);
-- every link (child, item, parent, root, collection, derived_from...) with a local
-  href resolves to an existing file;
+- every local href (links and assets) stays inside the delivery: the run root (the folder
+  holding the run's ``config.yaml``) or a root given by the caller. An href that leaves it
+  (``../../../etc/passwd``, ``/etc/passwd``, ``file:///etc/passwd``, a symlink out) is an
+  error and its target is never opened;
+- every link (child, item, parent, root, collection, derived_from...) with a local href
+  resolves to an existing file;
 - every item records ``processing:lineage``, ``processing:software`` and
   ``processing:datetime``;
 - every asset has ``file:checksum``, its file exists, and its checksum (and
-  ``file:size`` when given) match the file on disk.
+  ``file:size`` when given) match the file on disk;
+- a catalog copy and the item it was copied from (its ``via`` link: the item beside the
+  data, which the stages read) record the same files, sizes and checksums, so an item
+  changed at the data location after publishing is caught.
 
-Problems are collected, not raised, so one run lists all of them, each as
-``<json path>: <what>``.
+Each JSON file is read once; asset files are hashed in parallel, each file once. Problems
+are collected, not raised, so one run lists all of them, each as ``<json path>: <what>``,
+in the order the objects were reached.
 """
 
 from __future__ import annotations
 
+import os
 from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -24,7 +35,8 @@ from typing import Any, Final
 from sporbar.errors import SporbarError
 from sporbar.io import sha256_multihash, size_of
 from sporbar.stac import extensions as ext
-from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
+from sporbar.stac.catalog import VIA_REL
+from sporbar.stac.hrefs import is_inside, is_local_href, read_json, resolve_href, run_root
 from sporbar.stac.validate import validate_dict
 
 REQUIRED_ITEM_PROPERTIES: Final = (
@@ -43,6 +55,7 @@ class VerifyReport:
 
     Attributes:
         start: the file verification started from.
+        root: the delivery every local href must stay inside.
         problems: ``"<json path>: <what>"`` lines, in the order found.
         n_catalogs, n_collections, n_items: STAC objects checked.
         n_assets: local assets checked against the disk.
@@ -51,6 +64,7 @@ class VerifyReport:
     """
 
     start: Path
+    root: Path
     problems: list[str] = field(default_factory=list)
     n_catalogs: int = 0
     n_collections: int = 0
@@ -67,13 +81,37 @@ class VerifyReport:
     def summary(self) -> str:
         """One line: ``OK: N items, M assets checked`` or the number of problems."""
         counts = f"{self.n_items} items, {self.n_assets} assets checked"
+        if self.n_remote_assets:
+            counts += f", {self.n_remote_assets} remote (URL) assets not checked"
         if self.ok:
             return f"OK: {counts}"
         return f"FAILED: {len(self.problems)} problem(s) in {self.start} ({counts})"
 
 
+@dataclass
+class _AssetFile:
+    """An asset whose file is hashed once every object has been read."""
+
+    where: str  # "<json path>: asset 'key'"
+    target: Path
+    expected: str
+
+
+@dataclass
+class _Checked:
+    """The problems of one object, and its assets waiting for their checksum."""
+
+    problems: list[str] = field(default_factory=list)
+    pending: list[_AssetFile] = field(default_factory=list)
+
+
 def verify_catalog(
-    catalog_json: Path, *, schema_dir: Path | None = None, checksums: bool = True
+    catalog_json: Path,
+    *,
+    root: Path | None = None,
+    schema_dir: Path | None = None,
+    checksums: bool = True,
+    workers: int | None = None,
 ) -> VerifyReport:
     """Verify the catalog, collection or item at ``catalog_json`` and all it links to.
 
@@ -83,112 +121,175 @@ def verify_catalog(
 
     Args:
         catalog_json: a ``catalog.json``, ``collection.json`` or item JSON.
+        root: the delivery every local href must stay inside (default: the run root above
+            ``catalog_json``, see :func:`sporbar.stac.hrefs.run_root`, else its folder).
         schema_dir: offline schema bundle (default: the one shipped in the package).
         checksums: compare asset checksums (hashes every file; sizes are always checked).
+        workers: threads hashing asset files (default: one per CPU).
 
     Returns:
         The report; ``report.ok`` is False when anything is wrong.
     """
     start = Path(catalog_json).resolve()
-    report = VerifyReport(start=start)
-    hashes: dict[Path, str] = {}
+    boundary = Path(root).resolve() if root else (run_root(start) or start.parent)
+    report = VerifyReport(start=start, root=boundary)
+    checker = _Checker(report, schema_dir, checksums)
+    checked: list[_Checked] = []
     seen: set[Path] = {start}
     todo: deque[Path] = deque([start])
     while todo:
         path = todo.popleft()
+        one = _Checked()
+        checked.append(one)
         try:
             obj = read_json(path)
         except SporbarError as err:
-            report.problems.append(str(err))
+            one.problems.append(str(err))
             continue
-        for target in _check_object(path, obj, report, schema_dir, hashes, checksums):
+        for target in checker.check_object(path, obj, one):
             if target not in seen:
                 seen.add(target)
                 todo.append(target)
+    digests = _hash_files({a.target for c in checked for a in c.pending}, workers)
+    for c in checked:
+        bad = [a for a in c.pending if digests[a.target] != a.expected]
+        c.problems += [f"{a.where} checksum mismatch (file {a.target})" for a in bad]
+        report.problems += c.problems
     return report
 
 
-def _check_object(
-    path: Path,
-    obj: dict[str, Any],
-    report: VerifyReport,
-    schema_dir: Path | None,
-    hashes: dict[Path, str],
-    checksums: bool,
-) -> list[Path]:
-    """Check one object; return the linked STAC files to walk into."""
-    kind = obj.get("type")
-    if kind == "Catalog":
-        report.n_catalogs += 1
-    elif kind == "Collection":
-        report.n_collections += 1
-    elif kind == "Feature":
-        report.n_items += 1
-    try:
-        problems = validate_dict(obj, schema_dir=schema_dir)
-    except SporbarError as err:
-        problems = [str(err)]
-    report.problems += [f"{path}: invalid STAC: {p}" for p in problems]
+def _hash_files(files: Iterable[Path], workers: int | None) -> dict[Path, str]:
+    """sha2-256 multihash of each file (or folder), in parallel: hashlib lets go of the GIL."""
+    todo = sorted(files)
+    n = workers or os.cpu_count() or 1
+    if n == 1 or len(todo) < 2:
+        return {f: sha256_multihash(f) for f in todo}
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return dict(zip(todo, pool.map(sha256_multihash, todo), strict=True))
 
-    walk: list[Path] = []
-    for link in obj.get("links", []):
-        rel, href = link.get("rel", "?"), link.get("href", "")
-        if rel == "self" or not is_local_href(href):
-            continue
-        report.n_links += 1
+
+class _Checker:
+    """Checks one object at a time; knows the delivery root and the settings."""
+
+    def __init__(self, report: VerifyReport, schema_dir: Path | None, checksums: bool) -> None:
+        self.report = report
+        self.schema_dir = schema_dir
+        self.checksums = checksums
+
+    def local_target(self, path: Path, what: str, href: str, out: _Checked) -> Path | None:
+        """The file a local ``href`` of ``path`` points to, or None (problem noted) when it
+        leaves the delivery: such a target is never opened."""
         target = resolve_href(href, path.parent)
-        if not target.is_file():
-            report.problems.append(f"{path}: {rel} link {href!r} is broken (no file {target})")
-        elif rel in WALK_RELS:
-            walk.append(target)
+        if is_inside(target, self.report.root):
+            return target
+        out.problems.append(
+            f"{path}: {what} href {href!r} points outside the delivery {self.report.root} "
+            "(a delivered catalog must not point outside itself; not opened)"
+        )
+        return None
 
-    if kind == "Feature":
-        props = obj.get("properties", {})
-        for key in REQUIRED_ITEM_PROPERTIES:
-            if not props.get(key):
-                report.problems.append(
-                    f"{path}: property {key!r} missing (provenance not recorded)"
+    def check_object(self, path: Path, obj: dict[str, Any], out: _Checked) -> list[Path]:
+        """Check one object into ``out``; return the linked STAC files to walk into."""
+        kind = obj.get("type")
+        if kind == "Catalog":
+            self.report.n_catalogs += 1
+        elif kind == "Collection":
+            self.report.n_collections += 1
+        elif kind == "Feature":
+            self.report.n_items += 1
+        try:
+            problems = validate_dict(obj, schema_dir=self.schema_dir)
+        except SporbarError as err:
+            problems = [str(err)]
+        out.problems += [f"{path}: invalid STAC: {p}" for p in problems]
+
+        walk: list[Path] = []
+        via: Path | None = None
+        for link in obj.get("links", []):
+            rel, href = link.get("rel", "?"), link.get("href", "")
+            if rel == "self" or not is_local_href(href):
+                continue
+            self.report.n_links += 1
+            target = self.local_target(path, f"{rel} link", href, out)
+            if target is None:
+                continue
+            if not target.is_file():
+                out.problems.append(f"{path}: {rel} link {href!r} is broken (no file {target})")
+            elif rel in WALK_RELS:
+                walk.append(target)
+            elif rel == VIA_REL and kind == "Feature":
+                via = target
+
+        if kind == "Feature":
+            props = obj.get("properties", {})
+            out.problems += [
+                f"{path}: property {key!r} missing (provenance not recorded)"
+                for key in REQUIRED_ITEM_PROPERTIES
+                if not props.get(key)
+            ]
+            item_id = obj.get("id", "?")
+            assets = obj.get("assets", {})
+            for key in sorted(assets):
+                self.check_asset(path, item_id, key, assets[key], out)
+            if via is not None:
+                self.check_source_item(path, obj, via, out)
+        return walk
+
+    def check_asset(self, path: Path, item_id: str, key: str, asset: dict[str, Any], out: _Checked) -> None:
+        """Check one asset's href, file, size and (later, in parallel) checksum."""
+        href = asset.get("href", "")
+        if not is_local_href(href):
+            self.report.n_remote_assets += 1
+            return
+        where = f"{path}: asset {key!r}"
+        target = self.local_target(path, f"item {item_id!r} asset {key!r}", href, out)
+        if target is None:
+            return
+        self.report.n_assets += 1
+        if not target.exists():
+            out.problems.append(f"{where} file missing ({target})")
+            return
+        expected = asset.get(ext.FILE_CHECKSUM)
+        if expected is None:
+            out.problems.append(f"{where} has no {ext.FILE_CHECKSUM} (file {target})")
+        size = asset.get(ext.FILE_SIZE)
+        if size is not None and size != (actual := size_of(target)):
+            out.problems.append(f"{where} size mismatch (file {target}: {actual} bytes, item says {size})")
+        if expected is None or not self.checksums:
+            return
+        if not str(expected).startswith(SHA256_MULTIHASH_PREFIX):
+            out.problems.append(f"{where} checksum {expected!r} is not a sha2-256 multihash; cannot verify")
+            return
+        out.pending.append(_AssetFile(where, target, str(expected)))
+
+    def check_source_item(self, path: Path, copy: dict[str, Any], source_path: Path, out: _Checked) -> None:
+        """The item at the data location must record what its catalog copy records."""
+        try:
+            source = read_json(source_path)
+        except SporbarError as err:
+            out.problems.append(f"{path}: via link: {err}")
+            return
+        mine, theirs = copy.get("assets", {}), source.get("assets", {})
+        if source.get("id") != copy.get("id") or set(mine) != set(theirs):
+            out.problems.append(
+                f"{path}: the item it was copied from ({source_path}) has id {source.get('id')!r} and assets "
+                f"{sorted(theirs)}; the catalog copy has {copy.get('id')!r} and {sorted(mine)}"
+            )
+            return
+        for key in sorted(mine):
+            a, b = mine[key], theirs[key]
+            same_file = not is_local_href(b.get("href", "")) or resolve_href(
+                b["href"], source_path.parent
+            ) == resolve_href(a.get("href", ""), path.parent)
+            for field_name in (ext.FILE_CHECKSUM, ext.FILE_SIZE):
+                if a.get(field_name) != b.get(field_name):
+                    out.problems.append(
+                        f"{path}: asset {key!r}: the item at the data location ({source_path}) records "
+                        f"{field_name} {b.get(field_name)!r}, the catalog copy {a.get(field_name)!r} "
+                        "(changed after publishing)"
+                    )
+            if not same_file:
+                out.problems.append(
+                    f"{path}: asset {key!r}: the item at the data location ({source_path}) points at "
+                    f"{b.get('href')!r}, another file than the catalog copy"
                 )
-        for key in sorted(obj.get("assets", {})):
-            _check_asset(path, key, obj["assets"][key], report, hashes, checksums)
-    return walk
-
-
-def _check_asset(
-    path: Path,
-    key: str,
-    asset: dict[str, Any],
-    report: VerifyReport,
-    hashes: dict[Path, str],
-    checksums: bool,
-) -> None:
-    href = asset.get("href", "")
-    if not is_local_href(href):
-        report.n_remote_assets += 1
-        return
-    report.n_assets += 1
-    target = resolve_href(href, path.parent)
-    where = f"asset {key!r}"
-    if not target.exists():
-        report.problems.append(f"{path}: {where} file missing ({target})")
-        return
-    expected = asset.get(ext.FILE_CHECKSUM)
-    if expected is None:
-        report.problems.append(f"{path}: {where} has no {ext.FILE_CHECKSUM} (file {target})")
-    size = asset.get(ext.FILE_SIZE)
-    if size is not None and size != size_of(target):
-        report.problems.append(
-            f"{path}: {where} size mismatch "
-            f"(file {target}: {size_of(target)} bytes, item says {size})"
-        )
-    if expected is None or not checksums:
-        return
-    if not str(expected).startswith(SHA256_MULTIHASH_PREFIX):
-        report.problems.append(
-            f"{path}: {where} checksum {expected!r} is not a sha2-256 multihash; cannot verify"
-        )
-        return
-    if target not in hashes:
-        hashes[target] = sha256_multihash(target)
-    if hashes[target] != expected:
-        report.problems.append(f"{path}: {where} checksum mismatch (file {target})")
