@@ -38,7 +38,6 @@ from sporbar.reproduce.report import AssetResult, AssetStatus, InputCheck, Input
 from sporbar.reproduce.runners import describe_call
 from sporbar.reproduce.steps import RecordedStep
 from sporbar.stac import extensions as ext
-from sporbar.stac.catalog import VIA_REL
 from sporbar.stac.hrefs import RUN_CONFIG_FILENAME, is_inside, is_local_href, resolve_href, run_root
 from sporbar.stac.provenance import code_version
 
@@ -101,7 +100,7 @@ def locate(path: Path, root: Path) -> _Located:
     if path.name == ITEM_FILENAME:
         return _Located(path, path, d)
     for link in d.get("links", []):
-        if link.get("rel") == VIA_REL and is_local_href(link.get("href", "")):
+        if link.get("rel") == ext.VIA and is_local_href(link.get("href", "")):
             home = resolve_href(link["href"], path.parent)
             if is_inside(home, root) and home.is_file():
                 return _Located(path, home, d)

@@ -46,8 +46,6 @@ MARKER_TEXT: Final = (
 
 # Links that describe the catalog structure; rebuilt, never copied from a source item.
 STRUCTURAL_RELS: Final = frozenset({"self", "root", "parent", "collection", "child", "item"})
-# Link from a catalog copy to the item it was copied from (beside the data).
-VIA_REL: Final = "via"
 VIA_TITLE: Final = "The item as the step wrote it, beside its data"
 
 
@@ -138,9 +136,9 @@ def _item_copy(
         {"rel": "collection", "href": "../" + COLLECTION_FILENAME, "type": ext.JSON},
     ]
     # the item as the step wrote it, beside its data: what the stages read, checked by verify
-    others = [{"rel": VIA_REL, "href": relative_href(src.path, here), "type": ext.JSON, "title": VIA_TITLE}]
+    others = [{"rel": ext.VIA, "href": relative_href(src.path, here), "type": ext.JSON, "title": VIA_TITLE}]
     for link in d.get("links", []):
-        if link.get("rel") in STRUCTURAL_RELS or link.get("rel") == VIA_REL:
+        if link.get("rel") in STRUCTURAL_RELS or link.get("rel") == ext.VIA:
             continue
         link = dict(link)
         if is_local_href(link.get("href", "")):

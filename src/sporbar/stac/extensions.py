@@ -33,6 +33,8 @@ SPORBAR_SLURM: Final = SPORBAR_PREFIX + "slurm"
 SPORBAR_STEP: Final = SPORBAR_PREFIX + "step"
 
 DERIVED_FROM: Final = "derived_from"
+# Link from a catalog copy to the item it was copied from, beside its data (IANA "via": the source).
+VIA: Final = "via"
 
 # Collection ids, one per product family.
 COLLECTION_S2_RAW: Final = "sentinel-2-l2a-raw"
