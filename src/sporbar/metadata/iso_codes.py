@@ -77,10 +77,12 @@ RAW_COLLECTIONS: Final = (ext.COLLECTION_S2_RAW, ext.COLLECTION_LIDAR_RAW, ext.C
 
 
 def q(ns: str, tag: str) -> str:
+    """The Clark name ``{ns}tag`` lxml uses for ``tag`` in namespace ``ns``."""
     return f"{{{ns}}}{tag}"
 
 
 def el(parent: etree._Element | None, ns: str, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    """A new element ``ns:tag`` (a root when ``parent`` is None) with ``text`` and attributes."""
     qtag = q(ns, tag)
     e = etree.Element(qtag, nsmap=NSMAP) if parent is None else etree.SubElement(parent, qtag)
     for k, v in attrs.items():
@@ -91,6 +93,7 @@ def el(parent: etree._Element | None, ns: str, tag: str, text: str | None = None
 
 
 def gmd(parent: etree._Element, tag: str) -> etree._Element:
+    """A new ``gmd:tag`` element below ``parent``."""
     return el(parent, GMD, tag)
 
 
@@ -102,6 +105,7 @@ def string(parent: etree._Element, tag: str, text: str) -> etree._Element:
 
 
 def anchor(parent: etree._Element, tag: str, text: str, href: str) -> etree._Element:
+    """``<gmd:tag><gmx:Anchor xlink:href=href>text</…></gmd:tag>``: a value with its register URI."""
     e = gmd(parent, tag)
     a = el(e, GMX, "Anchor", text)
     a.set(q(XLINK, "href"), href)
@@ -116,6 +120,7 @@ def code_value(parent: etree._Element, tag: str, codelist: str, value: str) -> e
 
 
 def language(parent: etree._Element) -> None:
+    """``gmd:language`` Norwegian (``nor``, ISO 639-2)."""
     e = gmd(parent, "language")
     el(e, GMD, "LanguageCode", "Norsk", codeList=LANGUAGE_CODELIST, codeListValue="nor")
 
@@ -128,6 +133,7 @@ def date_value(value: str) -> tuple[str, str]:
 
 
 def ci_date(parent: etree._Element, value: str, date_type: str) -> None:
+    """A ``gmd:date/CI_Date`` of ``value`` with ``CI_DateTypeCode`` ``date_type``."""
     d = gmd(gmd(parent, "date"), "CI_Date")
     kind, text = date_value(value)
     el(gmd(d, "date"), GCO, kind, text)
@@ -140,6 +146,7 @@ def citation(
     dates: Sequence[tuple[str, str]],
     identifier: tuple[str, str | None] | None = None,
 ) -> etree._Element:
+    """A ``CI_Citation`` below ``parent``: title, dates ((value, type) pairs), optional identifier (code, href)."""
     c = gmd(parent, "CI_Citation")
     string(c, "title", title)
     for value, date_type in dates:
@@ -162,6 +169,7 @@ def party(
     email: str | None = None,
     url: str | None = None,
 ) -> None:
+    """A ``CI_ResponsibleParty`` below ``parent``: organisation, optional e-mail and URL, ``CI_RoleCode`` ``role``."""
     p = gmd(parent, "CI_ResponsibleParty")
     string(p, "organisationName", organisation)
     if email or url:
@@ -176,6 +184,7 @@ def party(
 
 
 def decimal(value: float) -> str:
+    """``value`` with at most seven decimals and no trailing zeros."""
     return f"{value:.7f}".rstrip("0").rstrip(".")
 
 

@@ -47,6 +47,7 @@ from sporbar.stac.collections import ACCESS, STATUS
 
 
 def providers_of(collection: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The collection's providers that have a name."""
     return [dict(p) for p in collection.get("providers", []) if p.get("name")]
 
 
@@ -61,12 +62,14 @@ def provider_with(collection: Mapping[str, Any], roles: Sequence[str]) -> dict[s
 
 
 def add_metadata_contact(root: etree._Element, collection: Mapping[str, Any], email: str | None) -> None:
+    """``gmd:contact``: the host (else processor, licensor, producer) provider, or sporbar."""
     p = provider_with(collection, ("host", "processor", "licensor", "producer"))
     name = p["name"] if p else "sporbar"
     party(gmd(root, "contact"), name, "pointOfContact", email=email, url=p.get("url") if p else None)
 
 
 def add_points_of_contact(ident: etree._Element, collection: Mapping[str, Any], email: str | None) -> None:
+    """One ``gmd:pointOfContact`` per provider role (licensor, producer, processor, host)."""
     for p in providers_of(collection):
         for stac_role in ("licensor", "producer", "processor", "host"):
             if stac_role in p.get("roles", []):
@@ -92,6 +95,7 @@ def licence_of(collection: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def add_constraints(ident: etree._Element, collection: Mapping[str, Any]) -> None:
+    """Use limitation, INSPIRE access constraint and licence as ``resourceConstraints``."""
     access = str(collection.get(ACCESS, "open"))
     lic = licence_of(collection)
     use = gmd(gmd(ident, "resourceConstraints"), "MD_Constraints")
@@ -111,6 +115,7 @@ def add_constraints(ident: etree._Element, collection: Mapping[str, Any]) -> Non
 
 
 def add_keywords(ident: etree._Element, collection: Mapping[str, Any]) -> None:
+    """Free keywords, then the DOK and INSPIRE theme keywords with their thesauri."""
     free = [str(k) for k in collection.get("keywords", [])]
     if free:
         kw = gmd(gmd(ident, "descriptiveKeywords"), "MD_Keywords")
@@ -140,6 +145,7 @@ def add_keywords(ident: etree._Element, collection: Mapping[str, Any]) -> None:
 def add_extent(
     ident: etree._Element, bbox: Sequence[float] | None, span: tuple[str | None, str | None], gml_id: str
 ) -> None:
+    """``EX_Extent``: the bounding box (WGS 84 degrees) and the time period (GML, ``gml_id``)."""
     ex = gmd(gmd(ident, "extent"), "EX_Extent")
     if bbox:
         w, s, e, n = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else tuple(bbox)
@@ -163,6 +169,7 @@ def add_extent(
 
 
 def resolution_of(items: Iterable[ItemRef]) -> float:
+    """Ground resolution in metres of the items (``proj:transform`` or band ``spatial_resolution``)."""
     for it in items:
         transform = it.properties.get("proj:transform")
         if transform:
@@ -175,6 +182,7 @@ def resolution_of(items: Iterable[ItemRef]) -> float:
 
 
 def epsg_of(items: Iterable[ItemRef]) -> str:
+    """The items' ``proj:code`` (e.g. ``EPSG:25833``), else the grid's."""
     for it in items:
         code = it.properties.get("proj:code")
         if code:
@@ -192,6 +200,7 @@ def add_header(
     email: str | None,
     parent_id: str | None = None,
 ) -> None:
+    """The record header: identifier, language, charset, parent, hierarchy level, contact, date stamp, standard."""
     string(root, "fileIdentifier", file_id)
     language(root)
     code_value(root, "characterSet", "MD_CharacterSetCode", "utf8")
@@ -207,6 +216,7 @@ def add_header(
 
 
 def add_reference_system(root: etree._Element, epsg: str) -> None:
+    """``referenceSystemInfo`` as an anchor to the OGC URI of ``epsg``."""
     rs = gmd(gmd(gmd(gmd(root, "referenceSystemInfo"), "MD_ReferenceSystem"), "referenceSystemIdentifier"),
               "RS_Identifier")  # fmt: skip
     code = epsg.split(":")[-1]
@@ -215,6 +225,7 @@ def add_reference_system(root: etree._Element, epsg: str) -> None:
 
 
 def add_thumbnail(ident: etree._Element, href: str | None) -> None:
+    """``graphicOverview`` pointing at the PNG thumbnail ``href`` (nothing when None)."""
     if not href:
         return
     g = gmd(gmd(ident, "graphicOverview"), "MD_BrowseGraphic")
@@ -239,6 +250,7 @@ def add_data_identification(
     gml_id: str,
     aggregate: tuple[str, str] | None = None,
 ) -> None:
+    """``MD_DataIdentification``: citation, abstract, status, contacts, keywords, constraints, resolution, extent."""
     ident = gmd(gmd(root, "identificationInfo"), "MD_DataIdentification")
     citation(gmd(ident, "citation"), title, dates, identifier)
     string(ident, "abstract", abstract)
