@@ -87,13 +87,15 @@ def _fetch_labels(p: RecordedParameters, r: Rerun) -> None:
 def _lidar(p: RecordedParameters, r: Rerun) -> None:
     from sporbar.lidar.run import run_lidar
 
-    run_lidar(r.cfg, p["tile"], [r.path(x) for x in p["laz"]], r.output, overwrite=True, rule=r.ctx.rule)
+    run_lidar(r.cfg, p["tile"], [r.path(x) for x in p["laz"]], r.output, ctx=r.ctx, overwrite=True)
 
 
 def _ard(p: RecordedParameters, r: Rerun) -> None:
     from sporbar.ard.run import make_ard
+    from sporbar.parallel import dask_client
 
-    make_ard(r.cfg, p["tile"], [r.path(x) for x in p["scenes"]], r.output, overwrite=True, rule=r.ctx.rule)
+    with dask_client(r.cfg):  # as `sporbar ard` opens it, at the edge
+        make_ard(r.cfg, p["tile"], [r.path(x) for x in p["scenes"]], r.output, ctx=r.ctx, overwrite=True)
 
 
 def _samples(p: RecordedParameters, r: Rerun) -> None:
@@ -105,33 +107,33 @@ def _samples(p: RecordedParameters, r: Rerun) -> None:
         ard_items=[r.path(x) for x in p["ard"]],
         lidar_items=[r.path(x) for x in p["lidar"]],
         output=r.output,
+        ctx=r.ctx,
         overwrite=True,
-        rule=r.ctx.rule,
     )
 
 
 def _train(p: RecordedParameters, r: Rerun) -> None:
-    from sporbar.ml.run import run_train
+    from sporbar.ml.run_train import run_train
 
     model = p["model"]["id"] if isinstance(p["model"], dict) else p["model"]
-    run_train(
-        r.cfg, model_id=model, samples_item=r.path(p["samples"]), output=r.output, overwrite=True, rule=r.ctx.rule
-    )
+    run_train(r.cfg, model_id=model, samples_item=r.path(p["samples"]), output=r.output, ctx=r.ctx, overwrite=True)
 
 
 def _predict(p: RecordedParameters, r: Rerun) -> None:
-    from sporbar.ml.run import run_predict
+    from sporbar.ml.run_predict import run_predict
+    from sporbar.parallel import dask_client
 
-    run_predict(
-        r.cfg,
-        tile=p["tile"],
-        model_item_path=r.path(p["model"]),
-        ard_item=r.path(p["ard"]),
-        lidar_item=r.path(p["lidar"]),
-        output=r.output,
-        overwrite=True,
-        rule=r.ctx.rule,
-    )
+    with dask_client(r.cfg):  # as `sporbar predict` opens it, at the edge
+        run_predict(
+            r.cfg,
+            tile=p["tile"],
+            model_item_path=r.path(p["model"]),
+            ard_item=r.path(p["ard"]),
+            lidar_item=r.path(p["lidar"]),
+            output=r.output,
+            ctx=r.ctx,
+            overwrite=True,
+        )
 
 
 #: recorded command (without the leading ``sporbar``) -> its runner
