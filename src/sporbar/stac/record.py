@@ -163,7 +163,7 @@ def read_item(path: Path) -> pystac.Item:
     path = Path(path)
     if not path.exists():
         raise MissingInputError(f"{path}: item not found (has the step that makes it run?)")
-    hint = "give the item.json a step wrote (e.g. results/raw/lidar/<tile>/item.json), not a data file"
+    hint = "give the item.json a step wrote (e.g. results/raw/lidar/<lidar_tile>/item.json), not a data file"
     try:
         data = json.loads(path.read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
