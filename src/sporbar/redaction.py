@@ -49,7 +49,8 @@ def register_login(user: str, password: str) -> None:
 @functools.lru_cache(maxsize=256)
 def _patterns(secret: str) -> tuple[re.Pattern[str], ...]:
     """Patterns of the forms ``secret`` travels in: plain, URL-encoded, and base64 (whole, or inside
-    the base64 of longer text such as ``user:password``, at any of the three byte alignments)."""
+    the base64 of longer text such as ``user:password``, at any of the three byte alignments).
+    """
     raw = secret.encode("utf-8")
     plain = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}
     out = [re.compile(re.escape(f)) for f in sorted(plain, key=len, reverse=True)]

@@ -15,7 +15,8 @@ class AuthError(DownloadError, PermissionError):
 
 class IntegrityError(SporbarError, OSError):
     """A file does not match what its source says of it: size or checksum (SAFE manifest, STAC
-    ``file:*``, the download's MD5), completeness (a LAS header), or is not a readable archive."""
+    ``file:*``, the download's MD5), completeness (a LAS header), or is not a readable archive.
+    """
 
 
 class NothingFoundError(SporbarError, LookupError):

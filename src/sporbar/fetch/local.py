@@ -64,7 +64,8 @@ def archive(cfg: Config, mission: Mission) -> Path:
 
 def index(folder: Path, name: re.Pattern[str]) -> list[tuple[str, Path]]:
     """(product name, path) of every SAFE folder and product zip below ``folder`` whose file name
-    holds a product name (group 1 of ``name``), sorted; a folder wins over a zip of it."""
+    holds a product name (group 1 of ``name``), sorted; a folder wins over a zip of it.
+    """
     out: dict[str, Path] = {}
     for p in sorted(folder.rglob("*")):
         m = name.search(p.name)

@@ -104,7 +104,8 @@ def search_params(cfg: Config, section: str = "sentinel2") -> SearchParams:
 
 def policy(settings: dict[str, Any]) -> Policy:
     """The download policy of a source's settings (their ``download`` section, e.g.
-    ``sources.sentinel2.dhus.download``)."""
+    ``sources.sentinel2.dhus.download``).
+    """
     dl = settings.get("download") or {}
     return Policy(
         tries=int(dl.get("tries", 3)),
