@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make run    - install into .venv and run the demo pipeline (prints where the catalog is)"
 	@echo "make test   - install into .venv and run the test suite (unit + end-to-end)"
-	@echo "make lint   - snakemake --lint, ruff and mypy"
+	@echo "make lint   - snakemake --lint, ruff, mypy and the import layers (lint-imports)"
 	@echo "make container - build the OCI image (podman; cached by input hash)"
 	@echo "make container-arm64 - the linux/arm64 image (CUDA torch, Olivia) under qemu: hours when cold"
 	@echo "make serve  - STAC API on pgstac + STAC Browser for results/ on http://127.0.0.1:8000/browser/"
@@ -71,8 +71,9 @@ serve: install web
 
 lint: install
 	snakemake --lint
-	$(BIN)/pip install --quiet ruff && ruff check src tests
+	ruff check src tests benchmarks
 	mypy src/sporbar
+	lint-imports
 
 clean:
 	rm -rf results .snakemake

@@ -47,7 +47,7 @@ def main() -> None:
         src.mkdir()
         data = src / "product.bin"
         h = hashlib.sha256()
-        with open(data, "wb") as fh:
+        with data.open("wb") as fh:
             for _ in range(args.mb):
                 b = os.urandom(1 << 20)
                 h.update(b)
@@ -92,14 +92,14 @@ def main() -> None:
         try:
             n = int(args.hash_gb * 1024)
             block = os.urandom(1 << 20)
-            with open(big, "wb") as fh:
+            with big.open("wb") as fh:
                 for i in range(n):
                     fh.write(block[i % 256 :] + block[: i % 256])
             gb = big.stat().st_size / 1e9
             for algo in ("sha256", "md5"):
                 def run(algo: str = algo) -> None:
                     hh = hashlib.new(algo)
-                    with open(big, "rb") as fh:
+                    with big.open("rb") as fh:
                         while chunk := fh.read(1 << 20):
                             hh.update(chunk)
                 t = _best(run, 2)

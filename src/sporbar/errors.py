@@ -78,4 +78,5 @@ class OutputWriteError(SporbarError, OSError):
         return None
 
     def __str__(self) -> str:
+        """The message alone (OSError's default prefixes ``[Errno N]``)."""
         return str(self.strerror)

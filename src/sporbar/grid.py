@@ -37,6 +37,11 @@ class NationalGrid:
     tile_size: int = 20_000
 
     def __post_init__(self) -> None:
+        """Reject a grid whose pixel or tile size is not positive.
+
+        Raises:
+            GridError: naming the grid.
+        """
         if self.resolution <= 0 or self.tile_size <= 0:
             raise GridError(f"grid resolution and tile_size must be positive: {self}")
         if self.tile_size % self.resolution:

@@ -58,7 +58,7 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
         yield target
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        os.replace(target, path)
+        target.replace(path)
     except Exception as err:
         failed = OutputWriteError.of(err, path)
         if failed is None and not isinstance(err, SporbarError):
@@ -127,6 +127,6 @@ def size_of(path: Path) -> int:
 
 
 def _update_from_file(h: Any, path: Path) -> None:
-    with open(path, "rb") as fh:
+    with Path(path).open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)

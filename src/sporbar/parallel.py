@@ -41,8 +41,11 @@ JOBQUEUE_FILE = Path("slurm") / "dask-jobqueue.yaml"
 
 
 def jobqueue_config_path() -> Path:
-    """The dask-jobqueue YAML: ``$SPORBAR_DASK_CONFIG``, else ``slurm/dask-jobqueue.yaml``
-    in the working directory or in the source checkout."""
+    """The dask-jobqueue YAML file.
+
+    ``$SPORBAR_DASK_CONFIG``, else ``slurm/dask-jobqueue.yaml`` in the working directory or in
+    the source checkout.
+    """
     env = os.environ.get(ENV_CONFIG)
     candidates = (
         [Path(env)]
@@ -102,8 +105,11 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _check_job_script(cluster: Any, config: Path) -> None:
-    """``sbatch --test-only`` the worker job script: a bad partition, account, memory or time
-    limit fails here with Slurm's own words, not as a worker that never comes."""
+    """``sbatch --test-only`` the worker job script.
+
+    A bad partition, account, memory or time limit fails here with Slurm's own words, not as a
+    worker that never comes.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="sporbar-dask-") as f:
         f.write(cluster.job_script())
         f.flush()

@@ -48,8 +48,10 @@ def register_login(user: str, password: str) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _patterns(secret: str) -> tuple[re.Pattern[str], ...]:
-    """Patterns of the forms ``secret`` travels in: plain, URL-encoded, and base64 (whole, or inside
-    the base64 of longer text such as ``user:password``, at any of the three byte alignments).
+    """Patterns of the forms ``secret`` travels in.
+
+    Plain, URL-encoded, and base64 (whole, or inside the base64 of longer text such as
+    ``user:password``, at any of the three byte alignments).
     """
     raw = secret.encode("utf-8")
     plain = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}
@@ -105,6 +107,7 @@ class RedactingFilter(logging.Filter):
     """A log filter that redacts each record's message and traceback (see :func:`redact_text`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 (logging's name)
+        """Replace the record's message (arguments merged in) with its redacted text; keep every record."""
         message = record.getMessage()
         record.msg, record.args = redact_text(message), None
         if record.exc_info and not record.exc_text:

@@ -133,7 +133,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self._log_file = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self._log_file = Path(log).open("wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sporbar.cli.serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
             env={**os.environ, **(env or {})},

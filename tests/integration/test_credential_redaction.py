@@ -66,7 +66,7 @@ def _echo(code: int, content_type: str, secrets: dict[str, str]):
 def _run(args: list[str], log: Path, env: dict[str, str]) -> int:
     """Run `sporbar ARGS &> LOG` as a Snakemake rule does; return the exit code."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as fh:
+    with log.open("wb") as fh:
         return subprocess.run([sys.executable, "-m", "sporbar.cli.main", *args], stdout=fh, stderr=subprocess.STDOUT,
                               env=env, timeout=120).returncode
 

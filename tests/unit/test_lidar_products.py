@@ -147,7 +147,8 @@ def test_truncated_laz_is_a_named_error(area: Area, raw_items: list[Path], tmp_p
                                         capsys: pytest.CaptureFixture[str]) -> None:
     """Regression (issue 12.6): lazrs.LazrsError escaped the LAZ reader as a traceback."""
     from sporbar.cli.main import main
-    from sporbar.lidar.read import iter_points, read_header
+    from sporbar.las import read_header
+    from sporbar.lidar.read import iter_points
 
     item, laz = _copy_item_with_laz(raw_items[0], tmp_path / "cut")
     data = laz.read_bytes()

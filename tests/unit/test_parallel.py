@@ -77,6 +77,8 @@ def test_missing_jobqueue_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 def test_slurm_without_slurm_on_path_says_so(cfg, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SPORBAR_DASK_CLUSTER", "slurm")
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no squeue
-    with pytest.raises(ConfigError, match="sbatch/squeue not found on PATH.*unset SPORBAR_DASK_CLUSTER"):
-        with dask_client(cfg):
-            pass
+    with (
+        pytest.raises(ConfigError, match="sbatch/squeue not found on PATH.*unset SPORBAR_DASK_CLUSTER"),
+        dask_client(cfg),
+    ):
+        pass

@@ -32,8 +32,10 @@ def ard(
     manifest: Path | None,
     overwrite: bool,
 ) -> None:
-    """Reproject the SCENES (raw Sentinel-2 item.json files) onto TILE, mask clouds (SCL), write the cube (Zarr) and
-    per-period median composites with NDVI/NDMI and clear counts (COG), then the item.
+    """Build the analysis-ready data of TILE from the SCENES (raw Sentinel-2 item.json files).
+
+    Reprojects the scenes onto TILE, masks clouds (SCL), writes the cube (Zarr) and per-period
+    median composites with NDVI/NDMI and clear counts (COG), then the item.
 
     \b
       $ sporbar ard -c config/config.yaml --tile E268800N7029760 \\

@@ -21,9 +21,10 @@ def demo() -> None:
     help="Folder to write the demo source into (index.json is written last).",
 )
 def generate(config_path: Path, out_dir: Path) -> None:
-    """Generate the demo source for the config's area: Sentinel-2 L2A SAFE folders
-    (JP2 bands, MTD_MSIL2A.xml, MTD_TL.xml, SCL with clouds and shadows), LAZ lidar
-    tiles and label polygons (GeoPackage). Same seed, same bytes.
+    """Generate the demo source for the config's area. Same seed, same bytes.
+
+    Sentinel-2 L2A SAFE folders (JP2 bands, MTD_MSIL2A.xml, MTD_TL.xml, SCL with clouds and
+    shadows), LAZ lidar tiles and label polygons (GeoPackage).
 
     \b
       $ sporbar demo generate -c config/config.yaml -o results/demo-source

@@ -1,7 +1,8 @@
 """``sporbar fetch lidar``: delivered LAZ tiles -> ``raw/lidar/<lidar_tile>/item.json``.
 
 One tile (``--lidar-tile`` to ``-o``), or every delivered tile a job block owns (``--block``
-with ``--manifest``; see sporbar.workflow.blocks)."""
+with ``--manifest``; see sporbar.workflow.blocks).
+"""
 
 from __future__ import annotations
 

@@ -41,9 +41,11 @@ class LazyGroup(click.Group):
     """A click group whose sub-commands live in their own modules, imported on use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """The sub-command names, sorted, without importing their modules (for ``--help``)."""
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The sub-command ``cmd_name``, importing its module now; None for an unknown name."""
         spec = COMMANDS.get(cmd_name)
         if spec is None:
             return None

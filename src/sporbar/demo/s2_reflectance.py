@@ -182,8 +182,10 @@ def simulate(
     cloud_fraction: float,
     rng: np.random.Generator,
 ) -> SimulatedScene:
-    """Reflectance, SCL and valid mask of one date: class spectra at the date's phenology, patch
-    variation, mixed edges, sensor noise, then clouds and their shadows (``sun`` = (zenith, azimuth)).
+    """Reflectance, SCL and valid mask of one date.
+
+    Class spectra at the date's phenology, patch variation, mixed edges, sensor noise, then
+    clouds and their shadows (``sun`` = (zenith, azimuth)).
     """
     ny, nx = classes.shape
     doy = day.timetuple().tm_yday

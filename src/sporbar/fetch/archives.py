@@ -84,11 +84,11 @@ def safe_extract(zip_path: Path, target: Path, *, select: Callable[[str], bool] 
                         continue
                     if len(rel) == 1:  # a file at the top level
                         shutil.rmtree(tmp)
-                        with zf.open(info) as src, open(tmp, "wb") as dst:
+                        with zf.open(info) as src, tmp.open("wb") as dst:
                             shutil.copyfileobj(src, dst, CHUNK)
                         continue
                     sub.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(info) as src, open(sub, "wb") as dst:
+                    with zf.open(info) as src, sub.open("wb") as dst:
                         shutil.copyfileobj(src, dst, CHUNK)
             out.append(final)
         return out
@@ -133,8 +133,10 @@ def _is_metadata(member: str) -> bool:
 
 @contextmanager
 def metadata_of(product: Path, name: str) -> Iterator[Path]:
-    """The SAFE folder of a product to read its metadata from: a folder itself, or for a zip a
-    temporary copy of its metadata files (``manifest.safe`` and the XML), removed afterwards.
+    """The SAFE folder of a product to read its metadata from.
+
+    A folder is its own; for a zip, a temporary copy of its metadata files (``manifest.safe``
+    and the XML), removed afterwards.
 
     Raises:
         InputDataError: the zip is unreadable, holds members outside its folder, or lacks ``<name>.SAFE``.

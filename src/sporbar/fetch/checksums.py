@@ -38,13 +38,14 @@ class Checksum:
         return hashlib.new(self.algo)
 
     def __str__(self) -> str:
+        """``<algo>:<hex digest>``, as messages quote a checksum."""
         return f"{self.algo}:{self.hexdigest}"
 
 
 def file_digest(path: Path, algo: str) -> str:
     """Hex digest of a file."""
     h = hashlib.new(algo)
-    with open(path, "rb") as fh:
+    with Path(path).open("rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import os
 import random
 import sys
 import threading
@@ -71,6 +70,7 @@ class Download:
     validate: Callable[[Path], None] | None = None
 
     def __post_init__(self) -> None:
+        """Accept ``dest`` as a string; name the download after its file unless given a name."""
         self.dest = Path(self.dest)
         self.name = self.name or self.dest.name
 
@@ -149,7 +149,7 @@ def _hasher_of(part: Path, checksum: Checksum | None) -> Any:
     if checksum is None:
         return None
     hasher = checksum.new()
-    with open(part, "rb") as fh:
+    with part.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             hasher.update(chunk)
     return hasher
@@ -213,7 +213,7 @@ def _fetch_once(d: Download, part: Path, policy: Policy) -> Any:
                 else:
                     bar.reset(total=total)
                     bar.update(have)
-                with open(part, mode) as fh:
+                with part.open(mode) as fh:
                     for chunk in resp.iter_content(STREAM_CHUNK):
                         fh.write(chunk)
                         if hasher is not None:
@@ -276,7 +276,7 @@ def download(d: Download, policy: Policy | None = None) -> Path:
                 except IntegrityError as err:
                     problem = str(err)
             if problem is None:
-                os.replace(part, d.dest)
+                part.replace(d.dest)
                 log.info("%s: %s (%d bytes) verified", d.name, d.dest, size)
                 return d.dest
             last = problem

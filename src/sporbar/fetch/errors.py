@@ -14,8 +14,10 @@ class AuthError(DownloadError, PermissionError):
 
 
 class IntegrityError(SporbarError, OSError):
-    """A file does not match what its source says of it: size or checksum (SAFE manifest, STAC
-    ``file:*``, the download's MD5), completeness (a LAS header), or is not a readable archive.
+    """A file does not match what its source says of it, or is not a readable archive.
+
+    What the source says: its size or checksum (SAFE manifest, STAC ``file:*``, the download's
+    MD5) or its completeness (the length a LAS header states).
     """
 
 

@@ -109,8 +109,7 @@ def normalise(gdf: gpd.GeoDataFrame, class_column: str) -> gpd.GeoDataFrame:
         }
     )
     order = key.sort_values(["cls", "y", "x", "wkb"], kind="mergesort").index.to_numpy()
-    out = gdf.iloc[order].reset_index(drop=True)
-    return out
+    return gdf.iloc[order].reset_index(drop=True)
 
 
 def survey_period(gdf: gpd.GeoDataFrame) -> dict[str, str]:

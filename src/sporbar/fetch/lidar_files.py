@@ -25,7 +25,7 @@ from sporbar.fetch.download import Download, download
 from sporbar.fetch.errors import IntegrityError, NothingFoundError
 from sporbar.fetch.search import SOURCE_PROPERTY, Found, policy, source_provenance
 from sporbar.io import check_writable
-from sporbar.lidar.read import check_crs, read_header
+from sporbar.las import check_crs, read_header
 from sporbar.redaction import redact_url
 from sporbar.stac.items.raw_lidar import raw_lidar_item
 from sporbar.stac.record import RunContext
@@ -77,8 +77,7 @@ def found(cfg: Config, kind: str, where: str, tiles: list[dict[str, Any]], **ext
 
 
 def checked_tile(path: Path, epsg: int) -> laspy.LasHeader:
-    """The LAS header of ``path``, after checking the file is as long as its header says and its
-    CRS is EPSG:``epsg``.
+    """The LAS header of ``path``, once the file is as long as it says and in EPSG:``epsg``.
 
     Raises:
         IntegrityError: the file is truncated or not readable as LAS/LAZ (names it).
@@ -115,7 +114,7 @@ def check_complete(path: Path) -> None:
     size = path.stat().st_size
     start = int(h.offset_to_point_data)
     if h.are_points_compressed:
-        with open(path, "rb") as fh:
+        with path.open("rb") as fh:
             fh.seek(start)
             raw = fh.read(8)
         table = int.from_bytes(raw, "little", signed=True) if len(raw) == 8 else 0
@@ -123,7 +122,7 @@ def check_complete(path: Path) -> None:
     else:
         need = start + int(h.point_count) * int(h.point_format.size)
     pos, n_evlrs = int(getattr(h, "start_of_first_evlr", 0) or 0), int(getattr(h, "number_of_evlrs", 0) or 0)
-    with open(path, "rb") as fh:  # LAS 1.4 extended VLRs (e.g. the COPC hierarchy) after the points
+    with path.open("rb") as fh:  # LAS 1.4 extended VLRs (e.g. the COPC hierarchy) after the points
         for _ in range(n_evlrs if pos else 0):
             fh.seek(pos + 20)  # reserved (2), user id (16), record id (2), then the length (8)
             raw = fh.read(8)

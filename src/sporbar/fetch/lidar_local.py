@@ -16,7 +16,7 @@ from sporbar.errors import MissingInputError
 from sporbar.fetch.lidar_files import area, fetch_tile, found, overlaps, settings, tile_id
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
-from sporbar.lidar.read import check_crs, header_bounds, read_header
+from sporbar.las import check_crs, header_bounds, read_header
 
 
 def search(cfg: Config) -> Found:

@@ -22,7 +22,7 @@ from sporbar.fetch.errors import AuthError, DownloadError
 from sporbar.fetch.lidar_files import area, credentials, fetch_tile, found, overlaps, settings, tile_id
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
-from sporbar.lidar.read import header_bounds
+from sporbar.las import header_bounds
 from sporbar.redaction import redact_url
 
 HEADER_BYTES = 65536

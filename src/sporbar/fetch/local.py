@@ -63,8 +63,10 @@ def archive(cfg: Config, mission: Mission) -> Path:
 
 
 def index(folder: Path, name: re.Pattern[str]) -> list[tuple[str, Path]]:
-    """(product name, path) of every SAFE folder and product zip below ``folder`` whose file name
-    holds a product name (group 1 of ``name``), sorted; a folder wins over a zip of it.
+    """(product name, path) of every SAFE folder and product zip below ``folder``, sorted.
+
+    A file counts when its name holds a product name (group 1 of ``name``); a folder wins over
+    a zip of it.
     """
     out: dict[str, Path] = {}
     for p in sorted(folder.rglob("*")):
@@ -136,8 +138,10 @@ _RULES: dict[str, tuple[Callable[[Config, SearchParams, str], dict[str, Any] | s
 
 
 def search(cfg: Config, *, mission: Mission) -> Found:
-    """The products of the archive within the dates, the mission's filters and the area (and, for
-    Sentinel-2, the cloud limit and Level-2A); zips are read like folders (their metadata files only).
+    """The products of the local archive that pass the search.
+
+    The search: within the dates, the mission's filters and the area (and, for Sentinel-2, the
+    cloud limit and Level-2A); zips are read like folders (their metadata files only).
 
     Raises:
         ConfigError, MissingInputError: no archive folder (see :func:`archive`).

@@ -46,8 +46,9 @@ class Mission:
     read_item: Callable[[Path, str], pystac.Item]
 
     def describe(self, safe: Path, name: str) -> pystac.Item:
-        """The raw item of the SAFE folder ``safe`` of product ``name``, every file of it checked
-        against the size and MD5 its ``manifest.safe`` states.
+        """The raw item of the SAFE folder ``safe`` of product ``name``.
+
+        Every file of it is checked against the size and MD5 its ``manifest.safe`` states.
 
         Raises:
             MissingInputError, InputDataError: the metadata is missing or broken, or names another product.

@@ -53,6 +53,7 @@ class SearchParams:
     cloud_filter: bool = True
 
     def as_dict(self) -> dict[str, Any]:
+        """The query as recorded in the search result: bbox, datetime range and, if filtered, cloud limit."""
         out: dict[str, Any] = {
             "bbox": [round(v, 6) for v in self.bbox_wgs84],
             "datetime": f"{self.start.isoformat()}/{self.end.isoformat()}",
@@ -62,6 +63,7 @@ class SearchParams:
         return out
 
     def describe(self, **filters: Any) -> str:
+        """The search in words, for a message that nothing was found; empty ``filters`` are left out."""
         f = ", ".join(f"{k}={v}" for k, v in filters.items() if v not in (None, "", []))
         return (
             f"AOI {self.area_desc} (WGS84 bbox {[round(v, 4) for v in self.bbox_wgs84]}), "
@@ -103,8 +105,9 @@ def search_params(cfg: Config, section: str = "sentinel2") -> SearchParams:
 
 
 def policy(settings: dict[str, Any]) -> Policy:
-    """The download policy of a source's settings (their ``download`` section, e.g.
-    ``sources.sentinel2.dhus.download``).
+    """The download policy of a source's settings.
+
+    Read from their ``download`` section, e.g. ``sources.sentinel2.dhus.download``.
     """
     dl = settings.get("download") or {}
     return Policy(

@@ -33,7 +33,9 @@ class FetchFn(Protocol):
         *,
         query: dict[str, Any] | None = None,
         overwrite: bool = False,
-    ) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """Fetch ``entry`` (one scene of the search result ``query``) and write its item to ``item_path``."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,10 @@ def _suffix(href: str, media_type: str | None) -> str:
 
 def asset_download(a: Mapping[str, Any], folder: Path, key: str, name: str, s: dict[str, Any],
                    modifier: HrefModifier | None) -> Download:
-    """The download of STAC API asset ``a`` to ``folder/<key><suffix>``, with the size and checksum the
-    API gives, the source's credentials for its host, and its href signed by ``modifier``.
+    """The download of STAC API asset ``a`` to ``folder/<key><suffix>``.
+
+    With the size and checksum the API gives, the source's credentials for its host, and its
+    href signed by ``modifier``.
     """
     href = modifier(a["href"]) if modifier else a["href"]
     chk = a.get("file:checksum")

@@ -1,4 +1,4 @@
-"""Read LAZ/LAS files: headers, CRS checks and points clipped to a bbox, in chunks.
+"""Read the points of LAZ/LAS files clipped to a bbox, in chunks.
 
 Point clouds are far larger than memory on a production tile (20 km at 5 pts/m2 is
 two billion points), so points are only ever read as chunks of at most
@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import laspy
-import lazrs
 import numpy as np
 
-from sporbar.errors import InputDataError, MissingInputError
+from sporbar.errors import InputDataError
+from sporbar.las import READ_ERRORS, check_crs, header_bounds, read_header
 
-EXPECTED_EPSG = 25833
 CHUNK_POINTS = 2_000_000
 
 # ASPRS classes
@@ -34,9 +33,6 @@ GROUND, LOW_VEG, MEDIUM_VEG, HIGH_VEG, BUILDING, LOW_NOISE, WATER, HIGH_NOISE = 
 VEGETATION = (LOW_VEG, MEDIUM_VEG, HIGH_VEG)
 NOISE = (LOW_NOISE, HIGH_NOISE)
 
-# what laspy and its LAZ backend raise on a truncated or corrupt file
-_READ_ERRORS = (laspy.errors.LaspyException, lazrs.LazrsError, OSError, ValueError)
-
 
 @dataclass(frozen=True)
 class Points:
@@ -49,67 +45,8 @@ class Points:
     return_number: np.ndarray
 
     def __len__(self) -> int:
+        """The number of points in the chunk."""
         return int(self.x.size)
-
-
-def read_header(path: Path) -> laspy.LasHeader:
-    """The header of a LAS/LAZ file (no points are read).
-
-    Raises:
-        MissingInputError: the file does not exist.
-        InputDataError: the file is not a readable LAS/LAZ file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{path}: lidar file not found")
-    try:
-        with laspy.open(str(path)) as reader:
-            return reader.header
-    except _READ_ERRORS as err:
-        raise InputDataError(
-            f"{path}: not a readable LAS/LAZ file (truncated or corrupt?): {err}; "
-            "fetch it again (`sporbar fetch lidar --overwrite`)"
-        ) from err
-
-
-def crs_label(header: laspy.LasHeader) -> str:
-    """The file's CRS as ``EPSG:<code> (<name>)``, its name, or ``no CRS``."""
-    try:
-        crs = header.parse_crs()
-    except Exception as err:  # laspy raises several types on malformed CRS VLRs
-        return f"an unreadable CRS ({err})"
-    if crs is None:
-        return "no CRS"
-    code = crs.to_epsg()
-    return f"EPSG:{code} ({crs.name})" if code else crs.name
-
-
-def check_crs(path: Path, header: laspy.LasHeader, epsg: int = EXPECTED_EPSG) -> None:
-    """Raise unless the file's CRS (from its WKT or GeoTIFF VLRs) is ``EPSG:<epsg>``.
-
-    Raises:
-        InputDataError: naming the file, the CRS found and the CRS expected.
-    """
-    try:
-        crs = header.parse_crs()
-    except Exception:  # noqa: BLE001 - reported below with the file name
-        crs = None
-    if crs is None or crs.to_epsg() != epsg:
-        horizontal = None
-        if crs is not None and crs.is_compound:
-            horizontal = next((c for c in crs.sub_crs_list if c.to_epsg() == epsg), None)
-        if horizontal is None:
-            raise InputDataError(
-                f"{path}: lidar CRS is {crs_label(header)}, "
-                f"expected EPSG:{epsg} (ETRS89 / UTM 33N); "
-                "reproject the file (e.g. `pdal translate ... reprojection`) or fix its CRS VLR"
-            )
-
-
-def header_bounds(header: laspy.LasHeader) -> tuple[float, float, float, float]:
-    """(minx, miny, maxx, maxy) of the points, from the header."""
-    mins, maxs = header.mins, header.maxs
-    return float(mins[0]), float(mins[1]), float(maxs[0]), float(maxs[1])
 
 
 def _overlaps(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -153,7 +90,7 @@ def iter_points(
                         classification=np.asarray(chunk.classification, dtype=np.uint8)[keep],
                         return_number=np.asarray(chunk.return_number, dtype=np.uint8)[keep],
                     )
-        except _READ_ERRORS as err:
+        except READ_ERRORS as err:
             raise InputDataError(
                 f"{p}: cannot read points (truncated or corrupt?): {err}; "
                 "fetch it again (`sporbar fetch lidar --overwrite`)"

@@ -12,8 +12,8 @@ import pystac
 from sporbar.config import Config
 from sporbar.errors import InputDataError, SporbarError
 from sporbar.io import check_writable
+from sporbar.las import read_header
 from sporbar.lidar.products import PRODUCTS, compute_products
-from sporbar.lidar.read import read_header
 from sporbar.raster import write_cog
 from sporbar.stac.items.lidar_products import lidar_products_item, raster_statistics
 from sporbar.stac.preview import add_thumbnail, write_thumbnail

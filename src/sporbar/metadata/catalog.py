@@ -36,10 +36,12 @@ class ItemRef:
 
     @property
     def id(self) -> str:
+        """The item's STAC id."""
         return str(self.data["id"])
 
     @property
     def properties(self) -> dict[str, Any]:
+        """A copy of the item's STAC properties (empty if it has none)."""
         return dict(self.data.get("properties", {}))
 
 
@@ -65,6 +67,7 @@ class PublishedCatalog:
 
     @property
     def root(self) -> Path:
+        """The folder of the root ``catalog.json``, which every href is relative to."""
         return self.path.parent
 
     def href(self, target: Path) -> str:

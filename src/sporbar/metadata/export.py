@@ -35,6 +35,7 @@ class ExportSummary:
     dcat: Path | None = None
 
     def lines(self) -> list[str]:
+        """What the CLI prints: every file written, then a count of the records."""
         out = [f"{p}" for p in self.iso_records]
         if self.dcat is not None:
             out.append(str(self.dcat))

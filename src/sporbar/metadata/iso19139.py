@@ -180,8 +180,11 @@ def _item_lineage(li: etree._Element, cat: PublishedCatalog, item: ItemRef) -> N
 
 
 def _collection_lineage(li: etree._Element, cat: PublishedCatalog, cid: str) -> None:
-    """One process step per collection family reached from the product's items; one
-    source per raw collection reached."""
+    """The lineage of a product: its process steps and sources.
+
+    One process step per collection family reached from the product's items; one source per
+    raw collection reached.
+    """
     families: dict[str, list[Any]] = {}
     for item in cat.items.get(cid, []):
         steps, raw = lineage_steps(item.path)
@@ -233,12 +236,12 @@ def _new_root() -> etree._Element:
 
 
 def collection_uuid(collection_id: str) -> str:
-    """fileIdentifier of the product record of a collection."""
+    """FileIdentifier of the product record of a collection."""
     return metadata_uuid("collection", collection_id)
 
 
 def item_uuid(collection_id: str, item_id: str) -> str:
-    """fileIdentifier of the tile record of an item."""
+    """FileIdentifier of the tile record of an item."""
     return metadata_uuid("item", f"{collection_id}/{item_id}")
 
 

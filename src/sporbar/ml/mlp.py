@@ -37,6 +37,7 @@ class MLP(nn.Module):
     def __init__(
         self, n_features: int, n_classes: int, *, hidden: int, dropout: float = MLP_DROPOUT
     ):
+        """Build the layers, their weights initialised from torch's global RNG (seed it first)."""
         super().__init__()
         self.n_features = n_features
         self.n_classes = n_classes

@@ -1,5 +1,8 @@
-"""Say what differs between two versions of an asset: pixels for rasters, arrays for Zarr,
-rows for Parquet, values for JSON, size and checksum for anything else."""
+"""Say what differs between two versions of an asset.
+
+Pixels for rasters, arrays for Zarr, rows for Parquet, values for JSON, size and checksum for
+anything else.
+"""
 
 from __future__ import annotations
 

@@ -199,7 +199,7 @@ def _bbox_polygon(bbox: list[float]) -> dict[str, Any]:
 
 
 def _with_geometry(item: dict[str, Any], collection: Mapping[str, Any]) -> dict[str, Any]:
-    """pgstac stores no item without geometry: give such an item its collection's extent, marked."""
+    """Pgstac stores no item without geometry: give such an item its collection's extent, marked."""
     if item.get("geometry") is not None:
         return item
     bboxes = collection.get("extent", {}).get("spatial", {}).get("bbox") or [[-180.0, -90.0, 180.0, 90.0]]

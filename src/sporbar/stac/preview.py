@@ -208,9 +208,11 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def encode_png(pixels: np.ndarray, *, palette: list[tuple[int, int, int, int]] | None = None) -> bytes:
-    """PNG bytes of ``pixels``: (h, w) uint8 palette indexes with ``palette`` (RGBA), or
-    (h, w, 3) RGB / (h, w, 4) RGBA uint8. Only IHDR, PLTE, tRNS, IDAT and IEND chunks:
-    the bytes depend on the pixels alone."""
+    """PNG bytes of ``pixels``, which depend on the pixels alone.
+
+    ``pixels`` are (h, w) uint8 palette indexes with ``palette`` (RGBA), or (h, w, 3) RGB /
+    (h, w, 4) RGBA uint8. Only IHDR, PLTE, tRNS, IDAT and IEND chunks are written.
+    """
     px = np.ascontiguousarray(pixels, dtype=np.uint8)
     if palette is not None:
         if px.ndim != 2:

@@ -80,7 +80,7 @@ def record_item(
     item.clear_links()
     for key in sorted(item.assets):
         asset = item.assets[key]
-        target = Path(asset.href) if os.path.isabs(asset.href) else folder / asset.href
+        target = Path(asset.href) if Path(asset.href).is_absolute() else folder / asset.href
         if not target.exists():
             raise MissingInputError(f"{target}: asset {key!r} of item {item.id!r} does not exist")
         asset.href = _relative(target, folder)
@@ -240,4 +240,4 @@ def asset_path(item_path: Path, item: pystac.Item, key: str) -> Path:
             f"{item_path}: item {item.id!r} has no asset {key!r} (has {', '.join(sorted(item.assets))})"
         )
     href = item.assets[key].href
-    return Path(href) if os.path.isabs(href) else (Path(item_path).parent / href).resolve()
+    return Path(href) if Path(href).is_absolute() else (Path(item_path).parent / href).resolve()

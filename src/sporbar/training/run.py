@@ -48,8 +48,9 @@ def split_inputs(paths: Sequence[Path]) -> tuple[Path, list[Path], list[Path]]:
 
 
 def tile_of(item_path: Path) -> str:
-    """Grid tile of an ARD or lidar item: from its id (``ard-<tile>``, ``lidar-products-<tile>``)
-    or else its folder name.
+    """Grid tile of an ARD or lidar item.
+
+    From its id (``ard-<tile>``, ``lidar-products-<tile>``), or else its folder name.
 
     Raises:
         InputDataError: neither names a tile.

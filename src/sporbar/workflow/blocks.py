@@ -45,7 +45,7 @@ def fingerprint(stage_hash: str, inputs: Sequence[Path]) -> str:
 
     h = hashlib.sha256(stage_hash.encode())
     for p in sorted(str(x) for x in inputs):
-        st = os.stat(p)
+        st = Path(p).stat()
         h.update(f"\0{p}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return h.hexdigest()[:32]
 
@@ -192,9 +192,11 @@ def run_tile_block(
     work: Callable[[str, Path], Any],
     **wildcards: str,
 ) -> dict[str, Any]:
-    """:func:`run_block` over the grid tiles of ``block``; each tile's item goes to the plan path
-    ``item`` (a key of ``plan.PATTERNS``, e.g. ``"ard"``) and ``stage`` names the config sections
-    (``plan.STAGE_SECTIONS``) whose change redoes the block."""
+    """:func:`run_block` over the grid tiles of ``block``.
+
+    Each tile's item goes to the plan path ``item`` (a key of ``plan.PATTERNS``, e.g. ``"ard"``)
+    and ``stage`` names the config sections (``plan.STAGE_SECTIONS``) whose change redoes the block.
+    """
     units = [(t, plan.path(cfg, item, tile=t, **wildcards)) for t in plan.Plan(cfg).block_tiles(block)]
     return run_block(block=block, stage=stage, stage_hash=plan.stage_hash(cfg, stage), manifest=manifest,
                      units=units, inputs=inputs, work=work)

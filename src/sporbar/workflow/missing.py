@@ -37,9 +37,11 @@ def item_files(item: Path) -> list[Path]:
 
 
 def listed_files(output: Path) -> list[Path]:
-    """The files a made output stands for: an item and its assets; for a job manifest
-    (``{"block", "items": [...]}``) the files of every item it lists, as recorded in it
-    (``files``) or, in manifests written before those were recorded, read from the items.
+    """The files a made output stands for.
+
+    For an item, the item and its assets; for a job manifest (``{"block", "items": [...]}``)
+    the files of every item it lists, as recorded in it (``files``) or, in manifests written
+    before those were recorded, read from the items.
 
     Raises:
         OSError, ValueError, KeyError, TypeError: the output or an item is not readable.

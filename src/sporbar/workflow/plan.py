@@ -245,6 +245,7 @@ class Plan:
     """
 
     def __init__(self, cfg: Config) -> None:
+        """A plan of ``cfg``; it works nothing out until first asked."""
         self.cfg = cfg
         # (search result mtime, index): the lidar search checkpoint may rewrite the file
         # while Snakemake runs, and the index of the old file must not be used after it.
@@ -301,8 +302,11 @@ class Plan:
         return sorted({index.owner[lt] for t in self.block_tiles(block) for lt in index.overlaps.get(t, ())})
 
     def tracked_outputs(self) -> list[Path]:
-        """The files Snakemake tracks: per-scene and per-area items, and the job manifests of the
-        per-tile stages (each lists its tiles' items). ``all_outputs`` lists items."""
+        """The files Snakemake tracks.
+
+        Per-scene and per-area items, and the job manifests of the per-tile stages (each lists
+        its tiles' items). ``all_outputs`` lists items.
+        """
         return _outputs(self.cfg, blocks=self.blocks)
 
 

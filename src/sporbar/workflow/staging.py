@@ -48,17 +48,21 @@ class Manifest:
 
     @property
     def copied(self) -> int:
+        """Files copied by this call."""
         return sum(1 for f in self.files if f["action"] == "copied")
 
     @property
     def kept(self) -> int:
+        """Files already at the destination with the same size and checksum, left as they were."""
         return sum(1 for f in self.files if f["action"] == "kept")
 
     @property
     def bytes_copied(self) -> int:
+        """Bytes of the files copied by this call."""
         return sum(f["size"] for f in self.files if f["action"] == "copied")
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest as written: every file sorted by path, and the summary counts."""
         files = sorted(self.files, key=lambda f: f["path"])
         return {
             "version": MANIFEST_VERSION,
@@ -74,6 +78,7 @@ class Manifest:
         }
 
     def write(self, path: Path) -> None:
+        """Write the manifest to ``path`` as JSON (atomically: no half-written manifest)."""
         write_bytes_atomic(Path(path), dumps_json(self.to_dict()).encode("utf-8"))
 
 
@@ -109,6 +114,8 @@ def stage(src: Path | str, dst: Path | str, *, manifest: Manifest | None = None,
     are (re)copied and verified. Files at the destination that ``src`` lacks are left.
 
     Args:
+        src: the file or folder to copy.
+        dst: the path of the copy.
         manifest: add the entries to this manifest (default: a new one for ``dst``).
         prefix: path of ``dst`` relative to the manifest's destination (for several sources).
 

@@ -127,12 +127,14 @@ class Status:
     jobs: int = 0
 
     def counts(self, stage: str) -> dict[str, int]:
+        """The number of units of ``stage`` in each state (every state, zeros included)."""
         out = dict.fromkeys(STATES, 0)
         for s in self.stages[stage]:
             out[s.state] += 1
         return out
 
     def to_dict(self) -> dict[str, object]:
+        """The status as ``sporbar status --json`` prints it: counts and every unit's state and detail."""
         return {
             "slurm": self.slurm,
             "jobs": self.jobs,
@@ -362,7 +364,7 @@ def unit_state(
     return UnitState(u, "pending")
 
 
-def run_status(cfg: Config, workdir: Path = Path("."), *, jobs: list[SlurmJob] | None = None,
+def run_status(cfg: Config, workdir: Path = Path(), *, jobs: list[SlurmJob] | None = None,
                use_slurm: bool = True) -> Status:
     """States of every unit of ``cfg``'s run, with Snakemake's state from ``workdir``.
 
