@@ -31,7 +31,8 @@ NORWAY_EXTENT_25833 = (-100_000.0, 6_400_000.0, 1_150_000.0, 7_980_000.0)
 def schema() -> dict[str, Any]:
     """The config JSON schema (shipped inside the package)."""
     text = files("sporbar.workflow").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    schema: dict[str, Any] = yaml.safe_load(text)
+    return schema
 
 
 def _with_defaults(validator_class: Any) -> Any:

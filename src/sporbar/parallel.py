@@ -70,7 +70,8 @@ def load_jobqueue_config(path: Path | None = None) -> dict[str, Any]:
     if not isinstance(data.get("jobqueue", {}).get("slurm"), dict):
         raise ConfigError(f"{path}: needs a jobqueue: slurm: section (dask-jobqueue format)")
     dask.config.update(dask.config.config, data, priority="new")
-    return dask.config.get("jobqueue.slurm")
+    slurm: dict[str, Any] = dask.config.get("jobqueue.slurm")
+    return slurm
 
 
 def slurm_cluster(path: Path | None = None, **overrides: Any) -> Any:
@@ -79,7 +80,7 @@ def slurm_cluster(path: Path | None = None, **overrides: Any) -> Any:
     A relative ``log-directory`` is made absolute against the working directory (the
     worker logs are ``<log-directory>/<name>-<jobid>.out`` and ``.err``).
     """
-    from dask_jobqueue import SLURMCluster
+    from dask_jobqueue.slurm import SLURMCluster
 
     conf = load_jobqueue_config(path)
     account = os.environ.get("SBATCH_ACCOUNT")
@@ -219,7 +220,7 @@ def _slurm_client() -> Iterator[Any]:
             _check_job_script(cluster, path)
             cluster.scale(jobs=jobs)
             log.info("dask: %s: %d worker job(s) for scheduler %s", path, jobs, cluster.scheduler_address)
-            with Client(cluster) as client:
+            with Client(cluster) as client:  # type: ignore[no-untyped-call]  # distributed's Client is untyped
                 _wait_for_workers(cluster, client, wait)
                 log.info("dask: worker connected (Slurm job(s) %s)", ", ".join(_job_ids(cluster)))
                 yield client

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import dask
 import dask.array as da
 import numpy as np
 import pystac
 import rasterio
 import xarray as xr
+from dask.delayed import delayed
 from odc.geo.geobox import GeoBox
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
@@ -120,7 +120,7 @@ def _read_chunk(
                 nodata=0,
             ) as vrt,
         ):
-            dn = vrt.read(1, window=Window(col0, row0, w, h))
+            dn: np.ndarray = vrt.read(1, window=Window(col0, row0, w, h))
     except rasterio.errors.RasterioIOError as err:
         raise InputDataError(f"{path}: cannot read band file: {err}") from err
     if not as_float:
@@ -143,7 +143,7 @@ def _lazy_band(
         row = []
         for c0 in range(0, nx, chunk):
             h, w = min(chunk, ny - r0), min(chunk, nx - c0)
-            task = dask.delayed(_read_chunk, pure=True)(
+            task = delayed(_read_chunk, pure=True)(
                 path,
                 crs,
                 affine,
@@ -154,9 +154,12 @@ def _lazy_band(
                 offset,
                 not categorical,
             )
-            row.append(da.from_delayed(task, (h, w), dtype=np.uint8 if categorical else np.float32))
+            # dask.array's from_delayed, block and stack carry no type hints
+            chunk_array = da.from_delayed(task, (h, w), dtype=np.uint8 if categorical else np.float32)  # type: ignore[no-untyped-call]
+            row.append(chunk_array)
         rows.append(row)
-    return da.block(rows)
+    whole: da.Array = da.block(rows)  # type: ignore[no-untyped-call]
+    return whole
 
 
 def _coords(geobox: GeoBox) -> dict[str, np.ndarray]:
@@ -193,10 +196,11 @@ def load(
     stacks = []
     for i, s in enumerate(scenes, start=1):
         log.info("ard: scene %d/%d %s: %d bands", i, len(scenes), s.id, len(bands))
-        stacks.append(
-            da.stack([_lazy_band(s, b, geobox, chunks, categorical=False) for b in bands])
-        )
-    data = da.stack(stacks) if stacks else da.zeros((0, len(bands), *geobox.shape.yx), np.float32)
+        # dask.array.stack carries no type hints
+        bands_of_scene = [_lazy_band(s, b, geobox, chunks, categorical=False) for b in bands]
+        stacks.append(da.stack(bands_of_scene))  # type: ignore[no-untyped-call]
+    empty = da.zeros((0, len(bands), *geobox.shape.yx), np.float32)
+    data = da.stack(stacks) if stacks else empty  # type: ignore[no-untyped-call]
     return xr.DataArray(
         data,
         dims=("time", "band", "y", "x"),
@@ -215,7 +219,8 @@ def load_scl(
         uint8 DataArray (time, y, x); 0 where no data.
     """
     layers = [_lazy_band(s, SCL, geobox, chunks, categorical=True) for s in scenes]
-    data = da.stack(layers) if layers else da.zeros((0, *geobox.shape.yx), np.uint8)
+    # dask.array.stack carries no type hints
+    data = da.stack(layers) if layers else da.zeros((0, *geobox.shape.yx), np.uint8)  # type: ignore[no-untyped-call]
     return xr.DataArray(
         data,
         dims=("time", "y", "x"),

@@ -42,7 +42,8 @@ def write_cube(path: Path, cube: xr.DataArray) -> Path:
 
 def open_cube(path: Path) -> xr.DataArray:
     """Open a cube written by :func:`write_cube` (lazy)."""
-    return xr.open_zarr(path, consolidated=True)[CUBE_VAR]
+    cube: xr.DataArray = xr.open_zarr(path, consolidated=True)[CUBE_VAR]
+    return cube
 
 
 def write_composite(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import cast
 
 import click
 
@@ -23,7 +24,7 @@ class _LazyFetch(click.Group):
         if name not in SOURCES:
             return None
         module, attr = SOURCES[name].split(":")
-        return getattr(importlib.import_module(f"sporbar.cli.{module}"), attr)
+        return cast(click.Command, getattr(importlib.import_module(f"sporbar.cli.{module}"), attr))
 
 
 @click.group("fetch", cls=_LazyFetch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -50,7 +50,7 @@ class LazyGroup(click.Group):
         if spec is None:
             return None
         module, attr = spec.split(":")
-        return getattr(importlib.import_module(f"sporbar.cli.{module}"), attr)
+        return cast(click.Command, getattr(importlib.import_module(f"sporbar.cli.{module}"), attr))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

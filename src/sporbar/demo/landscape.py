@@ -54,7 +54,8 @@ class Landscape:
     @property
     def shape(self) -> tuple[int, int]:
         """(y, x) size in cells."""
-        return self.classes.shape  # type: ignore[return-value]
+        ny, nx = self.classes.shape
+        return ny, nx
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -66,7 +67,7 @@ class Landscape:
 
 def _field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
     """Smooth noise in [0, 1]."""
-    f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
+    f: np.ndarray = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
     f -= f.min()
     return f / max(float(f.max()), 1e-9)
 

@@ -84,7 +84,8 @@ def terrain_height(landscape: Landscape, x: np.ndarray, y: np.ndarray) -> np.nda
     c1, r1 = np.minimum(c0 + 1, nx - 1), np.minimum(r0 + 1, ny - 1)
     top = e[r0, c0] * (1 - dc) + e[r0, c1] * dc
     bottom = e[r1, c0] * (1 - dc) + e[r1, c1] * dc
-    return top * (1 - dr) + bottom * dr
+    height: np.ndarray = top * (1 - dr) + bottom * dr
+    return height
 
 
 def _tile_points(

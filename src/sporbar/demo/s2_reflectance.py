@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 import numpy as np
 from affine import Affine
@@ -118,7 +119,7 @@ def _phenology(cls: DemoClass, doy: np.ndarray) -> np.ndarray:
     nodes = _PHENOLOGY.get(cls)
     if nodes is None:
         return np.ones_like(doy, dtype=np.float64)
-    return np.interp(doy, [n[0] for n in nodes], [n[1] for n in nodes])
+    return cast(np.ndarray, np.interp(doy, [n[0] for n in nodes], [n[1] for n in nodes]))
 
 
 def sun_angles(day: date, lat: float, lon: float) -> tuple[float, float]:
@@ -136,7 +137,7 @@ def sun_angles(day: date, lat: float, lon: float) -> tuple[float, float]:
 
 def smooth(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
     """A smooth random field (Gaussian-filtered noise, ``sigma`` pixels), zero mean and unit std."""
-    f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
+    f: np.ndarray = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
     f -= f.mean()
     return f / max(float(f.std()), 1e-9)
 
@@ -144,7 +145,8 @@ def smooth(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np
 def block_mean(a: np.ndarray, k: int) -> np.ndarray:
     """Mean over ``k`` x ``k`` pixel blocks of the last two axes (edges that do not fill a block dropped)."""
     ny, nx = a.shape[-2] // k, a.shape[-1] // k
-    return a[..., : ny * k, : nx * k].reshape(*a.shape[:-2], ny, k, nx, k).mean(axis=(-3, -1))
+    means: np.ndarray = a[..., : ny * k, : nx * k].reshape(*a.shape[:-2], ny, k, nx, k).mean(axis=(-3, -1))
+    return means
 
 
 def sample_classes(landscape: Landscape, grid: GranuleGrid) -> np.ndarray:
@@ -240,7 +242,7 @@ def simulate(
 
 def to_dn(refl: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """L2A digital numbers (baseline 05.10: ``reflectance * 10000 + 1000``); 0 where not ``valid``."""
-    dn = np.clip(np.rint(refl * QUANTIFICATION - BOA_OFFSET), 1, 65534).astype(np.uint16)
+    dn: np.ndarray = np.clip(np.rint(refl * QUANTIFICATION - BOA_OFFSET), 1, 65534).astype(np.uint16)
     dn[..., ~valid] = 0
     return dn
 

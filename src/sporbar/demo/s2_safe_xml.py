@@ -65,7 +65,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
 
 def _xml_bytes(root: ET.Element) -> bytes:
     ET.indent(root, "  ")
-    return b"<?xml version='1.0' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="utf-8") + b"\n"
+    body: bytes = ET.tostring(root, encoding="utf-8")
+    return b"<?xml version='1.0' encoding='UTF-8'?>\n" + body + b"\n"
 
 
 def _footprint(grid: GranuleGrid) -> list[tuple[float, float]]:

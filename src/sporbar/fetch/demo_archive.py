@@ -24,7 +24,10 @@ _HINT = "; run `sporbar demo generate` with the same config"
 
 def _index(source_dir: Path) -> dict[str, Any] | None:
     path = source_dir / INDEX
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None  # type: ignore[no-any-return]
+    if not path.is_file():
+        return None
+    index: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return index
 
 
 def listing(source_dir: Path, mission: str) -> Listing:
@@ -51,5 +54,5 @@ def listing(source_dir: Path, mission: str) -> Listing:
 def labels_path(source_dir: Path) -> Path:
     """The label file of the demo source folder ``source_dir``."""
     index = _index(Path(source_dir))
-    rel = (index or {}).get("labels", {}).get("path", LABELS)
+    rel = str((index or {}).get("labels", {}).get("path", LABELS))
     return Path(source_dir) / rel

@@ -60,7 +60,7 @@ def href_modifier(s: dict[str, Any]) -> HrefModifier | None:
     """
     if s.get("sign") == "planetary_computer":
         try:
-            import planetary_computer  # type: ignore[import-not-found]
+            import planetary_computer
         except ImportError as err:
             raise InputDataError(
                 "sources.*.stac_api.sign: 'planetary_computer' needs `pip install planetary-computer`"

@@ -348,7 +348,8 @@ def item_record(cat: PublishedCatalog, item: ItemRef, *, email: str | None = Non
 def to_bytes(root: etree._Element) -> bytes:
     """The record as UTF-8 XML bytes (declaration, two-space indent, final newline)."""
     etree.indent(root, space="  ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xml
 
 
 __all__ = [

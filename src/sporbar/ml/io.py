@@ -55,9 +55,9 @@ def sidecar(model: FittedModel) -> dict[str, Any]:
     fw = FRAMEWORKS[model.kind]
     arch: dict[str, Any] = {"name": architecture_name(model)}
     if model.kind is ModelKind.TORCH_MLP:
-        arch |= model.estimator.architecture()  # type: ignore[union-attr]
+        arch |= model.estimator.architecture()
     else:
-        arch["n_estimators"] = model.estimator.n_estimators  # type: ignore[union-attr]
+        arch["n_estimators"] = model.estimator.n_estimators
     return {
         "kind": str(model.kind),
         "spec": model.spec,

@@ -19,7 +19,7 @@ def model_card(model: FittedModel) -> ModelCard:
     fw = FRAMEWORKS[model.kind]
     cpu = "amd64" if platform.machine().lower() in ("x86_64", "amd64") else None
     params = (
-        model.estimator.total_parameters()  # type: ignore[union-attr]
+        model.estimator.total_parameters()
         if model.kind is ModelKind.TORCH_MLP
         else None
     )

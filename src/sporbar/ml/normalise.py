@@ -31,9 +31,8 @@ class Normaliser:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """Normalised ``x`` (rows, features) as float32."""
-        return ((np.asarray(x, np.float64) - np.array(self.mean)) / np.array(self.std)).astype(
-            np.float32
-        )
+        normalised: np.ndarray = (np.asarray(x, np.float64) - np.array(self.mean)) / np.array(self.std)
+        return normalised.astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON."""

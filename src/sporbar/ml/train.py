@@ -60,7 +60,7 @@ class FittedModel:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class values of feature rows."""
-        return np.asarray(self.class_values)[self.predict_proba(x).argmax(axis=1)]
+        return cast(np.ndarray, np.asarray(self.class_values)[self.predict_proba(x).argmax(axis=1)])
 
 
 def class_weights(y_index: np.ndarray, n_classes: int) -> np.ndarray:

@@ -63,7 +63,7 @@ def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise MissingInputError(f"{path}: item not found")
     try:
-        d = json.loads(path.read_text())
+        d: dict[str, Any] = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise InputDataError(f"{path}: not valid JSON ({err})") from None
     if d.get("type") != "Feature":

@@ -199,7 +199,7 @@ def create_app(cfg: ServeConfig) -> Starlette:
         docs_url=API_PREFIX + "/api.html",
     )
     api = instantiate_api(settings=settings, lifespan=lifespan)
-    app = api.app
+    app: Starlette = api.app
     for route in _common_routes(cfg):
         app.router.routes.append(route)
     return app

@@ -124,7 +124,7 @@ def _item_copy(
     src: _Source, dest: Path, copies: Mapping[Path, Path], cat_dir: Path
 ) -> dict[str, Any]:
     """The catalog copy of ``src``, to be stored at ``dest`` (hrefs relative to it)."""
-    d = json.loads(json.dumps(src.data))  # deep copy
+    d: dict[str, Any] = json.loads(json.dumps(src.data))  # deep copy
     here, base = dest.parent, src.path.parent
     d["collection"] = src.collection
     for asset in d.get("assets", {}).values():

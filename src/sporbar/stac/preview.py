@@ -22,7 +22,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import numpy as np
 import pystac
@@ -164,7 +164,8 @@ def _stretch(band: np.ndarray, lo_pct: float, hi_pct: float) -> np.ndarray:
     lo, hi = np.percentile(band[ok], [lo_pct, hi_pct])
     if hi <= lo:
         hi = lo + 1e-9
-    return np.clip((band - lo) / (hi - lo), 0.0, 1.0)
+    # np.percentile's scalars type as Any; the clipped band is an array
+    return cast(np.ndarray, np.clip((band - lo) / (hi - lo), 0.0, 1.0))
 
 
 def _true_color_png(rgb: np.ndarray) -> bytes:

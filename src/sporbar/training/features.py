@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -64,7 +65,8 @@ def select_bands(
 def slope_degrees(dtm: np.ndarray, resolution: float) -> np.ndarray:
     """Terrain slope in degrees from a DTM (y, x) in metres on a grid of ``resolution`` m."""
     dz_dy, dz_dx = np.gradient(dtm.astype(np.float64), resolution)
-    return np.degrees(np.arctan(np.hypot(dz_dx, dz_dy))).astype(np.float32)
+    # np.gradient types its result loosely (an array or a tuple of them); the slope is an array
+    return cast(np.ndarray, np.degrees(np.arctan(np.hypot(dz_dx, dz_dy))).astype(np.float32))
 
 
 def derived_features(dtm: np.ndarray, dsm: np.ndarray, resolution: float) -> np.ndarray:

@@ -101,7 +101,8 @@ def rasterize_labels(
     shape = tuple(geobox.shape.yx)
     if not shapes:
         return np.zeros(shape, dtype=np.uint8)
-    return rasterize(shapes, out_shape=shape, transform=geobox.affine, fill=0, dtype="uint8")
+    burnt: np.ndarray = rasterize(shapes, out_shape=shape, transform=geobox.affine, fill=0, dtype="uint8")
+    return burnt
 
 
 def extract_samples(

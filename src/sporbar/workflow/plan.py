@@ -86,7 +86,7 @@ def pattern(cfg: Config, name: str) -> str:
 
 def s2_source(cfg: Config) -> str:
     """The Sentinel-2 source kind: demo, dhus, stac_api or local."""
-    return cfg.data["sources"]["sentinel2"]["source"]
+    return str(cfg.data["sources"]["sentinel2"]["source"])
 
 
 def s1_source(cfg: Config) -> str:
@@ -120,7 +120,7 @@ def s1_items(cfg: Config) -> list[Path]:
 
 def lidar_source(cfg: Config) -> str:
     """The lidar source kind: demo, stac_api, urls or local."""
-    return cfg.data["sources"]["lidar"]["source"]
+    return str(cfg.data["sources"]["lidar"]["source"])
 
 
 def _search_ids(search_json: Path) -> list[str]:

@@ -174,7 +174,7 @@ def nird_area(cfg: Config) -> Path:
     s = settings(cfg)
     if not s.get("nird_root"):
         raise StagingError(f"{cfg.source}: key staging/nird_root: required to stage to or from NIRD")
-    return Path(s["nird_root"]) / cfg.data["area"]["name"]
+    return Path(s["nird_root"]) / str(cfg.data["area"]["name"])
 
 
 def stage_in_pairs(cfg: Config) -> list[tuple[Path, Path]]:
