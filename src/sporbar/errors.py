@@ -34,6 +34,13 @@ class CatalogError(SporbarError, ValueError):
     """A STAC item or catalog is invalid, has broken links or wrong checksums."""
 
 
+class ArrayShapeError(SporbarError, ValueError):
+    """An array handed to the raster writer is not on its grid, or has another number of bands than names.
+
+    The caller built the array wrong; the message names the output and both shapes.
+    """
+
+
 class ClusterError(SporbarError, RuntimeError):
     """Dask worker jobs on Slurm were refused, ended before connecting, or never started."""
 

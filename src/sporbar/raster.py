@@ -16,7 +16,7 @@ import rasterio.shutil
 from odc.geo.geobox import GeoBox
 from rasterio.io import MemoryFile
 
-from sporbar.errors import InputDataError
+from sporbar.errors import ArrayShapeError, InputDataError
 from sporbar.io import atomic_path
 
 _PREDICTOR = {"f": 3, "i": 2, "u": 2}
@@ -46,12 +46,15 @@ def write_cog(
 
     Returns:
         ``path``.
+
+    Raises:
+        ArrayShapeError: ``data`` is not on ``geobox`` or ``band_names`` does not match its bands.
     """
     arr = data[None] if data.ndim == 2 else data
     if tuple(arr.shape[1:]) != tuple(geobox.shape.yx):
-        raise ValueError(f"{path}: array shape {arr.shape[1:]} != grid shape {tuple(geobox.shape.yx)}")
+        raise ArrayShapeError(f"{path}: array shape {arr.shape[1:]} != grid shape {tuple(geobox.shape.yx)}")
     if band_names is not None and len(band_names) != arr.shape[0]:
-        raise ValueError(f"{path}: {len(band_names)} band names for {arr.shape[0]} bands")
+        raise ArrayShapeError(f"{path}: {len(band_names)} band names for {arr.shape[0]} bands")
     profile = {
         "driver": "GTiff",
         "width": arr.shape[2],

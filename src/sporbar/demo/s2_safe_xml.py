@@ -20,6 +20,7 @@ from rasterio.warp import transform as transform_points
 from sporbar.bands import BAND_IDS, NATIVE_RESOLUTION
 from sporbar.demo.names import DEMO_S2_CRS
 from sporbar.demo.s2_reflectance import BOA_OFFSET, QUANTIFICATION, GranuleGrid
+from sporbar.errors import InputDataError
 
 # Solar irradiance (W/m2/um) per bandId as in the products' Reflectance_Conversion.
 SOLAR_IRRADIANCE: dict[str, tuple[float, ...]] = {
@@ -311,13 +312,17 @@ _IMG_FILE = re.compile(r"_(?P<band>[A-Z0-9]{3})_(?P<res>\d0)m\.jp2$")
 
 
 def _data_object_id(rel: str) -> str:
-    """The dataObject ID of the SAFE file ``rel`` as in real L2A manifests."""
+    """The dataObject ID of the SAFE file ``rel`` as in real L2A manifests.
+
+    Raises:
+        InputDataError: ``rel`` is neither a metadata file nor a band image of an L2A SAFE.
+    """
     name = rel.rsplit("/", 1)[-1]
     if name in _METADATA_OBJECTS:
         return _METADATA_OBJECTS[name]
     m = _IMG_FILE.search(name)
     if m is None:
-        raise ValueError(f"{rel}: no manifest ID for this file")
+        raise InputDataError(f"{rel}: not a file of a Sentinel-2 L2A SAFE, so it has no manifest ID")
     return f"IMG_DATA_Band_{m['band']}_{m['res']}m_Tile1_Data"
 
 
