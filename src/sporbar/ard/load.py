@@ -199,8 +199,11 @@ def load(
         # dask.array.stack carries no type hints
         bands_of_scene = [_lazy_band(s, b, geobox, chunks, categorical=False) for b in bands]
         stacks.append(da.stack(bands_of_scene))  # type: ignore[no-untyped-call]
-    empty = da.zeros((0, len(bands), *geobox.shape.yx), np.float32)
-    data = da.stack(stacks) if stacks else empty  # type: ignore[no-untyped-call]
+    data = (
+        da.stack(stacks)  # type: ignore[no-untyped-call]
+        if stacks
+        else da.zeros((0, len(bands), *geobox.shape.yx), np.float32)
+    )
     return xr.DataArray(
         data,
         dims=("time", "band", "y", "x"),
