@@ -187,8 +187,9 @@ class Config:
 
 
 def config_warnings(cfg: Config) -> list[str]:
-    """Valid settings that are likely not what was meant: ``sporbar check-config`` and the
-    Snakemake log print them.
+    """Valid settings that are likely not what was meant.
+
+    ``sporbar check-config`` and the Snakemake log print them.
 
     Today: ARD periods that overlap (a scene in both goes into both composites).
     """

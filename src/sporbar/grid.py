@@ -87,8 +87,10 @@ class NationalGrid:
         return self.gridspec[ix, iy]
 
     def aligned(self, bbox: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-        """``bbox`` (minx, miny, maxx, maxy, grid CRS) grown to the edges of the tiles it touches:
-        the area the tiles of ``bbox`` cover."""
+        """The area the tiles of ``bbox`` cover.
+
+        That is ``bbox`` (minx, miny, maxx, maxy, grid CRS) grown to the edges of the tiles it touches.
+        """
         ts = self.tile_size
         minx, miny, maxx, maxy = bbox
         return (math.floor(minx / ts) * ts, math.floor(miny / ts) * ts,

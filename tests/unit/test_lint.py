@@ -22,12 +22,6 @@ def _tool(name: str) -> str:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="main still imports upward: sporbar.stac.catalog -> sporbar.workflow.plan (PATTERNS), "
-    "sporbar.reproduce.run -> sporbar.cli.main, and the loop sporbar.stac.lineage -> sporbar.stac.catalog "
-    "(issue 11 item 4; the stac and stages refactors remove them)",
-)
 def test_import_layers_hold() -> None:
     # The graph is built from this tree's src/, whatever sporbar the venv has installed.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}

@@ -122,8 +122,9 @@ def locate(path: Path, root: Path) -> _Located:
 
 
 def find_root(path: Path) -> Path:
-    """The data root of an item: the nearest folder above it holding the run's effective config
-    (``config/effective-<hash>.yaml``, or ``config.yaml`` in roots written before those).
+    """The data root of an item: the nearest folder above it holding the run's effective config.
+
+    That is ``config/effective-<hash>.yaml``, or ``config.yaml`` in roots written before those.
 
     Raises:
         MissingInputError: no such folder.

@@ -156,8 +156,10 @@ def _lineage_pictures(
     docs: dict[Path, dict[str, Any]],
     layout: ItemLayout,
 ) -> dict[Path, bytes]:
-    """``lineage.svg`` next to the copy of every map item (its derived_from graph back to the
-    raw items, boxes linking to the item copies), linked from the copy with rel ``related``."""
+    """``lineage.svg`` for the copy of every map item, linked from the copy with rel ``related``.
+
+    The SVG draws the item's derived_from graph back to the raw items, boxes linking to the item copies.
+    """
     out: dict[Path, bytes] = {}
     for path, src in sorted(sources.items()):
         if src.collection != ext.COLLECTION_MAPS:

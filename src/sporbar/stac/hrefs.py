@@ -46,8 +46,10 @@ RUN_CONFIG_GLOB: Final = "effective-*.yaml"
 
 
 def run_root(path: Path) -> Path | None:
-    """The root of the run ``path`` belongs to: the nearest folder above it holding the run's
-    effective config (``config/effective-<hash>.yaml``, or ``config.yaml`` in older roots).
+    """The root of the run ``path`` belongs to.
+
+    That is the nearest folder above it holding the run's effective config
+    (``config/effective-<hash>.yaml``, or ``config.yaml`` in older roots).
 
     Args:
         path: a file of the run (an item, a catalog copy, the catalog).

@@ -50,6 +50,7 @@ class ItemLayout:
     _regexes: dict[str, re.Pattern[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Compile each collection's path pattern to a regex once (the layout is frozen)."""
         regexes = {cid: _pattern_regex(p) for cid, p in self.patterns.items()}
         object.__setattr__(self, "_regexes", regexes)
 

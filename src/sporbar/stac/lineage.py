@@ -123,8 +123,11 @@ def graph_nodes(node: LineageNode) -> list[LineageNode]:
 
 
 def heights(node: LineageNode) -> dict[int, int]:
-    """``id(n)`` -> height of every node of the graph of ``node``: 0 for items without inputs,
-    else 1 + the highest of its inputs (so every input stands below what was made from it)."""
+    """``id(n)`` -> height of every node of the graph of ``node``.
+
+    The height is 0 for items without inputs, else 1 + the highest of its inputs (so every
+    input stands below what was made from it).
+    """
     out: dict[int, int] = {}
 
     def height(n: LineageNode) -> int:

@@ -105,8 +105,9 @@ def _cache_dir() -> Path:
 
 @lru_cache(maxsize=256)
 def _fast_validator(schema_dir: Path, url: str) -> Callable[[Any], Any] | None:
-    """Bundled schema ``url`` compiled by fastjsonschema (raises on the first problem), or None
-    when it cannot compile it (then jsonschema alone decides).
+    """Bundled schema ``url`` compiled by fastjsonschema, or None when it cannot compile it.
+
+    The compiled validator raises on the first problem; without one, jsonschema alone decides.
 
     Generating and compiling the code of a STAC item schema takes about a second, so the
     compiled code is kept on disk, keyed by the bundle's content: later processes load it

@@ -51,8 +51,11 @@ def fingerprint(stage_hash: str, inputs: Sequence[Path]) -> str:
 
 
 def _journal(manifest: Path) -> Path:
-    """This process's journal: ``<manifest>.partial-<host>-<pid>``. Two runs of one job at once
-    (two working folders on one root, which Snakemake's lock does not cover) write apart."""
+    """This process's journal: ``<manifest>.partial-<host>-<pid>``.
+
+    Two runs of one job at once (two working folders on one root, which Snakemake's lock does
+    not cover) write apart.
+    """
     return manifest.with_name(f"{manifest.name}.partial-{socket.gethostname()}-{os.getpid()}")
 
 
