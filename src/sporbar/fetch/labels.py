@@ -20,6 +20,7 @@ import shapely
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.fetch.demo_archive import labels_path
+from sporbar.fetch.label_checks import check_coordinate_range, check_overlaps_area, check_valid
 from sporbar.io import check_writable
 from sporbar.stac.items.labels import labels_item
 from sporbar.stac.record import RunContext
@@ -41,7 +42,7 @@ def read_labels(
     Raises:
         MissingInputError: the file does not exist.
         InputDataError: unreadable, no CRS, no class column, unknown class names,
-            empty or non-polygon geometries.
+            empty or non-polygon geometries, coordinates outside the range of its CRS.
     """
     path = Path(path)
     if not path.exists():
@@ -87,6 +88,7 @@ def read_labels(
         raise InputDataError(
             f"{path}: label file has no CRS; assign one (e.g. EPSG:25833) and fetch again"
         )
+    check_coordinate_range(gdf, path)
     source_crs = None
     if gdf.crs.to_epsg() != 25833:
         source_crs = gdf.crs.to_string()
@@ -153,13 +155,9 @@ def fetch_labels(
     class_column = cfg.data["sources"]["labels"]["class_column"]
     class_names = [c["name"] for c in cfg.data["classes"]]
     gdf, reprojected_from = read_labels(src, class_column, class_names)
+    gdf = check_valid(gdf, src, repair=bool(cfg.data["sources"]["labels"].get("make_valid")))
     area = cfg.data["area"]
-    if not gdf.geometry.intersects(shapely.box(*area["bbox"])).any():
-        b = [round(v, 1) for v in gdf.total_bounds]
-        raise InputDataError(
-            f"{src}: no label polygon intersects area {area['name']!r} bbox {area['bbox']} "
-            f"(labels cover {b} in {CRS}); check the file or area.bbox"
-        )
+    check_overlaps_area(gdf, area, src)
     gdf = normalise(gdf, class_column)
     dest = output.parent / FILENAME
     write_geopackage(gdf, dest, layer=LAYER)

@@ -9,7 +9,8 @@ def check_inputs(cfg: Config) -> list[str]:
     """Check the user-supplied input files the config names; return what was checked.
 
     Today that is the label file when ``sources.labels.source`` is ``file``: readable,
-    with the class column, known class names, polygons and a CRS.
+    with the class column, known class names, valid polygons (or ``make_valid`` set),
+    coordinates that fit its CRS, and overlapping the area.
 
     Raises:
         MissingInputError, InputDataError: naming the file and what is wrong.
@@ -17,9 +18,14 @@ def check_inputs(cfg: Config) -> list[str]:
     checked: list[str] = []
     labels = cfg.data["sources"]["labels"]
     if labels["source"] == "file":
+        from sporbar.fetch.label_checks import check_overlaps_area, check_valid
         from sporbar.fetch.labels import read_labels
 
         names = [c["name"] for c in cfg.data["classes"]]
         gdf, _ = read_labels(labels["path"], labels["class_column"], names)
-        checked.append(f"labels {labels['path']}: {len(gdf)} polygons")
+        repaired = check_valid(gdf, labels["path"], repair=bool(labels.get("make_valid")))
+        check_overlaps_area(repaired, cfg.data["area"], labels["path"])
+        fixed = int((~gdf.geometry.is_valid).sum())
+        checked.append(f"labels {labels['path']}: {len(gdf)} polygons"
+                       + (f" ({fixed} invalid, repaired by make_valid)" if fixed else ""))
     return checked
