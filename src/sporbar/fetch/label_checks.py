@@ -1,6 +1,7 @@
-"""Checks of label polygons beyond their columns: coordinates that fit the file's CRS, valid
-polygons, and overlap with the area. ``read_labels``, the label fetch and the preflight
-(``sporbar check-config``, the Snakemake parse) use them, so a bad file fails before any job.
+"""Checks of label polygons beyond their columns: CRS range, valid polygons, overlap with the area.
+
+``read_labels``, the label fetch and the preflight (``sporbar check-config``, the Snakemake
+parse) use them, so a bad file fails before any job.
 """
 
 from __future__ import annotations
