@@ -4,11 +4,21 @@ Every intermediate product and every trained model is recorded as a STAC item,
 so any map can be traced back to its raw Sentinel and lidar inputs.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("sporbar")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # The version is read from the installed metadata on first use: importlib.metadata costs
+    # more than the rest of `sporbar --help`.
+    if name != "__version__":
+        raise AttributeError(f"module 'sporbar' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("sporbar")
+    except PackageNotFoundError:  # running from a source tree without install
+        found = "0.0.0+unknown"
+    globals()["__version__"] = found
+    return found

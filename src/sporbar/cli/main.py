@@ -9,7 +9,6 @@ from typing import Any, cast
 
 import click
 
-from sporbar import __version__
 from sporbar.errors import OutputWriteError, SporbarError
 from sporbar.redaction import install_log_filter, redact_text
 
@@ -53,8 +52,18 @@ class LazyGroup(click.Group):
         return cast(click.Command, getattr(importlib.import_module(f"sporbar.cli.{module}"), attr))
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from sporbar import __version__
+
+    click.echo(f"sporbar, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="sporbar")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug); show tracebacks.")
 @click.option("-q", "--quiet", count=True, help="Less log output.")
 @click.option(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sporbar.config import Config, load
-from sporbar.stac.record import RunContext
+# Every command module imports this one, and `sporbar --help` imports every command module:
+# the config (odc-geo, pyproj, dask), pystac and Dask are imported when a command runs.
+if TYPE_CHECKING:
+    from sporbar.config import Config
+    from sporbar.stac.record import RunContext
 
 config_option = click.option(
     "-c",
@@ -45,7 +48,13 @@ tile_option = click.option(
 
 
 def load_config(config_path: Path) -> Config:
-    """Load and validate a config given on the command line."""
+    """Load and validate a config given on the command line.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or not valid against the schema.
+    """
+    from sporbar.config import load
+
     return load(config_path)
 
 
@@ -57,6 +66,8 @@ def rule_name(ctx: click.Context) -> str | None:
 
 def run_context(ctx: click.Context, cfg: Config) -> RunContext:
     """The run context of this command: provenance (with the config hash) and the Snakemake rule."""
+    from sporbar.stac.record import RunContext
+
     return RunContext.current(config_hash=cfg.hash, rule=rule_name(ctx))
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError
@@ -58,6 +61,26 @@ def check_features(model: FittedModel, expected: list[str], path: Path) -> None:
     )
 
 
+def _model_and_features(
+    cfg: Config, tile: str, model_item_path: Path, ard_item: Path, lidar_item: Path
+) -> tuple[FittedModel, np.ndarray]:
+    """The model and the tile's feature stack, loaded side by side.
+
+    Loading a forest imports scikit-learn (about a second of Python), while reading the
+    feature COGs is GDAL decoding that releases the GIL: in two threads they overlap. A model
+    error is raised before a feature error, as when they ran one after the other.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sporbar-model") as pool:
+        loading = pool.submit(load_model_item, cfg, model_item_path)
+        try:
+            stack = feature_stack(cfg, tile, ard_item, lidar_item)
+        except Exception:
+            loading.result()  # raises the model's error, if it has one
+            raise
+        model, _ = loading.result()
+    return model, stack
+
+
 def colormap(cfg: Config) -> dict[int, tuple[int, int, int, int]]:
     """GDAL colour table from ``classes[].color`` (0 = transparent no data)."""
     cmap = {CLASS_NODATA: (0, 0, 0, 0)}
@@ -102,9 +125,8 @@ def run_predict(
     """
     output = Path(output)
     check_writable(output, overwrite=overwrite)
-    model, _ = load_model_item(cfg, model_item_path)
     geobox = cfg.grid.geobox(tile)
-    stack = feature_stack(cfg, tile, ard_item, lidar_item)
+    model, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item)
     client = active_client()
     classes, conf = predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)
     folder = output.parent
