@@ -9,6 +9,7 @@ rule ard:
         manifest=PAT["ard_job"],
     params:
         rule="ard",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "ard"),
     log:
         plan.log_pattern(CFG, "ard"),
@@ -19,5 +20,5 @@ rule ard:
         mem_mb=4000,
         runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} ard -c {CONFIG_FILE} --block {wildcards.block}"
+        "sporbar --rule {params.rule} ard -c {params.config} --block {wildcards.block}"
         " --manifest {output.manifest} {input.scenes} &> {log}"

@@ -27,8 +27,7 @@ check_inputs(CFG)
 for _warning in config_warnings(CFG):
     print(f"warning: {_warning}", file=sys.stderr)
 # The effective config (file + command-line overrides) that every sporbar step reads, named
-# by its hash. Rules name it in their shell command, not in params: params are a rerun
-# trigger, and the stage hashes (params.stage) already say which settings a step depends on.
+# by its hash, so a parse with another config never changes the file a running step reads.
 CONFIG_FILE = write_effective_config(CFG)
 PAT = {name: plan.pattern(CFG, name) for name in plan.PATTERNS}
 ROOT = str(CFG.root)
@@ -46,6 +45,13 @@ wildcard_constraints:
     scene=r"S2[ABC]_MSIL2A_\w+",
     lidar_tile=r"lidar_-?\d+_-?\d+",
     model=r"[a-z0-9-]+",
+
+
+def effective_config(wildcards, input):
+    # params.config of every rule. A param function that takes `input` is "derived" to Snakemake
+    # and left out of its params rerun trigger: a new config (a new file name) re-runs only the
+    # stages whose settings changed (params.stage), not every rule.
+    return CONFIG_FILE
 
 
 def scene_items(wildcards):

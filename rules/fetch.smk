@@ -6,6 +6,7 @@ rule demo_source:
         index=PAT["demo_index"],
     params:
         rule="demo_source",
+        config=effective_config,
         outdir=lambda wildcards, output: Path(output.index).parent,
         stage=plan.stage_hash(CFG, "demo"),
     log:
@@ -17,7 +18,7 @@ rule demo_source:
         mem_mb=2000,
         runtime=20,
     shell:
-        "sporbar --rule {params.rule} demo generate -c {CONFIG_FILE} -o {params.outdir} &> {log}"
+        "sporbar --rule {params.rule} demo generate -c {params.config} -o {params.outdir} &> {log}"
 
 
 # Real sources (dhus, stac_api, local) only know their products once searched: the
@@ -27,6 +28,7 @@ checkpoint search_s2:
         search=PAT["s2_search"],
     params:
         rule="search_s2",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "search_s2"),
     log:
         plan.log_pattern(CFG, "search_s2"),
@@ -35,7 +37,7 @@ checkpoint search_s2:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} search s2 -c {CONFIG_FILE} -o {output.search} &> {log}"
+        "sporbar --rule {params.rule} search s2 -c {params.config} -o {output.search} &> {log}"
 
 
 checkpoint search_lidar:
@@ -43,6 +45,7 @@ checkpoint search_lidar:
         search=PAT["lidar_search"],
     params:
         rule="search_lidar",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "search_lidar"),
     log:
         plan.log_pattern(CFG, "search_lidar"),
@@ -51,7 +54,7 @@ checkpoint search_lidar:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} search lidar -c {CONFIG_FILE} -o {output.search} &> {log}"
+        "sporbar --rule {params.rule} search lidar -c {params.config} -o {output.search} &> {log}"
 
 
 rule fetch_s2:
@@ -61,6 +64,7 @@ rule fetch_s2:
         item=PAT["raw_s2"],
     params:
         rule="fetch_s2",
+        config=effective_config,
         source=S2_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch_s2"),
     log:
@@ -72,7 +76,7 @@ rule fetch_s2:
         mem_mb=1000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} fetch s2 -c {CONFIG_FILE} {params.source}"
+        "sporbar --rule {params.rule} fetch s2 -c {params.config} {params.source}"
         " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
 
 
@@ -83,6 +87,7 @@ checkpoint search_s1:
         search=PAT["s1_search"],
     params:
         rule="search_s1",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "search_s1"),
     log:
         plan.log_pattern(CFG, "search_s1"),
@@ -91,7 +96,7 @@ checkpoint search_s1:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} search s1 -c {CONFIG_FILE} -o {output.search} &> {log}"
+        "sporbar --rule {params.rule} search s1 -c {params.config} -o {output.search} &> {log}"
 
 
 rule fetch_s1:
@@ -103,6 +108,7 @@ rule fetch_s1:
         scene=plan.S1_SCENE_PATTERN,
     params:
         rule="fetch_s1",
+        config=effective_config,
         source=S1_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch_s1"),
     log:
@@ -114,7 +120,7 @@ rule fetch_s1:
         mem_mb=1000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} fetch s1 -c {CONFIG_FILE} {params.source}"
+        "sporbar --rule {params.rule} fetch s1 -c {params.config} {params.source}"
         " --scene {wildcards.scene} -o {output.item} --overwrite &> {log}"
 
 
@@ -126,6 +132,7 @@ rule fetch_lidar:
         manifest=PAT["raw_lidar_job"],
     params:
         rule="fetch_lidar",
+        config=effective_config,
         source=LIDAR_FETCH_ARGS,
         stage=plan.stage_hash(CFG, "fetch_lidar"),
     log:
@@ -137,7 +144,7 @@ rule fetch_lidar:
         mem_mb=1000,
         runtime=30 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} fetch lidar -c {CONFIG_FILE} {params.source}"
+        "sporbar --rule {params.rule} fetch lidar -c {params.config} {params.source}"
         " --block {wildcards.block} --manifest {output.manifest} &> {log}"
 
 
@@ -148,6 +155,7 @@ rule fetch_labels:
         item=PAT["raw_labels"],
     params:
         rule="fetch_labels",
+        config=effective_config,
         source=lambda wildcards, input: Path(input.index).parent,
         stage=plan.stage_hash(CFG, "fetch_labels"),
     log:
@@ -159,5 +167,5 @@ rule fetch_labels:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} fetch labels -c {CONFIG_FILE} --source-dir {params.source}"
+        "sporbar --rule {params.rule} fetch labels -c {params.config} --source-dir {params.source}"
         " -o {output.item} --overwrite &> {log}"

@@ -8,6 +8,7 @@ rule lidar_products:
         manifest=PAT["lidar_products_job"],
     params:
         rule="lidar_products",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "lidar"),
     log:
         plan.log_pattern(CFG, "lidar_products"),
@@ -18,5 +19,5 @@ rule lidar_products:
         mem_mb=4000,
         runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} lidar -c {CONFIG_FILE} --block {wildcards.block}"
+        "sporbar --rule {params.rule} lidar -c {params.config} --block {wildcards.block}"
         " --manifest {output.manifest} {input.fetched} &> {log}"

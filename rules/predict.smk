@@ -10,6 +10,7 @@ rule predict:
         manifest=PAT["map_job"],
     params:
         rule="predict",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "predict"),
     log:
         plan.log_pattern(CFG, "predict"),
@@ -20,6 +21,6 @@ rule predict:
         mem_mb=4000,
         runtime=60 * plan.job_block(CFG) ** 2,
     shell:
-        "sporbar --rule {params.rule} predict -c {CONFIG_FILE} --block {wildcards.block}"
+        "sporbar --rule {params.rule} predict -c {params.config} --block {wildcards.block}"
         " --model {input.model} --ard {input.ard} --lidar {input.lidar}"
         " --manifest {output.manifest} &> {log}"

@@ -8,6 +8,7 @@ rule publish:
         catalog=PAT["catalog"],
     params:
         rule="publish",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "publish"),
     log:
         plan.log_pattern(CFG, "publish"),
@@ -18,7 +19,7 @@ rule publish:
         mem_mb=2000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} publish -c {CONFIG_FILE} -o {output.catalog} --all &> {log}"
+        "sporbar --rule {params.rule} publish -c {params.config} -o {output.catalog} --all &> {log}"
 
 
 rule export_metadata:

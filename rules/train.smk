@@ -13,6 +13,7 @@ rule train:
         ),
     params:
         rule="train",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "train"),
     log:
         plan.log_pattern(CFG, "train"),
@@ -23,5 +24,5 @@ rule train:
         mem_mb=4000,
         runtime=120,
     shell:
-        "sporbar --rule {params.rule} train -c {CONFIG_FILE} --model {wildcards.model}"
+        "sporbar --rule {params.rule} train -c {params.config} --model {wildcards.model}"
         " --samples {input.samples} -o {output.item} --overwrite &> {log}"

@@ -10,6 +10,7 @@ rule samples:
         item=PAT["training"],
     params:
         rule="samples",
+        config=effective_config,
         stage=plan.stage_hash(CFG, "samples"),
     log:
         plan.log_pattern(CFG, "samples"),
@@ -20,5 +21,5 @@ rule samples:
         mem_mb=4000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} samples -c {CONFIG_FILE} -o {output.item} --overwrite"
+        "sporbar --rule {params.rule} samples -c {params.config} -o {output.item} --overwrite"
         " --all-tiles &> {log}"

@@ -48,6 +48,9 @@ def test_dry_run_with_another_config_during_a_run_leaves_the_run_alone(tmp_path:
     assert run.returncode == 0, out[-3000:]
     item = json.loads(labels.read_text())
     assert item["properties"]["sporbar:config_hash"] == cfg_a.hash  # A's steps read A's config
+    # B changes only training settings: its config file has another name, and the labels stay done
+    r = snakemake(str(labels), "-n", "--configfile", str(b), cwd=tmp_path, timeout=300)
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-3000:]
 
 
 def test_changing_job_block_on_an_existing_root_redoes_the_blocks(tmp_path: Path) -> None:

@@ -59,3 +59,10 @@ def test_make_run_resumes_after_a_kill() -> None:
     recipe = text.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     runs = [line for line in recipe.splitlines() if "snakemake --cores" in line]
     assert runs and all("--rerun-incomplete" in line for line in runs), recipe
+
+
+def test_snakemake_lint_is_clean(tmp_path: Path) -> None:
+    # `make lint` runs it; rules name every file and setting they use (no globals in shell commands)
+    r = run_snakemake("--lint", "--configfile", str(write_config(tmp_path / "c.yaml", small_config(tmp_path))),
+                      cwd=tmp_path, timeout=300)
+    assert r.returncode == 0 and "Congratulations" in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
