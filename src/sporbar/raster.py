@@ -7,7 +7,8 @@ same array on the same grid always gives the same file bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,97 @@ import rasterio
 import rasterio.shutil
 from odc.geo.geobox import GeoBox
 from rasterio.io import MemoryFile
+from rasterio.windows import Window
 
 from sporbar.errors import ArrayShapeError, InputDataError
 from sporbar.io import atomic_path
 
 _PREDICTOR = {"f": 3, "i": 2, "u": 2}
+
+
+class CogWindows:
+    """A COG being written window by window (see :func:`cog_writer`)."""
+
+    def __init__(self, ds: rasterio.io.DatasetWriter) -> None:
+        """Windows into the open dataset ``ds``."""
+        self._ds = ds
+
+    def write(self, data: np.ndarray, *, row: int = 0, col: int = 0) -> None:
+        """Write ``data`` (bands, h, w) or (h, w) with its first pixel at (``row``, ``col``)."""
+        arr = data[None] if data.ndim == 2 else data
+        self._ds.write(arr, window=Window(col, row, arr.shape[2], arr.shape[1]))
+
+
+@contextmanager
+def cog_writer(
+    path: Path,
+    geobox: GeoBox,
+    *,
+    count: int,
+    dtype: str | np.dtype,
+    nodata: float | int | None,
+    band_names: Sequence[str] | None = None,
+    tags: dict[str, str] | None = None,
+    colormap: dict[int, tuple[int, int, int, int]] | None = None,
+    threads: int = 1,
+) -> Iterator[CogWindows]:
+    """Write a COG on ``geobox`` window by window; it is made, atomically, when the block ends.
+
+    The windows go into one uncompressed in-memory GeoTIFF (the only full copy of the
+    data), which is then copied to ``path`` as a COG, so a product is never held as an
+    array and copied several times. Same bytes as :func:`write_cog` of the same pixels.
+
+    Args:
+        path: output file.
+        geobox: the pixel grid.
+        count: number of bands.
+        dtype: the dtype to store.
+        nodata: nodata value (NaN allowed for floats), or None.
+        band_names: one description per band (stored as GDAL band descriptions).
+        tags: extra dataset tags (must be deterministic: no timestamps).
+        colormap: pixel value -> RGBA, the GDAL colour table of band 1 (single-band uint8).
+        threads: GDAL threads compressing the COG (the bytes do not depend on it).
+
+    Yields:
+        The writer; pixels not written are 0.
+
+    Raises:
+        ArrayShapeError: ``band_names`` does not match ``count``.
+    """
+    dtype = np.dtype(dtype)
+    if band_names is not None and len(band_names) != count:
+        raise ArrayShapeError(f"{path}: {len(band_names)} band names for {count} bands")
+    ny, nx = geobox.shape.yx
+    profile = {
+        "driver": "GTiff",
+        "width": nx,
+        "height": ny,
+        "count": count,
+        "dtype": dtype.name,
+        "crs": str(geobox.crs),
+        "transform": geobox.affine,
+        "nodata": nodata,
+    }
+    with MemoryFile() as mem:
+        with mem.open(**profile) as ds:
+            if colormap:
+                ds.write_colormap(1, colormap)
+            yield CogWindows(ds)
+            for i, name in enumerate(band_names or [], start=1):
+                ds.set_band_description(i, name)
+            if tags:
+                ds.update_tags(**tags)
+        with mem.open() as src, atomic_path(Path(path)) as tmp:
+            rasterio.shutil.copy(
+                src,
+                tmp,
+                driver="COG",
+                compress="DEFLATE",
+                predictor=_PREDICTOR[dtype.kind],
+                blocksize=256,
+                overview_resampling="nearest" if dtype.kind in "iu" else "average",
+                num_threads=threads,
+            )
 
 
 def write_cog(
@@ -53,38 +140,17 @@ def write_cog(
     arr = data[None] if data.ndim == 2 else data
     if tuple(arr.shape[1:]) != tuple(geobox.shape.yx):
         raise ArrayShapeError(f"{path}: array shape {arr.shape[1:]} != grid shape {tuple(geobox.shape.yx)}")
-    if band_names is not None and len(band_names) != arr.shape[0]:
-        raise ArrayShapeError(f"{path}: {len(band_names)} band names for {arr.shape[0]} bands")
-    profile = {
-        "driver": "GTiff",
-        "width": arr.shape[2],
-        "height": arr.shape[1],
-        "count": arr.shape[0],
-        "dtype": arr.dtype.name,
-        "crs": str(geobox.crs),
-        "transform": geobox.affine,
-        "nodata": nodata,
-    }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as ds:
-            if colormap:
-                ds.write_colormap(1, colormap)
-            ds.write(arr)
-            for i, name in enumerate(band_names or [], start=1):
-                ds.set_band_description(i, name)
-            if tags:
-                ds.update_tags(**tags)
-        with mem.open() as src, atomic_path(Path(path)) as tmp:
-            rasterio.shutil.copy(
-                src,
-                tmp,
-                driver="COG",
-                compress="DEFLATE",
-                predictor=_PREDICTOR[arr.dtype.kind],
-                blocksize=256,
-                overview_resampling="nearest" if arr.dtype.kind in "iu" else "average",
-                num_threads=1,
-            )
+    with cog_writer(
+        path,
+        geobox,
+        count=arr.shape[0],
+        dtype=arr.dtype,
+        nodata=nodata,
+        band_names=band_names,
+        tags=tags,
+        colormap=colormap,
+    ) as out:
+        out.write(arr)
     return Path(path)
 
 

@@ -181,3 +181,130 @@ def test_period_with_no_scene_is_recorded_and_refused_downstream(raw, tmp_path, 
     msg = str(err.value)
     assert msg.startswith(f"{out}: ARD period 'winter' (2024-12-01..2024-12-31) holds no scene on tile {TILE}")
     assert "ard.periods" in msg
+
+
+def test_loaded_bytes_do_not_depend_on_the_chunk_size(tiny, raw):  # noqa: F811
+    """Regression: GDAL fitted its kernel scale and transform approximation to each chunk's
+    window, so 10 m bands differed between chunk sizes (odc-stac's own reader still does)."""
+    import odc.stac
+
+    from sporbar.ard.load import SCL, load_dn
+    from sporbar.ard.warp import BlockWarpDriver
+
+    scenes = read_scenes(raw)
+    geobox = tiny[1].grid.geobox(TILE)
+    bands = ["B02", "B08", "B05", SCL]
+    whole = load_dn(scenes, bands, geobox=geobox).compute()
+    chunked = load_dn(scenes, bands, geobox=geobox, chunks=24).compute()
+    assert whole["B02"].chunks is None and (whole["B02"].values > 0).mean() > 0.9
+    for b in bands:
+        assert whole[b].values.tobytes() == chunked[b].values.tobytes(), b
+    # the same with warp blocks smaller than the tile, cut differently by two chunkings
+    items = [s.item for s in scenes]
+    loads = [
+        odc.stac.load(items, bands=bands, geobox=geobox, groupby="id", chunks={"x": c, "y": c},
+                      resampling={SCL: "nearest", "*": "bilinear"}, driver=BlockWarpDriver(block=16)).compute()
+        for c in (64, 24)
+    ]
+    for b in bands:
+        assert loads[0][b].values.tobytes() == loads[1][b].values.tobytes(), b
+        assert (loads[0][b].values == whole[b].values).mean() > 0.5  # same data, other warp blocks
+
+
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+PATCH = REALDATA / "bigearthnet" / "BigEarthNet-S2" / "S2B_MSIL2A_20170924T93020_69_24"  # Finland, EPSG:32635
+SAFE_META = REALDATA / "s2-safe-metadata"
+
+
+def _patch_scene(tmp_path: Path, raster_bands: dict):
+    """A raw item (a :class:`Scene`) over the real BigEarthNet patch files, with ``raster:bands``."""
+    from datetime import datetime
+
+    import pystac
+    import rasterio
+    from odc.geo.geom import box
+    from pystac.extensions.projection import ProjectionExtension
+
+    item = pystac.Item("patch", None, None, datetime=datetime(2017, 9, 24, 9, 30), properties={})
+    for band in ("B02", "B05", "B08", "B11"):
+        href = next(PATCH.glob(f"*_{band}.tif"))
+        item.add_asset(band, pystac.Asset(str(href), media_type=pystac.MediaType.GEOTIFF, roles=["data"]))
+        with rasterio.open(href) as ds:
+            proj = ProjectionExtension.ext(item.assets[band], add_if_missing=True)
+            proj.code, proj.shape, proj.transform = str(ds.crs), list(ds.shape), list(ds.transform)[:6]
+            footprint = box(*ds.bounds, crs=ds.crs).to_crs("EPSG:4326")
+        item.assets[band].extra_fields["raster:bands"] = [raster_bands]
+    item.geometry, item.bbox = footprint.json, list(footprint.boundingbox)
+    path = tmp_path / "patch" / "item.json"
+    path.parent.mkdir(parents=True)
+    item.set_self_href(str(path))
+    item.save_object(include_self_link=False)
+    return read_scenes([path])[0]
+
+
+@pytest.mark.skipif(not PATCH.is_dir(), reason="needs ../shared/realdata (BigEarthNet patches)")
+def test_real_sentinel2_patch_loads_with_its_scale_offset_on_any_grid(tmp_path):
+    """Real L2A band files (BigEarthNet, Finland) with the scale/offset stactools writes for
+    processing baseline 04.00 (real MTD metadata): exact values on the files' own grid,
+    bilinear 20 m -> 10 m within the source range, chunk-independent on a rotated grid."""
+    import rasterio
+    from odc.geo.geobox import GeoBox
+
+    meta = json.loads((SAFE_META / "S2B_MSIL2A_20220413T150759_N0400_R025_T33XWJ_20220414T082126.SAFE"
+                       / "expected_output.json").read_text())
+    rb = meta["assets"]["blue"]["raster:bands"][0]
+    old = json.loads((SAFE_META / "S2A_MSIL2A_20190212T192651_N0212_R013_T07HFE_20201007T160857.SAFE"
+                      / "expected_output.json").read_text())["assets"]["blue"]["raster:bands"][0]
+    assert (rb["scale"], rb["offset"], old["offset"]) == (0.0001, -0.1, 0)  # baseline 04.00 added the offset
+    scene = _patch_scene(tmp_path, {k: rb[k] for k in ("scale", "offset", "nodata", "data_type")})
+    assert scene.scale_offset("B02") == (0.0001, -0.1)
+    with rasterio.open(scene.band_path("B02")) as ds:
+        dn, own = ds.read(1), GeoBox(ds.shape, ds.transform, ds.crs)
+    with rasterio.open(scene.band_path("B05")) as ds:
+        dn20 = ds.read(1)
+    refl = load([scene], ["B02", "B05"], geobox=own).values[0]
+    np.testing.assert_array_equal(refl[0], dn.astype(np.float32) * np.float32(1e-4) + np.float32(-0.1))
+    b05 = refl[1][np.isfinite(refl[1])]
+    lo, hi = dn20.min() * 1e-4 - 0.1, dn20.max() * 1e-4 - 0.1
+    assert b05.size > 0.8 * refl[1].size and lo - 1e-6 <= b05.min() and b05.max() <= hi + 1e-6
+    assert abs(b05.mean() - (dn20.mean() * 1e-4 - 0.1)) < 0.01
+    # onto the national grid (EPSG:25833, zone 33: rotated ~8 degrees against zone 35)
+    ctr = own.extent.centroid.to_crs("EPSG:25833").coords[0]
+    x0, y0 = int(ctr[0] // 10 * 10 - 400), int(ctr[1] // 10 * 10 + 400)
+    national = GeoBox((80, 80), rasterio.Affine(10, 0, x0, 0, -10, y0), "EPSG:25833")
+    a = load([scene], ["B02", "B05", "B11"], geobox=national).values
+    b = load([scene], ["B02", "B05", "B11"], geobox=national, chunks=24).values
+    assert a.tobytes() == b.tobytes() and np.isfinite(a).mean() > 0.9
+
+
+def test_median_of_clear_observations_equals_numpy_nanmedian_for_any_number_of_scenes():
+    import warnings
+
+    from sporbar.ard.composite import nanmedian_time
+
+    rng = np.random.default_rng(3)
+    for t in range(0, 34):
+        a = rng.random((t, 2, 9, 9), dtype=np.float32)
+        a[:, :, :3] = np.round(a[:, :, :3], 1)  # ties
+        a[rng.random(a.shape) < 0.4] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+            expected = np.nanmedian(a, axis=0) if t else np.full((2, 9, 9), np.nan)
+        np.testing.assert_array_equal(nanmedian_time(a), expected.astype(np.float32), err_msg=f"{t} scenes")
+
+
+def test_cog_written_by_windows_and_threads_has_the_bytes_of_write_cog(tiny, tmp_path):  # noqa: F811
+    from sporbar.raster import cog_writer, write_cog
+
+    geobox = tiny[1].grid.geobox(TILE)
+    rng = np.random.default_rng(5)
+    data = rng.random((3, *geobox.shape.yx), dtype=np.float32)
+    data[:, :10, :7] = np.nan
+    write_cog(tmp_path / "whole.tif", data, geobox, nodata=float("nan"), band_names=["a", "b", "c"])
+    for threads in (1, 2):
+        path = tmp_path / f"windows-{threads}.tif"
+        with cog_writer(path, geobox, count=3, dtype="float32", nodata=float("nan"), band_names=["a", "b", "c"],
+                        threads=threads) as out:
+            for row in range(0, geobox.shape.y, 24):  # strips that do not match the 256 px COG tiles
+                out.write(data[:, row : row + 24], row=row)
+        assert path.read_bytes() == (tmp_path / "whole.tif").read_bytes(), threads

