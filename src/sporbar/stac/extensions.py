@@ -21,6 +21,8 @@ PROCESSING_LEVEL: Final = PROCESSING_PREFIX + "level"
 PROCESSING_VERSION: Final = PROCESSING_PREFIX + "version"
 
 FILE_SCHEMA_URI: Final = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
+# projection v2 (proj:code, proj:bbox, proj:shape): declared by the raw lidar, labels and lidar product items
+PROJECTION_SCHEMA_URI: Final = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 FILE_CHECKSUM: Final = "file:checksum"
 FILE_SIZE: Final = "file:size"
 

@@ -11,7 +11,6 @@ from odc.geo.geom import box
 from sporbar.stac import extensions as ext
 
 LABEL_SCHEMA_URI = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
-PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 ASSET = "labels"
 
 
@@ -63,7 +62,7 @@ def labels_item(
         },
         # No "collection" field (it needs a collection link, which record_item does not write):
         # `sporbar publish` sets ext.COLLECTION_LABELS_RAW from the item path.
-        stac_extensions=[LABEL_SCHEMA_URI, PROJECTION_SCHEMA_URI],
+        stac_extensions=[LABEL_SCHEMA_URI, ext.PROJECTION_SCHEMA_URI],
     )
     item.add_asset(
         ASSET,

@@ -12,7 +12,6 @@ from odc.geo.geobox import GeoBox
 
 from sporbar.stac import extensions as ext
 
-PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 RASTER_SCHEMA_URI = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
 POINT_COUNT = ext.SPORBAR_PREFIX + "point_count"
 #: ids of the raw lidar items whose LAZ file holds no point (present only when there are any)
@@ -104,7 +103,7 @@ def lidar_products_item(
         properties=properties,
         # No "collection" field (it needs a collection link, which record_item does not write):
         # `sporbar publish` sets ext.COLLECTION_LIDAR_PRODUCTS from the item path.
-        stac_extensions=[PROJECTION_SCHEMA_URI, RASTER_SCHEMA_URI],
+        stac_extensions=[ext.PROJECTION_SCHEMA_URI, RASTER_SCHEMA_URI],
     )
     res = abs(float(geobox.affine.a))
     for key, stats in statistics.items():

@@ -13,7 +13,6 @@ from odc.geo.geom import box
 from sporbar.stac import extensions as ext
 
 POINTCLOUD_SCHEMA_URI = "https://stac-extensions.github.io/pointcloud/v1.0.0/schema.json"
-PROJECTION_SCHEMA_URI = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
 ASSET = "data"
 
 _KIND = {
@@ -84,7 +83,7 @@ def raw_lidar_item(
         },
         # No "collection" field (it needs a collection link, which record_item does not write):
         # `sporbar publish` sets ext.COLLECTION_LIDAR_RAW from the item path.
-        stac_extensions=[POINTCLOUD_SCHEMA_URI, PROJECTION_SCHEMA_URI],
+        stac_extensions=[POINTCLOUD_SCHEMA_URI, ext.PROJECTION_SCHEMA_URI],
     )
     item.add_asset(
         ASSET,
