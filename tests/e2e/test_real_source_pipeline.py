@@ -150,11 +150,12 @@ def _check_run(run: dict, source: str) -> None:
         assert p.exists(), p
 
 
-def _verify(run: dict) -> None:
+def _verify(run: dict, *external: Path) -> None:
     catalog = plan.path(run["cfg"], "catalog")
     schemas = SHARED / "stac-schemas"  # always there in CI: a missing bundle fails, never skips
     assert (schemas / "schema_map.json").is_file(), f"{schemas}: the shared STAC schema bundle is missing"
-    r = sporbar("verify", str(catalog), "--schemas", str(schemas))
+    named = [arg for folder in external for arg in ("--external", str(folder))]
+    r = sporbar("verify", str(catalog), "--schemas", str(schemas), *named)
     assert r.returncode == 0, r.stdout + r.stderr
     published = catalog.parent / "sentinel-2-l2a-raw"
     for scene in plan.scene_ids(run["cfg"]):
@@ -184,7 +185,11 @@ def test_local_source_outputs(local_run: dict) -> None:
 
 
 def test_local_source_catalog_verifies(local_run: dict) -> None:
-    _verify(local_run)
+    # the archive indexed in place is outside the delivery: refused until the caller names it
+    catalog = plan.path(local_run["cfg"], "catalog")
+    refused = sporbar("verify", str(catalog))
+    assert refused.returncode == 1 and "name it with --external DIR" in refused.stderr, refused.stderr[-2000:]
+    _verify(local_run, local_run["archive"] / "sentinel-2")
 
 
 def test_local_source_lineage_reaches_raw_s2(local_run: dict) -> None:

@@ -181,9 +181,38 @@ def test_derived_from_outside_the_delivery_is_not_walked(published, tmp_path: Pa
     report = verify_catalog(published.catalog)
     assert [p for p in report.problems if "outside the delivery" in p] == [
         f"{path.resolve()}: derived_from link href {stray.as_uri()!r} points outside the delivery "
-        f"{report.root} (a delivered catalog must not point outside itself; not opened)"
+        f"{report.root} (a delivered catalog must not point outside itself; not opened; if it is an archive "
+        "indexed in place, name it with --external DIR)"
     ]
     assert report.n_items == 7  # the stray item was not walked into
+
+
+def test_external_archive_named_by_the_caller_is_allowed_and_checked(published, tmp_path: Path) -> None:
+    # a 'local' source indexes a Sentinel archive in place: its raw items point outside the
+    # delivery. Only the caller can allow that folder, and its files are still checksummed.
+    archive = tmp_path.parent / "s2-archive"
+    archive.mkdir()
+    band = archive / "B04.jp2"
+    band.write_bytes(b"band bytes")
+    copy = _copy(published, ext.COLLECTION_MODELS, "model-rf")
+    home = published.root / "models" / "rf" / "item.json"  # the item beside the data (via)
+    for path in (copy, home):
+        d = load_json(path)
+        d["assets"]["metrics"].update(
+            {"href": os.path.relpath(band, path.parent), ext.FILE_CHECKSUM: sha256_multihash(band),
+             ext.FILE_SIZE: band.stat().st_size}
+        )
+        path.write_text(json.dumps(d))
+    refused = verify_catalog(published.catalog)
+    assert [p for p in refused.problems if "outside the delivery" in p and "--external DIR" in p]
+    allowed = verify_catalog(published.catalog, external=[archive])
+    assert allowed.ok, allowed.problems
+    assert allowed.n_external_assets == 1 and f"1 of them in the external archive(s) {archive.resolve()}" in allowed.summary()
+    ran = CliRunner().invoke(cli, ["verify", str(published.catalog), "--external", str(archive)])
+    assert ran.exit_code == 0, ran.output
+    band.write_bytes(b"changed!!!")  # same size: only the checksum can catch it
+    changed = verify_catalog(published.catalog, external=[archive])
+    assert [p for p in changed.problems if "asset 'metrics' checksum mismatch" in p], changed.problems
 
 
 def test_item_changed_at_the_data_location_is_caught(published) -> None:

@@ -23,8 +23,18 @@ import click
     help="The delivery: every local href must stay inside it (default: the run root above PATH, "
     "the folder holding the run's config.yaml; else PATH's folder).",
 )
+@click.option(
+    "--external",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="A folder outside the delivery that hrefs may point into, e.g. the Sentinel archive a "
+    "'local' source indexed in place (sources.sentinel2.local.path). Repeatable. Its files are "
+    "checked like the delivery's own.",
+)
 @click.pass_context
-def verify(ctx: click.Context, path: Path, schema_dir: Path | None, root: Path | None) -> None:
+def verify(
+    ctx: click.Context, path: Path, schema_dir: Path | None, root: Path | None, external: tuple[Path, ...]
+) -> None:
     """Verify PATH (a catalog.json, collection.json or item JSON) and all it links to.
 
     Every object must be valid STAC, every link must resolve inside the delivery, every
@@ -35,10 +45,16 @@ def verify(ctx: click.Context, path: Path, schema_dir: Path | None, root: Path |
     \b
       $ sporbar verify results/catalog/catalog.json
       OK: 23 items, 96 assets checked
+
+    A run whose raw items index a local archive in place points outside the delivery;
+    name the archive:
+
+    \b
+      $ sporbar verify results/catalog/catalog.json --external /nird/projects/NS1234K/s2-archive
     """
     from sporbar.stac.verify import verify_catalog
 
-    report = verify_catalog(path, root=root, schema_dir=schema_dir)
+    report = verify_catalog(path, root=root, external=external, schema_dir=schema_dir)
     if report.ok:
         click.echo(report.summary())
         return

@@ -62,6 +62,9 @@ class VerifyReport:
         n_assets: local assets checked against the disk.
         n_remote_assets: assets with a URL href (not checked offline).
         n_links: local links checked.
+        external: folders outside the delivery the caller named as allowed (an archive
+            indexed in place); their files are checked like the delivery's own.
+        n_external_assets: of ``n_assets``, those inside an ``external`` folder.
     """
 
     start: Path
@@ -73,6 +76,8 @@ class VerifyReport:
     n_assets: int = 0
     n_remote_assets: int = 0
     n_links: int = 0
+    external: tuple[Path, ...] = ()
+    n_external_assets: int = 0
 
     @property
     def ok(self) -> bool:
@@ -82,6 +87,9 @@ class VerifyReport:
     def summary(self) -> str:
         """One line: ``OK: N items, M assets checked`` or the number of problems."""
         counts = f"{self.n_items} items, {self.n_assets} assets checked"
+        if self.n_external_assets:
+            named = ", ".join(str(p) for p in self.external)
+            counts += f" ({self.n_external_assets} of them in the external archive(s) {named})"
         if self.n_remote_assets:
             counts += f", {self.n_remote_assets} remote (URL) assets not checked"
         if self.ok:
@@ -110,6 +118,7 @@ def verify_catalog(
     catalog_json: Path,
     *,
     root: Path | None = None,
+    external: Iterable[Path] = (),
     schema_dir: Path | None = None,
     checksums: bool = True,
     workers: int | None = None,
@@ -124,6 +133,9 @@ def verify_catalog(
         catalog_json: a ``catalog.json``, ``collection.json`` or item JSON.
         root: the delivery every local href must stay inside (default: the run root above
             ``catalog_json``, see :func:`sporbar.stac.hrefs.run_root`, else its folder).
+        external: folders outside the delivery that hrefs may point into (a Sentinel archive
+            the ``local`` source indexed in place). Only the caller can name them: a
+            catalog cannot allow itself to point outside, so a hostile delivery stays refused.
         schema_dir: offline schema bundle (default: the one shipped in the package).
         checksums: compare asset checksums (hashes every file; sizes are always checked).
         workers: threads hashing asset files (default: one per CPU).
@@ -133,7 +145,7 @@ def verify_catalog(
     """
     start = Path(catalog_json).resolve()
     boundary = Path(root).resolve() if root else (run_root(start) or start.parent)
-    report = VerifyReport(start=start, root=boundary)
+    report = VerifyReport(start=start, root=boundary, external=tuple(Path(p).resolve() for p in external))
     checker = _Checker(report, schema_dir, checksums)
     checked: list[_Checked] = []
     seen: set[Path] = {start}
@@ -223,7 +235,7 @@ class _Checker:
         self.schema_dir = schema_dir
         self.checksums = checksums
         self.paths = _RealPaths()
-        self._root = str(report.root)
+        self._roots = [str(report.root)] + [str(p) for p in report.external]
 
     def local_target(self, path: Path, what: str, href: str, out: _Checked) -> Path | None:
         """The file a local ``href`` of ``path`` points to, or None (problem noted) when it leaves the delivery.
@@ -232,13 +244,20 @@ class _Checker:
         """
         target = self.paths.resolve(href, path.parent)
         text = str(target)
-        if text == self._root or text.startswith(self._root + os.sep):
+        if any(text == root or text.startswith(root + os.sep) for root in self._roots):
             return target
+        allowed = "" if not self.report.external else " or the external folders named"
         out.problems.append(
-            f"{path}: {what} href {href!r} points outside the delivery {self.report.root} "
-            "(a delivered catalog must not point outside itself; not opened)"
+            f"{path}: {what} href {href!r} points outside the delivery {self.report.root}{allowed} "
+            "(a delivered catalog must not point outside itself; not opened; if it is an archive "
+            "indexed in place, name it with --external DIR)"
         )
         return None
+
+    def is_external(self, target: Path) -> bool:
+        """True when ``target`` (already checked by :meth:`local_target`) is in an external folder."""
+        text, root = str(target), self._roots[0]
+        return not (text == root or text.startswith(root + os.sep))
 
     def check_object(self, path: Path, obj: dict[str, Any], out: _Checked) -> list[Path]:
         """Check one object into ``out``; return the linked STAC files to walk into."""
@@ -298,6 +317,7 @@ class _Checker:
         if target is None:
             return
         self.report.n_assets += 1
+        self.report.n_external_assets += self.is_external(target)
         try:
             st = target.stat()
         except FileNotFoundError:
