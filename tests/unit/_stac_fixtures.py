@@ -14,6 +14,7 @@ the ard item has a Zarr-like directory asset. Like the real stages, items carry 
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -237,3 +238,17 @@ def load_json(path: Path) -> Any:
     import json
 
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def vouch_for_file(item_path: Path, key: str) -> None:
+    """Make the item at ``item_path`` record the current size and checksum of asset ``key``'s file.
+
+    For tests of what a stage does with a damaged file that its item vouches for: otherwise the
+    stage's input check (``read_input_item``) refuses the file before its reader sees it.
+    """
+    from sporbar.io import sha256_multihash, size_of
+
+    d = json.loads(item_path.read_text())
+    target = (item_path.parent / d["assets"][key]["href"]).resolve()
+    d["assets"][key].update({ext.FILE_CHECKSUM: sha256_multihash(target), ext.FILE_SIZE: size_of(target)})
+    item_path.write_text(json.dumps(d, indent=2, sort_keys=True))

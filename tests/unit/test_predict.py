@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 from _ml_fixtures import TILES, make_area, write_samples
+from _stac_fixtures import vouch_for_file
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -184,6 +185,7 @@ def test_corrupt_model_file_names_the_file_and_says_retrain(setup, tmp_path, cap
         {"truncated": data[: len(data) // 2], "zeroed": data[:1000] + bytes(100) + data[1100:],
          "garbage": b"not a model" * 50}[damage]
     )
+    vouch_for_file(bad / "item.json", "model")  # the item records the damaged file: the reader must say what is wrong
     tile = area.tiles[0]
     out = tmp_path / "m" / "item.json"
     argv = ["predict", "-c", str(area.cfg_path), "--tile", tile, "--model", str(bad / "item.json"),

@@ -17,7 +17,7 @@ from sporbar.io import check_writable
 from sporbar.stac.items.ard import ard_item
 from sporbar.stac.items.extent import period_span
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
-from sporbar.stac.record import RunContext
+from sporbar.stac.record import RunContext, check_input_assets
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ def make_ard(
             f"sources/sentinel2/max_cloud_cover {max_cc:g}%; raise it or add scenes"
         )
     bands = cube_bands(ard["bands"], ard["indices"])
+    for s in scenes:  # the files about to be read are the ones the items record (a missing band: load says so)
+        check_input_assets(s.item_path, s.item, [k for k in (*bands, SCL) if k in s.item.assets])
     dn = load_dn(scenes, [*bands, SCL], geobox=geobox)
     cube = apply_mask(reflectance(dn, scenes, bands), clear_mask(dn[SCL], ard["mask_classes"]))
     members = period_members(cube["time"].values, periods)

@@ -17,7 +17,7 @@ from sporbar.lidar.products import PRODUCTS, compute_products
 from sporbar.raster import write_cog
 from sporbar.stac.items.lidar_products import lidar_products_item, raster_statistics
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
-from sporbar.stac.record import RunContext, asset_path, read_item
+from sporbar.stac.record import RunContext, asset_path, check_input_assets, read_item
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ def run_lidar(
             f"{output}: no raw lidar items given for tile {tile}; pass --laz <item.json>"
         )
     raw = [read_raw_item(Path(p)) for p in laz_items]
+    for p, it in zip(laz_items, raw, strict=True):
+        check_input_assets(Path(p), it, [RAW_ASSET])
     paths = [asset_path(Path(p), it, RAW_ASSET) for p, it in zip(laz_items, raw, strict=True)]
     log.info(
         "lidar: tile %s from %d LAZ file(s): %s", tile, len(paths), ", ".join(p.name for p in paths)

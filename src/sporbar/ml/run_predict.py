@@ -20,7 +20,7 @@ from sporbar.raster import write_cog
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, map_item
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
-from sporbar.stac.record import RunContext, asset_path, read_item
+from sporbar.stac.record import RunContext, asset_path, read_input_item
 from sporbar.training.features import feature_names, feature_stack
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Pa
         InputDataError: the model file is corrupt, or its feature names differ from
             ``feature_names(cfg)``.
     """
-    item = read_item(Path(model_item_path))
+    item = read_input_item(Path(model_item_path), ["model"])
     path = asset_path(Path(model_item_path), item, "model")
     model = load_model(path)
     check_features(model, feature_names(cfg), path)

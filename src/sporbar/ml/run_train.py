@@ -18,7 +18,7 @@ from sporbar.ml.item import model_card
 from sporbar.ml.models import model_spec
 from sporbar.ml.train import fit
 from sporbar.stac.items.model import METRICS_FILE, model_item
-from sporbar.stac.record import RunContext, asset_path, read_item
+from sporbar.stac.record import RunContext, asset_path, read_input_item
 from sporbar.training.features import feature_names
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def run_train(
     output = Path(output)
     check_writable(output, overwrite=overwrite)
     spec = model_spec(cfg, model_id)
-    training = read_item(Path(samples_item))
+    training = read_input_item(Path(samples_item), ["samples"])
     names = feature_names(cfg)
     df = read_samples(asset_path(Path(samples_item), training, "samples"), names)
     x = df[names].to_numpy(np.float32)

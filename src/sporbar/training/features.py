@@ -24,7 +24,7 @@ from sporbar.config import Config
 from sporbar.errors import EmptyPeriodError, InputDataError
 from sporbar.raster import read_cog
 from sporbar.stac.items.ard import PERIOD_SCENES
-from sporbar.stac.record import asset_path, read_item
+from sporbar.stac.record import asset_path, read_input_item
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +115,13 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     geobox = cfg.grid.geobox(tile)
     bands = ard_band_names(cfg)
     layers: list[np.ndarray] = []
-    ard_item = read_item(Path(ard_item_path))
+    ard_item = read_input_item(Path(ard_item_path), [f"composite-{p['id']}" for p in cfg.data["ard"]["periods"]])
     check_periods(cfg, tile, ard_item_path, ard_item.properties.get(PERIOD_SCENES))
     for period in cfg.data["ard"]["periods"]:
         path = asset_path(Path(ard_item_path), ard_item, f"composite-{period['id']}")
         data, found = read_cog(path, geobox=geobox)
         layers.append(select_bands(data, found, bands, path=path).astype(np.float32))
-    lidar_item = read_item(Path(lidar_item_path))
+    lidar_item = read_input_item(Path(lidar_item_path), LIDAR_ASSETS)
     lidar: dict[str, np.ndarray] = {}
     for key in LIDAR_ASSETS:
         path = asset_path(Path(lidar_item_path), lidar_item, key)

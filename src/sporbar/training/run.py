@@ -14,7 +14,7 @@ from sporbar.errors import InputDataError
 from sporbar.io import atomic_path, check_writable
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.training import SAMPLES_FILE, training_item
-from sporbar.stac.record import RunContext, asset_path, read_item
+from sporbar.stac.record import RunContext, asset_path, read_input_item, read_item
 from sporbar.training.features import feature_names
 from sporbar.training.samples import TileInputs, extract_samples
 
@@ -121,7 +121,7 @@ def run_samples(
     """
     check_writable(Path(output), overwrite=overwrite)
     tiles = pair_tiles(ard_items, lidar_items)
-    labels = read_item(Path(labels_item))
+    labels = read_input_item(Path(labels_item), ["labels"])
     labels_path = asset_path(Path(labels_item), labels, "labels")
     rng = np.random.default_rng(int(cfg.data["training"]["seed"]))
     samples = extract_samples(cfg, labels_path, tiles, rng)
