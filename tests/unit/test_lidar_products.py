@@ -104,6 +104,7 @@ def test_laz_in_another_crs_is_refused(area: Area, raw_items: list[Path], tmp_pa
     shutil.copytree(raw_items[0].parent, bad)
     laz = next(bad.glob("*.laz"))
     shutil.copyfile(other_crs_las(), laz)
+    vouch_for_file(bad / "item.json", "data")  # the item records the swapped file: the CRS check must catch it
     with pytest.raises(InputDataError, match="EPSG:6880") as err:
         run_lidar(area.cfg, TILE, [raw_items[1], bad / "item.json"], tmp_path / "out" / "item.json",
                   ctx=RunContext.current())
