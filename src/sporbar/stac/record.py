@@ -17,9 +17,11 @@ from typing import Any
 
 import pystac
 
+from sporbar.checksum_cache import CACHE_SUBDIR, cached_sha256
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import dumps_json, sha256_multihash, size_of, write_bytes_atomic
 from sporbar.stac import extensions as ext
+from sporbar.stac.hrefs import run_root
 from sporbar.stac.provenance import Provenance, processing_properties
 
 ITEM_FILENAME = "item.json"
@@ -203,12 +205,16 @@ def check_input_assets(path: Path, item: pystac.Item, assets: Iterable[str]) -> 
     """Check that the files of ``assets`` of ``item`` (read from ``path``) are as recorded.
 
     Each file must have the ``file:size`` and ``file:checksum`` the item records, so a
-    stage never works on data changed (or damaged) after the step that made it.
+    stage never works on data changed (or damaged) after the step that made it. A file
+    unchanged (same stat) since an earlier job of the run hashed it is not hashed again
+    (:mod:`sporbar.checksum_cache`).
 
     Raises:
         MissingInputError: an asset or its file does not exist.
         InputDataError: a file's size or checksum differs from the recorded one.
     """
+    root = run_root(path)
+    cache = root / CACHE_SUBDIR if root is not None else None
     for key in sorted(set(assets)):
         target = asset_path(path, item, key)
         if not target.exists():
@@ -222,7 +228,7 @@ def check_input_assets(path: Path, item: pystac.Item, assets: Iterable[str]) -> 
                 f"the item records {size}; {fix}"
             )
         checksum = recorded.get(ext.FILE_CHECKSUM)
-        if checksum is not None and checksum != (actual_sum := sha256_multihash(target)):
+        if checksum is not None and checksum != (actual_sum := cached_sha256(target, cache)):
             raise InputDataError(
                 f"{target}: asset {key!r} of item {item.id!r} ({path}) has checksum {actual_sum}, "
                 f"the item records {checksum}; {fix}"
