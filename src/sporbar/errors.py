@@ -53,6 +53,18 @@ class EmptyPeriodError(InputDataError):
     """
 
 
+class LidarCrsError(InputDataError):
+    """A lidar file's CRS cannot be used: unreadable, absent, or not a projected CRS."""
+
+
+class NoCrsError(LidarCrsError):
+    """A lidar file carries no CRS record (WKT or GeoTIFF VLR) and ``sources.lidar.epsg`` states none."""
+
+
+class GeographicCrsError(LidarCrsError):
+    """A lidar file is in a geographic (degrees) CRS: its points cannot be gridded in metres."""
+
+
 # errno of a failed write -> what the user can do about it
 _WRITE_FAILURES = {
     errno.ENOSPC: "free space there, or set root (or -o) to a file system with room",

@@ -11,7 +11,6 @@ from _loopback import REALDATA, Loopback, Route, server  # noqa: F401
 from _s2_fixtures import write_tiny_config
 
 from sporbar.config import load
-from sporbar.errors import InputDataError
 from sporbar.fetch.errors import NothingFoundError
 from sporbar.fetch.registry import source
 from sporbar.stac.record import RunContext
@@ -77,8 +76,10 @@ def test_wrong_crs_and_outside_area(server: Loopback, tmp_path: Path) -> None:
     with pytest.raises(NothingFoundError, match="no lidar tiles overlap"):
         source(cfg, "lidar").search(cfg)  # Oregon is not in the area
     entry = {"id": "lidar_636002_848935", "href": str(folder / "autzen.laz")}
-    with pytest.raises(InputDataError, match="autzen.laz"):
-        source(cfg, "lidar").fetch(RunContext.current(), cfg, entry, tmp_path / "raw/x/item.json")
+    d = source(cfg, "lidar").fetch(RunContext.current(), cfg, entry, tmp_path / "raw/x/item.json")
+    validate_item_dict(d)  # recorded in its own CRS (Oregon LCC, feet): WKT2, a footprint in Oregon
+    assert d["properties"]["proj:code"] is None and "proj:wkt2" in d["properties"]
+    assert -123.08 < d["bbox"][0] < d["bbox"][2] < -123.06
 
 
 def test_truncated_local_laz_is_refused(tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def test_file_crs_differs_from_item(server: Loopback, laz: Laz, tmp_path: Path) 
     assert r.returncode == 1
     laz_path = item_path.parent / f"{tile}.laz"
     assert _error(r).startswith(f"Error: {laz_path}: lidar CRS is EPSG:25832"), r.stderr
-    assert "expected EPSG:25833" in r.stderr and "item mislabelled declares EPSG:25833" in r.stderr
+    assert "not the CRS its STAC item declares" in r.stderr and "item mislabelled declares EPSG:25833" in r.stderr
     assert api.url("/laz/mislabelled.laz") in r.stderr and "Traceback" not in r.stderr
     assert not item_path.parent.exists() or not list(item_path.parent.iterdir())
 

@@ -13,7 +13,7 @@ from _lidar_fixtures import Area, area, fetch_demo_tile, other_crs_las  # noqa: 
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
-from sporbar.errors import InputDataError, MissingInputError, OutputExistsError
+from sporbar.errors import MissingInputError, NoCrsError, OutputExistsError
 from sporbar.io import sha256_multihash
 from sporbar.stac.validate import validate_item_dict
 
@@ -74,17 +74,17 @@ def _source_with(tmp_path: Path, tile: str, las: Path) -> Path:
     return src
 
 
-def test_laz_in_another_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noqa: F811
+def test_laz_in_another_projected_crs_is_recorded_in_it(area: Area, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 16: a tile in another CRS got an item saying EPSG:25833 with a bbox in the Baltic Sea."""
     tile = area.lidar[0]["id"]
     src = _source_with(tmp_path, tile, other_crs_las())
     out = tmp_path / "raw" / tile / "item.json"
-    with pytest.raises(InputDataError, match=r"EPSG:6880") as err:
-        fetch_demo_tile(area.cfg, src, tile, out)
-    assert str(src / "lidar" / f"{tile}.laz") in str(err.value)
-    assert "EPSG:25833" in str(err.value)
-    assert not out.exists() and not (out.parent / f"{tile}.laz").exists()
-    res = _invoke(area, tile, out, source=src)
-    assert res.exit_code == 1 and "EPSG:6880" in str(res.exception)
+    d = fetch_demo_tile(area.cfg, src, tile, out)
+    validate_item_dict(d)
+    assert d["properties"]["proj:code"] == "EPSG:6880" and d["properties"]["sporbar:crs_source"] == "file"
+    lon0, lat0, lon1, lat1 = d["bbox"]  # eastern Nebraska, where the file lies
+    assert -97.1 < lon0 < lon1 < -97.0 and 41.4 < lat0 < lat1 < 41.5
+    assert "EPSG:6880" in d["properties"]["processing:lineage"]
 
 
 def test_laz_without_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noqa: F811
@@ -94,7 +94,7 @@ def test_laz_without_crs_is_refused(area: Area, tmp_path: Path) -> None:  # noqa
     bare = tmp_path / "bare.laz"
     las.write(str(bare))
     src = _source_with(tmp_path, tile, bare)
-    with pytest.raises(InputDataError, match="no CRS"):
+    with pytest.raises(NoCrsError, match=rf"{tile}.laz: lidar file carries no CRS"):
         fetch_demo_tile(area.cfg, src, tile, tmp_path / "out" / "item.json")
 
 

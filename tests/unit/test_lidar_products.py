@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _lidar_fixtures import TILE, Area, area, fetch_demo_tile, other_crs_las  # noqa: F401
+from _lidar_fixtures import TILE, Area, area, fetch_demo_tile  # noqa: F401
 from _stac_fixtures import vouch_for_file
 from affine import Affine
 from click.testing import CliRunner
@@ -16,7 +16,7 @@ from odc.geo.geobox import GeoBox
 
 from sporbar.cli.main import cli
 from sporbar.demo.landscape import DemoClass
-from sporbar.errors import InputDataError
+from sporbar.errors import GeographicCrsError, InputDataError
 from sporbar.io import sha256_multihash
 from sporbar.lidar.grid import CellStats
 from sporbar.lidar.products import fill_nearest, products_from_stats
@@ -99,13 +99,18 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     assert 0.8 < np.median(density) < 1.6
 
 
-def test_laz_in_another_crs_is_refused(area: Area, raw_items: list[Path], tmp_path: Path) -> None:  # noqa: F811
+def test_laz_in_a_geographic_crs_is_refused(area: Area, raw_items: list[Path], tmp_path: Path) -> None:  # noqa: F811
+    import laspy
+    import pyproj
+
     bad = tmp_path / "bad"
     shutil.copytree(raw_items[0].parent, bad)
     laz = next(bad.glob("*.laz"))
-    shutil.copyfile(other_crs_las(), laz)
-    vouch_for_file(bad / "item.json", "data")  # the item records the swapped file: the CRS check must catch it
-    with pytest.raises(InputDataError, match="EPSG:6880") as err:
+    las = laspy.read(laz)
+    las.header.add_crs(pyproj.CRS.from_epsg(4326))
+    las.write(str(laz))
+    vouch_for_file(bad / "item.json", "data")  # the item records the changed file: the CRS check must catch it
+    with pytest.raises(GeographicCrsError, match="EPSG:4326") as err:
         run_lidar(area.cfg, TILE, [raw_items[1], bad / "item.json"], tmp_path / "out" / "item.json",
                   ctx=RunContext.current())
     assert str(laz) in str(err.value)
@@ -158,7 +163,7 @@ def test_truncated_laz_is_a_named_error(area: Area, raw_items: list[Path], tmp_p
     h = read_header(laz)  # the header is whole; the point chunks are cut
     bbox = (h.mins[0], h.mins[1], h.maxs[0] + 1, h.maxs[1] + 1)
     with pytest.raises(InputDataError, match="truncated or corrupt") as err:
-        list(iter_points([laz], bbox))
+        list(iter_points([laz], bbox, grid_crs="EPSG:25833"))
     assert str(laz) in str(err.value) and "sporbar fetch lidar --overwrite" in str(err.value)
     out = tmp_path / "out" / "item.json"
     with pytest.raises(SystemExit) as ended:

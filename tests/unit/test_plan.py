@@ -75,7 +75,7 @@ def test_stage_hashes_cover_what_the_stage_reads(tmp_path: Path) -> None:
     assert _stages_changed(base, cloud) == {"search_s2", "fetch_s2", "ard"}
     lidar_crs = small_config(tmp_path)
     lidar_crs["sources"]["lidar"]["epsg"] = 5973
-    assert _stages_changed(base, lidar_crs) == {"search_lidar", "fetch_lidar"}
+    assert _stages_changed(base, lidar_crs) == {"search_lidar", "fetch_lidar", "lidar"}
 
 
 def _national(tmp_path: Path, columns: int) -> Config:

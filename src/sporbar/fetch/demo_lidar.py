@@ -43,7 +43,7 @@ def fetch(
     Raises:
         MissingInputError: the listed file is missing.
         IntegrityError: the file is truncated (shorter than its header says).
-        InputDataError: the file is unreadable or not in ``sources.lidar.epsg``.
+        InputDataError: the file is unreadable or has no usable CRS (``LidarCrsError``).
         OutputExistsError: ``item_path`` exists and ``overwrite`` is False.
     """
     item_path = Path(item_path)
@@ -51,13 +51,12 @@ def fetch(
     lidar_tile, src = entry["id"], Path(entry["path"])
     if not src.is_file():
         raise MissingInputError(f"{src}: lidar tile {lidar_tile!r} listed but missing; run `sporbar demo generate`")
-    epsg = int(cfg.data["sources"]["lidar"]["epsg"])
-    checked_tile(src, epsg)  # refuse a truncated file, or one in another CRS, before copying it
+    checked_tile(src, cfg)  # refuse a truncated file, or one without a usable CRS, before copying it
     dest = item_path.parent / f"{lidar_tile}.laz"
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-    header = checked_tile(dest, epsg)
-    item = raw_lidar_item(lidar_tile, header, f"./{dest.name}", epsg=epsg, acquired=acquisition_time(header))
+    header, crs = checked_tile(dest, cfg)
+    item = raw_lidar_item(lidar_tile, header, f"./{dest.name}", crs=crs, acquired=acquisition_time(header))
     log.info("fetch lidar: %s -> %s (%d points)", src, dest, header.point_count)
     return ctx.record(
         item,
@@ -66,8 +65,9 @@ def fetch(
         lineage=(
             f"Copied delivered airborne lidar tile {lidar_tile} "
             f"(LAZ, LAS {header.version} point format "
-            f"{header.point_format.id}) unchanged from the demo archive; checked its CRS is "
-            f"EPSG:{epsg} and described it from the LAS header."
+            f"{header.point_format.id}) unchanged from the demo archive; its CRS is "
+            f"{crs.label} ({'sources.lidar.epsg: the file has none' if crs.stated else 'from the file'}); "
+            "described it from the LAS header."
         ),
         command="fetch lidar",
         parameters={"source_dir": entry["source_dir"], "lidar_tile": lidar_tile, "output": str(item_path)},

@@ -1,8 +1,10 @@
 """What every airborne lidar source shares: tile ids, complete-file and CRS checks, the fetch of one tile.
 
 A tile's id is ``lidar_<floor(minx)>_<floor(miny)>`` of its header bounds (the pipeline's
-``lidar_tile`` wildcard). Every file's CRS comes from the file (WKT/GeoTIFF VLRs) and is
-checked against ``sources.lidar.epsg`` before an item is written; every downloaded file
+``lidar_tile`` wildcard, in the file's own CRS). Every file's CRS comes from the file
+(WKT/GeoTIFF VLRs; ``sources.lidar.epsg`` only for files that carry none) and must be
+projected, checked before an item is written; its bounds are compared with the area in the
+grid CRS. The raw item records the file's own CRS; every downloaded file
 is checked to be as long as its header says (a truncated file is deleted and fetched
 again, as the downloader does with a checksum mismatch).
 """
@@ -16,21 +18,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import laspy
+import pyproj
 
 from sporbar.config import Config
-from sporbar.errors import InputDataError, MissingInputError
+from sporbar.errors import InputDataError, LidarCrsError, MissingInputError
 from sporbar.fetch.checksums import Checksum
 from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, download
 from sporbar.fetch.errors import IntegrityError, NothingFoundError
 from sporbar.fetch.search import SOURCE_PROPERTY, Found, policy, source_provenance
 from sporbar.io import check_writable
-from sporbar.las import check_crs, read_header
+from sporbar.las import Bounds, LidarCrs, bounds_in, header_bounds, lidar_crs, read_header
 from sporbar.redaction import redact_url
 from sporbar.stac.items.raw_lidar import raw_lidar_item
 from sporbar.stac.record import RunContext
-
-Bounds = tuple[float, float, float, float]
 
 
 def settings(cfg: Config, kind: str) -> dict[str, Any]:
@@ -42,6 +43,33 @@ def area(cfg: Config) -> Bounds:
     """(minx, miny, maxx, maxy) of the config's area, in the grid CRS."""
     minx, miny, maxx, maxy = (float(v) for v in cfg.data["area"]["bbox"])  # 4 numbers (config schema)
     return minx, miny, maxx, maxy
+
+
+def stated_epsg(cfg: Config) -> int | None:
+    """``sources.lidar.epsg``: the CRS of lidar files that carry none (None: such files are refused)."""
+    epsg = cfg.data["sources"]["lidar"].get("epsg")
+    return None if epsg is None else int(epsg)
+
+
+def grid_crs(cfg: Config) -> pyproj.CRS:
+    """The grid CRS (``grid.crs``), where the area and the products are."""
+    return pyproj.CRS.from_user_input(cfg.data["grid"]["crs"])
+
+
+def bounds_on_grid(cfg: Config, bounds: Bounds, crs: LidarCrs) -> Bounds:
+    """A file's header bounds (in its own CRS) in the grid CRS."""
+    return bounds_in(bounds, crs.transformer_to(grid_crs(cfg)))
+
+
+def file_overlaps(cfg: Config, where: str, header: laspy.LasHeader) -> tuple[Bounds, LidarCrs, bool]:
+    """(header bounds in the file's CRS, its CRS, whether it overlaps the area).
+
+    Raises:
+        LidarCrsError: the file has no usable CRS (named; see :func:`sporbar.las.lidar_crs`).
+    """
+    crs = lidar_crs(where, header, stated_epsg=stated_epsg(cfg))
+    b = header_bounds(header)
+    return b, crs, overlaps(bounds_on_grid(cfg, b, crs), area(cfg))
 
 
 def tile_id(bounds: Bounds) -> str:
@@ -60,11 +88,20 @@ def credentials(s: dict[str, Any], url: str) -> Credentials:
                        token_env=s.get("token_env"), netrc_host=urlsplit(url).hostname)
 
 
-def found(cfg: Config, kind: str, where: str, tiles: list[dict[str, Any]], **extra: Any) -> Found:
+def found(cfg: Config, kind: str, where: str, tiles: list[dict[str, Any]], *, seen: str = "",
+          **extra: Any) -> Found:
     """The (query, tiles) of a lidar search.
 
+    Args:
+        cfg: the pipeline config (area, grid CRS).
+        kind: the source kind.
+        where: the folder, URL list or API searched.
+        tiles: the tiles found.
+        seen: what was looked at (files and their CRSs), for the message when nothing overlaps.
+        **extra: the search filters, recorded in the query.
+
     Raises:
-        NothingFoundError: no tile overlaps the area (names where, the area and the filters).
+        NothingFoundError: no tile overlaps the area (names where, the area, the filters and ``seen``).
     """
     bbox = list(area(cfg))
     if not tiles:
@@ -72,21 +109,21 @@ def found(cfg: Config, kind: str, where: str, tiles: list[dict[str, Any]], **ext
             f"{where}: no lidar tiles overlap the area {cfg.data['area']['name']} {bbox} "
             f"{cfg.data['grid']['crs']} (source {kind}"
             + "".join(f", {k}={v}" for k, v in extra.items() if k != "bbox_wgs84") + ")"
+            + (f"; {seen}" if seen else "")
         )
     return {"source": kind, "where": where, "bbox": bbox, **extra}, tiles
 
 
-def checked_tile(path: Path, epsg: int) -> laspy.LasHeader:
-    """The LAS header of ``path``, once the file is as long as it says and in EPSG:``epsg``.
+def checked_tile(path: Path, cfg: Config) -> tuple[laspy.LasHeader, LidarCrs]:
+    """The LAS header and CRS of ``path``, once the file is as long as it says and has a projected CRS.
 
     Raises:
         IntegrityError: the file is truncated or not readable as LAS/LAZ (names it).
-        InputDataError: no CRS, or another CRS (names the file and both CRSs).
+        LidarCrsError: no CRS (and no ``sources.lidar.epsg``), an unreadable or a geographic CRS.
     """
     check_complete(path)
     header = read_header(path)
-    check_crs(path, header, epsg)
-    return header
+    return header, lidar_crs(path, header, stated_epsg=stated_epsg(cfg))
 
 
 def acquisition_time(header: laspy.LasHeader, stated: str | None = None) -> datetime:
@@ -148,12 +185,11 @@ def fetch_tile(
 
     Raises:
         MissingInputError: a local tile is no longer there.
-        InputDataError: the file is not in ``sources.lidar.epsg`` (a downloaded one is deleted).
+        LidarCrsError: the file has no usable CRS (a downloaded one is deleted).
         AuthError, IntegrityError, DownloadError: see :func:`sporbar.fetch.download.download`.
     """
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
-    epsg = int(cfg.data["sources"]["lidar"]["epsg"])
     href, checksum = entry["href"], entry.get("checksum")
     if kind == "local":
         path = Path(href)
@@ -167,14 +203,17 @@ def fetch_tile(
                                  size=entry.get("size"), checksum=Checksum.parse(checksum) if checksum else None,
                                  credentials=credentials(s, href), validate=check_complete), policy(s))
     try:
-        header = checked_tile(path, epsg)
+        header, crs = checked_tile(path, cfg)
+        if entry.get("epsg") and crs.horizontal.to_epsg() != entry["epsg"]:
+            # the item's proj:bbox (used to find it) is in another CRS than the points: one of them is wrong
+            raise LidarCrsError(f"{path}: lidar CRS is {crs.label}, not the CRS its STAC item declares")
     except InputDataError as err:
         if kind == "local":
             raise
         path.unlink(missing_ok=True)  # not left where the next run would take it as fetched
         declared = f"; the STAC item {entry.get('item_id')} declares EPSG:{entry['epsg']}" if entry.get("epsg") else ""
-        raise InputDataError(f"{err} (downloaded from {redact_url(href)}{declared}; the file was deleted)") from err
-    item = raw_lidar_item(entry["id"], header, str(path.resolve()), epsg=epsg,
+        raise type(err)(f"{err} (downloaded from {redact_url(href)}{declared}; the file was deleted)") from err
+    item = raw_lidar_item(entry["id"], header, str(path.resolve()), crs=crs,
                           acquired=acquisition_time(header, entry.get("datetime")))
     item.properties[SOURCE_PROPERTY] = source_provenance(kind, href, query, checksum)
     return ctx.record(
@@ -182,7 +221,8 @@ def fetch_tile(
         item_path,
         inputs=[],
         lineage=f"Airborne lidar tile {entry['id']} from the {kind} source "
-        f"({'indexed in place' if kind == 'local' else 'downloaded'}); CRS EPSG:{epsg} checked from the file.",
+        f"({'indexed in place' if kind == 'local' else 'downloaded'}); CRS {crs.label} "
+        f"{'stated by sources.lidar.epsg (the file has none)' if crs.stated else 'read from the file'}.",
         command="fetch lidar",
         parameters={"source": kind, "lidar_tile": entry["id"], "output": str(item_path)},
     )

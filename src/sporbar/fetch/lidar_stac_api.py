@@ -1,9 +1,10 @@
 """Airborne lidar from a point-cloud STAC API (``sources.lidar.stac_api``).
 
 Search: the items of the collection within the area's WGS84 bbox (and ``date_range``,
-if set, as the search ``datetime``), all pages; an item is kept when its ``proj:bbox``
-overlaps the area and its ``proj:code``/``proj:epsg`` is ``sources.lidar.epsg`` (others
-are skipped with a warning: their ``proj:bbox`` is in another CRS). Two items with the
+if set, as the search ``datetime``), all pages; an item is kept when its ``proj:bbox``,
+in the CRS its ``proj:code``/``proj:epsg`` declares (``sources.lidar.epsg`` when it declares
+none; else its WGS84 ``bbox`` is used), overlaps the area in the grid CRS. The file's own
+CRS is checked when it is fetched. Two items with the
 same tile id: the newest acquisition is kept. Fetch downloads the ``asset``
 (``file:size``/``file:checksum`` checked; a file already there with the right checksum is
 not fetched again).
@@ -18,13 +19,25 @@ from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
+import pyproj
 from odc.geo.geom import box
 
 from sporbar.config import Config
 from sporbar.errors import ConfigError
-from sporbar.fetch.lidar_files import area, credentials, fetch_tile, found, overlaps, settings, tile_id
+from sporbar.fetch.lidar_files import (
+    area,
+    credentials,
+    fetch_tile,
+    found,
+    grid_crs,
+    overlaps,
+    settings,
+    stated_epsg,
+    tile_id,
+)
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
+from sporbar.las import Bounds, bounds_in
 from sporbar.redaction import redact_url
 
 log = logging.getLogger(__name__)
@@ -37,6 +50,27 @@ def item_epsg(props: dict[str, Any]) -> int | None:
         return int(code[5:])
     epsg = props.get("proj:epsg")
     return int(epsg) if isinstance(epsg, int) else None
+
+
+def _xy(bbox: list[float]) -> Bounds:
+    """(minx, miny, maxx, maxy) of a 4- or 6-number STAC bbox."""
+    v = [float(x) for x in (bbox[:2] + bbox[3:5] if len(bbox) == 6 else bbox)]
+    return v[0], v[1], v[2], v[3]
+
+
+def on_grid(cfg: Config, proj_bbox: Bounds, declared: int | None, wgs84: list[float] | None) -> Bounds:
+    """An item's footprint in the grid CRS: its ``proj:bbox`` in the declared (or stated) CRS, else its ``bbox``."""
+    epsg = declared if declared is not None else stated_epsg(cfg)
+    if epsg is not None:
+        src, b = pyproj.CRS.from_epsg(epsg), proj_bbox
+    elif wgs84 and len(wgs84) in (4, 6):
+        src, b = pyproj.CRS.from_epsg(4326), _xy(wgs84)
+    else:  # nothing says where it is: the fetch checks the file's own CRS
+        return proj_bbox
+    grid = grid_crs(cfg)
+    if src.equals(grid, ignore_axis_order=True):
+        return b
+    return bounds_in(b, pyproj.Transformer.from_crs(src, grid, always_xy=True))
 
 
 def newest_per_tile(tiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,7 +99,6 @@ def search(cfg: Config) -> Found:
     s = settings(cfg, "stac_api")
     if not s.get("url") or not s.get("collection"):
         raise ConfigError(f"{cfg.source}: sources/lidar/stac_api needs url and collection")
-    epsg = int(cfg.data["sources"]["lidar"]["epsg"])
     w, so, e, n = box(*area(cfg), cfg.data["grid"]["crs"]).to_crs("EPSG:4326").boundingbox
     bb = [math.floor(w * 1e7) / 1e7, math.floor(so * 1e7) / 1e7, math.ceil(e * 1e7) / 1e7,
           math.ceil(n * 1e7) / 1e7]  # rounded outwards: it still holds the whole area
@@ -83,13 +116,8 @@ def search(cfg: Config) -> Found:
         if not pb or a is None or len(pb) not in (4, 6):
             log.warning("%s: item %s has no %s asset or no proj:bbox; skipped", redact_url(s["url"]), it.get("id"), key)
             continue
-        if declared is not None and declared != epsg:
-            log.warning("%s: item %s is in EPSG:%s, not sources.lidar.epsg EPSG:%s; skipped",
-                        redact_url(s["url"]), it.get("id"), declared, epsg)
-            continue
-        x0, y0, x1, y1 = (float(v) for v in (pb[:2] + pb[3:5] if len(pb) == 6 else pb))
-        b = (x0, y0, x1, y1)
-        if not overlaps(b, area(cfg)):  # the WGS84 bbox searched is larger than the area
+        b = _xy(pb)
+        if not overlaps(on_grid(cfg, b, declared, it.get("bbox")), area(cfg)):  # the WGS84 search is wider
             continue
         self_href = next((ln["href"] for ln in it.get("links", []) if ln.get("rel") == "self"), s["url"])
         tiles.append({"id": tile_id(b), "href": urljoin(self_href, a["href"]), "bounds": list(b),

@@ -1,7 +1,7 @@
 """Airborne lidar from a list of URLs (``sources.lidar.urls.path``, one per line, ``#`` comments).
 
 Search reads each file's header with one ``Range: bytes=0-65535`` request (the header
-and VLRs) and lists the files whose bounds overlap the area; fetch downloads the whole
+and VLRs), checks its CRS and lists the files whose bounds (in the grid CRS) overlap the area; fetch downloads the whole
 file with :mod:`sporbar.fetch.download` and checks it is complete.
 """
 
@@ -19,10 +19,9 @@ from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.errors import AuthError, DownloadError
-from sporbar.fetch.lidar_files import area, credentials, fetch_tile, found, overlaps, settings, tile_id
+from sporbar.fetch.lidar_files import credentials, fetch_tile, file_overlaps, found, settings, tile_id
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
-from sporbar.las import header_bounds
 from sporbar.redaction import redact_url
 
 HEADER_BYTES = 65536
@@ -54,6 +53,7 @@ def search(cfg: Config) -> Found:
 
     Raises:
         MissingInputError: the URL list does not exist.
+        LidarCrsError: a file has no CRS (and no ``sources.lidar.epsg``), or a geographic one.
         NothingFoundError: none overlaps.
     """
     s = settings(cfg, "urls")
@@ -65,8 +65,8 @@ def search(cfg: Config) -> Found:
         url = line.split("#", 1)[0].strip()
         if not url:
             continue
-        b = header_bounds(remote_header(url, credentials(s, url)))
-        if overlaps(b, area(cfg)):
+        b, _, hit = file_overlaps(cfg, redact_url(url), remote_header(url, credentials(s, url)))
+        if hit:
             tiles.append({"id": tile_id(b), "href": url, "bounds": list(b)})
     return found(cfg, "urls", str(listing), tiles)
 

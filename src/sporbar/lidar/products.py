@@ -86,15 +86,23 @@ def products_from_stats(stats: CellStats) -> LidarProducts:
     )
 
 
-def compute_products(laz_paths: Sequence[Path], geobox: GeoBox) -> LidarProducts:
-    """Read the points of ``laz_paths`` inside ``geobox`` (chunked) and grid them.
+def compute_products(laz_paths: Sequence[Path], geobox: GeoBox, *, stated_epsg: int | None = None) -> LidarProducts:
+    """Read the points of ``laz_paths`` inside ``geobox`` (chunked, brought into its CRS) and grid them.
+
+    Args:
+        laz_paths: LAS/LAZ files.
+        geobox: the tile grid.
+        stated_epsg: ``sources.lidar.epsg``, the CRS of files that carry none.
 
     Raises:
-        InputDataError: a file is unreadable or not in EPSG:25833.
+        InputDataError: a file is unreadable.
+        LidarCrsError: a file has no usable CRS.
     """
     b = geobox.extent.boundingbox
     stats = CellStats(geobox)
-    for i, chunk in enumerate(iter_points(laz_paths, (b.left, b.bottom, b.right, b.top))):
+    chunks = iter_points(laz_paths, (b.left, b.bottom, b.right, b.top), grid_crs=str(geobox.crs),
+                         stated_epsg=stated_epsg)
+    for i, chunk in enumerate(chunks):
         stats.add(chunk)
         if i % 5 == 0:
             log.info("lidar: %d points gridded so far", stats.points)

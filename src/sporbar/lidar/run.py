@@ -14,6 +14,7 @@ from sporbar.errors import InputDataError, SporbarError
 from sporbar.io import check_writable
 from sporbar.las import read_header
 from sporbar.lidar.products import PRODUCTS, compute_products
+from sporbar.lidar.read import file_crss
 from sporbar.raster import write_cog
 from sporbar.stac.items.lidar_products import lidar_products_item, raster_statistics
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
@@ -72,7 +73,8 @@ def run_lidar(
     Raises:
         MissingInputError: an item or its LAZ file is missing.
         InputDataError: no items given, an input is not a lidar item, or a LAZ file is
-            unreadable or not in EPSG:25833.
+            unreadable.
+        LidarCrsError: a LAZ file has no usable CRS (none and no ``sources.lidar.epsg``, or geographic).
         OutputExistsError: ``output`` exists and ``overwrite`` is False.
     """
     output = Path(output)
@@ -93,7 +95,9 @@ def run_lidar(
     for it, p in zip(raw, paths, strict=True):
         if it.id in empty:
             log.warning("lidar: %s (item %s) holds no point; tile %s is gridded without it", p, it.id, tile)
-    products = compute_products(paths, geobox)
+    stated = cfg.data["sources"]["lidar"].get("epsg")
+    crss = sorted({c.label for _, _, c in file_crss(paths, stated_epsg=stated)})
+    products = compute_products(paths, geobox, stated_epsg=stated)
     if products.points == 0:
         log.warning(
             "lidar: no points of %s fall in tile %s; products are empty",
@@ -119,7 +123,9 @@ def run_lidar(
         f"Gridded {products.points} airborne lidar points (noise excluded) onto tile {tile} "
         f"({geobox.crs}, {abs(geobox.affine.a):g} m): DTM = mean of ground and water returns "
         "with gaps filled from the nearest cell, DSM = highest first return, "
-        "CHM = highest vegetation return above the DTM (at least 0), density = points per m2."
+        "CHM = highest vegetation return above the DTM (at least 0), density = points per m2. "
+        f"Input CRS: {'; '.join(crss)} (x/y transformed to {geobox.crs} with PROJ where different; "
+        "heights in metres, vertical datum as delivered)."
     )
     if empty:
         lineage += f" Inputs with no point: {', '.join(sorted(empty))}."

@@ -325,7 +325,7 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "fetch_lidar": ("area", "grid", "job_block", "sources.lidar"),
     "fetch_labels": ("area", "classes", "sources.labels"),
     "ard": ("grid", "job_block", "ard", "sources.sentinel2.max_cloud_cover"),
-    "lidar": ("grid", "job_block"),
+    "lidar": ("grid", "job_block", "sources.lidar.epsg"),
     "samples": ("grid", "ard", "classes", "training", "sources.labels.class_column"),
     "train": ("classes", "training", "models", "threads"),
     "predict": ("grid", "job_block", "classes", "map"),

@@ -7,13 +7,21 @@ from datetime import datetime
 from typing import Any
 
 import laspy
+import pyproj
 import pystac
 from odc.geo.geom import box
 
+from sporbar.las import LidarCrs
 from sporbar.stac import extensions as ext
 
 POINTCLOUD_SCHEMA_URI = "https://stac-extensions.github.io/pointcloud/v1.0.0/schema.json"
 ASSET = "data"
+#: the file's vertical CRS (name, and ``EPSG:<n>`` when it has one), when the file states one
+VERTICAL_CRS = ext.SPORBAR_PREFIX + "vertical_crs"
+#: where the CRS came from: ``file`` (its WKT/GeoTIFF VLRs) or ``sources.lidar.epsg`` (the file has none)
+CRS_SOURCE = ext.SPORBAR_PREFIX + "crs_source"
+#: metres per z unit (1 for metres; 0.3048... for feet)
+Z_TO_METRES = ext.SPORBAR_PREFIX + "z_to_metres"
 
 _KIND = {
     "SignedInteger": "signed",
@@ -49,8 +57,13 @@ def pc_statistics(header: laspy.LasHeader) -> list[dict[str, Any]]:
     return stats
 
 
+def _crs_text(crs: pyproj.CRS) -> str:
+    code = crs.to_epsg()
+    return f"{crs.name} (EPSG:{code})" if code else str(crs.name)
+
+
 def raw_lidar_item(
-    lidar_tile: str, header: laspy.LasHeader, data_href: str, *, epsg: int, acquired: datetime
+    lidar_tile: str, header: laspy.LasHeader, data_href: str, *, crs: LidarCrs, acquired: datetime
 ) -> pystac.Item:
     """The ``lidar-raw`` item of one LAS/LAZ file (before provenance is recorded).
 
@@ -58,14 +71,16 @@ def raw_lidar_item(
         lidar_tile: the delivered tile id (``lidar_<x0>_<y0>``): the item id.
         header: the file's LAS header (its points are never read).
         data_href: the file, absolute or relative to the item.
-        epsg: the file's CRS (checked by the caller); ``proj:code`` and the footprint's CRS.
+        crs: the file's own CRS (``sporbar.las.lidar_crs``): ``proj:code`` (or ``proj:wkt2`` when
+            it has no EPSG code), the CRS of ``proj:bbox`` and of the footprint's source box.
         acquired: the acquisition time: the item datetime.
     """
     minx, miny = float(header.mins[0]), float(header.mins[1])
     maxx, maxy = float(header.maxs[0]), float(header.maxs[1])
-    wgs84 = box(minx, miny, maxx, maxy, f"EPSG:{epsg}").to_crs("EPSG:4326")
+    wgs84 = box(minx, miny, maxx, maxy, crs.horizontal).to_crs("EPSG:4326")
     geometry = json.loads(json.dumps(wgs84.json))  # plain lists, as in the file
-    area = max((maxx - minx) * (maxy - miny), 1e-9)
+    unit = float(crs.horizontal.axis_info[0].unit_conversion_factor)  # metres per x/y unit
+    area = max((maxx - minx) * (maxy - miny) * unit * unit, 1e-9)  # m2: pc:density is per m2
     item = pystac.Item(
         id=lidar_tile,
         geometry=geometry,
@@ -78,8 +93,12 @@ def raw_lidar_item(
             "pc:density": round(header.point_count / area, 3),
             "pc:schemas": pc_schemas(header),
             "pc:statistics": pc_statistics(header),
-            "proj:code": f"EPSG:{epsg}",
+            "proj:code": crs.code,
+            **({} if crs.code else {"proj:wkt2": crs.horizontal.to_wkt()}),
             "proj:bbox": [round(v, 2) for v in (minx, miny, maxx, maxy)],
+            CRS_SOURCE: "sources.lidar.epsg" if crs.stated else "file",
+            Z_TO_METRES: crs.z_to_metres,
+            **({VERTICAL_CRS: _crs_text(crs.vertical)} if crs.vertical is not None else {}),
         },
         # No "collection" field (it needs a collection link, which record_item does not write):
         # `sporbar publish` sets ext.COLLECTION_LIDAR_RAW from the item path.
