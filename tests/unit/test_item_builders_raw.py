@@ -92,8 +92,11 @@ def test_raw_lidar_item_from_a_real_las_header(shared_dir: Path) -> None:
         header = reader.header
     from datetime import UTC, datetime
 
+    from sporbar.las import lidar_crs
+
     when = datetime(2022, 5, 1, tzinfo=UTC)
-    d = raw_lidar_item("lidar_1_2", header, "./tile.las", epsg=6880, acquired=when).to_dict(
+    crs = lidar_crs(las, header)
+    d = raw_lidar_item("lidar_1_2", header, "./tile.las", crs=crs, acquired=when).to_dict(
         include_self_link=False, transform_hrefs=False)
     validate_item_dict(d)
     p = d["properties"]
