@@ -118,6 +118,11 @@ def sha256_multihash(path: Path) -> str:
     return _SHA256_MULTIHASH_PREFIX + h.hexdigest()
 
 
+def sha256_multihash_of(data: bytes) -> str:
+    """The sha2-256 multihash (hex, ``1220`` prefix) of ``data``, as :func:`sha256_multihash` of a file."""
+    return _SHA256_MULTIHASH_PREFIX + hashlib.sha256(data).hexdigest()
+
+
 def size_of(path: Path) -> int:
     """Size in bytes of a file, or the total of all files under a directory."""
     path = Path(path)

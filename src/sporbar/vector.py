@@ -1,4 +1,4 @@
-"""Vector files written byte for byte the same on every run (GeoPackage)."""
+"""Vector files written byte for byte the same on every run (GeoPackage, FlatGeobuf)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,9 @@ def write_geopackage(gdf: gpd.GeoDataFrame, path: Path, *, layer: str) -> None:
             gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": prev})
+
+
+def write_flatgeobuf(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Write ``gdf`` as a FlatGeobuf (with its spatial index) at ``path``, atomically."""
+    with atomic_path(Path(path)) as tmp:
+        gdf.to_file(tmp, driver="FlatGeobuf", engine="pyogrio", SPATIAL_INDEX="YES")

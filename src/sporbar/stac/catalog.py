@@ -27,6 +27,7 @@ from sporbar.errors import CatalogError, MissingInputError
 from sporbar.io import atomic_path, dumps_json
 from sporbar.stac import extensions as ext
 from sporbar.stac.collections import collection_dict
+from sporbar.stac.tile_index import tile_index_assets, tile_index_files, tile_index_frame
 from sporbar.stac.hrefs import derived_from_paths, is_local_href, read_json, relative_href, resolve_href
 from sporbar.stac.layout import ItemLayout
 from sporbar.stac.lineage import LineageNode, lineage
@@ -187,6 +188,18 @@ def _lineage_pictures(
     return out
 
 
+def _tile_index(
+    collection: dict[str, Any], items: list[tuple[dict[str, Any], Path]], coll_dir: Path, *, license_id: str
+) -> dict[Path, bytes]:
+    """Add the tile index assets to the map ``collection``; return the index files to write."""
+    frame = tile_index_frame(items, coll_dir, license_id=license_id)
+    files = tile_index_files(frame)
+    collection["assets"] = {**collection.get("assets", {}), **tile_index_assets(files)}
+    if ext.FILE_SCHEMA_URI not in collection["stac_extensions"]:
+        collection["stac_extensions"].append(ext.FILE_SCHEMA_URI)
+    return {coll_dir / name: data for name, data in files.items()}
+
+
 def _write(path: Path, obj: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(dumps_json(obj).encode("utf-8"))
@@ -294,6 +307,9 @@ def build_catalog(
             for s in members
         ]
         docs[coll_path] = collection_dict(cid, [s.data for s in members], cfg=cfg, links=links)
+        if cid == ext.COLLECTION_MAPS:
+            items = [(s.data, s.path.parent) for s in members]
+            extras |= _tile_index(docs[coll_path], items, coll_path.parent, license_id=cfg.data["catalog"]["license"])
         root_links.append(
             {
                 "rel": "child",

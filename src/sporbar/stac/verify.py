@@ -298,12 +298,12 @@ class _Checker:
                 for key in REQUIRED_ITEM_PROPERTIES
                 if not props.get(key)
             ]
-            item_id = obj.get("id", "?")
+        if kind in ("Feature", "Collection"):  # a collection's own assets (the map tile index)
             assets = obj.get("assets", {})
             for key in sorted(assets):
-                self.check_asset(path, item_id, key, assets[key], out)
-            if via is not None:
-                self.check_source_item(path, obj, via, out)
+                self.check_asset(path, obj.get("id", "?"), key, assets[key], out)
+        if kind == "Feature" and via is not None:
+            self.check_source_item(path, obj, via, out)
         return walk
 
     def check_asset(self, path: Path, item_id: str, key: str, asset: dict[str, Any], out: _Checked) -> None:
