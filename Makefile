@@ -18,7 +18,7 @@ help:
 	@echo "make lint   - snakemake --lint, ruff, mypy and the import layers (lint-imports)"
 	@echo "make container - build the OCI image (podman; cached by input hash)"
 	@echo "make container-arm64 - the linux/arm64 image (CUDA torch, Olivia) under qemu: hours when cold"
-	@echo "make serve  - STAC API on pgstac + STAC Browser for results/ on http://127.0.0.1:8000/browser/"
+	@echo "make serve APPROVED_BY=name - approve, then STAC API on pgstac + STAC Browser on http://127.0.0.1:8000/browser/"
 	@echo "make clean  - remove results/ (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -64,8 +64,11 @@ container-test-arm64:
 web:
 	bash web/build.sh
 
+# The STAC API is a public target: collections go in only once approved (APPROVED_BY=name
+# approves every collection as it is now; without it, `sporbar approve` must have been run).
 serve: install web
 	eval "$$(services/postgres.sh start)" && \
+	if [ -n "$(APPROVED_BY)" ]; then sporbar approve --all --by "$(APPROVED_BY)" -c $(CONFIG); fi && \
 	sporbar publish --to pgstac --asset-base-url /data/ -c $(CONFIG) -o results/catalog/catalog.json && \
 	sporbar serve
 

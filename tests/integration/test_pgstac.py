@@ -13,6 +13,7 @@ import pytest
 from _services import Server, dsn, pg_dir, require_root, stac_fixtures, start_postgres, stop_postgres
 from click.testing import CliRunner
 
+from sporbar.cli.main import cli
 from sporbar.cli.publish import publish
 from sporbar.stac import extensions as ext
 
@@ -46,11 +47,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def _publish(chain: Chain, pg: dict[str, str], *, items: bool) -> Any:
+    """Build the static catalog (when ``items``), approve it as the data owner, load it into pgstac."""
+    runner = CliRunner()
+    if items:
+        built = runner.invoke(publish, ["-c", str(chain.cfg_path), "-o", str(chain.catalog), str(chain.map)])
+        assert built.exit_code == 0, built.output
+    approved = runner.invoke(cli, ["approve", "--all", "--by", "Test Owner", "-c", str(chain.cfg_path)])
+    assert approved.exit_code == 0, approved.output
     args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
     args += ["--asset-base-url", "/data/"]
-    if items:
-        args += [str(chain.map)]
-    return CliRunner().invoke(publish, args, catch_exceptions=False)
+    return runner.invoke(publish, args, catch_exceptions=False)
 
 
 def _client(stack: dict[str, Any]) -> Any:

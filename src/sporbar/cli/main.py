@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "train": "train:train",
     "predict": "predict:predict",
     "publish": "publish:publish",
+    "approve": "approve:approve",
     "verify": "verify:verify",
     "lineage": "lineage:lineage",
     "summary": "summary:summary",

@@ -44,8 +44,9 @@ from sporbar.cli.options import config_option, load_config
     type=click.Choice(["static", "pgstac"]),
     default="static",
     show_default=True,
-    help="static: write the catalog. pgstac: also upsert it into PostgreSQL/pgstac "
-    "(with no items given, load the existing catalog at -o).",
+    help="static: write the catalog (the review copy). pgstac: also upsert it into PostgreSQL/pgstac "
+    "(with no items given, load the existing catalog at -o); every collection must be approved "
+    "for its current items first (sporbar approve).",
 )
 @click.option(
     "--dsn",
@@ -79,6 +80,7 @@ def publish(
           --item results/maps/land-ecology/E268800N7029760/item.json
       $ sporbar publish -c config/config.yaml -o results/catalog/catalog.json --all
       $ eval "$(services/postgres.sh start)"
+      $ sporbar approve --all --by "Kari Nordmann" -c config/config.yaml   # the data owner
       $ sporbar publish --to pgstac --asset-base-url /data/ -c config/config.yaml \\
           -o results/catalog/catalog.json     # loads the existing catalog (upsert)
     """
@@ -101,8 +103,10 @@ def publish(
         for line in summary.lines():
             click.echo(line)
     if to == "pgstac":
+        from sporbar.stac.approval import check_approved
         from sporbar.stac.pgstac import publish_to_pgstac
 
+        check_approved(output, cfg.root)  # the STAC API is a public target: the data owner approves first
         loaded = publish_to_pgstac(
             output, dsn, data_root=cfg.root.resolve(), asset_base_url=asset_base_url
         )

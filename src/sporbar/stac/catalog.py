@@ -26,12 +26,13 @@ from sporbar.config import Config
 from sporbar.errors import CatalogError, MissingInputError
 from sporbar.io import atomic_path, dumps_json
 from sporbar.stac import extensions as ext
+from sporbar.stac.approval import APPROVAL, approval_fields
 from sporbar.stac.collections import collection_dict
-from sporbar.stac.tile_index import tile_index_assets, tile_index_files, tile_index_frame
 from sporbar.stac.hrefs import derived_from_paths, is_local_href, read_json, relative_href, resolve_href
 from sporbar.stac.layout import ItemLayout
 from sporbar.stac.lineage import LineageNode, lineage
 from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
+from sporbar.stac.tile_index import tile_index_assets, tile_index_files, tile_index_frame
 from sporbar.stac.validate import validate_dict
 
 CATALOG_FILENAME: Final = "catalog.json"
@@ -307,6 +308,9 @@ def build_catalog(
             for s in members
         ]
         docs[coll_path] = collection_dict(cid, [s.data for s in members], cfg=cfg, links=links)
+        approved = approval_fields(cfg.root, cid, [docs[copies[s.path]] for s in members])
+        if approved is not None:
+            docs[coll_path][APPROVAL] = approved
         if cid == ext.COLLECTION_MAPS:
             items = [(s.data, s.path.parent) for s in members]
             extras |= _tile_index(docs[coll_path], items, coll_path.parent, license_id=cfg.data["catalog"]["license"])

@@ -33,7 +33,10 @@ FLATGEOBUF: Final = "application/vnd.flatgeobuf"
 MAP_ASSET: Final = "classes"
 # the properties an accuracy assessment may leave on a map item, first found wins
 ACCURACY_PROPERTIES: Final = ("sporbar:overall_accuracy", "sporbar:accuracy")
-FILES: Final = {"tile-index-gpkg": ("tile-index.gpkg", ext.GEOPACKAGE), "tile-index-fgb": ("tile-index.fgb", FLATGEOBUF)}
+FILES: Final = {
+    "tile-index-gpkg": ("tile-index.gpkg", ext.GEOPACKAGE),
+    "tile-index-fgb": ("tile-index.fgb", FLATGEOBUF),
+}
 
 
 def tile_index_frame(
