@@ -38,6 +38,7 @@ include: "rules/lidar.smk"
 include: "rules/training.smk"
 include: "rules/train.smk"
 include: "rules/predict.smk"
+include: "rules/accuracy.smk"
 include: "rules/publish.smk"
 include: "rules/staging.smk"
 

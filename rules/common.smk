@@ -85,6 +85,9 @@ else:
     LIDAR_FETCH_INPUT = {"search": PAT["lidar_search"]}
     LIDAR_FETCH_ARGS = f"--source {plan.lidar_source(CFG)} --search {PAT['lidar_search']}"
 
+# The interpreted validation sample (accuracy.reference), an input of the assessment; none for 'demo'.
+ACCURACY_REFERENCE_FILES = [r for r in [plan.accuracy_reference(CFG)] if r not in (None, "demo")]
+
 # Sentinel-1 GRD (sources.sentinel1, off by default): fetch_s1 reads the search_s1 result.
 S1_FETCH_ARGS = f"--source {plan.s1_source(CFG)} --search {PAT['s1_search']}"
 

@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "samples": "samples:samples",
     "train": "train:train",
     "predict": "predict:predict",
+    "validation-sample": "validation_sample:validation_sample",
+    "assess": "assess:assess",
     "publish": "publish:publish",
     "approve": "approve:approve",
     "verify": "verify:verify",

@@ -162,3 +162,24 @@ def _scheduler(cfg: Config, dask: bool) -> AbstractContextManager[Any]:
     from sporbar.parallel import dask_client
 
     return dask_client(cfg)
+
+
+all_tiles_maps_option = click.option(
+    "--all-tiles", is_flag=True, default=False,
+    help="Take the map items of every tile of the config's area and map.product (their standard paths), "
+    "instead of MAPS.",
+)
+
+
+def map_items(cfg: Config, maps: tuple[Path, ...], all_tiles: bool) -> list[Path]:
+    """The map items of MAPS (items or job manifests) or, with ``--all-tiles``, of every tile.
+
+    Raises:
+        click.UsageError: both or neither given.
+    """
+    from sporbar.workflow import plan
+    from sporbar.workflow.blocks import expand_items
+
+    if all_tiles == bool(maps):
+        raise click.UsageError("give MAPS or --all-tiles (one of them)")
+    return plan.map_items(cfg) if all_tiles else list(expand_items(maps))

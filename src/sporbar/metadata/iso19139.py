@@ -62,6 +62,7 @@ from sporbar.metadata.iso_codes import (
     q,
     string,
 )
+from sporbar.metadata.iso_quality import add_accuracy_reports
 from sporbar.metadata.iso_sections import (
     add_data_identification,
     add_distribution,
@@ -73,6 +74,7 @@ from sporbar.metadata.iso_sections import (
 )
 from sporbar.stac import extensions as ext
 from sporbar.stac.hrefs import read_json
+from sporbar.stac.items.accuracy import ACCURACY
 from sporbar.stac.lineage import LineageNode, graph_nodes, heights, leaves, lineage
 
 # ---------------------------------------------------------------- lineage
@@ -292,6 +294,10 @@ def collection_record(cat: PublishedCatalog, collection_id: str, *, email: str |
         "prosesstrinnene under er per produktfamilie, rutenes egne poster har hvert element.",
     )
     _collection_lineage(li, cat, collection_id)
+    assessments = {i.id: i for i in cat.items.get(ext.COLLECTION_ACCURACY, [])}
+    for assessment_id, summary in sorted(coll.get(ACCURACY, {}).items()):
+        found = assessments.get(assessment_id)
+        add_accuracy_reports(li.getparent(), summary, processing_datetime(found.data) if found else None)
     return root
 
 

@@ -136,6 +136,27 @@ def _predict(p: RecordedParameters, r: Rerun) -> None:
         )
 
 
+def _validation_sample(p: RecordedParameters, r: Rerun) -> None:
+    from sporbar.accuracy.run import run_validation_sample
+
+    run_validation_sample(r.cfg, map_items=[r.path(x) for x in p["maps"]], output=r.output, ctx=r.ctx, overwrite=True)
+
+
+def _assess(p: RecordedParameters, r: Rerun) -> None:
+    from sporbar.accuracy.run import run_assess
+
+    maps = [r.path(x) for x in p["maps"]]
+    sample = r.path(p["sample"]) if p.get("sample") else None
+    if p["reference"] == "demo":  # the demo's synthetic truth labelled the sample item
+        from sporbar.demo.truth import demo_truth
+
+        run_assess(r.cfg, map_items=maps, output=r.output, ctx=r.ctx, sample_item=sample,
+                   labeller=demo_truth(r.cfg), overwrite=True)
+    else:
+        run_assess(r.cfg, map_items=maps, output=r.output, ctx=r.ctx, reference=r.path(p["reference"]),
+                   sample_item=sample, overwrite=True)
+
+
 #: recorded command (without the leading ``sporbar``) -> its runner
 RUNNERS: Mapping[str, Runner] = {
     "fetch s2": _fetch_s2,
@@ -146,6 +167,8 @@ RUNNERS: Mapping[str, Runner] = {
     "samples": _samples,
     "train": _train,
     "predict": _predict,
+    "validation-sample": _validation_sample,
+    "assess": _assess,
 }
 
 

@@ -29,6 +29,7 @@ from sporbar.stac import extensions as ext
 from sporbar.stac.approval import APPROVAL, approval_fields
 from sporbar.stac.collections import collection_dict
 from sporbar.stac.hrefs import derived_from_paths, is_local_href, read_json, relative_href, resolve_href
+from sporbar.stac.items.accuracy import ACCURACY
 from sporbar.stac.layout import ItemLayout
 from sporbar.stac.lineage import LineageNode, lineage
 from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
@@ -239,6 +240,27 @@ def _check_out(out: Path) -> Path:
     return cat_dir
 
 
+def _summarise_accuracy(
+    coll: dict[str, Any], assessments: Mapping[str, _Source], copies: Mapping[Path, Path], coll_path: Path
+) -> None:
+    """Put the headline accuracy of each assessment item into the map collection, with a link to it.
+
+    ``sporbar:accuracy`` maps the assessment item id to its summary (overall accuracy and class
+    areas with 95 % CIs); the link (rel ``related``) leads to the item with the full estimates.
+    """
+    found = {i: s for i, s in sorted(assessments.items()) if ACCURACY in s.data.get("properties", {})}
+    if not found:
+        return
+    coll[ACCURACY] = {i: s.data["properties"][ACCURACY] for i, s in found.items()}
+    links = coll["links"]
+    at = next((n for n, lk in enumerate(links) if lk.get("rel") not in STRUCTURAL_RELS), len(links))
+    links[at:at] = [
+        {"rel": "related", "href": relative_href(copies[s.path], coll_path.parent), "type": "application/geo+json",
+         "title": f"Accuracy assessment {i}"}
+        for i, s in found.items()
+    ]
+
+
 def build_catalog(
     item_paths: Sequence[Path],
     out: Path,
@@ -314,6 +336,7 @@ def build_catalog(
         if cid == ext.COLLECTION_MAPS:
             items = [(s.data, s.path.parent) for s in members]
             extras |= _tile_index(docs[coll_path], items, coll_path.parent, license_id=cfg.data["catalog"]["license"])
+            _summarise_accuracy(docs[coll_path], by_coll.get(ext.COLLECTION_ACCURACY, {}), copies, coll_path)
         root_links.append(
             {
                 "rel": "child",

@@ -48,6 +48,7 @@ COLLECTION_LIDAR_PRODUCTS: Final = "lidar-products"
 COLLECTION_TRAINING: Final = "training-data"
 COLLECTION_MODELS: Final = "models"
 COLLECTION_MAPS: Final = "land-ecology-maps"
+COLLECTION_ACCURACY: Final = "map-accuracy"
 COLLECTIONS: Final = (
     COLLECTION_S2_RAW,
     COLLECTION_S1_RAW,
@@ -58,6 +59,7 @@ COLLECTIONS: Final = (
     COLLECTION_TRAINING,
     COLLECTION_MODELS,
     COLLECTION_MAPS,
+    COLLECTION_ACCURACY,
 )
 
 # Media types

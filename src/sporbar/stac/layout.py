@@ -29,6 +29,8 @@ PATTERN_COLLECTIONS: Final[Mapping[str, str]] = {
     "training": ext.COLLECTION_TRAINING,
     "model": ext.COLLECTION_MODELS,
     "map": ext.COLLECTION_MAPS,
+    "validation_sample": ext.COLLECTION_ACCURACY,
+    "accuracy": ext.COLLECTION_ACCURACY,
 }
 
 
@@ -40,18 +42,19 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class ItemLayout:
-    """Collection id -> the path pattern (below the run root) its items are written to.
+    """Collection id -> the path patterns (below the run root) its items are written to.
 
     Attributes:
-        patterns: e.g. ``{"sentinel-2-ard": "ard/sentinel-2-l2a/{tile}/item.json"}``.
+        patterns: e.g. ``{"sentinel-2-ard": ("ard/sentinel-2-l2a/{tile}/item.json",)}``; a
+            collection may hold the items of several steps (``map-accuracy``).
     """
 
-    patterns: Mapping[str, str]
-    _regexes: dict[str, re.Pattern[str]] = field(init=False, repr=False, compare=False)
+    patterns: Mapping[str, tuple[str, ...]]
+    _regexes: list[tuple[str, re.Pattern[str]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Compile each collection's path pattern to a regex once (the layout is frozen)."""
-        regexes = {cid: _pattern_regex(p) for cid, p in self.patterns.items()}
+        regexes = [(cid, _pattern_regex(p)) for cid, ps in self.patterns.items() for p in ps]
         object.__setattr__(self, "_regexes", regexes)
 
     @classmethod
@@ -64,12 +67,15 @@ class ItemLayout:
         missing = sorted(set(PATTERN_COLLECTIONS) - set(patterns))
         if missing:
             raise CatalogError(f"path patterns {', '.join(missing)} missing; cannot tell collections apart")
-        return cls({cid: patterns[name] for name, cid in PATTERN_COLLECTIONS.items()})
+        out: dict[str, tuple[str, ...]] = {}
+        for name, cid in PATTERN_COLLECTIONS.items():
+            out[cid] = (*out.get(cid, ()), patterns[name])
+        return cls(out)
 
     def collection_of(self, item_path: Path) -> str | None:
         """The collection whose pattern ``item_path`` ends with, or None."""
         posix = Path(item_path).as_posix()
-        for cid, rx in self._regexes.items():
+        for cid, rx in self._regexes:
             if rx.search(posix):
                 return cid
         return None
@@ -84,7 +90,7 @@ class ItemLayout:
         if cid not in ext.COLLECTIONS:
             raise CatalogError(
                 f"{item_path}: item {item.get('id')!r} has no known collection ({cid!r}); expected a "
-                f"path like {', '.join(sorted(self.patterns.values()))} below the root, "
+                f"path like {', '.join(sorted(p for ps in self.patterns.values() for p in ps))} below the root, "
                 f"or a 'collection' field naming one of {', '.join(ext.COLLECTIONS)}"
             )
         return str(cid)

@@ -31,6 +31,9 @@ PATTERNS: dict[str, str] = {
     "training": "training/{area}/" + ITEM,
     "model": "models/{model}/" + ITEM,
     "map": "maps/{product}/{tile}/" + ITEM,
+    # The map's accuracy: the validation sample (for interpreters), then the assessment.
+    "validation_sample": "accuracy/{product}/sample/" + ITEM,
+    "accuracy": "accuracy/{product}/assessment/" + ITEM,
     "catalog": "catalog/catalog.json",
     # Job manifests: per job block, the items a per-tile stage wrote (sporbar.workflow.blocks).
     # Snakemake tracks these, so one job can do several tiles (`job_block` in the config).
@@ -57,6 +60,8 @@ LOGS: dict[str, str] = {
     "samples": "logs/samples/{area}.log",
     "train": "logs/train/{model}.log",
     "predict": "logs/predict/{product}/{block}.log",
+    "validation_sample": "logs/validation_sample/{product}.log",
+    "assess": "logs/assess/{product}.log",
     "publish": "logs/publish.log",
     "export_metadata": "logs/export_metadata.log",
     "stage_out": "logs/stage_out.log",
@@ -230,7 +235,21 @@ def _outputs(cfg: Config, *, blocks: list[str] | None) -> list[Path]:
     out.append(path(cfg, "training", area=area))
     out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
     out += per_tile("map", product=product)
+    out.append(path(cfg, "validation_sample", product=product))
+    if accuracy_reference(cfg) is not None:
+        out.append(path(cfg, "accuracy", product=product))
     return out
+
+
+def accuracy_reference(cfg: Config) -> str | None:
+    """``accuracy.reference``: 'demo', the interpreted sample file, or None (no labels yet: no assessment)."""
+    ref = cfg.data["accuracy"].get("reference")
+    return None if ref is None else str(ref)
+
+
+def map_items(cfg: Config) -> list[Path]:
+    """The map items of every tile of the config's product (what the accuracy steps read)."""
+    return [path(cfg, "map", product=cfg.data["map"]["product"], tile=t) for t in cfg.tiles]
 
 
 class Plan:
@@ -329,6 +348,9 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "samples": ("grid", "ard", "classes", "training", "sources.labels.class_column"),
     "train": ("classes", "training", "models", "threads"),
     "predict": ("grid", "job_block", "classes", "map"),
+    "validation_sample": ("grid", "classes", "map", "accuracy.per_class", "accuracy.target_standard_error",
+                          "accuracy.expected_users_accuracy", "accuracy.min_per_class", "accuracy.seed"),
+    "assess": ("grid", "classes", "map", "accuracy", "demo", "area"),
     "publish": ("area", "catalog", "classes"),
 }
 

@@ -1,0 +1,1 @@
+"""Area-adjusted accuracy of a map: validation sample, reference labels, stratified estimates."""
