@@ -62,6 +62,8 @@ UNIT_NAMES = {
     "samples": "area",
     "train": "model",
     "predict": "tile",
+    "validation_sample": "product",
+    "assess": "product",
     "publish": "catalog",
 }
 # An error in a step's log: the CLI's one-line error, a Python traceback, a logged ERROR.
@@ -209,6 +211,13 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
                 product=product)
         for t in cfg.tiles
     ]
+    out["validation_sample"] = [
+        one("validation_sample", product, plan.path(cfg, "validation_sample", product=product), product=product)
+    ]
+    if plan.accuracy_reference(cfg) is not None:
+        out["assess"] = [one("assess", product, plan.path(cfg, "accuracy", product=product), product=product)]
+    else:
+        notes.append("assess: waits for reference labels of the validation sample (accuracy.reference)")
     out["publish"] = [one("publish", "catalog", plan.path(cfg, "catalog"))]
     return out, notes
 
@@ -385,11 +394,11 @@ def run_status(cfg: Config, workdir: Path = Path(), *, jobs: list[SlurmJob] | No
 
 def format_status(status: Status, *, tiles: bool = False) -> str:
     """The stage table (and with ``tiles`` one line per grid tile), then the failures."""
-    head = f"{'stage':<16}{'unit':<12}{'total':>6}" + "".join(f"{s:>9}" for s in STATES)
+    head = f"{'stage':<19}{'unit':<12}{'total':>6}" + "".join(f"{s:>9}" for s in STATES)
     lines = [head]
     for stage, states in status.stages.items():
         c = status.counts(stage)
-        lines.append(f"{stage:<16}{UNIT_NAMES[stage]:<12}{len(states):>6}" + "".join(f"{c[s]:>9}" for s in STATES))
+        lines.append(f"{stage:<19}{UNIT_NAMES[stage]:<12}{len(states):>6}" + "".join(f"{c[s]:>9}" for s in STATES))
     if tiles:
         by_tile: dict[str, dict[str, UnitState]] = {}
         for stage in TILE_STAGES:
