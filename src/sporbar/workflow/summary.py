@@ -40,6 +40,13 @@ def run_summary(cfg: Config, *, started: int | None = None) -> str:
         metrics = json.loads(path.read_text())["properties"].get("sporbar:metrics", {})
         shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in METRIC_NAMES if k in metrics)
         lines.append(f"model       {model_id}: {shown} (spatially blocked CV)")
+    assessed = plan.path(cfg, "accuracy", product=cfg.data["map"]["product"])
+    if assessed.exists():
+        acc = json.loads(assessed.read_text())["properties"].get("sporbar:accuracy", {})
+        o = acc.get("overall_accuracy") or {}
+        if o:
+            lines.append(f"map         overall accuracy {o['estimate']:.3f} +- {o['ci95']:.3f} (95 % CI, "
+                         f"{acc['sample_size']} validation points, area-adjusted): {assessed}")
     if started is not None:
         lines.append(f"wall time   {time.time() - started:.0f} s")
     state = "written" if catalog.exists() else "NOT written"
