@@ -6,12 +6,18 @@ so any map can be traced back to its raw Sentinel and lidar inputs.
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from typing import Any
+
+__all__ = ["__version__", "open_cube"]
 
 
-def __getattr__(name: str) -> str:
-    # The version is read from the installed metadata on first use: importlib.metadata costs
-    # more than the rest of `sporbar --help`.
+def __getattr__(name: str) -> Any:
+    # Both are loaded on first use: importlib.metadata costs more than the rest of
+    # `sporbar --help`, and open_cube pulls in xarray and dask.
+    if name == "open_cube":
+        from sporbar.ard.mosaic import open_cube
+
+        return open_cube
     if name != "__version__":
         raise AttributeError(f"module 'sporbar' has no attribute {name!r}")
     from importlib.metadata import PackageNotFoundError, version

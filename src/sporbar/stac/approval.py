@@ -26,6 +26,7 @@ from typing import Any, Final
 from sporbar.errors import CatalogError, SporbarError
 from sporbar.io import dumps_json, sha256_multihash_of, write_json_atomic
 from sporbar.stac import extensions as ext
+from sporbar.stac.reader import read_catalog
 
 APPROVALS_DIR: Final = "approvals"
 APPROVAL: Final = ext.SPORBAR_PREFIX + "approval"
@@ -94,25 +95,13 @@ def catalog_items(catalog_json: Path) -> dict[str, dict[str, str]]:
     """Collection id -> (item id -> digest) of the items in the static catalog at ``catalog_json``.
 
     Raises:
-        CatalogError: the catalog or one of its objects cannot be read.
+        MissingInputError / CatalogError: the catalog or one of its objects cannot be read.
     """
-    cat_dir = Path(catalog_json).parent
-    out: dict[str, dict[str, str]] = {}
-    try:
-        root = json.loads(Path(catalog_json).read_text(encoding="utf-8"))
-        for link in root.get("links", []):
-            if link.get("rel") != "child":
-                continue
-            coll_path = (cat_dir / link["href"]).resolve()
-            coll = json.loads(coll_path.read_text(encoding="utf-8"))
-            items = out.setdefault(coll["id"], {})
-            for il in coll.get("links", []):
-                if il.get("rel") == "item":
-                    d = json.loads((coll_path.parent / il["href"]).read_text(encoding="utf-8"))
-                    items[d["id"]] = item_digest(d)
-    except (OSError, ValueError, KeyError) as err:
-        raise CatalogError(f"{catalog_json}: cannot read the published catalog ({type(err).__name__}: {err})") from err
-    return out
+    collections, items = read_catalog(catalog_json)
+    return {
+        str(c.data["id"]): {str(i.data["id"]): item_digest(i.data) for i in items[str(c.data["id"])]}
+        for c in collections
+    }
 
 
 def approve(

@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
-from sporbar.errors import CatalogError, SporbarError
+from sporbar.errors import SporbarError
 from sporbar.stac.catalog import CATALOG_FILENAME, STRUCTURAL_RELS
-from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
+from sporbar.stac.hrefs import is_local_href, resolve_href
+from sporbar.stac.reader import StacDoc, read_catalog
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,6 @@ class PgstacSummary:
             f"upserted from {self.catalog} in {self.seconds:.1f} s"
         )
         return out
-
-
-@dataclass(frozen=True)
-class _Doc:
-    path: Path
-    data: dict[str, Any]
 
 
 class _HrefMapper:
@@ -126,50 +121,7 @@ class _HrefMapper:
         return self.file(resolve_href(href, base_dir)) if is_local_href(href) else href
 
 
-def _children(doc: _Doc, rel: str) -> list[Path]:
-    return [
-        resolve_href(link["href"], doc.path.parent)
-        for link in doc.data.get("links", [])
-        if link.get("rel") == rel and is_local_href(link.get("href", ""))
-    ]
-
-
-def read_catalog(catalog_json: Path) -> tuple[list[_Doc], dict[str, list[_Doc]]]:
-    """The collections of a static catalog and, per collection id, its items.
-
-    Raises:
-        MissingInputError: the catalog or a file it links to does not exist.
-        CatalogError: a linked file is not the STAC object expected there.
-    """
-    root = _Doc(Path(catalog_json).resolve(), read_json(Path(catalog_json)))
-    if root.data.get("type") != "Catalog" and root.data.get("type") != "Collection":
-        raise CatalogError(f"{catalog_json}: not a STAC catalog (type {root.data.get('type')!r})")
-    collections: list[_Doc] = []
-    items: dict[str, list[_Doc]] = {}
-    todo = [root]
-    seen: set[Path] = set()
-    while todo:
-        doc = todo.pop()
-        if doc.path in seen:
-            continue
-        seen.add(doc.path)
-        if doc.data.get("type") == "Collection":
-            collections.append(doc)
-            cid = str(doc.data["id"])
-            members = items.setdefault(cid, [])
-            for p in _children(doc, "item"):
-                item = _Doc(p, read_json(p))
-                if item.data.get("type") != "Feature":
-                    raise CatalogError(f"{p}: linked as an item from {doc.path} but is not a STAC Item")
-                members.append(item)
-        for p in _children(doc, "child"):
-            todo.append(_Doc(p, read_json(p)))
-    if not collections:
-        raise CatalogError(f"{catalog_json}: the catalog has no collections; nothing to load into pgstac")
-    return sorted(collections, key=lambda d: str(d.data["id"])), items
-
-
-def _clean_links(doc: _Doc, mapper: _HrefMapper) -> list[dict[str, Any]]:
+def _clean_links(doc: StacDoc, mapper: _HrefMapper) -> list[dict[str, Any]]:
     out = []
     for link in doc.data.get("links", []):
         if link.get("rel") in API_INFERRED_RELS:
@@ -180,7 +132,7 @@ def _clean_links(doc: _Doc, mapper: _HrefMapper) -> list[dict[str, Any]]:
     return out
 
 
-def _db_doc(doc: _Doc, mapper: _HrefMapper, collection: str | None = None) -> dict[str, Any]:
+def _db_doc(doc: StacDoc, mapper: _HrefMapper, collection: str | None = None) -> dict[str, Any]:
     d = dict(doc.data)
     d["links"] = _clean_links(doc, mapper)
     if "assets" in d:
