@@ -65,3 +65,15 @@ def test_index_bytes_do_not_change_between_publishes(published, tmp_path: Path) 
     first = {n: (coll_dir / n).read_bytes() for n in ("tile-index.gpkg", "tile-index.fgb")}
     build_catalog([published.map], published.catalog, cfg=published.cfg, layout=LAYOUT)
     assert {n: (coll_dir / n).read_bytes() for n in first} == first
+
+
+def test_rows_carry_the_maps_area_adjusted_accuracy(published) -> None:
+    from sporbar.stac.tile_index import tile_index_frame
+
+    item = load_json(published.map)
+    summary = {"land-ecology-accuracy": {"overall_accuracy": {"estimate": 0.8123, "ci95": 0.031}}}
+    frame = tile_index_frame([(item, published.map.parent)], published.catalog.parent, license_id="NLOD-2.0",
+                             accuracy=summary)
+    assert (frame.iloc[0]["accuracy"], frame.iloc[0]["accuracy_ci95"]) == (0.8123, 0.031)
+    bare = tile_index_frame([(item, published.map.parent)], published.catalog.parent, license_id="NLOD-2.0")
+    assert bare.iloc[0]["accuracy"] is None

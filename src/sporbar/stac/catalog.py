@@ -194,7 +194,7 @@ def _tile_index(
     collection: dict[str, Any], items: list[tuple[dict[str, Any], Path]], coll_dir: Path, *, license_id: str
 ) -> dict[Path, bytes]:
     """Add the tile index assets to the map ``collection``; return the index files to write."""
-    frame = tile_index_frame(items, coll_dir, license_id=license_id)
+    frame = tile_index_frame(items, coll_dir, license_id=license_id, accuracy=collection.get(ACCURACY))
     files = tile_index_files(frame)
     collection["assets"] = {**collection.get("assets", {}), **tile_index_assets(files)}
     if ext.FILE_SCHEMA_URI not in collection["stac_extensions"]:
@@ -335,8 +335,8 @@ def build_catalog(
             docs[coll_path][APPROVAL] = approved
         if cid == ext.COLLECTION_MAPS:
             items = [(s.data, s.path.parent) for s in members]
-            extras |= _tile_index(docs[coll_path], items, coll_path.parent, license_id=cfg.data["catalog"]["license"])
             _summarise_accuracy(docs[coll_path], by_coll.get(ext.COLLECTION_ACCURACY, {}), copies, coll_path)
+            extras |= _tile_index(docs[coll_path], items, coll_path.parent, license_id=cfg.data["catalog"]["license"])
         root_links.append(
             {
                 "rel": "child",

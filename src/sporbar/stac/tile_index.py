@@ -2,7 +2,8 @@
 
 What a delivery's users open first in QGIS or ArcGIS, and what the directorate's download
 portal lists: the footprint of each tile on the national grid with its item id, version,
-period, licence, accuracy and the href of its class-map COG. ``sporbar publish`` writes it
+period, licence, accuracy (the map's area-adjusted overall accuracy and CI) and the href of
+its class-map COG. ``sporbar publish`` writes it
 into the collection's folder of the static catalog, beside ``collection.json``, and the
 collection lists both files as assets (role ``tile-index``), so it is served next to the
 data and checked by ``sporbar verify`` like any other asset of the catalog.
@@ -31,8 +32,6 @@ TILE_INDEX_LAYER: Final = "tiles"
 FLATGEOBUF: Final = "application/vnd.flatgeobuf"
 # the map item's asset drawn by GIS users: the class map COG
 MAP_ASSET: Final = "classes"
-# the properties an accuracy assessment may leave on a map item, first found wins
-ACCURACY_PROPERTIES: Final = ("sporbar:overall_accuracy", "sporbar:accuracy")
 FILES: Final = {
     "tile-index-gpkg": ("tile-index.gpkg", ext.GEOPACKAGE),
     "tile-index-fgb": ("tile-index.fgb", FLATGEOBUF),
@@ -40,7 +39,11 @@ FILES: Final = {
 
 
 def tile_index_frame(
-    items: Sequence[tuple[Mapping[str, Any], Path]], coll_dir: Path, *, license_id: str
+    items: Sequence[tuple[Mapping[str, Any], Path]],
+    coll_dir: Path,
+    *,
+    license_id: str,
+    accuracy: Mapping[str, Any] | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per map item: footprint, id, version, period, licence, accuracy, COG href.
 
@@ -48,6 +51,9 @@ def tile_index_frame(
         items: (item dict, the folder its asset hrefs are relative to) per map tile.
         coll_dir: the folder the index files are written to (hrefs are relative to it).
         license_id: the product's licence (``catalog.license``).
+        accuracy: the map collection's ``sporbar:accuracy`` (assessment id -> summary). The
+            area-adjusted overall accuracy is an estimate for the whole map, not per tile: every
+            row carries the first assessment's estimate and its 95 % CI half-width.
 
     Returns:
         The frame sorted by item id: footprints on the national grid (``proj:bbox``) when every
@@ -56,11 +62,12 @@ def tile_index_frame(
     ordered = sorted(items, key=lambda t: str(t[0]["id"]))
     codes = {d.get("properties", {}).get("proj:code") for d, _ in ordered}
     on_grid = len(codes) == 1 and None not in codes and all("proj:bbox" in d["properties"] for d, _ in ordered)
+    first: Mapping[str, Any] = next(iter((accuracy or {}).values()), {})
+    overall: Mapping[str, Any] = first.get("overall_accuracy") or {}
     rows = []
     for d, base in ordered:
         props = d.get("properties", {})
         cog = d.get("assets", {}).get(MAP_ASSET, {}).get("href")
-        accuracy = next((props[k] for k in ACCURACY_PROPERTIES if isinstance(props.get(k), int | float)), None)
         rows.append(
             {
                 "item_id": d["id"],
@@ -68,7 +75,8 @@ def tile_index_frame(
                 "start_date": str(props.get("start_datetime") or props.get("datetime") or ""),
                 "end_date": str(props.get("end_datetime") or props.get("datetime") or ""),
                 "license": license_id,
-                "accuracy": accuracy,
+                "accuracy": overall.get("estimate"),
+                "accuracy_ci95": overall.get("ci95"),
                 "cog": relative_href((base / cog).resolve(), coll_dir) if cog else None,
                 "geometry": box(*props["proj:bbox"]) if on_grid else shape(d["geometry"]),
             }
