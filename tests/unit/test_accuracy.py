@@ -262,3 +262,34 @@ def test_published_map_collection_and_iso_record_carry_the_accuracy(tmp_path: Pa
     rep = validate_iso.validate_file(path, backend="lxml")
     assert rep.valid, "\n".join(e.format(rep.file) for e in rep.errors)
     assert not rep.warnings, "\n".join(w.format(rep.file) for w in rep.warnings)
+
+
+def test_preflight_refuses_an_unlabelled_or_unreadable_reference_file(tmp_path: Path) -> None:
+    from sporbar.errors import MissingInputError
+    from sporbar.workflow.preflight import check_inputs
+
+    cfg, maps = _map(tmp_path)
+    sample = tmp_path / "s" / "item.json"
+    run_validation_sample(cfg, map_items=maps, output=sample, ctx=CTX)
+    unlabelled = sample.parent / "sample.gpkg"
+
+    def with_reference(ref: Path) -> Config:
+        return Config(data={**cfg.data, "accuracy": {**cfg.data["accuracy"], "reference": str(ref)}}, source="c")
+
+    with pytest.raises(InputDataError, match=rf"{unlabelled}: \d+ of \d+ points have no reference label"):
+        check_inputs(with_reference(unlabelled))
+    with pytest.raises(MissingInputError, match="validation sample not found"):
+        check_inputs(with_reference(tmp_path / "nowhere.gpkg"))
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(b"not a geopackage")
+    with pytest.raises(InputDataError, match=f"{junk}: not a readable GeoPackage"):
+        check_inputs(with_reference(junk))
+    other_layer = tmp_path / "other.gpkg"
+    write_geopackage(gpd.read_file(unlabelled, layer=LAYER), other_layer, layer="points")
+    with pytest.raises(InputDataError, match="no layer 'sample' \\(has points\\)"):
+        check_inputs(with_reference(other_layer))
+    labelled = gpd.read_file(unlabelled, layer=LAYER).assign(reference=lambda f: f["map_class"])
+    write_geopackage(labelled, tmp_path / "labelled.gpkg", layer=LAYER)
+    assert check_inputs(with_reference(tmp_path / "labelled.gpkg")) == [
+        f"validation sample {tmp_path / 'labelled.gpkg'}: {len(labelled)} labelled points"
+    ]
