@@ -101,6 +101,19 @@ def _check_sentinel1(cfg: dict[str, Any], source: str) -> None:
         )
 
 
+def _check_date_ranges(section: dict[str, Any], key: str, source: str) -> None:
+    """Refuse a ``date_range`` (at any depth of ``section``) whose start is after its end.
+
+    Otherwise found only by the search job, after the queue, and never with the demo source.
+    """
+    dr = section.get("date_range")
+    if isinstance(dr, dict) and date.fromisoformat(dr["start"]) > date.fromisoformat(dr["end"]):
+        raise ConfigError(f"{source}: key {key}/date_range: start {dr['start']} is after end {dr['end']}")
+    for name, sub in sorted(section.items()):
+        if isinstance(sub, dict) and name != "date_range":
+            _check_date_ranges(sub, f"{key}/{name}", source)
+
+
 def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     grid = cfg["grid"]
     if grid["tile_size"] % grid["resolution"]:
@@ -141,6 +154,7 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     for i, p in enumerate(periods):
         if date.fromisoformat(p["start"]) > date.fromisoformat(p["end"]):
             raise ConfigError(f"{source}: key ard/periods/{i}: start {p['start']} is after end {p['end']}")
+    _check_date_ranges(cfg["sources"], "sources", source)
     period_ids = [p["id"] for p in periods]
     if len(set(period_ids)) != len(period_ids):
         twice = sorted({i for i in period_ids if period_ids.count(i) > 1})

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sporbar.errors import OutputExistsError, OutputWriteError, SporbarError
+from sporbar.errors import InputDataError, OutputExistsError, OutputWriteError, SporbarError
 
 # multihash prefix for sha2-256 (code 0x12, length 0x20), as the STAC file extension wants
 _SHA256_MULTIHASH_PREFIX = "1220"
@@ -99,6 +99,33 @@ def dumps_json(obj: Any) -> str:
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as deterministic JSON to ``path`` atomically."""
     write_bytes_atomic(path, dumps_json(obj).encode("utf-8"))
+
+
+def read_json_object(path: Path, *, what: str, keys: tuple[str, ...] = (), hint: str = "") -> dict[str, Any]:
+    """Read a JSON file sporbar wrote (a search result, an index), refusing one that is damaged.
+
+    Args:
+        path: the file.
+        what: what the file is, for the message ("search result").
+        keys: keys the object must have.
+        hint: appended to the message (e.g. "; search again").
+
+    Returns:
+        The JSON object.
+
+    Raises:
+        InputDataError: not UTF-8 JSON, not an object, or a key of ``keys`` missing; names the file.
+    """
+    try:
+        data = json.loads(Path(path).read_bytes())
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        raise InputDataError(f"{path}: {what} is not JSON ({err}){hint}") from err
+    if not isinstance(data, dict):
+        raise InputDataError(f"{path}: {what} is JSON of type {type(data).__name__}, not an object{hint}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise InputDataError(f"{path}: {what} has no {', '.join(map(repr, missing))} (has {sorted(data)}){hint}")
+    return data
 
 
 def sha256_multihash(path: Path) -> str:

@@ -63,6 +63,19 @@ def test_period_order(tmp_path: Path) -> None:
         validate(data)
 
 
+@pytest.mark.parametrize("key", ["sentinel2", "sentinel1", "lidar/stac_api"])
+def test_search_dates_in_reverse_are_refused(tmp_path: Path, key: str) -> None:
+    # found by tests/reliability/bad_input.py: accepted by check-config, refused only by the search job
+    data = small_config(tmp_path)
+    section = data["sources"]
+    for name in key.split("/"):
+        section = section.setdefault(name, {})
+    section["date_range"] = {"start": "2024-09-01", "end": "2024-06-01"}
+    with pytest.raises(ConfigError, match=rf"my.yaml: key sources/{key}/date_range: start 2024-09-01 is after "
+                                          r"end 2024-06-01"):
+        validate(data, source="my.yaml")
+
+
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load(tmp_path / "nope.yaml")

@@ -108,3 +108,18 @@ def test_points_and_far_away_labels_are_refused(area: Area, tmp_path: Path) -> N
     far.to_file(src, layer="labels")
     with pytest.raises(InputDataError, match="no label polygon intersects area 'test-lidar'"):
         fetch_labels(RunContext.current(), area.cfg, tmp_path / "b" / "item.json", path=src)
+
+
+def test_layers_none_named_labels_are_refused_one_is_read(area: Area, tmp_path: Path) -> None:  # noqa: F811
+    # found by tests/reliability/bad_input.py: of several layers, GDAL's first was read as the labels
+    gdf = _demo(area)
+    src = tmp_path / "survey.gpkg"
+    gdf.iloc[:3].to_file(src, layer="survey-2023")
+    gdf.to_file(src, layer="survey-2024")
+    with pytest.raises(InputDataError, match=r"survey.gpkg: 2 layers \(survey-2023, survey-2024\) and none named "
+                                             r"'labels'; name the label layer 'labels'"):
+        fetch_labels(RunContext.current(), area.cfg, tmp_path / "a" / "item.json", path=src)
+    one = tmp_path / "one.gpkg"
+    gdf.to_file(one, layer="polygons")  # a file of one layer: that layer is the labels, whatever its name
+    d = fetch_labels(RunContext.current(), area.cfg, tmp_path / "b" / "item.json", path=one)
+    assert len(gpd.read_file(tmp_path / "b" / d["assets"]["labels"]["href"], layer="labels")) == len(gdf)

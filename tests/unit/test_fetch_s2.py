@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import rasterio
 from _s2_fixtures import fetch_demo_scene, make_source, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from click.testing import CliRunner
@@ -134,3 +135,32 @@ def test_truncated_source_band_is_refused_not_recorded(tiny, tmp_path):  # noqa:
     assert isinstance(r.exception, IntegrityError), r.output
     assert band.name in str(r.exception) and "manifest" in str(r.exception)
     assert not out.exists() and not (out.parent / f"{scene}.SAFE").exists()
+
+
+@pytest.mark.parametrize(("file", "text", "words"), [
+    ("index.json", '{"sentinel2": [', "demo source index is not JSON"),
+    ("search.json", '{"scenes": [', "search result is not JSON"),
+    ("search.json", "{}", "search result has no 'scenes'"),
+    ("search.json", "[]", "search result is JSON of type list, not an object"),
+])
+def test_damaged_index_or_search_result_is_named(tiny, source, tmp_path, file, text, words):  # noqa: F811
+    """Found by tests/reliability/bad_input.py: a damaged index.json or search.json gave a JSONDecodeError or
+    KeyError traceback."""
+    import shutil
+
+    from sporbar.errors import InputDataError
+
+    scene = scene_ids(tiny[1])[0]
+    if file == "index.json":
+        src = shutil.copytree(source, tmp_path / "src")
+        (src / file).write_text(text)
+        r = _run(tiny, src, scene, tmp_path / "out" / "item.json")
+        damaged = src / file
+    else:
+        damaged = tmp_path / file
+        damaged.write_text(text)
+        r = CliRunner().invoke(cli, ["fetch", "s2", "-c", str(tiny[0]), "--source", "dhus", "--search", str(damaged),
+                                     "--scene", scene, "-o", str(tmp_path / "out" / "item.json")])
+    assert isinstance(r.exception, InputDataError), r.output
+    assert str(r.exception).startswith(f"{damaged}: {words}")
+    assert not (tmp_path / "out" / "item.json").exists()

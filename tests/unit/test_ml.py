@@ -179,3 +179,18 @@ def test_train_device(trained):
         fit({"id": "mlp", "kind": "torch_mlp", "device": "cuda", "epochs": 1, "hidden": 4},
             np.zeros((4, 2), np.float32), np.array([1, 2, 1, 2]), feature_names=["a", "b"],
             class_values=[1, 2], seed=0, threads=1)
+
+
+def test_cut_samples_file_is_a_named_error(trained, tmp_path):
+    """Found by tests/reliability/bad_input.py: a truncated samples.parquet gave an ArrowInvalid traceback."""
+    from sporbar.errors import InputDataError
+    from sporbar.ml.run_train import read_samples
+
+    _, samples, _ = trained
+    cut = tmp_path / "samples.parquet"
+    data = asset_path(samples, read_item(samples), "samples").read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputDataError, match=r"cannot read the samples \(truncated or corrupt\?\).*rerun `sporbar "
+                                             r"samples`") as err:
+        read_samples(cut, ["B02"])
+    assert str(err.value).startswith(f"{cut}: ")

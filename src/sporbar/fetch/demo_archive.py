@@ -9,11 +9,11 @@ not import :mod:`sporbar.demo`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from sporbar.fetch.search import Listing
+from sporbar.io import read_json_object
 
 INDEX = "index.json"
 # mission -> (folder, file suffix) of its products in a demo source folder
@@ -26,8 +26,7 @@ def _index(source_dir: Path) -> dict[str, Any] | None:
     path = source_dir / INDEX
     if not path.is_file():
         return None
-    index: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return index
+    return read_json_object(path, what="demo source index", hint=_HINT)
 
 
 def listing(source_dir: Path, mission: str) -> Listing:

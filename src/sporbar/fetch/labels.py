@@ -48,9 +48,14 @@ def read_labels(
     if not path.exists():
         raise MissingInputError(f"{path}: label file not found")
     try:
-        layers = pyogrio.list_layers(path)
-        layer = LAYER if LAYER in {str(n) for n in layers[:, 0]} else None
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        if LAYER not in names and len(names) > 1:
+            # GDAL would read the first one: maybe not the labels (found by the bad-input trials)
+            raise InputDataError(
+                f"{path}: {len(names)} layers ({', '.join(names)}) and none named {LAYER!r}; name the label "
+                f"layer {LAYER!r} or keep only it in the file"
+            )
+        gdf = gpd.read_file(path, layer=LAYER if LAYER in names else None, engine="pyogrio")
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,

@@ -12,7 +12,6 @@ redacted (no userinfo, no tokens); signing happens at download time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from odc.geo.geom import box
 from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.fetch.download import Policy
-from sporbar.io import write_json_atomic
+from sporbar.io import read_json_object, write_json_atomic
 from sporbar.redaction import redact_url
 
 SOURCE_PROPERTY = "sporbar:source"  # provenance of a raw item's download (plain property)
@@ -173,12 +172,13 @@ def read_search(path: Path) -> dict[str, Any]:
 
     Raises:
         MissingInputError: it does not exist (names the `sporbar search` command to run).
+        InputDataError: it is not JSON, or not a search result (no ``scenes``).
     """
     path = Path(path)
     if not path.exists():
         what = next((m for k, m in (("sentinel-1", "s1"), ("lidar", "lidar")) if k in path.as_posix()), "s2")
         raise MissingInputError(f"{path}: search result not found; run `sporbar search {what} -c CONFIG -o {path}`")
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return read_json_object(path, what="search result", keys=("scenes",), hint="; search again (`sporbar search`)")
 
 
 def read_listing(path: Path) -> Listing:

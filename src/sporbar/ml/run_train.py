@@ -28,9 +28,16 @@ def read_samples(path: Path, names: list[str]) -> gpd.GeoDataFrame:
     """Read the samples table and check it has every feature column.
 
     Raises:
-        InputDataError: a feature, ``class_value`` or ``fold`` column is missing.
+        InputDataError: not a readable GeoParquet file (truncated, corrupt), or a feature,
+            ``class_value`` or ``fold`` column is missing.
     """
-    df = gpd.read_parquet(path)
+    try:
+        df = gpd.read_parquet(path)
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputDataError(
+            f"{path}: cannot read the samples (truncated or corrupt?): {type(err).__name__}: {err}; "
+            "rerun `sporbar samples` with this config"
+        ) from err
     missing = [c for c in [*names, "class_value", "fold"] if c not in df.columns]
     if missing:
         raise InputDataError(
