@@ -1,0 +1,502 @@
+"""The bad-input trials, by group. Each setup builds its damaged copy in ``ctx.tmp`` and returns the
+:class:`~bad_input.Call` to run, with the strings its error (or warning) must hold."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bad_input import RULE, Call, Ctx, Trial
+from conftest import small_config, write_config
+
+Mutate = Callable[[dict[str, Any]], Any]
+
+
+def _small(ctx: Ctx, mutate: Mutate, name: str = "config.yaml") -> Path:
+    cfg = small_config(ctx.tmp / "results")
+    mutate(cfg)
+    return write_config(ctx.tmp / name, cfg)
+
+
+def _check_config(mutate: Mutate, *must: str) -> Callable[[Ctx], Call]:
+    """`sporbar check-config` on the small test config changed by ``mutate``; ``{config}`` in
+    ``must`` is the config's path."""
+
+    def setup(ctx: Ctx) -> Call:
+        path = _small(ctx, mutate)
+        return Call(["sporbar", "check-config", str(path)], tuple(m.format(config=path) for m in must))
+
+    return setup
+
+
+def _text_config(text: str, *must: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        path = ctx.tmp / "config.yaml"
+        path.write_text(text)
+        return Call(["sporbar", "check-config", str(path)], tuple(m.format(config=path) for m in must))
+
+    return setup
+
+
+def _set(dotted: str, value: Any) -> Mutate:
+    def mutate(cfg: dict[str, Any]) -> None:
+        *parents, last = dotted.split(".")
+        node: Any = cfg
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+
+    return mutate
+
+
+def _delete(key: str) -> Mutate:
+    return lambda cfg: cfg.pop(key)
+
+
+def _dry_run(mutate: Mutate, *must: str) -> Callable[[Ctx], Call]:
+    """`snakemake -n --configfile` (the preflight of a run) on the changed small config."""
+
+    def setup(ctx: Ctx) -> Call:
+        path = _small(ctx, mutate)
+        return Call(["snakemake", "-n", "--configfile", str(path)], tuple(m.format(config=path) for m in must),
+                    timeout=180)
+
+    return setup
+
+
+def _overlap(cfg: dict[str, Any]) -> None:
+    cfg["ard"]["periods"][1]["start"] = "2024-06-20"  # early ends 2024-07-05
+
+
+def _duplicate_model(cfg: dict[str, Any]) -> None:
+    cfg["models"].append(copy.deepcopy(cfg["models"][0]))
+
+
+CONFIG = [
+    Trial("config", "missing-file", lambda ctx: Call(["sporbar", "check-config", str(ctx.tmp / "nope.yaml")],
+                                                     (str(ctx.tmp / "nope.yaml"), "not found"))),
+    Trial("config", "not-yaml", _text_config("area: [unclosed\n", "{config}", "not valid YAML")),
+    Trial("config", "yaml-list", _text_config("- root\n- area\n", "{config}", "mapping")),
+    Trial("config", "empty-file", _text_config("", "{config}", "empty")),
+    Trial("config", "unknown-key", _check_config(_set("grid.tile_sise", 640), "{config}", "tile_sise", "grid")),
+    Trial("config", "wrong-type", _check_config(_set("training.folds", "four"), "{config}", "training/folds",
+                                                "'four' is not of type 'integer'")),
+    Trial("config", "missing-key", _check_config(_delete("area"), "{config}", "'area' is a required property")),
+    Trial("config", "bbox-in-degrees", _check_config(_set("area.bbox", [10.0, 59.0, 11.0, 60.0]), "{config}",
+                                                     "area", "outside the national grid")),
+    Trial("config", "impossible-month", _check_config(_set("ard.periods.1.end", "2024-13-45"), "{config}",
+                                                      "ard/periods/1/end", "'2024-13-45' is not a 'date'")),
+    Trial("config", "february-30", _check_config(_set("demo.dates.0", "2024-02-30"), "{config}", "demo/dates/0",
+                                                 "'2024-02-30' is not a 'date'")),
+    Trial("config", "duplicate-period-id", _check_config(_set("ard.periods.1.id", "early"), "{config}",
+                                                         "ard/periods", "early more than once")),
+    Trial("config", "period-ends-before-start", _check_config(
+        _set("ard.periods", [{"id": "p", "start": "2024-09-01", "end": "2024-06-01"}]), "{config}",
+        "start 2024-09-01 is after end 2024-06-01")),
+    Trial("config", "bbox-off-the-grid", _check_config(
+        _set("area.bbox", [268900, 7030500, 269900, 7031000]), "{config}", "area/bbox",
+        "not on the edges of the 640 m grid tiles", "[268800, 7030400, 270080, 7031040]")),
+    Trial("config", "overlapping-periods", _check_config(_overlap, "warning:", "'early'", "'late'", "overlap"),
+          expect=RULE),
+    Trial("config", "map-model-unknown", _check_config(_set("map.model", "xgb"), "{config}", "map/model",
+                                                       "'xgb' is not one of")),
+    Trial("config", "duplicate-model-id", _check_config(_duplicate_model, "{config}", "models", "rf")),
+    Trial("config", "zero-threads", _check_config(_set("threads", 0), "{config}", "threads")),
+    Trial("config", "zero-download-timeout", _check_config(
+        _set("sources.sentinel2.dhus", {"download": {"timeout": 0}}), "{config}", "timeout")),
+    Trial("config", "search-dates-reversed", _check_config(
+        _set("sources.sentinel2.date_range", {"start": "2024-09-01", "end": "2024-06-01"}), "{config}",
+        "date_range", "2024-09-01")),
+    Trial("config", "dry-run-unknown-key", _dry_run(_set("grid.tile_sise", 640), "tile_sise", "key grid")),
+    Trial("config", "dry-run-missing-key", _dry_run(_delete("area"), "{config}", "'area' is a required property")),
+]
+
+
+
+def _labels(damage: Callable[[Any], Any], *must: str, layer: str = "labels",
+            **settings: Any) -> Callable[[Ctx], Call]:
+    """`sporbar check-config` with ``sources.labels`` a file: the demo labels changed by ``damage``
+    (a GeoDataFrame -> GeoDataFrame, or None to write no file); ``{labels}`` in ``must`` is its path."""
+
+    def setup(ctx: Ctx) -> Call:
+        import geopandas as gpd
+        import yaml
+        from _lidar_fixtures import write_config as lidar_config
+
+        src = ctx.tmp / "labels.gpkg"
+        gdf = damage(gpd.read_file(ctx.shared.lidar.labels_gpkg, layer="labels"))
+        if gdf is not None:
+            gdf.to_file(src, layer=layer, driver="GPKG")
+        path = lidar_config(ctx.tmp)
+        data = yaml.safe_load(path.read_text())
+        data["sources"]["labels"] = {"source": "file", "path": str(src), "class_column": "class_name", **settings}
+        path.write_text(yaml.safe_dump(data))
+        return Call(["sporbar", "check-config", str(path)], tuple(m.format(labels=src) for m in must))
+
+    return setup
+
+
+def _metres_as_degrees(gdf: Any) -> Any:
+    return gdf.set_crs("EPSG:4326", allow_override=True)
+
+
+def _bow_ties(gdf: Any) -> Any:
+    from shapely.geometry import Polygon
+
+    x, y = gdf.geometry.iloc[0].representative_point().coords[0]
+    gdf.loc[gdf.index[:3], "geometry"] = [
+        Polygon([(x + 50 * i, y), (x + 50 * i + 40, y + 40), (x + 50 * i + 40, y), (x + 50 * i, y + 40)])
+        for i in range(3)]
+    return gdf
+
+
+def _far_away(gdf: Any) -> Any:
+    from shapely.affinity import translate
+
+    return gdf.set_geometry(gdf.geometry.apply(lambda g: translate(g, 100_000, 0)))
+
+
+def _unknown_class(gdf: Any) -> Any:
+    gdf.loc[gdf.index[:2], "class_name"] = "swamp"
+    return gdf
+
+
+def _points(gdf: Any) -> Any:
+    return gdf.set_geometry(gdf.geometry.representative_point())
+
+
+LABELS = [
+    Trial("labels", "metres-declared-as-degrees", _labels(_metres_as_degrees, "{labels}", "EPSG:4326",
+                                                          "outside the longitude/latitude range")),
+    Trial("labels", "self-intersecting", _labels(_bow_ties, "{labels}", "label polygons are invalid",
+                                                 "Self-intersection", "make_valid")),
+    Trial("labels", "outside-the-area", _labels(_far_away, "{labels}", "no label polygon intersects area")),
+    Trial("labels", "no-class-column", _labels(lambda g: g.rename(columns={"class_name": "klasse"}),
+                                               "{labels}", "class_name")),
+    Trial("labels", "unknown-class-name", _labels(_unknown_class, "{labels}", "swamp")),
+    Trial("labels", "file-missing", _labels(lambda g: None, "{labels}", "not found")),
+    Trial("labels", "no-polygons", _labels(lambda g: g.iloc[:0], "{labels}", "no")),
+    Trial("labels", "points-not-polygons", _labels(_points, "{labels}", "Point")),
+    Trial("labels", "two-layers-none-named-labels", lambda ctx: _two_layers(ctx)),
+    Trial("labels", "not-a-geopackage", lambda ctx: _garbage_labels(ctx)),
+]
+
+
+def _two_layers(ctx: Ctx) -> Call:
+    import geopandas as gpd
+
+    call = _labels(lambda g: None, "{labels}")(ctx)
+    src = ctx.tmp / "labels.gpkg"
+    gdf = gpd.read_file(ctx.shared.lidar.labels_gpkg, layer="labels")
+    gdf.iloc[:3].to_file(src, layer="survey-2023")
+    gdf.to_file(src, layer="survey-2024")
+    return Call(call.argv, (str(src), "2 layers", "none named 'labels'"))
+
+
+def _garbage_labels(ctx: Ctx) -> Call:
+    call = _labels(lambda g: None, "{labels}")(ctx)
+    src = ctx.tmp / "labels.gpkg"
+    src.write_bytes(b"this is no GeoPackage\n" * 50)
+    return Call(call.argv, (str(src),))
+
+
+
+
+# --- stage inputs and damaged data: the stages' own commands on copies of real items -----------------
+
+
+def _copy_item(item: Path, dest: Path) -> Path:
+    """A copy of an item's folder (its data files with it) at ``dest``; the copied item's path."""
+    shutil.copytree(item.parent, dest)
+    return dest / item.name
+
+
+def _asset_file(item: Path, key: str) -> Path:
+    return item.parent / json.loads(item.read_text())["assets"][key]["href"]
+
+
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # same size: only the checksum can tell
+    path.write_bytes(bytes(data))
+
+
+def _cut_half(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"not what you think" * 64)
+
+
+def _damaged(item: Path, ctx: Ctx, key: str, damage: Callable[[Path], None], *, vouch: bool) -> tuple[Path, Path]:
+    """A copy of ``item`` whose asset ``key`` is damaged; ``vouch``: the item records the damaged file
+    (so the stage's reader, not its input check, must find the damage). Returns (item, file)."""
+    from _stac_fixtures import vouch_for_file
+
+    copied = _copy_item(item, ctx.tmp / f"damaged-{key}")
+    target = _asset_file(copied, key)
+    damage(target)
+    if vouch:
+        vouch_for_file(copied, key)
+    return copied, target
+
+
+def _not_an_item(ctx: Ctx, kind: str) -> Path:
+    """A file given where an item is expected: a LAZ, a GeoTIFF, ``{}``, a GeoJSON Feature, cut JSON."""
+    lid = ctx.shared.lidar
+    if kind == "laz":
+        return _asset_file(lid.raw_lidar[0], "data")
+    if kind == "geotiff":
+        return _asset_file(lid.products, "dtm")
+    path = ctx.tmp / f"{kind}.json"
+    text = {"empty-object": "{}", "feature": json.dumps({"type": "Feature", "geometry": None, "properties": {}}),
+            "cut-json": lid.products.read_text()[:200]}[kind]
+    path.write_text(text)
+    return path
+
+
+def _lidar(ctx: Ctx, items: list[Path], *must: str) -> Call:
+    lid = ctx.shared.lidar
+    return Call(["sporbar", "lidar", "-c", str(lid.cfg_path), "--tile", lid.tile, "-o",
+                 str(ctx.tmp / "out" / "item.json"), *map(str, items)], must)
+
+
+def _samples(ctx: Ctx, *must: str, **swap: Path) -> Call:
+    ml = ctx.shared.ml
+    a = ml.area
+    inputs = {"labels": a.labels, **{f"ard{i}": p for i, p in enumerate(a.ard.values())},
+              **{f"lidar{i}": p for i, p in enumerate(a.lidar.values())}, **swap}
+    return Call(["sporbar", "samples", "-c", str(a.cfg_path), "-o", str(ctx.tmp / "out" / "item.json"),
+                 *map(str, inputs.values())], must)
+
+
+def _train(ctx: Ctx, samples: Path, *must: str) -> Call:
+    a = ctx.shared.ml.area
+    return Call(["sporbar", "train", "-c", str(a.cfg_path), "--model", "rf", "--samples", str(samples), "-o",
+                 str(ctx.tmp / "out" / "item.json")], must)
+
+
+def _predict(ctx: Ctx, *must: str, tile: str | None = None, **swap: Path) -> Call:
+    ml = ctx.shared.ml
+    a = ml.area
+    tile = tile or a.tiles[0]
+    inputs = {"model": ml.model, "ard": a.ard[tile], "lidar": a.lidar[tile], **swap}
+    return Call(["sporbar", "predict", "-c", str(a.cfg_path), "--tile", tile,
+                 *(x for k, p in inputs.items() for x in (f"--{k}", str(p))),
+                 "-o", str(ctx.tmp / "out" / "item.json")], must)
+
+
+def _lidar_given(kind: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        bad = _not_an_item(ctx, kind)
+        return _lidar(ctx, [bad, *ctx.shared.lidar.raw_lidar[1:]], str(bad), "item")
+
+    return setup
+
+
+def _predict_model_given(kind: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        bad = _not_an_item(ctx, kind)
+        return _predict(ctx, str(bad), model=bad)
+
+    return setup
+
+
+def _lidar_changed_laz(ctx: Ctx) -> Call:
+    item, laz = _damaged(ctx.shared.lidar.raw_lidar[0], ctx, "data", _flip_last_byte, vouch=False)
+    return _lidar(ctx, [item, *ctx.shared.lidar.raw_lidar[1:]], str(laz), "checksum")
+
+
+def _samples_changed_composite(ctx: Ctx) -> Call:
+    a = ctx.shared.ml.area
+    item, tif = _damaged(a.ard[a.tiles[0]], ctx, "composite-early", _flip_last_byte, vouch=False)
+    return _samples(ctx, str(tif), "composite-early", "checksum", ard0=item)
+
+
+def _samples_missing_lidar_file(ctx: Ctx) -> Call:
+    a = ctx.shared.ml.area
+    item, tif = _damaged(a.lidar[a.tiles[0]], ctx, "chm", Path.unlink, vouch=False)
+    return _samples(ctx, str(tif), "chm", lidar0=item)
+
+
+def _predict_changed_model(ctx: Ctx) -> Call:
+    item, f = _damaged(ctx.shared.ml.model, ctx, "model", _flip_last_byte, vouch=False)
+    return _predict(ctx, str(f), "checksum", model=item)
+
+
+def _predict_other_tile(ctx: Ctx) -> Call:
+    a = ctx.shared.ml.area
+    return _predict(ctx, a.tiles[0], a.tiles[1], tile=a.tiles[0], ard=a.ard[a.tiles[1]], lidar=a.lidar[a.tiles[1]])
+
+
+def _predict_lidar_as_model(ctx: Ctx) -> Call:
+    a = ctx.shared.ml.area
+    wrong = a.lidar[a.tiles[0]]
+    return _predict(ctx, str(wrong), "model", model=wrong)
+
+
+def _train_given_empty_object(ctx: Ctx) -> Call:
+    bad = _not_an_item(ctx, "empty-object")
+    return _train(ctx, bad, str(bad))
+
+
+def _ard_scene(kind: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        s2 = ctx.shared.s2
+        bad = _not_an_item(ctx, kind)
+        return Call(["sporbar", "ard", "-c", str(s2.cfg_path), "--tile", "E268800N7029760", "-o",
+                     str(ctx.tmp / "out" / "item.json"), str(bad)], (str(bad),))
+
+    return setup
+
+
+def _lidar_missing_item(ctx: Ctx) -> Call:
+    gone = ctx.tmp / "raw" / "lidar" / "nope" / "item.json"
+    return _lidar(ctx, [gone, *ctx.shared.lidar.raw_lidar[1:]], str(gone))
+
+
+STAGE = [
+    Trial("stage-inputs", "lidar-given-a-laz", _lidar_given("laz")),
+    Trial("stage-inputs", "lidar-given-a-geotiff", _lidar_given("geotiff")),
+    Trial("stage-inputs", "lidar-given-empty-json", _lidar_given("empty-object")),
+    Trial("stage-inputs", "lidar-given-a-plain-feature", _lidar_given("feature")),
+    Trial("stage-inputs", "lidar-given-cut-json", _lidar_given("cut-json")),
+    Trial("stage-inputs", "lidar-item-missing", _lidar_missing_item),
+    Trial("stage-inputs", "predict-model-is-a-geotiff", _predict_model_given("geotiff")),
+    Trial("stage-inputs", "predict-model-is-a-lidar-item", _predict_lidar_as_model),
+    Trial("stage-inputs", "predict-inputs-of-another-tile", _predict_other_tile),
+    Trial("stage-inputs", "train-samples-is-empty-json", _train_given_empty_object),
+    Trial("stage-inputs", "ard-scene-is-empty-json", _ard_scene("empty-object")),
+    Trial("stage-inputs", "ard-scene-is-a-laz", _ard_scene("laz")),
+    Trial("stage-inputs", "lidar-laz-changed-after-fetch", _lidar_changed_laz),
+    Trial("stage-inputs", "samples-composite-changed", _samples_changed_composite),
+    Trial("stage-inputs", "samples-lidar-file-deleted", _samples_missing_lidar_file),
+    Trial("stage-inputs", "predict-model-file-changed", _predict_changed_model),
+]
+
+
+
+def _lidar_damaged_laz(damage: Callable[[Path], None], *must: str, expect_words: str = "") -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        raw = ctx.shared.lidar.raw_lidar
+        item, laz = _damaged(raw[0], ctx, "data", damage, vouch=True)
+        return _lidar(ctx, [item, *raw[1:]], str(laz), *must)
+
+    return setup
+
+
+def _no_points(laz: Path) -> None:
+    import laspy
+
+    las = laspy.read(laz)
+    empty = laspy.LasData(las.header)
+    empty.points = las.points[:0]
+    empty.write(laz)
+
+
+def _samples_damaged(which: str, key: str, damage: Callable[[Path], None], *must: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        a = ctx.shared.ml.area
+        item = {"ard0": a.ard[a.tiles[0]], "lidar0": a.lidar[a.tiles[0]], "labels": a.labels}[which]
+        copied, f = _damaged(item, ctx, key, damage, vouch=True)
+        return _samples(ctx, str(f), *must, **{which: copied})
+
+    return setup
+
+
+def _train_damaged_samples(ctx: Ctx) -> Call:
+    item, f = _damaged(ctx.shared.ml.samples, ctx, "samples", _cut_half, vouch=True)
+    return _train(ctx, item, str(f))
+
+
+def _predict_damaged(key: str, damage: Callable[[Path], None], *must: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        item, f = _damaged(ctx.shared.ml.model, ctx, key, damage, vouch=True)
+        return _predict(ctx, str(f), *must, model=item)
+
+    return setup
+
+
+def _predict_damaged_composite(ctx: Ctx) -> Call:
+    a = ctx.shared.ml.area
+    item, f = _damaged(a.ard[a.tiles[0]], ctx, "composite-early", _garbage, vouch=True)
+    return _predict(ctx, str(f), ard=item)
+
+
+def _fetch_s2(ctx: Ctx, source: Path, *must: str, scene: str | None = None) -> Call:
+    s2 = ctx.shared.s2
+    scene = scene or s2.scenes[0]
+    return Call(["sporbar", "fetch", "s2", "-c", str(s2.cfg_path), "--source-dir", str(source), "--scene", scene,
+                 "-o", str(ctx.tmp / "raw" / scene / "item.json")], must)
+
+
+def _fetch_s2_damaged_source(pattern: str, damage: Callable[[Path], None], *must: str) -> Callable[[Ctx], Call]:
+    """`sporbar fetch s2` from a copy of the demo source whose first scene's file ``pattern`` is damaged."""
+
+    def setup(ctx: Ctx) -> Call:
+        s2 = ctx.shared.s2
+        source = shutil.copytree(s2.source, ctx.tmp / "source")
+        f = next((source / "sentinel-2" / f"{s2.scenes[0]}.SAFE").glob(pattern))
+        damage(f)
+        return _fetch_s2(ctx, source, f.name, *must)
+
+    return setup
+
+
+def _fetch_s2_damaged_index(text: str, *must: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        source = shutil.copytree(ctx.shared.s2.source, ctx.tmp / "source")
+        (source / "index.json").write_text(text)
+        return _fetch_s2(ctx, source, str(source / "index.json"), *must)
+
+    return setup
+
+
+def _fetch_s2_search(text: str, *must: str) -> Callable[[Ctx], Call]:
+    """`sporbar fetch s2 --source dhus` given a damaged search result file."""
+
+    def setup(ctx: Ctx) -> Call:
+        s2 = ctx.shared.s2
+        search = ctx.tmp / "search.json"
+        search.write_text(text)
+        scene = s2.scenes[0]
+        return Call(["sporbar", "fetch", "s2", "-c", str(s2.cfg_path), "--source", "dhus", "--search", str(search),
+                     "--scene", scene, "-o", str(ctx.tmp / "raw" / scene / "item.json")], (str(search), *must))
+
+    return setup
+
+
+CORRUPT = [
+    Trial("corrupt-data", "laz-cut-in-half", _lidar_damaged_laz(_cut_half, "truncated or corrupt")),
+    Trial("corrupt-data", "laz-garbage", _lidar_damaged_laz(_garbage)),
+    Trial("corrupt-data", "laz-with-no-point", _lidar_damaged_laz(_no_points, "holds no point"), expect=RULE),
+    Trial("corrupt-data", "composite-cut-in-half", _samples_damaged("ard0", "composite-early", _cut_half)),
+    Trial("corrupt-data", "lidar-product-garbage", _samples_damaged("lidar0", "dtm", _garbage)),
+    Trial("corrupt-data", "labels-gpkg-cut", _samples_damaged("labels", "labels", _cut_half)),
+    Trial("corrupt-data", "samples-parquet-cut", _train_damaged_samples),
+    Trial("corrupt-data", "model-cut-in-half", _predict_damaged("model", _cut_half, "cannot load",
+                                                                "re-run `sporbar train")),
+    Trial("corrupt-data", "model-garbage", _predict_damaged("model", _garbage, "cannot load",
+                                                            "re-run `sporbar train")),
+    Trial("corrupt-data", "model-sidecar-cut", _predict_damaged("model-metadata", _cut_half, "corrupt")),
+    Trial("corrupt-data", "composite-garbage-at-predict", _predict_damaged_composite),
+    Trial("corrupt-data", "source-band-cut", _fetch_s2_damaged_source("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2",
+                                                                      _cut_half, "manifest")),
+    Trial("corrupt-data", "source-granule-metadata-cut", _fetch_s2_damaged_source("GRANULE/*/MTD_TL.xml",
+                                                                                  _cut_half)),
+    Trial("corrupt-data", "source-index-not-json", _fetch_s2_damaged_index("{\"sentinel2\": [")),
+    Trial("corrupt-data", "source-index-empty-object", _fetch_s2_damaged_index("{}")),
+    Trial("corrupt-data", "search-result-not-json", _fetch_s2_search("{\"scenes\": [")),
+    Trial("corrupt-data", "search-result-empty-object", _fetch_s2_search("{}")),
+]
+
+TRIALS: list[Trial] = [*CONFIG, *LABELS, *STAGE, *CORRUPT]

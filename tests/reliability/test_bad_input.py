@@ -1,0 +1,105 @@
+"""Every bad-input trial of bad_input.py as a test: its class must be the one the trial expects
+(a named error, or a stated rule where the trial accepts one). The table itself:
+``python tests/reliability/bad_input.py``.
+
+The trials are marked ``reliability`` (`make test` runs them, `pytest -m reliability` alone) and
+``e2e`` (about 3 minutes of subprocesses on 2 cores: kept out of the fast ``-m "not e2e ..."``
+selection); the classifier's own tests below run everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _bad_input_fixtures import Shared
+from bad_input import (
+    HANG,
+    LEAK,
+    NAMED,
+    RULE,
+    SECRETS,
+    SILENT,
+    SKIPPED,
+    TRACEBACK,
+    UNNAMED,
+    Result,
+    all_trials,
+    classify,
+    find_leaks,
+    run_trial,
+    table,
+)
+
+TRIALS = all_trials()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    return Shared(tmp_path_factory.mktemp("bad-input-shared"))
+
+
+@pytest.mark.reliability
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("trial", TRIALS, ids=[t.id for t in TRIALS])
+def test_bad_input(trial, shared: Shared, tmp_path: Path) -> None:
+    outcome = run_trial(trial, shared, tmp_path / "trial")
+    if outcome.klass == SKIPPED:
+        pytest.skip(outcome.detail)
+    r = outcome.result
+    assert outcome.klass == trial.expect, (
+        f"{trial.id}: {outcome.klass} ({outcome.detail}), expected {trial.expect}\n"
+        f"exit {r.returncode if r else '-'}\nstdout:\n{r.stdout[-3000:] if r else ''}\n"
+        f"stderr:\n{r.stderr[-3000:] if r else ''}")
+
+
+def test_trials_are_many_named_and_grouped() -> None:
+    ids = [t.id for t in TRIALS]
+    assert len(ids) == len(set(ids)), "two trials with one name"
+    assert len(TRIALS) >= 45
+    groups = {t.group for t in TRIALS}
+    assert {"config", "labels", "corrupt-data", "stage-inputs", "hostile-items", "hostile-servers",
+            "filesystem"} <= groups, groups
+
+
+def _result(code: int | None, out: str = "", err: str = "", leaks: list[str] | None = None) -> Result:
+    return Result(code, out, err, 1.0, leaks or [])
+
+
+@pytest.mark.parametrize(("result", "rule_ok", "klass"), [
+    (_result(1, err="Error: /x/labels.gpkg: label file not found"), False, NAMED),
+    (_result(1, err="Error: something failed"), False, UNNAMED),
+    (_result(1, err="Traceback (most recent call last):\n  ...\nKeyError: 'scenes'"), False, TRACEBACK),
+    (_result(0, out="/x/labels.gpkg: OK"), False, SILENT),
+    (_result(0, err="warning: /x/labels.gpkg: label file not found"), True, RULE),
+    (_result(0, err="warning: about something else"), True, SILENT),
+    (_result(0, err="warning: /x/labels.gpkg: label file not found"), False, SILENT),
+    (_result(None), False, HANG),
+    (_result(1, err="Error: /x/labels.gpkg: label file not found", leaks=["stderr (bearer token)"]), False, LEAK),
+], ids=["named", "unnamed", "traceback", "silent", "rule", "rule-without-words", "rule-not-accepted", "hang",
+        "leak-wins"])
+def test_classifier(result: Result, rule_ok: bool, klass: str) -> None:
+    assert classify(result, ("/x/labels.gpkg", "not found"), rule_ok=rule_ok)[0] == klass
+
+
+def test_leaks_are_found_in_output_and_files_in_every_encoding(tmp_path: Path) -> None:
+    assert find_leaks({"stdout": "nothing here"}, tmp_path) == []
+    for name, secret in SECRETS.items():
+        (tmp_path / "logs").mkdir(exist_ok=True)
+        (tmp_path / "logs" / "search.log").write_text(f"Authorization: Basic {secret}\n")
+        assert f"{tmp_path / 'logs' / 'search.log'} ({name})" in find_leaks({}, tmp_path)
+        assert f"stderr ({name})" in find_leaks({"stderr": f"x{secret}x"}, tmp_path / "logs" / "none")
+
+
+def test_table_counts_per_group_and_total() -> None:
+    from bad_input import Outcome, Trial
+
+    def o(group: str, klass: str) -> Outcome:
+        return Outcome(Trial(group, f"t{klass}", lambda ctx: None), klass, "")  # type: ignore[arg-type,return-value]
+
+    text = table([o("a", NAMED), o("a", TRACEBACK), o("b", RULE), o("b", SKIPPED)])
+    lines = text.splitlines()
+    assert lines[0].split("|")[1:4] == [" group ", " trials ", " named errors "]
+    assert [c.strip() for c in lines[-2].split("|")[1:6]] == ["total", "3", "1", "1", "1"]
+    assert lines[-1].startswith("skipped (not counted): b/tskipped")
