@@ -209,6 +209,21 @@ def test_hrefs_outside_the_delivery_are_never_opened(copy: Path, tmp_path: Path)
     assert any("asset 'data' href" in p and "outside the delivery" in p for p in r.problems)
 
 
+def test_url_asset_is_named_and_not_opened(copy: Path) -> None:
+    # found by tests/reliability/bad_input.py: a URL asset href was reported as "delivered file is gone"
+    item = _product(copy)
+    d = json.loads(item.read_text())
+    url = "http://127.0.0.1:9/dtm.tif"  # nothing listens on the discard port
+    d["assets"]["dtm"]["href"] = url
+    item.write_text(json.dumps(d))
+    r = Reproducer().reproduce(item)
+    assert r.verdict == Verdict.DIFFERENT, r.render()
+    (dtm,) = [a for a in r.assets if a.key == "dtm"]
+    assert dtm.status == AssetStatus.MISSING
+    assert dtm.detail == (f"delivered href {url!r} is a URL, outside the delivery; reproduce does not open it; "
+                          "reproduced checksum equals the recorded one")
+
+
 def test_summary_and_json_differences() -> None:
     assert json_differences({"a": [1, 2.0], "b": float("nan")}, {"a": [1, 2.5], "b": float("nan")}) == ["$.a[1]"]
     assert summary([]).startswith("reproduced bit-for-bit: 0 of 0")

@@ -229,3 +229,20 @@ def test_item_changed_at_the_data_location_is_caught(published) -> None:
         f"file:checksum '1220{'0' * 64}', the catalog copy "
         f"{load_json(copy)['assets']['composite-early'][ext.FILE_CHECKSUM]!r} (changed after publishing)"
     ]
+
+
+def test_url_asset_is_named_not_silently_passed(published) -> None:
+    # found by tests/reliability/bad_input.py: a URL href in a delivery only showed as a count
+    url = "http://127.0.0.1:9/passwd"
+    copy = _copy(published, ext.COLLECTION_MODELS, "model-rf")
+    for path in (copy, published.model):  # the catalog copy and the item beside the data agree
+        d = load_json(path)
+        d["assets"]["metrics"]["href"] = url
+        path.write_text(json.dumps(d))
+    ran = CliRunner().invoke(cli, ["verify", str(published.catalog)])
+    assert ran.exit_code == 0, ran.output
+    assert ran.stderr.splitlines() == [
+        f"warning: {copy.resolve()}: item 'model-rf' asset 'metrics' href {url!r} is a URL: not checked offline "
+        "(not part of the delivery)"
+    ]
+    assert ran.stdout.strip() == "OK: 7 items, 10 assets checked, 1 remote (URL) assets not checked"

@@ -55,6 +55,8 @@ def verify(
     from sporbar.stac.verify import verify_catalog
 
     report = verify_catalog(path, root=root, external=external, schema_dir=schema_dir)
+    for remote in report.remote_assets:  # named, so a URL in a delivery is never a silent pass
+        click.echo(f"warning: {remote} is a URL: not checked offline (not part of the delivery)", err=True)
     if report.ok:
         click.echo(report.summary())
         return

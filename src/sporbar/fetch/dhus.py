@@ -72,8 +72,12 @@ def _api(s: dict[str, Any]) -> Any:
 
     login = credentials(s).login()
     user, pw = login if login else (None, None)
-    api = SentinelAPI(user, pw, s["api_url"], show_progressbars=False, timeout=60)
+    timeout = policy(s).timeout
+    api = SentinelAPI(user, pw, s["api_url"], show_progressbars=False, timeout=timeout)
     api.session.trust_env = False  # credentials only from our env vars / ~/.netrc lookup
+    # sentinelsat stores its timeout as `session.timeout`, which requests ignores: a hub that stops
+    # answering hung the search for ever. Every request of the session gets it (found by the bad-input trials)
+    api.session.request = partial(api.session.request, timeout=timeout)
     return api
 
 
@@ -122,7 +126,7 @@ def search(cfg: Config, *, mission: Mission = SENTINEL2) -> Found:
             f"set {creds.describe()}"
         ) from None
     except (SentinelAPIError, requests.RequestException) as err:
-        raise DownloadError(f"{redact_url(s['api_url'])}: DHuS search failed: {quote_body(str(err))}") from None
+        raise DownloadError(f"{redact_url(s['api_url'])}: DHuS search failed: {_hub_answer(err)}") from None
     query = {"api_url": redact_url(s["api_url"]), **p.as_dict(), "product_type": s["product_type"]}
     filters: dict[str, Any] = {"product_type": s["product_type"]}
     if s1:
@@ -155,6 +159,18 @@ def search(cfg: Config, *, mission: Mission = SENTINEL2) -> Found:
                "; widen the dates (sources.sentinel2.date_range) or the cloud limit")
         )
     return query, scenes
+
+
+def _hub_answer(err: Exception) -> str:
+    """The hub's answer of a failed search, quoted from its raw body (redacted, cut short).
+
+    Not sentinelsat's message: it renders an HTML page as text first, which can change a secret
+    the page echoes ("&x?" becomes "&x;?") so that redaction no longer finds it.
+    """
+    resp = getattr(err, "response", None)
+    if resp is None or not getattr(resp, "text", None):
+        return quote_body(str(err))
+    return quote_body(f"HTTP {resp.status_code} {resp.reason}: {resp.text}")
 
 
 def product_md5(s: dict[str, Any], uuid: str, pol: Policy) -> str | None:

@@ -35,7 +35,7 @@ from sporbar.fetch.lidar_files import (
     stated_epsg,
     tile_id,
 )
-from sporbar.fetch.search import Found
+from sporbar.fetch.search import Found, policy
 from sporbar.fetch.source import Source
 from sporbar.las import Bounds, bounds_in
 from sporbar.redaction import redact_url
@@ -106,7 +106,7 @@ def search(cfg: Config) -> Found:
     when = f"{dr['start']}/{dr['end']}" if dr else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        client = Client.open(s["url"], headers=credentials(s, s["url"]).headers())
+        client = Client.open(s["url"], headers=credentials(s, s["url"]).headers(), timeout=policy(s).timeout)
         items = list(client.search(collections=[s["collection"]], bbox=bb, datetime=when).items_as_dicts())
     key = s.get("asset", "data")
     tiles: list[dict[str, Any]] = []

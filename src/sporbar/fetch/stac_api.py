@@ -79,7 +79,8 @@ def search_items(s: dict[str, Any], p: SearchParams, **filters: Any) -> list[dic
 
     Raises:
         AuthError: the API refused the credentials (names the ones to set).
-        DownloadError: the API failed (its message scrubbed of secrets and cut short).
+        DownloadError: the API failed, did not answer within the settings' timeout, or answered
+            what is not JSON (its message scrubbed of secrets and cut short).
     """
     from pystac_client import Client
     from pystac_client.exceptions import APIError
@@ -88,7 +89,8 @@ def search_items(s: dict[str, Any], p: SearchParams, **filters: Any) -> list[dic
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # conformance warnings of older APIs
-            client = Client.open(s["url"], headers=creds.headers())
+            # without a timeout, pystac-client waits forever on an API that stops answering
+            client = Client.open(s["url"], headers=creds.headers(), timeout=policy(s).timeout)
             return list(client.search(
                 collections=[s["collection"]],
                 bbox=list(p.bbox_wgs84),
@@ -103,6 +105,11 @@ def search_items(s: dict[str, Any], p: SearchParams, **filters: Any) -> list[dic
             ) from None
         text = quote_body(str(err))
         raise DownloadError(f"{redact_url(s['url'])}: STAC API search failed: {text}") from None
+    except ValueError as err:  # a page that is not JSON (orjson's and json's decode errors are ValueErrors)
+        raise DownloadError(
+            f"{redact_url(s['url'])}: STAC API search failed: the API answered what is not STAC JSON "
+            f"({type(err).__name__}: {quote_body(str(err))})"
+        ) from None
 
 
 def _suffix(href: str, media_type: str | None) -> str:

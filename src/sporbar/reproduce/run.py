@@ -321,14 +321,20 @@ class Reproducer:
             if key not in old_assets:
                 report.assets.append(AssetResult(key, AssetStatus.EXTRA, "written by the re-run only"))
                 continue
-            old_file = resolve_href(old_assets[key]["href"], loc.path.parent)
+            old_href = old_assets[key]["href"]
+            old_file = resolve_href(old_href, loc.path.parent)
             new_file = resolve_href(new_assets[key]["href"], out.parent)
             recorded = old_assets[key].get(ext.FILE_CHECKSUM)
             reproduced = new_assets[key].get(ext.FILE_CHECKSUM) or sha256_multihash(new_file)
+            same = "equals" if reproduced == recorded else "differs from"
+            if not is_local_href(old_href):  # a URL is outside the delivery: named, never opened
+                report.assets.append(AssetResult(
+                    key, AssetStatus.MISSING, f"delivered href {old_href!r} is a URL, outside the delivery; "
+                    f"reproduce does not open it; reproduced checksum {same} the recorded one"))
+                continue
             if not old_file.exists():
                 report.assets.append(AssetResult(
-                    key, AssetStatus.MISSING, "delivered file is gone; reproduced checksum "
-                    f"{'equals' if reproduced == recorded else 'differs from'} the recorded one"))
+                    key, AssetStatus.MISSING, f"delivered file is gone; reproduced checksum {same} the recorded one"))
                 continue
             on_disk = sha256_multihash(old_file)
             if recorded == reproduced == on_disk:

@@ -61,6 +61,7 @@ class VerifyReport:
         n_catalogs, n_collections, n_items: STAC objects checked.
         n_assets: local assets checked against the disk.
         n_remote_assets: assets with a URL href (not checked offline).
+        remote_assets: ``"<json path>: item 'id' asset 'key' href 'URL'"`` of each, to name them.
         n_links: local links checked.
         external: folders outside the delivery the caller named as allowed (an archive
             indexed in place); their files are checked like the delivery's own.
@@ -75,6 +76,7 @@ class VerifyReport:
     n_items: int = 0
     n_assets: int = 0
     n_remote_assets: int = 0
+    remote_assets: list[str] = field(default_factory=list)
     n_links: int = 0
     external: tuple[Path, ...] = ()
     n_external_assets: int = 0
@@ -311,6 +313,7 @@ class _Checker:
         href = asset.get("href", "")
         if not is_local_href(href):
             self.report.n_remote_assets += 1
+            self.report.remote_assets.append(f"{path}: item {item_id!r} asset {key!r} href {href!r}")
             return
         where = f"{path}: asset {key!r}"
         target = self.local_target(path, f"item {item_id!r} asset {key!r}", href, out)
