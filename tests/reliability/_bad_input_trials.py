@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bad_input import RULE, Call, Ctx, Trial
+from bad_input import PASSWORD, RULE, USER, Call, Ctx, Skip, Trial
 from conftest import small_config, write_config
 
 Mutate = Callable[[dict[str, Any]], Any]
@@ -499,4 +501,324 @@ CORRUPT = [
     Trial("corrupt-data", "search-result-empty-object", _fetch_s2_search("{}")),
 ]
 
-TRIALS: list[Trial] = [*CONFIG, *LABELS, *STAGE, *CORRUPT]
+
+
+# --- hostile catalog items: hrefs out of the delivery, for `verify` and `reproduce` ---------------------
+
+
+def _outside(ctx: Ctx) -> tuple[Path, Path]:
+    """A secret file and a FIFO (opening it would block) outside the delivery."""
+    out = ctx.tmp / "outside"
+    out.mkdir()
+    secret = out / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    os.mkfifo(out / "fifo")
+    return secret, out / "fifo"
+
+
+def _href(form: str, target: Path, item: Path) -> str:
+    """``target`` as an href of ``item`` in ``form``; a symlink form makes the link beside the item."""
+    if form == "relative":
+        return os.path.relpath(target, item.parent)
+    if form == "absolute":
+        return str(target)
+    if form == "file-url":
+        return target.as_uri()
+    if form == "http-url":
+        return "http://127.0.0.1:9/passwd"  # nothing listens on the discard port: an open would fail or hang
+    link = item.parent / f"link-{target.name}"
+    link.symlink_to(target)
+    return f"./{link.name}"
+
+
+def _point_asset(item: Path, key: str, href: str, target: Path | None) -> None:
+    """Make asset ``key`` of ``item`` point at ``href``, recording ``target``'s checksum (a matching one)."""
+    from sporbar.io import sha256_multihash
+
+    d = json.loads(item.read_text())
+    d["assets"][key]["href"] = href
+    if target is not None and target.is_file():
+        d["assets"][key].update({"file:checksum": sha256_multihash(target), "file:size": target.stat().st_size})
+    item.write_text(json.dumps(d))
+
+
+def _delivery(ctx: Ctx) -> tuple[Path, Path]:
+    """A copy of the published chain (its folder holds config.yaml: the delivery root); (catalog, model copy)."""
+    chain = ctx.shared.chain
+    folder = shutil.copytree(chain.root.parent, ctx.tmp / "delivery", symlinks=True)
+    catalog = folder / chain.catalog.relative_to(chain.root.parent)
+    (model,) = catalog.parent.glob("models/model-rf/*.json")
+    return catalog, model
+
+
+def _verify_outside(form: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        secret, _ = _outside(ctx)
+        catalog, model = _delivery(ctx)
+        href = _href(form, secret, model)
+        _point_asset(model, "metrics", href, secret)
+        return Call(["sporbar", "verify", str(catalog)], (str(model), "'metrics'", "outside the delivery"),
+                    timeout=60)
+
+    return setup
+
+
+def _verify_url(ctx: Ctx) -> Call:
+    """A URL asset in the catalog copy and in the item beside the data: allowed, but named."""
+    catalog, model = _delivery(ctx)
+    home = ctx.tmp / "delivery" / "results" / "models" / "rf" / "item.json"
+    for item in (model, home):
+        _point_asset(item, "metrics", _href("http-url", Path("/"), item), None)
+    return Call(["sporbar", "verify", str(catalog)], (str(model), "'metrics'", "is a URL: not checked"),
+                timeout=60)
+
+
+def _verify_fifo(ctx: Ctx) -> Call:
+    _, fifo = _outside(ctx)
+    catalog, model = _delivery(ctx)
+    _point_asset(model, "model", os.path.relpath(fifo, model.parent), None)
+    return Call(["sporbar", "verify", str(catalog)], (str(model), "'model'", "outside the delivery"), timeout=60)
+
+
+def _verify_derived_from_outside(ctx: Ctx) -> Call:
+    catalog, model = _delivery(ctx)
+    stray = ctx.tmp / "stray-item.json"
+    stray.write_text(ctx.shared.chain.raw_lidar.read_text())
+    d = json.loads(model.read_text())
+    d["links"].append({"rel": "derived_from", "href": stray.as_uri(), "type": "application/json"})
+    model.write_text(json.dumps(d))
+    return Call(["sporbar", "verify", str(catalog)], (str(model), "derived_from", "outside the delivery"))
+
+
+def _verify_changed_asset(ctx: Ctx) -> Call:
+    catalog, model = _delivery(ctx)
+    data = ctx.tmp / "delivery" / "results" / "models" / "rf" / "metrics.json"
+    data.write_text('{"accuracy": 1.0}\n')
+    return Call(["sporbar", "verify", str(catalog)], ("'metrics'", "mismatch"))
+
+
+def _verify_catalog_not_json(ctx: Ctx) -> Call:
+    catalog, _ = _delivery(ctx)
+    catalog.write_text('{"type": "Catalog", "links": [')
+    return Call(["sporbar", "verify", str(catalog)], (str(catalog),))
+
+
+def _verify_item_deleted(ctx: Ctx) -> Call:
+    catalog, model = _delivery(ctx)
+    model.unlink()
+    return Call(["sporbar", "verify", str(catalog)], (str(model),))
+
+
+def _run_copy(ctx: Ctx) -> Path:
+    """A moved copy of the one-tile lidar run (root with its effective config); returns the root."""
+    return shutil.copytree(ctx.shared.lidar.root, ctx.tmp / "results", symlinks=True)
+
+
+def _reproduce_outside(form: str, *, of_input: bool = False) -> Callable[[Ctx], Call]:
+    """`sporbar reproduce` of the lidar products item whose asset (or its raw LAZ input's) points outside."""
+
+    def setup(ctx: Ctx) -> Call:
+        secret, fifo = _outside(ctx)
+        root = _run_copy(ctx)
+        lid = ctx.shared.lidar
+        product = root / lid.products.relative_to(lid.root)
+        if of_input:
+            item, key = root / lid.raw_lidar[0].relative_to(lid.root), "data"
+        else:
+            item, key = product, "dtm"
+        target = fifo if form in ("relative", "file-url") else secret
+        _point_asset(item, key, _href(form, target, item), None if form == "http-url" else target)
+        must = (str(item), f"'{key}'", "outside the delivery")
+        if form == "http-url":  # a row of the asset table: "dtm  missing  delivered href '...' is a URL, ..."
+            must = (str(item), "dtm", "is a URL, outside the delivery; reproduce does not open it")
+        return Call(["sporbar", "reproduce", str(product)], must, timeout=120)
+
+    return setup
+
+
+HOSTILE_ITEMS = [
+    *(Trial("hostile-items", f"verify-href-{form}", _verify_outside(form))
+      for form in ("relative", "absolute", "file-url", "symlink")),
+    Trial("hostile-items", "verify-href-http-url", lambda ctx: _verify_url(ctx), expect=RULE),
+    Trial("hostile-items", "verify-href-to-a-fifo", _verify_fifo),
+    Trial("hostile-items", "verify-derived-from-outside", _verify_derived_from_outside),
+    Trial("hostile-items", "verify-asset-changed", _verify_changed_asset),
+    Trial("hostile-items", "verify-catalog-not-json", _verify_catalog_not_json),
+    Trial("hostile-items", "verify-item-deleted", _verify_item_deleted),
+    *(Trial("hostile-items", f"reproduce-href-{form}", _reproduce_outside(form))
+      for form in ("relative", "absolute", "file-url", "symlink", "http-url")),
+    Trial("hostile-items", "reproduce-input-href-outside", _reproduce_outside("relative", of_input=True)),
+]
+
+
+
+# --- hostile download servers on loopback: each echoes the credentials it gets (leaks would show) -------
+
+FAST = {"retries": 1, "tries": 2, "backoff": 0.01, "max_backoff": 0.1, "timeout": 2}
+HANG_S = 60  # a hanging server answers after this long: the command must give up well before
+
+
+def _server(ctx: Ctx) -> Any:
+    from _loopback import Loopback
+
+    server = Loopback()
+    ctx.stack.callback(server.close)
+    return server
+
+
+def _echoing(code: int, content_type: str = "text/html", *, token: bool = False) -> Any:
+    """A handler answering ``code`` with a page that echoes the Authorization header it got and the secrets
+    sent to it (the login for a hub, the bearer token for a STAC API), as a server that logs them might."""
+    from test_credential_redaction import _echo, _login_encodings, _token_encodings
+
+    return _echo(code, content_type, _token_encodings() if token else _login_encodings())
+
+
+def _hanging(h: Any) -> tuple[int, dict[str, str], bytes]:
+    time.sleep(HANG_S)
+    return 200, {"Content-Type": "application/json"}, b"{}"
+
+
+def _s2_search_config(ctx: Ctx, sentinel2: dict[str, Any]) -> Path:
+    from test_credential_redaction import _config
+
+    return _config(ctx.tmp, sentinel2)
+
+
+def _dhus_search(handler: Any, *must: str, auth: tuple[str, str] | None = None) -> Callable[[Ctx], Call]:
+    """`sporbar search s2` against a loopback DHuS hub whose search answers with ``handler``."""
+
+    def setup(ctx: Ctx) -> Call:
+        from _loopback import Route
+
+        server = _server(ctx)
+        server.routes["/apihub/search"] = Route(handler=handler, auth=auth)
+        cfg = _s2_search_config(ctx, {"source": "dhus", "dhus": {"api_url": server.url("/apihub/"),
+                                                                  "download": FAST}})
+        return Call(["sporbar", "-vv", "search", "s2", "-c", str(cfg), "-o", str(ctx.tmp / "search.json")],
+                    (server.base, *must), timeout=HANG_S - 10)
+
+    return setup
+
+
+def _stac_landing(server: Any) -> bytes:
+    return json.dumps({
+        "type": "Catalog", "id": "x", "description": "x", "stac_version": "1.0.0",
+        "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search"],
+        "links": [{"rel": "search", "href": server.url("/v1/search"), "type": "application/geo+json",
+                   "method": "POST"}, {"rel": "self", "href": server.url("/v1")}]}).encode()
+
+
+def _stac_search(landing: Any, search: Any, *must: str) -> Callable[[Ctx], Call]:
+    """`sporbar search s2` against a loopback STAC API (bearer token configured); ``landing`` and ``search``
+    are handlers, or None for a good landing page."""
+
+    def setup(ctx: Ctx) -> Call:
+        from _loopback import Route
+
+        server = _server(ctx)
+        server.routes["/v1"] = (Route(handler=landing) if landing else
+                                Route(body=_stac_landing(server), content_type="application/json"))
+        server.routes["/v1/search"] = Route(handler=search)
+        api = {"url": server.url("/v1"), "token_env": "SPORBAR_TEST_TOKEN", "download": FAST}
+        cfg = _s2_search_config(ctx, {"source": "stac_api", "stac_api": api})
+        return Call(["sporbar", "-vv", "search", "s2", "-c", str(cfg), "-o", str(ctx.tmp / "search.json")],
+                    (server.base, *must), timeout=HANG_S - 10)
+
+    return setup
+
+
+def _garbage_json(h: Any) -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "application/json"}, b'{"type": "Catalog", "links": [{"rel": '
+
+
+def _dhus_fetch(change: Callable[[Any, Any], None], *must: str, named: bool = True) -> Callable[[Ctx], Call]:
+    """`sporbar fetch s1 --source dhus` of the real S1 product from a loopback hub (Basic auth), after
+    ``change(server, product_route)`` made it hostile. The error must name the product (``named``), else
+    its hub id (uuid)."""
+
+    def setup(ctx: Ctx) -> Call:
+        import yaml
+        from _s1_fixtures import PRODUCT, REAL_S1, UUID, serve_dhus_product, zip_safe
+        from _s2_fixtures import write_tiny_config
+
+        from sporbar.fetch.search import write_search
+
+        if not (REAL_S1 / "manifest.safe").is_file():
+            raise Skip(f"{REAL_S1} absent (../shared/realdata)")
+        server = _server(ctx)
+        serve_dhus_product(server, UUID, zip_safe(REAL_S1), auth=(USER, PASSWORD))
+        change(server, server.routes[f"/apihub/odata/v1/Products('{UUID}')/$value"])
+        path = write_tiny_config(ctx.tmp)
+        data = yaml.safe_load(path.read_text())
+        data["sources"]["sentinel1"] = {"source": "dhus", "dhus": {"api_url": server.url("/apihub/"),
+                                                                   "download": FAST}}
+        path.write_text(yaml.safe_dump(data))
+        write_search(ctx.tmp / "s1-search.json", "dhus", {}, [{"id": PRODUCT, "uuid": UUID}])
+        out = ctx.tmp / "results" / "raw" / "sentinel-1-grd" / PRODUCT / "item.json"
+        return Call(["sporbar", "-vv", "fetch", "s1", "-c", str(path), "--search", str(ctx.tmp / "s1-search.json"),
+                     "--scene", PRODUCT, "-o", str(out)], (PRODUCT if named else UUID, *must), timeout=HANG_S - 10)
+
+    return setup
+
+
+def _always(fault: tuple[Any, ...]) -> Callable[[Any, Any], None]:
+    def change(server: Any, route: Any) -> None:
+        route.ranges = False  # no resume: every try starts over
+        route.faults = [fault] * 20
+
+    return change
+
+
+def _wrong_md5(server: Any, route: Any) -> None:
+    from _loopback import Route
+    from _s1_fixtures import UUID
+
+    server.routes[f"/apihub/odata/v1/Products('{UUID}')"] = Route(
+        body=json.dumps({"d": {"Id": UUID, "Checksum": {"Algorithm": "MD5", "Value": "0" * 32}}}).encode(),
+        content_type="application/json", auth=(USER, PASSWORD))
+
+
+def _odata_garbage(server: Any, route: Any) -> None:
+    from _loopback import Route
+    from _s1_fixtures import UUID
+
+    server.routes[f"/apihub/odata/v1/Products('{UUID}')"] = Route(handler=_echoing(200, "application/json"),
+                                                                  auth=(USER, PASSWORD))
+
+
+def _echo_product(server: Any, route: Any) -> None:
+    route.handler = _echoing(500)
+
+
+def _hang_product(server: Any, route: Any) -> None:
+    route.handler = _hanging
+
+
+def _not_a_zip(server: Any, route: Any) -> None:
+    from _s1_fixtures import UUID, serve_dhus_product
+
+    serve_dhus_product(server, UUID, b"PK\x03\x04 this is not a zip" * 100, auth=(USER, PASSWORD))
+
+
+_HUB_ECHO = _echoing(500)
+_API_ECHO = _echoing(500, "text/plain", token=True)
+SERVERS = [
+    Trial("hostile-servers", "dhus-search-500-echoing-credentials", _dhus_search(_HUB_ECHO, "DHuS search failed")),
+    Trial("hostile-servers", "dhus-search-200-garbage", _dhus_search(_echoing(200), "DHuS search failed")),
+    Trial("hostile-servers", "dhus-search-wrong-password", _dhus_search(_echoing(200), "SPORBAR_DHUS_PASSWORD",
+                                                                        auth=(USER, "another-password"))),
+    Trial("hostile-servers", "dhus-search-hangs", _dhus_search(_hanging, "DHuS search failed", "timed out")),
+    Trial("hostile-servers", "stac-search-500-echoing-token", _stac_search(None, _API_ECHO, "STAC API search failed")),
+    Trial("hostile-servers", "stac-landing-garbage-json", _stac_search(_garbage_json, _API_ECHO, "not STAC JSON")),
+    Trial("hostile-servers", "stac-landing-hangs", _stac_search(_hanging, _API_ECHO, "timed out")),
+    Trial("hostile-servers", "stac-search-hangs", _stac_search(None, _hanging, "timed out")),
+    Trial("hostile-servers", "product-500-echoing-credentials", _dhus_fetch(_echo_product, "HTTP 500")),
+    Trial("hostile-servers", "product-cut-every-time", _dhus_fetch(_always(("cut", 1000)), "giving up")),
+    Trial("hostile-servers", "product-wrong-md5", _dhus_fetch(_wrong_md5, "still corrupted", "expected " + "0" * 32)),
+    Trial("hostile-servers", "product-entry-garbage", _dhus_fetch(_odata_garbage, "is not OData JSON", named=False)),
+    Trial("hostile-servers", "product-not-a-zip", _dhus_fetch(_not_a_zip, "zip")),
+    Trial("hostile-servers", "product-download-hangs", _dhus_fetch(_hang_product, "timed out")),
+]
+
+TRIALS: list[Trial] = [*CONFIG, *LABELS, *STAGE, *CORRUPT, *HOSTILE_ITEMS, *SERVERS]

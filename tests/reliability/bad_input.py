@@ -62,6 +62,12 @@ HEADS = {NAMED: "named errors", RULE: "stated rules", TRACEBACK: "tracebacks", S
 
 # every encoding of every configured secret that must never be printed or written
 SECRETS = {**_login_encodings(), **_token_encodings()}
+# and any 10 characters in a row of a plain secret: a secret mangled on the way (an HTML-to-text
+# conversion that turns "&x?" into "&x;?") is still a leak, and escapes the exact match
+FRAGMENT = 10
+SECRETS.update({f"{name} characters {i + 1}-{i + FRAGMENT}": value[i : i + FRAGMENT]
+                for name, value in (("password", PASSWORD), ("token", TOKEN))
+                for i in range(len(value) - FRAGMENT + 1)})
 LEAK_SCAN_LIMIT = 8 * 1024 * 1024  # files larger than this (rasters, zips) are not read for secrets
 
 
@@ -162,9 +168,9 @@ def classify(result: Result, must: tuple[str, ...], *, rule_ok: bool) -> tuple[s
     if result.returncode != 0:
         if missing:
             return UNNAMED, f"exit {result.returncode}, lacks {missing}: {_last_line(result.text)}"
-        return NAMED, _last_line(result.text)
+        return NAMED, _last_line(result.text, must[-1] if must else "")
     if rule_ok and not missing:
-        return RULE, _last_line(result.text, "warning")
+        return RULE, _last_line(result.text, must[-1] if must else "warning")
     return SILENT, f"exit 0, lacks {missing}" if missing else "exit 0 where an error was due"
 
 
