@@ -45,14 +45,14 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
     Raises:
         OutputWriteError: no space left, quota exceeded, or a read-only file system
             (names ``path`` and what to do), also when a library (GDAL) reports the full
-            disk in its own words.
+            disk in its own words; or its folder cannot be made (a file in the way, no permission).
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     except OSError as err:
-        raise OutputWriteError.of(err, path) or err from err
+        raise OutputWriteError.of(err, path) or _no_folder(err, path) or err from err
     target = tmp / (path.name if suffix is None else f"data{suffix}")
     try:
         yield target
@@ -68,6 +68,17 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
         raise failed from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _no_folder(err: OSError, path: Path) -> OutputWriteError | None:
+    """An OutputWriteError if the folder of ``path`` cannot be made: a file in the way, or no permission."""
+    if isinstance(err, FileExistsError | NotADirectoryError):
+        why = "a file is in the way of a folder on that path; move it, or set root (or -o) elsewhere"
+    elif isinstance(err, PermissionError):
+        why = "no permission to write there; set root (or -o) to a folder you can write"
+    else:
+        return None
+    return OutputWriteError(err.errno, f"{path}: cannot make its folder {path.parent}: {err.strerror}; {why}")
 
 
 def _disk_full(path: Path) -> OutputWriteError | None:

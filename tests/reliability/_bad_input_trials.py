@@ -6,7 +6,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -337,7 +339,9 @@ def _predict_changed_model(ctx: Ctx) -> Call:
 
 def _predict_other_tile(ctx: Ctx) -> Call:
     a = ctx.shared.ml.area
-    return _predict(ctx, a.tiles[0], a.tiles[1], tile=a.tiles[0], ard=a.ard[a.tiles[1]], lidar=a.lidar[a.tiles[1]])
+    other = a.ard[a.tiles[1]]
+    return _predict(ctx, str(other.parent), "not on the expected grid", tile=a.tiles[0], ard=other,
+                    lidar=a.lidar[a.tiles[1]])
 
 
 def _predict_lidar_as_model(ctx: Ctx) -> Call:
@@ -378,7 +382,6 @@ STAGE = [
     Trial("stage-inputs", "predict-inputs-of-another-tile", _predict_other_tile),
     Trial("stage-inputs", "train-samples-is-empty-json", _train_given_empty_object),
     Trial("stage-inputs", "ard-scene-is-empty-json", _ard_scene("empty-object")),
-    Trial("stage-inputs", "ard-scene-is-a-laz", _ard_scene("laz")),
     Trial("stage-inputs", "lidar-laz-changed-after-fetch", _lidar_changed_laz),
     Trial("stage-inputs", "samples-composite-changed", _samples_changed_composite),
     Trial("stage-inputs", "samples-lidar-file-deleted", _samples_missing_lidar_file),
@@ -426,12 +429,6 @@ def _predict_damaged(key: str, damage: Callable[[Path], None], *must: str) -> Ca
         return _predict(ctx, str(f), *must, model=item)
 
     return setup
-
-
-def _predict_damaged_composite(ctx: Ctx) -> Call:
-    a = ctx.shared.ml.area
-    item, f = _damaged(a.ard[a.tiles[0]], ctx, "composite-early", _garbage, vouch=True)
-    return _predict(ctx, str(f), ard=item)
 
 
 def _fetch_s2(ctx: Ctx, source: Path, *must: str, scene: str | None = None) -> Call:
@@ -490,7 +487,6 @@ CORRUPT = [
     Trial("corrupt-data", "model-garbage", _predict_damaged("model", _garbage, "cannot load",
                                                             "re-run `sporbar train")),
     Trial("corrupt-data", "model-sidecar-cut", _predict_damaged("model-metadata", _cut_half, "corrupt")),
-    Trial("corrupt-data", "composite-garbage-at-predict", _predict_damaged_composite),
     Trial("corrupt-data", "source-band-cut", _fetch_s2_damaged_source("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2",
                                                                       _cut_half, "manifest")),
     Trial("corrupt-data", "source-granule-metadata-cut", _fetch_s2_damaged_source("GRANULE/*/MTD_TL.xml",
@@ -821,4 +817,82 @@ SERVERS = [
     Trial("hostile-servers", "product-download-hangs", _dhus_fetch(_hang_product, "timed out")),
 ]
 
-TRIALS: list[Trial] = [*CONFIG, *LABELS, *STAGE, *CORRUPT, *HOSTILE_ITEMS, *SERVERS]
+
+
+# --- the file system: read-only and full folders (a private mount namespace), missing and odd paths ----
+
+
+def _can_mount() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30).returncode == 0
+
+
+def _mounted(mount: str, folder: Path, argv: list[str]) -> list[str]:
+    """``argv`` run in a private mount namespace where ``mount`` (a shell command on ``folder``) was done."""
+    from bad_input import command
+
+    if not _can_mount():
+        raise Skip("needs `unshare -rm` (user and mount namespaces)")
+    script = f"{mount} && exec {' '.join(shlex.quote(a) for a in command(argv))}"
+    return ["unshare", "-rm", "sh", "-c", script]
+
+
+def _lidar_into(ctx: Ctx, mount: str, *must: str) -> Call:
+    """`sporbar lidar` writing into ``ctx.tmp/mnt`` after ``mount`` ({mnt} is the folder)."""
+    mnt = ctx.tmp / "mnt"
+    mnt.mkdir()
+    lid = ctx.shared.lidar
+    out = mnt / "products" / "item.json"
+    argv = ["sporbar", "lidar", "-c", str(lid.cfg_path), "--tile", lid.tile, "-o", str(out), *map(str, lid.raw_lidar)]
+    return Call(_mounted(mount.format(mnt=shlex.quote(str(mnt))), mnt, argv), (str(mnt), *must))
+
+
+def _read_only(ctx: Ctx) -> Call:
+    return _lidar_into(ctx, "mount --bind {mnt} {mnt} && mount -o remount,bind,ro {mnt}", "Read-only file system")
+
+
+def _full(ctx: Ctx) -> Call:
+    return _lidar_into(ctx, "mount -t tmpfs -o size=24k tmpfs {mnt}", "No space left on device")
+
+
+def _fetch_labels(ctx: Ctx, source: Path, out: Path, *must: str, extra: tuple[str, ...] = ()) -> Call:
+    lid = ctx.shared.lidar
+    return Call(["sporbar", "fetch", "labels", "-c", str(lid.cfg_path), "--source-dir", str(source), "-o", str(out),
+                 *extra], must)
+
+
+def _missing_source(ctx: Ctx) -> Call:
+    gone = ctx.tmp / "demo-source"
+    return _fetch_labels(ctx, gone, ctx.tmp / "raw" / "item.json", str(gone), "does not exist")
+
+
+def _output_under_a_file(ctx: Ctx) -> Call:
+    blocker = ctx.tmp / "raw"
+    blocker.write_text("a file where a folder is needed\n")
+    return _fetch_labels(ctx, ctx.shared.lidar.root / "demo-source", blocker / "item.json" , str(blocker))
+
+
+def _output_exists(ctx: Ctx) -> Call:
+    out = ctx.tmp / "raw" / "item.json"
+    out.parent.mkdir()
+    out.write_text("{}")
+    return _fetch_labels(ctx, ctx.shared.lidar.root / "demo-source", out, str(out), "--overwrite")
+
+
+def _output_is_a_folder(ctx: Ctx) -> Call:
+    out = ctx.tmp / "raw" / "item.json"
+    out.mkdir(parents=True)
+    return _fetch_labels(ctx, ctx.shared.lidar.root / "demo-source", out, str(out), extra=("--overwrite",))
+
+
+FILESYSTEM = [
+    Trial("filesystem", "read-only-output-folder", _read_only),
+    Trial("filesystem", "full-output-folder", _full),
+    Trial("filesystem", "missing-input-folder", _missing_source),
+    Trial("filesystem", "output-folder-is-a-file", _output_under_a_file),
+    Trial("filesystem", "output-exists", _output_exists),
+    Trial("filesystem", "output-item-is-a-folder", _output_is_a_folder),
+]
+
+TRIALS: list[Trial] = [*CONFIG, *LABELS, *STAGE, *CORRUPT, *HOSTILE_ITEMS, *SERVERS, *FILESYSTEM]

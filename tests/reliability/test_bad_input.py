@@ -9,6 +9,7 @@ selection); the classifier's own tests below run everywhere.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ from bad_input import (
     SKIPPED,
     TRACEBACK,
     UNNAMED,
+    Outcome,
     Result,
+    Trial,
     all_trials,
     classify,
     find_leaks,
@@ -35,16 +38,24 @@ TRIALS = all_trials()
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
-    return Shared(tmp_path_factory.mktemp("bad-input-shared"))
+def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """The outcome of every selected trial, run two at a time (the selected tests' trials only)."""
+    selected = {item.callspec.params["trial"].id for item in request.session.items
+                if item.name.startswith("test_bad_input[")}
+    base = tmp_path_factory.mktemp("bad-input")
+    shared = Shared(base / "shared")
+    trials = [t for t in TRIALS if t.id in selected]
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip([t.id for t in trials],
+                        pool.map(lambda t: run_trial(t, shared, base / "trials" / t.id), trials), strict=True))
 
 
 @pytest.mark.reliability
 @pytest.mark.e2e
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("trial", TRIALS, ids=[t.id for t in TRIALS])
-def test_bad_input(trial, shared: Shared, tmp_path: Path) -> None:
-    outcome = run_trial(trial, shared, tmp_path / "trial")
+def test_bad_input(trial: Trial, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[trial.id]
     if outcome.klass == SKIPPED:
         pytest.skip(outcome.detail)
     r = outcome.result
@@ -93,8 +104,6 @@ def test_leaks_are_found_in_output_and_files_in_every_encoding(tmp_path: Path) -
 
 
 def test_table_counts_per_group_and_total() -> None:
-    from bad_input import Outcome, Trial
-
     def o(group: str, klass: str) -> Outcome:
         return Outcome(Trial(group, f"t{klass}", lambda ctx: None), klass, "")  # type: ignore[arg-type,return-value]
 

@@ -71,3 +71,15 @@ def test_sporbar_on_a_full_or_read_only_file_system(tmp_path: Path, options: str
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith(f"Error: {out}") and words in last, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
+
+
+def test_a_file_in_the_way_of_the_output_folder_names_it(tmp_path: Path) -> None:
+    # found by tests/reliability/bad_input.py: -o below a regular file gave a FileExistsError traceback
+    blocker = tmp_path / "raw"
+    blocker.write_text("a file\n")
+    for target in (blocker / "item.json", blocker / "deeper" / "item.json"):
+        with pytest.raises(OutputWriteError) as err, atomic_path(target):
+            pass
+        assert str(err.value).startswith(f"{target}: cannot make its folder {target.parent}: ")
+        assert "a file is in the way of a folder on that path" in str(err.value)
+    assert blocker.read_text() == "a file\n"
