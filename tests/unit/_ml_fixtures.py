@@ -20,6 +20,7 @@ from rasterio.features import shapes
 from shapely.geometry import shape
 
 from sporbar.config import Config, load
+from sporbar.lidar_bands import metric_names
 from sporbar.raster import write_cog
 from sporbar.stac import extensions as ext
 from sporbar.stac.provenance import Provenance
@@ -159,6 +160,13 @@ def write_tile_inputs(
     }.items():
         f = write_cog(lid_dir / f"{key}.tif", arr, geobox, nodata=np.nan, band_names=[key])
         item.add_asset(key, pystac.Asset(f"./{f.name}", media_type=ext.COG))
+    # area-based metrics named as the lidar stage names them (the feature builder finds them by name)
+    names = metric_names(cfg.data["lidar"])
+    metrics = np.stack([chm * (0.5 + 0.5 * i / len(names)) for i in range(len(names) - 1)] + [chm > 2]
+                       ).astype(np.float32)
+    f = write_cog(lid_dir / "metrics.tif", metrics, geobox, nodata=np.nan, band_names=names)
+    item.add_asset("metrics", pystac.Asset(f"./{f.name}", media_type=ext.COG,
+                                           extra_fields={"bands": [{"name": n} for n in names]}))
     lidar_path = lid_dir / "item.json"
     _record(item, lidar_path)
     return ard_path, lidar_path

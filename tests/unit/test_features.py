@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 from _ml_fixtures import TILES, class_raster, write_config, write_tile_inputs
 
 from sporbar.config import load
@@ -16,10 +17,11 @@ def test_feature_names_order(tmp_path):
     cfg = load(write_config(tmp_path))
     names = feature_names(cfg)
     n_bands = len(cfg.data["ard"]["bands"]) + len(cfg.data["ard"]["indices"])
-    assert len(names) == 2 * n_bands + 5
+    metrics = ["h_p10", "h_p25", "h_p50", "h_p75", "h_p90", "h_p95", "h_max", "h_mean", "h_std", "cover"]
+    assert len(names) == 2 * n_bands + 5 + len(metrics)
     assert names[0] == "early_B02" and names[n_bands - 1] == "early_NDMI"
     assert names[2 * n_bands - 1] == "late_NDMI"
-    assert names[-5:] == ["dtm", "dsm", "chm", "dsm_minus_dtm", "slope"]
+    assert names[2 * n_bands:] == ["dtm", "dsm", "chm", *metrics, "dsm_minus_dtm", "slope"]
     assert len(set(names)) == len(names)
 
 
@@ -58,3 +60,23 @@ def test_missing_band_names_file_band_and_found(tmp_path):
         feature_stack(cfg, tile, ard, lidar)
     msg = str(err.value)
     assert "composite-early.tif" in msg and "'B8A' missing" in msg and "B02,B03" in msg
+
+
+def test_lidar_metrics_are_read_by_band_name(tmp_path):
+    """Issue 16: the area-based metrics flow from the lidar item's band names, no code per feature."""
+    cfg = load(write_config(tmp_path))
+    tile = TILES[0]
+    ard, lidar = write_tile_inputs(cfg, tile, class_raster(cfg, tile))
+    names = feature_names(cfg)
+    stack = feature_stack(cfg, tile, ard, lidar)
+    metrics, found = read_cog(lidar.parent / "metrics.tif")
+    for name in ("h_p50", "h_max", "cover"):
+        np.testing.assert_array_equal(stack[names.index(name)], metrics[found.index(name)])
+    # a metric added to the config is a feature at once; a lidar item made without it is refused
+    data = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    data["lidar"] = {"metrics": {"percentiles": [50, 99]}}
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump(data))
+    more = load(tmp_path / "more.yaml")
+    assert "h_p99" in feature_names(more) and "h_p10" not in feature_names(more)
+    with pytest.raises(InputDataError, match=r"item.json: band 'h_p99' missing .*re-run `sporbar lidar`"):
+        feature_stack(more, tile, ard, lidar)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from _lidar_fixtures import TILE, Area, area, fetch_demo_tile  # noqa: F401
 from _stac_fixtures import vouch_for_file
 from affine import Affine
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from odc.geo.geobox import GeoBox
 
 from sporbar.cli.main import cli
+from sporbar.config import load
 from sporbar.demo.landscape import DemoClass
 from sporbar.errors import GeographicCrsError, InputDataError
 from sporbar.io import sha256_multihash
@@ -22,6 +24,7 @@ from sporbar.lidar.grid import CellStats
 from sporbar.lidar.products import fill_nearest, products_from_stats
 from sporbar.lidar.read import Points
 from sporbar.lidar.run import run_lidar
+from sporbar.lidar_bands import metric_names
 from sporbar.raster import read_cog
 from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
@@ -63,7 +66,12 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     ]
     derived = sorted(link["title"] for link in d["links"] if link["rel"] == "derived_from")
     assert derived == sorted(p.parent.name for p in raw_items)
-    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density", "thumbnail"}
+    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density", "metrics", "thumbnail"}
+    names = metric_names(area.cfg.data["lidar"])
+    assert [b["name"] for b in d["assets"]["metrics"]["bands"]] == names
+    assert len(d["assets"]["metrics"]["raster:bands"]) == len(names)
+    assert d["properties"]["sporbar:excluded_points"]["unknown_classes"] == {}
+    assert d["properties"]["sporbar:excluded_points"]["noise"] > 0  # the demo has a few noise points
     for key in ("dtm", "dsm", "chm", "density"):
         asset = d["assets"][key]
         assert asset["file:checksum"] == sha256_multihash(out.parent / f"{key}.tif")
@@ -97,6 +105,17 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     )
     assert forest > 5 and forest > open_land + 5
     assert 0.8 < np.median(density) < 1.6
+    metrics, found = read_cog(out.parent / "metrics.tif", geobox=gb)
+    assert found == names
+    m = dict(zip(names, metrics, strict=True))
+    is_forest = classes == DemoClass.forest
+    is_open = np.isin(classes, [DemoClass.farmland, DemoClass.heath, DemoClass.mire])
+    assert np.median(m["cover"][is_forest]) > 0.5 and np.median(m["cover"][is_open]) < 0.1
+    assert abs(np.median(m["h_p95"][is_forest]) - forest) < 3  # the canopy top, as the CHM says
+    ok = np.isfinite(m["h_p10"])
+    assert ok.mean() > 0.99
+    stack = np.stack([m[n] for n in names[:-4]] + [m["h_max"]])[:, ok]
+    assert np.all(np.diff(stack, axis=0) >= 0)  # p10 <= p25 <= ... <= p95 <= max
 
 
 def test_laz_in_a_geographic_crs_is_refused(area: Area, raw_items: list[Path], tmp_path: Path) -> None:  # noqa: F811
@@ -120,18 +139,20 @@ def test_laz_in_a_geographic_crs_is_refused(area: Area, raw_items: list[Path], t
 def test_cell_statistics_table() -> None:
     gb = GeoBox((1, 2), Affine(10, 0, 0, 0, -10, 10), "EPSG:25833")  # 1 row, 2 cells
     pts = Points(
-        x=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 15.0, 16.0, 25.0]),
-        y=np.array([5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]),
-        z=np.array([100.0, 102.0, 120.0, 130.0, 500.0, 50.0, 58.0, 999.0]),
-        classification=np.array([2, 2, 5, 5, 7, 2, 6, 2], np.uint8),
-        return_number=np.array([2, 2, 1, 1, 1, 1, 1, 1], np.uint8),
+        x=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 15.0, 16.0, 25.0, 6.0, 17.0]),
+        y=np.array([5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]),
+        z=np.array([100.0, 102.0, 120.0, 130.0, 500.0, 50.0, 58.0, 999.0, 300.0, 0.0]),
+        classification=np.array([2, 2, 5, 5, 7, 2, 6, 2, 65, 2], np.uint8),
+        return_number=np.array([2, 2, 1, 1, 1, 1, 1, 1, 1, 1], np.uint8),
+        withheld=np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool),
     )
     stats = CellStats(gb)
     stats.add(pts)
     p = products_from_stats(stats)
-    assert p.points == 6  # noise and the point outside the grid dropped
+    assert p.points == 6  # noise, class 65, the withheld point and the point outside the grid dropped
+    assert p.excluded == {"noise": 1, "withheld": 1, "unknown_classes": {"65": 1}}
     assert p.dtm.tolist() == [[101.0, 50.0]]
-    assert p.dsm.tolist() == [[130.0, 58.0]]  # highest first return, not the noise
+    assert p.dsm.tolist() == [[130.0, 58.0]]  # highest first return, not the noise nor class 65
     assert p.chm.tolist() == [[29.0, 0.0]]  # the building is not canopy
     assert np.allclose(p.density, [[0.04, 0.02]])
 
@@ -213,3 +234,57 @@ def test_laz_with_zero_points_is_warned_and_recorded(area: Area, raw_items: list
     full = run_lidar(area.cfg, TILE, raw_items, tmp_path / "full" / "item.json", ctx=RunContext.current())
     assert "sporbar:empty_inputs" not in full["properties"]
     assert d["properties"]["sporbar:point_count"] < full["properties"]["sporbar:point_count"]
+
+
+def _append_points(laz: Path, n: int, *, classification: int, dz: float, withheld: bool = False) -> int:
+    """Append ``n`` single first returns of ``classification`` at ``dz`` m above points of ``laz``."""
+    import laspy
+
+    las = laspy.read(laz)
+    pick = np.random.default_rng(5).choice(len(las.points), n, replace=False)
+    extra = laspy.ScaleAwarePointRecord(las.points.array[pick].copy(), las.header.point_format,
+                                        las.header.scales, las.header.offsets)
+    extra.z = np.asarray(extra.z) + dz
+    extra.classification[:] = classification
+    extra.return_number[:] = 1
+    extra.number_of_returns[:] = 1
+    extra.withheld[:] = withheld
+    las.points = laspy.ScaleAwarePointRecord(np.concatenate([las.points.array, extra.array]),
+                                             las.header.point_format, las.header.scales, las.header.offsets)
+    las.write(str(laz))
+    return n
+
+
+def test_unknown_class_and_withheld_points_do_not_change_the_surfaces(
+        area: Area, raw_items: list[Path], tmp_path: Path) -> None:  # noqa: F811
+    """Issue 16: class 65 (an artefact class of some deliveries) 80 m above the canopy raised the DSM."""
+    ref = run_lidar(area.cfg, TILE, raw_items, tmp_path / "ref" / "item.json", ctx=RunContext.current())
+    item, laz = _copy_item_with_laz(raw_items[0], tmp_path / "odd")
+    _append_points(laz, 500, classification=65, dz=80.0)
+    _append_points(laz, 300, classification=2, dz=-40.0, withheld=True)
+    vouch_for_file(item, "data")
+    d = run_lidar(area.cfg, TILE, [item, *raw_items[1:]], tmp_path / "odd-out" / "item.json",
+                  ctx=RunContext.current())
+    validate_item_dict(d)
+    excluded = d["properties"]["sporbar:excluded_points"]
+    ex_ref = ref["properties"]["sporbar:excluded_points"]
+    inside = excluded["unknown_classes"]["65"]
+    assert 0 < inside <= 500 and excluded["withheld"] > 0 and excluded["noise"] == ex_ref["noise"]
+    assert "unknown classes: class 65: " in d["properties"]["processing:lineage"]
+    assert d["properties"]["sporbar:point_count"] == ref["properties"]["sporbar:point_count"]
+    for key in ("dtm", "dsm", "chm", "density", "metrics"):
+        a = read_cog(tmp_path / "ref" / f"{key}.tif")[0]
+        b = read_cog(tmp_path / "odd-out" / f"{key}.tif")[0]
+        assert np.array_equal(a, b, equal_nan=True), key
+    # withheld points kept on request: the DTM sinks where they are; class 65 still left out
+    data = yaml.safe_load(area.cfg_path.read_text())
+    data["lidar"] = {"withheld": "keep"}
+    (tmp_path / "keep.yaml").write_text(yaml.safe_dump(data))
+    keep = run_lidar(load(tmp_path / "keep.yaml"), TILE, [item, *raw_items[1:]], tmp_path / "keep" / "item.json",
+                     ctx=RunContext.current())
+    assert keep["properties"]["sporbar:excluded_points"]["withheld"] == 0
+    dtm_keep = read_cog(tmp_path / "keep" / "dtm.tif")[0]
+    dtm_ref = read_cog(tmp_path / "ref" / "dtm.tif")[0]
+    dsm_keep = read_cog(tmp_path / "keep" / "dsm.tif")[0]
+    dsm_ref = read_cog(tmp_path / "ref" / "dsm.tif")[0]
+    assert (dtm_keep < dtm_ref - 0.5).any() and not (dsm_keep > dsm_ref + 60).any()  # class 65 still out

@@ -88,13 +88,22 @@ def test_lidar_products_item():
     assert stats["dsm"] == {"valid_percent": 0.0}
     when = datetime(2023, 8, 15, tzinfo=UTC)
     raw = [pystac.Item(f"lidar-{i}", None, None, when, {}) for i in range(2)]
-    item = lidar_products_item(TILE, GEOBOX, statistics=stats, point_count=10, raw=raw, empty_inputs=["lidar-1"])
+    metrics = {"h_p50": {"minimum": 1.0}, "cover": {"maximum": 0.5}}
+    excluded = {"noise": 2, "withheld": 0, "unknown_classes": {"65": 3}}
+    kw = dict(statistics=stats, metric_statistics=metrics, min_height=2.0, point_count=10, excluded=excluded,
+              raw=raw)
+    item = lidar_products_item(TILE, GEOBOX, **kw, empty_inputs=["lidar-1"])
     d = _valid(item)
     assert d["properties"]["datetime"] == "2023-08-15T00:00:00Z" and d["properties"][EMPTY_INPUTS] == ["lidar-1"]
-    assert list(d["assets"]) == ["dtm", "dsm", "chm", "density"]
+    assert d["properties"]["sporbar:excluded_points"] == excluded
+    assert list(d["assets"]) == ["dtm", "dsm", "chm", "density", "metrics"]
     assert d["assets"]["dtm"]["raster:bands"][0]["statistics"]["valid_percent"] == 75.0
-    assert EMPTY_INPUTS not in lidar_products_item(TILE, GEOBOX, statistics=stats, point_count=10,
-                                                   raw=raw).properties
+    assert [b["name"] for b in d["assets"]["dtm"]["bands"]] == ["dtm"]
+    m = d["assets"]["metrics"]
+    assert [b["name"] for b in m["bands"]] == ["h_p50", "cover"]
+    assert "2 m above the terrain" in m["bands"][0]["description"]
+    assert [b["unit"] for b in m["raster:bands"]] == ["metre", "1"]
+    assert EMPTY_INPUTS not in lidar_products_item(TILE, GEOBOX, **kw).properties
 
 
 def test_item_period_spans_inputs_of_different_dates():

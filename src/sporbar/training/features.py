@@ -4,7 +4,10 @@ Features per pixel of a tile grid (EPSG:25833, 10 m), in this order:
 
 * ``<period>_<band>`` for each ``ard.periods[].id`` and each ``ard.bands`` then ``ard.indices``
   (Sentinel-2 composite reflectance 0..1 / index values, from the ARD item);
-* ``dtm``, ``dsm``, ``chm`` (metres, from the lidar products item);
+* ``dtm``, ``dsm``, ``chm`` (metres), then the area-based metrics of ``lidar.metrics``
+  (``h_p<N>``, ``h_max``, ``h_mean``, ``h_std`` in metres, ``cover`` 0..1; names from
+  :func:`sporbar.lidar_bands.metric_names`), all read by band name from the lidar products
+  item (its core ``bands``), so a new metric needs no code here;
 * ``dsm_minus_dtm`` (metres, surface minus terrain: buildings and trees);
 * ``slope`` (degrees, from the DTM by central differences).
 
@@ -19,17 +22,22 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
+import pystac
+from odc.geo.geobox import GeoBox
 
 from sporbar.config import Config
 from sporbar.errors import EmptyPeriodError, InputDataError
+from sporbar.lidar_bands import DERIVED as DERIVED_DESCRIPTIONS
+from sporbar.lidar_bands import metric_names
 from sporbar.raster import read_cog
 from sporbar.stac.items.ard import PERIOD_SCENES
-from sporbar.stac.record import asset_path, read_input_item
+from sporbar.stac.record import asset_path, check_input_assets, read_input_item, read_item
 
 log = logging.getLogger(__name__)
 
-LIDAR_ASSETS: tuple[str, ...] = ("dtm", "dsm", "chm")
-DERIVED: tuple[str, ...] = ("dsm_minus_dtm", "slope")
+#: the lidar surfaces used as features (density is not: it is flight planning, not land cover)
+LIDAR_SURFACES: tuple[str, ...] = ("dtm", "dsm", "chm")
+DERIVED: tuple[str, ...] = tuple(DERIVED_DESCRIPTIONS)
 
 
 def ard_band_names(cfg: Config) -> list[str]:
@@ -37,11 +45,53 @@ def ard_band_names(cfg: Config) -> list[str]:
     return [*cfg.data["ard"]["bands"], *cfg.data["ard"]["indices"]]
 
 
+def lidar_feature_names(cfg: Config) -> list[str]:
+    """The features read from the lidar products item: surfaces, then ``lidar.metrics`` bands."""
+    return [*LIDAR_SURFACES, *metric_names(cfg.data["lidar"])]
+
+
 def feature_names(cfg: Config) -> list[str]:
     """Names of the model features, in stack order (see the module docstring)."""
     bands = ard_band_names(cfg)
     names = [f"{p['id']}_{b}" for p in cfg.data["ard"]["periods"] for b in bands]
-    return [*names, *LIDAR_ASSETS, *DERIVED]
+    return [*names, *lidar_feature_names(cfg), *DERIVED]
+
+
+def band_index(item: pystac.Item) -> dict[str, tuple[str, int]]:
+    """Band name -> (asset key, 0-based band) of an item's assets, from their core ``bands``.
+
+    An asset without ``bands`` (items made before bands were named) is one band named by its key.
+    """
+    index: dict[str, tuple[str, int]] = {}
+    for key, asset in item.assets.items():
+        bands = asset.extra_fields.get("bands")
+        names = [b.get("name") for b in bands] if isinstance(bands, list) else [key]
+        for i, name in enumerate(names):
+            if isinstance(name, str):
+                index.setdefault(name, (key, i))
+    return index
+
+
+def read_named_bands(item_path: Path, names: Sequence[str], geobox: GeoBox) -> dict[str, np.ndarray]:
+    """The bands ``names`` of an item (found by name, :func:`band_index`), each (y, x) float32.
+
+    Raises:
+        InputDataError: a band is not in the item (names the item, the band and what to re-run),
+            or a file differs from its recorded checksum or is not on ``geobox``.
+        MissingInputError: the item or a file does not exist.
+    """
+    item = read_item(Path(item_path))
+    index = band_index(item)
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise InputDataError(
+            f"{item_path}: band {missing[0]!r} missing (the item has {', '.join(index)}); "
+            "re-run `sporbar lidar` for this tile with this config (lidar.metrics)"
+        )
+    assets = sorted({index[n][0] for n in names})
+    check_input_assets(Path(item_path), item, assets)
+    data = {key: read_cog(asset_path(Path(item_path), item, key), geobox=geobox)[0] for key in assets}
+    return {n: data[index[n][0]][index[n][1]].astype(np.float32) for n in names}
 
 
 def select_bands(
@@ -102,7 +152,7 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
         cfg: the pipeline config (bands, indices, periods, grid).
         tile: grid tile id (``E<x>N<y>``).
         ard_item_path: the tile's ARD item (assets ``composite-<period>``).
-        lidar_item_path: the tile's lidar products item (assets ``dtm``, ``dsm``, ``chm``).
+        lidar_item_path: the tile's lidar products item (bands named as :func:`lidar_feature_names`).
 
     Returns:
         (n_features, y, x) float32 on ``cfg.grid.geobox(tile)``, NaN where no data.
@@ -121,13 +171,8 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
         path = asset_path(Path(ard_item_path), ard_item, f"composite-{period['id']}")
         data, found = read_cog(path, geobox=geobox)
         layers.append(select_bands(data, found, bands, path=path).astype(np.float32))
-    lidar_item = read_input_item(Path(lidar_item_path), LIDAR_ASSETS)
-    lidar: dict[str, np.ndarray] = {}
-    for key in LIDAR_ASSETS:
-        path = asset_path(Path(lidar_item_path), lidar_item, key)
-        data, _ = read_cog(path, geobox=geobox)
-        lidar[key] = data[0].astype(np.float32)
-    layers.append(np.stack([lidar[k] for k in LIDAR_ASSETS]))
+    lidar = read_named_bands(Path(lidar_item_path), lidar_feature_names(cfg), geobox)
+    layers.append(np.stack(list(lidar.values())))
     layers.append(derived_features(lidar["dtm"], lidar["dsm"], cfg.grid.resolution))
     stack = np.concatenate(layers, axis=0)
     log.debug("features of %s: %s", tile, stack.shape)

@@ -10,6 +10,7 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
+from sporbar.lidar_bands import METRICS_ASSET, SURFACES, describe
 from sporbar.stac import extensions as ext
 
 RASTER_SCHEMA_URI = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
@@ -17,17 +18,8 @@ POINT_COUNT = ext.SPORBAR_PREFIX + "point_count"
 #: ids of the raw lidar items whose LAZ file holds no point (present only when there are any)
 EMPTY_INPUTS = ext.SPORBAR_PREFIX + "empty_inputs"
 
-# product asset key -> (title, unit)
-TITLES: dict[str, tuple[str, str]] = {
-    "dtm": (
-        "Digital terrain model: mean height of ground and water returns, "
-        "gaps filled from the nearest cell",
-        "metre",
-    ),
-    "dsm": ("Digital surface model: highest first return, noise excluded", "metre"),
-    "chm": ("Canopy height model: highest vegetation return above the DTM", "metre"),
-    "density": ("Lidar point density (noise excluded)", "points per square metre"),
-}
+#: points left out of every product: {"noise": n, "withheld": n, "unknown_classes": {"<code>": n}}
+EXCLUDED_POINTS = ext.SPORBAR_PREFIX + "excluded_points"
 
 
 def item_period(items: Sequence[pystac.Item]) -> tuple[datetime | None, dict[str, str]]:
@@ -65,18 +57,27 @@ def lidar_products_item(
     geobox: GeoBox,
     *,
     statistics: Mapping[str, Mapping[str, float]],
+    metric_statistics: Mapping[str, Mapping[str, float]],
+    min_height: float,
     point_count: int,
+    excluded: Mapping[str, object],
     raw: Sequence[pystac.Item],
     empty_inputs: Sequence[str] = (),
 ) -> pystac.Item:
     """The ``lidar-products`` item of a tile (assets ``./<product>.tif``), before provenance.
 
+    Every band is named (core STAC 1.1 ``bands``: name and description) and described in
+    ``raster:bands``, so the feature builder finds lidar features by name.
+
     Args:
         tile: grid tile id.
         geobox: the tile grid.
-        statistics: product key (``dtm``, ``dsm``, ``chm``, ``density``, in asset order) ->
+        statistics: surface key (``dtm``, ``dsm``, ``chm``, ``density``, in asset order) ->
             its :func:`raster_statistics`.
-        point_count: points gridded onto the tile (noise excluded).
+        metric_statistics: metric band name (in band order of ``metrics.tif``) -> its statistics.
+        min_height: ``lidar.metrics.min_height`` (for the band descriptions).
+        point_count: points gridded onto the tile (excluded points not counted).
+        excluded: points left out, by reason (``sporbar:excluded_points``).
         raw: the raw lidar items (their time becomes the item's).
         empty_inputs: ids of raw items whose LAZ holds no point (``sporbar:empty_inputs``).
 
@@ -92,6 +93,7 @@ def lidar_products_item(
         "proj:transform": [float(v) for v in geobox.affine[:6]],
         "sporbar:tile": tile,
         POINT_COUNT: point_count,
+        EXCLUDED_POINTS: dict(excluded),
     }
     if empty_inputs:
         properties[EMPTY_INPUTS] = sorted(empty_inputs)
@@ -106,23 +108,23 @@ def lidar_products_item(
         stac_extensions=[ext.PROJECTION_SCHEMA_URI, RASTER_SCHEMA_URI],
     )
     res = abs(float(geobox.affine.a))
+
+    def band(name: str, stats: Mapping[str, float]) -> tuple[dict[str, object], dict[str, object]]:
+        text, unit = describe(name, min_height) or (name, "")
+        raster = {"data_type": "float32", "nodata": "nan", "unit": unit, "spatial_resolution": res,
+                  "statistics": dict(stats)}
+        return {"name": name, "description": text}, raster
+
     for key, stats in statistics.items():
-        title, unit = TITLES[key]
-        band = {
-            "data_type": "float32",
-            "nodata": "nan",
-            "unit": unit,
-            "spatial_resolution": res,
-            "statistics": dict(stats),
-        }
-        item.add_asset(
-            key,
-            pystac.Asset(
-                href=f"./{key}.tif",
-                media_type=ext.COG,
-                title=title,
-                roles=["data"],
-                extra_fields={"raster:bands": [band]},
-            ),
-        )
+        core, raster = band(key, stats)
+        item.add_asset(key, pystac.Asset(
+            href=f"./{key}.tif", media_type=ext.COG, title=SURFACES[key][0], roles=["data"],
+            extra_fields={"bands": [core], "raster:bands": [raster]},
+        ))
+    bands = [band(name, stats) for name, stats in metric_statistics.items()]
+    item.add_asset(METRICS_ASSET, pystac.Asset(
+        href=f"./{METRICS_ASSET}.tif", media_type=ext.COG, roles=["data"],
+        title=f"Area-based forest metrics from first returns ({', '.join(metric_statistics)})",
+        extra_fields={"bands": [c for c, _ in bands], "raster:bands": [r for _, r in bands]},
+    ))
     return item

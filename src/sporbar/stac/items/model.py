@@ -20,21 +20,12 @@ from pystac.extensions.mlm import (
 )
 from pystac.extensions.raster import DataType
 
+from sporbar.lidar_bands import describe
 from sporbar.stac import extensions as ext
 
 METRICS_FILE = "metrics.json"
 SPORBAR_METRICS = ext.SPORBAR_PREFIX + "metrics"
 SUMMARY_METRICS = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
-
-# lidar feature name -> description (the Sentinel-2 features are <period>_<band>)
-_LIDAR_FEATURES = {
-    "dtm": "Terrain height from lidar (m)",
-    "dsm": "Surface height from lidar (m)",
-    "chm": "Canopy height from lidar (m)",
-    "dsm_minus_dtm": "Surface minus terrain height from lidar (m)",
-    "slope": "Terrain slope from the lidar DTM (degrees)",
-}
-
 
 @dataclass(frozen=True)
 class ModelCard:
@@ -80,8 +71,10 @@ def mlm_classes(classes: Sequence[Mapping[str, Any]]) -> list[Classification]:
 
 def feature_band(name: str) -> dict[str, Any]:
     """A core STAC 1.1 ``bands`` entry (name, description) describing one model feature."""
-    if name in _LIDAR_FEATURES:
-        desc = _LIDAR_FEATURES[name]
+    lidar = describe(name)  # lidar bands and derived features: one table, sporbar.lidar_bands
+    if lidar is not None:
+        text, unit = lidar
+        desc = f"{text} ({unit})" if unit and unit != "1" else text
     else:
         period, band = name.split("_", 1)
         desc = f"Sentinel-2 {band} median composite of period {period!r} (ARD)"

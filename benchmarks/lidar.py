@@ -1,0 +1,154 @@
+"""`sporbar lidar` on one tile vs a pure laspy + lazrs decode of the same LAZ files.
+
+    .venv/bin/python benchmarks/lidar.py [--repeat 3] [--density 5] [--tile-size 1280] [--epsg 25833]
+
+Writes the demo's synthetic lidar (``sporbar.demo.lidar``: LAS 1.4 point format 6, LAZ) for
+one grid tile of ``--tile-size`` m at ``--density`` points/m2 in 1000 m delivery tiles
+(``--epsg 25832`` reprojects the delivery into UTM 32 first, so the stage transforms every
+point back), then times in alternating repeats:
+
+* the floor: every point of the delivery files that overlap the tile decoded by laspy + lazrs
+  in the stage's chunks, with the dimensions the stage reads (x, y, z, classification,
+  return number, withheld) materialised as numpy arrays;
+* products: ``sporbar.lidar.products.compute_products`` (CRS check, reading, class roles,
+  gridding, DTM/DSM/CHM/density and the area-based metrics) in memory;
+* the stage: ``sporbar.lidar.run.run_lidar`` (the above plus COGs, thumbnail, checksums, item).
+
+and prints the medians of wall and CPU time (all threads; steadier on a shared machine) and
+their ratios to the floor (goal: products <= 1.3x), and the peak RSS of this process. Nothing
+is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def build(work: Path, density: float, tile_size: int, epsg: int) -> tuple[object, str, list[Path], list[Path]]:
+    """(config, tile, LAZ paths, raw item paths) of one demo tile's delivery."""
+    import laspy
+    import pyproj
+
+    from sporbar.config import Config, validate
+    from sporbar.demo.landscape import make_landscape
+    from sporbar.demo.lidar import write_lidar_tiles
+    from sporbar.fetch.demo_lidar import SOURCE
+    from sporbar.stac.record import RunContext
+    from sporbar.workflow import plan
+
+    data = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    x0, y0 = 268_800, 7_029_760
+    data["root"] = str(work / "results")
+    data["area"] = {"name": "bench-lidar", "bbox": [x0, y0, x0 + tile_size, y0 + tile_size]}
+    data["grid"]["tile_size"] = tile_size
+    data["demo"].update(lidar_density=density, lidar_tile_size=1000)
+    cfg = Config(validate(data))
+    landscape = make_landscape(tuple(cfg.data["area"]["bbox"]), seed=cfg.data["demo"]["seed"])
+    source = work / "demo-source"
+    write_lidar_tiles(cfg, landscape, source)
+    if epsg != 25833:
+        to = pyproj.Transformer.from_crs(25833, epsg, always_xy=True)
+        for f in sorted((source / "lidar").glob("*.laz")):
+            las = laspy.read(str(f))
+            x, y = to.transform(np.asarray(las.x), np.asarray(las.y))
+            las.header.offsets = np.array([np.floor(x.min()), np.floor(y.min()), 0.0])
+            las.points = laspy.ScaleAwarePointRecord(las.points.array.copy(), las.header.point_format,
+                                                     las.header.scales, las.header.offsets)
+            las.x, las.y = x, y
+            las.header.add_crs(pyproj.CRS.from_epsg(epsg))
+            las.write(str(f))
+    tile = cfg.tiles[0]
+    items = []
+    for lt in plan.Plan(cfg).lidar_tiles_for(tile):
+        entry = SOURCE.listing(source_dir=source).entry(lt)
+        p = work / "raw" / lt / "item.json"
+        SOURCE.fetch(RunContext.current(config_hash=cfg.hash), cfg, entry, p)
+        items.append(p)
+    lazs = [next(p.parent.glob("*.laz")) for p in items]
+    return cfg, tile, lazs, items
+
+
+def decode(lazs: list[Path]) -> int:
+    """Decode every point of ``lazs`` with laspy + lazrs, in the stage's chunks; returns the count."""
+    import laspy
+
+    from sporbar.lidar.read import CHUNK_POINTS
+
+    n = 0
+    for f in lazs:
+        with laspy.open(str(f)) as reader:
+            for chunk in reader.chunk_iterator(CHUNK_POINTS):
+                x, y, z = np.asarray(chunk.x), np.asarray(chunk.y), np.asarray(chunk.z)
+                np.asarray(chunk.classification)
+                np.asarray(chunk.return_number)
+                np.asarray(chunk.withheld)
+                n += int(x.size + 0 * (y.size + z.size))
+    return n
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--density", type=float, default=5.0)
+    ap.add_argument("--tile-size", type=int, default=1280)
+    ap.add_argument("--epsg", type=int, default=25833)
+    args = ap.parse_args()
+
+    from sporbar.lidar.classes import PointClasses
+    from sporbar.lidar.products import compute_products
+    from sporbar.lidar.run import run_lidar
+    from sporbar.stac.record import RunContext
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cfg, tile, lazs, items = build(work, args.density, args.tile_size, args.epsg)
+        geobox = cfg.grid.geobox(tile)  # type: ignore[attr-defined]
+        lidar_cfg = cfg.data["lidar"]  # type: ignore[attr-defined]
+        classes = PointClasses.from_config(lidar_cfg)
+        total = decode(lazs)
+        times: dict[str, list[float]] = {"decode": [], "products": [], "stage": []}
+        cpu: dict[str, list[float]] = {k: [] for k in times}
+        points = 0
+
+        def timed(key: str, work_fn: object) -> object:
+            t, c = time.perf_counter(), time.process_time()
+            out = work_fn()  # type: ignore[operator]
+            times[key].append(time.perf_counter() - t)
+            cpu[key].append(time.process_time() - c)
+            return out
+
+        for i in range(args.repeat):
+            timed("decode", lambda: decode(lazs))
+            points = timed("products", lambda: compute_products(  # type: ignore[union-attr]
+                lazs, geobox, classes=classes, metrics=lidar_cfg["metrics"])).points
+            out = work / "out" / str(i) / "item.json"
+            timed("stage", lambda out=out: run_lidar(cfg, tile, items, out, ctx=RunContext.current()))  # type: ignore[arg-type]
+        med = {k: statistics.median(v) for k, v in times.items()}
+        med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"tile {tile}: {args.tile_size} m, delivery EPSG:{args.epsg}, {len(lazs)} LAZ file(s), "
+              f"{total:,} points decoded, {points:,} gridded ({args.density:g} pts/m2); median of {args.repeat}")
+        print("| what | wall | / decode | CPU (all threads) | / decode |")
+        print("|---|---|---|---|---|")
+        for k, label in (("decode", "laspy + lazrs decode (floor)"), ("products", "compute_products (in memory)"),
+                         ("stage", "run_lidar (COGs, thumbnail, item)")):
+            print(f"| {label} | {med[k]:.2f} s | {med[k] / med['decode']:.2f} | {med_cpu[k]:.2f} s | "
+                  f"{med_cpu[k] / med_cpu['decode']:.2f} |")
+        print(f"peak RSS of the process: {rss:.0f} MiB")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
