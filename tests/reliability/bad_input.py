@@ -55,10 +55,11 @@ LEAK = "leak"
 UNNAMED = "unnamed error"
 HANG = "hang"
 SKIPPED = "skipped"
+SETUP = "setup error"  # the trial could not be prepared: a fault of the harness, counted as a failure
 PASSING = (NAMED, RULE)
 # the table's columns: class -> heading
 HEADS = {NAMED: "named errors", RULE: "stated rules", TRACEBACK: "tracebacks", SILENT: "silent", LEAK: "leaks",
-         UNNAMED: "unnamed errors", HANG: "hangs"}
+         UNNAMED: "unnamed errors", HANG: "hangs", SETUP: "setup errors"}
 
 # every encoding of every configured secret that must never be printed or written
 SECRETS = {**_login_encodings(), **_token_encodings()}
@@ -242,6 +243,8 @@ def run_trial(trial: Trial, shared: Shared, tmp: Path) -> Outcome:
             call = trial.setup(Ctx(tmp, shared, stack))
         except Skip as why:
             return Outcome(trial, SKIPPED, str(why))
+        except Exception as err:  # one broken setup must not hide the other trials' results
+            return Outcome(trial, SETUP, f"{type(err).__name__}: {err}"[:300])
         result = run_call(call, tmp)
     klass, detail = classify(result, call.must, rule_ok=trial.expect == RULE)
     return Outcome(trial, klass, detail, result)
