@@ -163,6 +163,11 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")
+    if cfg["accuracy"].get("reference") == "demo" and cfg["sources"]["sentinel2"]["source"] != "demo":
+        raise ConfigError(
+            f"{source}: key accuracy/reference: 'demo' (the synthetic truth) needs sources/sentinel2/source "
+            "'demo'; with real data give the interpreted sample GeoPackage, or leave the key out"
+        )
     _check_sentinel1(cfg, source)
 
 

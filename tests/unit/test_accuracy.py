@@ -293,3 +293,17 @@ def test_preflight_refuses_an_unlabelled_or_unreadable_reference_file(tmp_path: 
     assert check_inputs(with_reference(tmp_path / "labelled.gpkg")) == [
         f"validation sample {tmp_path / 'labelled.gpkg'}: {len(labelled)} labelled points"
     ]
+
+
+def test_demo_truth_on_a_real_data_config_is_a_config_error(tmp_path: Path) -> None:
+    import yaml
+
+    from sporbar.errors import ConfigError
+
+    real = yaml.safe_load((Path(__file__).resolve().parents[2] / "config/examples/trondelag-dhus.yaml").read_text())
+    load_path = tmp_path / "real.yaml"
+    load_path.write_text(yaml.safe_dump({**real, "accuracy": {"reference": "demo"}}))
+    with pytest.raises(ConfigError, match="key accuracy/reference: 'demo' .* needs sources/sentinel2/source 'demo'"):
+        load(load_path)
+    load_path.write_text(yaml.safe_dump(real))
+    assert "reference" not in load(load_path).data["accuracy"]  # no labels yet: the run stops at the sample
