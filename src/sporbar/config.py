@@ -163,11 +163,6 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")
-    if cfg["accuracy"].get("reference") == "demo" and cfg["sources"]["sentinel2"]["source"] != "demo":
-        raise ConfigError(
-            f"{source}: key accuracy/reference: 'demo' (the synthetic truth) needs sources/sentinel2/source "
-            "'demo'; with real data give the interpreted sample GeoPackage, or leave the key out"
-        )
     _check_sentinel1(cfg, source)
 
 
@@ -210,7 +205,8 @@ def config_warnings(cfg: Config) -> list[str]:
 
     ``sporbar check-config`` and the Snakemake log print them.
 
-    Today: ARD periods that overlap (a scene in both goes into both composites).
+    ARD periods that overlap (a scene in both goes into both composites); the demo's
+    synthetic truth as reference labels of a map made from real data (no assessment is made).
     """
     periods = sorted(cfg.data["ard"]["periods"], key=lambda p: (p["start"], p["id"]))
     out = []
@@ -222,7 +218,17 @@ def config_warnings(cfg: Config) -> list[str]:
                     f"{b['id']!r} ({b['start']}..{b['end']}) overlap: scenes of "
                     f"{b['start']}..{min(a['end'], b['end'])} go into both composites"
                 )
+    if demo_reference_unused(cfg.data):
+        out.append(
+            f"{cfg.source}: key accuracy/reference: 'demo' (the synthetic truth) labels demo maps only; with "
+            "real sources the run stops at the validation sample: give the interpreted sample GeoPackage"
+        )
     return out
+
+
+def demo_reference_unused(data: dict[str, Any]) -> bool:
+    """True when ``accuracy.reference`` is ``demo`` but Sentinel-2 comes from a real source (no truth)."""
+    return bool(data["accuracy"].get("reference") == "demo" and data["sources"]["sentinel2"]["source"] != "demo")
 
 
 def config_hash(data: dict[str, Any]) -> str:

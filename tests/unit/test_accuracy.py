@@ -295,15 +295,22 @@ def test_preflight_refuses_an_unlabelled_or_unreadable_reference_file(tmp_path: 
     ]
 
 
-def test_demo_truth_on_a_real_data_config_is_a_config_error(tmp_path: Path) -> None:
+def test_demo_truth_with_real_sources_warns_and_stops_at_the_sample(tmp_path: Path) -> None:
     import yaml
 
+    from sporbar.config import config_warnings
+    from sporbar.demo.truth import demo_truth
     from sporbar.errors import ConfigError
 
     real = yaml.safe_load((Path(__file__).resolve().parents[2] / "config/examples/trondelag-dhus.yaml").read_text())
-    load_path = tmp_path / "real.yaml"
-    load_path.write_text(yaml.safe_dump({**real, "accuracy": {"reference": "demo"}}))
-    with pytest.raises(ConfigError, match="key accuracy/reference: 'demo' .* needs sources/sentinel2/source 'demo'"):
-        load(load_path)
-    load_path.write_text(yaml.safe_dump(real))
-    assert "reference" not in load(load_path).data["accuracy"]  # no labels yet: the run stops at the sample
+    path = tmp_path / "real.yaml"
+    path.write_text(yaml.safe_dump({**real, "accuracy": {"reference": "demo"}}))
+    cfg = load(path)
+    assert any("key accuracy/reference: 'demo'" in w for w in config_warnings(cfg))
+    outputs = plan.all_outputs(cfg)
+    assert plan.path(cfg, "validation_sample", product="land-ecology") in outputs
+    assert plan.path(cfg, "accuracy", product="land-ecology") not in outputs
+    with pytest.raises(ConfigError, match="needs sources.sentinel2.source 'demo'"):
+        demo_truth(cfg)
+    path.write_text(yaml.safe_dump(real))
+    assert "reference" not in load(path).data["accuracy"]  # no labels yet: the run stops at the sample

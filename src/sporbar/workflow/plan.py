@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from sporbar.config import Config
+from sporbar.config import Config, demo_reference_unused
 from sporbar.demo.names import demo_lidar_tile_ids, demo_scene_ids, lidar_tile_bounds
 from sporbar.workflow.lidar_index import Bounds, LidarIndex, build_lidar_index
 
@@ -242,9 +242,12 @@ def _outputs(cfg: Config, *, blocks: list[str] | None) -> list[Path]:
 
 
 def accuracy_reference(cfg: Config) -> str | None:
-    """``accuracy.reference``: 'demo', the interpreted sample file, or None (no labels yet: no assessment)."""
+    """``accuracy.reference``: 'demo', the interpreted sample file, or None (no labels yet: no assessment).
+
+    'demo' with real sources is None too: there is no synthetic truth (``config_warnings`` says so).
+    """
     ref = cfg.data["accuracy"].get("reference")
-    return None if ref is None else str(ref)
+    return None if ref is None or demo_reference_unused(cfg.data) else str(ref)
 
 
 def map_items(cfg: Config) -> list[Path]:
