@@ -3,7 +3,7 @@
 
 rule predict:
     input:
-        model=expand(PAT["model"], model=CFG.data["map"]["model"]),
+        model=expand(PAT["model_job"], model=CFG.data["map"]["model"]),
         ard=PAT["ard_job"],
         lidar=PAT["lidar_products_job"],
     output:

@@ -1,12 +1,13 @@
 # train: samples -> one fitted classifier per models[] entry, with spatially blocked CV metrics.
+# Each model is a version (models/<model>/<version>/); the manifest lists the one this run made.
 
 
 rule train:
     input:
-        samples=expand(PAT["training"], area=AREA),
+        samples=expand(PAT["training_job"], area=AREA),
     output:
-        item=report(
-            PAT["model"],
+        manifest=report(
+            PAT["model_job"],
             caption="../workflow/report/model.rst",
             category="Models",
             labels={"model": "{model}"},
@@ -25,4 +26,4 @@ rule train:
         runtime=120,
     shell:
         "sporbar --rule {params.rule} train -c {params.config} --model {wildcards.model}"
-        " --samples {input.samples} -o {output.item} --overwrite &> {log}"
+        " --samples {input.samples} --manifest {output.manifest} &> {log}"

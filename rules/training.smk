@@ -1,4 +1,5 @@
 # training: label polygons + ARD + lidar products -> sampled feature table with spatial blocks and folds.
+# The training set is a version (training/<area>/<version>/); the manifest lists the one this run made.
 
 
 rule samples:
@@ -7,7 +8,7 @@ rule samples:
         ard=expand(PAT["ard_job"], block=BLOCKS),
         lidar=expand(PAT["lidar_products_job"], block=BLOCKS),
     output:
-        item=PAT["training"],
+        manifest=PAT["training_job"],
     params:
         rule="samples",
         config=effective_config,
@@ -21,5 +22,5 @@ rule samples:
         mem_mb=4000,
         runtime=30,
     shell:
-        "sporbar --rule {params.rule} samples -c {params.config} -o {output.item} --overwrite"
+        "sporbar --rule {params.rule} samples -c {params.config} --manifest {output.manifest}"
         " --all-tiles &> {log}"

@@ -19,6 +19,7 @@ from sporbar.config import load
 from sporbar.stac.layout import ItemLayout
 from sporbar.stac.lineage import leaves, lineage
 from sporbar.workflow import plan
+from sporbar.workflow.blocks import current_item
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +81,7 @@ def test_lineage_of_a_map_reaches_raw_data(run: dict) -> None:
 def test_models_beat_majority_baseline(run: dict) -> None:
     cfg = run["cfg"]
     for model_id in plan.model_ids(cfg):
-        item = json.loads(plan.path(cfg, "model", model=model_id).read_text())
+        item = json.loads(current_item(cfg, "model", model=model_id).read_text())
         m = item["properties"]["sporbar:metrics"]
         assert m["overall_accuracy"] > m["baseline_accuracy"] + 0.25, (model_id, m)
 

@@ -16,6 +16,7 @@ from conftest import run_snakemake, small_config, write_config
 from sporbar.config import load
 from sporbar.reproduce import Reproducer, Verdict, catalog_items, summary
 from sporbar.workflow import plan
+from sporbar.workflow.blocks import current_item
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +54,7 @@ def test_every_demo_item_is_reproduced_bit_for_bit(run: dict) -> None:
 
 def test_a_tampered_model_is_caught(run: dict, tmp_path: Path) -> None:
     """Changing the model's bytes makes every map derived from it 'input changed'."""
-    model_dir = run["root"] / "models" / "rf"
+    model_dir = current_item(run["cfg"], "model", model="rf").parent  # models/rf/<version>/
     model = next(p for p in model_dir.iterdir() if p.name.startswith("model.") and p.suffix != ".json")
     original = model.read_bytes()
     try:

@@ -110,15 +110,11 @@ def test_ard_on_slurm_workers_matches_threads(cluster, raw, tmp_path: Path) -> N
 
 
 def test_predict_on_slurm_workers_matches_threads(cluster, tmp_path: Path) -> None:  # noqa: F811
-    from _ml_fixtures import make_area, write_samples
-
-    from sporbar.ml.run_train import run_train
-    from sporbar.stac.record import RunContext
+    from _ml_fixtures import make_area, train_model, write_samples
 
     (tmp_path / "area").mkdir()
     area = make_area(tmp_path / "area")
-    model = area.cfg.root / "models" / "rf" / "item.json"
-    run_train(area.cfg, model_id="rf", samples_item=write_samples(area), output=model, ctx=RunContext.current())
+    model, _ = train_model(area, "rf", write_samples(area))
     tile = area.tiles[0]
 
     def predict(out: Path, slurm: bool) -> subprocess.CompletedProcess[str]:

@@ -45,6 +45,7 @@ class Area:
     lidar: dict[str, Path] = field(default_factory=dict)
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     labels: Path | None = None
+    models: dict[str, Path] = field(default_factory=dict)
 
 
 def write_config(tmp_path: Path, **overrides: Any) -> Path:
@@ -208,15 +209,28 @@ def make_area(tmp_path: Path, *, tiles: tuple[str, ...] = TILES, **overrides: An
 def write_samples(area: Any) -> Path:
     """Run the real sample extraction on a synthetic area; return the training item path."""
     from sporbar.stac.record import RunContext
+    from sporbar.stac.versions import version_path
     from sporbar.training.run import run_samples
 
-    samples = area.cfg.root / "training" / "test" / "item.json"
-    run_samples(
+    series = area.cfg.root / "training" / "test"
+    d = run_samples(
         area.cfg,
         labels_item=area.labels,
         ard_items=list(area.ard.values()),
         lidar_items=list(area.lidar.values()),
-        output=samples,
+        series_dir=series,
         ctx=RunContext.current(config_hash=area.cfg.hash),
     )
-    return samples
+    return version_path(series, d["properties"]["version"])
+
+
+def train_model(area: Any, model_id: str, samples: Path, *, cfg: Any = None) -> tuple[Path, dict[str, Any]]:
+    """Run the real training of ``model_id`` (a version below ``models/<id>``); return (item path, item)."""
+    from sporbar.ml.run_train import run_train
+    from sporbar.stac.record import RunContext
+    from sporbar.stac.versions import version_path
+
+    cfg = cfg or area.cfg
+    series = cfg.root / "models" / model_id
+    d = run_train(cfg, model_id=model_id, samples_item=samples, series_dir=series, ctx=RunContext.current())
+    return version_path(series, d["properties"]["version"]), d

@@ -128,8 +128,8 @@ def build_chain(tmp: Path) -> Chain:
         "raw_lidar": plan.path(cfg, "raw_lidar", lidar_tile=LIDAR_TILE),
         "raw_labels": plan.path(cfg, "raw_labels", area="test-area"),
         "ard": plan.path(cfg, "ard", tile=TILE),
-        "training": plan.path(cfg, "training", area="test-area"),
-        "model": plan.path(cfg, "model", model=MODEL),
+        "training": plan.path(cfg, "training", area="test-area", version="v1"),
+        "model": plan.path(cfg, "model", model=MODEL, version="v1"),
         "map": plan.path(cfg, "map", product="land-ecology", tile=TILE),
     }
     d = {k: v.parent for k, v in p.items()}

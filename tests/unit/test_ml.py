@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _ml_fixtures import make_area, write_samples
+from _ml_fixtures import make_area, train_model, write_samples
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -23,16 +23,10 @@ from sporbar.stac.validate import validate_item_dict
 def trained(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("ml"))
     samples = write_samples(area)
-    items = {
-        m: run_train(
-            area.cfg,
-            model_id=m,
-            samples_item=samples,
-            output=area.cfg.root / "models" / m / "item.json",
-            ctx=RunContext.current(),
-        )
-        for m in ("rf", "mlp")
-    }
+    paths, items = {}, {}
+    for m in ("rf", "mlp"):
+        paths[m], items[m] = train_model(area, m, samples)
+    area.models = paths
     return area, samples, items
 
 
@@ -64,7 +58,9 @@ def test_model_item_validates_with_mlm(trained, model_id):
     d = items[model_id]
     validate_item_dict(d)
     p = d["properties"]
-    assert d["id"] == f"model-{model_id}"
+    assert d["id"] == f"model-{model_id}-{p['version']}"
+    assert p["sporbar:version_of"] == f"model-{model_id}" and len(p["version"]) == 12
+    assert "https://stac-extensions.github.io/version/v1.2.0/schema.json" in d["stac_extensions"]
     assert p["mlm:framework"] == {"rf": "scikit-learn", "mlp": "pytorch"}[model_id]
     assert p["mlm:tasks"] == ["classification"]
     assert p["mlm:input"][0]["bands"] == [b["name"] for b in p["bands"]]
@@ -89,7 +85,7 @@ def test_blocked_cv_beats_majority_baseline(trained, model_id):
 
 def test_metrics_file(trained):
     area, _, items = trained
-    metrics = json.loads((area.cfg.root / "models" / "rf" / "metrics.json").read_text())
+    metrics = json.loads((area.models["rf"].parent / "metrics.json").read_text())
     n = len(area.cfg.data["classes"])
     assert np.array(metrics["confusion_matrix"]["counts"]).shape == (n, n)
     assert np.array(metrics["confusion_matrix"]["counts"]).sum() == metrics["n_samples"]
@@ -101,8 +97,9 @@ def test_metrics_file(trained):
 def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
     area, samples, items = trained
     again = run_train(
-        area.cfg, model_id=model_id, samples_item=samples, output=tmp_path / "item.json", ctx=RunContext.current()
+        area.cfg, model_id=model_id, samples_item=samples, series_dir=tmp_path / model_id, ctx=RunContext.current()
     )
+    assert again["id"] == items[model_id]["id"]  # the same version, trained again elsewhere
     for key in ("model", "model-metadata", "metrics"):
         assert (
             again["assets"][key]["file:checksum"] == items[model_id]["assets"][key]["file:checksum"]
@@ -112,7 +109,7 @@ def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
 @pytest.mark.parametrize("model_id", ["rf", "mlp"])
 def test_saved_model_round_trip(trained, model_id):
     area, samples, items = trained
-    item_path = area.cfg.root / "models" / model_id / "item.json"
+    item_path = area.models[model_id]
     model = load_model(asset_path(item_path, read_item(item_path), "model"))
     import geopandas as gpd
 
@@ -124,24 +121,17 @@ def test_saved_model_round_trip(trained, model_id):
 
 
 def test_cli_train(trained, tmp_path):
-    area, samples, _ = trained
-    out = tmp_path / "models" / "rf" / "item.json"
+    area, samples, items = trained
+    manifest = tmp_path / "jobs" / "train" / "rf.json"
     res = CliRunner().invoke(
         cli,
-        [
-            "train",
-            "-c",
-            str(area.cfg_path),
-            "--model",
-            "rf",
-            "--samples",
-            str(samples),
-            "-o",
-            str(out),
-        ],
+        ["train", "-c", str(area.cfg_path), "--model", "rf", "--samples", str(samples), "--manifest", str(manifest)],
     )
     assert res.exit_code == 0, res.output
-    assert "CV accuracy" in res.output and (out.parent / "model.joblib").exists()
+    # the version the fixture trained: kept, not trained again, and listed in the manifest
+    assert items["rf"]["id"] in res.output and "CV accuracy" in res.output
+    listed = json.loads(manifest.read_text())["items"]
+    assert [(manifest.parent / e["item"]).resolve() for e in listed] == [area.models["rf"].resolve()]
     res = CliRunner().invoke(
         cli,
         [
@@ -152,8 +142,6 @@ def test_cli_train(trained, tmp_path):
             "nope",
             "--samples",
             str(samples),
-            "-o",
-            str(tmp_path / "x.json"),
         ],
     )
     assert res.exit_code != 0 and "not in models[].id" in str(res.exception)

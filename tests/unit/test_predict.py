@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import rasterio
-from _ml_fixtures import TILES, make_area, write_samples
+from _ml_fixtures import TILES, make_area, train_model, write_samples
 from _stac_fixtures import vouch_for_file
 from click.testing import CliRunner
 
@@ -16,7 +16,6 @@ from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
 from sporbar.ml.predict import predict_stack, predict_stack_on
 from sporbar.ml.run_predict import run_predict
-from sporbar.ml.run_train import run_train
 from sporbar.ml.train import fit
 from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
@@ -26,8 +25,7 @@ from sporbar.stac.validate import validate_item_dict
 def setup(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("pred"))
     samples = write_samples(area)
-    model = area.cfg.root / "models" / "rf" / "item.json"
-    run_train(area.cfg, model_id="rf", samples_item=samples, output=model, ctx=RunContext.current())
+    model, _ = train_model(area, "rf", samples)
     return area, model
 
 
@@ -221,4 +219,4 @@ def test_all_nan_features_are_a_named_error_not_a_crash(tmp_path):
     ard, lidar = write_tile_inputs(cfg, tile, area.truth[tile], nan_rows=64)  # every pixel NaN
     with pytest.raises(InputDataError, match="no labelled pixel has data in every feature"):
         run_samples(cfg, labels_item=write_labels(cfg, area.truth), ard_items=[ard], lidar_items=[lidar],
-                    output=tmp_path / "t" / "item.json", ctx=RunContext.current())
+                    series_dir=tmp_path / "t", ctx=RunContext.current())

@@ -12,10 +12,13 @@ from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
 from sporbar.stac.record import RunContext, read_item
 from sporbar.stac.validate import validate_item_dict
+from sporbar.stac.versions import version_path
 from sporbar.training.blocks import assign_folds, block_ids
 from sporbar.training.features import feature_names
 from sporbar.training.run import pair_tiles, run_samples
 from sporbar.training.samples import extract_samples
+from sporbar.workflow import plan
+from sporbar.workflow.blocks import expand_items
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +26,21 @@ def area(tmp_path_factory):
     return make_area(tmp_path_factory.mktemp("area"))
 
 
-def _run(area, out):
+def _run(area, series):
     return run_samples(
         area.cfg,
         labels_item=area.labels,
         ard_items=list(area.ard.values()),
         lidar_items=list(area.lidar.values()),
-        output=out,
+        series_dir=series,
         ctx=RunContext.current(),
     )
 
 
 @pytest.fixture(scope="module")
 def samples(area):
-    out = area.cfg.root / "training" / "test" / "item.json"
-    d = _run(area, out)
+    d = _run(area, area.cfg.root / "training" / "test")
+    out = version_path(area.cfg.root / "training" / "test", d["properties"]["version"])
     return d, gpd.read_parquet(out.parent / "samples.parquet")
 
 
@@ -45,7 +48,8 @@ def test_item_validates_and_describes_the_table(area, samples):
     d, df = samples
     validate_item_dict(d)
     props = d["properties"]
-    assert d["id"] == "training-demo-gauldal"
+    assert d["id"] == f"training-demo-gauldal-{props['version']}"
+    assert props["sporbar:version_of"] == "training-demo-gauldal"
     assert props["datetime"] is None and props["start_datetime"].startswith("2024-05-01")
     assert props["sporbar:features"] == feature_names(area.cfg)
     assert props["table:row_count"] == len(df)
@@ -109,20 +113,27 @@ def test_labels_in_wgs84_are_refused(area, tmp_path):
             labels_item=bad,
             ard_items=list(area.ard.values()),
             lidar_items=list(area.lidar.values()),
-            output=tmp_path / "t" / "item.json",
+            series_dir=tmp_path / "t",
             ctx=RunContext.current(),
         )
     assert "labels.gpkg" in str(err.value) and "EPSG:25833" in str(err.value)
 
 
-def test_cli_samples(area, tmp_path):
-    out = tmp_path / "training" / "item.json"
-    args = ["samples", "-c", str(area.cfg_path), "-o", str(out)]
+def test_cli_samples(area, samples, tmp_path):
+    d, _ = samples
+    manifest = tmp_path / "jobs" / "samples" / "demo-gauldal.json"
+    args = ["samples", "-c", str(area.cfg_path), "--manifest", str(manifest)]
     for t in area.tiles:
         args += [str(area.ard[t]), str(area.lidar[t])]
     args.append(str(area.labels))  # any order
+    item = version_path(plan.series_dir(area.cfg, "training", area="demo-gauldal"), d["properties"]["version"])
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    assert "samples" in res.output
+    assert "samples" in res.output and d["id"] in res.output
+    assert expand_items([manifest]) == [item]
+    before = item.stat().st_mtime_ns
+    # the same samples again: the same version, its item not rewritten
     res = CliRunner().invoke(cli, args)
-    assert res.exit_code != 0 and "exists" in str(res.exception)
+    assert res.exit_code == 0, res.output
+    assert d["id"] in res.output and expand_items([manifest]) == [item]
+    assert item.stat().st_mtime_ns == before

@@ -119,10 +119,12 @@ def test_training_item():
                             "fold": [0, 1, 1], "geometry": [None] * 3})
     bbox = tiles_bbox_wgs84(GRID, [TILE])
     item = training_item("test-area", samples, features=["early_B02"], tiles=[TILE], bbox=bbox, start=START,
-                         end=END, training={"folds": 2, "block_size": 320, "seed": 7, "samples_per_class": 9})
+                         end=END, training={"folds": 2, "block_size": 320, "seed": 7, "samples_per_class": 9},
+                         version="0123456789ab")
     d = _valid(item)
     p = d["properties"]
-    assert d["id"] == "training-test-area" and d["bbox"] == bbox
+    assert d["id"] == "training-test-area-0123456789ab" and d["bbox"] == bbox
+    assert (p["version"], p["sporbar:version_of"]) == ("0123456789ab", "training-test-area")
     assert p["sporbar:class_counts"] == {"forest": 2, "water": 1} and p["sporbar:fold_counts"] == {"0": 1, "1": 2}
     assert (p["sporbar:folds"], p["sporbar:block_size"], p["sporbar:seed"]) == (2, 320, 7)
     assert p["table:row_count"] == 3 and [c["name"] for c in p["table:columns"]][:2] == ["early_B02", "class_name"]
@@ -142,10 +144,10 @@ def test_model_item(normalised):
     metrics = {"overall_accuracy": 0.9, "kappa": 0.8, "macro_f1": 0.85, "baseline_accuracy": 0.5,
                "validation": "blocked", "n_samples": 10}
     item = model_item("m", card, classes=CLASSES, metrics=metrics, training=training,
-                      model_href="./model.pt", metadata_href="./model.json")
+                      model_href="./model.pt", metadata_href="./model.json", version="v1")
     d = _valid(item)
     p = d["properties"]
-    assert d["id"] == "model-m" and p["mlm:architecture"] == card.architecture
+    assert d["id"] == "model-m-v1" and p["mlm:architecture"] == card.architecture
     assert [c["name"] for c in p["mlm:output"][0]["classification:classes"]] == ["forest", "mire"]
     scaling = p["mlm:input"][0]["value_scaling"]
     assert scaling == ([{"type": "z-score", "mean": 0.5, "stddev": 1.0}, {"type": "z-score", "mean": 2.0,

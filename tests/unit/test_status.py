@@ -115,8 +115,8 @@ def test_states_from_outputs_markers_queue_and_logs(run) -> None:  # type: ignor
     slurm_log = work / ".snakemake" / "slurm_logs" / "rule_samples" / area / "9.log"
     slurm_log.parent.mkdir(parents=True)
     slurm_log.write_text(
-        f"rule samples:\n    output: {plan.path(cfg, 'training', area=area)}\n"
-        f"Error in rule samples:\n    jobid: 0\n    output: {plan.path(cfg, 'training', area=area)}\n"
+        f"rule samples:\n    output: {plan.path(cfg, 'training_job', area=area)}\n"
+        f"Error in rule samples:\n    jobid: 0\n    output: {plan.path(cfg, 'training_job', area=area)}\n"
     )
     jobs = [SlurmJob("42", "PENDING", "rule_tile_ard"), SlurmJob("43", "RUNNING", "rule_tile_ard_lidar_products")]
 

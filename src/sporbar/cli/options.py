@@ -39,6 +39,12 @@ output_item_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Path of the output STAC item (item.json); data files are written beside it.",
 )
+version_manifest_option = click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write this job manifest, listing the version item made or kept (the workflow tracks it).",
+)
 overwrite_option = click.option(
     "--overwrite", is_flag=True, default=False, help="Replace outputs that already exist."
 )

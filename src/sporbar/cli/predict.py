@@ -26,7 +26,7 @@ _item = click.Path(dir_okay=False, exists=True, path_type=Path)
     "model_item",
     required=True,
     type=_item,
-    help="Model item (models/<model>/item.json).",
+    help="Model item (models/<model>/<version>/item.json), or the train job manifest listing it.",
 )
 @click.option("--ard", "ard", required=True, type=_item,
               help="ARD item of the tile (with --block: the ARD job manifest of the block).")
@@ -50,15 +50,19 @@ def predict(
 
     \b
       $ sporbar predict -c config/config.yaml --tile E268800N7029760 \\
-          --model results/models/rf/item.json \\
+          --model results/jobs/train/rf.json \\
           --ard results/ard/sentinel-2-l2a/E268800N7029760/item.json \\
           --lidar results/lidar/products/E268800N7029760/item.json \\
           -o results/maps/land-ecology/E268800N7029760/item.json
     """
     from sporbar.ml.run_predict import run_predict
+    from sporbar.workflow.blocks import expand_items
 
     cfg = load_config(config_path)
     run = run_context(ctx, cfg)
+    model_manifest = model_item
+    # maps are derived_from the model version itself, never a manifest that a retraining rewrites
+    [model_item] = expand_items([model_item])
 
     def work(t: str, out: Path, ard_item: Path, lidar_item: Path) -> None:
         run_predict(cfg, tile=t, model_item_path=model_item, ard_item=ard_item, lidar_item=lidar_item,
@@ -78,7 +82,7 @@ def predict(
                     raise click.UsageError(f"tile {t}: {p} is not listed in the manifest {listed_in}")
             work(t, out, a, li)
 
-        run_tile_block(cfg, stage="predict", item="map", block=b, manifest=m, inputs=[model_item, ard, lidar],
+        run_tile_block(cfg, stage="predict", item="map", block=b, manifest=m, inputs=[model_manifest, ard, lidar],
                        work=tile_work, product=cfg.data["map"]["product"])
 
     tile_or_block(cfg, tile, output, block, manifest, work=lambda t, out: work(t, out, ard, lidar),

@@ -1,4 +1,4 @@
-"""``sporbar train`` as one library call: samples -> blocked CV -> fitted model -> model item."""
+"""``sporbar train`` as one library call: samples -> blocked CV -> fitted model -> model item (a version)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError
-from sporbar.io import check_writable, write_json_atomic
+from sporbar.io import write_json_atomic
 from sporbar.ml.cv import cross_validate
 from sporbar.ml.io import SIDECAR, save_model
 from sporbar.ml.item import model_card
@@ -19,6 +19,7 @@ from sporbar.ml.models import model_spec
 from sporbar.ml.train import fit
 from sporbar.stac.items.model import METRICS_FILE, model_item
 from sporbar.stac.record import RunContext, asset_path, read_input_item
+from sporbar.stac.versions import intact_version, version_hash, version_path
 from sporbar.training.features import feature_names
 
 log = logging.getLogger(__name__)
@@ -47,36 +48,54 @@ def read_samples(path: Path, names: list[str]) -> gpd.GeoDataFrame:
     return df
 
 
+def model_version(training_id: str, spec: dict[str, Any], *, seed: int, classes: Any, code_version: str) -> str:
+    """The version of a model: hash of the training version, its ``models[]`` entry, seed, classes and code.
+
+    Everything a fitted model and its item depend on, except ``threads`` (the same model on
+    any number of cores); known before training, so an unchanged version is not trained again.
+    """
+    return version_hash(training_id, spec, seed, classes, code_version)
+
+
 def run_train(
     cfg: Config,
     *,
     model_id: str,
     samples_item: Path,
-    output: Path,
+    series_dir: Path,
     ctx: RunContext,
-    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Blocked CV, then fit on all samples; write weights, metrics and the model item.
+    """Blocked CV, then fit on all samples; write weights, metrics and the model item (a version).
+
+    The item goes to ``<series_dir>/<version>/item.json`` (:func:`model_version`), the files
+    beside it. A version whose folder already holds a complete item is kept as it is and
+    nothing is trained (see ``sporbar.stac.versions``).
 
     Args:
         cfg: the pipeline config (``models``, ``classes``, ``training.seed``, ``threads``).
         model_id: one of ``models[].id``.
-        samples_item: the training item.
-        output: where to write the model item; weights, sidecar and metrics go beside it.
+        samples_item: the training item (a version of the training set).
+        series_dir: the folder of every version (``plan.series_dir(cfg, "model", model=...)``).
         ctx: who runs the step (provenance, rule).
-        overwrite: replace an existing item.
 
     Returns:
-        The item dict as written.
+        The item dict of the version (``properties.version`` names its folder).
 
     Raises:
         ConfigError: ``model_id`` is not in the config.
         InputDataError: the samples lack a feature column.
     """
-    output = Path(output)
-    check_writable(output, overwrite=overwrite)
     spec = model_spec(cfg, model_id)
     training = read_input_item(Path(samples_item), ["samples"])
+    seed, threads = int(cfg.data["training"]["seed"]), int(cfg.data["threads"])
+    version = model_version(
+        training.id, spec, seed=seed, classes=cfg.data["classes"], code_version=ctx.provenance.code_version
+    )
+    output = version_path(Path(series_dir), version)
+    kept = intact_version(output)
+    if kept is not None:
+        log.info("train %s: %s is unchanged (version %s kept, not retrained)", model_id, output, version)
+        return kept
     names = feature_names(cfg)
     df = read_samples(asset_path(Path(samples_item), training, "samples"), names)
     x = df[names].to_numpy(np.float32)
@@ -85,7 +104,6 @@ def run_train(
     classes = [c for c in cfg.data["classes"] if int(c["value"]) in set(y.tolist())]
     values = [int(c["value"]) for c in sorted(classes, key=lambda c: c["value"])]
     class_names = [c["name"] for c in sorted(classes, key=lambda c: c["value"])]
-    seed, threads = int(cfg.data["training"]["seed"]), int(cfg.data["threads"])
     kw: dict[str, Any] = dict(feature_names=names, class_values=values, seed=seed, threads=threads)
     metrics = cross_validate(spec, x, y, folds, class_names=class_names, **kw)
     log.info(
@@ -107,6 +125,7 @@ def run_train(
         training=training,
         model_href=f"./{weights.name}",
         metadata_href=f"./{SIDECAR}",
+        version=version,
     )
     return ctx.record(
         item,

@@ -106,9 +106,8 @@ def _samples(p: RecordedParameters, r: Rerun) -> None:
         labels_item=r.path(p["labels"]),
         ard_items=[r.path(x) for x in p["ard"]],
         lidar_items=[r.path(x) for x in p["lidar"]],
-        output=r.output,
+        series_dir=r.output.parent.parent,  # <series>/<version>/item.json: the same version, if reproduced
         ctx=r.ctx,
-        overwrite=True,
     )
 
 
@@ -116,7 +115,7 @@ def _train(p: RecordedParameters, r: Rerun) -> None:
     from sporbar.ml.run_train import run_train
 
     model = p["model"]["id"] if isinstance(p["model"], dict) else p["model"]
-    run_train(r.cfg, model_id=model, samples_item=r.path(p["samples"]), output=r.output, ctx=r.ctx, overwrite=True)
+    run_train(r.cfg, model_id=model, samples_item=r.path(p["samples"]), series_dir=r.output.parent.parent, ctx=r.ctx)
 
 
 def _predict(p: RecordedParameters, r: Rerun) -> None:

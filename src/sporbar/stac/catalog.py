@@ -35,6 +35,7 @@ from sporbar.stac.lineage import LineageNode, lineage
 from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
 from sporbar.stac.tile_index import tile_index_assets, tile_index_files, tile_index_frame
 from sporbar.stac.validate import validate_dict
+from sporbar.stac.versions import series_items, series_of, version_links, version_order
 
 CATALOG_FILENAME: Final = "catalog.json"
 COLLECTION_FILENAME: Final = "collection.json"
@@ -120,6 +121,8 @@ def collect_items(item_paths: Sequence[Path], layout: ItemLayout) -> dict[Path, 
             raise CatalogError(f"{path}: not a STAC Item (type {data.get('type')!r})")
         found[path] = _Source(path, data, layout.infer_collection(data, path))
         todo.extend((p, path) for p in derived_from_paths(data, path))
+        # every version of a model or training set, not only the one this run used
+        todo.extend((p, path) for p in series_items(path, data) if p not in found)
     return found
 
 
@@ -151,6 +154,32 @@ def _item_copy(
     others.sort(key=lambda k: (k.get("rel", ""), k.get("href", "")))
     d["links"] = links + others
     return d
+
+
+def _add_version_links(
+    sources: Mapping[Path, _Source],
+    copies: Mapping[Path, Path],
+    docs: dict[Path, dict[str, Any]],
+    *,
+    current: set[Path],
+) -> None:
+    """Version links and ``deprecated`` on the copies of every versioned item (``sporbar.stac.versions``)."""
+    series: dict[tuple[str, str], list[tuple[Path, Mapping[str, Any]]]] = {}
+    for path, src in sources.items():
+        name = series_of(src.data)
+        if name is not None:
+            series.setdefault((src.collection, name), []).append((path, src.data))
+    for members in series.values():
+        ordered = version_order(members, current)
+        hrefs = {a: {b: relative_href(copies[b], copies[a].parent) for b in ordered} for a in ordered}
+        titles = {p: sources[p].id for p in ordered}
+        for path, (deprecated, links) in version_links(ordered, hrefs, titles).items():
+            doc = docs[copies[path]]
+            if deprecated:
+                doc["properties"][ext.DEPRECATED] = True
+            fixed, others = doc["links"][:3], doc["links"][3:] + links
+            others.sort(key=lambda k: (k.get("rel", ""), k.get("href", "")))
+            doc["links"] = fixed + others
 
 
 def _lineage_pictures(
@@ -309,6 +338,7 @@ def build_catalog(
     docs: dict[Path, dict[str, Any]] = {}
     for path, src in sources.items():
         docs[copies[path]] = _item_copy(src, copies[path], copies, cat_dir)
+    _add_version_links(sources, copies, docs, current={Path(p).resolve() for p in item_paths})
     extras = _lineage_pictures(sources, copies, docs, layout)
     area = cfg.data["area"]["name"]
     root_links: list[dict[str, Any]] = [

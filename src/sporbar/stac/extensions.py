@@ -23,6 +23,13 @@ PROCESSING_VERSION: Final = PROCESSING_PREFIX + "version"
 FILE_SCHEMA_URI: Final = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 # projection v2 (proj:code, proj:bbox, proj:shape): declared by the raw lidar, labels and lidar product items
 PROJECTION_SCHEMA_URI: Final = "https://stac-extensions.github.io/projection/v2.0.0/schema.json"
+# version v1.2.0: model and training-data items are immutable versions (sporbar.stac.versions)
+VERSION_SCHEMA_URI: Final = "https://stac-extensions.github.io/version/v1.2.0/schema.json"
+VERSION: Final = "version"
+DEPRECATED: Final = "deprecated"
+LATEST_VERSION: Final = "latest-version"
+PREDECESSOR_VERSION: Final = "predecessor-version"
+SUCCESSOR_VERSION: Final = "successor-version"
 FILE_CHECKSUM: Final = "file:checksum"
 FILE_SIZE: Final = "file:size"
 
@@ -33,6 +40,8 @@ SPORBAR_CODE_VERSION: Final = SPORBAR_PREFIX + "code_version"
 SPORBAR_IMAGE_DIGEST: Final = SPORBAR_PREFIX + "image_digest"
 SPORBAR_SLURM: Final = SPORBAR_PREFIX + "slurm"
 SPORBAR_STEP: Final = SPORBAR_PREFIX + "step"
+# the id every version of a versioned item shares (``model-rf``), its id without the version
+SPORBAR_VERSION_OF: Final = SPORBAR_PREFIX + "version_of"
 
 DERIVED_FROM: Final = "derived_from"
 # Link from a catalog copy to the item it was copied from, beside its data (IANA "via": the source).

@@ -1,7 +1,10 @@
-"""``sporbar samples`` as one library call: inputs -> samples GeoParquet -> training item."""
+"""``sporbar samples`` as one library call: inputs -> samples GeoParquet -> training item (a version)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,12 +14,15 @@ import numpy as np
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError
-from sporbar.io import atomic_path, check_writable
+from sporbar.io import write_bytes_atomic
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.training import SAMPLES_FILE, training_item
 from sporbar.stac.record import RunContext, asset_path, read_input_item, read_item
+from sporbar.stac.versions import intact_version, version_hash, version_path
 from sporbar.training.features import feature_names
 from sporbar.training.samples import TileInputs, extract_samples
+
+log = logging.getLogger(__name__)
 
 _TILE_RE = re.compile(r"(E-?\d+N-?\d+)$")
 
@@ -97,38 +103,46 @@ def run_samples(
     labels_item: Path,
     ard_items: Sequence[Path],
     lidar_items: Sequence[Path],
-    output: Path,
+    series_dir: Path,
     ctx: RunContext,
-    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Extract training samples and record the training item at ``output``.
+    """Extract training samples and record them as a version of the training set.
+
+    The version is the hash of the samples file: the item goes to
+    ``<series_dir>/<version>/item.json`` with ``samples.parquet`` beside it. A version whose
+    folder already holds a complete item is kept as it is (no new version, nothing rewritten;
+    see ``sporbar.stac.versions``).
 
     Args:
         cfg: the pipeline config (``training``, ``classes``, features).
         labels_item: the labels item.
         ard_items: the ARD item of every tile.
         lidar_items: the lidar products item of every tile.
-        output: where to write the training item; ``samples.parquet`` goes beside it.
+        series_dir: the folder of every version (``plan.series_dir(cfg, "training", area=...)``).
         ctx: who runs the step (provenance, rule).
-        overwrite: replace an existing item.
 
     Returns:
-        The item dict as written.
+        The item dict of the version (``properties.version`` names its folder).
 
     Raises:
         InputDataError: bad labels or inputs (see :func:`extract_samples`), e.g. an ARD
             period that holds no scene on a tile.
     """
-    check_writable(Path(output), overwrite=overwrite)
     tiles = pair_tiles(ard_items, lidar_items)
     labels = read_input_item(Path(labels_item), ["labels"])
     labels_path = asset_path(Path(labels_item), labels, "labels")
     rng = np.random.default_rng(int(cfg.data["training"]["seed"]))
     samples = extract_samples(cfg, labels_path, tiles, rng)
-    out_dir = Path(output).parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / SAMPLES_FILE) as tmp:
-        samples.to_parquet(tmp, index=False)
+    buf = io.BytesIO()
+    samples.to_parquet(buf, index=False)
+    data = buf.getvalue()
+    version = version_hash(hashlib.sha256(data).hexdigest())
+    output = version_path(Path(series_dir), version)
+    kept = intact_version(output)
+    if kept is not None:
+        log.info("samples: %s is unchanged (version %s kept)", output, version)
+        return kept
+    write_bytes_atomic(output.parent / SAMPLES_FILE, data)
     tile_ids = [t.tile for t in tiles]
     start, end = period_span(cfg.data["ard"]["periods"])
     item = training_item(
@@ -140,10 +154,11 @@ def run_samples(
         start=start,
         end=end,
         training=cfg.data["training"],
+        version=version,
     )
     return ctx.record(
         item,
-        Path(output),
+        output,
         inputs=[Path(labels_item), *[t.ard for t in tiles], *[t.lidar for t in tiles]],
         lineage="Label polygons rasterised on each tile grid; stratified seeded pixel samples "
         "with Sentinel-2 and lidar features, spatial blocks and cross-validation folds.",

@@ -148,6 +148,42 @@ def run_block(
     return doc
 
 
+def write_item_manifest(manifest: Path, *, stage: str, unit: str, item: Path) -> dict[str, Any]:
+    """The manifest of a job that made one versioned item (``model_job``, ``training_job``).
+
+    Same shape as a job block's manifest, so :func:`expand_items` and the damaged-output check
+    (``missing.py``) read it alike; ``block`` is the unit (model id or area).
+    """
+    manifest = Path(manifest)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    checksum = sha256_multihash(Path(item))
+    rec = {
+        "unit": unit,
+        "item": os.path.relpath(item, manifest.parent),
+        "sha256": checksum,
+        "files": [os.path.relpath(f, manifest.parent) for f in item_files(Path(item))[1:]],
+    }
+    doc = {"block": unit, "stage": stage, "fingerprint": checksum, "items": [rec]}
+    write_json_atomic(manifest, doc)
+    return doc
+
+
+def current_item(cfg: Config, name: str, **wildcards: str) -> Path:
+    """The version item a run made of versioned output ``name`` (``training``, ``model``).
+
+    Read from its job manifest (``<name>_job``).
+
+    Raises:
+        MissingInputError: the manifest does not exist (the step has not run).
+        InputDataError: it is unreadable, or does not list exactly one item.
+    """
+    manifest = plan.path(cfg, f"{name}_job", **wildcards)
+    items = manifest_items(manifest)
+    if len(items) != 1:
+        raise InputDataError(f"{manifest}: lists {len(items)} items, expected the one version item")
+    return items[0]
+
+
 def is_manifest(path: Path) -> bool:
     """Whether ``path`` is a job manifest: ``<root>/jobs/<rule>/[<product>/]<block>.json``."""
     p = Path(path)

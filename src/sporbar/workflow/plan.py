@@ -16,7 +16,8 @@ from sporbar.workflow.lidar_index import Bounds, LidarIndex, build_lidar_index
 
 ITEM = "item.json"
 
-# Path patterns below the output root. Wildcards: scene, lidar_tile, area, tile, model, product.
+# Path patterns below the output root. Wildcards: scene, lidar_tile, area, tile, model, product,
+# version (the content hash of a training set or model; see sporbar.stac.versions).
 PATTERNS: dict[str, str] = {
     "demo_index": "demo-source/index.json",
     "raw_s2": "raw/sentinel-2-l2a/{scene}/" + ITEM,
@@ -28,8 +29,8 @@ PATTERNS: dict[str, str] = {
     "raw_labels": "raw/labels/{area}/" + ITEM,
     "ard": "ard/sentinel-2-l2a/{tile}/" + ITEM,
     "lidar_products": "lidar/products/{tile}/" + ITEM,
-    "training": "training/{area}/" + ITEM,
-    "model": "models/{model}/" + ITEM,
+    "training": "training/{area}/{version}/" + ITEM,
+    "model": "models/{model}/{version}/" + ITEM,
     "map": "maps/{product}/{tile}/" + ITEM,
     # The map's accuracy: the validation sample (for interpreters), then the assessment.
     "validation_sample": "accuracy/{product}/sample/" + ITEM,
@@ -42,6 +43,10 @@ PATTERNS: dict[str, str] = {
     "ard_job": "jobs/ard/{block}.json",
     "lidar_products_job": "jobs/lidar_products/{block}.json",
     "map_job": "jobs/predict/{product}/{block}.json",
+    # Versioned items (training sets, models): the version a run made is known only after the
+    # step, so Snakemake tracks a manifest per series listing it (sporbar.workflow.blocks).
+    "training_job": "jobs/samples/{area}.json",
+    "model_job": "jobs/train/{model}.json",
 }
 
 # Log file of each rule below the root (its benchmark file: the same below benchmarks/, .tsv).
@@ -82,6 +87,14 @@ def benchmark_pattern(cfg: Config, rule: str) -> str:
 def path(cfg: Config, name: str, **wildcards: str) -> Path:
     """Path of output ``name`` (a key of PATTERNS) below the config's root."""
     return cfg.root / PATTERNS[name].format(**wildcards)
+
+
+def series_dir(cfg: Config, name: str, **wildcards: str) -> Path:
+    """Folder holding every version of versioned output ``name`` (``training``, ``model``).
+
+    E.g. ``<root>/models/rf``: each version's item is ``<series_dir>/<version>/item.json``.
+    """
+    return cfg.root / PATTERNS[name].split("{version}")[0].format(**wildcards)
 
 
 def pattern(cfg: Config, name: str) -> str:
@@ -210,7 +223,12 @@ def model_ids(cfg: Config) -> list[str]:
 
 
 def all_outputs(cfg: Config) -> list[Path]:
-    """Every item the pipeline writes for this config (what `publish --all` catalogs)."""
+    """Every item the pipeline writes for this config (what `publish --all` catalogs).
+
+    Training sets and models are listed as their job manifests (``training_job``,
+    ``model_job``): which version a run makes is known only after it ran. Expand them with
+    ``sporbar.workflow.blocks.expand_items``.
+    """
     return _outputs(cfg, blocks=None)
 
 
@@ -232,8 +250,8 @@ def _outputs(cfg: Config, *, blocks: list[str] | None) -> list[Path]:
     out += s1_items(cfg)
     out.append(path(cfg, "raw_labels", area=area))
     out += per_tile("ard") + per_tile("lidar_products")
-    out.append(path(cfg, "training", area=area))
-    out += [path(cfg, "model", model=m) for m in model_ids(cfg)]
+    out.append(path(cfg, "training_job", area=area))
+    out += [path(cfg, "model_job", model=m) for m in model_ids(cfg)]
     out += per_tile("map", product=product)
     out.append(path(cfg, "validation_sample", product=product))
     if accuracy_reference(cfg) is not None:

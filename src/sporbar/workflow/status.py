@@ -204,8 +204,9 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
                 plan.block_of(cfg, t))
         for t in cfg.tiles
     ]
-    out["samples"] = [one("samples", area, plan.path(cfg, "training", area=area), area=area)]
-    out["train"] = [one("train", m, plan.path(cfg, "model", model=m), model=m) for m in plan.model_ids(cfg)]
+    # versioned outputs: the job's output is the manifest listing the version it made
+    out["samples"] = [one("samples", area, plan.path(cfg, "training_job", area=area), area=area)]
+    out["train"] = [one("train", m, plan.path(cfg, "model_job", model=m), model=m) for m in plan.model_ids(cfg)]
     out["predict"] = [
         blocked("predict", t, plan.path(cfg, "map", product=product, tile=t), "map_job", plan.block_of(cfg, t),
                 product=product)

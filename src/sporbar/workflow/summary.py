@@ -10,6 +10,7 @@ from pathlib import Path
 from sporbar.config import Config
 from sporbar.stac.layout import ItemLayout
 from sporbar.workflow import plan
+from sporbar.workflow.blocks import is_manifest, manifest_items
 
 METRIC_NAMES = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
 
@@ -17,7 +18,8 @@ METRIC_NAMES = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
 def run_summary(cfg: Config, *, started: int | None = None) -> str:
     """Text summary of the run's outputs for ``cfg``: catalog, tiles, items, model metrics."""
     outputs = plan.all_outputs(cfg)
-    done = [p for p in outputs if p.exists()]
+    # a versioned output's manifest stands for the version item it lists
+    done = [q for p in outputs if p.exists() for q in (manifest_items(p) if is_manifest(p) else [p])]
     by_collection: Counter[str] = Counter()
     layout = ItemLayout.from_patterns(plan.PATTERNS)
     for p in done:
@@ -33,13 +35,14 @@ def run_summary(cfg: Config, *, started: int | None = None) -> str:
         + ", ".join(f"{k} {v}" for k, v in sorted(by_collection.items())),
     ]
     for model_id in plan.model_ids(cfg):
-        path = plan.path(cfg, "model", model=model_id)
+        path = plan.path(cfg, "model_job", model=model_id)
         if not path.exists():
             lines.append(f"model       {model_id}: not trained")
             continue
-        metrics = json.loads(path.read_text())["properties"].get("sporbar:metrics", {})
+        item = json.loads(manifest_items(path)[0].read_text())
+        metrics = item["properties"].get("sporbar:metrics", {})
         shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in METRIC_NAMES if k in metrics)
-        lines.append(f"model       {model_id}: {shown} (spatially blocked CV)")
+        lines.append(f"model       {model_id}: {shown} (spatially blocked CV; {item['id']})")
     assessed = plan.path(cfg, "accuracy", product=cfg.data["map"]["product"])
     if assessed.exists():
         acc = json.loads(assessed.read_text())["properties"].get("sporbar:accuracy", {})

@@ -22,6 +22,7 @@ from pystac.extensions.raster import DataType
 
 from sporbar.lidar_bands import describe
 from sporbar.stac import extensions as ext
+from sporbar.stac.versions import set_version
 
 METRICS_FILE = "metrics.json"
 SPORBAR_METRICS = ext.SPORBAR_PREFIX + "metrics"
@@ -90,17 +91,19 @@ def model_item(
     training: pystac.Item,
     model_href: str,
     metadata_href: str,
+    version: str,
 ) -> pystac.Item:
     """The model item: MLM extension, ``sporbar:metrics``, assets model/model-metadata/metrics.
 
     Args:
-        model_id: ``models[].id``; the item id is ``model-<id>``.
+        model_id: ``models[].id``; the item id is ``model-<id>-<version>``.
         card: what the fitted model is.
         classes: the ``classes[]`` config entries (those the model outputs are kept).
         metrics: the cross-validation metrics (``sporbar.ml.cv.cross_validate``).
         training: the training item (footprint and time span are copied).
         model_href: the weights file, relative to the item.
         metadata_href: the model's JSON sidecar, relative to the item.
+        version: hash of what made the model (``sporbar.ml.run_train.model_version``).
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
@@ -115,6 +118,7 @@ def model_item(
         end_datetime=training.common_metadata.end_datetime,
         properties={},
     )
+    set_version(item, f"model-{model_id}", version)
     n = len(card.feature_names)
     mlm = MLMExtension.ext(item, add_if_missing=True)
     mlm.apply(

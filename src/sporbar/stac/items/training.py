@@ -12,6 +12,7 @@ from pystac.extensions.table import Column, TableExtension
 
 from sporbar.stac import extensions as ext
 from sporbar.stac.items.extent import spanning_item
+from sporbar.stac.versions import set_version
 
 SAMPLES_FILE = "samples.parquet"
 
@@ -35,11 +36,12 @@ def training_item(
     start: datetime,
     end: datetime,
     training: Mapping[str, Any],
+    version: str,
 ) -> pystac.Item:
     """The training-data item (asset ``samples``, properties and table columns of the table).
 
     Args:
-        area: ``area.name``; the item id is ``training-<area>``.
+        area: ``area.name``; the item id is ``training-<area>-<version>``.
         samples: the samples table (``class_name`` and ``fold`` columns, one row per sample).
         features: the feature column names, in model order.
         tiles: the grid tiles sampled.
@@ -47,11 +49,13 @@ def training_item(
         start: start of the ARD periods (``extent.period_span``).
         end: end of the ARD periods.
         training: the ``training`` config section (``folds``, ``block_size``, ``seed``).
+        version: the content hash of the samples file (``sporbar.stac.versions``).
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
     """
     item = spanning_item(f"training-{area}", bbox, start, end)
+    set_version(item, f"training-{area}", version)
     counts = samples["class_name"].value_counts()
     item.properties.update(
         {
