@@ -92,7 +92,7 @@ def publish(
     cfg = load_config(config_path)
     paths = expand_items([*positional, *items])
     if all_items:
-        paths += plan.all_outputs(cfg)
+        paths += expand_items(plan.all_outputs(cfg))  # training sets and models: the versions made
     if items_from:
         lines = items_from.read_text(encoding="utf-8").splitlines()
         paths += [Path(s.strip()) for s in lines if s.strip() and not s.lstrip().startswith("#")]

@@ -64,6 +64,7 @@ def run_train(
     samples_item: Path,
     series_dir: Path,
     ctx: RunContext,
+    as_version: str | None = None,
 ) -> dict[str, Any]:
     """Blocked CV, then fit on all samples; write weights, metrics and the model item (a version).
 
@@ -77,6 +78,8 @@ def run_train(
         samples_item: the training item (a version of the training set).
         series_dir: the folder of every version (``plan.series_dir(cfg, "model", model=...)``).
         ctx: who runs the step (provenance, rule).
+        as_version: ``sporbar reproduce`` only: write the output as this (recorded) version, so
+            that it is compared with the delivered one also when the code version differs.
 
     Returns:
         The item dict of the version (``properties.version`` names its folder).
@@ -88,7 +91,7 @@ def run_train(
     spec = model_spec(cfg, model_id)
     training = read_input_item(Path(samples_item), ["samples"])
     seed, threads = int(cfg.data["training"]["seed"]), int(cfg.data["threads"])
-    version = model_version(
+    version = as_version or model_version(
         training.id, spec, seed=seed, classes=cfg.data["classes"], code_version=ctx.provenance.code_version
     )
     output = version_path(Path(series_dir), version)

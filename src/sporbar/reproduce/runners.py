@@ -106,8 +106,9 @@ def _samples(p: RecordedParameters, r: Rerun) -> None:
         labels_item=r.path(p["labels"]),
         ard_items=[r.path(x) for x in p["ard"]],
         lidar_items=[r.path(x) for x in p["lidar"]],
-        series_dir=r.output.parent.parent,  # <series>/<version>/item.json: the same version, if reproduced
+        series_dir=r.output.parent.parent,
         ctx=r.ctx,
+        as_version=r.output.parent.name,  # <series>/<version>/item.json: the version being reproduced
     )
 
 
@@ -115,7 +116,8 @@ def _train(p: RecordedParameters, r: Rerun) -> None:
     from sporbar.ml.run_train import run_train
 
     model = p["model"]["id"] if isinstance(p["model"], dict) else p["model"]
-    run_train(r.cfg, model_id=model, samples_item=r.path(p["samples"]), series_dir=r.output.parent.parent, ctx=r.ctx)
+    run_train(r.cfg, model_id=model, samples_item=r.path(p["samples"]), series_dir=r.output.parent.parent,
+              ctx=r.ctx, as_version=r.output.parent.name)  # the version being reproduced, whatever the code
 
 
 def _predict(p: RecordedParameters, r: Rerun) -> None:

@@ -105,6 +105,7 @@ def run_samples(
     lidar_items: Sequence[Path],
     series_dir: Path,
     ctx: RunContext,
+    as_version: str | None = None,
 ) -> dict[str, Any]:
     """Extract training samples and record them as a version of the training set.
 
@@ -120,6 +121,8 @@ def run_samples(
         lidar_items: the lidar products item of every tile.
         series_dir: the folder of every version (``plan.series_dir(cfg, "training", area=...)``).
         ctx: who runs the step (provenance, rule).
+        as_version: ``sporbar reproduce`` only: write the output as this (recorded) version, so
+            that it is compared with the delivered one also when the samples come out otherwise.
 
     Returns:
         The item dict of the version (``properties.version`` names its folder).
@@ -136,7 +139,7 @@ def run_samples(
     buf = io.BytesIO()
     samples.to_parquet(buf, index=False)
     data = buf.getvalue()
-    version = version_hash(hashlib.sha256(data).hexdigest())
+    version = as_version or version_hash(hashlib.sha256(data).hexdigest())
     output = version_path(Path(series_dir), version)
     kept = intact_version(output)
     if kept is not None:
