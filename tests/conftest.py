@@ -53,6 +53,7 @@ def small_config(root: Path, **overrides: Any) -> dict[str, Any]:
     cfg["models"] = [
         {"id": "rf", "kind": "random_forest", "n_estimators": 60},
         {"id": "mlp", "kind": "torch_mlp", "epochs": 40, "hidden": 32},
+        {"id": "hgb", "kind": "hgb", "max_iter": 50},
     ]
     cfg.update(overrides)
     return cfg

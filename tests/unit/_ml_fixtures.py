@@ -58,6 +58,7 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
     data["models"] = [
         {"id": "rf", "kind": "random_forest", "n_estimators": 25},
         {"id": "mlp", "kind": "torch_mlp", "epochs": 40, "hidden": 32},
+        {"id": "hgb", "kind": "hgb", "max_iter": 30},
     ]
     data["threads"] = 1
     for k, v in overrides.items():

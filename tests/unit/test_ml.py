@@ -12,11 +12,13 @@ from click.testing import CliRunner
 from sporbar.cli.main import cli
 from sporbar.ml.io import load_model
 from sporbar.ml.mlp import MLP
-from sporbar.ml.models import random_forest
+from sporbar.ml.models import gradient_boosting, random_forest
 from sporbar.ml.normalise import Normaliser
 from sporbar.ml.run_train import run_train
 from sporbar.stac.record import RunContext, asset_path, read_item
 from sporbar.stac.validate import validate_item_dict
+
+KINDS = ("rf", "mlp", "hgb")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def trained(tmp_path_factory):
     area = make_area(tmp_path_factory.mktemp("ml"))
     samples = write_samples(area)
     paths, items = {}, {}
-    for m in ("rf", "mlp"):
+    for m in KINDS:
         paths[m], items[m] = train_model(area, m, samples)
     area.models = paths
     return area, samples, items
@@ -33,6 +35,8 @@ def trained(tmp_path_factory):
 def test_factories():
     rf = random_forest({"n_estimators": 7}, seed=3, threads=2)
     assert (rf.n_estimators, rf.random_state, rf.n_jobs) == (7, 3, 2)
+    hgb = gradient_boosting({"max_iter": 9, "learning_rate": 0.2}, seed=3)
+    assert (hgb.max_iter, hgb.learning_rate, hgb.random_state, hgb.early_stopping) == (9, 0.2, 3, False)
     net = MLP(5, 4, hidden=8)
     assert sum(isinstance(m, torch_linear()) for m in net.modules()) == 3
     assert net.architecture()["hidden"] == 8
@@ -52,7 +56,7 @@ def test_normaliser_uses_given_rows_only():
     assert Normaliser.from_dict(n.to_dict()) == n
 
 
-@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+@pytest.mark.parametrize("model_id", KINDS)
 def test_model_item_validates_with_mlm(trained, model_id):
     area, _, items = trained
     d = items[model_id]
@@ -61,11 +65,13 @@ def test_model_item_validates_with_mlm(trained, model_id):
     assert d["id"] == f"model-{model_id}-{p['version']}"
     assert p["sporbar:version_of"] == f"model-{model_id}" and len(p["version"]) == 12
     assert "https://stac-extensions.github.io/version/v1.2.0/schema.json" in d["stac_extensions"]
-    assert p["mlm:framework"] == {"rf": "scikit-learn", "mlp": "pytorch"}[model_id]
+    assert p["mlm:framework"] == {"rf": "scikit-learn", "mlp": "pytorch", "hgb": "scikit-learn"}[model_id]
+    assert p["mlm:architecture"] == {"rf": "RandomForestClassifier", "mlp": "MLP",
+                                     "hgb": "HistGradientBoostingClassifier"}[model_id]
     assert p["mlm:tasks"] == ["classification"]
     assert p["mlm:input"][0]["bands"] == [b["name"] for b in p["bands"]]
     scaling = p["mlm:input"][0]["value_scaling"]
-    assert scaling is None if model_id == "rf" else len(scaling) == len(p["bands"])
+    assert scaling is None if model_id != "mlp" else len(scaling) == len(p["bands"])
     classes = p["mlm:output"][0]["classification:classes"]
     assert [c["name"] for c in classes] == [c["name"] for c in area.cfg.data["classes"]]
     assert all(c["description"] for c in classes)
@@ -74,7 +80,7 @@ def test_model_item_validates_with_mlm(trained, model_id):
     assert [lk["rel"] for lk in d["links"]] == ["derived_from"]
 
 
-@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+@pytest.mark.parametrize("model_id", KINDS)
 def test_blocked_cv_beats_majority_baseline(trained, model_id):
     _, _, items = trained
     m = items[model_id]["properties"]["sporbar:metrics"]
@@ -93,7 +99,7 @@ def test_metrics_file(trained):
     assert set(metrics["per_class_f1"]) == {c["name"] for c in area.cfg.data["classes"]}
 
 
-@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+@pytest.mark.parametrize("model_id", KINDS)
 def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
     area, samples, items = trained
     again = run_train(
@@ -106,7 +112,7 @@ def test_same_seed_same_model_bytes(trained, model_id, tmp_path):
         )
 
 
-@pytest.mark.parametrize("model_id", ["rf", "mlp"])
+@pytest.mark.parametrize("model_id", KINDS)
 def test_saved_model_round_trip(trained, model_id):
     area, samples, items = trained
     item_path = area.models[model_id]

@@ -22,7 +22,7 @@ from sporbar.ml.normalise import Normaliser
 from sporbar.ml.train import FittedModel
 
 SIDECAR = "model.json"
-FILENAMES = {ModelKind.RANDOM_FOREST: "model.joblib", ModelKind.TORCH_MLP: "model.pt"}
+FILENAMES = {ModelKind.RANDOM_FOREST: "model.joblib", ModelKind.HGB: "model.joblib", ModelKind.TORCH_MLP: "model.pt"}
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,21 @@ class Framework:
 
 FRAMEWORKS = {
     ModelKind.RANDOM_FOREST: Framework("scikit-learn", "scikit-learn", "joblib.dump"),
+    ModelKind.HGB: Framework("scikit-learn", "scikit-learn", "joblib.dump"),
     ModelKind.TORCH_MLP: Framework("pytorch", "torch", "torch.save"),
 }
 
 
+ARCHITECTURES = {
+    ModelKind.RANDOM_FOREST: "RandomForestClassifier",
+    ModelKind.HGB: "HistGradientBoostingClassifier",
+    ModelKind.TORCH_MLP: "MLP",
+}
+
+
 def architecture_name(model: FittedModel) -> str:
-    """``MLP`` or ``RandomForestClassifier`` (``mlm:architecture``, the sidecar's name)."""
-    return "MLP" if model.kind is ModelKind.TORCH_MLP else "RandomForestClassifier"
+    """``MLP``, ``RandomForestClassifier`` or ``HistGradientBoostingClassifier`` (``mlm:architecture``)."""
+    return ARCHITECTURES[model.kind]
 
 
 def sidecar(model: FittedModel) -> dict[str, Any]:
@@ -56,6 +64,9 @@ def sidecar(model: FittedModel) -> dict[str, Any]:
     arch: dict[str, Any] = {"name": architecture_name(model)}
     if model.kind is ModelKind.TORCH_MLP:
         arch |= model.estimator.architecture()
+    elif model.kind is ModelKind.HGB:
+        arch["max_iter"] = model.estimator.max_iter
+        arch["n_iter"] = int(getattr(model.estimator, "n_iter_"))  # noqa: B009 - rounds fitted (typed Any)
     else:
         arch["n_estimators"] = model.estimator.n_estimators
     return {

@@ -1,4 +1,4 @@
-"""Model kinds and the random forest, built from a ``models[]`` config entry. No I/O here.
+"""Model kinds and the scikit-learn models, built from a ``models[]`` config entry. No I/O here.
 
 The torch MLP lives in :mod:`sporbar.ml.mlp`, imported only where a torch model is fitted
 or loaded, so a random-forest run never imports torch.
@@ -13,7 +13,7 @@ from sporbar.config import Config
 from sporbar.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
 
 class ModelKind(StrEnum):
@@ -21,6 +21,11 @@ class ModelKind(StrEnum):
 
     RANDOM_FOREST = "random_forest"
     TORCH_MLP = "torch_mlp"
+    HGB = "hgb"
+
+
+#: the kinds fitted and stored by scikit-learn (joblib files)
+SKLEARN_KINDS = frozenset({ModelKind.RANDOM_FOREST, ModelKind.HGB})
 
 
 def model_spec(cfg: Config, model_id: str) -> dict[str, Any]:
@@ -44,4 +49,21 @@ def random_forest(spec: dict[str, Any], *, seed: int, threads: int) -> RandomFor
 
     return RandomForestClassifier(
         n_estimators=int(spec.get("n_estimators", 200)), random_state=seed, n_jobs=threads
+    )
+
+
+def gradient_boosting(spec: dict[str, Any], *, seed: int) -> HistGradientBoostingClassifier:
+    """Histogram gradient boosting (scikit-learn), seeded, without early stopping.
+
+    ``spec['max_iter']`` boosting rounds at ``spec['learning_rate']``. Early stopping is off: it
+    would hold out a random tenth of the samples, so the model would not use all of them.
+    Deterministic for a seed (the tie-breaking and any subsampling use ``random_state``).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=int(spec.get("max_iter", 200)),
+        learning_rate=float(spec.get("learning_rate", 0.1)),
+        early_stopping=False,
+        random_state=seed,
     )

@@ -1,7 +1,7 @@
 """Data + model spec + seed -> a fitted model. No file I/O.
 
 torch is imported only for ``torch_mlp`` models (see :mod:`sporbar.ml.mlp`), scikit-learn
-only for random forests.
+only for random forests and gradient boosting.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from sporbar.ml.models import ModelKind, random_forest
+from sporbar.ml.models import SKLEARN_KINDS, ModelKind, gradient_boosting, random_forest
 from sporbar.ml.normalise import Normaliser
 
 if TYPE_CHECKING:
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
     from sporbar.ml.mlp import MLP
 
@@ -26,9 +26,9 @@ class FittedModel:
     """A fitted classifier with everything needed to apply it.
 
     Attributes:
-        kind: random_forest or torch_mlp.
+        kind: random_forest, hgb or torch_mlp.
         spec: the ``models[]`` config entry.
-        estimator: the sklearn forest (random_forest) or the torch module in eval mode (torch_mlp).
+        estimator: the sklearn estimator (random_forest, hgb) or the torch module in eval mode (torch_mlp).
         feature_names: input columns, in order.
         class_values: class value of each output column, ascending.
         normaliser: z-score normalisation (torch_mlp), or None.
@@ -37,7 +37,7 @@ class FittedModel:
 
     kind: ModelKind
     spec: dict[str, Any]
-    estimator: RandomForestClassifier | MLP
+    estimator: RandomForestClassifier | HistGradientBoostingClassifier | MLP
     feature_names: list[str]
     class_values: list[int]
     normaliser: Normaliser | None = None
@@ -46,11 +46,11 @@ class FittedModel:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (rows, len(class_values)) of feature rows (rows, features)."""
         x = np.asarray(x, dtype=np.float32)
-        if self.kind is ModelKind.RANDOM_FOREST:
-            rf = cast("RandomForestClassifier", self.estimator)
-            p = rf.predict_proba(x)
+        if self.kind in SKLEARN_KINDS:
+            est = cast("RandomForestClassifier | HistGradientBoostingClassifier", self.estimator)
+            p = est.predict_proba(x)
             out = np.zeros((x.shape[0], len(self.class_values)), dtype=np.float64)
-            cols = [self.class_values.index(int(c)) for c in rf.classes_]
+            cols = [self.class_values.index(int(c)) for c in est.classes_]
             out[:, cols] = p
             return out
         from sporbar.ml.mlp import MLP, predict_proba
@@ -103,6 +103,13 @@ def fit(
         rf = random_forest(spec, seed=seed, threads=threads)
         rf.fit(x, np.asarray(y, dtype=np.int64))
         return FittedModel(kind, dict(spec), rf, list(feature_names), values)
+    if kind is ModelKind.HGB:
+        from threadpoolctl import threadpool_limits
+
+        hgb = gradient_boosting(spec, seed=seed)
+        with threadpool_limits(limits=threads, user_api="openmp"):  # HGB's OpenMP threads: `threads`
+            hgb.fit(x, np.asarray(y, dtype=np.int64))
+        return FittedModel(kind, dict(spec), hgb, list(feature_names), values)
     from sporbar.ml.mlp import fit_mlp
 
     norm = Normaliser.fit(x)
