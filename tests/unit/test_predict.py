@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from sporbar.cli.main import cli
 from sporbar.errors import InputDataError
-from sporbar.ml.predict import predict_stack, predict_stack_on
+from sporbar.ml.predict import class_margin, predict_stack, predict_stack_on
 from sporbar.ml.run_predict import run_predict
 from sporbar.ml.train import fit
 from sporbar.stac.record import RunContext
@@ -61,12 +61,22 @@ def test_map_on_tile_grid_with_expected_classes(setup, tmp_path):
         assert ds.colormap(1)[1] == (0x1B, 0x78, 0x37, 255)
     with rasterio.open(tmp_path / tile / "confidence.tif") as ds:
         conf = ds.read(1)
+    with rasterio.open(tmp_path / tile / "margin.tif") as ds:
+        margin = ds.read(1)
+        assert ds.nodata == 255 and ds.descriptions == ("margin",)
+    assert d["assets"]["margin"]["raster:bands"][0]["description"].startswith("Per-pixel uncertainty")
     truth = area.truth[tile]
     assert (classes[:2] == 0).all() and (conf[:2] == 255).all()  # NaN rows -> nodata
+    assert (margin[:2] == 255).all()
     valid = classes > 0
     assert valid[2:].all()
     assert (classes[valid] == truth[valid]).mean() > 0.95
     assert conf[valid].max() <= 100 and conf[valid].mean() > 50
+    # the margin never exceeds the top probability, and is lowest where the map is wrong
+    assert (margin[valid] <= conf[valid]).all() and margin[valid].min() < margin[valid].max()
+    wrong = valid & (classes != truth)
+    if wrong.any():
+        assert margin[wrong].mean() < margin[valid & ~wrong].mean()
     assert {lk["rel"] for lk in d["links"]} == {"derived_from"} and len(d["links"]) == 3
 
 
@@ -90,11 +100,18 @@ def test_predict_is_deterministic_and_row_blocks_do_not_matter(setup, tmp_path):
     )
     stack = rng.normal(size=(3, 10, 7)).astype(np.float32)
     stack[1, 4, 4] = np.nan
-    c1, p1 = predict_stack(m, stack, block_rows=3)
-    c2, p2 = predict_stack(m, stack, block_rows=256)
+    c1, p1, m1 = predict_stack(m, stack, block_rows=3)
+    c2, p2, m2 = predict_stack(m, stack, block_rows=256)
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(p1, p2)
-    assert c1[4, 4] == 0 and p1[4, 4] == 255
+    np.testing.assert_array_equal(m1, m2)
+    assert c1[4, 4] == 0 and p1[4, 4] == 255 and m1[4, 4] == 255
+
+
+def test_class_margin_is_top1_minus_top2() -> None:
+    proba = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8], [0.4, 0.4, 0.2]])
+    np.testing.assert_allclose(class_margin(proba), [0.2, 0.7, 0.0])
+    np.testing.assert_allclose(class_margin(np.ones((2, 1))), [1.0, 1.0])
 
 
 def test_predict_on_a_dask_client_gives_the_same_maps() -> None:
@@ -117,11 +134,12 @@ def test_predict_on_a_dask_client_gives_the_same_maps() -> None:
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc,
         distributed.Client(lc) as client,
     ):
-        c1, p1 = predict_stack_on(client, m, stack, block_rows=3)
+        c1, p1, m1 = predict_stack_on(client, m, stack, block_rows=3)
         assert sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values()) >= 4
-    c2, p2 = predict_stack(m, stack, block_rows=3)
+    c2, p2, m2 = predict_stack(m, stack, block_rows=3)
     np.testing.assert_array_equal(c1, c2)
     np.testing.assert_array_equal(p1, p2)
+    np.testing.assert_array_equal(m1, m2)
     assert c1[5, 1] == 0 and p1[5, 1] == 255
 
 

@@ -21,7 +21,7 @@ from sporbar.stac.items.lidar_products import (
     lidar_products_item,
     raster_statistics,
 )
-from sporbar.stac.items.map import map_item
+from sporbar.stac.items.map import MARGIN_DESCRIPTION, map_item
 from sporbar.stac.items.model import ModelCard, feature_band, mlm_classes, model_item
 from sporbar.stac.items.training import training_item
 from sporbar.stac.validate import validate_item_dict
@@ -174,3 +174,5 @@ def test_map_item():
     assert band["nodata"] == 0 and band["spatial_resolution"] == 10
     assert d["assets"]["confidence"]["raster:bands"][0] == {"nodata": 255, "data_type": "uint8",
                                                             "spatial_resolution": 10.0, "unit": "percent"}
+    margin = d["assets"]["margin"]["raster:bands"][0]
+    assert (margin["nodata"], margin["unit"], margin["description"]) == (255, "percent", MARGIN_DESCRIPTION)

@@ -46,7 +46,7 @@ def predict(
     manifest: Path | None,
     overwrite: bool,
 ) -> None:
-    """Classify every pixel of a tile; write classes.tif, confidence.tif and the map item.
+    """Classify every pixel of a tile; write classes.tif, confidence.tif, margin.tif and the map item.
 
     \b
       $ sporbar predict -c config/config.yaml --tile E268800N7029760 \\
@@ -67,7 +67,7 @@ def predict(
     def work(t: str, out: Path, ard_item: Path, lidar_item: Path) -> None:
         run_predict(cfg, tile=t, model_item_path=model_item, ard_item=ard_item, lidar_item=lidar_item,
                     output=out, ctx=run, overwrite=overwrite or block is not None)
-        click.echo(f"{out}: classes.tif, confidence.tif")
+        click.echo(f"{out}: classes.tif, confidence.tif, margin.tif")
 
     def block_work(b: str, m: Path) -> None:
         from sporbar.workflow import plan

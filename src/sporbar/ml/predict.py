@@ -8,13 +8,32 @@ import numpy as np
 
 from sporbar.errors import InputDataError
 from sporbar.ml.train import FittedModel
-from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA
+from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, MARGIN_NODATA
+
+
+def _percent(p: np.ndarray) -> np.ndarray:
+    """Probabilities 0..1 as uint8 percent 0..100 (rounded)."""
+    out: np.ndarray = np.clip(np.rint(p * 100), 0, 100).astype(np.uint8)
+    return out
+
+
+def class_margin(proba: np.ndarray) -> np.ndarray:
+    """Highest minus second-highest class probability of each row (1 with one class).
+
+    The margin of the winning class: near 0 where the model hesitates between two classes
+    (the pixels a map user should doubt), near 1 where one class clearly wins, even when
+    the highest probability alone looks modest among many classes.
+    """
+    if proba.shape[1] < 2:
+        return np.ones(proba.shape[0])
+    top2 = np.partition(proba, -2, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
 
 
 def predict_stack(
     model: FittedModel, stack: np.ndarray, *, block_rows: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
-    """Class map and confidence of a feature stack.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class map, confidence and class margin of a feature stack.
 
     Args:
         model: the fitted model; ``stack`` bands must be in ``model.feature_names`` order.
@@ -22,8 +41,9 @@ def predict_stack(
         block_rows: rows predicted at once (bounds the memory of the flattened block).
 
     Returns:
-        classes (y, x) uint8 (0 = nodata where any feature is NaN) and confidence (y, x)
-        uint8 = round(max class probability x 100) (255 = nodata).
+        classes (y, x) uint8 (0 = nodata where any feature is NaN), confidence (y, x)
+        uint8 = round(max class probability x 100) and margin (y, x) uint8 =
+        round((highest - second-highest class probability) x 100) (255 = nodata in both).
     """
     n, h, w = stack.shape
     if n != len(model.feature_names):
@@ -33,6 +53,7 @@ def predict_stack(
         )
     classes = np.full((h, w), CLASS_NODATA, dtype=np.uint8)
     conf = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
+    margin = np.full((h, w), MARGIN_NODATA, dtype=np.uint8)
     values = np.asarray(model.class_values, dtype=np.uint8)
     for r0 in range(0, h, block_rows):
         block = stack[:, r0 : r0 + block_rows].reshape(n, -1).T
@@ -42,17 +63,20 @@ def predict_stack(
         proba = model.predict_proba(block[valid])
         c = np.full(block.shape[0], CLASS_NODATA, dtype=np.uint8)
         p = np.full(block.shape[0], CONFIDENCE_NODATA, dtype=np.uint8)
+        m = np.full(block.shape[0], MARGIN_NODATA, dtype=np.uint8)
         c[valid] = values[proba.argmax(axis=1)]
-        p[valid] = np.clip(np.rint(proba.max(axis=1) * 100), 0, 100).astype(np.uint8)
+        p[valid] = _percent(proba.max(axis=1))
+        m[valid] = _percent(class_margin(proba))
         rows = min(block_rows, h - r0)
         classes[r0 : r0 + rows] = c.reshape(rows, w)
         conf[r0 : r0 + rows] = p.reshape(rows, w)
-    return classes, conf
+        margin[r0 : r0 + rows] = m.reshape(rows, w)
+    return classes, conf, margin
 
 
 def predict_stack_on(
     client: Any, model: FittedModel, stack: np.ndarray, *, block_rows: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`predict_stack` with its row blocks run as tasks on a ``distributed.Client``.
 
     Used with Dask on Slurm (``sporbar.parallel.dask_client``): the model is sent once to
@@ -71,4 +95,4 @@ def predict_stack_on(
     parts = client.gather(
         client.map(predict_stack, [remote_model] * len(blocks), blocks, block_rows=block_rows)
     )
-    return np.concatenate([c for c, _ in parts]), np.concatenate([p for _, p in parts])
+    return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]

@@ -18,7 +18,7 @@ from sporbar.ml.train import FittedModel
 from sporbar.parallel import active_client
 from sporbar.raster import write_cog
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
-from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, map_item
+from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, MARGIN_NODATA, map_item
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.record import RunContext, asset_path, read_input_item
 from sporbar.training.features import feature_names, feature_stack
@@ -101,7 +101,7 @@ def run_predict(
     ctx: RunContext,
     overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Predict one tile; write ``classes.tif``, ``confidence.tif`` and the map item.
+    """Predict one tile; write ``classes.tif``, ``confidence.tif``, ``margin.tif`` and the map item.
 
     The row blocks run on the Dask client of the caller's ``sporbar.parallel.dask_client``
     block (Dask on Slurm), else in this process; the maps are the same either way.
@@ -128,7 +128,9 @@ def run_predict(
     geobox = cfg.grid.geobox(tile)
     model, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item)
     client = active_client()
-    classes, conf = predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)
+    classes, conf, margin = (
+        predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)
+    )
     folder = output.parent
     write_cog(
         folder / "classes.tif",
@@ -141,6 +143,7 @@ def run_predict(
     write_cog(
         folder / "confidence.tif", conf, geobox, nodata=CONFIDENCE_NODATA, band_names=["confidence"]
     )
+    write_cog(folder / "margin.tif", margin, geobox, nodata=MARGIN_NODATA, band_names=["margin"])
     start, end = period_span(cfg.data["ard"]["periods"])
     item = map_item(
         cfg.data["map"]["product"],
@@ -158,7 +161,7 @@ def run_predict(
         output,
         inputs=[Path(model_item_path), Path(ard_item), Path(lidar_item)],
         lineage="Per-pixel classification of the tile's Sentinel-2 and lidar features; "
-        "confidence is the highest class probability.",
+        "confidence is the highest class probability, margin the highest minus the second-highest.",
         command="predict",
         parameters={
             "tile": tile,

@@ -1,4 +1,4 @@
-"""The STAC item of one map tile (collection ``land-ecology-maps``): classes and confidence."""
+"""The STAC item of one map tile (collection ``land-ecology-maps``): classes, confidence, margin."""
 
 from __future__ import annotations
 
@@ -16,15 +16,24 @@ from sporbar.stac import extensions as ext
 from sporbar.stac.items.extent import spanning_item
 from sporbar.stac.items.model import mlm_classes
 
-#: pixel value of "no data" in ``classes.tif`` and ``confidence.tif``
+#: pixel value of "no data" in ``classes.tif``, ``confidence.tif`` and ``margin.tif``
 CLASS_NODATA = 0
 CONFIDENCE_NODATA = 255
+MARGIN_NODATA = 255
+MARGIN_DESCRIPTION = (
+    "Per-pixel uncertainty: highest minus second-highest class probability, in percent "
+    "(0 = the model cannot tell the two likeliest classes apart, 100 = one class takes all)"
+)
 
 
-def _raster(asset: pystac.Asset, *, nodata: int, resolution: float, unit: str | None = None) -> None:
+def _raster(
+    asset: pystac.Asset, *, nodata: int, resolution: float, unit: str | None = None, description: str | None = None
+) -> None:
     band = RasterBand.create(nodata=nodata, data_type=DataType.UINT8, spatial_resolution=resolution)
     if unit:
         band.unit = unit
+    if description:  # raster v1.1 bands allow more fields; STAC 1.1 common metadata names this one
+        band.properties["description"] = description
     RasterExtension.ext(asset, add_if_missing=True).bands = [band]
 
 
@@ -38,7 +47,7 @@ def map_item(
     end: datetime,
     bbox_wgs84: Sequence[float],
 ) -> pystac.Item:
-    """The map item: assets ``classes`` (classification ext) and ``confidence``; proj and raster.
+    """The map item: assets ``classes`` (classification ext), ``confidence`` and ``margin``; proj and raster.
 
     Args:
         product: ``map.product``; the item id is ``<product>-<tile>``.
@@ -78,4 +87,12 @@ def map_item(
     )
     item.add_asset("confidence", conf_asset)
     _raster(conf_asset, nodata=CONFIDENCE_NODATA, resolution=res, unit="percent")
+    margin_asset = pystac.Asset(
+        "./margin.tif",
+        media_type=ext.COG,
+        roles=["data"],
+        title="Class margin: highest minus second-highest class probability in percent (255 = no data)",
+    )
+    item.add_asset("margin", margin_asset)
+    _raster(margin_asset, nodata=MARGIN_NODATA, resolution=res, unit="percent", description=MARGIN_DESCRIPTION)
     return item
