@@ -25,9 +25,10 @@ def _flip_last_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _samples(area, out: Path) -> dict:
+def _samples(area, series: Path) -> dict:
     return run_samples(area.cfg, labels_item=area.labels, ard_items=list(area.ard.values()),
-                       lidar_items=list(area.lidar.values()), output=out, ctx=RunContext.current(config_hash="t"))
+                       lidar_items=list(area.lidar.values()), series_dir=series,
+                       ctx=RunContext.current(config_hash="t"))
 
 
 @pytest.mark.parametrize("which", ["ard", "lidar", "labels"])
@@ -40,7 +41,7 @@ def test_samples_refuses_an_input_file_changed_after_its_step(area, tmp_path: Pa
     target = asset_path(Path(item_path), read_item(Path(item_path)), key)
     _flip_last_byte(target)
     with pytest.raises(InputDataError, match="has checksum 1220") as err:
-        _samples(area, tmp_path / "out" / "item.json")
+        _samples(area, tmp_path / "out")
     assert str(err.value).startswith(f"{target}: asset {key!r} of item ")
     assert str(item_path) in str(err.value) and "re-run that step" in str(err.value)
-    assert not (tmp_path / "out" / "item.json").exists()
+    assert not (tmp_path / "out").exists()  # no version folder written

@@ -195,7 +195,7 @@ def test_external_archive_named_by_the_caller_is_allowed_and_checked(published, 
     band = archive / "B04.jp2"
     band.write_bytes(b"band bytes")
     copy = _copy(published, ext.COLLECTION_MODELS, "model-rf")
-    home = published.root / "models" / "rf" / "item.json"  # the item beside the data (via)
+    home = published.root / "models" / "rf" / "v1" / "item.json"  # the item beside the data (via)
     for path in (copy, home):
         d = load_json(path)
         d["assets"]["metrics"].update(
