@@ -74,3 +74,43 @@ def test_changing_job_block_on_an_existing_root_redoes_the_blocks(tmp_path: Path
     assert "fetch_lidar" in r.stdout + r.stderr  # redone for the new layout, not taken as it was
     manifest = json.loads((root / "jobs" / "lidar_products" / "E268800N7029760.json").read_text())
     assert [e["unit"] for e in manifest["items"]] == ["E268800N7029760", "E269440N7029760"]
+
+
+def test_retraining_publishes_a_new_model_version_beside_the_old(tmp_path: Path) -> None:
+    """Another models[] setting: a second rf version; the first stays published, deprecated."""
+    from conftest import run_sporbar as sporbar
+
+    from sporbar.workflow.blocks import current_item
+
+    root = tmp_path / "results"
+    data = small_config(root)
+    data["models"] = [{"id": "rf", "kind": "random_forest", "n_estimators": 20}]
+    a = write_config(tmp_path / "a.yaml", data)
+    r = snakemake("--configfile", str(a), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    cfg_a = load(a)
+    old = json.loads(current_item(cfg_a, "model", model="rf").read_text())
+    training = current_item(cfg_a, "training", area=cfg_a.data["area"]["name"])
+
+    data["models"][0]["n_estimators"] = 21
+    b = write_config(tmp_path / "b.yaml", data)
+    r = snakemake("--configfile", str(b), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    cfg_b = load(b)
+    new_path = current_item(cfg_b, "model", model="rf")
+    new = json.loads(new_path.read_text())
+    assert new["id"] != old["id"] and new["properties"]["sporbar:version_of"] == "model-rf"
+    assert current_item(cfg_b, "training", area=cfg_b.data["area"]["name"]) == training  # samples unchanged
+    # the new maps are derived_from the new version; the catalog holds both, linked
+    a_map = json.loads(plan.path(cfg_b, "map", product=data["map"]["product"], tile=cfg_b.tiles[0]).read_text())
+    assert new["id"] in [lk.get("title") for lk in a_map["links"] if lk["rel"] == "derived_from"]
+    models = plan.path(cfg_b, "catalog").parent / "models"
+    assert sorted(p.name for p in models.iterdir() if p.is_dir()) == sorted([old["id"], new["id"]])
+    older = json.loads((models / old["id"] / f"{old['id']}.json").read_text())
+    assert older["properties"]["deprecated"] is True
+    assert [lk["title"] for lk in older["links"] if lk["rel"] == "latest-version"] == [new["id"]]
+    r = sporbar("verify", str(plan.path(cfg_b, "catalog")))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # nothing changed: nothing to do, no third version
+    r = snakemake("--configfile", str(b), "--dry-run", cwd=tmp_path)
+    assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-3000:]
