@@ -99,6 +99,7 @@ def _map(tmp_path: Path, **overrides: object) -> tuple[Config, list[Path]]:
         write_cog(out.parent / "classes.tif", classes, geobox, nodata=0, band_names=["class"])
         write_cog(out.parent / "confidence.tif", np.full_like(classes, 90), geobox, nodata=255,
                   band_names=["confidence"])
+        write_cog(out.parent / "margin.tif", np.full_like(classes, 60), geobox, nodata=255, band_names=["margin"])
         item = map_item(cfg.data["map"]["product"], tile, geobox=geobox, classes=cfg.data["classes"],
                         start=NOW, end=NOW, bbox_wgs84=tiles_bbox_wgs84(cfg.grid, [tile]))
         CTX.record(item, out, inputs=[], lineage="test map", command="test")
