@@ -114,15 +114,17 @@ def series_items(item_path: Path, item: Mapping[str, Any]) -> list[Path]:
 def version_order(members: Sequence[tuple[Path, Mapping[str, Any]]], current: set[Path]) -> list[Path]:
     """The version items of one series, oldest first; the run's own (``current``) last.
 
-    Order: ``processing:datetime``, then id. A version the run used (it is among the paths
+    Order: ``processing:datetime`` (whole seconds), then the item file's modification time
+    (written once, so its creation), then id. A version the run used (it is among the paths
     published, not only reached as an older version) is the latest, also when an earlier
     config was restored and its older version is used again.
     """
 
-    def key(m: tuple[Path, Mapping[str, Any]]) -> tuple[bool, str, str]:
+    def key(m: tuple[Path, Mapping[str, Any]]) -> tuple[bool, str, int, str]:
         path, doc = m
         props = doc.get("properties", {})
-        return (path in current, str(props.get(ext.PROCESSING_DATETIME, "")), str(doc.get("id", "")))
+        written = path.stat().st_mtime_ns if path.exists() else 0
+        return (path in current, str(props.get(ext.PROCESSING_DATETIME, "")), written, str(doc.get("id", "")))
 
     return [p for p, _ in sorted(members, key=key)]
 
