@@ -6,6 +6,8 @@ A low module: the SAFE reader (:mod:`sporbar.fetch.safe`), the demo SAFE writer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pystac.extensions.eo import Band
 
 # Sentinel-2 bandId order, as used by BOA_ADD_OFFSET/@band_id and Spectral_Information/@bandId.
@@ -67,3 +69,19 @@ def eo_band(name: str) -> Band:
     """
     common, center, fwhm = BAND_INFO[name]
     return Band.create(name=name, common_name=common, center_wavelength=center, full_width_half_max=fwhm)
+
+# Normalised-difference indices: name -> (band a, band b, title); the index is (a - b) / (a + b).
+SPECTRAL_INDICES: dict[str, tuple[str, str, str]] = {
+    "NDVI": ("B08", "B04", "Normalised difference vegetation index (B08, B04; Rouse et al. 1974)"),
+    "NDMI": ("B08", "B11", "Normalised difference moisture index (B08, B11; Gao 1996)"),
+    "NDWI": ("B03", "B08", "Normalised difference water index (B03, B08; McFeeters 1996)"),
+    "NBR": ("B08", "B12", "Normalised burn ratio (B08, B12; Key & Benson 2006)"),
+    "NDRE": ("B8A", "B05", "Normalised difference red-edge index (B8A, B05)"),
+    "NDSI": ("B03", "B11", "Normalised difference snow index (B03, B11; Hall et al. 1995)"),
+}
+INDEX_BANDS: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b, _) in SPECTRAL_INDICES.items()}
+
+
+def season_names(bands: Sequence[str], percentiles: Sequence[int]) -> list[str]:
+    """Band names of the ARD season asset: ``<band>_p<q>`` per band and percentile, then ``clear_count``."""
+    return [f"{b}_p{q}" for b in bands for q in percentiles] + ["clear_count"]

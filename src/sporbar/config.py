@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from sporbar.bands import INDEX_BANDS
 from sporbar.errors import ConfigError
 from sporbar.grid import NationalGrid
 
@@ -114,6 +115,16 @@ def _check_date_ranges(section: dict[str, Any], key: str, source: str) -> None:
             _check_date_ranges(sub, f"{key}/{name}", source)
 
 
+def _check_ard_bands(ard: dict[str, Any], source: str) -> None:
+    """Season bands are bands of the cube or indices; an index can be computed from loaded bands."""
+    plain = [b for b in ard["season"]["bands"] if b not in INDEX_BANDS and b not in ard["bands"]]
+    if plain:
+        raise ConfigError(
+            f"{source}: key ard/season/bands: {', '.join(plain)} not in ard/bands {ard['bands']}; "
+            "add them there or use an index"
+        )
+
+
 def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     grid = cfg["grid"]
     if grid["tile_size"] % grid["resolution"]:
@@ -160,6 +171,7 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
         twice = sorted({i for i in period_ids if period_ids.count(i) > 1})
         raise ConfigError(f"{source}: key ard/periods: period ids must be unique ({', '.join(twice)} more than "
                           "once); each names its composite, so a second one would overwrite the first")
+    _check_ard_bands(cfg["ard"], source)
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")

@@ -59,12 +59,13 @@ def test_item_is_valid_and_on_the_tile_grid(tiny, ard):  # noqa: F811
         "composite-early",
         "composite-late",
         "cube",
+        "season",
         "thumbnail",
     ]
     assert len([ln for ln in d["links"] if ln["rel"] == "derived_from"]) == 3
     geobox = tiny[1].grid.geobox(TILE)
     data, names = read_cog(out.parent / "composite-early.tif", geobox=geobox)
-    assert names == [*tiny[1].data["ard"]["bands"], "NDVI", "NDMI"] and data.dtype == np.float32
+    assert names == [*tiny[1].data["ard"]["bands"], *tiny[1].data["ard"]["indices"]] and data.dtype == np.float32
     assert [b["name"] for b in d["assets"]["composite-early"]["eo:bands"]] == names
     valid = data[:10][np.isfinite(data[:10])]
     assert valid.size and (valid > -0.1).all() and (valid < 1.0).all()
@@ -76,6 +77,36 @@ def test_item_is_valid_and_on_the_tile_grid(tiny, ard):  # noqa: F811
         and cube.shape[0] == 3
         and cube.shape[2:] == (64, 64)
     )
+
+
+def test_season_percentiles_are_those_of_every_clear_observation(tiny, ard):  # noqa: F811
+    """The season asset holds numpy's nanpercentile over the cube's clear observations, per band and index."""
+    import warnings
+
+    out, d = ard
+    season = tiny[1].data["ard"]["season"]
+    assert season["bands"], "the demo config names season bands"
+    data, names = read_cog(out.parent / "season.tif", geobox=tiny[1].grid.geobox(TILE))
+    assert names == [f"{b}_p{q}" for b in season["bands"] for q in season["percentiles"]] + ["clear_count"]
+    assert [b["name"] for b in d["assets"]["season"]["eo:bands"]] == names
+    cube = open_cube(out.parent / "cube.zarr")
+    band = {str(b): i for i, b in enumerate(cube["band"].values)}
+    values = cube.values.astype(np.float64)
+    for name in season["bands"]:
+        if name in band:
+            series = values[:, band[name]]
+        else:  # an index, per observation
+            from sporbar.bands import INDEX_BANDS
+
+            a, b = (values[:, band[x]] for x in INDEX_BANDS[name])
+            series = (a - b) / (a + b)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = np.nanpercentile(series, season["percentiles"], axis=0)
+        got = np.stack([data[names.index(f"{name}_p{q}")] for q in season["percentiles"]])
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)
+    clear = np.isfinite(values).all(axis=1).sum(axis=0)
+    np.testing.assert_array_equal(data[-1], clear)
 
 
 def test_cloudy_pixels_do_not_leak_into_the_composite(tiny, raw, ard, tmp_path):  # noqa: F811
@@ -291,6 +322,24 @@ def test_median_of_clear_observations_equals_numpy_nanmedian_for_any_number_of_s
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
             expected = np.nanmedian(a, axis=0) if t else np.full((2, 9, 9), np.nan)
         np.testing.assert_array_equal(nanmedian_time(a), expected.astype(np.float32), err_msg=f"{t} scenes")
+
+
+def test_percentiles_of_clear_observations_equal_numpy_nanpercentile_for_any_number_of_scenes():
+    import warnings
+
+    from sporbar.ard.composite import nanpercentiles_time
+
+    rng = np.random.default_rng(4)
+    qs = [0, 10, 25, 50, 75, 90, 100]
+    for t in range(0, 34):
+        a = rng.random((t, 2, 9, 9), dtype=np.float32)
+        a[:, :, :3] = np.round(a[:, :, :3], 1)  # ties
+        a[rng.random(a.shape) < 0.4] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+            expected = np.nanpercentile(a.astype(np.float64), qs, axis=0) if t else np.full((7, 2, 9, 9), np.nan)
+        np.testing.assert_allclose(nanpercentiles_time(a, qs), expected, rtol=1e-6, atol=1e-7, equal_nan=True,
+                                   err_msg=f"{t} scenes")
 
 
 def test_cog_written_by_windows_and_threads_has_the_bytes_of_write_cog(tiny, tmp_path):  # noqa: F811

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sporbar.ard.composite import INDEX_BANDS, Period, period_members
+from sporbar.ard.composite import Period, period_members
 from sporbar.ard.load import SCL, Scene, load_dn, read_scenes, reflectance
 from sporbar.ard.mask import apply_mask, clear_mask
 from sporbar.ard.write import write_cube, write_products
+from sporbar.bands import INDEX_BANDS, season_names
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.io import check_writable
@@ -96,7 +97,8 @@ def make_ard(
             f"{cfg.source}: all {len(dropped)} scene(s) of tile {tile} exceed "
             f"sources/sentinel2/max_cloud_cover {max_cc:g}%; raise it or add scenes"
         )
-    bands = cube_bands(ard["bands"], ard["indices"])
+    season_indices = [b for b in ard["season"]["bands"] if b in INDEX_BANDS]
+    bands = cube_bands(ard["bands"], [*ard["indices"], *season_indices])
     for s in scenes:  # the files about to be read are the ones the items record (a missing band: load says so)
         check_input_assets(s.item_path, s.item, [k for k in (*bands, SCL) if k in s.item.assets])
     dn = load_dn(scenes, [*bands, SCL], geobox=geobox)
@@ -115,8 +117,10 @@ def make_ard(
     folder.mkdir(parents=True, exist_ok=True)
     log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
     assets: dict[str, Path] = {"cube": write_cube(folder / "cube.zarr", cube)}
+    season = ard["season"]
     assets.update(write_products(assets["cube"], folder, periods=periods, bands=ard["bands"],
-                                 indices=ard["indices"], geobox=geobox, threads=cfg.data["threads"]))
+                                 indices=ard["indices"], geobox=geobox, threads=cfg.data["threads"],
+                                 season_bands=season["bands"], season_percentiles=season["percentiles"]))
 
     start, end = period_span(ard["periods"])
     item = ard_item(
@@ -129,6 +133,7 @@ def make_ard(
         end=end,
         periods=periods,
         period_scenes=counts,
+        season_bands=season_names(season["bands"], season["percentiles"]) if season["bands"] else (),
     )
     write_thumbnail(folder / f"composite-{periods[0].id}.tif", folder / "thumbnail.png", kind="true-color")
     add_thumbnail(item, folder, "thumbnail.png", title=f"True colour (B04, B03, B02) of period {periods[0].id}")
@@ -136,8 +141,12 @@ def make_ard(
         f"Cloud-masked (SCL classes {sorted(ard['mask_classes'])}) and reprojected "
         f"{len(scenes)} Sentinel-2 "
         f"L2A scene(s) onto tile {tile}; per-period medians of clear observations and indices "
-        f"{list(ard['indices'])}."
+        f"{list(ard['indices'])}"
     )
+    if season["bands"]:
+        lineage += (f"; percentiles {list(season['percentiles'])} of {list(season['bands'])} over every "
+                    "clear observation of the season")
+    lineage += "."
     if dropped:
         lineage += f" Dropped for cloud cover > {max_cc:g}%: {', '.join(s.id for s in dropped)}."
     return ctx.record(

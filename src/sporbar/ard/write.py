@@ -1,4 +1,4 @@
-"""Writers of the ARD outputs: the masked cube (Zarr), then per-period COGs from it. Only these compute."""
+"""Writers of the ARD outputs: the masked cube (Zarr), then per-period and season COGs from it. Only these compute."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from sporbar.ard.composite import Period, index_pairs, period_members, period_products
+from sporbar.ard.composite import (
+    Period,
+    index_pairs,
+    period_members,
+    period_products,
+    season_products,
+    season_sources,
+)
+from sporbar.bands import season_names
 from sporbar.io import atomic_path
 from sporbar.raster import cog_writer
 
@@ -49,6 +57,20 @@ def open_cube(path: Path) -> xr.DataArray:
     return cube
 
 
+def _tile_products(
+    block: np.ndarray,
+    members: Sequence[np.ndarray],
+    pairs: Sequence[tuple[int, int]],
+    season: tuple[np.ndarray, Sequence[int | tuple[int, int]], Sequence[int]] | None,
+) -> np.ndarray:
+    """Every period's products then the season's, of one block, flat along the first axis."""
+    periods = period_products(block, members, pairs)
+    flat = periods.reshape(-1, *periods.shape[2:])
+    if season is None:
+        return flat
+    return np.concatenate([flat, season_products(block, *season)])
+
+
 def write_products(
     cube_path: Path,
     folder: Path,
@@ -58,39 +80,53 @@ def write_products(
     indices: Sequence[str],
     geobox: GeoBox,
     threads: int = 1,
+    season_bands: Sequence[str] = (),
+    season_percentiles: Sequence[int] = (),
 ) -> dict[str, Path]:
-    """Write every period's composite and clear count from the cube, in one pass over it.
+    """Write every period's composite and clear count, and the season percentiles, in one pass over the cube.
 
     Each block of BLOCK x BLOCK pixels (all times, all bands) is read once and gives every
-    period's medians, indices and counts (:func:`period_products`); the rows of blocks are
-    written into the COGs as they are computed, so memory holds one row of blocks and the
-    COGs being built, whatever the number of scenes.
+    period's medians, indices and counts (:func:`period_products`) and the season's
+    percentiles (:func:`season_products`); the rows of blocks are written into the COGs as
+    they are computed, so memory holds one row of blocks and the COGs being built, whatever
+    the number of scenes.
 
     Args:
         cube_path: the cube written by :func:`write_cube`.
-        folder: output folder (``composite-<period>.tif``, ``clear-<period>.tif``).
+        folder: output folder (``composite-<period>.tif``, ``clear-<period>.tif``, ``season.tif``).
         periods: the compositing periods.
         bands: the composite's reflectance bands (a subset of the cube's).
         indices: the indices appended to the composite (computed from the cube's bands).
         geobox: the tile grid of the cube.
         threads: GDAL threads compressing each COG (the bytes do not depend on it).
+        season_bands: bands and indices whose percentiles over every clear observation of the
+            season (all periods) are written to ``season.tif``; none: no season asset.
+        season_percentiles: the percentiles (0..100).
 
     Returns:
-        Asset key (``composite-<p>``, ``clear-<p>``) -> file.
+        Asset key (``composite-<p>``, ``clear-<p>``, ``season``) -> file.
     """
     cube = open_cube(cube_path)
     cube_bands = [str(b) for b in cube["band"].values]
     members = period_members(cube["time"].values, periods)
     pairs = index_pairs(cube_bands, indices)
     nb, ni = len(cube_bands), len(pairs)
+    per = nb + ni + 1
     keep = [cube_bands.index(b) for b in bands] + list(range(nb, nb + ni))
+    season = None
+    if season_bands:
+        in_season = np.any(np.stack(members), axis=0) if members else np.zeros(0, bool)
+        season = (in_season, season_sources(cube_bands, season_bands), list(season_percentiles))
+    n_season = len(season_names(season_bands, season_percentiles)) if season else 0
     data = cube.data.rechunk({0: -1, 1: -1, 2: BLOCK, 3: BLOCK})
     products = data.map_blocks(
-        period_products,
+        _tile_products,
         members,
         pairs,
+        season,
         dtype=np.float32,
-        chunks=((len(periods),), (nb + ni + 1,), data.chunks[2], data.chunks[3]),
+        drop_axis=0,
+        chunks=((len(periods) * per + n_season,), data.chunks[2], data.chunks[3]),
     )
     names = [*bands, *indices]
     out = {}
@@ -105,9 +141,18 @@ def write_products(
             clears.append(stack.enter_context(cog_writer(
                 out[f"clear-{p.id}"], geobox, count=1, dtype="uint8", nodata=None,
                 band_names=["clear_count"], threads=threads)))
+        season_cog = None
+        if season:
+            out["season"] = Path(folder) / "season.tif"
+            season_cog = stack.enter_context(cog_writer(
+                out["season"], geobox, count=n_season, dtype="float32", nodata=float("nan"),
+                band_names=season_names(season_bands, season_percentiles), threads=threads))
         for row in range(0, geobox.shape.y, BLOCK):
-            strip = products[:, :, row : row + BLOCK, :].compute()
+            flat = products[:, row : row + BLOCK, :].compute()
+            strip = flat[: len(periods) * per].reshape(len(periods), per, *flat.shape[1:])
             for i in range(len(periods)):
                 composites[i].write(strip[i, keep], row=row)
                 clears[i].write(strip[i, nb + ni].astype(np.uint8), row=row)
+            if season_cog is not None:
+                season_cog.write(flat[len(periods) * per :], row=row)
     return out

@@ -4,6 +4,9 @@ Features per pixel of a tile grid (EPSG:25833, 10 m), in this order:
 
 * ``<period>_<band>`` for each ``ard.periods[].id`` and each ``ard.bands`` then ``ard.indices``
   (Sentinel-2 composite reflectance 0..1 / index values, from the ARD item);
+* ``season_<band>_p<q>`` for each ``ard.season.bands`` and percentile, then ``season_clear_count``
+  (percentiles over every clear observation of the season: the time series, from the ARD
+  item's ``season`` asset; none when ``ard.season.bands`` is empty);
 * ``dtm``, ``dsm``, ``chm`` (metres), then the area-based metrics of ``lidar.metrics``
   (``h_p<N>``, ``h_max``, ``h_mean``, ``h_std`` in metres, ``cover`` 0..1; names from
   :func:`sporbar.lidar_bands.metric_names`), all read by band name from the lidar products
@@ -25,6 +28,7 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
+from sporbar.bands import season_names
 from sporbar.config import Config
 from sporbar.errors import EmptyPeriodError, InputDataError
 from sporbar.lidar_bands import DERIVED as DERIVED_DESCRIPTIONS
@@ -50,10 +54,17 @@ def lidar_feature_names(cfg: Config) -> list[str]:
     return [*LIDAR_SURFACES, *metric_names(cfg.data["lidar"])]
 
 
+def season_band_names(cfg: Config) -> list[str]:
+    """Bands of the ARD ``season`` asset, in file order (empty when no season features)."""
+    season = cfg.data["ard"]["season"]
+    return season_names(season["bands"], season["percentiles"]) if season["bands"] else []
+
+
 def feature_names(cfg: Config) -> list[str]:
     """Names of the model features, in stack order (see the module docstring)."""
     bands = ard_band_names(cfg)
     names = [f"{p['id']}_{b}" for p in cfg.data["ard"]["periods"] for b in bands]
+    names += [f"season_{b}" for b in season_band_names(cfg)]
     return [*names, *lidar_feature_names(cfg), *DERIVED]
 
 
@@ -151,7 +162,7 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     Args:
         cfg: the pipeline config (bands, indices, periods, grid).
         tile: grid tile id (``E<x>N<y>``).
-        ard_item_path: the tile's ARD item (assets ``composite-<period>``).
+        ard_item_path: the tile's ARD item (assets ``composite-<period>``, and ``season``).
         lidar_item_path: the tile's lidar products item (bands named as :func:`lidar_feature_names`).
 
     Returns:
@@ -165,12 +176,16 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     geobox = cfg.grid.geobox(tile)
     bands = ard_band_names(cfg)
     layers: list[np.ndarray] = []
-    ard_item = read_input_item(Path(ard_item_path), [f"composite-{p['id']}" for p in cfg.data["ard"]["periods"]])
+    season = season_band_names(cfg)
+    ard_assets = [f"composite-{p['id']}" for p in cfg.data["ard"]["periods"]] + (["season"] if season else [])
+    ard_item = read_input_item(Path(ard_item_path), ard_assets)
     check_periods(cfg, tile, ard_item_path, ard_item.properties.get(PERIOD_SCENES))
-    for period in cfg.data["ard"]["periods"]:
-        path = asset_path(Path(ard_item_path), ard_item, f"composite-{period['id']}")
+    for key, wanted in [(f"composite-{p['id']}", bands) for p in cfg.data["ard"]["periods"]] + (
+        [("season", season)] if season else []
+    ):
+        path = asset_path(Path(ard_item_path), ard_item, key)
         data, found = read_cog(path, geobox=geobox)
-        layers.append(select_bands(data, found, bands, path=path).astype(np.float32))
+        layers.append(select_bands(data, found, wanted, path=path).astype(np.float32))
     lidar = read_named_bands(Path(lidar_item_path), lidar_feature_names(cfg), geobox)
     layers.append(np.stack(list(lidar.values())))
     layers.append(derived_features(lidar["dtm"], lidar["dsm"], cfg.grid.resolution))

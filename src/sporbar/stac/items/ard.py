@@ -13,16 +13,20 @@ from pystac.extensions.eo import Band, EOExtension
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 
-from sporbar.bands import eo_band
+from sporbar.bands import SPECTRAL_INDICES, eo_band
 from sporbar.stac import extensions as ext
 
 #: scenes per period id (0 where a period holds no scene: its composite is all NaN)
 PERIOD_SCENES = ext.SPORBAR_PREFIX + "period_scenes"
 
-_INDEX_TITLES = {
-    "NDVI": "Normalised difference vegetation index (B08, B04)",
-    "NDMI": "Normalised difference moisture index (B08, B11)",
-}
+_INDEX_TITLES = {name: title for name, (_, _, title) in SPECTRAL_INDICES.items()}
+
+
+def _season_title(name: str) -> str:
+    if name == "clear_count":
+        return "Number of clear observations in the season"
+    band, q = name.rsplit("_p", 1)
+    return f"{q}th percentile over the season of {band}"
 
 
 def _eo_band(name: str) -> Band:
@@ -55,6 +59,7 @@ def ard_item(
     end: datetime,
     periods: Sequence[PeriodLike],
     period_scenes: Mapping[str, int],
+    season_bands: Sequence[str] = (),
 ) -> pystac.Item:
     """Build the ARD item of ``tile`` (asset hrefs as given; made relative when recorded).
 
@@ -64,13 +69,14 @@ def ard_item(
     Args:
         tile: grid tile id.
         geobox: the tile grid (EPSG:25833).
-        assets: asset key -> file (``composite-<p>``, ``clear-<p>``, ``cube``).
+        assets: asset key -> file (``composite-<p>``, ``clear-<p>``, ``cube``, ``season``).
         bands: composite band names (reflectance bands then indices).
         cube_bands: band names in the cube.
         start: first day of the first period (UTC; see ``extent.period_span``).
         end: end of the last period (UTC).
         periods: the compositing periods.
         period_scenes: period id -> number of scenes composited.
+        season_bands: band names of the ``season`` asset (``<band>_p<q>``..., ``clear_count``).
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
@@ -110,6 +116,20 @@ def ard_item(
                 + ",".join(cube_bands),
             )
             item.add_asset(key, a)
+            continue
+        if key == "season":
+            a = pystac.Asset(
+                href=str(path),
+                media_type=ext.COG,
+                roles=["data"],
+                title="Season percentiles of every clear observation (all periods), and their count",
+            )
+            item.add_asset(key, a)
+            EOExtension.ext(a).bands = [Band.create(name=n, description=_season_title(n)) for n in season_bands]
+            RasterExtension.ext(a, add_if_missing=True).bands = [
+                RasterBand.create(nodata=NoDataStrings.NAN, data_type=DataType.FLOAT32, spatial_resolution=res)
+                for _ in season_bands
+            ]
             continue
         kind, pid = key.split("-", 1)
         p = by_id[pid]
