@@ -19,6 +19,7 @@ import yaml
 from rasterio.features import shapes
 from shapely.geometry import shape
 
+from sporbar.bands import season_names
 from sporbar.config import Config, load
 from sporbar.lidar_bands import metric_names
 from sporbar.raster import write_cog
@@ -144,6 +145,16 @@ def write_tile_inputs(
             ard_dir / f"composite-{period['id']}.tif", data, geobox, nodata=np.nan, band_names=names
         )
         item.add_asset(f"composite-{period['id']}", pystac.Asset(f"./{f.name}", media_type=ext.COG))
+    season = cfg.data["ard"]["season"]
+    if season["bands"]:  # the time-series features, as `sporbar ard` writes them
+        s_names = season_names(season["bands"], season["percentiles"])
+        s_sig = np.random.default_rng(98).uniform(0.02, 0.5, size=(n_cls + 1, len(s_names)))
+        data = (s_sig[truth].transpose(2, 0, 1) + rng.normal(0, 0.1, size=(len(s_names), *truth.shape)))
+        data = data.astype(np.float32)
+        if nan_rows:
+            data[:, :nan_rows, :] = np.nan
+        f = write_cog(ard_dir / "season.tif", data, geobox, nodata=np.nan, band_names=s_names)
+        item.add_asset("season", pystac.Asset(f"./{f.name}", media_type=ext.COG))
     ard_path = ard_dir / "item.json"
     _record(item, ard_path)
 

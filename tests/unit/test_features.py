@@ -18,10 +18,16 @@ def test_feature_names_order(tmp_path):
     names = feature_names(cfg)
     n_bands = len(cfg.data["ard"]["bands"]) + len(cfg.data["ard"]["indices"])
     metrics = ["h_p10", "h_p25", "h_p50", "h_p75", "h_p90", "h_p95", "h_max", "h_mean", "h_std", "cover"]
-    assert len(names) == 2 * n_bands + 5 + len(metrics)
-    assert names[0] == "early_B02" and names[n_bands - 1] == "early_NDMI"
-    assert names[2 * n_bands - 1] == "late_NDMI"
-    assert names[2 * n_bands:] == ["dtm", "dsm", "chm", *metrics, "dsm_minus_dtm", "slope"]
+    season = cfg.data["ard"]["season"]
+    n_season = len(season["bands"]) * len(season["percentiles"]) + 1 if season["bands"] else 0
+    assert len(names) == 2 * n_bands + n_season + 5 + len(metrics)
+    last_index = cfg.data["ard"]["indices"][-1]
+    assert names[0] == "early_B02" and names[n_bands - 1] == f"early_{last_index}"
+    assert names[2 * n_bands - 1] == f"late_{last_index}"
+    if n_season:  # the time series, between the period composites and lidar
+        first = f"season_{season['bands'][0]}_p{season['percentiles'][0]}"
+        assert names[2 * n_bands] == first and names[2 * n_bands + n_season - 1] == "season_clear_count"
+    assert names[2 * n_bands + n_season:] == ["dtm", "dsm", "chm", *metrics, "dsm_minus_dtm", "slope"]
     assert len(set(names)) == len(names)
 
 
