@@ -14,9 +14,11 @@ point back), then times in alternating repeats:
   gridding, DTM/DSM/CHM/density and the area-based metrics) in memory;
 * the stage: ``sporbar.lidar.run.run_lidar`` (the above plus COGs, thumbnail, checksums, item).
 
-and prints the medians of wall and CPU time (all threads; steadier on a shared machine) and
-their ratios to the floor (goal: products <= 1.3x), and the peak RSS of this process. Nothing
-is asserted.
+and, as a second floor, the same decode of only the dimensions the stage reads (LAZ 1.4
+layers; the stage decompresses only those). It prints the medians of wall and CPU time (all
+threads; steadier on a shared machine) and their ratios to the floor (goal: products <= 1.3x),
+the peak RSS of this process, and a COPC spatial query of a quarter of
+../shared/realdata/lidar/simple.copc.laz against reading the whole file. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -79,15 +81,19 @@ def build(work: Path, density: float, tile_size: int, epsg: int) -> tuple[object
     return cfg, tile, lazs, items
 
 
-def decode(lazs: list[Path]) -> int:
-    """Decode every point of ``lazs`` with laspy + lazrs, in the stage's chunks; returns the count."""
+def decode(lazs: list[Path], *, needed_only: bool = False) -> int:
+    """Decode every point of ``lazs`` with laspy + lazrs, in the stage's chunks; returns the count.
+
+    ``needed_only``: decompress only the layers the stage reads (``sporbar.lidar.read.NEEDED``).
+    """
     import laspy
 
-    from sporbar.lidar.read import CHUNK_POINTS
+    from sporbar.lidar.read import CHUNK_POINTS, NEEDED
 
     n = 0
     for f in lazs:
-        with laspy.open(str(f)) as reader:
+        sel = NEEDED if needed_only else laspy.DecompressionSelection.all()
+        with laspy.open(str(f), decompression_selection=sel) as reader:
             for chunk in reader.chunk_iterator(CHUNK_POINTS):
                 x, y, z = np.asarray(chunk.x), np.asarray(chunk.y), np.asarray(chunk.z)
                 np.asarray(chunk.classification)
@@ -95,6 +101,32 @@ def decode(lazs: list[Path]) -> int:
                 np.asarray(chunk.withheld)
                 n += int(x.size + 0 * (y.size + z.size))
     return n
+
+
+def copc_query(repeat: int = 50) -> None:
+    """Time the points of a quarter of ../shared's simple.copc.laz by octree query vs reading the whole file."""
+    import laspy
+
+    from sporbar.las import read_header
+    from sporbar.lidar.read import copc_chunks
+
+    path = REPO.parent / "shared" / "realdata" / "lidar" / "simple.copc.laz"
+    if not path.is_file():
+        print(f"COPC: {path} absent, not measured")
+        return
+    h = read_header(path)
+    x0, y0, x1, y1 = float(h.mins[0]), float(h.mins[1]), float(h.maxs[0]), float(h.maxs[1])
+    quarter = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    t = time.perf_counter()
+    for _ in range(repeat):
+        got = sum(len(c) for c in copc_chunks(path, h, quarter, 2_000_000))
+    query = (time.perf_counter() - t) / repeat
+    t = time.perf_counter()
+    for _ in range(repeat):
+        whole = len(laspy.read(str(path)).points)
+    read = (time.perf_counter() - t) / repeat
+    print(f"COPC {path.name}: query of a quarter ({got} of {whole} points) {query * 1e3:.1f} ms, "
+          f"whole file {read * 1e3:.1f} ms, ratio {query / read:.2f}")
 
 
 def main() -> None:
@@ -118,7 +150,7 @@ def main() -> None:
         lidar_cfg = cfg.data["lidar"]  # type: ignore[attr-defined]
         classes = PointClasses.from_config(lidar_cfg)
         total = decode(lazs)
-        times: dict[str, list[float]] = {"decode": [], "products": [], "stage": []}
+        times: dict[str, list[float]] = {"decode": [], "decode_needed": [], "products": [], "stage": []}
         cpu: dict[str, list[float]] = {k: [] for k in times}
         points = 0
 
@@ -131,6 +163,7 @@ def main() -> None:
 
         for i in range(args.repeat):
             timed("decode", lambda: decode(lazs))
+            timed("decode_needed", lambda: decode(lazs, needed_only=True))
             points = timed("products", lambda: compute_products(  # type: ignore[union-attr]
                 lazs, geobox, classes=classes, metrics=lidar_cfg["metrics"])).points
             out = work / "out" / str(i) / "item.json"
@@ -142,11 +175,14 @@ def main() -> None:
               f"{total:,} points decoded, {points:,} gridded ({args.density:g} pts/m2); median of {args.repeat}")
         print("| what | wall | / decode | CPU (all threads) | / decode |")
         print("|---|---|---|---|---|")
-        for k, label in (("decode", "laspy + lazrs decode (floor)"), ("products", "compute_products (in memory)"),
+        for k, label in (("decode", "laspy + lazrs decode, all dimensions (floor)"),
+                         ("decode_needed", "laspy + lazrs decode, the stage's dimensions only"),
+                         ("products", "compute_products (in memory)"),
                          ("stage", "run_lidar (COGs, thumbnail, item)")):
             print(f"| {label} | {med[k]:.2f} s | {med[k] / med['decode']:.2f} | {med_cpu[k]:.2f} s | "
                   f"{med_cpu[k] / med_cpu['decode']:.2f} |")
         print(f"peak RSS of the process: {rss:.0f} MiB")
+    copc_query()
     sys.stdout.flush()
 
 

@@ -7,10 +7,15 @@ two billion points), so points are only ever read as chunks of at most
 A file in another projected CRS than the grid (Norwegian deliveries come in UTM 32, 33
 and 35) has its x/y transformed with pyproj, one vectorised call per chunk, after a cut to
 the grid bbox brought into the file's CRS; z is converted to metres (see :mod:`sporbar.las`).
+
+Only the dimensions the stage uses are decompressed (:data:`NEEDED`: LAZ 1.4 point formats
+6-10 store them in separate layers, and lazrs skips the others). A COPC file is not read
+whole: its octree is queried for the tile's bbox (laspy's ``CopcReader``), window by window.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -23,6 +28,9 @@ from sporbar.errors import InputDataError
 from sporbar.las import READ_ERRORS, LidarCrs, bounds_in, header_bounds, lidar_crs, read_header
 
 CHUNK_POINTS = 2_000_000
+# x, y, returns, z, classification and flags (withheld): what the stage reads
+_D = laspy.DecompressionSelection
+NEEDED = _D.XY_RETURNS_CHANNEL | _D.Z | _D.CLASSIFICATION | _D.FLAGS
 
 
 @dataclass(frozen=True)
@@ -100,16 +108,83 @@ def iter_points(
         if h.point_count == 0 or not _overlaps(header_bounds(h), (fx0, fy0, fx1, fy1)):
             continue
         try:
-            with laspy.open(str(p)) as reader:
-                for chunk in reader.chunk_iterator(chunk_size):
-                    pts = _chunk_points(chunk, (fx0, fy0, fx1, fy1), bbox, to_grid, crs.z_to_metres)
-                    if pts is not None:
-                        yield pts
+            for chunk in _chunks(p, h, (fx0, fy0, fx1, fy1), chunk_size):
+                pts = _chunk_points(chunk, (fx0, fy0, fx1, fy1), bbox, to_grid, crs.z_to_metres)
+                if pts is not None:
+                    yield pts
+        except InputDataError:
+            raise  # already names the file and the problem (a broken COPC hierarchy)
         except READ_ERRORS as err:
             raise InputDataError(
                 f"{p}: cannot read points (truncated or corrupt?): {err}; "
                 "fetch it again (`sporbar fetch lidar --overwrite`)"
             ) from err
+
+
+def is_copc(header: laspy.LasHeader) -> bool:
+    """Whether a file is a COPC (Cloud-Optimized Point Cloud): it has the ``copc`` info VLR."""
+    return any(v.user_id == "copc" and v.record_id == 1 for v in header.vlrs)
+
+
+def _chunks(
+    path: Path, header: laspy.LasHeader, bbox: tuple[float, float, float, float], chunk_size: int
+) -> Iterator[laspy.ScaleAwarePointRecord]:
+    """Point records of ``path`` near ``bbox`` (file CRS): COPC by spatial query, else every chunk."""
+    if is_copc(header):
+        yield from copc_chunks(path, header, bbox, chunk_size)
+        return
+    with laspy.open(str(path), decompression_selection=NEEDED) as reader:
+        yield from reader.chunk_iterator(chunk_size)
+
+
+def copc_chunks(
+    path: Path, header: laspy.LasHeader, bbox: tuple[float, float, float, float], chunk_size: int
+) -> Iterator[laspy.ScaleAwarePointRecord]:
+    """The points of a COPC file inside ``bbox`` (file CRS), read by octree queries.
+
+    The part of ``bbox`` inside the file is cut into k x k windows of about ``chunk_size``
+    points each (by the header's mean density), queried one by one, so memory stays bounded;
+    a point on a window edge is kept in one window only (half-open, the last one closed).
+
+    Raises:
+        InputDataError: the COPC hierarchy points outside the file (names it).
+    """
+    hx0, hy0, hx1, hy1 = header_bounds(header)
+    x0, y0, x1, y1 = max(bbox[0], hx0), max(bbox[1], hy0), min(bbox[2], hx1), min(bbox[3], hy1)
+    if x1 < x0 or y1 < y0:
+        return
+    share = (x1 - x0) * (y1 - y0) / max((hx1 - hx0) * (hy1 - hy0), 1e-9)
+    k = max(1, math.ceil(math.sqrt(header.point_count * min(share, 1.0) / chunk_size)))
+    xs, ys = np.linspace(x0, x1, k + 1), np.linspace(y0, y1, k + 1)
+    with laspy.CopcReader.open(str(path), decompression_selection=NEEDED) as reader:
+        check_hierarchy(path, reader)
+        for i in range(k):
+            for j in range(k):
+                lo, hi = np.array([xs[i], ys[j]]), np.array([xs[i + 1], ys[j + 1]])
+                pts = reader.query(laspy.Bounds(mins=lo, maxs=hi))
+                if len(pts) == 0:
+                    continue
+                x, y = np.asarray(pts.x), np.asarray(pts.y)
+                own = ((x >= lo[0]) & ((x < hi[0]) | (i == k - 1))
+                       & (y >= lo[1]) & ((y < hi[1]) | (j == k - 1)))
+                yield pts if own.all() else pts[own]
+
+
+def check_hierarchy(path: Path, reader: laspy.CopcReader) -> None:
+    """Raise InputDataError unless every entry of the COPC root hierarchy page lies inside the file.
+
+    A broken hierarchy otherwise reads as an empty file (laspy skips nodes it cannot place).
+    """
+    size = Path(path).stat().st_size
+    entries = list(reader.root_page.entries.values())
+    bad = [e for e in entries
+           if e.point_count != 0 and not (e.offset >= 0 and e.byte_size > 0 and e.offset + e.byte_size <= size)]
+    if bad or (reader.header.point_count and not entries):
+        raise InputDataError(
+            f"{path}: COPC hierarchy is broken ({len(bad)} of {len(entries)} root entries point outside "
+            f"the {size}-byte file); fetch it again (`sporbar fetch lidar --overwrite`) or rewrite it "
+            "(e.g. `pdal translate ... --writers.copc`)"
+        )
 
 
 def _in_box(x: np.ndarray, y: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
