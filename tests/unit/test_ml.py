@@ -188,3 +188,35 @@ def test_cut_samples_file_is_a_named_error(trained, tmp_path):
                                              r"samples`") as err:
         read_samples(cut, ["B02"])
     assert str(err.value).startswith(f"{cut}: ")
+
+
+def test_permutation_importance_finds_the_informative_feature():
+    from sporbar.ml.importance import fold_importance, pooled_importance
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (x[:, 1] > 0).astype(int) + 1  # only feature 1 decides the class
+
+    def rule(rows: np.ndarray) -> np.ndarray:
+        return (rows[:, 1] > 0).astype(int) + 1
+
+    drops = fold_importance(rule, x, y, rng=np.random.default_rng(1))
+    assert drops[1] > 0.3 and drops[0] == drops[2] == 0.0
+    again = fold_importance(rule, x, y, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(drops, again)  # seeded
+    one_by_one = fold_importance(rule, x, y, rng=np.random.default_rng(1), max_rows=1)
+    np.testing.assert_allclose(drops, one_by_one)  # batching does not change the result
+    pooled = pooled_importance([np.array([0.0, 0.4, 0.0]), np.array([0.0, 0.1, 0.0])], [300, 100], ["a", "b", "c"])
+    assert [r["feature"] for r in pooled] == ["b", "a", "c"]
+    assert pooled[0]["importance"] == pytest.approx(0.325) and pooled[0]["std"] == pytest.approx(0.1299, abs=1e-4)
+
+
+@pytest.mark.parametrize("model_id", KINDS)
+def test_model_item_records_permutation_importance(trained, model_id):
+    area, _, items = trained
+    rows = items[model_id]["properties"]["sporbar:feature_importance"]
+    assert sorted(r["feature"] for r in rows) == sorted(items[model_id]["properties"]["mlm:input"][0]["bands"])
+    values = [r["importance"] for r in rows]
+    assert values == sorted(values, reverse=True) and values[0] > 0.01  # some feature matters
+    metrics = json.loads((area.models[model_id].parent / "metrics.json").read_text())
+    assert metrics["permutation_importance"] == rows

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
+from sporbar.ml.importance import fold_importance, pooled_importance
 from sporbar.ml.train import fit
 
 
@@ -63,11 +64,14 @@ def cross_validate(
 
     Returns:
         Metrics over all held-out predictions (see :func:`classification_metrics`), plus
-        ``baseline_accuracy``, ``folds`` (per-fold n, accuracy and baseline) and ``n_samples``.
+        ``baseline_accuracy``, ``folds`` (per-fold n, accuracy and baseline), ``n_samples`` and
+        ``permutation_importance`` (accuracy drop per shuffled feature on the held-out folds,
+        most important first; :mod:`sporbar.ml.importance`).
     """
     y = np.asarray(y, dtype=np.int64)
     pred = np.zeros_like(y)
     per_fold = []
+    drops, sizes = [], []
     for f in sorted(int(v) for v in np.unique(folds)):
         test = folds == f
         train = ~test
@@ -81,6 +85,9 @@ def cross_validate(
             threads=threads,
         )
         pred[test] = model.predict(x[test])
+        # seeded per fold, so the importances do not depend on the order folds are run in
+        drops.append(fold_importance(model.predict, x[test], y[test], rng=np.random.default_rng([seed, f])))
+        sizes.append(int(test.sum()))
         per_fold.append(
             {
                 "fold": f,
@@ -94,4 +101,5 @@ def cross_validate(
     metrics["folds"] = per_fold
     metrics["n_samples"] = int(y.size)
     metrics["validation"] = "spatially blocked cross-validation (held-out folds)"
+    metrics["permutation_importance"] = pooled_importance(drops, sizes, feature_names)
     return metrics

@@ -27,6 +27,8 @@ from sporbar.stac.versions import set_version
 METRICS_FILE = "metrics.json"
 SPORBAR_METRICS = ext.SPORBAR_PREFIX + "metrics"
 SUMMARY_METRICS = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
+#: permutation importance of each feature on the held-out folds, most important first
+FEATURE_IMPORTANCE = ext.SPORBAR_PREFIX + "feature_importance"
 
 @dataclass(frozen=True)
 class ModelCard:
@@ -173,6 +175,8 @@ def model_item(
         "validation": metrics["validation"],
         "n_samples": metrics["n_samples"],
     }
+    if "permutation_importance" in metrics:  # [{feature, importance, std}]: accuracy drop when shuffled
+        item.properties[FEATURE_IMPORTANCE] = list(metrics["permutation_importance"])
     asset = pystac.Asset(
         href=model_href,
         media_type="application/octet-stream",
