@@ -3,6 +3,10 @@
 The static catalog (``sporbar.stac.catalog``) is the source of truth; this module copies
 its collections and items into a pgstac database with pypgstac's ``Loader`` in *upsert*
 mode, so publishing the same catalog again updates rows and never duplicates them.
+Model and training-data versions have ids of their own (``sporbar.stac.versions``), so a
+retrained model is a new row: an upsert never replaces an older version, and nothing is
+deleted; an older version's row is updated only with what the catalog adds (``deprecated``,
+version links).
 
 What changes on the way in, because a database has no folder to be relative to:
 
