@@ -128,3 +128,21 @@ def test_catalog_holds_every_version_with_links(history, tmp_path) -> None:  # t
     assert _copy(cat, ext.COLLECTION_MODELS, old["id"])["properties"][ext.DEPRECATED] is True
     report = verify_catalog(out)
     assert report.ok, report.summary()
+
+
+def test_the_version_a_run_uses_is_the_latest_also_when_it_is_the_older_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An earlier config restored: its (older) version is used again and becomes the latest."""
+    from sporbar.stac.versions import version_links, version_order
+
+    a, b = tmp_path / "a" / "item.json", tmp_path / "b" / "item.json"
+    docs = {a: {"id": "model-rf-a", "properties": {ext.PROCESSING_DATETIME: "2026-01-01T00:00:00Z"}},
+            b: {"id": "model-rf-b", "properties": {ext.PROCESSING_DATETIME: "2026-02-01T00:00:00Z"}}}
+    assert version_order(list(docs.items()), current=set()) == [a, b]
+    ordered = version_order(list(docs.items()), current={a})
+    assert ordered == [b, a]
+    hrefs = {p: {q: f"../{q.parent.name}/item.json" for q in docs} for p in docs}
+    links = version_links(ordered, hrefs, {p: d["id"] for p, d in docs.items()})
+    assert links[a][0] is False and links[b][0] is True
+    assert [(lk["rel"], lk["title"]) for lk in links[b][1]] == [
+        (ext.LATEST_VERSION, "model-rf-a"), (ext.SUCCESSOR_VERSION, "model-rf-a")]
+    assert [(lk["rel"], lk["title"]) for lk in links[a][1]] == [(ext.PREDECESSOR_VERSION, "model-rf-b")]
