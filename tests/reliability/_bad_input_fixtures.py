@@ -133,15 +133,11 @@ def _build_lidar(folder: Path) -> LidarRun:
 
 
 def _build_ml(folder: Path) -> MlRun:
-    from _ml_fixtures import make_area, write_samples
-
-    from sporbar.ml.run_train import run_train
-    from sporbar.stac.record import RunContext
+    from _ml_fixtures import make_area, train_model, write_samples
 
     area = make_area(folder)
     samples = write_samples(area)
-    model = area.cfg.root / "models" / "rf" / "item.json"
-    run_train(area.cfg, model_id="rf", samples_item=samples, output=model, ctx=RunContext.current())
+    model, _ = train_model(area, "rf", samples)  # a version below models/rf
     return MlRun(area, samples, model)
 
 

@@ -279,14 +279,14 @@ def _samples(ctx: Ctx, *must: str, **swap: Path) -> Call:
     a = ml.area
     inputs = {"labels": a.labels, **{f"ard{i}": p for i, p in enumerate(a.ard.values())},
               **{f"lidar{i}": p for i, p in enumerate(a.lidar.values())}, **swap}
-    return Call(["sporbar", "samples", "-c", str(a.cfg_path), "-o", str(ctx.tmp / "out" / "item.json"),
+    return Call(["sporbar", "samples", "-c", str(a.cfg_path), "--manifest", str(ctx.tmp / "out" / "manifest.json"),
                  *map(str, inputs.values())], must)
 
 
 def _train(ctx: Ctx, samples: Path, *must: str) -> Call:
     a = ctx.shared.ml.area
-    return Call(["sporbar", "train", "-c", str(a.cfg_path), "--model", "rf", "--samples", str(samples), "-o",
-                 str(ctx.tmp / "out" / "item.json")], must)
+    return Call(["sporbar", "train", "-c", str(a.cfg_path), "--model", "rf", "--samples", str(samples),
+                 "--manifest", str(ctx.tmp / "out" / "manifest.json")], must)
 
 
 def _predict(ctx: Ctx, *must: str, tile: str | None = None, **swap: Path) -> Call:
@@ -420,6 +420,11 @@ def _samples_damaged(which: str, key: str, damage: Callable[[Path], None], *must
 
 def _train_damaged_samples(ctx: Ctx) -> Call:
     item, f = _damaged(ctx.shared.ml.samples, ctx, "samples", _cut_half, vouch=True)
+    # another training version (ids carry the samples' hash): otherwise train keeps the model
+    # version it already made from the intact samples and reads nothing
+    d = json.loads(item.read_text())
+    d["id"] += "-cut"
+    item.write_text(json.dumps(d))
     return _train(ctx, item, str(f))
 
 
@@ -547,6 +552,11 @@ def _delivery(ctx: Ctx) -> tuple[Path, Path]:
     return catalog, model
 
 
+def _in_delivery(ctx: Ctx, path: Path) -> Path:
+    """Where ``path`` of the shared chain lies in this trial's copy of the delivery."""
+    return ctx.tmp / "delivery" / path.relative_to(ctx.shared.chain.root.parent)
+
+
 def _verify_outside(form: str) -> Callable[[Ctx], Call]:
     def setup(ctx: Ctx) -> Call:
         secret, _ = _outside(ctx)
@@ -562,7 +572,7 @@ def _verify_outside(form: str) -> Callable[[Ctx], Call]:
 def _verify_url(ctx: Ctx) -> Call:
     """A URL asset in the catalog copy and in the item beside the data: allowed, but named."""
     catalog, model = _delivery(ctx)
-    home = ctx.tmp / "delivery" / "results" / "models" / "rf" / "item.json"
+    home = _in_delivery(ctx, ctx.shared.chain.model)  # the item beside the data
     for item in (model, home):
         _point_asset(item, "metrics", _href("http-url", Path("/"), item), None)
     return Call(["sporbar", "verify", str(catalog)], (str(model), "'metrics'", "is a URL: not checked"),
@@ -588,7 +598,7 @@ def _verify_derived_from_outside(ctx: Ctx) -> Call:
 
 def _verify_changed_asset(ctx: Ctx) -> Call:
     catalog, model = _delivery(ctx)
-    data = ctx.tmp / "delivery" / "results" / "models" / "rf" / "metrics.json"
+    data = _in_delivery(ctx, ctx.shared.chain.model.parent / "metrics.json")
     data.write_text('{"accuracy": 1.0}\n')
     return Call(["sporbar", "verify", str(catalog)], ("'metrics'", "mismatch"))
 

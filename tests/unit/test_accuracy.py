@@ -76,6 +76,18 @@ def test_a_stratum_with_one_point_is_refused() -> None:
         stratified_estimates(counts, [100, 900], classes=["a", "b"], pixel_area_m2=100)
 
 
+def test_a_class_mapped_on_one_pixel_is_enumerated_not_refused() -> None:
+    # the single pixel of 'c' is in the sample: its share is known, it adds no variance
+    counts = [[40, 5, 0], [3, 30, 0], [0, 0, 1]]
+    with_c = stratified_estimates(counts, [800, 600, 1], classes=["a", "b", "c"], pixel_area_m2=100)
+    assert with_c.users[2] is not None and with_c.users[2].value == 1.0 and with_c.users[2].se == 0.0
+    without = stratified_estimates([[40, 5], [3, 30]], [800, 600], classes=["a", "b"], pixel_area_m2=100)
+    # the other strata's variance is as without 'c', scaled by their (slightly smaller) weights
+    assert with_c.overall.se == pytest.approx(without.overall.se * 1400 / 1401, rel=1e-9)
+    with pytest.raises(InputDataError, match="c have fewer than 2 sample points"):
+        stratified_estimates(counts, [800, 600, 5], classes=["a", "b", "c"], pixel_area_m2=100)
+
+
 def test_a_class_absent_from_the_reference_has_no_producers_accuracy() -> None:
     counts = np.array([[8, 2, 0], [1, 9, 0], [0, 0, 0]])
     r = stratified_estimates(counts, [500, 500, 0], classes=["a", "b", "c"], pixel_area_m2=100)

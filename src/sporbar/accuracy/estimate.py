@@ -140,8 +140,8 @@ def stratified_estimates(
         The report (error matrix in area proportions, accuracies and areas with 95 % CIs).
 
     Raises:
-        InputDataError: shapes disagree, a mapped class has fewer than two sample points,
-            or no pixel is mapped at all.
+        InputDataError: shapes disagree, a mapped class has fewer than two sample points
+            (unless every pixel of it is in the sample), or no pixel is mapped at all.
     """
     n = np.asarray(counts, dtype=float)
     big_n = np.asarray(mapped_pixels, dtype=float)
@@ -151,7 +151,12 @@ def stratified_estimates(
     if big_n.sum() <= 0:
         raise InputDataError("no pixel is mapped as any class: nothing to assess")
     n_i = n.sum(axis=1)
-    thin = [classes[i] for i in range(k) if big_n[i] > 0 and n_i[i] < 2]
+    # A stratum whose every pixel is in the sample (a class mapped on a pixel or two) is
+    # enumerated, not sampled: its share is known exactly, so it adds no variance (the finite
+    # population correction 1 - n/N is 0) and one point is enough.
+    census = (big_n > 0) & (n_i >= big_n)
+    sampled = np.where(census, 0.0, 1.0)
+    thin = [classes[i] for i in range(k) if big_n[i] > 0 and n_i[i] < 2 and not census[i]]
     if thin:
         raise InputDataError(
             f"mapped class(es) {', '.join(thin)} have fewer than 2 sample points; "
@@ -162,13 +167,13 @@ def stratified_estimates(
     p = w[:, None] * share  # eq. 4
     dof = np.maximum(n_i - 1, 1)
     # eq. 10 summands, and the within-stratum binomial variance used by eqs. 5-7
-    var_share = share * (1 - share) / dof[:, None]
+    var_share = share * (1 - share) / dof[:, None] * sampled[:, None]
 
     diag = np.diag(share)  # U_i = n_ii / n_i.
-    overall = Estimate(float(np.trace(p)), float(np.sqrt(np.sum(w**2 * diag * (1 - diag) / dof))))  # eqs. 1, 5
+    var_diag = diag * (1 - diag) / dof * sampled
+    overall = Estimate(float(np.trace(p)), float(np.sqrt(np.sum(w**2 * var_diag))))  # eqs. 1, 5
     users = tuple(
-        Estimate(float(diag[i]), float(np.sqrt(diag[i] * (1 - diag[i]) / dof[i]))) if big_n[i] > 0 else None
-        for i in range(k)
+        Estimate(float(diag[i]), float(np.sqrt(var_diag[i]))) if big_n[i] > 0 else None for i in range(k)
     )  # eqs. 2, 6
     col = p.sum(axis=0)  # p_.j, eq. 9
     n_hat_col = (_ratio(big_n, n_i)[:, None] * n).sum(axis=0)  # N_.j: estimated reference pixel totals
@@ -179,7 +184,7 @@ def stratified_estimates(
             continue
         pj = float(p[j, j] / col[j])  # eq. 3
         others = sum(big_n[i] ** 2 * var_share[i, j] for i in range(k) if i != j)
-        v = (big_n[j] ** 2 * (1 - pj) ** 2 * diag[j] * (1 - diag[j]) / dof[j] + pj**2 * others) / n_hat_col[j] ** 2
+        v = (big_n[j] ** 2 * (1 - pj) ** 2 * var_diag[j] + pj**2 * others) / n_hat_col[j] ** 2
         producers.append(Estimate(pj, float(np.sqrt(v))))  # eq. 7
     total_ha = float(big_n.sum()) * pixel_area_m2 / M2_PER_HA
     se_col = np.sqrt(np.sum(w[:, None] ** 2 * var_share, axis=0))  # eq. 10
