@@ -63,6 +63,9 @@ echo "test.sh: $n of $total items record sporbar:image_digest $DIGEST"
 echo "test.sh: sporbar reproduce (the map and the model, inside the container)"
 map="$(cd "$WORK" && find results/maps -name item.json | head -n 1)"
 run --entrypoint /opt/venv/bin/python "$IMAGE" -m sporbar.cli.reproduce "$map"
-run --entrypoint /opt/venv/bin/python "$IMAGE" -m sporbar.cli.reproduce results/models/rf/item.json
+# models are versioned: results/models/rf/<version>/item.json (one version in a fresh run)
+model="$(cd "$WORK" && find results/models/rf -mindepth 2 -name item.json | sort | head -n 1)"
+[[ -n "$model" ]] || { echo "test.sh: no model item below $WORK/results/models/rf" >&2; exit 1; }
+run --entrypoint /opt/venv/bin/python "$IMAGE" -m sporbar.cli.reproduce "$model"
 echo "test.sh: OK in $(( $(date +%s) - start )) s (image $IMAGE, $ARCH)"
 [[ -z "${KEEP:-}" ]] || echo "test.sh: run folder kept: $WORK"
