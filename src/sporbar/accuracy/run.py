@@ -115,13 +115,14 @@ def run_assess(
         The item dict as written.
 
     Raises:
-        ValueError: not exactly one of ``reference`` and ``sample_item`` + ``labeller``.
+        TypeError: not exactly one of ``reference`` and ``sample_item`` + ``labeller`` (a call that
+            cannot work whatever the data).
         InputDataError: points without a reference label, unknown classes, points outside the
             map or on no-data pixels, a sample from another map, or a stratum with fewer than
             two points (each names the file and the sample ids).
     """
     if (reference is None) == (labeller is None) or (labeller is not None and sample_item is None):
-        raise ValueError("give reference, or sample_item with labeller")
+        raise TypeError("give reference, or sample_item with labeller")
     output = Path(output)
     check_writable(output, overwrite=overwrite)
     maps = map_tiles(cfg, map_items)

@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 
 from sporbar.bands import INDEX_BANDS
+from sporbar.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def season_sources(cube_bands: Sequence[str], bands: Sequence[str]) -> list[int 
     """Per season band, its position in ``cube_bands`` or the positions (a, b) of an index's bands.
 
     Raises:
-        ValueError: a band is neither in the cube nor an index of bands in the cube.
+        ConfigError: a band is neither in the cube nor an index of bands in the cube.
     """
     cube = list(cube_bands)
     out: list[int | tuple[int, int]] = []
@@ -191,5 +192,5 @@ def season_sources(cube_bands: Sequence[str], bands: Sequence[str]) -> list[int 
         elif b in INDEX_BANDS and all(x in cube for x in INDEX_BANDS[b]):
             out.append((cube.index(INDEX_BANDS[b][0]), cube.index(INDEX_BANDS[b][1])))
         else:
-            raise ValueError(f"season band {b!r} is neither in the cube ({', '.join(cube)}) nor an index of its bands")
+            raise ConfigError(f"season band {b!r} is neither in the cube ({', '.join(cube)}) nor an index of its bands")
     return out

@@ -37,7 +37,7 @@ from odc.loader._rio import GlobalContext, LocalContext, RioDriver, RioReader, c
 from odc.loader.types import RasterLoadParams, RasterSource
 from rasterio.windows import Window
 
-from sporbar.errors import InputDataError
+from sporbar.errors import GridError, InputDataError
 
 WARP_BLOCK = 1024  # edge (grid pixels) of the blocks every warp is cut into
 SOURCE_PAD = 3  # source pixels read around a block's footprint (bilinear needs 1)
@@ -49,7 +49,7 @@ def _offset(tile: GeoBox, sub: GeoBox) -> tuple[int, int]:
     col, row = ~a @ (b.c, b.f)
     r, c = int(round(row)), int(round(col))
     if abs(r - row) > 1e-6 or abs(c - col) > 1e-6 or a[:2] != b[:2] or a[3:5] != b[3:5]:
-        raise ValueError(f"grid {sub} is not a window of the load grid {tile}")
+        raise GridError(f"grid {sub} is not a window of the load grid {tile}")
     return r, c
 
 
