@@ -3,14 +3,16 @@
     eval "$(services/postgres.sh start)"
     .venv/bin/python benchmarks/pgstac_publish.py --items 100000
 
-Generates N small valid items (4 collections ``bench-*``, tiles over Norway, one
-datetime each in 2024, processing/sporbar properties like the pipeline's), loads them with
+Generates N small valid items (5 collections ``bench-*``, tiles over Norway, one
+datetime each in 2024, processing/sporbar properties like the pipeline's: map tiles with
+their classes and model, model versions with accuracy), loads them with
 the code path of ``sporbar publish --to pgstac`` (pypgstac Loader, upsert), measures
 items/s for the first load and for an idempotent re-load of a sample, then starts
 ``sporbar serve`` (stac-fastapi-pgstac) on a free loopback port and times typical
 searches (first page, limit 10; POST /search like pystac-client): p50/p95/max over
-``--reps`` runs each. Prints a table; the ``bench-*`` collections are dropped at the end
-(``--keep`` keeps them).
+``--reps`` runs each; then drops the queryables' indexes (``sporbar.stac.queryables``) and
+times the property (CQL2) searches again, side by side. Prints a table; the ``bench-*``
+collections are dropped at the end (``--keep`` keeps them).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from typing import Any
 
 from sporbar.stac import extensions as ext
 from sporbar.stac.pgstac import load_records
+from sporbar.stac.queryables import QUERYABLES
 
 COLLECTIONS = ("bench-maps", "bench-ard", "bench-lidar", "bench-raw")
+MODELS = "bench-models"  # every 100th item: a model version (metrics, version)
 NORWAY = (4.5, 58.0, 31.0, 71.0)  # lon/lat box the tiles fall in
 CLASSES = ("forest", "mire", "heath", "farmland", "water", "bare_rock", "built_up")
 
@@ -62,12 +66,20 @@ def items(n: int, seed: int = 42) -> Iterator[dict[str, Any]]:
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     size = 0.05  # degrees
     for i in range(n):
-        cid = COLLECTIONS[i % len(COLLECTIONS)]
+        cid = MODELS if i % 100 == 7 else COLLECTIONS[i % len(COLLECTIONS)]
         w = round(rnd.uniform(NORWAY[0], NORWAY[2] - size), 5)
         s = round(rnd.uniform(NORWAY[1], NORWAY[3] - size), 5)
         e, nn = round(w + size, 5), round(s + size, 5)
         dt = (t0 + timedelta(seconds=rnd.randrange(366 * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ")
         version = "0.1.0" if i % 10 else "0.2.0"
+        props: dict[str, Any] = {}
+        if cid == "bench-maps":  # as sporbar.stac.items.map: classes present, the model that made it
+            k = rnd.randrange(1, 4)
+            props[ext.SPORBAR_CLASSES] = sorted(rnd.sample(CLASSES, k))
+            props[ext.SPORBAR_MODEL] = f"model-rf-{i // 50_000:012x}"  # a new model version every 50,000 tiles
+        elif cid == MODELS:
+            props["version"] = f"{i:012x}"
+            props["sporbar:metrics"] = {"overall_accuracy": round(rnd.uniform(0.6, 0.97), 3)}
         yield {
             "type": "Feature",
             "stac_version": ext.STAC_VERSION,
@@ -80,8 +92,9 @@ def items(n: int, seed: int = 42) -> Iterator[dict[str, Any]]:
                 "datetime": dt,
                 ext.PROCESSING_SOFTWARE: {"sporbar": version, "pystac": "1.15.2"},
                 ext.PROCESSING_LINEAGE: "Synthetic benchmark item.",
-                "sporbar:class": CLASSES[i % len(CLASSES)],
                 ext.SPORBAR_CONFIG_HASH: f"{i % 97:064x}",
+                ext.SPORBAR_CODE_VERSION: f"git:{i // 100_000:040x}",  # a release every 100,000 items
+                **props,
             },
             "assets": {
                 "classes": {
@@ -108,11 +121,34 @@ def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
         return json.loads(r.read())
 
 
+def time_search(url: str, body: dict[str, Any], reps: int) -> tuple[int, float, float, float]:
+    """Items on page 1, then p50, p95 and max latency in ms of ``reps`` POST /search after one warm-up."""
+    found = len(post(url, body)["features"])
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        post(url, body)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    return found, statistics.median(times), p95, times[-1]
+
+
+def drop_queryable_indexes(dsn: str) -> None:
+    """Drop the indexes ``declare_queryables`` made (the next publish makes them again)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        for q in QUERYABLES:
+            conn.execute(f"DROP INDEX IF EXISTS pgstac.{q.index_name}")
+        conn.execute("ANALYZE pgstac.items")
+
+
 def drop(dsn: str) -> None:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        for cid in COLLECTIONS:
+        for cid in (*COLLECTIONS, MODELS):
             conn.execute("SELECT pgstac.delete_collection(%s) FROM pgstac.collections WHERE id = %s", (cid, cid))
 
 
@@ -121,7 +157,7 @@ def count(dsn: str) -> int:
 
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pgstac.items WHERE collection = ANY(%s)", (list(COLLECTIONS),)
+            "SELECT count(*) FROM pgstac.items WHERE collection = ANY(%s)", ([*COLLECTIONS, MODELS],)
         ).fetchone()
     return int(row[0]) if row else 0
 
@@ -141,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. first load: generation is done lazily inside the load (as from a catalog walk)
     t = time.perf_counter()
-    load_records([collection(c) for c in COLLECTIONS], items(a.items), dsn)
+    load_records([collection(c) for c in (*COLLECTIONS, MODELS)], items(a.items), dsn)
     load_s = time.perf_counter() - t
     n = count(dsn)
     assert n == a.items, f"{n} items in pgstac, expected {a.items}"
@@ -150,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     # 2. idempotent re-publish of a sample: same rows, updated in place
     sample = min(a.items, 10_000)
     t = time.perf_counter()
-    load_records([collection(c) for c in COLLECTIONS], items(sample), dsn)
+    load_records([collection(c) for c in (*COLLECTIONS, MODELS)], items(sample), dsn)
     re_s = time.perf_counter() - t
     assert count(dsn) == a.items, "re-publish duplicated items"
     rows.append((f"re-publish {sample:,} items (upsert, unchanged)", f"{sample / re_s:,.0f} items/s ({re_s:.1f} s)"))
@@ -191,26 +227,33 @@ def main(argv: list[str] | None = None) -> int:
             "cql2 class + collection": {
                 "collections": ["bench-maps"],
                 "filter-lang": "cql2-json",
-                "filter": {"op": "=", "args": [{"property": "sporbar:class"}, "mire"]},
+                "filter": {"op": "a_contains", "args": [{"property": ext.SPORBAR_CLASSES}, ["mire"]]},
+            },
+            "cql2 model version of a map": {
+                "filter-lang": "cql2-json",
+                "filter": {"op": "=", "args": [{"property": ext.SPORBAR_MODEL}, f"model-rf-{0:012x}"]},
+            },
+            "cql2 model accuracy >= 0.95": {
+                "filter-lang": "cql2-json",
+                "filter": {"op": ">=", "args": [{"property": "sporbar:metrics.overall_accuracy"}, 0.95]},
+            },
+            "cql2 code version": {
+                "filter-lang": "cql2-json",
+                "filter": {"op": "=", "args": [{"property": ext.SPORBAR_CODE_VERSION}, f"git:{0:040x}"]},
             },
             "item by id": {"ids": [f"bench-maps-{(a.items // 2) // 4 * 4:07d}"], "collections": ["bench-maps"]},
         }
         for name, body in queries.items():
-            body = {**body, "limit": 10}
-            found = len(post(base + "/search", body)["features"])  # warm-up
-            times = []
-            for _ in range(a.reps):
-                t = time.perf_counter()
-                post(base + "/search", body)
-                times.append((time.perf_counter() - t) * 1000)
-            times.sort()
-            p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-            rows.append(
-                (
-                    f"search: {name} ({found} on page 1)",
-                    f"p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {times[-1]:.0f} ms",
+            found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
+            rows.append((f"search: {name} ({found} on page 1)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"))
+        # the same property searches without the queryables' indexes: what publish gave before
+        drop_queryable_indexes(dsn)
+        for name, body in queries.items():
+            if "filter" in body:
+                found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
+                rows.append(
+                    (f"  without its index: {name}", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
                 )
-            )
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -78,6 +78,22 @@ def test_lineage_of_a_map_reaches_raw_data(run: dict) -> None:
     assert "sentinel-2-l2a-raw" in r.stdout and "lidar-raw" in r.stdout
 
 
+def test_map_items_name_their_classes_and_model(run: dict) -> None:
+    import numpy as np
+    import rasterio
+
+    cfg = run["cfg"]
+    names = {int(c["value"]): c["name"] for c in cfg.data["classes"]}
+    for tile in cfg.tiles:
+        path = plan.path(cfg, "map", product=cfg.data["map"]["product"], tile=tile)
+        props = json.loads(path.read_text())["properties"]
+        with rasterio.open(path.parent / "classes.tif") as src:
+            present = sorted(int(v) for v in np.unique(src.read(1)) if v != 0)
+        assert props["sporbar:classes"] == [names[v] for v in present], tile
+        model = current_item(cfg, "model", model=cfg.data["map"]["model"])
+        assert props["sporbar:model"] == json.loads(model.read_text())["id"]
+
+
 def test_models_beat_majority_baseline(run: dict) -> None:
     cfg = run["cfg"]
     for model_id in plan.model_ids(cfg):

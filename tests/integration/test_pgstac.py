@@ -127,6 +127,53 @@ def test_property_filters(stack) -> None:
     assert _ids(stack, query={"processing:lineage": {"eq": "Classes predicted by model rf."}}) == [MAP_ID]
 
 
+def test_queryables_listed_filtered_and_indexed(stack) -> None:
+    from sporbar.stac.queryables import QUERYABLES
+
+    listed = json.loads(stack["server"].get("/api/queryables"))["properties"]
+    for q in QUERYABLES:
+        assert listed[q.name]["title"] == q.title
+    assert listed["sporbar:metrics.overall_accuracy"]["type"] == "number"
+    assert listed["sporbar:classes"]["type"] == "array"
+
+    def cql2(f: dict[str, Any]) -> list[str]:
+        return _ids(stack, filter=f, filter_lang="cql2-json")
+
+    assert cql2({"op": "a_contains", "args": [{"property": "sporbar:classes"}, ["mire"]]}) == [MAP_ID]
+    assert cql2({"op": "a_contains", "args": [{"property": "sporbar:classes"}, ["water"]]}) == []
+    assert cql2({"op": "=", "args": [{"property": "sporbar:model"}, "model-rf"]}) == [MAP_ID]
+    # a number compared as a number (as text, "0.9" >= "0.85" would hold too, but "0.9" >= "0.10" would not)
+    assert cql2({"op": ">=", "args": [{"property": "sporbar:metrics.overall_accuracy"}, 0.1]}) == ["model-rf"]
+    assert cql2({"op": ">", "args": [{"property": "sporbar:metrics.overall_accuracy"}, 0.95]}) == []
+
+    import psycopg
+
+    with psycopg.connect(dsn(stack["pg"])) as conn:
+        cur = conn.cursor()
+        cur.execute("SET search_path TO pgstac, public")
+        cur.execute("SET enable_seqscan TO off")  # 7 rows: make the planner show whether the index fits at all
+        for q in QUERYABLES:
+            if q.kind == "array":
+                f = {"op": "a_contains", "args": [{"property": q.name}, ["x"]]}
+            else:
+                f = {"op": "=", "args": [{"property": q.name}, 0.5 if q.definition.get("type") == "number" else "x"]}
+            search = {"filter-lang": "cql2-json", "filter": f}
+            # a GIN index gives no order: take the ordered walk of the date index away too
+            cur.execute(f"SET enable_indexscan TO {'off' if q.kind == 'array' else 'on'}")
+            cur.execute("SELECT stac_search_to_where(%s::jsonb)", (json.dumps(search),))
+            (where,) = cur.fetchone()
+            cur.execute(f"EXPLAIN SELECT id FROM items WHERE {where} ORDER BY datetime DESC, id DESC LIMIT 10")
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            cur.execute(  # the partitions' own copies of the index (Postgres names them itself)
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s",
+                (q.index_name,),
+            )
+            copies = [r[0] for r in cur.fetchall()]
+            assert copies, f"{q.name}: index {q.index_name} missing"
+            assert any(c in plan for c in copies), f"{q.name}: {where} does not use its index\n{plan}"
+
+
 def test_item_hrefs_served(stack) -> None:
     server = stack["server"]
     item = json.loads(server.get(f"/api/collections/{ext.COLLECTION_MAPS}/items/{MAP_ID}"))

@@ -189,6 +189,7 @@ def build_chain(tmp: Path) -> Chain:
         },
         geometry=False,
     )
+    model.properties["sporbar:metrics"] = {"overall_accuracy": 0.9}
     _record(cfg, model, p["model"], [p["training"]], "Random forest trained on the samples.")
     mp = _item(
         f"land-ecology-{TILE}",
@@ -198,6 +199,7 @@ def build_chain(tmp: Path) -> Chain:
         },
         dt="2024-09-30T00:00:00Z",
     )
+    mp.properties.update({"sporbar:classes": ["forest", "mire"], "sporbar:model": f"model-{MODEL}"})
     _record(cfg, mp, p["map"], [p["ard"], p["model"]], "Classes predicted by model rf.")
     return Chain(cfg=cfg, cfg_path=cfg_path, root=root, **p)
 

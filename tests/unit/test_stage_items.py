@@ -176,3 +176,12 @@ def test_map_item():
                                                             "spatial_resolution": 10.0, "unit": "percent"}
     margin = d["assets"]["margin"]["raster:bands"][0]
     assert (margin["nodata"], margin["unit"], margin["description"]) == (255, "percent", MARGIN_DESCRIPTION)
+    assert d["properties"]["sporbar:classes"] == [] and "sporbar:model" not in d["properties"]
+
+
+def test_map_item_names_the_classes_present_and_its_model():
+    bbox = tiles_bbox_wgs84(GRID, [TILE])
+    d = map_item("land-ecology", TILE, geobox=GEOBOX, classes=CLASSES, start=START, end=END, bbox_wgs84=bbox,
+                 mapped=[0, 3, 1], model="model-rf-0123abcd")  # 0: no data; names in the legend's order
+    assert d.properties["sporbar:classes"] == ["forest", "mire"]
+    assert d.properties["sporbar:model"] == "model-rf-0123abcd"

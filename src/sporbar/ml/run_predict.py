@@ -20,7 +20,7 @@ from sporbar.raster import write_cog
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, MARGIN_NODATA, map_item
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
-from sporbar.stac.record import RunContext, asset_path, read_input_item
+from sporbar.stac.record import RunContext, asset_path, read_input_item, read_item
 from sporbar.training.features import feature_names, feature_stack
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,8 @@ def run_predict(
         start=start,
         end=end,
         bbox_wgs84=tiles_bbox_wgs84(cfg.grid, [tile]),
+        mapped=np.unique(classes).tolist(),
+        model=read_item(Path(model_item_path)).id,
     )
     write_thumbnail(folder / "classes.tif", folder / "thumbnail.png", kind="classes")
     add_thumbnail(item, folder, "thumbnail.png", title="Classes in legend colours")

@@ -42,6 +42,9 @@ SPORBAR_SLURM: Final = SPORBAR_PREFIX + "slurm"
 SPORBAR_STEP: Final = SPORBAR_PREFIX + "step"
 # the id every version of a versioned item shares (``model-rf``), its id without the version
 SPORBAR_VERSION_OF: Final = SPORBAR_PREFIX + "version_of"
+# on map items: the names of the classes present in the tile, and the model item that made it
+SPORBAR_CLASSES: Final = SPORBAR_PREFIX + "classes"
+SPORBAR_MODEL: Final = SPORBAR_PREFIX + "model"
 
 DERIVED_FROM: Final = "derived_from"
 # Link from a catalog copy to the item it was copied from, beside its data (IANA "via": the source).

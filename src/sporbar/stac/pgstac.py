@@ -37,6 +37,7 @@ from urllib.parse import quote
 from sporbar.errors import SporbarError
 from sporbar.stac.catalog import CATALOG_FILENAME, STRUCTURAL_RELS
 from sporbar.stac.hrefs import is_local_href, resolve_href
+from sporbar.stac.queryables import declare_queryables
 from sporbar.stac.reader import StacDoc, read_catalog
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,10 @@ def load_records(
     *,
     chunksize: int = 10000,
 ) -> None:
-    """Upsert collections, then items, into the pgstac database at ``dsn`` ("" = PG* env)."""
+    """Upsert collections, then items, into the pgstac database at ``dsn`` ("" = PG* env).
+
+    Then declare the queryables staff filter on, with their indexes (``sporbar.stac.queryables``).
+    """
     try:
         from pypgstac.db import PgstacDB
         from pypgstac.load import Loader, Methods
@@ -222,6 +226,10 @@ def load_records(
             loader = Loader(db=db)
             loader.load_collections(_dicts(collections), insert_mode=Methods.upsert)
             loader.load_items(_dicts(items), insert_mode=Methods.upsert, chunksize=chunksize)
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            created = declare_queryables(conn)
+        if created:
+            log.info("%s: indexed %d queryable item properties", where, len(created))
     except psycopg.OperationalError as err:
         raise PgstacError(
             f"{where}: cannot connect to PostgreSQL ({_one_line(err)}); start it with "

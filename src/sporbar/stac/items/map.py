@@ -46,6 +46,8 @@ def map_item(
     start: datetime,
     end: datetime,
     bbox_wgs84: Sequence[float],
+    mapped: Sequence[int] = (),
+    model: str | None = None,
 ) -> pystac.Item:
     """The map item: assets ``classes`` (classification ext), ``confidence`` and ``margin``; proj and raster.
 
@@ -57,11 +59,18 @@ def map_item(
         start: start of the ARD periods (``extent.period_span``).
         end: end of the ARD periods.
         bbox_wgs84: lon/lat bbox of the tile (``extent.tiles_bbox_wgs84``).
+        mapped: the class values present in the tile: their names, in ``classes`` order, become
+            ``sporbar:classes``, so a search finds the tiles holding a class (a queryable).
+        model: id of the model item that made the map (``sporbar:model``, a queryable).
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
     """
     item = spanning_item(f"{product}-{tile}", bbox_wgs84, start, end)
+    present = {int(v) for v in mapped}
+    item.properties[ext.SPORBAR_CLASSES] = [c["name"] for c in classes if int(c["value"]) in present]
+    if model is not None:
+        item.properties[ext.SPORBAR_MODEL] = model
     b = geobox.boundingbox
     proj = ProjectionExtension.ext(item, add_if_missing=True)
     assert geobox.crs is not None, "tile grids (cfg.grid.geobox) always have a CRS"
