@@ -10,6 +10,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import BIN, REPO, small_config, write_config
@@ -114,3 +115,63 @@ def test_retraining_publishes_a_new_model_version_beside_the_old(tmp_path: Path)
     # nothing changed: nothing to do, no third version
     r = snakemake("--configfile", str(b), "--dry-run", cwd=tmp_path)
     assert "Nothing to be done" in r.stdout + r.stderr, r.stdout[-3000:]
+
+
+@pytest.mark.services
+def test_publishing_a_new_model_version_keeps_the_old_row_in_pgstac(tmp_path: Path) -> None:
+    """Run, publish to pgstac, retrain, publish again: both versions are rows, linked, the old one deprecated."""
+    import sys
+
+    from conftest import run_sporbar as sporbar
+
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from _services import dsn, pg_dir, require_root, start_postgres, stop_postgres
+
+    from sporbar.workflow.blocks import current_item
+
+    require_root("the pgstac versions test")
+    data = small_config(tmp_path / "results")
+    data["models"] = [{"id": "rf", "kind": "random_forest", "n_estimators": 20}]
+    folder = pg_dir()
+    pg = start_postgres(folder)
+
+    def run_and_publish(name: str) -> tuple[Any, dict[str, Any]]:
+        cfg_path = write_config(tmp_path / f"{name}.yaml", data)
+        r = snakemake("--configfile", str(cfg_path), cwd=tmp_path)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        cfg = load(cfg_path)
+        for args in (["approve", "--all", "--by", "Test Owner"], ["publish", "-o", str(plan.path(cfg, "catalog")),
+                                                                 "--to", "pgstac", "--dsn", dsn(pg)]):
+            r = sporbar(*args, "-c", str(cfg_path))
+            assert r.returncode == 0, r.stdout + r.stderr
+        return cfg, json.loads(current_item(cfg, "model", model="rf").read_text())
+
+    def rows(collection: str) -> dict[str, dict[str, Any]]:
+        import psycopg
+
+        with psycopg.connect(dsn(pg)) as conn:
+            found = conn.execute(
+                "SELECT id, content FROM pgstac.items WHERE collection = %s", (collection,)
+            ).fetchall()
+        return {i: c for i, c in found}
+
+    try:
+        _, old = run_and_publish("a")
+        assert set(rows("models")) == {old["id"]}
+        data["models"][0]["n_estimators"] = 21
+        cfg, new = run_and_publish("b")
+        models = rows("models")
+        assert set(models) == {old["id"], new["id"]}  # the upsert did not replace the older version
+        assert models[old["id"]]["properties"]["deprecated"] is True
+        assert not models[new["id"]]["properties"].get("deprecated", False)
+
+        def linked(content: dict[str, Any], rel: str) -> list[str]:
+            return [lk["href"].rsplit("/", 1)[-1] for lk in content["links"] if lk["rel"] == rel]
+
+        assert linked(models[old["id"]], "latest-version") == [new["id"]]
+        assert linked(models[new["id"]], "predecessor-version") == [old["id"]]
+        maps = rows("land-ecology-maps")
+        assert maps and all(m["properties"]["sporbar:model"] == new["id"] for m in maps.values())
+        assert all(new["id"] in linked(m, "derived_from") for m in maps.values())
+    finally:
+        stop_postgres(folder)
