@@ -88,14 +88,19 @@ else:
 # The interpreted validation sample (accuracy.reference), an input of the assessment; none for 'demo'.
 ACCURACY_REFERENCE_FILES = [r for r in [plan.accuracy_reference(CFG)] if r not in (None, "demo")]
 
-# Sentinel-1 GRD (sources.sentinel1, off by default): fetch_s1 reads the search_s1 result.
-S1_FETCH_ARGS = f"--source {plan.s1_source(CFG)} --search {PAT['s1_search']}"
+# Sentinel-1 GRD (sources.sentinel1, off by default): fetch_s1 reads the demo index or the search_s1 result.
+if plan.s1_source(CFG) == "demo":
+    S1_FETCH_INPUT = {"index": PAT["demo_index"]}
+    S1_FETCH_ARGS = f"--source-dir {Path(PAT['demo_index']).parent}"
+else:
+    S1_FETCH_INPUT = {"search": PAT["s1_search"]}
+    S1_FETCH_ARGS = f"--source {plan.s1_source(CFG)} --search {PAT['s1_search']}"
 
 
 def s1_items(wildcards):
-    # none while sources.sentinel1 is off; else the products read after the search_s1 checkpoint
-    if plan.s1_source(CFG) == "none":
-        return []
+    # none while sources.sentinel1 is off; the demo's from the config; else read after the search_s1 checkpoint
+    if plan.s1_source(CFG) in ("none", "demo"):
+        return [plan.path(CFG, "raw_s1", scene=s) for s in plan.s1_scene_ids(CFG)]
     search = checkpoints.search_s1.get().output.search
     return [plan.path(CFG, "raw_s1", scene=s) for s in plan.s1_scene_ids(CFG, Path(search))]
 

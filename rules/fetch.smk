@@ -101,7 +101,7 @@ checkpoint search_s1:
 
 rule fetch_s1:
     input:
-        search=PAT["s1_search"],
+        **S1_FETCH_INPUT,
     output:
         item=PAT["raw_s1"],
     wildcard_constraints:

@@ -20,9 +20,15 @@ from sporbar.cli.options import (
 @click.option(
     "--source",
     "source",
-    type=click.Choice(["dhus", "stac_api", "local"]),
+    type=click.Choice(["demo", "dhus", "stac_api", "local"]),
     default=None,
     help="Where from (default: sources.sentinel1.source of the config).",
+)
+@click.option(
+    "--source-dir",
+    required=False,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The demo source folder (written by `sporbar demo generate`); demo source only.",
 )
 @click.option(
     "--search",
@@ -39,6 +45,7 @@ def fetch_s1(
     ctx: click.Context,
     config_path: Path,
     source: str | None,
+    source_dir: Path | None,
     search_json: Path | None,
     scene: str,
     output: Path,
@@ -59,7 +66,7 @@ def fetch_s1(
 
     cfg = load_config(config_path)
     src = configured_source(cfg, "sentinel1", source)
-    listing = src.listing(search_json=search_json or plan.path(cfg, "s1_search"))
+    listing = src.listing(search_json=search_json or plan.path(cfg, "s1_search"), source_dir=source_dir)
     item = src.fetch(run_context(ctx, cfg), cfg, listing.entry(scene), output, query=listing.query,
                      overwrite=overwrite)
     p = item["properties"]

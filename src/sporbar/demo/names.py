@@ -81,3 +81,34 @@ def demo_product_names(scene: str, day: date, index: int) -> dict[str, str]:
         "generation": f"{day.isoformat()}T13:00:00.000000Z",
         "rel_orbit": str(int(DEMO_RELATIVE_ORBIT[1:])),
     }
+
+
+# The demo Sentinel-1 GRD acquisitions: a descending IW pass over the area the morning after
+# each demo Sentinel-2 date (dual polarisation VV+VH, high resolution).
+DEMO_S1_START = "T053012"
+DEMO_S1_STOP = "T053037"
+DEMO_S1_RELATIVE_ORBIT = 66
+_S1_REFERENCE_DAY = date(2024, 5, 1)
+_S1_REFERENCE_ORBIT = 53600  # Sentinel-1A's absolute orbit near the reference day
+
+
+def demo_s1_day(s2_day: date) -> date:
+    """The demo Sentinel-1 acquisition day that goes with demo Sentinel-2 date ``s2_day``."""
+    return date.fromordinal(s2_day.toordinal() + 1)
+
+
+def demo_s1_scene_id(day: date) -> str:
+    """GRD product name of the demo Sentinel-1 acquisition on ``day`` (datatake and CRC derived from it)."""
+    import hashlib
+
+    orbit = _S1_REFERENCE_ORBIT + (day - _S1_REFERENCE_DAY).days * 175 // 12  # 175 orbits per 12-day cycle
+    d = day.strftime("%Y%m%d")
+    datatake = (orbit * 7) % 0xFFFFFF
+    crc = hashlib.sha256(f"{d}{orbit}".encode()).hexdigest()[:4].upper()
+    return f"S1A_IW_GRDH_1SDV_{d}{DEMO_S1_START}_{d}{DEMO_S1_STOP}_{orbit:06d}_{datatake:06X}_{crc}"
+
+
+def demo_s1_scene_ids(cfg: Config) -> list[str]:
+    """The demo source's Sentinel-1 GRD product names, in date order."""
+    days = sorted(date.fromisoformat(d) for d in cfg.data["demo"]["dates"])
+    return [demo_s1_scene_id(demo_s1_day(d)) for d in days]

@@ -1,8 +1,8 @@
 """The demo source folder (``sporbar demo generate``), read as data: the stand-in for a remote archive.
 
-Its ``index.json`` lists the products (``{"sentinel2": [{"id", "path"}...], "lidar": [...],
+Its ``index.json`` lists the products (``{"sentinel2": [{"id", "path"}...], "sentinel1": [...], "lidar": [...],
 "labels": {"path"}}``, paths relative to the folder); a folder without an index (as tests
-write them) is listed from its layout: ``sentinel-2/<id>.SAFE``, ``lidar/<id>.laz``,
+write them) is listed from its layout: ``sentinel-2/<id>.SAFE``, ``sentinel-1/<id>.SAFE``, ``lidar/<id>.laz``,
 ``labels/labels.gpkg``. The demo sources of :mod:`sporbar.fetch` read only this; they do
 not import :mod:`sporbar.demo`.
 """
@@ -17,7 +17,7 @@ from sporbar.io import read_json_object
 
 INDEX = "index.json"
 # mission -> (folder, file suffix) of its products in a demo source folder
-LAYOUT = {"sentinel2": ("sentinel-2", ".SAFE"), "lidar": ("lidar", ".laz")}
+LAYOUT = {"sentinel2": ("sentinel-2", ".SAFE"), "sentinel1": ("sentinel-1", ".SAFE"), "lidar": ("lidar", ".laz")}
 LABELS = "labels/labels.gpkg"
 _HINT = "; run `sporbar demo generate` with the same config"
 

@@ -1,4 +1,4 @@
-"""Sentinel-2 from the demo source: copy a SAFE product into raw/ and record its raw item.
+"""Sentinel-2 (and Sentinel-1) from the demo source: copy a SAFE product into raw/ and record its raw item.
 
 The SAFE folder is copied whole (atomically) beside ``item.json``; the item is the one
 stactools-sentinel2 makes from the product's metadata
@@ -17,7 +17,7 @@ from typing import Any
 from sporbar.config import Config
 from sporbar.errors import MissingInputError
 from sporbar.fetch import demo_archive
-from sporbar.fetch.missions import SENTINEL2
+from sporbar.fetch.missions import SENTINEL2, Mission
 from sporbar.fetch.source import Source
 from sporbar.io import atomic_path, check_writable
 from sporbar.stac.record import RunContext
@@ -33,8 +33,12 @@ def fetch(
     *,
     query: dict[str, Any] | None = None,
     overwrite: bool = False,
+    mission: Mission = SENTINEL2,
 ) -> dict[str, Any]:
     """Copy the demo product of ``entry`` (from :func:`demo_archive.listing`) beside ``item_path``; record its item.
+
+    ``mission`` says whose product it is (its reader and item builder; :mod:`sporbar.fetch.demo_s1`
+    passes Sentinel-1).
 
     Returns:
         The item dict as written.
@@ -49,18 +53,19 @@ def fetch(
     scene, src = entry["id"], Path(entry["path"])
     if not src.is_dir():
         raise MissingInputError(f"{src}: demo product {scene} listed but missing; run `sporbar demo generate` again")
-    SENTINEL2.describe(src, scene)  # refuse a broken product before copying it
+    mission.describe(src, scene)  # refuse a broken product before copying it
     dest = item_path.parent / src.name
-    log.info("fetch s2: copying %s -> %s", src, dest)
+    log.info("%s: copying %s -> %s", mission.command, src, dest)
     with atomic_path(dest) as tmp:
         shutil.copytree(src, tmp)
-    item = SENTINEL2.describe(dest.resolve(), scene)
+    item = mission.describe(dest.resolve(), scene)
     return ctx.record(
         item,
         item_path,
         inputs=[],
-        lineage=f"Copied Sentinel-2 L2A product {scene} (SAFE folder) from the demo source.",
-        command="fetch s2",
+        lineage=f"Copied {'Sentinel-2 L2A' if mission is SENTINEL2 else mission.title + ' GRD'} product {scene} "
+        "(SAFE folder) from the demo source.",
+        command=mission.command,
         parameters={"source_dir": entry["source_dir"], "scene": scene},
     )
 

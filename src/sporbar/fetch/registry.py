@@ -21,6 +21,7 @@ SOURCES: dict[tuple[str, str], str] = {
     ("sentinel2", "dhus"): "dhus:S2_SOURCE",
     ("sentinel2", "stac_api"): "s2_stac_api:SOURCE",
     ("sentinel2", "local"): "local:S2_SOURCE",
+    ("sentinel1", "demo"): "demo_s1:SOURCE",
     ("sentinel1", "dhus"): "dhus:S1_SOURCE",
     ("sentinel1", "stac_api"): "s1_stac_api:SOURCE",
     ("sentinel1", "local"): "local:S1_SOURCE",

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from sporbar.config import Config, demo_reference_unused
-from sporbar.demo.names import demo_lidar_tile_ids, demo_scene_ids, lidar_tile_bounds
+from sporbar.demo.names import demo_lidar_tile_ids, demo_s1_scene_ids, demo_scene_ids, lidar_tile_bounds
 from sporbar.workflow.lidar_index import Bounds, LidarIndex, build_lidar_index
 
 ITEM = "item.json"
@@ -108,7 +108,7 @@ def s2_source(cfg: Config) -> str:
 
 
 def s1_source(cfg: Config) -> str:
-    """The Sentinel-1 GRD source kind: none (section absent or off), dhus, stac_api or local."""
+    """The Sentinel-1 GRD source kind: none (section absent or off), demo, dhus, stac_api or local."""
     return str((cfg.data["sources"].get("sentinel1") or {}).get("source", "none"))
 
 
@@ -120,10 +120,13 @@ S1_SCENE_PATTERN = r"S1[A-D]_(?:IW|EW|WV|S[1-6])_GRD[FHM]_\w+"
 def s1_scene_ids(cfg: Config, search_json: Path | None = None) -> list[str]:
     """Sentinel-1 GRD product names the config's S1 source delivers, in date order.
 
-    None when ``sources.sentinel1`` is off; else the ids of the search result file
+    None when ``sources.sentinel1`` is off; the demo archive's from the config alone; else the ids
+    of the search result file
     (``search_json``, default ``raw/sentinel-1-grd/search.json``, written by ``sporbar search s1``),
     or none while it does not exist yet (the ``search_s1`` checkpoint has not run).
     """
+    if search_json is None and s1_source(cfg) == "demo":
+        return demo_s1_scene_ids(cfg)
     if search_json is None:
         if s1_source(cfg) == "none" or not path(cfg, "s1_search").exists():
             return []
