@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from _s1_fixtures import s1_source, tiny  # noqa: F401
+from _s1_demo_fixtures import s1_source, tiny  # noqa: F401
 
 from sporbar.config import Config
 from sporbar.demo.names import demo_s1_scene_ids

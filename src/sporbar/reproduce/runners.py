@@ -71,6 +71,10 @@ def _fetch_s2(p: RecordedParameters, r: Rerun) -> None:
     _fetch_demo("sentinel2", "scene", p, r)
 
 
+def _fetch_s1(p: RecordedParameters, r: Rerun) -> None:
+    _fetch_demo("sentinel1", "scene", p, r)
+
+
 def _fetch_lidar(p: RecordedParameters, r: Rerun) -> None:
     _fetch_demo("lidar", "lidar_tile", p, r)
 
@@ -161,6 +165,7 @@ def _assess(p: RecordedParameters, r: Rerun) -> None:
 #: recorded command (without the leading ``sporbar``) -> its runner
 RUNNERS: Mapping[str, Runner] = {
     "fetch s2": _fetch_s2,
+    "fetch s1": _fetch_s1,
     "fetch lidar": _fetch_lidar,
     "fetch labels": _fetch_labels,
     "lidar": _lidar,

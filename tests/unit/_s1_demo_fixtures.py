@@ -1,6 +1,6 @@
 """Fixtures of the Sentinel-1 tests: the tiny config of the S2 tests and its demo GRD products.
 
-Import with ``from _s1_fixtures import s1_source, tiny``.
+Import with ``from _s1_demo_fixtures import s1_source, tiny``.
 """
 
 from __future__ import annotations
