@@ -50,6 +50,11 @@ def read_header(path: Path) -> laspy.LasHeader:
         ) from err
 
 
+def is_copc(header: laspy.LasHeader) -> bool:
+    """Whether a file is a COPC (Cloud-Optimized Point Cloud): it has the ``copc`` info VLR."""
+    return any(v.user_id == "copc" and v.record_id == 1 for v in header.vlrs)
+
+
 @dataclass(frozen=True)
 class LidarCrs:
     """The CRS of a lidar file's points.

@@ -107,11 +107,13 @@ class Loopback:
         if route.ranges:
             headers["Accept-Ranges"] = "bytes"
             if rng and rng.startswith("bytes="):
-                start = int(rng[6:].split("-")[0])
+                first, _, last = rng[6:].partition("-")
+                start = int(first)
+                end = min(int(last), len(body) - 1) if last.strip() else len(body) - 1  # "a-b" or open "a-"
                 if start >= len(body):
                     return self._send(h, 416, {"Content-Range": f"bytes */{len(body)}"}, b"")
-                headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
-                body, code = body[start:], 206
+                headers["Content-Range"] = f"bytes {start}-{end}/{len(body)}"
+                body, code = body[start : end + 1], 206
         if fault and fault[0] == "cut":  # promise the whole body, send part, hang up
             h.send_response(code)
             for k, v in headers.items():

@@ -95,3 +95,85 @@ def test_truncated_local_laz_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match=f"{laz.name}: truncated"):
         source(cfg, "lidar").fetch(RunContext.current(), cfg, tiles[0], out, query=query)
     assert not out.exists()
+
+
+def _copc_moved_to(path: Path, x: float, y: float) -> bytes:
+    """The real COPC at ``path`` with its points moved to (x, y) in EPSG:25833 (the demo's grid).
+
+    The grid is fixed to EPSG:25833 and laspy cannot write a COPC, so the real file is
+    relocated in place: the header's x/y offsets and bounds and the COPC octree centre move by
+    the same whole metres, and the WKT record states EPSG:25833 in the same record length
+    (NUL padded). The byte layout, the octree and every compressed point chunk are unchanged.
+    """
+    import struct
+
+    import pyproj
+
+    b = bytearray(path.read_bytes())
+    mins = struct.unpack_from("<4d", b, 179)  # max x, min x, max y, min y
+    dx, dy = round(x - mins[1]), round(y - mins[3])
+    ox, oy = struct.unpack_from("<2d", b, 155)
+    struct.pack_into("<2d", b, 155, ox + dx, oy + dy)
+    struct.pack_into("<4d", b, 179, mins[0] + dx, mins[1] + dx, mins[2] + dy, mins[3] + dy)
+    pos, n_vlrs = struct.unpack_from("<H", b, 94)[0], struct.unpack_from("<I", b, 100)[0]
+    for _ in range(n_vlrs):
+        user, (record, length) = bytes(b[pos + 2 : pos + 18]).rstrip(b"\0"), struct.unpack_from("<HH", b, pos + 18)
+        data = pos + 54
+        if (user, record) == (b"copc", 1):  # COPC info: the octree's centre x, y first
+            cx, cy = struct.unpack_from("<2d", b, data)
+            struct.pack_into("<2d", b, data, cx + dx, cy + dy)
+        elif (user, record) == (b"LASF_Projection", 2112):
+            wkt = pyproj.CRS.from_epsg(25833).to_wkt("WKT1_GDAL").encode()
+            assert len(wkt) < length
+            b[data : data + length] = wkt.ljust(length, b"\0")
+        pos = data + length
+    return bytes(b)
+
+
+@pytest.mark.skipif(not (REALDATA / "lidar").is_dir(), reason="../shared/realdata/lidar absent")
+def test_remote_copc_is_read_by_range_requests_only_near_the_area(server: Loopback, tmp_path: Path) -> None:
+    """A COPC in a URL list: only the octree nodes near the area are fetched; the subset is its points there."""
+    import laspy
+    import numpy as np
+    import yaml
+
+    copc = _copc_moved_to(REALDATA / "lidar/simple.copc.laz", 268_800, 7_030_400)  # a real COPC, in the demo area
+    moved = tmp_path / "moved.copc.laz"
+    moved.write_bytes(copc)
+    server.routes["/laz/simple.copc.laz"] = Route(body=copc, auth=("reader", "s3cret"))
+    listing = tmp_path / "urls.txt"
+    listing.write_text(server.url("/laz/simple.copc.laz") + "\n")
+    cfgp, _ = _demo_laz(tmp_path)
+    data = yaml.safe_load(cfgp.read_text())
+    whole = laspy.read(str(moved))
+    assert whole.header.mins[0] < 269_440 and whole.header.maxs[0] > 270_720
+    data["area"]["bbox"] = area = [269_440, 7_031_040, 270_720, 7_032_960]  # inside the file, on 640 m tiles
+    data["sources"]["lidar"] = {"source": "urls", "copc_margin": 100,
+                                "urls": {"path": str(listing), "user_env": "T_USER", "password_env": "T_PASS"}}
+    cfgp.write_text(yaml.safe_dump(data))
+    cfg = load(cfgp)
+    env = pytest.MonkeyPatch()
+    env.setenv("T_USER", "reader")
+    env.setenv("T_PASS", "s3cret")
+    try:
+        query, tiles = source(cfg, "lidar").search(cfg)
+        assert tiles[0]["copc_query"] == [area[0] - 100, area[1] - 100, area[2] + 100, area[3] + 100]
+        server.log.clear()
+        out = tmp_path / "raw/lidar" / tiles[0]["id"] / "item.json"
+        d = source(cfg, "lidar").fetch(RunContext.current(), cfg, tiles[0], out, query=query)
+    finally:
+        env.undo()
+    validate_item_dict(d)
+    fetched = [h["Range"] for m, p, h in server.log]
+    assert fetched and all(r.startswith("bytes=") for r in fetched)  # range requests only, never the whole file
+    q = d["properties"]["sporbar:copc_query"]
+    assert q["bytes_read"] < len(copc) and q["requests"] == len(fetched)
+    x, y, z = np.asarray(whole.x), np.asarray(whole.y), np.asarray(whole.z)
+    b = q["bounds"]
+    keep = (x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3])
+    sub = laspy.read(str(out.parent / f"{tiles[0]['id']}.laz"))
+    assert 0 < sub.header.point_count == keep.sum() == q["points"] < len(x)
+    got = np.sort(np.stack([sub.x, sub.y, sub.z], axis=1), axis=0)
+    np.testing.assert_array_equal(got, np.sort(np.stack([x[keep], y[keep], z[keep]], axis=1), axis=0))
+    assert sub.header.parse_crs().to_epsg() == 25833  # the CRS record travels with the points
+    assert d["assets"]["data"]["href"].endswith(".laz") and "range requests" in d["properties"]["processing:lineage"]

@@ -10,8 +10,8 @@ import pytest
 from _lidar_fixtures import SHARED
 
 from sporbar.errors import InputDataError
-from sporbar.las import lidar_crs, read_header
-from sporbar.lidar.read import is_copc, iter_points
+from sporbar.las import is_copc, lidar_crs, read_header
+from sporbar.lidar.read import iter_points
 
 COPC = SHARED / "realdata" / "lidar" / "simple.copc.laz"
 

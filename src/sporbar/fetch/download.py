@@ -303,3 +303,50 @@ def download_all(items: Sequence[Download], policy: Policy | None = None, *, wor
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
         futures = [pool.submit(download, d, policy) for d in items]
         return [f.result() for f in futures]
+
+
+def get_range(url: str, start: int, length: int, *, credentials: Credentials, policy: Policy, name: str) -> bytes:
+    """Bytes ``start`` .. ``start + length - 1`` of ``url`` by one Range request, retrying transient errors.
+
+    A server that ignores Range (200 with the whole body) still gives the right bytes.
+
+    Raises:
+        AuthError: 401/403 (names the credential to set).
+        DownloadError: another HTTP error, a short answer, or still failing after ``policy.retries``.
+    """
+    where = redact_url(url)
+    headers = {**credentials.headers(), "Range": f"bytes={start}-{start + length - 1}"}
+    attempt = 0
+    while True:
+        try:
+            resp = _session().get(url, headers=headers, timeout=policy.timeout)
+            code = resp.status_code
+            if code in (401, 403):
+                raise AuthError(
+                    f"{name}: HTTP {code} from {where}: the server refused the credentials "
+                    f"(missing or wrong); set {credentials.describe()}"
+                )
+            if code == 429 or code >= 500:
+                raise _Transient(f"HTTP {code}", resp)
+            if code not in (200, 206):
+                raise DownloadError(f"{name}: HTTP {code} from {where} (bytes {start}-{start + length - 1})")
+            if code == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {start}-"):
+                raise DownloadError(
+                    f"{name}: {where} answered bytes {start}-{start + length - 1} with "
+                    f"Content-Range {resp.headers.get('Content-Range')!r}"
+                )
+            # 206 from the start asked (a server may send past the end asked); 200: the whole file
+            data = resp.content[:length] if code == 206 else resp.content[start : start + length]
+            if len(data) != length:
+                raise _Transient(f"got {len(data)} bytes, asked for {length}", resp)
+            return data
+        except _Transient as err:
+            reason, resp_t = str(err), err.response
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as err:
+            reason, resp_t = f"{type(err).__name__}: {redact_text(str(err))}", None
+        if attempt >= policy.retries:
+            raise DownloadError(f"{name}: giving up after {attempt + 1} range requests to {where}: {reason}")
+        delay = _wait(policy, attempt, resp_t)
+        log.warning("%s: %s; retry %d/%d in %.1fs", name, reason, attempt + 1, policy.retries, delay)
+        time.sleep(delay)
+        attempt += 1

@@ -23,6 +23,7 @@ import pyproj
 from sporbar.config import Config
 from sporbar.errors import InputDataError, LidarCrsError, MissingInputError
 from sporbar.fetch.checksums import Checksum
+from sporbar.fetch.copc_remote import CopcSubset, fetch_copc_subset
 from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.download import Download, download
 from sporbar.fetch.errors import IntegrityError, NothingFoundError
@@ -32,6 +33,9 @@ from sporbar.las import Bounds, LidarCrs, bounds_in, header_bounds, lidar_crs, r
 from sporbar.redaction import redact_url
 from sporbar.stac.items.raw_lidar import raw_lidar_item
 from sporbar.stac.record import RunContext
+
+#: raw lidar item property: the query a remote COPC was read with (bounds, CRS, points, bytes read)
+COPC_QUERY_PROPERTY = "sporbar:copc_query"
 
 
 def settings(cfg: Config, kind: str) -> dict[str, Any]:
@@ -70,6 +74,22 @@ def file_overlaps(cfg: Config, where: str, header: laspy.LasHeader) -> tuple[Bou
     crs = lidar_crs(where, header, stated_epsg=stated_epsg(cfg))
     b = header_bounds(header)
     return b, crs, overlaps(bounds_on_grid(cfg, b, crs), area(cfg))
+
+
+def copc_query(cfg: Config, bounds: Bounds, crs: pyproj.CRS) -> list[float] | None:
+    """The box (in the file's CRS) a remote COPC with header ``bounds`` is read in; None: the whole file.
+
+    The area plus ``sources.lidar.copc_margin`` metres, within the file's bounds. None when the
+    margin is null (whole files wanted) or the box would hold the whole file anyway.
+    """
+    margin = cfg.data["sources"]["lidar"].get("copc_margin", 50)
+    if margin is None:
+        return None
+    to_file = pyproj.Transformer.from_crs(grid_crs(cfg), crs, always_xy=True)
+    a = bounds_in(area(cfg), to_file)
+    m = float(margin) / crs.axis_info[0].unit_conversion_factor  # metres -> the file's unit
+    box = [max(a[0] - m, bounds[0]), max(a[1] - m, bounds[1]), min(a[2] + m, bounds[2]), min(a[3] + m, bounds[3])]
+    return None if box == list(bounds) else box
 
 
 def tile_id(bounds: Bounds) -> str:
@@ -191,17 +211,23 @@ def fetch_tile(
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
     href, checksum = entry["href"], entry.get("checksum")
+    subset: CopcSubset | None = None
     if kind == "local":
         path = Path(href)
         if not path.is_file():
             raise MissingInputError(f"{path}: lidar tile {entry['id']} not found (was the folder moved?)")
     else:
         s = settings(cfg, kind)
-        url_path = urlsplit(href).path
-        suffix = ".copc.laz" if url_path.endswith(".copc.laz") else Path(url_path).suffix or ".laz"
-        path = download(Download(href, item_path.parent / f"{entry['id']}{suffix}", name=entry["id"],
-                                 size=entry.get("size"), checksum=Checksum.parse(checksum) if checksum else None,
-                                 credentials=credentials(s, href), validate=check_complete), policy(s))
+        if entry.get("copc_query"):  # only the points near the area, by range requests
+            subset = fetch_copc_subset(href, tuple(entry["copc_query"]), item_path.parent / f"{entry['id']}.laz",
+                                       credentials=credentials(s, href), policy=policy(s), name=entry["id"])
+            path = subset.path
+        else:
+            url_path = urlsplit(href).path
+            suffix = ".copc.laz" if url_path.endswith(".copc.laz") else Path(url_path).suffix or ".laz"
+            path = download(Download(href, item_path.parent / f"{entry['id']}{suffix}", name=entry["id"],
+                                     size=entry.get("size"), checksum=Checksum.parse(checksum) if checksum else None,
+                                     credentials=credentials(s, href), validate=check_complete), policy(s))
     try:
         header, crs = checked_tile(path, cfg)
         if entry.get("epsg") and crs.horizontal.to_epsg() != entry["epsg"]:
@@ -216,12 +242,20 @@ def fetch_tile(
     item = raw_lidar_item(entry["id"], header, str(path.resolve()), crs=crs,
                           acquired=acquisition_time(header, entry.get("datetime")))
     item.properties[SOURCE_PROPERTY] = source_provenance(kind, href, query, checksum)
+    how = "indexed in place" if kind == "local" else "downloaded"
+    if subset is not None:
+        # the whole file's checksum (if the source gave one) says nothing of the subset: this does
+        item.properties[COPC_QUERY_PROPERTY] = {"bounds": list(subset.bounds), "crs": crs.label,
+                                                "points": subset.points, "bytes_read": subset.bytes_read,
+                                                "requests": subset.requests}
+        how = (f"the {subset.points} points within {subset.bounds} (file CRS) read from the COPC by "
+               f"{subset.requests} range requests ({subset.bytes_read} bytes), written as LAZ")
     return ctx.record(
         item,
         item_path,
         inputs=[],
         lineage=f"Airborne lidar tile {entry['id']} from the {kind} source "
-        f"({'indexed in place' if kind == 'local' else 'downloaded'}); CRS {crs.label} "
+        f"({how}); CRS {crs.label} "
         f"{'stated by sources.lidar.epsg (the file has none)' if crs.stated else 'read from the file'}.",
         command="fetch lidar",
         parameters={"source": kind, "lidar_tile": entry["id"], "output": str(item_path)},

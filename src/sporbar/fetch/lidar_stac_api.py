@@ -26,6 +26,7 @@ from sporbar.config import Config
 from sporbar.errors import ConfigError
 from sporbar.fetch.lidar_files import (
     area,
+    copc_query,
     credentials,
     fetch_tile,
     found,
@@ -120,7 +121,10 @@ def search(cfg: Config) -> Found:
         if not overlaps(on_grid(cfg, b, declared, it.get("bbox")), area(cfg)):  # the WGS84 search is wider
             continue
         self_href = next((ln["href"] for ln in it.get("links", []) if ln.get("rel") == "self"), s["url"])
+        epsg = declared if declared is not None else stated_epsg(cfg)
+        query = copc_query(cfg, b, pyproj.CRS.from_epsg(epsg)) if epsg and "copc" in (a.get("type") or "") else None
         tiles.append({"id": tile_id(b), "href": urljoin(self_href, a["href"]), "bounds": list(b),
+                      **({"copc_query": query} if query else {}),
                       "item_id": it.get("id"), "epsg": declared,
                       "checksum": a.get("file:checksum"), "size": a.get("file:size"),
                       "datetime": props.get("datetime") or props.get("end_datetime")

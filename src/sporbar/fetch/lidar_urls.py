@@ -2,7 +2,8 @@
 
 Search reads each file's header with one ``Range: bytes=0-65535`` request (the header
 and VLRs), checks its CRS and lists the files whose bounds (in the grid CRS) overlap the area; fetch downloads the whole
-file with :mod:`sporbar.fetch.download` and checks it is complete.
+file with :mod:`sporbar.fetch.download` and checks it is complete, or, for a COPC, reads only
+the points near the area by range requests (:mod:`sporbar.fetch.copc_remote`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from sporbar.config import Config
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.fetch.credentials import Credentials
 from sporbar.fetch.errors import AuthError, DownloadError
-from sporbar.fetch.lidar_files import credentials, fetch_tile, file_overlaps, found, settings, tile_id
+from sporbar.fetch.lidar_files import copc_query, credentials, fetch_tile, file_overlaps, found, settings, tile_id
 from sporbar.fetch.search import Found
 from sporbar.fetch.source import Source
+from sporbar.las import is_copc
 from sporbar.redaction import redact_url
 
 HEADER_BYTES = 65536
@@ -65,9 +67,11 @@ def search(cfg: Config) -> Found:
         url = line.split("#", 1)[0].strip()
         if not url:
             continue
-        b, _, hit = file_overlaps(cfg, redact_url(url), remote_header(url, credentials(s, url)))
+        header = remote_header(url, credentials(s, url))
+        b, crs, hit = file_overlaps(cfg, redact_url(url), header)
         if hit:
-            tiles.append({"id": tile_id(b), "href": url, "bounds": list(b)})
+            query = copc_query(cfg, b, crs.horizontal) if is_copc(header) else None
+            tiles.append({"id": tile_id(b), "href": url, "bounds": list(b), **({"copc_query": query} if query else {})})
     return found(cfg, "urls", str(listing), tiles)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import pyproj
 
 from sporbar.errors import InputDataError
-from sporbar.las import READ_ERRORS, LidarCrs, bounds_in, header_bounds, lidar_crs, read_header
+from sporbar.las import READ_ERRORS, LidarCrs, bounds_in, header_bounds, is_copc, lidar_crs, read_header
 
 CHUNK_POINTS = 2_000_000
 # x, y, returns, z, classification and flags (withheld): what the stage reads
@@ -119,11 +119,6 @@ def iter_points(
                 f"{p}: cannot read points (truncated or corrupt?): {err}; "
                 "fetch it again (`sporbar fetch lidar --overwrite`)"
             ) from err
-
-
-def is_copc(header: laspy.LasHeader) -> bool:
-    """Whether a file is a COPC (Cloud-Optimized Point Cloud): it has the ``copc`` info VLR."""
-    return any(v.user_id == "copc" and v.record_id == 1 for v in header.vlrs)
 
 
 def _chunks(
