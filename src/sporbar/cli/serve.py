@@ -59,6 +59,8 @@ def serve(
       /api/      STAC API on pgstac (search with pystac-client)
       /browser/  STAC Browser
       /data/     the results folder (assets, thumbnails, the static catalog)
+      /tiles/    map tiles, mosaics and WMTS in the legend colours (titiler-pgstac; not --static)
+                 QGIS/ArcGIS: /tiles/mosaics/land-ecology-maps/WMTSCapabilities.xml
 
     \b
       $ eval "$(services/postgres.sh start)"
@@ -88,6 +90,7 @@ def serve(
         click.echo(f"static catalog: {base}{cfg.catalog_path()}", err=True)
     else:
         click.echo(f"STAC API: {base}/api/", err=True)
+        click.echo(f"map tiles (WMTS): {base}/tiles/mosaics/<collection>/WMTSCapabilities.xml", err=True)
     click.echo(f"data: {base}/data/ -> {cfg.data_root}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

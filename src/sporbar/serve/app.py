@@ -9,6 +9,7 @@ One server on one origin, so the browser needs no CORS and hrefs can be root-rel
                  the browser's runtime config: catalogUrl = this server's /api/ or the
                  static catalog.json below /data/, computed from the request's host
     /data/...    the results root (data files, thumbnails, the static catalog)
+    /tiles/...   map tiles, mosaics and WMTS (titiler-pgstac, sporbar.serve.tiles) [database mode]
 
 Database mode needs PostgreSQL with pgstac (``services/postgres.sh start``); publish with
 ``sporbar publish --to pgstac --asset-base-url /data/`` so asset hrefs point at ``/data/``.
@@ -181,13 +182,20 @@ def create_app(cfg: ServeConfig) -> Starlette:
     from stac_fastapi.pgstac.config import Settings
     from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
 
+    from sporbar.serve.tiles import TILES_PREFIX, MountedApp, create_tiles_app, open_pool, pool_conninfo
+
     pg = postgres_settings(cfg.dsn)
+    tiles = create_tiles_app(cfg.data_root, DATA_PREFIX)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> Any:
         await connect_to_db(app, postgres_settings=pg)
-        yield
-        await close_db_connection(app)
+        close_tiles_pool = open_pool(tiles, pool_conninfo(pg))
+        try:
+            yield
+        finally:
+            close_tiles_pool()
+            await close_db_connection(app)
 
     settings = Settings(
         prefix_path=API_PREFIX,
@@ -202,4 +210,5 @@ def create_app(cfg: ServeConfig) -> Starlette:
     app: Starlette = api.app
     for route in _common_routes(cfg):
         app.router.routes.append(route)
+    app.router.routes.append(Mount(TILES_PREFIX, MountedApp(tiles), name="tiles"))
     return app
