@@ -170,6 +170,11 @@ def timed(urls: list[str], reps: int) -> tuple[float, float, float]:
     return statistics.median(times), p95, times[-1]
 
 
+def latency(urls: list[str], reps: int) -> str:
+    p50, p95, mx = timed(urls, reps)
+    return f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--side", type=int, default=3, help="map tiles per side of the square area")
@@ -206,20 +211,16 @@ def main(argv: list[str] | None = None) -> int:
             item_base = f"{base}/tiles/collections/{COLLECTION}/items/{item['id']}/tiles/WebMercatorQuad"
             z13 = tiles_inside(item["bbox"], 13, 8)
             urls = [f"{item_base}/{z}/{x}/{y}.png{query}" for z, x, y in z13]
-            p50, p95, mx = timed(urls, a.reps)
-            rows.append((f"item tile, zoom 13 ({len(urls)} tiles)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"))
+            rows.append((f"item tile, zoom 13 ({len(urls)} tiles)", latency(urls, a.reps)))
 
             mosaic = json.loads(get(f"{base}/tiles/mosaics/{COLLECTION}"))
             mosaic_base = f"{base}/tiles/searches/{mosaic['id']}/tiles/WebMercatorQuad"
             urls = [f"{mosaic_base}/{z}/{x}/{y}.png{query}" for z, x, y in z13]
-            p50, p95, mx = timed(urls, a.reps)
-            rows.append((f"mosaic tile, zoom 13 ({len(urls)} tiles)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"))
+            rows.append((f"mosaic tile, zoom 13 ({len(urls)} tiles)", latency(urls, a.reps)))
             area = collection(items)["extent"]["spatial"]["bbox"][0]
             z10 = [(t.z, t.x, t.y) for t in TMS.tiles(*area, zooms=[10])]
             urls = with_data([f"{mosaic_base}/{z}/{x}/{y}.png{query}" for z, x, y in z10])
-            p50, p95, mx = timed(urls, a.reps)
-            rows.append((f"mosaic tile, zoom 10 ({len(urls)} tiles over the area)",
-                         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"))  # fmt: skip
+            rows.append((f"mosaic tile, zoom 10 ({len(urls)} tiles over the area)", latency(urls, a.reps)))
         finally:
             server.terminate()
             server.wait(timeout=20)
