@@ -39,3 +39,11 @@ def test_filled_pixels_take_every_value_of_the_nearest_observed_period_and_keep_
     np.testing.assert_array_equal(products[:, :-1][observed[:, None].repeat(values, 1)],
                                   before[:, :-1][observed[:, None].repeat(values, 1)])  # observed: untouched
     assert np.isfinite(products[:, :-1][filled[:, None].repeat(values, 1)]).all()
+
+
+def test_a_period_that_is_not_a_target_stays_empty() -> None:
+    products = np.full((2, 3, 2, 2), np.nan, np.float32)
+    products[:, -1] = 0
+    products[0] = 1.0  # period 0 observed everywhere (count 1)
+    filled = fill_from_nearest_period(products, [0, 10], targets=[True, False])
+    assert not filled.any() and np.isnan(products[1, :-1]).all()

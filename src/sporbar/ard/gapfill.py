@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-#: ``ard.gap_fill`` values
-GAP_FILL_METHODS = ("nearest_period", "none")
+#: ARD item property: ``{"method": ard.gap_fill, "filled": {period id: share of the tile's pixels filled}}``
+GAP_FILL_PROPERTY = "sporbar:gap_fill"
 
 
 def nearest_first(centres: Sequence[float], p: int) -> list[int]:
@@ -25,13 +25,17 @@ def nearest_first(centres: Sequence[float], p: int) -> list[int]:
     return sorted((q for q in range(len(centres)) if q != p), key=lambda q: (abs(centres[q] - centres[p]), q))
 
 
-def fill_from_nearest_period(products: np.ndarray, centres: Sequence[float]) -> np.ndarray:
+def fill_from_nearest_period(
+    products: np.ndarray, centres: Sequence[float], targets: Sequence[bool] | None = None
+) -> np.ndarray:
     """Fill, in place, each period's pixels without a clear observation from the nearest period with one.
 
     Args:
         products: float32 (period, value + 1, y, x) as :func:`sporbar.ard.composite.period_products`
             returns: band medians and indices, then the clear count (left as it is).
         centres: per period, its middle in any time unit (e.g. days since an epoch).
+        targets: per period, whether it may be filled (default: all). A period that holds no
+            scene at all is a config mistake to report (``EmptyPeriodError`` downstream), not a gap.
 
     Returns:
         bool (period, y, x): the pixels filled.
@@ -39,6 +43,8 @@ def fill_from_nearest_period(products: np.ndarray, centres: Sequence[float]) -> 
     count = products[:, -1]
     filled = np.zeros(count.shape, bool)
     for p in range(products.shape[0]):
+        if targets is not None and not targets[p]:
+            continue
         todo = count[p] == 0
         for q in nearest_first(centres, p):
             take = todo & (count[q] > 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sporbar.ard.composite import Period, period_members
+from sporbar.ard.gapfill import GAP_FILL_PROPERTY
 from sporbar.ard.load import SCL, Scene, load_dn, read_scenes, reflectance
 from sporbar.ard.mask import apply_mask, clear_mask
 from sporbar.ard.write import write_cube, write_products
@@ -118,9 +119,10 @@ def make_ard(
     log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
     assets: dict[str, Path] = {"cube": write_cube(folder / "cube.zarr", cube)}
     season = ard["season"]
-    assets.update(write_products(assets["cube"], folder, periods=periods, bands=ard["bands"],
-                                 indices=ard["indices"], geobox=geobox, threads=cfg.data["threads"],
-                                 season_bands=season["bands"], season_percentiles=season["percentiles"]))
+    products = write_products(assets["cube"], folder, periods=periods, bands=ard["bands"], indices=ard["indices"],
+                              geobox=geobox, threads=cfg.data["threads"], season_bands=season["bands"],
+                              season_percentiles=season["percentiles"], gap_fill=ard["gap_fill"])
+    assets.update(products.assets)
 
     start, end = period_span(ard["periods"])
     item = ard_item(
@@ -146,6 +148,10 @@ def make_ard(
     if season["bands"]:
         lineage += (f"; percentiles {list(season['percentiles'])} of {list(season['bands'])} over every "
                     "clear observation of the season")
+    if ard["gap_fill"] != "none":
+        item.properties[GAP_FILL_PROPERTY] = {"method": ard["gap_fill"], "filled": products.filled}
+        lineage += ("; where a period has no clear observation of a pixel, its composite is the nearest "
+                    "period's (clear count 0)")
     lineage += "."
     if dropped:
         lineage += f" Dropped for cloud cover > {max_cc:g}%: {', '.join(s.id for s in dropped)}."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from sporbar.ard.composite import (
     season_products,
     season_sources,
 )
+from sporbar.ard.gapfill import fill_from_nearest_period
 from sporbar.bands import season_names
 from sporbar.io import atomic_path
 from sporbar.raster import cog_writer
@@ -62,9 +64,12 @@ def _tile_products(
     members: Sequence[np.ndarray],
     pairs: Sequence[tuple[int, int]],
     season: tuple[np.ndarray, Sequence[int | tuple[int, int]], Sequence[int]] | None,
+    centres: Sequence[float] | None,
 ) -> np.ndarray:
-    """Every period's products then the season's, of one block, flat along the first axis."""
+    """Every period's products (gaps filled when ``centres`` are given) then the season's, flat along axis 0."""
     periods = period_products(block, members, pairs)
+    if centres is not None:  # periods without any scene are not gaps: they stay empty, to be reported
+        fill_from_nearest_period(periods, centres, [bool(m.any()) for m in members])
     flat = periods.reshape(-1, *periods.shape[2:])
     if season is None:
         return flat
@@ -82,7 +87,8 @@ def write_products(
     threads: int = 1,
     season_bands: Sequence[str] = (),
     season_percentiles: Sequence[int] = (),
-) -> dict[str, Path]:
+    gap_fill: str = "none",
+) -> ProductFiles:
     """Write every period's composite and clear count, and the season percentiles, in one pass over the cube.
 
     Each block of BLOCK x BLOCK pixels (all times, all bands) is read once and gives every
@@ -102,9 +108,12 @@ def write_products(
         season_bands: bands and indices whose percentiles over every clear observation of the
             season (all periods) are written to ``season.tif``; none: no season asset.
         season_percentiles: the percentiles (0..100).
+        gap_fill: ``ard.gap_fill``: ``nearest_period`` fills a period's pixels without a clear
+            observation from the nearest period with one (:mod:`sporbar.ard.gapfill`); ``none``
+            leaves them NaN.
 
     Returns:
-        Asset key (``composite-<p>``, ``clear-<p>``, ``season``) -> file.
+        The files and the share of each period's pixels filled.
     """
     cube = open_cube(cube_path)
     cube_bands = [str(b) for b in cube["band"].values]
@@ -119,11 +128,13 @@ def write_products(
         season = (in_season, season_sources(cube_bands, season_bands), list(season_percentiles))
     n_season = len(season_names(season_bands, season_percentiles)) if season else 0
     data = cube.data.rechunk({0: -1, 1: -1, 2: BLOCK, 3: BLOCK})
+    centres = [p.start.toordinal() + (p.end.toordinal() - p.start.toordinal()) / 2 for p in periods]
     products = data.map_blocks(
         _tile_products,
         members,
         pairs,
         season,
+        centres if gap_fill == "nearest_period" else None,
         dtype=np.float32,
         drop_axis=0,
         chunks=((len(periods) * per + n_season,), data.chunks[2], data.chunks[3]),
@@ -147,12 +158,28 @@ def write_products(
             season_cog = stack.enter_context(cog_writer(
                 out["season"], geobox, count=n_season, dtype="float32", nodata=float("nan"),
                 band_names=season_names(season_bands, season_percentiles), threads=threads))
+        filled = np.zeros(len(periods), np.int64)
         for row in range(0, geobox.shape.y, BLOCK):
             flat = products[:, row : row + BLOCK, :].compute()
             strip = flat[: len(periods) * per].reshape(len(periods), per, *flat.shape[1:])
             for i in range(len(periods)):
                 composites[i].write(strip[i, keep], row=row)
                 clears[i].write(strip[i, nb + ni].astype(np.uint8), row=row)
+                filled[i] += int(((strip[i, nb + ni] == 0) & np.isfinite(strip[i, 0])).sum())
             if season_cog is not None:
                 season_cog.write(flat[len(periods) * per :], row=row)
-    return out
+    n = geobox.shape.y * geobox.shape.x
+    return ProductFiles(out, {p.id: round(int(f) / n, 4) for p, f in zip(periods, filled, strict=True)})
+
+
+@dataclass(frozen=True)
+class ProductFiles:
+    """What :func:`write_products` wrote.
+
+    Attributes:
+        assets: asset key (``composite-<p>``, ``clear-<p>``, ``season``) -> file.
+        filled: per period id, the share of the tile's pixels filled from another period.
+    """
+
+    assets: dict[str, Path]
+    filled: dict[str, float]
