@@ -7,6 +7,7 @@ A low module: the SAFE reader (:mod:`sporbar.fetch.safe`), the demo SAFE writer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pystac.extensions.eo import Band
 
@@ -85,3 +86,63 @@ INDEX_BANDS: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b, _) in SPECTRA
 def season_names(bands: Sequence[str], percentiles: Sequence[int]) -> list[str]:
     """Band names of the ARD season asset: ``<band>_p<q>`` per band and percentile, then ``clear_count``."""
     return [f"{b}_p{q}" for b in bands for q in percentiles] + ["clear_count"]
+
+
+#: prefix of the time-series model features ``ts_<step>_<band>``: one per time step and band,
+#: NaN where the step holds no clear observation (a temporal model masks it; others skip them)
+SERIES_PREFIX = "ts_"
+
+
+def series_names(steps: Sequence[str], bands: Sequence[str]) -> list[str]:
+    """Time-series feature names, step-major: ``ts_<step>_<band>`` (a step label has no ``_``)."""
+    return [f"{SERIES_PREFIX}{s}_{b}" for s in steps for b in bands]
+
+
+def is_series(name: str) -> bool:
+    """Whether a feature is a time-series step (``ts_<step>_<band>``), which may be NaN."""
+    return name.startswith(SERIES_PREFIX)
+
+
+@dataclass(frozen=True)
+class SeriesLayout:
+    """Where the time series and the static features sit among a model's feature columns.
+
+    Attributes:
+        steps: time-step labels, in column order (months ``YYYY-MM`` or dates).
+        bands: bands (or indices) per step, in column order.
+        series: column of each (step, band), step-major (len(steps) * len(bands)).
+        static: columns of the other (static, never NaN) features, in order.
+    """
+
+    steps: tuple[str, ...]
+    bands: tuple[str, ...]
+    series: tuple[int, ...]
+    static: tuple[int, ...]
+
+
+def series_layout(names: Sequence[str]) -> SeriesLayout:
+    """The :class:`SeriesLayout` of feature ``names`` (series columns named by :func:`series_names`).
+
+    Raises:
+        ValueError: the series columns are not every step times every band.
+    """
+    steps: list[str] = []
+    bands: list[str] = []
+    where: dict[tuple[str, str], int] = {}
+    static: list[int] = []
+    for i, name in enumerate(names):
+        if not is_series(name):
+            static.append(i)
+            continue
+        step, _, band = name[len(SERIES_PREFIX) :].partition("_")
+        if step not in steps:
+            steps.append(step)
+        if band not in bands:
+            bands.append(band)
+        where[(step, band)] = i
+    missing = [series_names([s], [b])[0] for s in steps for b in bands if (s, b) not in where]
+    if missing:
+        raise ValueError(f"time-series features incomplete: {', '.join(missing)} missing")
+    return SeriesLayout(
+        tuple(steps), tuple(bands), tuple(where[(s, b)] for s in steps for b in bands), tuple(static)
+    )

@@ -125,6 +125,24 @@ def _check_ard_bands(ard: dict[str, Any], source: str) -> None:
         )
 
 
+def _check_timeseries(cfg: dict[str, Any], source: str) -> None:
+    """A tempcnn model needs time-series bands, each in ard.bands or an index of bands there."""
+    bands = cfg["training"]["timeseries"]["bands"]
+    temporal = [m["id"] for m in cfg["models"] if m.get("kind") == "tempcnn"]
+    if temporal and not bands:
+        raise ConfigError(
+            f"{source}: key training/timeseries/bands: empty, but models {temporal} (kind tempcnn) read "
+            "the time series; name the bands or indices, e.g. [B04, B08, B11, NDVI]"
+        )
+    have = set(cfg["ard"]["bands"])
+    lacking = [b for b in bands if not set(INDEX_BANDS.get(b, (b,))) <= have]
+    if lacking:
+        raise ConfigError(
+            f"{source}: key training/timeseries/bands: {', '.join(lacking)} need bands not in ard/bands "
+            f"{cfg['ard']['bands']}; add them there"
+        )
+
+
 def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     grid = cfg["grid"]
     if grid["tile_size"] % grid["resolution"]:
@@ -172,6 +190,7 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
         raise ConfigError(f"{source}: key ard/periods: period ids must be unique ({', '.join(twice)} more than "
                           "once); each names its composite, so a second one would overwrite the first")
     _check_ard_bands(cfg["ard"], source)
+    _check_timeseries(cfg, source)
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")

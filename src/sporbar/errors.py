@@ -53,6 +53,22 @@ class EmptyPeriodError(InputDataError):
     """
 
 
+class ModelMismatchError(InputDataError):
+    """A reused (published) model does not fit this run.
+
+    Its MLM input spec (feature names, order, normalisation) or classes differ from the run's;
+    the message lists every difference.
+    """
+
+
+class ChecksumMismatchError(InputDataError):
+    """A fetched file differs from the ``file:checksum`` (or ``file:size``) its STAC item records."""
+
+
+class TooFewSamplesError(InputDataError):
+    """A class has fewer training samples than cross-validation folds, so some fold cannot hold it."""
+
+
 class LidarCrsError(InputDataError):
     """A lidar file's CRS cannot be used: unreadable, absent, or not a projected CRS."""
 

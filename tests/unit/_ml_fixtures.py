@@ -155,6 +155,9 @@ def write_tile_inputs(
             data[:, :nan_rows, :] = np.nan
         f = write_cog(ard_dir / "season.tif", data, geobox, nodata=np.nan, band_names=s_names)
         item.add_asset("season", pystac.Asset(f"./{f.name}", media_type=ext.COG))
+    if cfg.data["training"]["timeseries"]["bands"]:  # the cloud-masked cube the time series come from
+        f = write_test_cube(ard_dir / "cube.zarr", cfg, truth, rng)
+        item.add_asset("cube", pystac.Asset(f"./{f.name}", media_type=ext.ZARR))
     ard_path = ard_dir / "item.json"
     _record(item, ard_path)
 
@@ -183,6 +186,37 @@ def write_tile_inputs(
     lidar_path = lid_dir / "item.json"
     _record(item, lidar_path)
     return ard_path, lidar_path
+
+
+#: the cube's dates: two in May, none in June (every pixel's June step is masked), one a month after
+CUBE_DATES = ("2024-05-03", "2024-05-20", "2024-07-10", "2024-08-12", "2024-09-15")
+
+
+def write_test_cube(path: Path, cfg: Config, truth: np.ndarray, rng: np.random.Generator) -> Path:
+    """A Zarr cube (time, band, y, x) of ``ard.bands`` as ``sporbar ard`` writes it: a class signal
+    that differs by date (so only the time series tells some classes apart), a quarter of the
+    observations clouded (NaN)."""
+    import pandas as pd
+    import xarray as xr
+
+    from sporbar.ard.write import write_cube
+
+    bands = list(cfg.data["ard"]["bands"])
+    n_cls = len(cfg.data["classes"])
+    sig = np.random.default_rng(97).uniform(0.02, 0.5, size=(len(CUBE_DATES), n_cls + 1, len(bands)))
+    data = sig[:, truth].transpose(0, 3, 1, 2) + rng.normal(0, 0.05, size=(len(CUBE_DATES), len(bands), *truth.shape))
+    data = data.astype(np.float32)
+    cloud = rng.random((len(CUBE_DATES), *truth.shape)) < 0.25
+    data[np.broadcast_to(cloud[:, None], data.shape)] = np.nan
+    geobox = cfg.grid.geobox(str(path.parent.name))
+    xs, ys = geobox.coordinates["x"].values, geobox.coordinates["y"].values
+    cube = xr.DataArray(
+        data,
+        dims=("time", "band", "y", "x"),
+        coords={"time": pd.to_datetime(list(CUBE_DATES)), "band": bands, "y": ys, "x": xs},
+        attrs={"crs": "EPSG:25833"},
+    )
+    return write_cube(path, cube)
 
 
 def write_labels(

@@ -17,12 +17,17 @@ import joblib
 
 from sporbar.errors import InputDataError, MissingInputError
 from sporbar.io import atomic_path, write_bytes_atomic, write_json_atomic
-from sporbar.ml.models import ModelKind
+from sporbar.ml.models import TORCH_KINDS, ModelKind
 from sporbar.ml.normalise import Normaliser
 from sporbar.ml.train import FittedModel
 
 SIDECAR = "model.json"
-FILENAMES = {ModelKind.RANDOM_FOREST: "model.joblib", ModelKind.HGB: "model.joblib", ModelKind.TORCH_MLP: "model.pt"}
+FILENAMES = {
+    ModelKind.RANDOM_FOREST: "model.joblib",
+    ModelKind.HGB: "model.joblib",
+    ModelKind.TORCH_MLP: "model.pt",
+    ModelKind.TEMPCNN: "model.pt",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ FRAMEWORKS = {
     ModelKind.RANDOM_FOREST: Framework("scikit-learn", "scikit-learn", "joblib.dump"),
     ModelKind.HGB: Framework("scikit-learn", "scikit-learn", "joblib.dump"),
     ModelKind.TORCH_MLP: Framework("pytorch", "torch", "torch.save"),
+    ModelKind.TEMPCNN: Framework("pytorch", "torch", "torch.save"),
 }
 
 
@@ -50,6 +56,7 @@ ARCHITECTURES = {
     ModelKind.RANDOM_FOREST: "RandomForestClassifier",
     ModelKind.HGB: "HistGradientBoostingClassifier",
     ModelKind.TORCH_MLP: "MLP",
+    ModelKind.TEMPCNN: "TempCNN",
 }
 
 
@@ -62,7 +69,7 @@ def sidecar(model: FittedModel) -> dict[str, Any]:
     """The ``model.json`` content."""
     fw = FRAMEWORKS[model.kind]
     arch: dict[str, Any] = {"name": architecture_name(model)}
-    if model.kind is ModelKind.TORCH_MLP:
+    if model.kind in TORCH_KINDS:
         arch |= model.estimator.architecture()
     elif model.kind is ModelKind.HGB:
         arch["max_iter"] = model.estimator.max_iter
@@ -90,7 +97,7 @@ def save_model(model: FittedModel, folder: Path) -> tuple[Path, Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / FILENAMES[model.kind]
-    if model.kind is ModelKind.TORCH_MLP:
+    if model.kind in TORCH_KINDS:
         import torch
 
         buf = _io.BytesIO()
@@ -140,6 +147,19 @@ def load_model(path: Path) -> FittedModel:
             net.load_state_dict(torch.load(path, weights_only=True))
             net.eval()
             estimator: Any = net
+        elif kind is ModelKind.TEMPCNN:
+            import torch
+
+            from sporbar.ml.tempcnn import TempCNN
+
+            a = meta["architecture"]
+            cnn = TempCNN(
+                a["n_steps"], a["n_bands"], a["n_static"], a["n_classes"],
+                filters=a["filters"], hidden=a["hidden"], epochs_trained=a["epochs_trained"],
+            )
+            cnn.load_state_dict(torch.load(path, weights_only=True))
+            cnn.eval()
+            estimator = cnn
         else:
             estimator = joblib.load(path)
     except Exception as err:  # noqa: BLE001 - unpickling corrupt bytes can raise almost any type

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 
 from sporbar.ml.io import FRAMEWORKS, architecture_name
-from sporbar.ml.models import ModelKind
+from sporbar.ml.models import TORCH_KINDS
 from sporbar.ml.train import FittedModel
 from sporbar.stac.items.model import ModelCard
 
@@ -20,7 +20,7 @@ def model_card(model: FittedModel) -> ModelCard:
     cpu = "amd64" if platform.machine().lower() in ("x86_64", "amd64") else None
     params = (
         model.estimator.total_parameters()
-        if model.kind is ModelKind.TORCH_MLP
+        if model.kind in TORCH_KINDS
         else None
     )
     norm = model.normaliser

@@ -1,7 +1,7 @@
 """Model kinds and the scikit-learn models, built from a ``models[]`` config entry. No I/O here.
 
-The torch MLP lives in :mod:`sporbar.ml.mlp`, imported only where a torch model is fitted
-or loaded, so a random-forest run never imports torch.
+The torch MLP lives in :mod:`sporbar.ml.mlp` and TempCNN in :mod:`sporbar.ml.tempcnn`, imported
+only where a torch model is fitted or loaded, so a random-forest run never imports torch.
 """
 
 from __future__ import annotations
@@ -22,10 +22,20 @@ class ModelKind(StrEnum):
     RANDOM_FOREST = "random_forest"
     TORCH_MLP = "torch_mlp"
     HGB = "hgb"
+    TEMPCNN = "tempcnn"
 
 
 #: the kinds fitted and stored by scikit-learn (joblib files)
 SKLEARN_KINDS = frozenset({ModelKind.RANDOM_FOREST, ModelKind.HGB})
+#: the kinds fitted and stored by torch (``model.pt``)
+TORCH_KINDS = frozenset({ModelKind.TORCH_MLP, ModelKind.TEMPCNN})
+#: the kinds whose input is the per-pixel time series (``ts_`` features) plus the lidar features
+TEMPORAL_KINDS = frozenset({ModelKind.TEMPCNN})
+
+
+def is_temporal(spec: dict[str, Any]) -> bool:
+    """Whether the ``models[]`` entry reads the time series (see ``training.features.model_feature_names``)."""
+    return ModelKind(spec["kind"]) in TEMPORAL_KINDS
 
 
 def model_spec(cfg: Config, model_id: str) -> dict[str, Any]:

@@ -21,11 +21,19 @@ class Normaliser:
     std: tuple[float, ...]
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> Normaliser:
-        """Fit on ``x`` (rows, features); use the training rows only."""
+    def fit(cls, x: np.ndarray, *, ignore_nan: bool = False) -> Normaliser:
+        """Fit on ``x`` (rows, features); use the training rows only.
+
+        With ``ignore_nan`` (time series with masked steps), NaN values are left out of the
+        mean and standard deviation; a feature that is NaN everywhere gets mean 0, std 1.
+        """
         x64 = np.asarray(x, dtype=np.float64)
-        mean = x64.mean(axis=0)
-        std = x64.std(axis=0)
+        if ignore_nan:
+            seen = np.isfinite(x64).any(axis=0)
+            filled = np.where(seen, x64, 0.0)
+            mean, std = np.nanmean(filled, axis=0), np.nanstd(filled, axis=0)
+        else:
+            mean, std = x64.mean(axis=0), x64.std(axis=0)
         std = np.where(std > 0, std, 1.0)
         return cls(tuple(float(v) for v in mean), tuple(float(v) for v in std))
 

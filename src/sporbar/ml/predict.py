@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from sporbar.bands import is_series
 from sporbar.errors import InputDataError
 from sporbar.ml.train import FittedModel
 from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, MARGIN_NODATA
@@ -37,11 +38,12 @@ def predict_stack(
 
     Args:
         model: the fitted model; ``stack`` bands must be in ``model.feature_names`` order.
-        stack: (n_features, y, x) float32, NaN where no data.
+        stack: (n_features, y, x) float32, NaN where no data (in a ``ts_`` time-series band: a
+            step without a clear view, which the model masks; such a pixel is still mapped).
         block_rows: rows predicted at once (bounds the memory of the flattened block).
 
     Returns:
-        classes (y, x) uint8 (0 = nodata where any feature is NaN), confidence (y, x)
+        classes (y, x) uint8 (0 = nodata where a feature but a ``ts_`` one is NaN), confidence (y, x)
         uint8 = round(max class probability x 100) and margin (y, x) uint8 =
         round((highest - second-highest class probability) x 100) (255 = nodata in both).
     """
@@ -55,9 +57,10 @@ def predict_stack(
     conf = np.full((h, w), CONFIDENCE_NODATA, dtype=np.uint8)
     margin = np.full((h, w), MARGIN_NODATA, dtype=np.uint8)
     values = np.asarray(model.class_values, dtype=np.uint8)
+    required = np.array([not is_series(f) for f in model.feature_names], dtype=bool)
     for r0 in range(0, h, block_rows):
         block = stack[:, r0 : r0 + block_rows].reshape(n, -1).T
-        valid = np.isfinite(block).all(axis=1)
+        valid = np.isfinite(block[:, required]).all(axis=1)
         if not valid.any():
             continue
         proba = model.predict_proba(block[valid])

@@ -13,6 +13,7 @@ from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.io import check_writable
 from sporbar.ml.io import load_model
+from sporbar.ml.models import TEMPORAL_KINDS
 from sporbar.ml.predict import predict_stack, predict_stack_on
 from sporbar.ml.train import FittedModel
 from sporbar.parallel import active_client
@@ -21,7 +22,7 @@ from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, MARGIN_NODATA, map_item
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.record import RunContext, asset_path, read_input_item, read_item
-from sporbar.training.features import feature_names, feature_stack
+from sporbar.training.features import feature_names, feature_stack, model_feature_names
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,13 @@ def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Pa
     """Load the model of a model item and check its features against the config.
 
     Raises:
-        InputDataError: the model file is corrupt, or its feature names differ from
-            ``feature_names(cfg)``.
+        InputDataError: the model file is corrupt, or its feature names differ from the
+            config's (``model_feature_names(cfg)`` of its kind).
     """
     item = read_input_item(Path(model_item_path), ["model"])
     path = asset_path(Path(model_item_path), item, "model")
     model = load_model(path)
-    check_features(model, feature_names(cfg), path)
+    check_features(model, model_feature_names(cfg, temporal=model.kind in TEMPORAL_KINDS), path)
     return model, path
 
 
@@ -127,6 +128,9 @@ def run_predict(
     check_writable(output, overwrite=overwrite)
     geobox = cfg.grid.geobox(tile)
     model, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item)
+    names = feature_names(cfg)
+    if model.feature_names != names:  # the model reads some of the features (its kind's)
+        stack = stack[[names.index(n) for n in model.feature_names]]
     client = active_client()
     classes, conf, margin = (
         predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)

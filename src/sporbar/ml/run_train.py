@@ -10,17 +10,17 @@ import geopandas as gpd
 import numpy as np
 
 from sporbar.config import Config
-from sporbar.errors import InputDataError
+from sporbar.errors import InputDataError, TooFewSamplesError
 from sporbar.io import write_json_atomic
 from sporbar.ml.cv import cross_validate
 from sporbar.ml.io import SIDECAR, save_model
 from sporbar.ml.item import model_card
-from sporbar.ml.models import model_spec
+from sporbar.ml.models import is_temporal, model_spec
 from sporbar.ml.train import fit
 from sporbar.stac.items.model import METRICS_FILE, model_item
 from sporbar.stac.record import RunContext, asset_path, read_input_item
 from sporbar.stac.versions import intact_version, version_hash, version_path
-from sporbar.training.features import feature_names
+from sporbar.training.features import model_feature_names
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,21 @@ def read_samples(path: Path, names: list[str]) -> gpd.GeoDataFrame:
     return df
 
 
+def check_class_counts(path: Path, df: gpd.GeoDataFrame, folds: int) -> None:
+    """Refuse samples in which a class has fewer samples than there are folds.
+
+    Raises:
+        TooFewSamplesError: naming the samples file, the classes and their counts.
+    """
+    counts = df.groupby("class_name" if "class_name" in df.columns else "class_value").size()
+    few = {str(k): int(n) for k, n in counts.items() if n < folds}
+    if few:
+        raise TooFewSamplesError(
+            f"{path}: classes {few} have fewer samples than the {folds} cross-validation folds, so a fold "
+            "cannot hold them; add labels of those classes, lower training.folds, or remove them from classes[]"
+        )
+
+
 def model_version(training_id: str, spec: dict[str, Any], *, seed: int, classes: Any, code_version: str) -> str:
     """The version of a model: hash of the training version, its ``models[]`` entry, seed, classes and code.
 
@@ -68,6 +83,9 @@ def run_train(
 ) -> dict[str, Any]:
     """Blocked CV, then fit on all samples; write weights, metrics and the model item (a version).
 
+    A ``models[]`` entry with ``from`` is not trained: the published model it names is fetched,
+    checked and recorded instead (:func:`sporbar.ml.reuse.reuse_model`).
+
     The item goes to ``<series_dir>/<version>/item.json`` (:func:`model_version`), the files
     beside it. A version whose folder already holds a complete item is kept as it is and
     nothing is trained (see ``sporbar.stac.versions``).
@@ -87,8 +105,14 @@ def run_train(
     Raises:
         ConfigError: ``model_id`` is not in the config.
         InputDataError: the samples lack a feature column.
+        TooFewSamplesError: a class has fewer samples than folds.
+        ModelMismatchError, ChecksumMismatchError: a reused model (``from``) does not fit or is damaged.
     """
     spec = model_spec(cfg, model_id)
+    if spec.get("from"):  # a published model, reused: fetched and checked, not trained
+        from sporbar.ml.reuse import reuse_model
+
+        return reuse_model(cfg, spec, series_dir=series_dir)
     training = read_input_item(Path(samples_item), ["samples"])
     seed, threads = int(cfg.data["training"]["seed"]), int(cfg.data["threads"])
     version = as_version or model_version(
@@ -99,11 +123,12 @@ def run_train(
     if kept is not None:
         log.info("train %s: %s is unchanged (version %s kept, not retrained)", model_id, output, version)
         return kept
-    names = feature_names(cfg)
+    names = model_feature_names(cfg, temporal=is_temporal(spec))
     df = read_samples(asset_path(Path(samples_item), training, "samples"), names)
     x = df[names].to_numpy(np.float32)
     y = df["class_value"].to_numpy(np.int64)
     folds = df["fold"].to_numpy(np.int64)
+    check_class_counts(asset_path(Path(samples_item), training, "samples"), df, len(np.unique(folds)))
     classes = [c for c in cfg.data["classes"] if int(c["value"]) in set(y.tolist())]
     values = [int(c["value"]) for c in sorted(classes, key=lambda c: c["value"])]
     class_names = [c["name"] for c in sorted(classes, key=lambda c: c["value"])]

@@ -1,6 +1,7 @@
 """Data + model spec + seed -> a fitted model. No file I/O.
 
-torch is imported only for ``torch_mlp`` models (see :mod:`sporbar.ml.mlp`), scikit-learn
+torch is imported only for ``torch_mlp`` and ``tempcnn`` models (see :mod:`sporbar.ml.mlp`,
+:mod:`sporbar.ml.tempcnn`), scikit-learn
 only for random forests and gradient boosting.
 """
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
     from sporbar.ml.mlp import MLP
+    from sporbar.ml.tempcnn import TempCNN
 
 
 @dataclass
@@ -26,18 +28,19 @@ class FittedModel:
     """A fitted classifier with everything needed to apply it.
 
     Attributes:
-        kind: random_forest, hgb or torch_mlp.
+        kind: random_forest, hgb, torch_mlp or tempcnn.
         spec: the ``models[]`` config entry.
-        estimator: the sklearn estimator (random_forest, hgb) or the torch module in eval mode (torch_mlp).
-        feature_names: input columns, in order.
+        estimator: the sklearn estimator (random_forest, hgb) or the torch module in eval mode
+            (torch_mlp, tempcnn).
+        feature_names: input columns, in order (tempcnn: the static ones and the ``ts_`` series).
         class_values: class value of each output column, ascending.
-        normaliser: z-score normalisation (torch_mlp), or None.
+        normaliser: z-score normalisation (torch_mlp, tempcnn), or None.
         device: the torch device it was trained on ("cpu" or "cuda"); the module is on the CPU.
     """
 
     kind: ModelKind
     spec: dict[str, Any]
-    estimator: RandomForestClassifier | HistGradientBoostingClassifier | MLP
+    estimator: RandomForestClassifier | HistGradientBoostingClassifier | MLP | TempCNN
     feature_names: list[str]
     class_values: list[int]
     normaliser: Normaliser | None = None
@@ -53,9 +56,15 @@ class FittedModel:
             cols = [self.class_values.index(int(c)) for c in est.classes_]
             out[:, cols] = p
             return out
+        assert self.normaliser is not None
+        if self.kind is ModelKind.TEMPCNN:
+            from sporbar.ml import tempcnn
+
+            assert isinstance(self.estimator, tempcnn.TempCNN)
+            return tempcnn.predict_proba(self.estimator, self.feature_names, self.normaliser, x)
         from sporbar.ml.mlp import MLP, predict_proba
 
-        assert self.normaliser is not None and isinstance(self.estimator, MLP)
+        assert isinstance(self.estimator, MLP)
         return predict_proba(self.estimator, self.normaliser, x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -86,7 +95,7 @@ def fit(
 
     Args:
         spec: a ``models[]`` config entry (``kind`` and its parameters).
-        x: float32 features, no NaN.
+        x: float32 features, no NaN (but in the ``ts_`` time-series columns of a tempcnn: masked steps).
         y: class values (a subset of ``class_values``).
         feature_names: names of the columns of ``x``.
         class_values: every class the model outputs, ascending.
@@ -110,11 +119,27 @@ def fit(
         with threadpool_limits(limits=threads, user_api="openmp"):  # HGB's OpenMP threads: `threads`
             hgb.fit(x, np.asarray(y, dtype=np.int64))
         return FittedModel(kind, dict(spec), hgb, list(feature_names), values)
+    index = {v: i for i, v in enumerate(values)}
+    y_idx = np.array([index[int(v)] for v in y], dtype=np.int64)
+    if kind is ModelKind.TEMPCNN:
+        from sporbar.ml.tempcnn import fit_tempcnn
+
+        norm = Normaliser.fit(x, ignore_nan=True)
+        cnn, device = fit_tempcnn(
+            spec,
+            x,
+            y_idx,
+            class_weights(y_idx, len(values)),
+            names=list(feature_names),
+            normaliser=norm,
+            n_classes=len(values),
+            seed=seed,
+            threads=threads,
+        )
+        return FittedModel(kind, dict(spec), cnn, list(feature_names), values, norm, device=device)
     from sporbar.ml.mlp import fit_mlp
 
     norm = Normaliser.fit(x)
-    index = {v: i for i, v in enumerate(values)}
-    y_idx = np.array([index[int(v)] for v in y], dtype=np.int64)
     net, device = fit_mlp(
         spec,
         x,

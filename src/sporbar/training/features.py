@@ -12,15 +12,21 @@ Features per pixel of a tile grid (EPSG:25833, 10 m), in this order:
   :func:`sporbar.lidar_bands.metric_names`), all read by band name from the lidar products
   item (its core ``bands``), so a new metric needs no code here;
 * ``dsm_minus_dtm`` (metres, surface minus terrain: buildings and trees);
-* ``slope`` (degrees, from the DTM by central differences).
+* ``slope`` (degrees, from the DTM by central differences);
+* ``ts_<YYYY-MM>_<band>`` for each month spanned by ``ard.periods`` and each
+  ``training.timeseries.bands`` (none when empty): the per-pixel time series for temporal
+  models (``tempcnn``), the median of the month's clear observations in the ARD ``cube``
+  (Zarr), NaN where the month holds none (a validity mask, never imputed).
 
-NaN marks a pixel without data in any input.
+NaN marks a pixel without data in an input; in a ``ts_`` feature, a month without a clear view.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import cast
 
@@ -28,7 +34,7 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
-from sporbar.bands import season_names
+from sporbar.bands import INDEX_BANDS, is_series, season_names, series_names
 from sporbar.config import Config
 from sporbar.errors import EmptyPeriodError, InputDataError
 from sporbar.lidar_bands import DERIVED as DERIVED_DESCRIPTIONS
@@ -60,12 +66,43 @@ def season_band_names(cfg: Config) -> list[str]:
     return season_names(season["bands"], season["percentiles"]) if season["bands"] else []
 
 
+def series_steps(cfg: Config) -> list[str]:
+    """The months (``YYYY-MM``) from the first ``ard.periods`` start to the last end."""
+    periods = cfg.data["ard"]["periods"]
+    first = min(date.fromisoformat(p["start"]) for p in periods)
+    last = max(date.fromisoformat(p["end"]) for p in periods)
+    months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
+
+
+def series_band_names(cfg: Config) -> list[str]:
+    """Bands and indices of the time-series features (``training.timeseries.bands``; may be empty)."""
+    return list(cfg.data["training"]["timeseries"]["bands"])
+
+
 def feature_names(cfg: Config) -> list[str]:
     """Names of the model features, in stack order (see the module docstring)."""
     bands = ard_band_names(cfg)
     names = [f"{p['id']}_{b}" for p in cfg.data["ard"]["periods"] for b in bands]
     names += [f"season_{b}" for b in season_band_names(cfg)]
-    return [*names, *lidar_feature_names(cfg), *DERIVED]
+    series = series_names(series_steps(cfg), series_band_names(cfg)) if series_band_names(cfg) else []
+    return [*names, *lidar_feature_names(cfg), *DERIVED, *series]
+
+
+def model_feature_names(cfg: Config, *, temporal: bool) -> list[str]:
+    """The features a model reads, in stack order.
+
+    A temporal model reads the time series plus the lidar features as static inputs; any other
+    model reads every feature but the time series (which may be NaN).
+    """
+    if temporal:
+        return [*lidar_feature_names(cfg), *DERIVED, *(n for n in feature_names(cfg) if is_series(n))]
+    return [n for n in feature_names(cfg) if not is_series(n)]
+
+
+def required_mask(names: Sequence[str]) -> np.ndarray:
+    """Per feature, whether a pixel needs it finite (every feature but the time series)."""
+    return np.array([not is_series(n) for n in names], dtype=bool)
 
 
 def band_index(item: pystac.Item) -> dict[str, tuple[str, int]]:
@@ -177,7 +214,9 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     bands = ard_band_names(cfg)
     layers: list[np.ndarray] = []
     season = season_band_names(cfg)
+    series = series_band_names(cfg)
     ard_assets = [f"composite-{p['id']}" for p in cfg.data["ard"]["periods"]] + (["season"] if season else [])
+    ard_assets += ["cube"] if series else []
     ard_item = read_input_item(Path(ard_item_path), ard_assets)
     check_periods(cfg, tile, ard_item_path, ard_item.properties.get(PERIOD_SCENES))
     for key, wanted in [(f"composite-{p['id']}", bands) for p in cfg.data["ard"]["periods"]] + (
@@ -189,6 +228,66 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     lidar = read_named_bands(Path(lidar_item_path), lidar_feature_names(cfg), geobox)
     layers.append(np.stack(list(lidar.values())))
     layers.append(derived_features(lidar["dtm"], lidar["dsm"], cfg.grid.resolution))
+    if series:
+        cube = asset_path(Path(ard_item_path), ard_item, "cube")
+        layers.append(monthly_series(cube, series_steps(cfg), series, geobox))
     stack = np.concatenate(layers, axis=0)
     log.debug("features of %s: %s", tile, stack.shape)
     return stack
+
+
+def _band_values(data: np.ndarray, found: list[str], band: str, path: Path) -> np.ndarray:
+    """One band (time, y, x) of a cube block, or the normalised-difference index of two bands."""
+    if band in found:
+        return data[:, found.index(band)]
+    a, b = INDEX_BANDS.get(band, (band, band))
+    if a not in found or b not in found:
+        raise InputDataError(
+            f"{path}: time-series band {band!r} is not in the cube (bands {', '.join(found)}) nor an index "
+            "of its bands; add its bands to ard.bands and re-run ard, or change training.timeseries.bands"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: np.ndarray = (data[:, found.index(a)] - data[:, found.index(b)]) / (
+            data[:, found.index(a)] + data[:, found.index(b)]
+        )
+    return out
+
+
+def monthly_series(cube_path: Path, steps: Sequence[str], bands: Sequence[str], geobox: GeoBox) -> np.ndarray:
+    """Per month and band, the median of the month's clear observations in an ARD cube.
+
+    Args:
+        cube_path: the ARD item's ``cube`` asset (Zarr: time, band, y, x; NaN = not clear).
+        steps: months ``YYYY-MM``.
+        bands: cube bands or indices of them.
+        geobox: the tile grid the cube is on.
+
+    Returns:
+        (len(steps) * len(bands), y, x) float32, step-major (:func:`sporbar.bands.series_names`
+        order), NaN where a month holds no clear observation of the pixel.
+
+    Raises:
+        InputDataError: the cube is not on ``geobox`` or lacks a band.
+    """
+    import xarray as xr
+
+    with xr.open_zarr(cube_path, consolidated=True) as ds:
+        da = ds[next(iter(ds.data_vars))]  # the one variable (reflectance)
+        data = np.asarray(da.transpose("time", "band", "y", "x").values, dtype=np.float32)
+        months = np.asarray(da["time"].values).astype("datetime64[M]").astype(str)
+        found = [str(b) for b in da["band"].values]
+    if data.shape[2:] != tuple(geobox.shape.yx):
+        raise InputDataError(
+            f"{cube_path}: cube is {data.shape[2:]} pixels, the tile grid {tuple(geobox.shape.yx)}; re-run ard"
+        )
+    out = np.full((len(steps) * len(bands), *data.shape[2:]), np.nan, dtype=np.float32)
+    values = [_band_values(data, found, b, cube_path) for b in bands]
+    for s, step in enumerate(steps):
+        at = months == step
+        if not at.any():
+            continue
+        for b, v in enumerate(values):
+            with warnings.catch_warnings():  # a pixel with no clear view this month: NaN, as meant
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[s * len(bands) + b] = np.nanmedian(v[at], axis=0)
+    return out

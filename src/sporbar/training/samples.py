@@ -22,7 +22,7 @@ from rasterio.features import rasterize
 from sporbar.config import Config
 from sporbar.errors import InputDataError
 from sporbar.training.blocks import assign_folds, block_ids
-from sporbar.training.features import feature_names, feature_stack
+from sporbar.training.features import feature_names, feature_stack, required_mask
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,9 @@ def extract_samples(
     """Stratified seeded pixel samples over ``tiles`` with features, blocks and folds.
 
     Per class at most ``training.samples_per_class`` labelled pixels are drawn without
-    replacement from all tiles together; pixels with any NaN feature are dropped first
-    (counts are logged). Blocks of ``training.block_size`` m are assigned to
+    replacement from all tiles together; pixels with a NaN feature are dropped first (counts
+    are logged), but for the time-series steps (``ts_``), where NaN is a month without a
+    clear view. Blocks of ``training.block_size`` m are assigned to
     ``training.folds`` folds with ``rng``.
 
     Raises:
@@ -124,6 +125,7 @@ def extract_samples(
     column = cfg.data["sources"]["labels"]["class_column"]
     values = class_values(cfg)
     names = feature_names(cfg)
+    required = required_mask(names)
     labels = read_labels(Path(labels_path), cfg)
     cand_feat: list[np.ndarray] = []
     cand_meta: list[np.ndarray] = []  # (tile index, row, col, class value)
@@ -136,7 +138,7 @@ def extract_samples(
             continue
         stack = feature_stack(cfg, t.tile, t.ard, t.lidar)
         feats = stack[:, rows, cols].T
-        finite = np.isfinite(feats).all(axis=1)
+        finite = np.isfinite(feats[:, required]).all(axis=1)
         log.info(
             "samples: tile %s: %d labelled pixels, %d dropped for NaN features",
             t.tile,

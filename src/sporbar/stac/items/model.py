@@ -20,6 +20,7 @@ from pystac.extensions.mlm import (
 )
 from pystac.extensions.raster import DataType
 
+from sporbar.bands import SERIES_PREFIX, is_series, series_layout
 from sporbar.lidar_bands import describe
 from sporbar.stac import extensions as ext
 from sporbar.stac.versions import set_version
@@ -29,6 +30,8 @@ SPORBAR_METRICS = ext.SPORBAR_PREFIX + "metrics"
 SUMMARY_METRICS = ("overall_accuracy", "kappa", "macro_f1", "baseline_accuracy")
 #: permutation importance of each feature on the held-out folds, most important first
 FEATURE_IMPORTANCE = ext.SPORBAR_PREFIX + "feature_importance"
+#: the time series a temporal model reads: steps, bands and how masked steps are marked
+TIMESERIES = ext.SPORBAR_PREFIX + "timeseries"
 
 @dataclass(frozen=True)
 class ModelCard:
@@ -75,7 +78,10 @@ def mlm_classes(classes: Sequence[Mapping[str, Any]]) -> list[Classification]:
 def feature_band(name: str) -> dict[str, Any]:
     """A core STAC 1.1 ``bands`` entry (name, description) describing one model feature."""
     lidar = describe(name)  # lidar bands and derived features: one table, sporbar.lidar_bands
-    if lidar is not None:
+    if is_series(name):
+        step, _, band = name[len(SERIES_PREFIX) :].partition("_")
+        desc = f"Median of the clear Sentinel-2 {band} observations of {step} (ARD cube); NaN where none (masked)"
+    elif lidar is not None:
         text, unit = lidar
         desc = f"{text} ({unit})" if unit and unit != "1" else text
     else:
@@ -171,6 +177,14 @@ def model_item(
     # mlm v1.4.0 wants named input bands described in properties (core STAC 1.1 bands);
     # the core item schema allows properties.bands only when an asset has bands too.
     item.properties["bands"] = [feature_band(f) for f in card.feature_names]
+    if any(is_series(f) for f in card.feature_names):
+        layout = series_layout(card.feature_names)
+        item.properties[TIMESERIES] = {
+            "steps": list(layout.steps),
+            "bands": list(layout.bands),
+            "columns": f"{SERIES_PREFIX}<step>_<band>, step-major, after the static features",
+            "missing": "NaN = no clear observation in the step: masked (validity channel 0), not imputed",
+        }
     item.properties[SPORBAR_METRICS] = {k: metrics[k] for k in SUMMARY_METRICS} | {
         "validation": metrics["validation"],
         "n_samples": metrics["n_samples"],
