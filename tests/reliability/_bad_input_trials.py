@@ -436,6 +436,65 @@ def _predict_damaged(key: str, damage: Callable[[Path], None], *must: str) -> Ca
     return setup
 
 
+def _reuse(ctx: Ctx, source: Path, change: Mutate, *must: str) -> Call:
+    """`sporbar train` of a models[] entry that reuses the published model ``source`` (models[].from), in
+    a run whose config ``change`` alters; the output must say nothing was written (no version folder)."""
+    import yaml
+
+    a = ctx.shared.ml.area
+    cfg = yaml.safe_load(a.cfg_path.read_text())
+    cfg["root"] = str(ctx.tmp / "results")
+    cfg["models"] = [{"id": "shared", "from": str(source)}]
+    cfg["map"] = {"model": "shared", "product": "land-ecology"}
+    change(cfg)
+    path = write_config(ctx.tmp / "reuse.yaml", cfg)
+    series = ctx.tmp / "results" / "models" / "shared"
+
+    def nothing_written() -> str:
+        left = sorted(p.name for p in series.iterdir()) if series.exists() else []
+        return f"\nhalf-written: {left}" if left else ""
+
+    return Call(["sporbar", "train", "-c", str(path), "--model", "shared", "--samples", str(ctx.shared.ml.samples),
+                 "--manifest", str(ctx.tmp / "out" / "manifest.json")], must, after=nothing_written)
+
+
+def _rename_class(cfg: dict[str, Any]) -> None:
+    cfg["classes"][1]["name"] = "bog"
+
+
+def _fewer_metrics(cfg: dict[str, Any]) -> None:
+    cfg["lidar"]["metrics"]["percentiles"] = [50, 95]
+
+
+def _reuse_mismatch(change: Mutate, *must: str) -> Callable[[Ctx], Call]:
+    def setup(ctx: Ctx) -> Call:
+        return _reuse(ctx, ctx.shared.ml.model, change, str(ctx.shared.ml.model), "does not fit", *must)
+
+    return setup
+
+
+def _reuse_damaged_model(ctx: Ctx) -> Call:
+    item, f = _damaged(ctx.shared.ml.model, ctx, "model", _flip_last_byte, vouch=False)
+    return _reuse(ctx, item, lambda cfg: None, str(f), "checksum", "the item records")
+
+
+def _train_class_below_folds(ctx: Ctx) -> Call:
+    """Samples in which one class has 2 samples and training.folds is 3."""
+    import geopandas as gpd
+    from _stac_fixtures import vouch_for_file
+
+    item = _copy_item(ctx.shared.ml.samples, ctx.tmp / "few")
+    f = _asset_file(item, "samples")
+    df = gpd.read_parquet(f)
+    keep = (df["class_name"] != "mire") | (df.groupby("class_name").cumcount() < 2)
+    df[keep.to_numpy()].to_parquet(f, index=False)
+    vouch_for_file(item, "samples")
+    d = json.loads(item.read_text())
+    d["id"] += "-few"  # another training version, so train does not keep the model it made from the intact one
+    item.write_text(json.dumps(d))
+    return _train(ctx, item, str(f), "'mire': 2", "folds")
+
+
 def _fetch_s2(ctx: Ctx, source: Path, *must: str, scene: str | None = None) -> Call:
     s2 = ctx.shared.s2
     scene = scene or s2.scenes[0]
@@ -492,6 +551,11 @@ CORRUPT = [
     Trial("corrupt-data", "model-garbage", _predict_damaged("model", _garbage, "cannot load",
                                                             "re-run `sporbar train")),
     Trial("corrupt-data", "model-sidecar-cut", _predict_damaged("model-metadata", _cut_half, "corrupt")),
+    Trial("corrupt-data", "reused-model-checksum-differs", _reuse_damaged_model),
+    Trial("corrupt-data", "reused-model-classes-differ", _reuse_mismatch(_rename_class, "'mire' in the model, 'bog'")),
+    Trial("corrupt-data", "reused-model-features-differ", _reuse_mismatch(_fewer_metrics, "h_p10")),
+
+    Trial("corrupt-data", "train-class-with-fewer-samples-than-folds", _train_class_below_folds),
     Trial("corrupt-data", "source-band-cut", _fetch_s2_damaged_source("GRANULE/*/IMG_DATA/R10m/*_B04_10m.jp2",
                                                                       _cut_half, "manifest")),
     Trial("corrupt-data", "source-granule-metadata-cut", _fetch_s2_damaged_source("GRANULE/*/MTD_TL.xml",
