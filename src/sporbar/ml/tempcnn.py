@@ -42,6 +42,8 @@ BATCH_CUDA = 8192
 #: CPU batches smaller than this train in one thread: torch's intra-op threads cost more than they
 #: give on a small network (demo samples, 2 busy cores: 6 s in one thread, 207 s in two)
 THREADED_BATCH = 4096
+#: rows predicted at once (bounds the memory of the convolutions' activations)
+PREDICT_ROWS = 16384
 
 
 class TempCNN(nn.Module):
@@ -127,11 +129,18 @@ def encode(layout: SeriesLayout, normaliser: Normaliser, x: np.ndarray) -> tuple
 
 
 def predict_proba(net: TempCNN, names: list[str], normaliser: Normaliser, x: np.ndarray) -> np.ndarray:
-    """Softmax class probabilities (rows, classes), float64, of raw feature rows (columns ``names``)."""
-    series, static = encode(series_layout(names), normaliser, x)
+    """Softmax class probabilities (rows, classes), float64, of raw feature rows (columns ``names``).
+
+    In chunks of :data:`PREDICT_ROWS` rows: the convolutions' activations grow with rows x steps x filters.
+    """
+    layout = series_layout(names)
+    out = np.empty((x.shape[0], net.n_classes), dtype=np.float64)
     with torch.no_grad():
-        logits = net(torch.from_numpy(series), torch.from_numpy(static))
-        return torch.softmax(logits.float(), dim=1).numpy().astype(np.float64)
+        for r0 in range(0, x.shape[0], PREDICT_ROWS):
+            series, static = encode(layout, normaliser, x[r0 : r0 + PREDICT_ROWS])
+            logits = net(torch.from_numpy(series), torch.from_numpy(static))
+            out[r0 : r0 + PREDICT_ROWS] = torch.softmax(logits.float(), dim=1).numpy()
+    return out
 
 
 def batch_size(spec: dict[str, Any], device: torch.device) -> int:
