@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -54,15 +55,16 @@ def spec(device: str, epochs: int, batch: int | None) -> dict[str, Any]:
     return s | ({"batch_size": batch} if batch else {})
 
 
-def throughput(args: argparse.Namespace, device: str, batch: int | None) -> float:
-    """Training samples per second of one fit."""
+def throughput(args: argparse.Namespace, device: str, batch: int | None) -> tuple[float, float]:
+    """Training samples per second of one fit: per wall-clock second, and per second of this process's CPU time."""
     from sporbar.ml.train import fit
 
     x, y, names = synthetic(args.rows, args.steps, args.bands, args.static)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fit(spec(device, args.epochs, batch), x, y, feature_names=names, class_values=list(range(1, 8)), seed=1,
         threads=args.threads)
-    return args.rows * args.epochs / (time.perf_counter() - t0)
+    n = args.rows * args.epochs
+    return n / (time.perf_counter() - t0), n / (time.process_time() - c0)
 
 
 def peak_rss_mb(args: argparse.Namespace, rows: int) -> float:
@@ -94,16 +96,17 @@ def main() -> None:
     width = args.static + args.steps * args.bands
     print(f"tempcnn: {args.rows} rows x {width} features ({args.steps} steps x {args.bands} bands + "
           f"{args.static} static), {args.epochs} epochs, torch {torch.__version__}")
-    print("| device | batch | samples/s |")
-    print("|---|---|---|")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("| device | batch | samples/s (wall) | samples per CPU-second |")
+    print("|---|---|---|---|")
     cpu = {b: throughput(args, "cpu", b) for b in (None, 8192)}
-    for b, v in cpu.items():
-        print(f"| cpu | {b or '256 (default)'} | {v:,.0f} |")
+    for b, (v, c) in cpu.items():
+        print(f"| cpu | {b or '256 (default, 1 thread)'} | {v:,.0f} | {c:,.0f} |")
     if torch.cuda.is_available():
         gpu = {b: throughput(args, "cuda", b) for b in (None, 256)}
-        for b, v in gpu.items():
-            print(f"| cuda ({torch.cuda.get_device_name()}) | {b or '8192 (default, bf16)'} | {v:,.0f} |")
-        print(f"GPU / CPU (default batches): {gpu[None] / cpu[None]:.1f}x")
+        for b, (v, c) in gpu.items():
+            print(f"| cuda ({torch.cuda.get_device_name()}) | {b or '8192 (default, bf16)'} | {v:,.0f} | {c:,.0f} |")
+        print(f"GPU / CPU (default batches, wall): {gpu[None][0] / cpu[None][0]:.1f}x")
     else:
         print("no CUDA device: GPU throughput not measured")
     (r1, r2) = args.memory_rows
