@@ -1,6 +1,7 @@
 """`sporbar lidar` on one tile vs a pure laspy + lazrs decode of the same LAZ files.
 
     .venv/bin/python benchmarks/lidar.py [--repeat 3] [--density 5] [--tile-size 1280] [--epsg 25833]
+    .venv/bin/python benchmarks/lidar.py --memory 5:1280,20:1280 [--strip-points 2000000]
 
 Writes the demo's synthetic lidar (``sporbar.demo.lidar``: LAS 1.4 point format 6, LAZ) for
 one grid tile of ``--tile-size`` m at ``--density`` points/m2 in 1000 m delivery tiles
@@ -11,8 +12,13 @@ point back), then times in alternating repeats:
   in the stage's chunks, with the dimensions the stage reads (x, y, z, classification,
   return number, withheld) materialised as numpy arrays;
 * products: ``sporbar.lidar.products.compute_products`` (CRS check, reading, class roles,
-  gridding, DTM/DSM/CHM/density and the area-based metrics) in memory;
-* the stage: ``sporbar.lidar.run.run_lidar`` (the above plus COGs, thumbnail, checksums, item).
+  spilling to row strips, per strip the fine TIN DTM / DSM / pit-free CHM, the grid's
+  DTM/DSM/CHM/density, the area-based metrics and terrain slope/aspect; fine models not written);
+* the stage: ``sporbar.lidar.run.run_lidar`` (the above plus the fine and grid COGs, thumbnail,
+  checksums, item).
+
+``--memory`` instead runs the stage once per DENSITY:TILE_SIZE in a fresh process and prints
+its peak RSS, to show that memory follows ``lidar.strip_points``, not the tile's point count.
 
 and, as a second floor, the same decode of only the dimensions the stage reads (LAZ 1.4
 layers; the stage decompresses only those). It prints the medians of wall and CPU time (all
@@ -129,6 +135,38 @@ def copc_query(repeat: int = 50) -> None:
           f"whole file {read * 1e3:.1f} ms, ratio {query / read:.2f}")
 
 
+def peak_memory(density: float, tile_size: int, strip_points: int) -> None:
+    """Make one tile's products with fine COGs (``run_lidar``) in this process; print points and peak RSS.
+
+    Run in a fresh process per size (``--memory``), so each peak is that tile's alone.
+    """
+    from sporbar.lidar.run import run_lidar
+    from sporbar.stac.record import RunContext
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cfg, tile, lazs, items = build(work, density, tile_size, 25833)
+        cfg.data["lidar"]["strip_points"] = strip_points  # type: ignore[attr-defined]
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t = time.perf_counter()
+        d = run_lidar(cfg, tile, items, work / "out" / "item.json", ctx=RunContext.current())  # type: ignore[arg-type]
+        wall = time.perf_counter() - t
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"MEMORY {d['properties']['sporbar:point_count']} points, tile {tile_size} m, {density:g} pts/m2, "
+              f"strip_points {strip_points}: peak RSS {rss:.0f} MiB (before the stage {before:.0f} MiB), "
+              f"{wall:.1f} s")
+
+
+def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
+    """Peak RSS of the stage at each (density, tile size), each in a fresh process."""
+    import subprocess
+
+    for density, size in sizes:
+        out = subprocess.run([sys.executable, __file__, "--peak-memory", f"{density}:{size}",
+                              "--strip-points", str(strip_points)], capture_output=True, text=True, check=True)
+        print(next(line for line in out.stdout.splitlines() if line.startswith("MEMORY")))
+
+
 def main() -> None:
     """Run the benchmark and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -136,7 +174,19 @@ def main() -> None:
     ap.add_argument("--density", type=float, default=5.0)
     ap.add_argument("--tile-size", type=int, default=1280)
     ap.add_argument("--epsg", type=int, default=25833)
+    ap.add_argument("--memory", default="",
+                    help="peak RSS of the stage at DENSITY:TILE_SIZE,... (fresh process each), e.g. 5:1280,20:1280")
+    ap.add_argument("--strip-points", type=int, default=2_000_000, help="lidar.strip_points of the --memory runs")
+    ap.add_argument("--peak-memory", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.peak_memory:
+        density, size = args.peak_memory.split(":")
+        peak_memory(float(density), int(size), args.strip_points)
+        return
+    if args.memory:
+        memory_table([(float(d), int(s)) for d, s in (p.split(":") for p in args.memory.split(","))],
+                     args.strip_points)
+        return
 
     from sporbar.lidar.classes import PointClasses
     from sporbar.lidar.products import compute_products
@@ -165,7 +215,7 @@ def main() -> None:
             timed("decode", lambda: decode(lazs))
             timed("decode_needed", lambda: decode(lazs, needed_only=True))
             points = timed("products", lambda: compute_products(  # type: ignore[union-attr]
-                lazs, geobox, classes=classes, metrics=lidar_cfg["metrics"])).points
+                lazs, geobox, classes=classes, lidar=lidar_cfg)).points
             out = work / "out" / str(i) / "item.json"
             timed("stage", lambda out=out: run_lidar(cfg, tile, items, out, ctx=RunContext.current()))  # type: ignore[arg-type]
         med = {k: statistics.median(v) for k, v in times.items()}

@@ -14,13 +14,26 @@ from typing import Any
 
 #: single-band surface products: asset key = band name -> (description, unit)
 SURFACES: dict[str, tuple[str, str]] = {
-    "dtm": (
-        "Digital terrain model: mean height of ground and water returns, gaps filled from the nearest cell",
-        "metre",
-    ),
-    "dsm": ("Digital surface model: highest first return (noise, withheld and unknown classes excluded)", "metre"),
-    "chm": ("Canopy height model: highest vegetation return above the DTM", "metre"),
+    "dtm": ("Digital terrain model: mean of the fine (TIN) DTM's cells, gaps filled from the nearest cell", "metre"),
+    "dsm": ("Digital surface model: highest cell of the fine DSM (noise, withheld and unknown classes excluded)",
+            "metre"),
+    "chm": ("Canopy height model: highest cell of the fine pit-free CHM", "metre"),
     "density": ("Lidar point density (noise, withheld and unknown classes excluded)", "points per square metre"),
+}
+#: the fine (``lidar.resolution``) models: asset key = band name -> (description, unit)
+FINE: dict[str, tuple[str, str]] = {
+    "dtm_fine": ("Digital terrain model: linear interpolation in the triangulation (TIN) of the ground "
+                 "returns", "metre"),
+    "dsm_fine": ("Digital surface model: highest first return per cell, one-cell gaps filled, at least "
+                 "DTM + CHM", "metre"),
+    "chm_fine": ("Canopy height model, pit-free (stacked partial models after Khosravipour et al. 2014) "
+                 "of the vegetation and ground first returns above the DTM", "metre"),
+}
+#: the terrain bands of the metrics asset, from the fine DTM
+TERRAIN: dict[str, tuple[str, str]] = {
+    "terrain_slope": ("Terrain slope: mean of the slopes of the fine DTM's cells in the grid cell", "degree"),
+    "terrain_aspect": ("Terrain aspect: direction the mean downslope of the fine DTM faces, clockwise from "
+                       "grid north (0 where flat)", "degree"),
 }
 #: the asset holding the area-based metrics, one band per metric
 METRICS_ASSET = "metrics"
@@ -31,19 +44,25 @@ DERIVED: dict[str, str] = {
 }
 
 
-def metric_names(lidar: Mapping[str, Any]) -> list[str]:
-    """Band names of the area-based metrics of the config's ``lidar`` section, in band order.
-
-    ``h_p<N>`` per ``metrics.percentiles``, then ``h_max``, ``h_mean``, ``h_std`` and ``cover``.
-    """
+def canopy_names(lidar: Mapping[str, Any]) -> list[str]:
+    """Band names of the canopy metrics: ``h_p<N>`` per ``metrics.percentiles``, then h_max, h_mean, h_std, cover."""
     pcts = sorted(int(p) for p in lidar["metrics"]["percentiles"])
     return [*(f"h_p{p}" for p in pcts), "h_max", "h_mean", "h_std", "cover"]
 
 
+def metric_names(lidar: Mapping[str, Any]) -> list[str]:
+    """Band names of the metrics asset of the config's ``lidar`` section, in band order.
+
+    The canopy metrics (:func:`canopy_names`), then ``terrain_slope`` and ``terrain_aspect``.
+    """
+    return [*canopy_names(lidar), *TERRAIN]
+
+
 def describe(name: str, min_height: float | None = None) -> tuple[str, str] | None:
     """(description, unit) of a lidar band or derived feature, or None for a non-lidar name."""
-    if name in SURFACES:
-        return SURFACES[name]
+    for table in (SURFACES, FINE, TERRAIN):
+        if name in table:
+            return table[name]
     if name in DERIVED:
         return DERIVED[name], "degree" if name == "slope" else "metre"
     above = (f"first returns more than {min_height:g} m above the terrain" if min_height is not None

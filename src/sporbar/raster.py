@@ -7,9 +7,11 @@ same array on the same grid always gives the same file bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -37,6 +39,15 @@ class CogWindows:
         self._ds.write(arr, window=Window(col, row, arr.shape[2], arr.shape[1]))
 
 
+def _file_opener(path: Path) -> Callable[..., Any]:
+    """``MemoryFile.open`` for a file: with a profile it creates ``path``, without it reads it."""
+
+    def open_(**profile: Any) -> Any:
+        return rasterio.open(path, "w", **profile) if profile else rasterio.open(path)
+
+    return open_
+
+
 @contextmanager
 def cog_writer(
     path: Path,
@@ -49,6 +60,7 @@ def cog_writer(
     tags: dict[str, str] | None = None,
     colormap: dict[int, tuple[int, int, int, int]] | None = None,
     threads: int = 1,
+    scratch: Path | None = None,
 ) -> Iterator[CogWindows]:
     """Write a COG on ``geobox`` window by window; it is made, atomically, when the block ends.
 
@@ -66,6 +78,8 @@ def cog_writer(
         tags: extra dataset tags (must be deterministic: no timestamps).
         colormap: pixel value -> RGBA, the GDAL colour table of band 1 (single-band uint8).
         threads: GDAL threads compressing the COG (the bytes do not depend on it).
+        scratch: a folder for the uncompressed GeoTIFF instead of memory (a raster larger than
+            memory should hold: the fine lidar models of a production tile); same bytes.
 
     Yields:
         The writer; pixels not written are 0.
@@ -87,8 +101,15 @@ def cog_writer(
         "transform": geobox.affine,
         "nodata": nodata,
     }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as ds:
+    with ExitStack() as stack:
+        opener: Callable[..., Any]
+        if scratch is None:
+            opener = stack.enter_context(MemoryFile()).open
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(dir=scratch, prefix="cog-"))
+            plain = Path(folder) / "plain.tif"
+            opener = _file_opener(plain)
+        with opener(**profile) as ds:
             if colormap:
                 ds.write_colormap(1, colormap)
             yield CogWindows(ds)
@@ -96,7 +117,7 @@ def cog_writer(
                 ds.set_band_description(i, name)
             if tags:
                 ds.update_tags(**tags)
-        with mem.open() as src, atomic_path(Path(path)) as tmp:
+        with opener() as src, atomic_path(Path(path)) as tmp:
             rasterio.shutil.copy(
                 src,
                 tmp,

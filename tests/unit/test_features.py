@@ -17,7 +17,8 @@ def test_feature_names_order(tmp_path):
     cfg = load(write_config(tmp_path))
     names = feature_names(cfg)
     n_bands = len(cfg.data["ard"]["bands"]) + len(cfg.data["ard"]["indices"])
-    metrics = ["h_p10", "h_p25", "h_p50", "h_p75", "h_p90", "h_p95", "h_max", "h_mean", "h_std", "cover"]
+    metrics = ["h_p10", "h_p25", "h_p50", "h_p75", "h_p90", "h_p95", "h_max", "h_mean", "h_std", "cover",
+               "terrain_slope", "terrain_aspect"]
     season = cfg.data["ard"]["season"]
     n_season = len(season["bands"]) * len(season["percentiles"]) + 1 if season["bands"] else 0
     assert len(names) == 2 * n_bands + n_season + 5 + len(metrics)

@@ -203,9 +203,17 @@ def test_tile_delivered_in_utm32_gives_the_same_products(area: Area, zones: dict
     for epsg in (25832, 25835):
         other = compute_products(zones[epsg], gb)
         assert other.points == ref.points
-        for key, a in ref.as_dict().items():
-            # heights are the same numbers; x/y moved < 1 mm, never across a cell edge
-            assert np.array_equal(a, other.as_dict()[key], equal_nan=True), (epsg, key)
+        for key, a in {**ref.as_dict(), **ref.metrics}.items():
+            # heights are the same numbers; x/y moved < 1 mm: the TIN and the heights above it by less
+            b = {**other.as_dict(), **other.metrics}[key]
+            assert np.array_equal(np.isnan(a), np.isnan(b)), (epsg, key)
+            d = np.abs(a - b)[~np.isnan(a)]
+            if key == "terrain_aspect":  # degrees, circular: nearly flat cells turn most
+                d = np.minimum(d, 360 - d) / 100
+            # a point may cross a fine cell edge (the DSM's and CHM's cell maxima): rarely, and little
+            assert np.mean(d < 0.01) > 0.99 and d.max() < 1.0, (epsg, key, np.mean(d < 0.01), d.max())
+            if key == "dtm":
+                assert d.max() < 0.01
     # through the stage: raw items of the UTM 32 delivery, products item on the UTM 33 grid
     src = tmp_path / "src" / "lidar"
     src.mkdir(parents=True)

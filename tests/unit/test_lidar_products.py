@@ -11,7 +11,6 @@ import pytest
 import yaml
 from _lidar_fixtures import TILE, Area, area, fetch_demo_tile  # noqa: F401
 from _stac_fixtures import vouch_for_file
-from affine import Affine
 from click.testing import CliRunner
 from odc.geo.geobox import GeoBox
 
@@ -20,10 +19,11 @@ from sporbar.config import load
 from sporbar.demo.landscape import DemoClass
 from sporbar.errors import GeographicCrsError, InputDataError
 from sporbar.io import sha256_multihash
-from sporbar.lidar.grid import CellStats
-from sporbar.lidar.products import fill_nearest, products_from_stats
+from sporbar.lidar.classes import PointClasses
+from sporbar.lidar.products import fill_nearest
 from sporbar.lidar.read import Points
 from sporbar.lidar.run import run_lidar
+from sporbar.lidar.spill import StripSpill
 from sporbar.lidar_bands import metric_names
 from sporbar.raster import read_cog
 from sporbar.stac.record import RunContext
@@ -66,7 +66,8 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     ]
     derived = sorted(link["title"] for link in d["links"] if link["rel"] == "derived_from")
     assert derived == sorted(p.parent.name for p in raw_items)
-    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density", "metrics", "thumbnail"}
+    assert set(d["assets"]) == {"dtm", "dsm", "chm", "density", "metrics", "thumbnail",
+                                "dtm_fine", "dsm_fine", "chm_fine"}
     names = metric_names(area.cfg.data["lidar"])
     assert [b["name"] for b in d["assets"]["metrics"]["bands"]] == names
     assert len(d["assets"]["metrics"]["raster:bands"]) == len(names)
@@ -114,7 +115,7 @@ def test_cli_lidar_products(area: Area, raw_items: list[Path], tmp_path: Path) -
     assert abs(np.median(m["h_p95"][is_forest]) - forest) < 3  # the canopy top, as the CHM says
     ok = np.isfinite(m["h_p10"])
     assert ok.mean() > 0.99
-    stack = np.stack([m[n] for n in names[:-4]] + [m["h_max"]])[:, ok]
+    stack = np.stack([m[n] for n in names if n.startswith("h_p")] + [m["h_max"]])[:, ok]
     assert np.all(np.diff(stack, axis=0) >= 0)  # p10 <= p25 <= ... <= p95 <= max
 
 
@@ -136,8 +137,7 @@ def test_laz_in_a_geographic_crs_is_refused(area: Area, raw_items: list[Path], t
     assert not (tmp_path / "out").exists()
 
 
-def test_cell_statistics_table() -> None:
-    gb = GeoBox((1, 2), Affine(10, 0, 0, 0, -10, 10), "EPSG:25833")  # 1 row, 2 cells
+def test_spill_counts_used_and_excluded_points(tmp_path: Path) -> None:
     pts = Points(
         x=np.array([1.0, 2.0, 3.0, 4.0, 5.0, 15.0, 16.0, 25.0, 6.0, 17.0]),
         y=np.array([5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]),
@@ -146,15 +146,13 @@ def test_cell_statistics_table() -> None:
         return_number=np.array([2, 2, 1, 1, 1, 1, 1, 1, 1, 1], np.uint8),
         withheld=np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool),
     )
-    stats = CellStats(gb)
-    stats.add(pts)
-    p = products_from_stats(stats)
-    assert p.points == 6  # noise, class 65, the withheld point and the point outside the grid dropped
-    assert p.excluded == {"noise": 1, "withheld": 1, "unknown_classes": {"65": 1}}
-    assert p.dtm.tolist() == [[101.0, 50.0]]
-    assert p.dsm.tolist() == [[130.0, 58.0]]  # highest first return, not the noise nor class 65
-    assert p.chm.tolist() == [[29.0, 0.0]]  # the building is not canopy
-    assert np.allclose(p.density, [[0.04, 0.02]])
+    spill = StripSpill((0.0, 0.0, 20.0, 10.0), 10.0, 0.0, PointClasses.asprs(), folder=tmp_path)
+    spill.add(pts)
+    assert spill.points == 6  # noise, class 65, the withheld point and the point outside the tile left out
+    assert spill.excluded.as_dict() == {"noise": 1, "withheld": 1, "unknown_classes": {"65": 1}}
+    rec = spill.load(0)  # the point east of the tile is kept for the buffer
+    assert sorted(rec["x"].tolist()) == [1.0, 2.0, 3.0, 4.0, 15.0, 16.0, 25.0]
+    assert rec["first"].sum() == 5
 
 
 def test_fill_nearest_only_inside_mask() -> None:

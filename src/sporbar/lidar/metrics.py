@@ -1,8 +1,7 @@
 """Area-based forest metrics per grid cell from first returns, as in SR16 and national forest inventories.
 
-Each kept first return is normalised to a height above the terrain at the point: its cell's
-DTM plus the DTM's slope times the offset from the cell centre (:func:`terrain_at`; so a 10 m
-cell on a slope does not bias the heights). Per cell, of the first returns more than
+Each kept first return is normalised to a height above the terrain at the point (the fine
+DTM interpolated bilinearly there, :mod:`sporbar.lidar.surfaces`). Per cell, of the first returns more than
 ``min_height`` above the terrain (the canopy returns): height percentiles (numpy's linear
 definition), the highest, mean and standard deviation (population); canopy cover is the
 share of all first returns that are canopy returns. A cell with first returns but no canopy return has 0 for the height
@@ -18,68 +17,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage
 
-from sporbar.lidar.grid import FirstReturns
-from sporbar.lidar_bands import metric_names
-
-
-def terrain_at(dtm: np.ndarray, first: FirstReturns, res: float) -> np.ndarray:
-    """Terrain height (float32) at each first return: its cell's DTM plus the DTM slope times the offset.
-
-    The slope of the DTM (NaN gaps filled from the nearest cell) is taken by central
-    differences, so the terrain is exact on a plane, and a 10 m cell on a hillside does not
-    bias the heights of the points at its upper and lower edges. Three gathers per point (the
-    cell's height and two slopes): cheaper than bilinear interpolation's four corners.
-    """
-    valid = ~np.isnan(dtm)
-    if not valid.any():
-        return np.full(first.z.shape, np.nan, np.float32)
-    if not valid.all():
-        _, (ri, ci) = ndimage.distance_transform_edt(~valid, return_indices=True)
-        dtm = dtm[ri, ci]
-    ny, nx = dtm.shape
-    d64 = dtm.astype(np.float64)
-    # metres of rise per metre east (x) and per metre south (y, the row direction)
-    dz_row, dz_col = np.gradient(d64, res) if min(ny, nx) > 1 else (np.zeros_like(d64), np.zeros_like(d64))
-    cell = first.cell
-    half = np.float32(res / 2)
-    off_x = first.dx - (cell % nx).astype(np.float32) * np.float32(res) - half
-    off_y = first.dy - (cell // nx).astype(np.float32) * np.float32(res) - half
-    flat = dtm.astype(np.float32).ravel()
-    out: np.ndarray = (flat[cell] + dz_col.astype(np.float32).ravel()[cell] * off_x
-                       + dz_row.astype(np.float32).ravel()[cell] * off_y)
-    return out
+from sporbar.lidar_bands import canopy_names
 
 
 def canopy_metrics(
-    first: FirstReturns,
-    dtm: np.ndarray,
-    res: float,
+    cell: np.ndarray,
+    h: np.ndarray,
+    size: int,
     *,
     percentiles: Sequence[int],
     min_height: float,
 ) -> dict[str, np.ndarray]:
-    """The metric rasters (y, x) float32, by name (:func:`sporbar.lidar_bands.metric_names` order).
+    """The canopy metrics per cell (flat float64, :func:`sporbar.lidar_bands.canopy_names` order).
 
     Args:
-        first: the kept first returns of the tile.
-        dtm: the tile's DTM (y, x), NaN outside the coverage.
-        res: cell size in metres.
+        cell: flat cell index (0 .. size-1) of each kept first return.
+        h: its height above the terrain, metres (NaN where the terrain is unknown: never canopy).
+        size: number of cells.
         percentiles: height percentiles wanted (1..99).
         min_height: metres above the terrain a canopy return must exceed.
     """
-    shape, size = dtm.shape, dtm.size
-    h = first.z - terrain_at(dtm, first, res)
-    n_first = np.bincount(first.cell, minlength=size)
-    canopy = h > min_height  # NaN heights (no DTM anywhere) are never canopy
-    cell, hc = first.cell[canopy], h[canopy].astype(np.float64)
+    n_first = np.bincount(cell, minlength=size)
+    canopy = h > min_height  # NaN heights (no DTM there) are never canopy
+    cell, hc = cell[canopy], h[canopy].astype(np.float64)
     n = np.bincount(cell, minlength=size)
     ch = _sorted_by_cell(cell, hc)
     start = np.cumsum(n) - n
     has = n > 0
     s, m = start[has], n[has]
-    names = metric_names({"metrics": {"percentiles": percentiles}})
+    names = canopy_names({"metrics": {"percentiles": percentiles}})
     out: dict[str, np.ndarray] = {}
     for name, p in zip(names, sorted(int(p) for p in percentiles), strict=False):
         pos = p / 100.0 * (m - 1)
@@ -95,7 +62,7 @@ def canopy_metrics(
     with np.errstate(invalid="ignore", divide="ignore"):
         out["cover"] = n / n_first
     no_first = n_first == 0
-    return {k: np.where(no_first, np.nan, out[k]).reshape(shape).astype(np.float32) for k in names}
+    return {k: np.where(no_first, np.nan, out[k]) for k in names}
 
 
 def _sorted_by_cell(cell: np.ndarray, h: np.ndarray) -> np.ndarray:

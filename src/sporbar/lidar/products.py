@@ -1,13 +1,16 @@
-"""Lidar products on a grid tile: DTM, DSM, CHM and point density.
+"""Lidar products on a grid tile: fine DTM, DSM and CHM, and on the grid DTM, DSM, CHM, density, metrics.
 
-- DTM: mean height of ground-class returns per cell (ASPRS 2 ground and 9 water by
-  default); cells inside the point coverage without ground returns (under buildings,
-  dense canopy) are filled from the nearest cell with ground.
-- DSM: highest first return per cell; gaps filled likewise.
-- CHM: highest vegetation-class return (3, 4, 5) minus DTM, at least 0; 0 where the cell
-  has points but no vegetation (so buildings are not canopy).
-- density: points per m2.
-- metrics: the area-based forest metrics of :mod:`sporbar.lidar.metrics`.
+- fine models (``lidar.resolution``, 1 m by default): :mod:`sporbar.lidar.surfaces` (TIN
+  DTM of the ground classes, ASPRS 2 ground and 9 water by default; pit-free CHM; DSM);
+- grid DTM: mean of the fine DTM's cells; DSM, CHM: their highest; cells inside the point
+  coverage left without (no ground around) filled from the nearest cell;
+- density: points per m2;
+- metrics: the area-based forest metrics of :mod:`sporbar.lidar.metrics` and the terrain's
+  slope and aspect from the fine DTM.
+
+The tile is read with a buffer of ``lidar.buffer`` m from the neighbouring deliveries and
+worked in row strips (:mod:`sporbar.lidar.spill`), so a tile alone equals the same cells of
+its neighbours' mosaic, and memory is bounded by ``lidar.strip_points``, not the tile.
 
 Noise, withheld and unknown-class points (``lidar.point_classes``, ``lidar.withheld``)
 count in none of them. Cells outside the coverage (no points and not enclosed by cells
@@ -17,22 +20,35 @@ with points) are NaN in DTM, DSM and CHM. All products are float32.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from odc.geo.geobox import GeoBox
 from scipy import ndimage
 
+from sporbar.errors import ConfigError
+from sporbar.las import read_header
 from sporbar.lidar.classes import PointClasses, lidar_defaults
-from sporbar.lidar.grid import CellStats
+from sporbar.lidar.ground import GroundFilter
 from sporbar.lidar.metrics import canopy_metrics
-from sporbar.lidar.read import iter_points
-from sporbar.lidar_bands import SURFACES
+from sporbar.lidar.read import GroundClassified, GroundPlan, iter_points
+from sporbar.lidar.spill import StripSpill
+from sporbar.lidar.surfaces import bilinear, block_reduce, cell_of, fine_surfaces, slope_aspect
+from sporbar.lidar.tin import CellGrid
+from sporbar.lidar_bands import SURFACES, metric_names
 
 log = logging.getLogger(__name__)
+
+
+class WindowSink(Protocol):
+    """Where a fine model goes, window by window (a :class:`sporbar.raster.WindowSink`)."""
+
+    def write(self, data: np.ndarray, *, row: int = 0, col: int = 0) -> None:
+        """Write ``data`` (y, x) with its first pixel at (``row``, ``col``)."""
 
 PRODUCTS = tuple(SURFACES)
 
@@ -46,6 +62,7 @@ class LidarProducts:
         metrics: area-based metric name -> raster, in band order.
         points: points used.
         excluded: points left out (``sporbar:excluded_points``).
+        ground_classified: the files whose ground the ground filter classified.
     """
 
     dtm: np.ndarray
@@ -55,6 +72,7 @@ class LidarProducts:
     metrics: dict[str, np.ndarray]
     points: int
     excluded: dict[str, Any]
+    ground_classified: list[GroundClassified]
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """Surface name -> array, in :data:`PRODUCTS` order."""
@@ -73,43 +91,21 @@ def fill_nearest(values: np.ndarray, where: np.ndarray) -> np.ndarray:
     return out
 
 
-def products_from_stats(stats: CellStats, metrics: Mapping[str, Any] | None = None) -> LidarProducts:
-    """Derive the products from accumulated cell statistics.
+def strip_rows(paths: Sequence[Path], geobox: GeoBox, strip_points: int, buffer: float) -> int:
+    """Grid rows per strip, so a strip with its buffer holds about ``strip_points`` points.
 
-    Args:
-        stats: the tile's statistics, every chunk added.
-        metrics: the config's ``lidar.metrics`` (percentiles, min_height); default: the schema's.
+    The density is the files' header point count over their header area (at least 1 point/m2).
     """
-    if metrics is None:
-        metrics = lidar_defaults()["metrics"]
-    res = abs(stats.geobox.affine.a)
-    count = stats.grid(stats.count)
-    covered = ndimage.binary_fill_holes(count > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dtm = stats.grid(stats.ground_sum / stats.ground_count)
-    dtm = fill_nearest(np.where(stats.grid(stats.ground_count) > 0, dtm, np.nan), covered)
-    dsm = stats.grid(stats.first_max.copy())
-    dsm[~np.isfinite(dsm)] = np.nan
-    dsm = fill_nearest(dsm, covered)
-    dsm = np.where(np.isnan(dsm) | np.isnan(dtm), dsm, np.maximum(dsm, dtm))
-    veg = stats.grid(stats.veg_max)
-    chm = np.where(np.isfinite(veg), np.maximum(veg - dtm, 0.0), 0.0)
-    chm = np.where(np.isnan(dtm), np.nan, chm)
-    dtm[~covered] = np.nan
-    dsm[~covered] = np.nan
-    chm[~covered] = np.nan
-    density = count / (res * res)
-    canopy = canopy_metrics(stats.first_returns(), dtm, res, percentiles=metrics["percentiles"],
-                            min_height=float(metrics["min_height"]))
-    return LidarProducts(
-        dtm=dtm.astype(np.float32),
-        dsm=dsm.astype(np.float32),
-        chm=chm.astype(np.float32),
-        density=density.astype(np.float32),
-        metrics=canopy,
-        points=stats.points,
-        excluded=stats.excluded.as_dict(),
-    )
+    area = count = 0.0
+    for p in paths:
+        h = read_header(Path(p))
+        area += max(float(h.maxs[0] - h.mins[0]) * float(h.maxs[1] - h.mins[1]), 1.0)
+        count += float(h.point_count)
+    density = max(count / max(area, 1.0), 1.0)
+    res = abs(geobox.affine.a)
+    width = geobox.shape.x * res + 2 * buffer
+    rows = int(strip_points / (density * width * res)) - int(math.ceil(2 * buffer / res))
+    return max(1, min(rows, geobox.shape.y))
 
 
 def compute_products(
@@ -118,30 +114,127 @@ def compute_products(
     *,
     stated_epsg: int | None = None,
     classes: PointClasses | None = None,
-    metrics: Mapping[str, Any] | None = None,
+    lidar: Mapping[str, Any] | None = None,
+    fine: Mapping[str, WindowSink] | None = None,
+    spill_dir: Path | None = None,
 ) -> LidarProducts:
-    """Read the points of ``laz_paths`` inside ``geobox`` (chunked, brought into its CRS) and grid them.
+    """Read the points of ``laz_paths`` around ``geobox`` (chunked, brought into its CRS) and make the products.
+
+    The points of the tile and a buffer (``lidar.buffer``) are spilled to row strips on disk,
+    then each strip (with its buffer) makes its part of the fine models and of the grid's
+    products, so memory does not grow with the tile's points.
 
     Args:
-        laz_paths: LAS/LAZ files.
+        laz_paths: LAS/LAZ files (those of the tile and of its neighbours within the buffer).
         geobox: the tile grid.
         stated_epsg: ``sources.lidar.epsg``, the CRS of files that carry none.
         classes: the use of each class (default: the ASPRS defaults of the config schema).
-        metrics: the config's ``lidar.metrics`` (default: the schema's).
+        lidar: the config's ``lidar`` section (default: the schema's).
+        fine: where to write the fine models (``dtm_fine``... -> COG windows on the fine grid); None: not kept.
+        spill_dir: where the strips go (default: a temporary folder).
 
     Raises:
         InputDataError: a file is unreadable.
         LidarCrsError: a file has no usable CRS.
+        ConfigError: ``lidar.resolution`` does not divide the grid's.
     """
+    cfg = dict(lidar if lidar is not None else lidar_defaults())
+    classes = classes if classes is not None else PointClasses.asprs()
+    res = abs(float(geobox.affine.a))
+    k = fine_factor(res, float(cfg["resolution"]))
+    fres = res / k
+    buffer, (ny, nx) = float(cfg["buffer"]), tuple(geobox.shape.yx)
+    rows = strip_rows(laz_paths, geobox, int(cfg["strip_points"]), buffer)
     b = geobox.extent.boundingbox
-    stats = CellStats(geobox, classes if classes is not None else PointClasses.asprs())
-    chunks = iter_points(laz_paths, (b.left, b.bottom, b.right, b.top), grid_crs=str(geobox.crs),
-                         stated_epsg=stated_epsg)
-    for i, chunk in enumerate(chunks):
-        stats.add(chunk)
-        if i % 5 == 0:
-            log.info("lidar: %d points gridded so far", stats.points)
-    log.info(
-        "lidar: %d points from %d file(s) on a %s grid", stats.points, len(laz_paths), stats.shape
+    bbox = (b.left, b.bottom, b.right, b.top)
+    spill = StripSpill(bbox, rows * res, buffer, classes, folder=spill_dir)
+    plan = GroundPlan(classes, GroundFilter.from_config(cfg), [])
+    try:
+        read_box = (b.left - buffer, b.bottom - buffer, b.right + buffer, b.top + buffer)
+        for i, chunk in enumerate(iter_points(laz_paths, read_box, grid_crs=str(geobox.crs),
+                                              stated_epsg=stated_epsg, ground=plan)):
+            spill.add(chunk)
+            if i % 5 == 0:
+                log.info("lidar: %d points spilled so far", spill.points)
+        out = {name: np.full((ny, nx), np.nan) for name in (*PRODUCTS, *metric_names(cfg))}
+        count = np.zeros(ny * nx, np.int64)
+        pad = int(math.ceil(buffer / fres))
+        for s in range(spill.count):
+            r0, r1 = s * rows, min((s + 1) * rows, ny)
+            _strip(spill.load(s), geobox, (r0, r1), k, pad, cfg, out, count, fine)
+    finally:
+        spill.close()
+    log.info("lidar: %d points from %d file(s) on a %s grid in %d strip(s)", spill.points, len(laz_paths),
+             (ny, nx), spill.count)
+    return _finish(out, count, res, cfg, spill, plan)
+
+
+def fine_factor(res: float, fine_res: float) -> int:
+    """How many fine cells per grid cell side.
+
+    Raises:
+        ConfigError: ``fine_res`` does not divide ``res``.
+    """
+    k = round(res / fine_res)
+    if k < 1 or abs(k * fine_res - res) > 1e-9 * res:
+        raise ConfigError(f"lidar.resolution {fine_res:g} m must divide grid.resolution {res:g} m")
+    return k
+
+
+def _strip(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], k: int, pad: int,
+           cfg: Mapping[str, Any], out: dict[str, np.ndarray], count: np.ndarray,
+           fine: Mapping[str, WindowSink] | None) -> None:
+    """Make the products of grid rows ``rows`` from the strip's points (with buffer) into ``out``."""
+    a = geobox.affine
+    res, (r0, r1), nx = abs(float(a.a)), rows, int(geobox.shape.x)
+    fres = res / k
+    top = a.f - r0 * res
+    ext = CellGrid(a.c - pad * fres, top + pad * fres, fres, ((r1 - r0) * k + 2 * pad, nx * k + 2 * pad))
+    core = CellGrid(a.c, top, res, (r1 - r0, nx))
+    surf = fine_surfaces(points, ext, cfg["chm_thresholds"])
+    crop = (slice(pad, pad + (r1 - r0) * k), slice(pad, pad + nx * k))
+    dtm, dsm, chm = surf.dtm[crop], surf.dsm[crop], surf.chm[crop]
+    if fine is not None:
+        for key, arr in (("dtm_fine", dtm), ("dsm_fine", dsm), ("chm_fine", chm)):
+            fine[key].write(arr.astype(np.float32), row=r0 * k)
+    out["dtm"][r0:r1] = block_reduce(dtm, k, "nanmean")
+    out["dsm"][r0:r1] = block_reduce(dsm, k, "nanmax")
+    out["chm"][r0:r1] = block_reduce(chm, k, "nanmax")
+    slope, east, north = (v[crop] for v in slope_aspect(surf.dtm, fres))
+    out["terrain_slope"][r0:r1] = block_reduce(slope, k, "nanmean")
+    e, n = block_reduce(east, k, "nanmean"), block_reduce(north, k, "nanmean")
+    flat = np.hypot(e, n) < 1e-9
+    out["terrain_aspect"][r0:r1] = np.where(flat, 0.0, np.degrees(np.arctan2(e, n)) % 360.0)
+    out["terrain_aspect"][r0:r1][np.isnan(e)] = np.nan
+    cell, inside = cell_of(core, points["x"], points["y"])
+    size = (r1 - r0) * nx
+    count[r0 * nx:r1 * nx] += np.bincount(cell[inside], minlength=size)
+    first = inside & (points["first"] == 1)
+    h = points["z"][first] - bilinear(surf.dtm, ext, points["x"][first], points["y"][first])
+    metrics = canopy_metrics(cell[first], h, size, percentiles=cfg["metrics"]["percentiles"],
+                             min_height=float(cfg["metrics"]["min_height"]))
+    for name, flat_values in metrics.items():
+        out[name][r0:r1] = flat_values.reshape(r1 - r0, nx)
+
+
+def _finish(out: dict[str, np.ndarray], count: np.ndarray, res: float, cfg: Mapping[str, Any],
+            spill: StripSpill, plan: GroundPlan) -> LidarProducts:
+    """The grid products from the strips' parts: gaps filled inside the coverage, float32."""
+    shape = out["dtm"].shape
+    counts = count.reshape(shape)
+    covered = ndimage.binary_fill_holes(counts > 0)
+    dtm = fill_nearest(out["dtm"], covered)
+    dsm = fill_nearest(out["dsm"], covered)
+    chm = np.where(np.isnan(dtm), np.nan, np.where(np.isnan(out["chm"]), 0.0, out["chm"]))
+    for a in (dtm, dsm, chm):
+        a[~covered] = np.nan
+    return LidarProducts(
+        dtm=dtm.astype(np.float32),
+        dsm=dsm.astype(np.float32),
+        chm=chm.astype(np.float32),
+        density=(counts / (res * res)).astype(np.float32),
+        metrics={name: out[name].astype(np.float32) for name in metric_names(cfg)},
+        points=spill.points,
+        excluded=spill.excluded.as_dict(),
+        ground_classified=list(plan.done),
     )
-    return products_from_stats(stats, metrics)

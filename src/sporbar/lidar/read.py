@@ -26,6 +26,8 @@ import pyproj
 
 from sporbar.errors import InputDataError
 from sporbar.las import READ_ERRORS, LidarCrs, bounds_in, header_bounds, is_copc, lidar_crs, read_header
+from sporbar.lidar.classes import PointClasses, Role
+from sporbar.lidar.ground import GROUND_CLASS, UNCLASSIFIED, GroundFilter, classify_ground, ground_share
 
 CHUNK_POINTS = 2_000_000
 # x, y, returns, z, classification and flags (withheld): what the stage reads
@@ -72,6 +74,30 @@ def file_crss(paths: Sequence[Path], *, stated_epsg: int | None = None) -> list[
     return out
 
 
+@dataclass(frozen=True)
+class GroundClassified:
+    """A file classified by the ground filter: its ground-class share before and after."""
+
+    path: Path
+    share_before: float
+    share_after: float
+
+
+@dataclass(frozen=True)
+class GroundPlan:
+    """When and how files without a ground class are classified (see :mod:`sporbar.lidar.ground`).
+
+    Attributes:
+        classes: the class roles (ground codes; noise and withheld points are not filtered).
+        params: the CSF parameters (``min_ground_share`` 0: never).
+        done: filled with a record per file classified.
+    """
+
+    classes: PointClasses
+    params: GroundFilter
+    done: list[GroundClassified]
+
+
 def iter_points(
     paths: Sequence[Path],
     bbox: tuple[float, float, float, float],
@@ -79,6 +105,7 @@ def iter_points(
     grid_crs: pyproj.CRS | str,
     stated_epsg: int | None = None,
     chunk_size: int = CHUNK_POINTS,
+    ground: GroundPlan | None = None,
 ) -> Iterator[Points]:
     """Yield chunks of the points of ``paths`` with ``minx <= x < maxx`` and ``miny < y <= maxy``.
 
@@ -92,6 +119,7 @@ def iter_points(
         grid_crs: the CRS of the grid.
         stated_epsg: ``sources.lidar.epsg``, the CRS of files that carry none.
         chunk_size: most points read at once.
+        ground: classify the ground of files with (almost) no ground class; None: never.
 
     Raises:
         MissingInputError, InputDataError: a file is missing or unreadable.
@@ -108,6 +136,11 @@ def iter_points(
         if h.point_count == 0 or not _overlaps(header_bounds(h), (fx0, fy0, fx1, fy1)):
             continue
         try:
+            if ground is not None and ground.params.min_ground_share > 0:
+                share = ground_share(p, ground.classes.ground)
+                if share < ground.params.min_ground_share:
+                    yield from _ground_classified(p, h, bbox, to_grid, crs.z_to_metres, ground, share, chunk_size)
+                    continue
             for chunk in _chunks(p, h, (fx0, fy0, fx1, fy1), chunk_size):
                 pts = _chunk_points(chunk, (fx0, fy0, fx1, fy1), bbox, to_grid, crs.z_to_metres)
                 if pts is not None:
@@ -119,6 +152,47 @@ def iter_points(
                 f"{p}: cannot read points (truncated or corrupt?): {err}; "
                 "fetch it again (`sporbar fetch lidar --overwrite`)"
             ) from err
+
+
+def _ground_classified(
+    path: Path,
+    header: laspy.LasHeader,
+    bbox: tuple[float, float, float, float],
+    to_grid: pyproj.Transformer | None,
+    z_to_metres: float,
+    ground: GroundPlan,
+    share: float,
+    chunk_size: int,
+) -> Iterator[Points]:
+    """The points of a whole file, classified by CSF, then those inside ``bbox`` in chunks.
+
+    Noise, withheld and unknown-class points keep their class and are not filtered; the
+    others become ground (:data:`GROUND_CLASS`) or, if they were ground, unclassified.
+    """
+    everywhere = (-math.inf, -math.inf, math.inf, math.inf)
+    parts = []
+    with laspy.open(str(path), decompression_selection=NEEDED) as reader:
+        for chunk in reader.chunk_iterator(chunk_size):
+            pts = _chunk_points(chunk, everywhere, everywhere, to_grid, z_to_metres)
+            if pts is not None:
+                parts.append(pts)
+    if not parts:
+        return
+    pts = Points(**{f.name: np.concatenate([getattr(q, f.name) for q in parts]) for f in fields(Points)})
+    del parts
+    roles = ground.classes.roles()[pts.classification]
+    usable = np.isin(roles, (Role.GROUND, Role.VEGETATION, Role.OTHER)) & (ground.classes.keep_withheld | ~pts.withheld)
+    sel = np.flatnonzero(usable)
+    is_ground = classify_ground(pts.x[sel], pts.y[sel], pts.z[sel], ground.params)
+    cls = pts.classification.copy()
+    was_ground = np.isin(cls, ground.classes.ground)
+    cls[sel] = np.where(is_ground, GROUND_CLASS, np.where(was_ground[sel], UNCLASSIFIED, cls[sel]))
+    ground.done.append(GroundClassified(path, share, float(is_ground.sum()) / max(int(pts.x.size), 1)))
+    keep = np.flatnonzero(_in_box(pts.x, pts.y, bbox))
+    for i in range(0, keep.size, chunk_size):
+        take = keep[i:i + chunk_size]
+        yield Points(x=pts.x[take], y=pts.y[take], z=pts.z[take], classification=cls[take],
+                     return_number=pts.return_number[take], withheld=pts.withheld[take])
 
 
 def _chunks(

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pystac
+from affine import Affine
+from odc.geo.geobox import GeoBox
 
 from sporbar.config import Config
 from sporbar.errors import InputDataError, SporbarError
 from sporbar.io import check_writable
 from sporbar.las import read_header
 from sporbar.lidar.classes import PointClasses
-from sporbar.lidar.products import PRODUCTS, compute_products
-from sporbar.lidar.read import file_crss
-from sporbar.lidar_bands import METRICS_ASSET
-from sporbar.raster import write_cog
-from sporbar.stac.items.lidar_products import lidar_products_item, raster_statistics
+from sporbar.lidar.ground import METHOD as GROUND_METHOD
+from sporbar.lidar.ground import GroundFilter
+from sporbar.lidar.products import PRODUCTS, compute_products, fine_factor
+from sporbar.lidar.read import GroundClassified, file_crss
+from sporbar.lidar_bands import FINE, METRICS_ASSET
+from sporbar.raster import CogWindows, cog_writer, write_cog
+from sporbar.stac.items.lidar_products import RunningStatistics, lidar_products_item, raster_statistics
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.record import RunContext, asset_path, check_input_assets, read_item
 
@@ -50,6 +56,33 @@ def read_raw_item(path: Path) -> pystac.Item:
             f"{path}: not a STAC item ({type(err).__name__}); give the raw lidar item "
             "(raw/lidar/<lidar_tile>/item.json, written by `sporbar fetch lidar`), not the LAZ file"
         ) from err
+
+
+class _Recorded:
+    """A fine model's COG windows that also keep its statistics."""
+
+    def __init__(self, windows: CogWindows, stats: RunningStatistics) -> None:
+        self._windows, self._stats = windows, stats
+
+    def write(self, data: np.ndarray, *, row: int = 0, col: int = 0) -> None:
+        """Write a window and take in its values."""
+        self._stats.add(data)
+        self._windows.write(data, row=row, col=col)
+
+
+def _ground_record(done: Sequence[GroundClassified], raw: Sequence[pystac.Item], paths: Sequence[Path],
+                   lidar_cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """``sporbar:ground_classification``: method, parameters, and per raw item id the ground share before/after."""
+    if not done:
+        return None
+    ids = {Path(p).resolve(): it.id for p, it in zip(paths, raw, strict=True)}
+    return {
+        "method": GROUND_METHOD,
+        "parameters": GroundFilter.from_config(lidar_cfg).parameters(),
+        "files": {ids.get(d.path.resolve(), d.path.name): {"ground_share_before": round(d.share_before, 4),
+                                                           "ground_share_after": round(d.share_after, 4)}
+                  for d in done},
+    }
 
 
 def run_lidar(
@@ -108,14 +141,26 @@ def run_lidar(
     crss = sorted({c.label for _, _, c in file_crss(paths, stated_epsg=stated)})
     lidar_cfg = cfg.data["lidar"]
     classes = PointClasses.from_config(lidar_cfg, source=str(cfg.source))
-    products = compute_products(paths, geobox, stated_epsg=stated, classes=classes, metrics=lidar_cfg["metrics"])
+    folder = output.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    k = fine_factor(abs(float(geobox.affine.a)), float(lidar_cfg["resolution"]))
+    fine_box = GeoBox((geobox.shape.y * k, geobox.shape.x * k), geobox.affine @ Affine.scale(1 / k), geobox.crs)
+    fine_stats = {key: RunningStatistics() for key in FINE}
+    with ExitStack() as stack:
+        strips = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=folder, prefix="strips-")))
+        sinks = {key: _Recorded(stack.enter_context(cog_writer(folder / f"{key}.tif", fine_box, count=1,
+                                                                 dtype="float32", nodata=float("nan"),
+                                                                 band_names=[key], scratch=folder)),
+                                fine_stats[key])
+                 for key in FINE}
+        products = compute_products(paths, geobox, stated_epsg=stated, classes=classes, lidar=lidar_cfg,
+                                    fine=sinks, spill_dir=strips)
     if products.points == 0:
         log.warning(
             "lidar: no points of %s fall in tile %s; products are empty",
             ", ".join(map(str, paths)),
             tile,
         )
-    folder = output.parent
     arrays = products.as_dict()
     for key, arr in arrays.items():
         write_cog(folder / f"{key}.tif", arr, geobox, nodata=float("nan"), band_names=[key])
@@ -133,23 +178,35 @@ def run_lidar(
         excluded=products.excluded,
         raw=raw,
         empty_inputs=empty,
+        fine_geobox=fine_box,
+        fine_statistics={key: st.result() for key, st in fine_stats.items()},
+        ground_classification=_ground_record(products.ground_classified, raw, paths, lidar_cfg),
     )
     write_thumbnail(folder / "chm.tif", folder / "thumbnail.png", kind="chm")
     add_thumbnail(item, folder, "thumbnail.png", title="Canopy height (white 0 m to dark green)")
+    res_fine = abs(float(fine_box.affine.a))
     ex = products.excluded
     unknown = ", ".join(f"class {c}: {n}" for c, n in ex["unknown_classes"].items()) or "none"
     lineage = (
         f"Gridded {products.points} airborne lidar points onto tile {tile} "
         f"({geobox.crs}, {abs(geobox.affine.a):g} m); excluded: {ex['noise']} noise (classes "
         f"{_codes(classes.noise)}), {ex['withheld']} withheld, unknown classes: {unknown}. "
-        f"DTM = mean of ground returns (classes {_codes(classes.ground)}) with gaps filled from the "
-        "nearest cell, DSM = highest first return, CHM = highest vegetation return (classes "
-        f"{_codes(classes.vegetation)}) above the DTM (at least 0), density = points per m2. "
-        f"Metrics ({', '.join(metrics)}): of first returns more than "
-        f"{float(lidar_cfg['metrics']['min_height']):g} m above the DTM (interpolated at the point). "
+        f"Read with a {float(lidar_cfg['buffer']):g} m buffer from the neighbouring deliveries. "
+        f"At {res_fine:g} m: DTM = linear interpolation in the triangulation of the ground returns (classes "
+        f"{_codes(classes.ground)}), CHM = pit-free stack of partial canopy models (thresholds "
+        f"{', '.join(f'{t:g}' for t in lidar_cfg['chm_thresholds'])} m) of the vegetation (classes "
+        f"{_codes(classes.vegetation)}) and ground first returns above the DTM, DSM = highest first return, "
+        "at least DTM + CHM. On the grid: DTM = mean, DSM and CHM = highest of the fine cells, density = points "
+        f"per m2. Metrics ({', '.join(metrics)}): of first returns more than "
+        f"{float(lidar_cfg['metrics']['min_height']):g} m above the fine DTM (interpolated at the point); "
+        "terrain slope and aspect from the fine DTM. "
         f"Input CRS: {'; '.join(crss)} (x/y transformed to {geobox.crs} with PROJ where different; "
         "heights in metres, vertical datum as delivered)."
     )
+    if products.ground_classified:
+        lineage += (f" Ground classified by {GROUND_METHOD} in {len(products.ground_classified)} file(s) with "
+                    f"less than {lidar_cfg['ground_filter']['min_ground_share']:g} ground-class share "
+                    "(sporbar:ground_classification).")
     if empty:
         lineage += f" Inputs with no point: {', '.join(sorted(empty))}."
     return ctx.record(

@@ -22,7 +22,7 @@ class LidarIndex:
     """Lidar deliveries against grid tiles and job blocks.
 
     Attributes:
-        overlaps: grid tile -> delivered lidar tiles overlapping it (touching edges do not count).
+        overlaps: grid tile -> delivered lidar tiles overlapping it or its buffer (touching edges do not count).
         owner: delivered lidar tile -> the job block that fetches it (the block holding its
             centre, clamped into the area).
         owned: job block -> the delivered lidar tiles it fetches, sorted.
@@ -38,6 +38,7 @@ def build_lidar_index(
     tiles: Sequence[str],
     bounds: Mapping[str, Bounds],
     block_of: Callable[[str], str],
+    buffer: float = 0.0,
 ) -> LidarIndex:
     """One pass over the deliveries: the cost is linear in their number and the area's tiles.
 
@@ -46,6 +47,8 @@ def build_lidar_index(
         tiles: the area's grid tile ids, sorted (first lower-left, last upper-right).
         bounds: delivered lidar tile id -> (minx, miny, maxx, maxy) in the grid's CRS (metres).
         block_of: grid tile id -> id of the job block holding it.
+        buffer: metres around a grid tile whose deliveries it also needs (``lidar.buffer``: the
+            points of the neighbouring deliveries that make its edges seamless).
 
     Returns:
         The index.
@@ -59,8 +62,8 @@ def build_lidar_index(
     overlaps: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
     for lt, (minx, miny, maxx, maxy) in bounds.items():
-        for ix in range(math.floor((minx + eps) / ts), math.floor((maxx - eps) / ts) + 1):
-            for iy in range(math.floor((miny + eps) / ts), math.floor((maxy - eps) / ts) + 1):
+        for ix in range(math.floor((minx - buffer + eps) / ts), math.floor((maxx + buffer - eps) / ts) + 1):
+            for iy in range(math.floor((miny - buffer + eps) / ts), math.floor((maxy + buffer - eps) / ts) + 1):
                 t = grid.tile_id(ix, iy)
                 if t in in_area:
                     overlaps.setdefault(t, []).append(lt)

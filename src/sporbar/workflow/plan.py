@@ -327,12 +327,12 @@ class Plan:
         key = search_json.stat().st_mtime_ns if lidar_source(self.cfg) != "demo" and search_json.exists() else None
         if self._lidar is None or self._lidar[0] != key:
             index = build_lidar_index(self.cfg.grid, self.cfg.tiles, lidar_bounds(self.cfg),
-                                      lambda t: block_of(self.cfg, t))
+                                      lambda t: block_of(self.cfg, t), float(self.cfg.data["lidar"]["buffer"]))
             self._lidar = (key, index)
         return self._lidar[1]
 
     def lidar_tiles_for(self, tile: str) -> list[str]:
-        """Delivered lidar tiles that overlap grid tile ``tile`` (touching edges do not count)."""
+        """Delivered lidar tiles overlapping grid tile ``tile`` or its ``lidar.buffer`` (touching edges don't count)."""
         return list(self.lidar_index().overlaps.get(tile, ()))
 
     def block_lidar_tiles(self, block: str) -> list[str]:

@@ -10,13 +10,16 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
-from sporbar.lidar_bands import METRICS_ASSET, SURFACES, describe
+from sporbar.lidar_bands import FINE, METRICS_ASSET, SURFACES, describe
 from sporbar.stac import extensions as ext
 
 RASTER_SCHEMA_URI = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
 POINT_COUNT = ext.SPORBAR_PREFIX + "point_count"
 #: ids of the raw lidar items whose LAZ file holds no point (present only when there are any)
 EMPTY_INPUTS = ext.SPORBAR_PREFIX + "empty_inputs"
+
+#: the ground filter's run: method, parameters, and per classified file its ground share before and after
+GROUND_CLASSIFICATION = ext.SPORBAR_PREFIX + "ground_classification"
 
 #: points left out of every product: {"noise": n, "withheld": n, "unknown_classes": {"<code>": n}}
 EXCLUDED_POINTS = ext.SPORBAR_PREFIX + "excluded_points"
@@ -52,6 +55,39 @@ def raster_statistics(a: np.ndarray) -> dict[str, float]:
     }
 
 
+class RunningStatistics:
+    """:func:`raster_statistics` of a raster seen part by part (a product written in strips)."""
+
+    def __init__(self) -> None:
+        """No value seen yet."""
+        self.n = self.cells = 0
+        self.total = self.squares = 0.0
+        self.low, self.high = np.inf, -np.inf
+
+    def add(self, a: np.ndarray) -> None:
+        """Take in one part (NaN = no data)."""
+        v = a[np.isfinite(a)].astype(np.float64)
+        self.cells += a.size
+        if v.size:
+            self.n += v.size
+            self.total += float(v.sum())
+            self.squares += float((v * v).sum())
+            self.low, self.high = min(self.low, float(v.min())), max(self.high, float(v.max()))
+
+    def result(self) -> dict[str, float]:
+        """The statistics, as :func:`raster_statistics` gives them."""
+        if self.n == 0:
+            return {"valid_percent": 0.0}
+        mean = self.total / self.n
+        return {
+            "minimum": round(self.low, 3),
+            "maximum": round(self.high, 3),
+            "mean": round(mean, 3),
+            "stddev": round(max(self.squares / self.n - mean * mean, 0.0) ** 0.5, 3),
+            "valid_percent": round(100.0 * self.n / self.cells, 3),
+        }
+
+
 def lidar_products_item(
     tile: str,
     geobox: GeoBox,
@@ -63,6 +99,9 @@ def lidar_products_item(
     excluded: Mapping[str, object],
     raw: Sequence[pystac.Item],
     empty_inputs: Sequence[str] = (),
+    fine_geobox: GeoBox | None = None,
+    fine_statistics: Mapping[str, Mapping[str, float]] | None = None,
+    ground_classification: Mapping[str, object] | None = None,
 ) -> pystac.Item:
     """The ``lidar-products`` item of a tile (assets ``./<product>.tif``), before provenance.
 
@@ -80,6 +119,9 @@ def lidar_products_item(
         excluded: points left out, by reason (``sporbar:excluded_points``).
         raw: the raw lidar items (their time becomes the item's).
         empty_inputs: ids of raw items whose LAZ holds no point (``sporbar:empty_inputs``).
+        fine_geobox: the grid of the fine models (their assets carry its ``proj:shape`` and transform).
+        fine_statistics: fine model key (``dtm_fine``...) -> its statistics.
+        ground_classification: the ground filter's run (``sporbar:ground_classification``), if any file needed it.
 
     Returns:
         The item, without provenance (see ``RunContext.record``).
@@ -97,6 +139,8 @@ def lidar_products_item(
     }
     if empty_inputs:
         properties[EMPTY_INPUTS] = sorted(empty_inputs)
+    if ground_classification:
+        properties[GROUND_CLASSIFICATION] = dict(ground_classification)
     item = pystac.Item(
         id=f"lidar-products-{tile}",
         geometry=json.loads(json.dumps(wgs84.json)),  # plain lists, as in the file
@@ -120,6 +164,15 @@ def lidar_products_item(
         item.add_asset(key, pystac.Asset(
             href=f"./{key}.tif", media_type=ext.COG, title=SURFACES[key][0], roles=["data"],
             extra_fields={"bands": [core], "raster:bands": [raster]},
+        ))
+    for key, stats in (fine_statistics or {}).items():
+        assert fine_geobox is not None
+        core, raster = band(key, stats)
+        raster["spatial_resolution"] = abs(float(fine_geobox.affine.a))
+        item.add_asset(key, pystac.Asset(
+            href=f"./{key}.tif", media_type=ext.COG, title=FINE[key][0], roles=["data"],
+            extra_fields={"bands": [core], "raster:bands": [raster], "proj:shape": list(fine_geobox.shape.yx),
+                          "proj:transform": [float(v) for v in fine_geobox.affine[:6]]},
         ))
     bands = [band(name, stats) for name, stats in metric_statistics.items()]
     item.add_asset(METRICS_ASSET, pystac.Asset(

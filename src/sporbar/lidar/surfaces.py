@@ -1,0 +1,154 @@
+"""The fine terrain and canopy models of one row strip (plus its buffer), and their 10 m aggregates.
+
+- DTM: linear interpolation in the Delaunay triangulation of the ground points
+  (:mod:`sporbar.lidar.tin`) at cell centres; NaN outside their convex hull.
+- CHM, pit-free (the partial-CHM stack of Khosravipour et al. 2014, on the raster): first
+  returns of the vegetation and ground classes, normalised by the DTM (bilinear at the point,
+  at least 0); per cell the highest. For each threshold t of ``lidar.chm_thresholds`` the
+  partial model keeps the cells whose highest return reaches t and fills each empty cell
+  surrounded by at least 4 of 8 kept cells with their mean (a pit: a return that went deep
+  into a crown); the CHM is the highest of the partial models, 0 where none has a value.
+- DSM: the highest first return per cell (every used class), one-cell gaps filled the same
+  way, and at least DTM + CHM, so CHM <= DSM - DTM everywhere.
+
+Every operation looks at most one cell away, and the TIN only at the points around, so with
+a buffer of a few point spacings a strip's cells are the same as a mosaic's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sporbar.lidar.classes import Role
+from sporbar.lidar.tin import CellGrid, rasterise, triangulate
+
+#: an empty cell with at least this many of its 8 neighbours kept is a gap to fill
+MIN_NEIGHBOURS = 4
+
+
+@dataclass(frozen=True)
+class FineSurfaces:
+    """Fine rasters (y, x) float64 of a strip with its buffer (NaN = no data)."""
+
+    dtm: np.ndarray
+    dsm: np.ndarray
+    chm: np.ndarray
+
+
+def cell_of(grid: CellGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat cell index of each point on ``grid`` and a mask of those inside it."""
+    ny, nx = grid.shape
+    col = np.floor((x - grid.left) / grid.res).astype(np.int64)
+    row = np.floor((grid.top - y) / grid.res).astype(np.int64)
+    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+    return row * nx + col, inside
+
+
+def bilinear(values: np.ndarray, grid: CellGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``values`` (on ``grid``) interpolated bilinearly between cell centres at the points (NaN outside)."""
+    ny, nx = grid.shape
+    u = (x - grid.left) / grid.res - 0.5
+    v = (grid.top - y) / grid.res - 0.5
+    c = np.clip(np.floor(u).astype(np.int64), 0, max(nx - 2, 0))
+    r = np.clip(np.floor(v).astype(np.int64), 0, max(ny - 2, 0))
+    fu, fv = np.clip(u - c, 0.0, 1.0), np.clip(v - r, 0.0, 1.0)
+    c1, r1 = np.minimum(c + 1, nx - 1), np.minimum(r + 1, ny - 1)
+    flat = values.ravel()
+    top = flat[r * nx + c] * (1 - fu) + flat[r * nx + c1] * fu
+    bottom = flat[r1 * nx + c] * (1 - fu) + flat[r1 * nx + c1] * fu
+    out: np.ndarray = top * (1 - fv) + bottom * fv
+    return out
+
+
+def cell_max(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Highest value per cell (NaN where none)."""
+    out = np.full(size, -np.inf)
+    np.maximum.at(out, index, values)
+    out[np.isneginf(out)] = np.nan
+    return out
+
+
+def fill_gaps(a: np.ndarray) -> np.ndarray:
+    """``a`` with every NaN cell that has at least :data:`MIN_NEIGHBOURS` valid neighbours set to their mean."""
+    ny, nx = a.shape
+    valid = ~np.isnan(a)
+    p = np.pad(np.where(valid, a, 0.0), 1)
+    pv = np.pad(valid, 1).astype(np.int8)
+    total = np.zeros_like(a)
+    count = np.zeros(a.shape, np.int8)
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            if dr == 1 and dc == 1:
+                continue
+            total += p[dr:dr + ny, dc:dc + nx]
+            count += pv[dr:dr + ny, dc:dc + nx]
+    gap = ~valid & (count >= MIN_NEIGHBOURS)
+    out = a.copy()
+    out[gap] = total[gap] / count[gap]
+    return out
+
+
+def pit_free_chm(highest: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+    """The highest of the gap-filled partial canopy models (NaN where none has a value)."""
+    chm = np.full(highest.shape, np.nan)
+    for t in sorted(float(v) for v in thresholds):
+        layer = np.where(highest >= t, highest, np.nan)
+        if np.isnan(layer).all():
+            break
+        chm = np.fmax(chm, fill_gaps(layer))
+    return chm
+
+
+def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float]) -> FineSurfaces:
+    """DTM, DSM and pit-free CHM of a strip's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``."""
+    size = grid.shape[0] * grid.shape[1]
+    ground = np.flatnonzero(points["role"] == Role.GROUND)
+    # in coordinate order, the lowest of points at the same x/y only: where points coincide or four lie
+    # on a circle the triangulation depends on the input, and a strip or tile must choose as its
+    # neighbours do
+    ground = ground[np.lexsort((points["z"][ground], points["y"][ground], points["x"][ground]))]
+    gx, gy, gz = points["x"][ground], points["y"][ground], points["z"][ground]
+    first_at = np.ones(gx.size, bool)
+    first_at[1:] = (gx[1:] != gx[:-1]) | (gy[1:] != gy[:-1])
+    gx, gy, gz = gx[first_at], gy[first_at], gz[first_at]
+    dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
+    first = np.flatnonzero(points["first"] == 1)
+    fx, fy, fz = points["x"][first], points["y"][first], points["z"][first]
+    cell, inside = cell_of(grid, fx, fy)
+    dsm = fill_gaps(cell_max(cell[inside], fz[inside], size).reshape(grid.shape))
+    h = fz - bilinear(dtm, grid, fx, fy)
+    role = points["role"][first]
+    canopy = inside & np.isfinite(h) & ((role == Role.VEGETATION) | (role == Role.GROUND))
+    highest = cell_max(cell[canopy], np.maximum(h[canopy], 0.0), size).reshape(grid.shape)
+    chm = pit_free_chm(highest, thresholds)
+    chm = np.where(np.isnan(dtm), np.nan, np.where(np.isnan(chm), 0.0, chm))
+    top = dtm + chm
+    dsm = np.where(np.isnan(dsm), top, np.fmax(dsm, top))
+    return FineSurfaces(dtm=dtm, dsm=dsm, chm=chm)
+
+
+def slope_aspect(dtm: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slope (degrees) and the downslope east and north components of a DTM, per cell (central differences)."""
+    if min(dtm.shape) < 2:
+        nan = np.full(dtm.shape, np.nan)
+        return nan, nan, nan
+    dz_row, dz_col = np.gradient(dtm, res)  # rows run south
+    slope = np.degrees(np.arctan(np.hypot(dz_row, dz_col)))
+    return slope, -dz_col, dz_row
+
+
+def block_reduce(a: np.ndarray, k: int, how: str) -> np.ndarray:
+    """``a`` (y, x) aggregated over k x k blocks by ``nanmean`` or ``nanmax`` (NaN where all NaN)."""
+    ny, nx = a.shape
+    b = a.reshape(ny // k, k, nx // k, k)
+    valid = ~np.isnan(b)
+    n = valid.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if how == "nanmean":
+            out: np.ndarray = np.where(valid, b, 0.0).sum(axis=(1, 3)) / n
+        else:
+            out = np.where(valid, b, -np.inf).max(axis=(1, 3))
+    return np.where(n > 0, out, np.nan)
