@@ -142,11 +142,14 @@ def run_lidar(
     lidar_cfg = cfg.data["lidar"]
     classes = PointClasses.from_config(lidar_cfg, source=str(cfg.source))
     folder = output.parent
-    folder.mkdir(parents=True, exist_ok=True)
     k = fine_factor(abs(float(geobox.affine.a)), float(lidar_cfg["resolution"]))
     fine_box = GeoBox((geobox.shape.y * k, geobox.shape.x * k), geobox.affine @ Affine.scale(1 / k), geobox.crs)
     fine_stats = {key: RunningStatistics() for key in FINE}
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)  # the strips and the fine models' scratch go here
     with ExitStack() as stack:
+        if made:  # a failed run leaves no empty product folder behind
+            stack.callback(lambda: folder.rmdir() if not any(folder.iterdir()) else None)
         strips = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=folder, prefix="strips-")))
         sinks = {key: _Recorded(stack.enter_context(cog_writer(folder / f"{key}.tif", fine_box, count=1,
                                                                  dtype="float32", nodata=float("nan"),
