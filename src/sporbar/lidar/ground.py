@@ -30,6 +30,7 @@ METHOD = "cloth simulation filter (CSF, Zhang et al. 2016)"
 GROUND_CLASS, UNCLASSIFIED = 2, 1
 #: points sampled (in evenly spaced runs) to estimate a file's ground share
 SAMPLE_RUNS, SAMPLE_RUN_POINTS = 16, 20_000
+LAZ_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ def ground_share(path: Path, ground_codes: tuple[int, ...]) -> float:
         n = int(reader.header.point_count)
         if n == 0:
             return 1.0
-        starts = np.unique(np.linspace(0, max(n - SAMPLE_RUN_POINTS, 0), SAMPLE_RUNS).astype(np.int64))
+        starts = np.linspace(0, max(n - SAMPLE_RUN_POINTS, 0), SAMPLE_RUNS).astype(np.int64)
+        # at the starts of LAZ chunks (50,000 points by default): a seek inside one decodes up to it
+        starts = np.unique(starts // LAZ_CHUNK * LAZ_CHUNK)
         ground = seen = 0
         for s in starts.tolist():
             reader.seek(int(s))

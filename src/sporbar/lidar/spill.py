@@ -97,8 +97,16 @@ class StripSpill:
             starts = np.concatenate([[0], bounds])
             for a, b in zip(starts.tolist(), [*bounds.tolist(), part.size], strict=True):
                 if b > a:
-                    with self.path(int(keys[a])).open("ab") as f:
-                        part[a:b].tofile(f)
+                    self._append(self.path(int(keys[a])), part[a:b])
+
+    @staticmethod
+    def _append(path: Path, records: np.ndarray) -> None:
+        """Append records to a strip file; a write error names the file (the CLI reports ENOSPC and the like)."""
+        try:
+            with path.open("ab") as f:
+                f.write(records.tobytes())
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, str(path)) from err
 
     def load(self, strip: int) -> np.ndarray:
         """The points of strip ``strip`` and its buffer (:data:`RECORD` array; empty if none)."""
