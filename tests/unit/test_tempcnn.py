@@ -123,6 +123,7 @@ def test_pipeline_samples_train_predict(area, trained, tmp_path):
     assert p["mlm:input"][0]["bands"] == model_feature_names(area.cfg, temporal=True)
     assert p["sporbar:timeseries"]["steps"] == series_steps(area.cfg)
     assert p["sporbar:timeseries"]["bands"] == TS_BANDS
+    assert "5 steps (2024-05..2024-09) x 3 bands (B04, B08, NDVI)" in p["mlm:input"][0]["description"]
     assert len(p["mlm:input"][0]["value_scaling"]) == len(p["bands"])
     # the forest does not read the time series (they may be NaN)
     assert not any(b.startswith("ts_") for b in items["rf"]["properties"]["mlm:input"][0]["bands"])

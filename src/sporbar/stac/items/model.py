@@ -90,6 +90,20 @@ def feature_band(name: str) -> dict[str, Any]:
     return {"name": name, "description": desc}
 
 
+def input_description(names: Sequence[str]) -> str:
+    """What one input row holds; for a temporal model, where its time series is and how gaps are marked."""
+    if not any(is_series(n) for n in names):
+        return "Per-pixel features (sporbar.training.features), one row per pixel"
+    layout = series_layout(names)
+    return (
+        f"Per-pixel rows (sporbar.training.features): {len(layout.static)} static features, then a time "
+        f"series of {len(layout.steps)} steps ({layout.steps[0]}..{layout.steps[-1]}) x {len(layout.bands)} "
+        f"bands ({', '.join(layout.bands)}), step-major, named {SERIES_PREFIX}<step>_<band>; NaN marks a step "
+        "without a clear observation, which the model masks (validity channel 0, not imputed); "
+        "see sporbar:timeseries"
+    )
+
+
 def model_item(
     model_id: str,
     card: ModelCard,
@@ -140,7 +154,7 @@ def model_item(
                 input=InputStructure.create(
                     shape=[-1, n], dim_order=["batch", "bands"], data_type=DataType.FLOAT32
                 ),
-                description="Per-pixel features (sporbar.training.features), one row per pixel",
+                description=input_description(card.feature_names),
             )
         ],
         output=[
