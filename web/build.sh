@@ -45,6 +45,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 cp -r "$PKG"/. "$WORK"/
 cp "$SB/config.js" "$WORK/config.js"
+rm -rf "$WORK/node_modules"                  # a leftover nested one (older npm tree) would hide the link
 ln -s ../node_modules "$WORK/node_modules"   # the source imports ../node_modules/ol/ol.css
 node -e '
 const fs = require("fs"); const p = process.argv[1] + "/package.json";

@@ -17,6 +17,7 @@ from _services import stac_fixtures
 from sporbar.raster import write_cog
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.map import map_item
+from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.provenance import Provenance
 from sporbar.stac.record import Step, record_item
 from sporbar.stac.validate import validate_item_dict
@@ -68,10 +69,13 @@ def build_map_chain(tmp: Path) -> Any:
         for old in path.parent.glob("*"):
             old.unlink()
         geobox = cfg.grid.geobox(tile)
-        write_cog(path.parent / "classes.tif", _classes(tile, tuple(geobox.shape.yx)), geobox, nodata=0)
+        legend = {value: (*rgb, 255) for value, rgb in class_colours(cfg).items()}
+        classes = _classes(tile, tuple(geobox.shape.yx))
+        write_cog(path.parent / "classes.tif", classes, geobox, nodata=0, colormap=legend)
         full = np.full(tuple(geobox.shape.yx), 80, dtype=np.uint8)
         write_cog(path.parent / "confidence.tif", full, geobox, nodata=255)
         write_cog(path.parent / "margin.tif", full, geobox, nodata=255)
+        write_thumbnail(path.parent / "classes.tif", path.parent / "thumbnail.png", kind="classes")
         item = map_item(
             PRODUCT,
             tile,
@@ -81,6 +85,7 @@ def build_map_chain(tmp: Path) -> Any:
             end=end,
             bbox_wgs84=tiles_bbox_wgs84(cfg.grid, [tile]),
         )
+        add_thumbnail(item, path.parent, "thumbnail.png", title="Classes in legend colours")
         d = record_item(
             item,
             path,

@@ -8,6 +8,7 @@ import json
 import struct
 import subprocess
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ def _add_thumbnail(item_json: Path) -> None:
         "title": "Thumbnail",
     }
     item_json.write_text(json.dumps(d, indent=2))
+    _fx.vouch_for_file(item_json, "thumbnail")  # recorded with its checksum, as record_item does
 
 
 @pytest.fixture(scope="module")
@@ -74,20 +76,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"dist": dist, "build_s": build_s, "chromium": chromium, "chain": chain, "tmp": tmp, "item": item_copy}
 
 
-def _open_item(site: dict[str, Any], server: Server, name: str) -> dict[str, Any]:
+def _open_item(
+    site: dict[str, Any], server: Server, name: str, *, item_id: str = MAP_ID, map_shot: Path | None = None
+) -> dict[str, Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / f"{name}.png"
-    proc = subprocess.run(
-        [
-            "node", str(OPEN_ITEM),
-            "--url", server.base + "/browser/",
-            "--collection", COLLECTION_TITLE,
-            "--item", MAP_ID,
-            "--screenshot", str(shot),
-            "--chromium", site["chromium"],
-        ],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    cmd = [
+        "node", str(OPEN_ITEM),
+        "--url", server.base + "/browser/",
+        "--collection", COLLECTION_TITLE,
+        "--item", item_id,
+        "--screenshot", str(shot),
+        "--chromium", site["chromium"],
+    ]  # fmt: skip
+    if map_shot is not None:
+        cmd += ["--map-screenshot", str(map_shot)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     try:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -129,3 +133,88 @@ def test_browser_static_catalog_map_item(site) -> None:
     assert not [r for r in result["failedRequests"] if "/data/" in r], result["failedRequests"]
     assert Path(result["screenshot"]).stat().st_size > 10_000
     assert result["pageLoadMs"] < 30_000
+    _assert_card_pictures(result)
+
+
+def _assert_card_pictures(result: dict[str, Any]) -> None:
+    """Every collection card on the root page shows a picture that loaded."""
+    cards = result["cardImages"]
+    assert cards, "no picture on the collection cards"
+    assert all(c["naturalWidth"] > 0 for c in cards), cards  # every picture really loaded
+    assert any("/preview.png" in c["src"] for c in cards), cards  # footprints where items have no thumbnail
+    assert any(c["src"].endswith("/thumbnail.png") for c in cards), cards  # the maps' own thumbnail
+
+
+def _pixels_near(png: Path, rgb: tuple[int, int, int], tolerance: int = 12) -> int:
+    """How many pixels of a screenshot are within ``tolerance`` of ``rgb`` in every channel."""
+    import warnings
+
+    import numpy as np
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with MemoryFile(png.read_bytes()) as mem, mem.open() as src:
+            px = src.read()[:3].astype(int)
+    diff = np.abs(px - np.array(rgb, dtype=int)[:, None, None]).max(axis=0)
+    return int((diff <= tolerance).sum())
+
+
+@pytest.fixture(scope="module")
+def api_stack(site: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Two real map tiles published into pgstac; `sporbar serve` with the API, tiles and the browser."""
+    from _map_fixture import build_map_chain, class_colours
+    from _services import dsn, pg_dir, start_postgres, stop_postgres
+    from click.testing import CliRunner
+
+    from sporbar.cli.main import cli
+    from sporbar.cli.publish import publish
+
+    tmp = site["tmp"] / "api"
+    tmp.mkdir()
+    chain = build_map_chain(tmp)
+    pg_folder = pg_dir()
+    pg = start_postgres(pg_folder)
+    server = None
+    try:
+        runner = CliRunner()
+        built = runner.invoke(publish, ["-c", str(chain.cfg_path), "-o", str(chain.catalog), *map(str, chain.maps)])
+        assert built.exit_code == 0, built.output
+        approved = runner.invoke(cli, ["approve", "--all", "--by", "Test Owner", "-c", str(chain.cfg_path)])
+        assert approved.exit_code == 0, approved.output
+        args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
+        loaded = runner.invoke(publish, [*args, "--asset-base-url", "/data/"], catch_exceptions=False)
+        assert loaded.exit_code == 0, loaded.output
+        server = Server(["--data-root", str(chain.root)], env=pg, log=tmp / "serve.log")
+        server.wait("/browser/")
+        yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg)}
+    finally:
+        if server is not None:
+            server.stop()
+        stop_postgres(pg_folder)
+
+
+def test_browser_api_map_item_draws_the_class_map(site, api_stack) -> None:
+    from _map_fixture import FOREST, WATER
+
+    server, colours = api_stack["server"], api_stack["colours"]
+    west_id = json.loads(api_stack["chain"].maps[0].read_text())["id"]
+    map_shot = ARTIFACTS / "stac-browser-api-map-item-map.png"
+    result = _open_item(site, server, "stac-browser-api-map-item", item_id=west_id, map_shot=map_shot)
+    assert not result["errors"], result["errors"]
+    assert result["title"] == west_id
+    tiles = result["tileRequests"]
+    assert tiles, f"the map requested no tile from /tiles/: {result['failedRequests']}"
+    # the item page draws the item; the collection page before it drew both map tiles
+    assert any(f"/tiles/collections/{ext.COLLECTION_MAPS}/items/{west_id}/tiles/" in t for t in tiles), tiles
+    assert all("assets=classes&colormap=" in t for t in tiles), tiles  # the class map, in legend colours
+    # tiles the map asks for beyond the item's edge are 404 (outside the data); nothing fails otherwise
+    failed = [r for r in result["failedRequests"] if not (r.startswith("404 ") and "/tiles/" in r)]
+    assert not failed, failed
+    # the map panel shows the class map in the legend colours: the west tile is forest and water
+    assert result.get("mapScreenshot"), result
+    forest, water = _pixels_near(map_shot, colours[FOREST]), _pixels_near(map_shot, colours[WATER])
+    print(f"map panel: {forest} forest and {water} water pixels; first tile after {result['mapLoadMs']} ms")
+    assert forest > 2000 and water > 2000, (forest, water)
+    _assert_card_pictures(result)

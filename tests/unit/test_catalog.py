@@ -17,6 +17,7 @@ from _stac_fixtures import (
     shared_validator,
     snapshot,
     tree_bytes,
+    vouch_for_file,
 )
 from click.testing import CliRunner
 
@@ -230,3 +231,39 @@ def test_cli_publish(chain, tmp_path: Path) -> None:
         ],
     )
     assert missing.exit_code == 1 and isinstance(missing.exception, MissingInputError)
+
+
+def test_every_collection_has_a_preview_picture(tmp_path) -> None:
+    import warnings
+
+    import numpy as np
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
+
+    from sporbar.stac.preview import encode_png
+
+    chain = build_chain(tmp_path)
+    # the map item gets a thumbnail like the predict step writes (a real PNG, recorded with its checksum)
+    png = encode_png(np.full((4, 4, 3), 200, dtype=np.uint8))
+    (chain.map.parent / "thumbnail.png").write_bytes(png)
+    d = json.loads(chain.map.read_text())
+    d["assets"]["thumbnail"] = {"href": "./thumbnail.png", "type": "image/png", "roles": ["thumbnail"]}
+    chain.map.write_text(json.dumps(d))
+    vouch_for_file(chain.map, "thumbnail")
+    build_catalog(chain.items, chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+    cat = chain.catalog.parent
+    for coll in sorted(cat.glob("*/collection.json")):
+        thumb = json.loads(coll.read_text())["assets"]["thumbnail"]
+        assert thumb["roles"] == ["thumbnail"] and thumb["type"] == "image/png", coll
+        target = (coll.parent / thumb["href"]).resolve()
+        data = target.read_bytes()
+        assert len(data) == thumb["file:size"], coll
+        if coll.parent.name == ext.COLLECTION_MAPS:
+            assert data == png  # the item's own thumbnail
+        else:
+            assert target.name == "preview.png"  # the items' footprints
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with MemoryFile(data) as mem, mem.open() as src:
+                    alpha = src.read(4)
+            assert (alpha > 0).any(), coll  # something is drawn

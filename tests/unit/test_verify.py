@@ -36,9 +36,9 @@ def test_clean_catalog_passes(published) -> None:
         1,
         7,
         7,
-        13,  # 11 item assets and the map collection's tile index (GeoPackage, FlatGeobuf)
+        20,  # 11 item assets, the map collection's tile index (GeoPackage, FlatGeobuf), 7 collection previews
     )
-    assert report.summary() == "OK: 7 items, 13 assets checked"
+    assert report.summary() == "OK: 7 items, 20 assets checked"
 
 
 def test_single_item_checks_its_lineage(published) -> None:
@@ -116,7 +116,7 @@ def test_unreadable_start(tmp_path: Path) -> None:
 def test_cli_verify(published) -> None:
     runner = CliRunner()
     ok = runner.invoke(cli, ["verify", str(published.catalog)])
-    assert ok.exit_code == 0 and ok.output.strip() == "OK: 7 items, 13 assets checked"
+    assert ok.exit_code == 0 and ok.output.strip() == "OK: 7 items, 20 assets checked"
     item = runner.invoke(cli, ["verify", str(published.map)])
     assert item.exit_code == 0 and item.output.startswith("OK:")
     if (SHARED / "stac-schemas" / "schema_map.json").is_file():

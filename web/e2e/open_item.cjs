@@ -4,10 +4,13 @@
 //
 //   node web/e2e/open_item.cjs --url http://127.0.0.1:8000/browser/ \
 //       --collection "Land-ecology maps" --item land-ecology-E268800N7030400 \
-//       --screenshot tests/artifacts/item.png [--chromium /usr/bin/chromium]
+//       --screenshot tests/artifacts/item.png [--chromium /usr/bin/chromium] \
+//       [--map-screenshot tests/artifacts/item-map.png]
 //
 // Result: {pageLoadMs, itemLoadMs, itemUrl, title, thumbnails: [{src, naturalWidth}],
-//          lineageLinks: [{href, text}], errors: [...], failedRequests: [...]}
+//          lineageLinks: [{href, text}], errors: [...], failedRequests: [...],
+//          cardImages: [{src, naturalWidth, visible}] (the root catalog's collection cards),
+//          tileRequests: [url] (map tiles from /tiles/ answered 200), mapLoadMs, mapScreenshot}
 'use strict';
 const path = require('path');
 
@@ -38,7 +41,17 @@ function args() {
     const page = await context.newPage();
     page.setDefaultTimeout(a.timeout);
     page.on('pageerror', (e) => result.errors.push(String(e)));
-    page.on('response', (r) => { if (r.status() >= 400) result.failedRequests.push(`${r.status()} ${r.url()}`); });
+    result.console = [];
+    page.on('console', (m) => { if (['warning', 'error'].includes(m.type())) result.console.push(m.text()); });
+    result.tileRequests = [];
+    let firstTileAt = null;
+    page.on('response', (r) => {
+      if (r.status() >= 400) result.failedRequests.push(`${r.status()} ${r.url()}`);
+      else if (/\/tiles\/.*\/tiles\//.test(r.url())) {
+        result.tileRequests.push(r.url());
+        if (firstTileAt === null) firstTileAt = Date.now();
+      }
+    });
 
     // 1. the root catalog: page load = navigation start until the collection card is visible
     const t0 = Date.now();
@@ -46,6 +59,17 @@ function args() {
     const collLink = page.locator('a', { hasText: a.collection }).first();
     await collLink.waitFor({ state: 'visible' });
     result.pageLoadMs = Date.now() - t0;
+    // the collection cards' preview pictures (thumbnail assets or preview links); they load
+    // lazily, so each is loaded eagerly and decoded before it is measured
+    await page.waitForLoadState('networkidle').catch(() => {});
+    result.cardImages = await page.$$eval('.card img, img.card-img, img.card-img-top', async (imgs) => {
+      for (const i of imgs) {
+        i.loading = 'eager';
+        try { await Promise.race([i.decode(), new Promise((r) => setTimeout(r, 10000))]); } catch (e) { /* broken */ }
+      }
+      return imgs.map((i) => ({ src: i.currentSrc || i.src, naturalWidth: i.naturalWidth,
+                                visible: i.getBoundingClientRect().width > 0 }));
+    });
 
     // 2. the collection, then the item
     await collLink.click();
@@ -61,6 +85,22 @@ function args() {
                                { timeout: 15000 }).catch(() => {});
     result.itemLoadMs = Date.now() - t1;
     result.title = (await page.locator('h1').first().textContent()).trim();
+
+    // the item's map: wait for its tiles, then a picture of the map panel alone
+    if (a['map-screenshot']) {
+      await page.waitForFunction(() => document.querySelector('.ol-viewport canvas'), null, { timeout: 20000 })
+        .catch(() => {});
+      const deadline = Date.now() + 20000;
+      while (result.tileRequests.length === 0 && Date.now() < deadline) await page.waitForTimeout(200);
+      await page.waitForLoadState('networkidle').catch(() => {});
+      await page.waitForTimeout(1000);  // the tiles' fade-in
+      result.mapLoadMs = firstTileAt === null ? null : firstTileAt - t1;
+      const map = page.locator('.ol-viewport').first();
+      if (await map.count()) {
+        await map.screenshot({ path: a['map-screenshot'] });
+        result.mapScreenshot = a['map-screenshot'];
+      }
+    }
 
     // STAC Browser puts thumbnails in a "Thumbnails" tab beside the map: show it
     const tab = page.locator('a[role=tab], button, a', { hasText: /^\s*Thumbnails\s*$/ }).first();

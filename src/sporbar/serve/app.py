@@ -19,7 +19,6 @@ no database needed.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -33,12 +32,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sporbar.errors import ConfigError, MissingInputError
+from sporbar.serve.browser import browser_config_js
 
 log = logging.getLogger(__name__)
 
 API_PREFIX: Final = "/api"
 BROWSER_PREFIX: Final = "/browser"
 DATA_PREFIX: Final = "/data"
+TILES_PREFIX: Final = "/tiles"
 #: what ``sporbar publish --to pgstac --asset-base-url`` should be given for this server
 ASSET_BASE_URL: Final = DATA_PREFIX + "/"
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
@@ -123,9 +124,12 @@ def postgres_settings(dsn: str = "") -> Any:
 
 def _browser_config_js(cfg: ServeConfig, request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
-    catalog_url = base + (cfg.catalog_path() if cfg.static else API_PREFIX + "/")
-    conf = {"catalogUrl": catalog_url, "catalogTitle": cfg.title, "pathPrefix": BROWSER_PREFIX + "/"}
-    body = f"window.STAC_BROWSER_CONFIG = {json.dumps(conf, sort_keys=True)};\n"
+    body = browser_config_js(
+        catalog_url=base + (cfg.catalog_path() if cfg.static else API_PREFIX + "/"),
+        title=cfg.title,
+        path_prefix=BROWSER_PREFIX + "/",
+        tiles_url=None if cfg.static else base + TILES_PREFIX,
+    )
     return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
 
 
@@ -182,7 +186,7 @@ def create_app(cfg: ServeConfig) -> Starlette:
     from stac_fastapi.pgstac.config import Settings
     from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
 
-    from sporbar.serve.tiles import TILES_PREFIX, MountedApp, create_tiles_app, open_pool, pool_conninfo
+    from sporbar.serve.tiles import MountedApp, create_tiles_app, open_pool, pool_conninfo
 
     pg = postgres_settings(cfg.dsn)
     tiles = create_tiles_app(cfg.data_root, DATA_PREFIX)

@@ -45,7 +45,6 @@ from titiler.pgstac.reader import PgSTACReader, SimpleSTACReader
 
 from sporbar.serve.legend import legend_renders, render_query
 
-TILES_PREFIX: Final = "/tiles"
 #: the web map tile grid browsers and GIS tools ask for
 WEB_MERCATOR: Final = "WebMercatorQuad"
 

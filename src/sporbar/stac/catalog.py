@@ -27,6 +27,7 @@ from sporbar.errors import CatalogError, MissingInputError
 from sporbar.io import atomic_path, dumps_json
 from sporbar.stac import extensions as ext
 from sporbar.stac.approval import APPROVAL, approval_fields
+from sporbar.stac.collection_preview import add_collection_preview
 from sporbar.stac.collections import collection_dict
 from sporbar.stac.hrefs import derived_from_paths, is_local_href, read_json, relative_href, resolve_href
 from sporbar.stac.items.accuracy import ACCURACY
@@ -360,6 +361,8 @@ def build_catalog(
             for s in members
         ]
         docs[coll_path] = collection_dict(cid, [s.data for s in members], cfg=cfg, links=links)
+        member_copies = [(docs[copies[s.path]], copies[s.path]) for s in members]
+        extras |= add_collection_preview(docs[coll_path], member_copies, coll_path)
         approved = approval_fields(cfg.root, cid, [docs[copies[s.path]] for s in members])
         if approved is not None:
             docs[coll_path][APPROVAL] = approved

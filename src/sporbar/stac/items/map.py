@@ -82,7 +82,9 @@ def map_item(
     cls_asset = pystac.Asset(
         "./classes.tif",
         media_type=ext.COG,
-        roles=["data"],
+        # visual: the COG carries the legend as its colour table, and map viewers (STAC Browser)
+        # draw the asset with this role first, not the confidence or margin
+        roles=["data", "visual"],
         title="Land-ecology class (0 = no data)",
     )
     item.add_asset("classes", cls_asset)
