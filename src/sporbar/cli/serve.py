@@ -61,6 +61,8 @@ def serve(
       /data/     the results folder (assets, thumbnails, the static catalog)
       /tiles/    map tiles, mosaics and WMTS in the legend colours (titiler-pgstac; not --static)
                  QGIS/ArcGIS: /tiles/mosaics/land-ecology-maps/WMTSCapabilities.xml
+      /metadata/dcat/catalog.ttl   DCAT-AP-NO for Felles datakatalog (after export-metadata)
+      /metadata/iso19139/<id>.xml  the ISO 19139 records
 
     \b
       $ eval "$(services/postgres.sh start)"

@@ -10,6 +10,8 @@ One server on one origin, so the browser needs no CORS and hrefs can be root-rel
                  static catalog.json below /data/, computed from the request's host
     /data/...    the results root (data files, thumbnails, the static catalog)
     /tiles/...   map tiles, mosaics and WMTS (titiler-pgstac, sporbar.serve.tiles) [database mode]
+    /metadata/dcat/catalog.ttl, /metadata/iso19139/<id>.xml
+                 the exported DCAT-AP-NO catalog and ISO 19139 records (sporbar.serve.harvest)
 
 Database mode needs PostgreSQL with pgstac (``services/postgres.sh start``); publish with
 ``sporbar publish --to pgstac --asset-base-url /data/`` so asset hrefs point at ``/data/``.
@@ -33,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from sporbar.errors import ConfigError, MissingInputError
 from sporbar.serve.browser import browser_config_js
+from sporbar.serve.harvest import metadata_routes
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +155,7 @@ def _common_routes(cfg: ServeConfig) -> list[Any]:
             f"{cfg.catalog_path() if cfg.static else API_PREFIX + '/'}\n"
         )
         routes.append(Route("/", lambda r: PlainTextResponse(hint), include_in_schema=False))
+    routes += metadata_routes(cfg.data_root / "metadata")
     routes.append(Mount(DATA_PREFIX, StaticFiles(directory=cfg.data_root), name="data"))
     return routes
 
