@@ -105,6 +105,23 @@ def s1_items(wildcards):
     return [plan.path(CFG, "raw_s1", scene=s) for s in plan.s1_scene_ids(CFG, Path(search))]
 
 
+# The Sentinel-1 ARD job manifests samples and predict read (features), while sources.sentinel1 is on.
+S1_ARD_JOBS = expand(PAT["s1_ard_job"], block=BLOCKS) if plan.s1_source(CFG) != "none" else []
+S1_ARD_JOB = [PAT["s1_ard_job"]] if plan.s1_source(CFG) != "none" else []
+
+
+def s1_predict_args(wildcards, input):
+    return " ".join(f"--s1 {p}" for p in input.s1)
+
+
+# s1_ard's DEM: the lidar products of the same block (s1_ard.dem: lidar), or none (ellipsoid geocoding).
+S1_DEM_INPUT = [PAT["lidar_products_job"]] if CFG.data["s1_ard"]["dem"] == "lidar" else []
+
+
+def s1_dem_args(wildcards, input):
+    return " ".join(f"--dem {p}" for p in input.dem)
+
+
 def publish_inputs(wildcards):
     # every item of the run; real sources' scenes/tiles are known only after their search
     # checkpoints, so read them then (a parse-time list would change on the next run)

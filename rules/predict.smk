@@ -6,11 +6,13 @@ rule predict:
         model=expand(PAT["model_job"], model=CFG.data["map"]["model"]),
         ard=PAT["ard_job"],
         lidar=PAT["lidar_products_job"],
+        s1=S1_ARD_JOB,
     output:
         manifest=PAT["map_job"],
     params:
         rule="predict",
         config=effective_config,
+        s1=s1_predict_args,
         stage=plan.stage_hash(CFG, "predict"),
     log:
         plan.log_pattern(CFG, "predict"),
@@ -22,5 +24,5 @@ rule predict:
         runtime=60 * plan.job_block(CFG) ** 2,
     shell:
         "sporbar --rule {params.rule} predict -c {params.config} --block {wildcards.block}"
-        " --model {input.model} --ard {input.ard} --lidar {input.lidar}"
+        " --model {input.model} --ard {input.ard} --lidar {input.lidar} {params.s1}"
         " --manifest {output.manifest} &> {log}"

@@ -7,6 +7,7 @@ rule samples:
         labels=expand(PAT["raw_labels"], area=AREA),
         ard=expand(PAT["ard_job"], block=BLOCKS),
         lidar=expand(PAT["lidar_products_job"], block=BLOCKS),
+        s1=S1_ARD_JOBS,
     output:
         manifest=PAT["training_job"],
     params:

@@ -6,8 +6,9 @@ A low module: the SAFE reader (:mod:`sporbar.fetch.safe`), the demo SAFE writer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pystac.extensions.eo import Band
 
@@ -146,3 +147,19 @@ def series_layout(names: Sequence[str]) -> SeriesLayout:
     return SeriesLayout(
         tuple(steps), tuple(bands), tuple(where[(s, b)] for s in steps for b in bands), tuple(static)
     )
+
+
+#: Sentinel-1 ARD statistic bands per period, in file order: (VV, VH or the VH/VV ratio; statistic)
+S1_STATISTICS: tuple[tuple[str, str], ...] = (
+    ("vv", "mean"), ("vv", "std"), ("vh", "mean"), ("vh", "std"), ("vhvv", "mean"), ("vhvv", "std"),
+)
+
+
+def s1_band_names(period: str) -> list[str]:
+    """Band names of a period's Sentinel-1 backscatter asset (``<period>_vv_mean``...): also the feature names."""
+    return [f"{period}_{q}_{s}" for q, s in S1_STATISTICS]
+
+
+def s1_enabled(data: Mapping[str, Any]) -> bool:
+    """Whether the config (validated data) uses Sentinel-1: ``sources.sentinel1.source`` is not ``none``."""
+    return str((data["sources"].get("sentinel1") or {}).get("source", "none")) != "none"

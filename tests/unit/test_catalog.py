@@ -28,10 +28,11 @@ from sporbar.stac.catalog import MARKER_FILENAME, build_catalog
 from sporbar.stac.hrefs import resolve_href
 from sporbar.stac.validate import validate_dict
 
-# the chain has one item in every family but lidar-products, the (S2-only chain's) S1 GRD and
-# the map's accuracy assessment
+# the chain has one item in every family but lidar-products, the (S2-only chain's) S1 GRD and S1
+# ARD, and the map's accuracy assessment
 FAMILIES = sorted(
-    set(ext.COLLECTIONS) - {ext.COLLECTION_LIDAR_PRODUCTS, ext.COLLECTION_S1_RAW, ext.COLLECTION_ACCURACY}
+    set(ext.COLLECTIONS)
+    - {ext.COLLECTION_LIDAR_PRODUCTS, ext.COLLECTION_S1_RAW, ext.COLLECTION_S1_ARD, ext.COLLECTION_ACCURACY}
 )
 
 

@@ -37,6 +37,7 @@ NOT_GRD = [
 
 def _data(tmp_path: Path, **s1) -> dict:
     data = small_config(tmp_path)
+    data["sources"].pop("sentinel1", None)  # the demo config's demo archive: off unless given
     if s1:
         data["sources"]["sentinel1"] = s1
     return data
@@ -58,7 +59,7 @@ def test_grd_under_sentinel2_is_refused_naming_the_key_and_the_fix(tmp_path: Pat
 
 
 def test_sentinel1_is_off_and_absent_by_default(tmp_path: Path) -> None:
-    cfg = load(DEMO_CONFIG)
+    cfg = Config(validate(_data(tmp_path)))
     assert "sentinel1" not in cfg.data["sources"]  # not part of the config hash
     assert plan.s1_source(cfg) == source(cfg) == "none"
     assert plan.s1_scene_ids(cfg) == []
@@ -91,11 +92,11 @@ def test_sentinel1_config_errors_name_the_key(tmp_path: Path, s1: dict, match: s
         validate(_data(tmp_path, **s1))
 
 
-def test_example_config_has_sentinel1_and_demo_config_is_unchanged() -> None:
+def test_example_config_has_sentinel1_and_demo_config_uses_the_demo_archive() -> None:
     example = load(DEMO_CONFIG.parent / "examples" / "trondelag-dhus.yaml")
     assert plan.s1_source(example) == "dhus"
     assert filters(example).sensor_mode == "IW"
-    assert plan.s1_source(load(DEMO_CONFIG)) == "none"
+    assert plan.s1_source(load(DEMO_CONFIG)) == "demo"
 
 
 # --- plan ---------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def test_s1_scene_ids_and_items_from_the_search_file(tmp_path: Path) -> None:
     cfg = Config(validate(_data(tmp_path, source="dhus")))
     assert plan.s1_scene_ids(cfg) == [] and plan.s1_items(cfg) == []  # not searched yet
     before = plan.all_outputs(cfg)
-    assert not [p for p in before if "sentinel-1-grd" in str(p)]
+    assert not [p for p in before if "raw/sentinel-1-grd" in str(p)]
     search = plan.path(cfg, "s1_search")
     assert search == tmp_path / "raw/sentinel-1-grd/search.json"
     search.parent.mkdir(parents=True)
@@ -115,9 +116,12 @@ def test_s1_scene_ids_and_items_from_the_search_file(tmp_path: Path) -> None:
     assert plan.s1_items(cfg) == items
     after = plan.all_outputs(cfg)
     assert set(after) - set(before) == set(items) and len(after) == len(set(after))
-    # with Sentinel-1 off, a stale search file is ignored
+    # with Sentinel-1 on, every tile has its S1 ARD item
+    s1_ard = {plan.path(cfg, "s1_ard", tile=t) for t in cfg.tiles}
+    assert s1_ard <= set(before)
+    # with Sentinel-1 off, a stale search file is ignored, and there is no S1 ARD
     off = Config(validate(_data(tmp_path, source="none")))
-    assert plan.s1_scene_ids(off) == [] and set(plan.all_outputs(off)) == set(before)
+    assert plan.s1_scene_ids(off) == [] and set(plan.all_outputs(off)) == set(before) - s1_ard
 
 
 def test_s1_scene_ids_from_a_missing_file_says_run_the_search(tmp_path: Path) -> None:
@@ -130,8 +134,11 @@ def test_s1_stage_hash_leaves_the_other_stages_alone(tmp_path: Path) -> None:
     base = Config(validate(_data(tmp_path)))
     on = Config(validate(_data(tmp_path, source="dhus", polarisation="VV VH")))
     other = Config(validate(_data(tmp_path, source="dhus", polarisation="HH HV")))
-    for stage in ("search_s2", "fetch_s2", "fetch_lidar", "fetch_labels", "ard", "samples"):  # they read `sources`
+    for stage in ("search_s2", "fetch_s2", "fetch_lidar", "fetch_labels", "ard"):  # they read `sources`
         assert plan.stage_hash(base, stage) == plan.stage_hash(on, stage) == plan.stage_hash(other, stage)
+    # the models' stages change when S1 features come or go, not with the S1 search filters
+    for stage in ("samples", "train", "predict"):
+        assert plan.stage_hash(base, stage) != plan.stage_hash(on, stage) == plan.stage_hash(other, stage)
     assert plan.stage_hash(on, "fetch_s1") != plan.stage_hash(other, "fetch_s1")
     assert plan.stage_hash(base, "fetch_s1") != plan.stage_hash(on, "fetch_s1")
     # and S2 settings do not re-run the S1 stage

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo:demo",
     "fetch": "fetch:fetch",
     "ard": "ard:ard",
+    "s1-ard": "s1_ard:s1_ard",
     "cube": "cube:cube",
     "lidar": "lidar:lidar",
     "samples": "samples:samples",

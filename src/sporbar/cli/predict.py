@@ -32,6 +32,8 @@ _item = click.Path(dir_okay=False, exists=True, path_type=Path)
               help="ARD item of the tile (with --block: the ARD job manifest of the block).")
 @click.option("--lidar", "lidar", required=True, type=_item,
               help="Lidar products item of the tile (with --block: its job manifest).")
+@click.option("--s1", "s1", default=None, type=_item,
+              help="Sentinel-1 ARD item of the tile (with --block: its job manifest); with sources.sentinel1 on.")
 @overwrite_option
 @click.pass_context
 def predict(
@@ -41,6 +43,7 @@ def predict(
     model_item: Path,
     ard: Path,
     lidar: Path,
+    s1: Path | None,
     output: Path | None,
     block: str | None,
     manifest: Path | None,
@@ -64,26 +67,29 @@ def predict(
     # maps are derived_from the model version itself, never a manifest that a retraining rewrites
     [model_item] = expand_items([model_item])
 
-    def work(t: str, out: Path, ard_item: Path, lidar_item: Path) -> None:
+    def work(t: str, out: Path, ard_item: Path, lidar_item: Path, s1_item: Path | None) -> None:
         run_predict(cfg, tile=t, model_item_path=model_item, ard_item=ard_item, lidar_item=lidar_item,
-                    output=out, ctx=run, overwrite=overwrite or block is not None)
+                    s1_item=s1_item, output=out, ctx=run, overwrite=overwrite or block is not None)
         click.echo(f"{out}: classes.tif, confidence.tif, margin.tif")
 
     def block_work(b: str, m: Path) -> None:
         from sporbar.workflow import plan
         from sporbar.workflow.blocks import manifest_items, run_tile_block
 
-        made = {p.resolve() for p in (*manifest_items(ard), *manifest_items(lidar))}
+        made = {p.resolve() for p in (*manifest_items(ard), *manifest_items(lidar),
+                                      *(manifest_items(s1) if s1 else []))}
 
         def tile_work(t: str, out: Path) -> None:
             a, li = plan.path(cfg, "ard", tile=t), plan.path(cfg, "lidar_products", tile=t)
-            for p, listed_in in ((a, ard), (li, lidar)):
-                if p.resolve() not in made:
+            s = plan.path(cfg, "s1_ard", tile=t) if s1 else None
+            for p, listed_in in ((a, ard), (li, lidar), (s, s1)):
+                if p is not None and p.resolve() not in made:
                     raise click.UsageError(f"tile {t}: {p} is not listed in the manifest {listed_in}")
-            work(t, out, a, li)
+            work(t, out, a, li, s)
 
-        run_tile_block(cfg, stage="predict", item="map", block=b, manifest=m, inputs=[model_manifest, ard, lidar],
+        inputs = [model_manifest, ard, lidar, *([s1] if s1 else [])]
+        run_tile_block(cfg, stage="predict", item="map", block=b, manifest=m, inputs=inputs,
                        work=tile_work, product=cfg.data["map"]["product"])
 
-    tile_or_block(cfg, tile, output, block, manifest, work=lambda t, out: work(t, out, ard, lidar),
+    tile_or_block(cfg, tile, output, block, manifest, work=lambda t, out: work(t, out, ard, lidar, s1),
                   block_work=block_work, dask=True)

@@ -28,7 +28,7 @@ def samples(
 ) -> None:
     """Sample labelled pixels (stratified, seeded) with their features, blocks and folds.
 
-    INPUTS are the labels item and the ARD and lidar products items of every tile, in
+    INPUTS are the labels item and the ARD and lidar products (and Sentinel-1 ARD) items of every tile, in
     any order (each is recognised by its assets); job manifests stand for the items they list.
     --all-tiles takes them from the config instead (the workflow does: 10,000 paths would not
     fit on one command line). The training set is a version named by the hash of its samples:
@@ -52,8 +52,9 @@ def samples(
         labels = plan.path(cfg, "raw_labels", area=cfg.data["area"]["name"])
         ard = [plan.path(cfg, "ard", tile=t) for t in cfg.tiles]
         lidar = [plan.path(cfg, "lidar_products", tile=t) for t in cfg.tiles]
+        s1 = [plan.path(cfg, "s1_ard", tile=t) for t in cfg.tiles] if plan.s1_source(cfg) != "none" else []
     else:
-        labels, ard, lidar = split_inputs(expand_items(inputs))
+        labels, ard, lidar, s1 = split_inputs(expand_items(inputs))
     area = cfg.data["area"]["name"]
     series = plan.series_dir(cfg, "training", area=area)
     d = run_samples(
@@ -61,6 +62,7 @@ def samples(
         labels_item=labels,
         ard_items=list(ard),
         lidar_items=list(lidar),
+        s1_items=list(s1),
         series_dir=series,
         ctx=run_context(ctx, cfg),
     )

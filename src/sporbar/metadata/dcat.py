@@ -60,6 +60,11 @@ NB_TEXT: Final[Mapping[str, tuple[str, str]]] = {
         "Sentinel-2 analyseklare mosaikker",
         "Skyfrie medianmosaikker per periode og indekser på det nasjonale 10 m-rutenettet (EPSG:25833).",
     ),
+    ext.COLLECTION_S1_ARD: (
+        "Sentinel-1 analyseklar radarrefleksjon",
+        "Kalibrert og geokodet radarrefleksjon (VV, VH, VH/VV i dB), middel og standardavvik per periode "
+        "på det nasjonale 10 m-rutenettet (EPSG:25833).",
+    ),
     ext.COLLECTION_LIDAR_PRODUCTS: (
         "Terreng- og vegetasjonsprodukter fra laserdata",
         "Terrengmodell, overflatemodell, vegetasjonshøyde og punkttetthet på 10 m-rutenettet.",

@@ -63,7 +63,7 @@ def check_features(model: FittedModel, expected: list[str], path: Path) -> None:
 
 
 def _model_and_features(
-    cfg: Config, tile: str, model_item_path: Path, ard_item: Path, lidar_item: Path
+    cfg: Config, tile: str, model_item_path: Path, ard_item: Path, lidar_item: Path, s1_item: Path | None
 ) -> tuple[FittedModel, np.ndarray]:
     """The model and the tile's feature stack, loaded side by side.
 
@@ -74,7 +74,7 @@ def _model_and_features(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sporbar-model") as pool:
         loading = pool.submit(load_model_item, cfg, model_item_path)
         try:
-            stack = feature_stack(cfg, tile, ard_item, lidar_item)
+            stack = feature_stack(cfg, tile, ard_item, lidar_item, s1_item)
         except Exception:
             loading.result()  # raises the model's error, if it has one
             raise
@@ -100,6 +100,7 @@ def run_predict(
     lidar_item: Path,
     output: Path,
     ctx: RunContext,
+    s1_item: Path | None = None,
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Predict one tile; write ``classes.tif``, ``confidence.tif``, ``margin.tif`` and the map item.
@@ -115,6 +116,7 @@ def run_predict(
         lidar_item: the tile's lidar products item.
         output: where to write the map item; the COGs go beside it.
         ctx: who runs the step (provenance, rule).
+        s1_item: the tile's Sentinel-1 ARD item (with ``sources.sentinel1`` on).
         overwrite: replace an existing item.
 
     Returns:
@@ -127,7 +129,7 @@ def run_predict(
     output = Path(output)
     check_writable(output, overwrite=overwrite)
     geobox = cfg.grid.geobox(tile)
-    model, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item)
+    model, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item, s1_item)
     names = feature_names(cfg)
     if model.feature_names != names:  # the model reads some of the features (its kind's)
         stack = stack[[names.index(n) for n in model.feature_names]]
@@ -165,7 +167,7 @@ def run_predict(
     return ctx.record(
         item,
         output,
-        inputs=[Path(model_item_path), Path(ard_item), Path(lidar_item)],
+        inputs=[Path(model_item_path), Path(ard_item), Path(lidar_item), *([Path(s1_item)] if s1_item else [])],
         lineage="Per-pixel classification of the tile's Sentinel-2 and lidar features; "
         "confidence is the highest class probability, margin the highest minus the second-highest.",
         command="predict",
@@ -174,5 +176,6 @@ def run_predict(
             "model": str(model_item_path),
             "ard": str(ard_item),
             "lidar": str(lidar_item),
+            **({"s1": str(s1_item)} if s1_item else {}),
         },
     )

@@ -102,6 +102,14 @@ def _ard(p: RecordedParameters, r: Rerun) -> None:
         make_ard(r.cfg, p["tile"], [r.path(x) for x in p["scenes"]], r.output, ctx=r.ctx, overwrite=True)
 
 
+def _s1_ard(p: RecordedParameters, r: Rerun) -> None:
+    from sporbar.s1ard.run import run_s1_ard
+
+    dem = r.path(p["dem"]) if p["dem"] else None
+    run_s1_ard(r.cfg, p["tile"], [r.path(x) for x in p["scenes"]], r.output, dem_item=dem, ctx=r.ctx,
+               overwrite=True)
+
+
 def _samples(p: RecordedParameters, r: Rerun) -> None:
     from sporbar.training.run import run_samples
 
@@ -110,6 +118,7 @@ def _samples(p: RecordedParameters, r: Rerun) -> None:
         labels_item=r.path(p["labels"]),
         ard_items=[r.path(x) for x in p["ard"]],
         lidar_items=[r.path(x) for x in p["lidar"]],
+        s1_items=[r.path(x) for x in p.get("s1", [])],
         series_dir=r.output.parent.parent,
         ctx=r.ctx,
         as_version=r.output.parent.name,  # <series>/<version>/item.json: the version being reproduced
@@ -135,6 +144,7 @@ def _predict(p: RecordedParameters, r: Rerun) -> None:
             model_item_path=r.path(p["model"]),
             ard_item=r.path(p["ard"]),
             lidar_item=r.path(p["lidar"]),
+            s1_item=r.path(p["s1"]) if p.get("s1") else None,
             output=r.output,
             ctx=r.ctx,
             overwrite=True,
@@ -170,6 +180,7 @@ RUNNERS: Mapping[str, Runner] = {
     "fetch labels": _fetch_labels,
     "lidar": _lidar,
     "ard": _ard,
+    "s1-ard": _s1_ard,
     "samples": _samples,
     "train": _train,
     "predict": _predict,

@@ -56,6 +56,7 @@ COLLECTION_S1_RAW: Final = "sentinel-1-grd-raw"
 COLLECTION_LIDAR_RAW: Final = "lidar-raw"
 COLLECTION_LABELS_RAW: Final = "labels-raw"
 COLLECTION_ARD: Final = "sentinel-2-ard"
+COLLECTION_S1_ARD: Final = "sentinel-1-ard"
 COLLECTION_LIDAR_PRODUCTS: Final = "lidar-products"
 COLLECTION_TRAINING: Final = "training-data"
 COLLECTION_MODELS: Final = "models"
@@ -67,6 +68,7 @@ COLLECTIONS: Final = (
     COLLECTION_LIDAR_RAW,
     COLLECTION_LABELS_RAW,
     COLLECTION_ARD,
+    COLLECTION_S1_ARD,
     COLLECTION_LIDAR_PRODUCTS,
     COLLECTION_TRAINING,
     COLLECTION_MODELS,

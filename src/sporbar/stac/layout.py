@@ -25,6 +25,7 @@ PATTERN_COLLECTIONS: Final[Mapping[str, str]] = {
     "raw_lidar": ext.COLLECTION_LIDAR_RAW,
     "raw_labels": ext.COLLECTION_LABELS_RAW,
     "ard": ext.COLLECTION_ARD,
+    "s1_ard": ext.COLLECTION_S1_ARD,
     "lidar_products": ext.COLLECTION_LIDAR_PRODUCTS,
     "training": ext.COLLECTION_TRAINING,
     "model": ext.COLLECTION_MODELS,

@@ -13,6 +13,9 @@ Features per pixel of a tile grid (EPSG:25833, 10 m), in this order:
   item (its core ``bands``), so a new metric needs no code here;
 * ``dsm_minus_dtm`` (metres, surface minus terrain: buildings and trees);
 * ``slope`` (degrees, from the DTM by central differences);
+* with Sentinel-1 on (``sources.sentinel1``), ``<period>_<vv|vh|vhvv>_<mean|std>`` per
+  ``ard.periods`` (backscatter in dB, temporal mean and standard deviation), read by band name
+  from the tile's Sentinel-1 ARD item (``sporbar s1-ard``);
 * ``ts_<YYYY-MM>_<band>`` for each month spanned by ``ard.periods`` and each
   ``training.timeseries.bands`` (none when empty): the per-pixel time series for temporal
   models (``tempcnn``), the median of the month's clear observations in the ARD ``cube``
@@ -34,7 +37,7 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
-from sporbar.bands import INDEX_BANDS, is_series, season_names, series_names
+from sporbar.bands import INDEX_BANDS, is_series, s1_band_names, s1_enabled, season_names, series_names
 from sporbar.config import Config
 from sporbar.errors import EmptyPeriodError, InputDataError
 from sporbar.lidar_bands import DERIVED as DERIVED_DESCRIPTIONS
@@ -80,13 +83,20 @@ def series_band_names(cfg: Config) -> list[str]:
     return list(cfg.data["training"]["timeseries"]["bands"])
 
 
+def s1_feature_names(cfg: Config) -> list[str]:
+    """The features read from the Sentinel-1 ARD item (none while ``sources.sentinel1`` is off)."""
+    if not s1_enabled(cfg.data):
+        return []
+    return [n for p in cfg.data["ard"]["periods"] for n in s1_band_names(p["id"])]
+
+
 def feature_names(cfg: Config) -> list[str]:
     """Names of the model features, in stack order (see the module docstring)."""
     bands = ard_band_names(cfg)
     names = [f"{p['id']}_{b}" for p in cfg.data["ard"]["periods"] for b in bands]
     names += [f"season_{b}" for b in season_band_names(cfg)]
     series = series_names(series_steps(cfg), series_band_names(cfg)) if series_band_names(cfg) else []
-    return [*names, *lidar_feature_names(cfg), *DERIVED, *series]
+    return [*names, *lidar_feature_names(cfg), *DERIVED, *s1_feature_names(cfg), *series]
 
 
 def model_feature_names(cfg: Config, *, temporal: bool) -> list[str]:
@@ -120,8 +130,12 @@ def band_index(item: pystac.Item) -> dict[str, tuple[str, int]]:
     return index
 
 
-def read_named_bands(item_path: Path, names: Sequence[str], geobox: GeoBox) -> dict[str, np.ndarray]:
+def read_named_bands(
+    item_path: Path, names: Sequence[str], geobox: GeoBox, *, rerun: str = "`sporbar lidar` (lidar.metrics)"
+) -> dict[str, np.ndarray]:
     """The bands ``names`` of an item (found by name, :func:`band_index`), each (y, x) float32.
+
+    ``rerun`` names the step that makes the item, for the message when a band is missing.
 
     Raises:
         InputDataError: a band is not in the item (names the item, the band and what to re-run),
@@ -134,7 +148,7 @@ def read_named_bands(item_path: Path, names: Sequence[str], geobox: GeoBox) -> d
     if missing:
         raise InputDataError(
             f"{item_path}: band {missing[0]!r} missing (the item has {', '.join(index)}); "
-            "re-run `sporbar lidar` for this tile with this config (lidar.metrics)"
+            f"re-run {rerun} for this tile with this config"
         )
     assets = sorted({index[n][0] for n in names})
     check_input_assets(Path(item_path), item, assets)
@@ -193,7 +207,9 @@ def check_periods(cfg: Config, tile: str, ard_item_path: Path, period_scenes: di
             )
 
 
-def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: Path) -> np.ndarray:
+def feature_stack(
+    cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: Path, s1_item_path: Path | None = None
+) -> np.ndarray:
     """Read and stack every feature of ``tile`` (see :func:`feature_names`).
 
     Args:
@@ -201,6 +217,8 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
         tile: grid tile id (``E<x>N<y>``).
         ard_item_path: the tile's ARD item (assets ``composite-<period>``, and ``season``).
         lidar_item_path: the tile's lidar products item (bands named as :func:`lidar_feature_names`).
+        s1_item_path: the tile's Sentinel-1 ARD item (bands named as :func:`s1_feature_names`); needed
+            when ``sources.sentinel1`` is on.
 
     Returns:
         (n_features, y, x) float32 on ``cfg.grid.geobox(tile)``, NaN where no data.
@@ -228,6 +246,13 @@ def feature_stack(cfg: Config, tile: str, ard_item_path: Path, lidar_item_path: 
     lidar = read_named_bands(Path(lidar_item_path), lidar_feature_names(cfg), geobox)
     layers.append(np.stack(list(lidar.values())))
     layers.append(derived_features(lidar["dtm"], lidar["dsm"], cfg.grid.resolution))
+    s1 = s1_feature_names(cfg)
+    if s1:
+        if s1_item_path is None:
+            raise InputDataError(f"{ard_item_path}: sources.sentinel1 is on but no Sentinel-1 ARD item was given "
+                                 f"for tile {tile}; run `sporbar s1-ard` and pass its item")
+        bands_s1 = read_named_bands(Path(s1_item_path), s1, geobox, rerun="`sporbar s1-ard` (ard.periods)")
+        layers.append(np.stack(list(bands_s1.values())))
     if series:
         cube = asset_path(Path(ard_item_path), ard_item, "cube")
         layers.append(monthly_series(cube, series_steps(cfg), series, geobox))

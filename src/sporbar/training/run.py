@@ -27,15 +27,16 @@ log = logging.getLogger(__name__)
 _TILE_RE = re.compile(r"(E-?\d+N-?\d+)$")
 
 
-def split_inputs(paths: Sequence[Path]) -> tuple[Path, list[Path], list[Path]]:
-    """Sort input items into (labels, ARD, lidar products) by the assets they carry.
+def split_inputs(paths: Sequence[Path]) -> tuple[Path, list[Path], list[Path], list[Path]]:
+    """Sort input items into (labels, ARD, lidar products, Sentinel-1 ARD) by the assets they carry.
 
     Raises:
-        InputDataError: an item is none of the three, or there is not exactly one labels item.
+        InputDataError: an item is none of the four, or there is not exactly one labels item.
     """
     labels: list[Path] = []
     ard: list[Path] = []
     lidar: list[Path] = []
+    s1: list[Path] = []
     for p in paths:
         keys = set(read_item(p).assets)
         if "labels" in keys:
@@ -44,13 +45,15 @@ def split_inputs(paths: Sequence[Path]) -> tuple[Path, list[Path], list[Path]]:
             ard.append(p)
         elif {"dtm", "chm"} <= keys:
             lidar.append(p)
+        elif any(k.startswith("backscatter-") for k in keys):
+            s1.append(p)
         else:
             raise InputDataError(
-                f"{p}: not a labels, ARD or lidar products item (assets {', '.join(sorted(keys))})"
+                f"{p}: not a labels, ARD, lidar products or Sentinel-1 ARD item (assets {', '.join(sorted(keys))})"
             )
     if len(labels) != 1:
         raise InputDataError(f"need exactly one labels item among the inputs, got {len(labels)}: {labels}")
-    return labels[0], ard, lidar
+    return labels[0], ard, lidar, s1
 
 
 def tile_of(item_path: Path) -> str:
@@ -71,20 +74,23 @@ def tile_of(item_path: Path) -> str:
     )
 
 
-def pair_tiles(ard: Sequence[Path], lidar: Sequence[Path]) -> list[TileInputs]:
-    """Pair ARD and lidar items by tile.
+def pair_tiles(ard: Sequence[Path], lidar: Sequence[Path], s1: Sequence[Path] = ()) -> list[TileInputs]:
+    """Pair ARD, lidar (and, if given, Sentinel-1 ARD) items by tile.
 
     Raises:
-        InputDataError: a tile has an ARD item but no lidar item (or the reverse), or two.
+        InputDataError: a tile has an ARD item but no lidar item (or the reverse, or no
+            Sentinel-1 item when some are given), or two.
     """
     ard_by = _by_tile(ard)
     lidar_by = _by_tile(lidar)
-    if set(ard_by) != set(lidar_by):
+    s1_by = _by_tile(s1)
+    if set(ard_by) != set(lidar_by) or (s1 and set(s1_by) != set(ard_by)):
         raise InputDataError(
-            f"{', '.join(map(str, [*ard, *lidar]))}: ARD tiles {sorted(ard_by)} and lidar tiles "
-            f"{sorted(lidar_by)} differ; pass one --ard and one --lidar item per tile"
+            f"{', '.join(map(str, [*ard, *lidar, *s1]))}: ARD tiles {sorted(ard_by)}, lidar tiles "
+            f"{sorted(lidar_by)}" + (f" and Sentinel-1 tiles {sorted(s1_by)}" if s1 else "")
+            + " differ; pass one item of each per tile"
         )
-    return [TileInputs(t, ard_by[t], lidar_by[t]) for t in sorted(ard_by)]
+    return [TileInputs(t, ard_by[t], lidar_by[t], s1_by.get(t)) for t in sorted(ard_by)]
 
 
 def _by_tile(paths: Sequence[Path]) -> dict[str, Path]:
@@ -103,6 +109,7 @@ def run_samples(
     labels_item: Path,
     ard_items: Sequence[Path],
     lidar_items: Sequence[Path],
+    s1_items: Sequence[Path] = (),
     series_dir: Path,
     ctx: RunContext,
     as_version: str | None = None,
@@ -119,6 +126,7 @@ def run_samples(
         labels_item: the labels item.
         ard_items: the ARD item of every tile.
         lidar_items: the lidar products item of every tile.
+        s1_items: the Sentinel-1 ARD item of every tile (with ``sources.sentinel1`` on).
         series_dir: the folder of every version (``plan.series_dir(cfg, "training", area=...)``).
         ctx: who runs the step (provenance, rule).
         as_version: ``sporbar reproduce`` only: write the output as this (recorded) version, so
@@ -131,7 +139,7 @@ def run_samples(
         InputDataError: bad labels or inputs (see :func:`extract_samples`), e.g. an ARD
             period that holds no scene on a tile.
     """
-    tiles = pair_tiles(ard_items, lidar_items)
+    tiles = pair_tiles(ard_items, lidar_items, s1_items)
     labels = read_input_item(Path(labels_item), ["labels"])
     labels_path = asset_path(Path(labels_item), labels, "labels")
     rng = np.random.default_rng(int(cfg.data["training"]["seed"]))
@@ -162,7 +170,8 @@ def run_samples(
     return ctx.record(
         item,
         output,
-        inputs=[Path(labels_item), *[t.ard for t in tiles], *[t.lidar for t in tiles]],
+        inputs=[Path(labels_item), *[t.ard for t in tiles], *[t.lidar for t in tiles],
+                *[t.s1 for t in tiles if t.s1 is not None]],
         lineage="Label polygons rasterised on each tile grid; stratified seeded pixel samples "
         "with Sentinel-2 and lidar features, spatial blocks and cross-validation folds.",
         command="samples",
@@ -170,6 +179,7 @@ def run_samples(
             "labels": str(labels_item),
             "ard": [str(t.ard) for t in tiles],
             "lidar": [str(t.lidar) for t in tiles],
+            **({"s1": [str(t.s1) for t in tiles]} if any(t.s1 for t in tiles) else {}),
             "training": dict(cfg.data["training"]),
         },
     )

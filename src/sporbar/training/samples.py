@@ -38,11 +38,13 @@ class TileInputs:
         tile: grid tile id.
         ard: path of the tile's ARD item.
         lidar: path of the tile's lidar products item.
+        s1: path of the tile's Sentinel-1 ARD item (None without Sentinel-1).
     """
 
     tile: str
     ard: Path
     lidar: Path
+    s1: Path | None = None
 
 
 def class_values(cfg: Config) -> dict[str, int]:
@@ -136,7 +138,7 @@ def extract_samples(
         if rows.size == 0:
             log.info("samples: tile %s has no labelled pixels", t.tile)
             continue
-        stack = feature_stack(cfg, t.tile, t.ard, t.lidar)
+        stack = feature_stack(cfg, t.tile, t.ard, t.lidar, t.s1)
         feats = stack[:, rows, cols].T
         finite = np.isfinite(feats[:, required]).all(axis=1)
         log.info(

@@ -28,6 +28,7 @@ PATTERNS: dict[str, str] = {
     "raw_lidar": "raw/lidar/{lidar_tile}/" + ITEM,
     "raw_labels": "raw/labels/{area}/" + ITEM,
     "ard": "ard/sentinel-2-l2a/{tile}/" + ITEM,
+    "s1_ard": "ard/sentinel-1-grd/{tile}/" + ITEM,
     "lidar_products": "lidar/products/{tile}/" + ITEM,
     "training": "training/{area}/{version}/" + ITEM,
     "model": "models/{model}/{version}/" + ITEM,
@@ -41,6 +42,7 @@ PATTERNS: dict[str, str] = {
     # Workflow bookkeeping, like logs/: kept out of the data folders.
     "raw_lidar_job": "jobs/fetch_lidar/{block}.json",
     "ard_job": "jobs/ard/{block}.json",
+    "s1_ard_job": "jobs/s1_ard/{block}.json",
     "lidar_products_job": "jobs/lidar_products/{block}.json",
     "map_job": "jobs/predict/{product}/{block}.json",
     # Versioned items (training sets, models): the version a run made is known only after the
@@ -61,6 +63,7 @@ LOGS: dict[str, str] = {
     "fetch_lidar": "logs/fetch_lidar/{block}.log",
     "fetch_labels": "logs/fetch_labels/{area}.log",
     "ard": "logs/ard/{block}.log",
+    "s1_ard": "logs/s1_ard/{block}.log",
     "lidar_products": "logs/lidar_products/{block}.log",
     "samples": "logs/samples/{area}.log",
     "train": "logs/train/{model}.log",
@@ -253,6 +256,8 @@ def _outputs(cfg: Config, *, blocks: list[str] | None) -> list[Path]:
     out += s1_items(cfg)
     out.append(path(cfg, "raw_labels", area=area))
     out += per_tile("ard") + per_tile("lidar_products")
+    if s1_source(cfg) != "none":
+        out += per_tile("s1_ard")
     out.append(path(cfg, "training_job", area=area))
     out += [path(cfg, "model_job", model=m) for m in model_ids(cfg)]
     out += per_tile("map", product=product)
@@ -369,9 +374,11 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "fetch_labels": ("area", "classes", "sources.labels"),
     "ard": ("grid", "job_block", "ard", "sources.sentinel2.max_cloud_cover"),
     "lidar": ("grid", "job_block", "sources.lidar.epsg", "lidar"),
-    "samples": ("grid", "ard", "classes", "training", "sources.labels.class_column", "lidar.metrics"),
-    "train": ("classes", "training", "models", "threads", "lidar.metrics"),
-    "predict": ("grid", "job_block", "classes", "map", "lidar.metrics"),
+    "s1_ard": ("grid", "job_block", "ard.periods", "s1_ard"),
+    "samples": ("grid", "ard", "classes", "training", "sources.labels.class_column", "lidar.metrics",
+                "sources.sentinel1.source"),
+    "train": ("classes", "training", "models", "threads", "lidar.metrics", "sources.sentinel1.source"),
+    "predict": ("grid", "job_block", "classes", "map", "lidar.metrics", "sources.sentinel1.source"),
     "validation_sample": ("grid", "classes", "map", "accuracy.per_class", "accuracy.target_standard_error",
                           "accuracy.expected_users_accuracy", "accuracy.min_per_class", "accuracy.seed"),
     "assess": ("grid", "classes", "map", "accuracy", "demo", "area"),

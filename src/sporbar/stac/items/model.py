@@ -20,7 +20,7 @@ from pystac.extensions.mlm import (
 )
 from pystac.extensions.raster import DataType
 
-from sporbar.bands import SERIES_PREFIX, is_series, series_layout
+from sporbar.bands import S1_STATISTICS, SERIES_PREFIX, is_series, series_layout
 from sporbar.lidar_bands import describe
 from sporbar.stac import extensions as ext
 from sporbar.stac.versions import set_version
@@ -75,6 +75,10 @@ def mlm_classes(classes: Sequence[Mapping[str, Any]]) -> list[Classification]:
     ]
 
 
+#: the Sentinel-1 ARD statistics as they follow the period in a feature name (``vv_mean``...)
+S1_FEATURES = frozenset(f"{q}_{s}" for q, s in S1_STATISTICS)
+
+
 def feature_band(name: str) -> dict[str, Any]:
     """A core STAC 1.1 ``bands`` entry (name, description) describing one model feature."""
     lidar = describe(name)  # lidar bands and derived features: one table, sporbar.lidar_bands
@@ -86,7 +90,12 @@ def feature_band(name: str) -> dict[str, Any]:
         desc = f"{text} ({unit})" if unit and unit != "1" else text
     else:
         period, band = name.split("_", 1)
-        desc = f"Sentinel-2 {band} median composite of period {period!r} (ARD)"
+        if band in S1_FEATURES:
+            q, stat = band.split("_")
+            desc = (f"Sentinel-1 {'VH/VV ratio' if q == 'vhvv' else q.upper()} backscatter, temporal "
+                    f"{'mean' if stat == 'mean' else 'standard deviation'} of period {period!r} (dB, S1 ARD)")
+        else:
+            desc = f"Sentinel-2 {band} median composite of period {period!r} (ARD)"
     return {"name": name, "description": desc}
 
 
