@@ -55,6 +55,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory):
     root = work / "results"
     archive = work / "archive"
     data = small_config(root)
+    data["sources"].pop("sentinel1", None)  # real Sentinel-2 and lidar sources only
     # the archive: the demo SAFE folders (and LAZ, labels, unused here) outside the results
     generate(load(write_config(work / "demo.yaml", data)), archive)
     data["sources"]["sentinel2"] = {"source": "local", "max_cloud_cover": 100,
@@ -110,6 +111,7 @@ def stac_run(tmp_path_factory: pytest.TempPathFactory):
     root = work / "results"
     archive = work / "archive"
     data = small_config(root)
+    data["sources"].pop("sentinel1", None)  # real Sentinel-2 and lidar sources only
     generate(load(write_config(work / "demo.yaml", data)), archive)
     server = Loopback()
     try:

@@ -62,6 +62,7 @@ def write_config(tmp_path: Path, **overrides: Any) -> Path:
         {"id": "hgb", "kind": "hgb", "max_iter": 30},
     ]
     data["threads"] = 1
+    data["sources"].pop("sentinel1", None)  # Sentinel-2 and lidar features only (S1: tests/unit/test_s1_ard.py)
     for k, v in overrides.items():
         data[k] = v
     path = tmp_path / "config.yaml"

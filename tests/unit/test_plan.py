@@ -62,20 +62,23 @@ def test_changing_the_label_file_redoes_only_the_label_fetch(tmp_path: Path) -> 
 def test_changing_job_block_redoes_the_block_jobs(tmp_path: Path) -> None:
     # a block's manifest lists its tiles: with another job_block the same block id holds other tiles
     assert _stages_changed(small_config(tmp_path, job_block=1), small_config(tmp_path, job_block=2)) == {
-        "fetch_lidar", "ard", "lidar", "predict"}
+        "fetch_lidar", "ard", "s1_ard", "lidar", "predict"}
 
 
 def test_stage_hashes_cover_what_the_stage_reads(tmp_path: Path) -> None:
     base = small_config(tmp_path)
     periods = small_config(tmp_path)
     periods["ard"]["periods"][0]["end"] = "2024-07-01"
-    assert _stages_changed(base, periods) == {"search_s2", "search_s1", "ard", "samples"}
+    assert _stages_changed(base, periods) == {"search_s2", "search_s1", "ard", "s1_ard", "samples"}
     cloud = small_config(tmp_path)
     cloud["sources"]["sentinel2"]["max_cloud_cover"] = 11
     assert _stages_changed(base, cloud) == {"search_s2", "fetch_s2", "ard"}
     lidar_crs = small_config(tmp_path)
     lidar_crs["sources"]["lidar"]["epsg"] = 5973
     assert _stages_changed(base, lidar_crs) == {"search_lidar", "fetch_lidar", "lidar"}
+    speckle = small_config(tmp_path)
+    speckle["s1_ard"] = {"speckle_filter": {"method": "none"}}
+    assert _stages_changed(base, speckle) == {"s1_ard"}
 
 
 def _national(tmp_path: Path, columns: int) -> Config:

@@ -198,3 +198,21 @@ def test_mean_std_ignores_nan(values: list[float], mean: float, std: float) -> N
     assert np.allclose(m, mean, equal_nan=True) and np.allclose(s, std, equal_nan=True)
     m, s = mean_std([], (2, 3))
     assert m.shape == (2, 3) and np.isnan(m).all() and np.isnan(s).all()
+
+
+def test_model_features_read_the_s1_bands_by_name(tiny: tuple[Path, Config], raw_items: list[Path],
+                                                  tmp_path: Path) -> None:
+    from sporbar.training.features import feature_names, read_named_bands, s1_feature_names
+
+    cfg = _cfg(tiny, dem="none")
+    names = s1_feature_names(cfg)
+    assert names[:2] == ["early_vv_mean", "early_vv_std"] and len(names) == 12
+    assert feature_names(cfg)[-12:] == names
+    off = load(tiny[0], overrides={"sources": {k: v for k, v in cfg.data["sources"].items() if k != "sentinel1"}})
+    assert s1_feature_names(off) == [] and not set(names) & set(feature_names(off))
+    tile = cfg.tiles[0]
+    ctx = RunContext.current(config_hash=cfg.hash)
+    run_s1_ard(cfg, tile, raw_items, tmp_path / "item.json", dem_item=None, ctx=ctx)
+    got = read_named_bands(tmp_path / "item.json", ["late_vh_std", "early_vhvv_mean"], cfg.grid.geobox(tile))
+    assert np.array_equal(got["late_vh_std"], _read(tmp_path / "item.json", "late")[3], equal_nan=True)
+    assert np.array_equal(got["early_vhvv_mean"], _read(tmp_path / "item.json", "early")[4], equal_nan=True)
