@@ -58,6 +58,7 @@ UNIT_NAMES = {
     "fetch_lidar": "lidar tile",
     "fetch_labels": "area",
     "ard": "tile",
+    "s1_ard": "tile",
     "lidar_products": "tile",
     "samples": "area",
     "train": "model",
@@ -177,7 +178,7 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
         notes.append("fetch_s2: the scenes are known once `sporbar search s2` (search_s2) has run")
     out["fetch_s2"] = [one("fetch_s2", s, plan.path(cfg, "raw_s2", scene=s), scene=s) for s in scenes]
     if plan.s1_source(cfg) != "none":
-        if not plan.path(cfg, "s1_search").exists():
+        if plan.s1_source(cfg) != "demo" and not plan.path(cfg, "s1_search").exists():
             notes.append("fetch_s1: the scenes are known once `sporbar search s1` (search_s1) has run")
         out["fetch_s1"] = [
             one("fetch_s1", s, plan.path(cfg, "raw_s1", scene=s), scene=s) for s in plan.s1_scene_ids(cfg)
@@ -199,6 +200,9 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
     out["ard"] = [
         blocked("ard", t, plan.path(cfg, "ard", tile=t), "ard_job", plan.block_of(cfg, t)) for t in cfg.tiles
     ]
+    if plan.s1_source(cfg) != "none":
+        out["s1_ard"] = [blocked("s1_ard", t, plan.path(cfg, "s1_ard", tile=t), "s1_ard_job", plan.block_of(cfg, t))
+                         for t in cfg.tiles]
     out["lidar_products"] = [
         blocked("lidar_products", t, plan.path(cfg, "lidar_products", tile=t), "lidar_products_job",
                 plan.block_of(cfg, t))
