@@ -135,36 +135,41 @@ def copc_query(repeat: int = 50) -> None:
           f"whole file {read * 1e3:.1f} ms, ratio {query / read:.2f}")
 
 
-def peak_memory(density: float, tile_size: int, strip_points: int) -> None:
-    """Make one tile's products with fine COGs (``run_lidar``) in this process; print points and peak RSS.
-
-    Run in a fresh process per size (``--memory``), so each peak is that tile's alone.
-    """
+def peak_memory(work: Path) -> None:
+    """Run the stage on the tile written by :func:`memory_table` into ``work``; print points and peak RSS."""
+    from sporbar.config import Config, validate
     from sporbar.lidar.run import run_lidar
     from sporbar.stac.record import RunContext
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        cfg, tile, lazs, items = build(work, density, tile_size, 25833)
-        cfg.data["lidar"]["strip_points"] = strip_points  # type: ignore[attr-defined]
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        t = time.perf_counter()
-        d = run_lidar(cfg, tile, items, work / "out" / "item.json", ctx=RunContext.current())  # type: ignore[arg-type]
-        wall = time.perf_counter() - t
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"MEMORY {d['properties']['sporbar:point_count']} points, tile {tile_size} m, {density:g} pts/m2, "
-              f"strip_points {strip_points}: peak RSS {rss:.0f} MiB (before the stage {before:.0f} MiB), "
-              f"{wall:.1f} s")
+    cfg = Config(validate(yaml.safe_load((work / "config.yaml").read_text())))
+    tile = (work / "tile.txt").read_text().strip()
+    items = [Path(p) for p in (work / "items.txt").read_text().split()]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t = time.perf_counter()
+    d = run_lidar(cfg, tile, items, work / "out" / "item.json", ctx=RunContext.current())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"MEMORY {d['properties']['sporbar:point_count']:,} points, strip_points "
+          f"{cfg.data['lidar']['strip_points']:,}: peak RSS {rss:.0f} MiB (after imports {before:.0f} MiB), "
+          f"{time.perf_counter() - t:.1f} s")
 
 
 def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
-    """Peak RSS of the stage at each (density, tile size), each in a fresh process."""
+    """Peak RSS of the stage at each (density, tile size): data made here, the stage in a fresh process."""
     import subprocess
 
     for density, size in sizes:
-        out = subprocess.run([sys.executable, __file__, "--peak-memory", f"{density}:{size}",
-                              "--strip-points", str(strip_points)], capture_output=True, text=True, check=True)
-        print(next(line for line in out.stdout.splitlines() if line.startswith("MEMORY")))
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            cfg, tile, _, items = build(work, density, size, 25833)
+            data = dict(cfg.data)  # type: ignore[attr-defined]
+            data["lidar"] = {**data["lidar"], "strip_points": strip_points}
+            (work / "config.yaml").write_text(yaml.safe_dump(data))
+            (work / "tile.txt").write_text(tile)
+            (work / "items.txt").write_text(" ".join(map(str, items)))
+            out = subprocess.run([sys.executable, __file__, "--peak-memory", str(work)],
+                                 capture_output=True, text=True, check=True)
+            line = next(x for x in out.stdout.splitlines() if x.startswith("MEMORY"))
+            print(f"{line} (tile {size} m, {density:g} pts/m2)")
 
 
 def main() -> None:
@@ -180,8 +185,7 @@ def main() -> None:
     ap.add_argument("--peak-memory", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peak_memory:
-        density, size = args.peak_memory.split(":")
-        peak_memory(float(density), int(size), args.strip_points)
+        peak_memory(Path(args.peak_memory))
         return
     if args.memory:
         memory_table([(float(d), int(s)) for d, s in (p.split(":") for p in args.memory.split(","))],
