@@ -1,10 +1,11 @@
-# ard: Sentinel-2 scenes -> cloud-masked, per-period median composites + indices on each grid tile
+# ard: Sentinel-2 scenes (+ the lidar DTM for the terrain correction) -> corrected, cloud-masked, per-period median composites + indices on each grid tile
 # of a job block.
 
 
 rule ard:
     input:
         scenes=ARD_SCENES,
+        lidar=PAT["lidar_products_job"],
     output:
         manifest=PAT["ard_job"],
     params:
@@ -21,4 +22,4 @@ rule ard:
         runtime=60 * plan.job_block(CFG) ** 2,
     shell:
         "sporbar --rule {params.rule} ard -c {params.config} --block {wildcards.block}"
-        " --manifest {output.manifest} {input.scenes} &> {log}"
+        " --manifest {output.manifest} --lidar {input.lidar} {input.scenes} &> {log}"

@@ -37,10 +37,25 @@ def write_tiny_config(folder: Path, **overrides: object) -> Path:
     ]
     data["threads"] = 2
     data["sources"].pop("sentinel1", None)  # the S1 tests turn it on
-    data.update(overrides)
     folder.mkdir(parents=True, exist_ok=True)
+    data.update(overrides)
+    terrain = data["ard"].setdefault("terrain", {})
+    if terrain.get("method", "c-correction") != "none" and not terrain.get("dem"):  # no lidar here: a DEM file
+        terrain["dem"] = str(write_demo_dem(folder / "dem.tif", data))
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_demo_dem(path: Path, data: dict[str, Any]) -> Path:
+    """Write the demo landscape's terrain (EPSG:25833, 10 m) as a GeoTIFF: the terrain correction's config DEM."""
+    from sporbar.raster import write_cog
+
+    land = make_landscape(tuple(data["area"]["bbox"]), seed=data["demo"]["seed"])
+    from odc.geo.geobox import GeoBox
+
+    geobox = GeoBox(land.shape, land.transform, land.crs)
+    write_cog(path, land.elevation, geobox, nodata=float("nan"), band_names=["elevation"])
     return path
 
 

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from sporbar.ard.composite import Period, period_members
+from sporbar.ard.correct import GRANULE_METADATA, correct
+from sporbar.ard.dem import corrections_record, tile_dem
 from sporbar.ard.gapfill import GAP_FILL_PROPERTY
 from sporbar.ard.load import SCL, Scene, load_dn, read_scenes, reflectance
 from sporbar.ard.mask import apply_mask, clear_mask
-from sporbar.ard.write import write_cube, write_products
+from sporbar.ard.terrain import terrain_normal
+from sporbar.ard.write import write_cube_computing, write_products
 from sporbar.bands import INDEX_BANDS, season_names
 from sporbar.config import Config
 from sporbar.errors import InputDataError
@@ -54,6 +57,7 @@ def make_ard(
     *,
     ctx: RunContext,
     overwrite: bool = False,
+    lidar_item: Path | None = None,
 ) -> dict[str, Any]:
     """Build the ARD of ``tile`` from raw Sentinel-2 items and record its item.
 
@@ -72,6 +76,8 @@ def make_ard(
         item_path: where to write the ARD item; data files go beside it.
         ctx: who runs the step (provenance, rule).
         overwrite: replace an existing item.
+        lidar_item: the tile's lidar products item: its DTM is the DEM of the terrain
+            correction (gaps filled from ``ard.terrain.dem`` when set).
 
     Returns:
         The item dict as written.
@@ -80,7 +86,8 @@ def make_ard(
         OutputExistsError: the item exists and ``overwrite`` is False.
         MissingInputError: a scene item or its band file is missing.
         InputDataError: a scene lacks a band (names the item file and band), or every
-            scene is above ``sources.sentinel2.max_cloud_cover``.
+            scene is above ``sources.sentinel2.max_cloud_cover``, or the terrain correction
+            has no DEM for the tile, or a scene lacks its angle grids.
     """
     item_path = Path(item_path)
     check_writable(item_path, overwrite=overwrite)
@@ -100,10 +107,21 @@ def make_ard(
         )
     season_indices = [b for b in ard["season"]["bands"] if b in INDEX_BANDS]
     bands = cube_bands(ard["bands"], [*ard["indices"], *season_indices])
+    terrain, brdf = ard["terrain"]["method"], ard["brdf"]["method"]
+    corrected = terrain != "none" or brdf != "none"
+    meta = [GRANULE_METADATA] if corrected else []
     for s in scenes:  # the files about to be read are the ones the items record (a missing band: load says so)
-        check_input_assets(s.item_path, s.item, [k for k in (*bands, SCL) if k in s.item.assets])
+        check_input_assets(s.item_path, s.item, [k for k in (*bands, SCL, *meta) if k in s.item.assets])
+    dem = tile_dem(cfg, tile, geobox, lidar_item) if terrain != "none" else None
     dn = load_dn(scenes, [*bands, SCL], geobox=geobox)
-    cube = apply_mask(reflectance(dn, scenes, bands), clear_mask(dn[SCL], ard["mask_classes"]))
+    clear = clear_mask(dn[SCL], ard["mask_classes"])
+    refl = reflectance(dn, scenes, bands)
+    c_values: list[list[Any]] = []
+    if corrected:
+        fixed = correct(refl, dn[SCL], scenes, geobox, terrain=terrain, brdf=brdf,
+                        normal=None if dem is None else terrain_normal(dem.heights, geobox), clear=clear)
+        refl, c_values = fixed.cube, fixed.c
+    cube = apply_mask(refl, clear)
     members = period_members(cube["time"].values, periods)
     counts = {p.id: int(m.sum()) for p, m in zip(periods, members, strict=True)}
     for p in periods:
@@ -117,7 +135,8 @@ def make_ard(
     folder = item_path.parent.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
-    assets: dict[str, Path] = {"cube": write_cube(folder / "cube.zarr", cube)}
+    cube_path, (c_computed,) = write_cube_computing(folder / "cube.zarr", cube, [c_values])
+    assets: dict[str, Path] = {"cube": cube_path}
     season = ard["season"]
     products = write_products(assets["cube"], folder, periods=periods, bands=ard["bands"], indices=ard["indices"],
                               geobox=geobox, threads=cfg.data["threads"], season_bands=season["bands"],
@@ -152,18 +171,23 @@ def make_ard(
         item.properties[GAP_FILL_PROPERTY] = {"method": ard["gap_fill"], "filled": products.filled}
         lineage += ("; where a period has no clear observation of a pixel, its composite is the nearest "
                     "period's (clear count 0)")
+    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed, folder))
+    if corrected:
+        lineage += (f"; terrain correction {terrain}" + (f" with the DEM {dem.source}" if dem else "")
+                    + f"; BRDF normalisation to nadir view {brdf}")
     lineage += "."
     if dropped:
         lineage += f" Dropped for cloud cover > {max_cc:g}%: {', '.join(s.id for s in dropped)}."
     return ctx.record(
         item,
         item_path,
-        inputs=list(scene_items),
+        inputs=[*scene_items, *([dem.item] if dem and dem.item else [])],
         lineage=lineage,
         command="ard",
         parameters={
             "tile": tile,
             "scenes": [str(p) for p in scene_items],
             "periods": {p.id: counts[p.id] for p in periods},
+            **({"lidar": str(lidar_item)} if dem and dem.item else {}),
         },
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -35,6 +36,17 @@ def write_cube(path: Path, cube: xr.DataArray) -> Path:
     Deterministic bytes: fixed chunking (1, 1, 256, 256), time as integer milliseconds
     since 1970-01-01, no timestamps in attributes.
     """
+    return write_cube_computing(path, cube, ())[0]
+
+
+def write_cube_computing(path: Path, cube: xr.DataArray, also: Sequence[Any]) -> tuple[Path, tuple[Any, ...]]:
+    """:func:`write_cube`, computing the Dask objects ``also`` in the same pass (sharing the reads).
+
+    Returns:
+        (the store, the computed values of ``also``).
+    """
+    from dask.base import compute
+
     ds = cube.chunk({"time": 1, "band": 1, "y": CUBE_CHUNK, "x": CUBE_CHUNK}).to_dataset(
         name=CUBE_VAR
     )
@@ -49,8 +61,9 @@ def write_cube(path: Path, cube: xr.DataArray) -> Path:
         },
     }
     with atomic_path(Path(path)) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, encoding=encoding)
-    return Path(path)
+        store = ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, encoding=encoding, compute=False)
+        _, values = compute(store, list(also))  # type: ignore[no-untyped-call]
+    return Path(path), tuple(values)
 
 
 def open_cube(path: Path) -> xr.DataArray:

@@ -28,6 +28,7 @@ GRANULE_MARGIN = 120  # metres of granule around the area (the landscape has 300
 QUANTIFICATION = 10000
 BOA_OFFSET = -1000
 CLOUD_HEIGHT = 700.0  # metres; sets how far shadows fall from their clouds
+ANGLE_STEP = 5000  # metres between the nodes of the MTD_TL.xml angle grids, as in real granules
 
 
 # SCL classes (Sen2Cor)
@@ -67,6 +68,10 @@ _SPECTRA: dict[DemoClass, tuple[list[float], list[float]]] = {
         [0.09, 0.10, 0.11, 0.12, 0.14, 0.16, 0.17, 0.18, 0.19, 0.19, 0.22, 0.20],
     ),
 }
+# Terrain illumination: reflectance seen = flat reflectance * (cos(i) + c) / (cos(sz) + c), the
+# model of the C-correction, with c larger where diffuse sky light is a larger share (short
+# wavelengths); bands in SPECTRAL_ORDER.
+TERRAIN_C = [0.9, 0.7, 0.55, 0.45, 0.4, 0.33, 0.3, 0.28, 0.28, 0.3, 0.2, 0.18]
 # Within-class variability, so that classes overlap as in real data: relative brightness
 # change per spectral region (1 sigma), phenology shift (days, 1 sigma), neighbour mixing.
 PATCH_VARIATION = 0.22
@@ -135,6 +140,56 @@ def sun_angles(day: date, lat: float, lon: float) -> tuple[float, float]:
     return round(math.degrees(zen), 6), round((math.degrees(az) + 180) % 360, 6)
 
 
+def angle_node_shape(grid: GranuleGrid) -> tuple[int, int]:
+    """(rows, cols) of the granule's angle grids: nodes every ANGLE_STEP m from its corner, past its far edge."""
+    rows, cols = grid.shape(10)
+    return rows * 10 // ANGLE_STEP + 2, cols * 10 // ANGLE_STEP + 2
+
+
+def sun_angle_grid(grid: GranuleGrid, day: date) -> tuple[np.ndarray, np.ndarray]:
+    """Sun (zenith, azimuth) in degrees at every angle-grid node of the granule."""
+    from rasterio.warp import transform as transform_points
+
+    nr, nc = angle_node_shape(grid)
+    cc, rr = np.meshgrid(np.arange(nc), np.arange(nr))
+    xs = (grid.ulx + cc * ANGLE_STEP).ravel().tolist()
+    ys = (grid.uly - rr * ANGLE_STEP).ravel().tolist()
+    lons, lats = transform_points(DEMO_S2_CRS, "EPSG:4326", xs, ys)
+    angles = np.array([sun_angles(day, la, lo) for la, lo in zip(lats, lons, strict=True)])
+    return angles[:, 0].reshape(nr, nc), angles[:, 1].reshape(nr, nc)
+
+
+def sample_elevation(landscape: Landscape, grid: GranuleGrid) -> np.ndarray:
+    """The landscape's terrain height (bilinear) on the granule's 10 m grid, float32."""
+    out = np.zeros(grid.shape(10), np.float32)
+    reproject(
+        landscape.elevation,
+        out,
+        src_transform=landscape.transform,
+        src_crs=landscape.crs,
+        dst_transform=grid.transform(10),
+        dst_crs=DEMO_S2_CRS,
+        resampling=Resampling.bilinear,
+    )
+    return out
+
+
+def terrain_illumination(elevation: np.ndarray, sun: tuple[float, float]) -> np.ndarray:
+    """Per band (SPECTRAL_ORDER), the factor terrain puts on flat reflectance: (12, y, x) float32.
+
+    ``(max(cos i, 0) + c) / (cos sz + c)`` with ``c`` of TERRAIN_C and ``i`` the angle between the
+    sun (``sun`` = zenith, azimuth in degrees) and the terrain normal of ``elevation`` (10 m grid).
+    """
+    d_row, d_col = np.gradient(elevation.astype(np.float64), 10.0)
+    p, q = d_col, -d_row  # dz/d(east), dz/d(north): rows run south
+    n = np.sqrt(1 + p * p + q * q)
+    sz, sa = math.radians(sun[0]), math.radians(sun[1])
+    cos_i = (math.cos(sz) - p * math.sin(sz) * math.sin(sa) - q * math.sin(sz) * math.cos(sa)) / n
+    c = np.asarray(TERRAIN_C, np.float64)[:, None, None]
+    out: np.ndarray = ((np.maximum(cos_i, 0)[None] + c) / (math.cos(sz) + c)).astype(np.float32)
+    return out
+
+
 def smooth(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
     """A smooth random field (Gaussian-filtered noise, ``sigma`` pixels), zero mean and unit std."""
     f: np.ndarray = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
@@ -183,11 +238,13 @@ def simulate(
     sun: tuple[float, float],
     cloud_fraction: float,
     rng: np.random.Generator,
+    illumination: np.ndarray | None = None,
 ) -> SimulatedScene:
     """Reflectance, SCL and valid mask of one date.
 
-    Class spectra at the date's phenology, patch variation, mixed edges, sensor noise, then
-    clouds and their shadows (``sun`` = (zenith, azimuth)).
+    Class spectra at the date's phenology, patch variation, mixed edges, terrain illumination
+    (``illumination`` from :func:`terrain_illumination`, if given), sensor noise, then clouds and
+    their shadows (``sun`` = (zenith, azimuth)).
     """
     ny, nx = classes.shape
     doy = day.timetuple().tm_yday
@@ -207,6 +264,8 @@ def simulate(
     # Mixed pixels: each 10 m pixel sees some of its neighbours (sensor PSF, class edges).
     blurred = ndimage.gaussian_filter(refl, sigma=(0, 1.0, 1.0), mode="nearest")
     refl = (1 - EDGE_MIXING) * refl + EDGE_MIXING * blurred
+    if illumination is not None:
+        refl *= illumination
     refl += rng.normal(0, 0.01, refl.shape).astype(np.float32)
     np.clip(refl, 0.001, None, out=refl)
 

@@ -15,11 +15,12 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 from rasterio.warp import transform as transform_points
 
 from sporbar.bands import BAND_IDS, NATIVE_RESOLUTION
 from sporbar.demo.names import DEMO_S2_CRS
-from sporbar.demo.s2_reflectance import BOA_OFFSET, QUANTIFICATION, GranuleGrid
+from sporbar.demo.s2_reflectance import ANGLE_STEP, BOA_OFFSET, QUANTIFICATION, GranuleGrid
 from sporbar.errors import InputDataError
 
 # Solar irradiance (W/m2/um) per bandId as in the products' Reflectance_Conversion.
@@ -163,10 +164,37 @@ def product_xml(
     return _xml_bytes(root)
 
 
+def _angle_grid(parent: ET.Element, tag: str, zenith: np.ndarray, azimuth: np.ndarray, **attrib: str) -> None:
+    """A ``Sun_Angles_Grid`` or ``Viewing_Incidence_Angles_Grids`` element as real granules write them."""
+    g = _sub(parent, tag, **attrib)
+    for name, values in (("Zenith", zenith), ("Azimuth", azimuth)):
+        el = _sub(g, name)
+        _sub(el, "COL_STEP", str(ANGLE_STEP), unit="m")
+        _sub(el, "ROW_STEP", str(ANGLE_STEP), unit="m")
+        vl = _sub(el, "Values_List")
+        for row in values:
+            _sub(vl, "VALUES", " ".join(f"{v:.4f}" for v in row))
+
+
+def view_angle_grid(shape: tuple[int, int], band_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """View (zenith, azimuth) at the angle nodes of band ``band_index`` (one detector).
+
+    The mean angles plus the across-track gradient of a real swath (~0.04 degrees per km eastwards).
+    """
+    shift = _VIEW_BAND_SHIFT[band_index]
+    cols = np.arange(shape[1])[None, :] - (shape[1] - 1) / 2
+    zenith = VIEW_ZENITH + shift + 0.04 * ANGLE_STEP / 1000 * cols + np.zeros(shape)
+    return zenith, np.full(shape, VIEW_AZIMUTH + 25 * shift)
+
+
 def tile_xml(
-    n: dict[str, str], grid: GranuleGrid, sun: tuple[float, float], pct: dict[str, float]
+    n: dict[str, str],
+    grid: GranuleGrid,
+    sun: tuple[float, float],
+    pct: dict[str, float],
+    sun_grid: tuple[np.ndarray, np.ndarray],
 ) -> bytes:
-    """``GRANULE/<granule>/MTD_TL.xml``: the granule grids, sun and viewing angles, quality percentages."""
+    """``GRANULE/<granule>/MTD_TL.xml``: the granule grids, angles (5 km grids and means), quality percentages."""
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_Tile_ID")
@@ -190,9 +218,13 @@ def tile_xml(
         _sub(gp, "XDIM", str(res))
         _sub(gp, "YDIM", str(-res))
     ta = _sub(geo, "Tile_Angles", metadataLevel="Standard")
+    _angle_grid(ta, "Sun_Angles_Grid", *sun_grid)
     ms = _sub(ta, "Mean_Sun_Angle")
     _sub(ms, "ZENITH_ANGLE", str(sun[0]), unit="deg")
     _sub(ms, "AZIMUTH_ANGLE", str(sun[1]), unit="deg")
+    for i in range(len(_VIEW_BAND_SHIFT)):
+        _angle_grid(ta, "Viewing_Incidence_Angles_Grids", *view_angle_grid(sun_grid[0].shape, i),
+                    bandId=str(i), detectorId="4")
     vl = _sub(ta, "Mean_Viewing_Incidence_Angle_List")
     for i, shift in enumerate(_VIEW_BAND_SHIFT):
         va = _sub(vl, "Mean_Viewing_Incidence_Angle", bandId=str(i))

@@ -34,10 +34,13 @@ from sporbar.demo.s2_reflectance import (
     block_mean,
     granule_grid,
     sample_classes,
+    sample_elevation,
     scene_percentages,
     simulate,
     smooth,
+    sun_angle_grid,
     sun_angles,
+    terrain_illumination,
     to_dn,
 )
 from sporbar.demo.s2_safe_xml import datastrip_xml, inspire_xml, manifest_xml, product_xml, tile_xml
@@ -84,6 +87,7 @@ def write_scene(
     grid: GranuleGrid,
     cloud_fraction: float,
     rng: np.random.Generator,
+    elevation: np.ndarray,
 ) -> float:
     """Write one SAFE folder at ``safe_dir`` (atomically); return its cloud cover in percent."""
     n = demo_product_names(scene, day, index)
@@ -92,7 +96,8 @@ def write_scene(
         DEMO_S2_CRS, "EPSG:4326", [grid.ulx + cols * 5], [grid.uly - rows * 5]
     )
     sun = sun_angles(day, lats[0], lons[0])
-    sim = simulate(classes, texture, patches, day, sun, cloud_fraction, rng)
+    sim = simulate(classes, texture, patches, day, sun, cloud_fraction, rng,
+                   illumination=terrain_illumination(elevation, sun))
     scl20 = sim.scl[::2, ::2]
     scl_by_res = {20: scl20, 60: scl20[1::3, 1::3]}
     pct = scene_percentages(scl20)
@@ -116,7 +121,8 @@ def write_scene(
                 _write_jp2(
                     img / f"R{res}m" / f"{n['prefix']}_{band}_{res}m.jp2", data, grid.transform(res)
                 )
-        (tmp / "GRANULE" / n["granule"] / "MTD_TL.xml").write_bytes(tile_xml(n, grid, sun, pct))
+        tile_meta = tile_xml(n, grid, sun, pct, sun_angle_grid(grid, day))
+        (tmp / "GRANULE" / n["granule"] / "MTD_TL.xml").write_bytes(tile_meta)
         (tmp / "MTD_MSIL2A.xml").write_bytes(product_xml(scene, n, image_files, grid, cloud, pct))
         (tmp / "INSPIRE.xml").write_bytes(inspire_xml(scene, n, grid))
         ds = tmp / "DATASTRIP" / n["datastrip_dir"]
@@ -141,6 +147,7 @@ def write_scenes(cfg: Config, landscape: Landscape, out_dir: Path) -> list[dict[
     demo = cfg.data["demo"]
     grid = granule_grid(tuple(cfg.data["area"]["bbox"]))
     classes = sample_classes(landscape, grid)
+    elevation = sample_elevation(landscape, grid)
     texture = smooth(np.random.default_rng([demo["seed"], 2]), classes.shape, 1.5).astype(
         np.float32
     )
@@ -162,6 +169,7 @@ def write_scenes(cfg: Config, landscape: Landscape, out_dir: Path) -> list[dict[
             grid=grid,
             cloud_fraction=demo["cloud_fraction"],
             rng=rng,
+            elevation=elevation,
         )
         log.info("demo: %s (cloud %.1f%%)", scene, cloud)
         out.append({"id": scene, "path": rel, "cloud_cover": cloud})

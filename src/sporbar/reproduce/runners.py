@@ -99,7 +99,8 @@ def _ard(p: RecordedParameters, r: Rerun) -> None:
     from sporbar.parallel import dask_client
 
     with dask_client(r.cfg):  # as `sporbar ard` opens it, at the edge
-        make_ard(r.cfg, p["tile"], [r.path(x) for x in p["scenes"]], r.output, ctx=r.ctx, overwrite=True)
+        make_ard(r.cfg, p["tile"], [r.path(x) for x in p["scenes"]], r.output, ctx=r.ctx, overwrite=True,
+                 lidar_item=r.path(p["lidar"]) if p.get("lidar") else None)
 
 
 def _s1_ard(p: RecordedParameters, r: Rerun) -> None:
