@@ -34,6 +34,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -45,6 +46,14 @@ X0, Y0 = 266240, 7024640  # near the demo area; snapped down to the tile size by
 def _origin(tile_m: int) -> tuple[int, int]:
     """A tile-aligned corner south of Trondheim (the demo's landscape)."""
     return (X0 // tile_m) * tile_m, (Y0 // tile_m) * tile_m
+
+
+def _write_dem(path: Path, land: Any) -> Path:
+    from odc.geo.geobox import GeoBox
+
+    from sporbar.raster import write_cog
+
+    return write_cog(path, land.elevation, GeoBox(land.shape, land.transform, land.crs), nodata=float("nan"))
 
 
 def prepare(work: Path, tile_px: int, n: int) -> tuple[Path, str, list[Path]]:
@@ -68,6 +77,9 @@ def prepare(work: Path, tile_px: int, n: int) -> tuple[Path, str, list[Path]]:
         data["grid"]["tile_size"] = tile_m
         d0 = date(2024, 5, 1)
         data["demo"]["dates"] = [(d0 + timedelta(days=int(i * 150 / n))).isoformat() for i in range(n)]
+        # the terrain correction's DEM: the demo terrain as a file (the pipeline uses the lidar DTM)
+        land = make_landscape(tuple(data["area"]["bbox"]), seed=data["demo"]["seed"])
+        data["ard"]["terrain"]["dem"] = str(_write_dem(folder / "dem.tif", land))
         cfg_path.write_text(yaml.safe_dump(data, sort_keys=False))
         cfg = load(cfg_path)
         t0 = time.monotonic()
@@ -76,7 +88,6 @@ def prepare(work: Path, tile_px: int, n: int) -> tuple[Path, str, list[Path]]:
         if index.exists():
             scenes = json.loads(index.read_text())["sentinel2"]
         else:
-            land = make_landscape(tuple(data["area"]["bbox"]), seed=data["demo"]["seed"])
             scenes = write_scenes(cfg, land, source)
             index.write_text(json.dumps({"sentinel2": scenes}))
         raw, listing, ctx = [], SOURCE.listing(source_dir=source), RunContext.current(config_hash=cfg.hash)

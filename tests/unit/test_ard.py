@@ -59,6 +59,7 @@ def test_item_is_valid_and_on_the_tile_grid(tiny, ard):  # noqa: F811
         "composite-early",
         "composite-late",
         "cube",
+        "quality",
         "season",
         "thumbnail",
     ]

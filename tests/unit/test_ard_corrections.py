@@ -169,3 +169,51 @@ def test_no_dem_for_the_tile_is_a_named_error(tiny, raw, tmp_path):  # noqa: F81
     far = GeoBox((10, 10), Affine(10.0, 0.0, 100000.0, 0.0, -10.0, 6600000.0), "EPSG:25833")
     with pytest.raises(InputDataError, match="covers no pixel of the tile"):
         read_dem(Path(tiny[1].data["ard"]["terrain"]["dem"]), far)
+
+
+def test_quality_flags_of_a_hand_made_scl():
+    import xarray as xr
+
+    from sporbar.ard.mask import CLOUD, CLOUD_SHADOW, NODATA, SNOW, clear_mask, fractions, scl_flags
+
+    scl = np.full((1, 7, 7), 4, np.uint8)
+    scl[0, 3, 3] = 9  # one cloudy pixel
+    scl[0, 0, :] = 0  # a row of no data
+    scl[0, 6, 6] = 11  # snow
+    scl[0, 6, 0] = 3  # cloud shadow
+    mask_classes = [0, 1, 3, 8, 9, 10]
+    f = scl_flags(scl, mask_classes, 1)[0]
+    cloud = (f & CLOUD) != 0
+    assert cloud.sum() == 5 and cloud[2:5, 3].all() and cloud[3, 2:5].all()  # a disk of radius 1: a plus
+    assert (f[0] & NODATA).all() and not (f[0] & CLOUD).any()
+    assert f[6, 6] == SNOW and f[5, 0] == CLOUD_SHADOW and f[6, 1] == CLOUD_SHADOW
+    assert scl_flags(scl, mask_classes, 0)[0][2, 3] == 0  # no dilation: the neighbour stays clear
+    # snow is never clear, even though 11 is not among the masked classes; the dilated ring is not clear
+    clear = clear_mask(xr.DataArray(scl, dims=("time", "y", "x")), mask_classes,
+                       xr.DataArray(f[None], dims=("time", "y", "x"))).values[0]
+    assert not clear[6, 6] and not clear[2, 3] and clear[1, 1]
+    fr = fractions(f)
+    assert fr["valid"] == round(42 / 49, 6) and fr["snow"] == round(1 / 42, 6) and fr["cloud"] == round(5 / 42, 6)
+
+
+def test_item_has_the_quality_asset_and_fractions(tiny, raw, tmp_path):  # noqa: F811
+    from sporbar.ard.mask import NOT_CLEAR
+    from sporbar.raster import read_cog
+    from sporbar.stac.validate import validate_item_dict
+
+    out = tmp_path / "q" / "item.json"
+    d = make_ard(tiny[1], TILE, raw, out, ctx=CTX)
+    validate_item_dict(json.loads(out.read_text(encoding="utf-8")))
+    a = d["assets"]["quality"]
+    assert "quality" in a["roles"] and [b["name"] for b in a["classification:bitfields"]] == [
+        "nodata", "cloud", "cloud_shadow", "snow", "terrain_shadow"]
+    flags, _ = read_cog(out.parent / "quality.tif")
+    cube = open_cube(out.parent / "cube.zarr").values
+    assert flags.shape == (len(raw), *cube.shape[2:])
+    # every flagged pixel is masked in the cube; the dilation masks more than SCL alone
+    assert np.isnan(cube[:, 0][(flags & NOT_CLEAR) != 0]).all()
+    q = d["properties"]["sporbar:quality"]
+    assert q["rules"]["dilate_px"] == 2 and set(q["scenes"]) == {json.loads(p.read_text())["id"] for p in raw}
+    for i, s in enumerate(q["scenes"].values()):
+        assert s["clear"] == pytest.approx(float(((flags[i] & NOT_CLEAR) == 0).mean()), abs=1e-6)
+    assert q["all"]["cloud"] > 0 and q["snow_observations"] == {"early": 0, "late": 0}

@@ -24,6 +24,7 @@ from odc.geo.geobox import GeoBox
 from sporbar.ard.angles import NodeAngles, angles_at_nodes, read_angle_grids, upsample
 from sporbar.ard.brdf import COEFFICIENTS, c_factor
 from sporbar.ard.load import Scene
+from sporbar.ard.mask import TERRAIN_SHADOW
 from sporbar.ard.terrain import SAMPLE_SCL, TerrainNormal, correction_factor, estimate_c
 from sporbar.errors import InputDataError
 from sporbar.stac.record import asset_path
@@ -98,6 +99,14 @@ def _correct(block: np.ndarray, geometry: Geometry, c: float, normal: TerrainNor
     return result
 
 
+def _quality(flags: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The SCL flags of one scene (1, y, x) plus terrain shadow (``cos(i) <= 0``) where there is a DEM."""
+    if geometry.cos_i is None:
+        return flags
+    out: np.ndarray = flags | np.where(geometry.cos_i <= 0, TERRAIN_SHADOW, 0).astype(np.uint8)[None]
+    return out
+
+
 @dataclass(frozen=True)
 class Corrected:
     """The corrected cube (lazy) and what to compute with it.
@@ -105,10 +114,12 @@ class Corrected:
     Attributes:
         cube: (time, band, y, x) float32, chunks of one scene and band.
         c: per scene, per band, the terrain ``c`` (a Dask delayed float; NaN: uncorrected).
+        quality: (time, y, x) uint8 quality flags, terrain shadow added (lazy).
     """
 
     cube: xr.DataArray
     c: list[list[Any]]
+    quality: da.Array
 
 
 def correct(
@@ -121,6 +132,7 @@ def correct(
     brdf: str,
     normal: TerrainNormal | None,
     clear: xr.DataArray,
+    flags: xr.DataArray,
 ) -> Corrected:
     """Terrain-correct then BRDF-normalise ``reflectance`` (lazy).
 
@@ -134,6 +146,7 @@ def correct(
         normal: the terrain normal on the tile (required unless ``terrain`` is none).
         clear: (time, y, x) bool, pixels not masked (the regression uses the clear ones of
             :data:`sporbar.ard.terrain.SAMPLE_SCL`).
+        flags: (time, y, x) uint8 quality flags of the SCL (:func:`sporbar.ard.mask.quality_flags`).
 
     Returns:
         The corrected cube and the ``c`` values to compute along with it.
@@ -150,10 +163,11 @@ def correct(
     sample = (clear & scl.isin(list(SAMPLE_SCL))).data.rechunk({0: 1, 1: -1, 2: -1})
     blocks = data.to_delayed(optimize_graph=False)
     samples = sample.to_delayed(optimize_graph=False)
+    flag_blocks = flags.data.rechunk({0: 1, 1: -1, 2: -1}).to_delayed(optimize_graph=False)
     shape = (1, 1, *geobox.shape.yx)
     # one graph node each for the normal and the scenes, so Dask does not hash them per task
     normal_d = delayed(normal, pure=False)
-    rows, cs = [], []
+    rows, cs, quality = [], [], []
     for t, scene in enumerate(scenes):
         geometry = delayed(scene_geometry, pure=False)(delayed(scene, pure=False), geobox, normal_d)
         row, crow = [], []
@@ -164,5 +178,7 @@ def correct(
             crow.append(c)
         rows.append(da.concatenate(row, axis=1))  # type: ignore[no-untyped-call]
         cs.append(crow)
+        q = delayed(_quality, pure=False)(flag_blocks[t, 0, 0], geometry)
+        quality.append(da.from_delayed(q, shape=(1, *geobox.shape.yx), dtype=np.uint8))  # type: ignore[no-untyped-call]
     cube = reflectance.copy(data=da.concatenate(rows, axis=0))  # type: ignore[no-untyped-call]
-    return Corrected(cube, cs)
+    return Corrected(cube, cs, da.concatenate(quality, axis=0))  # type: ignore[no-untyped-call]

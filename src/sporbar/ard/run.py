@@ -12,7 +12,8 @@ from sporbar.ard.correct import GRANULE_METADATA, correct
 from sporbar.ard.dem import corrections_record, tile_dem
 from sporbar.ard.gapfill import GAP_FILL_PROPERTY
 from sporbar.ard.load import SCL, Scene, load_dn, read_scenes, reflectance
-from sporbar.ard.mask import apply_mask, clear_mask
+from sporbar.ard.mask import apply_mask, clear_mask, quality_flags
+from sporbar.ard.quality import QUALITY_PROPERTY, quality_record, write_quality
 from sporbar.ard.terrain import terrain_normal
 from sporbar.ard.write import write_cube_computing, write_products
 from sporbar.bands import INDEX_BANDS, season_names
@@ -114,13 +115,16 @@ def make_ard(
         check_input_assets(s.item_path, s.item, [k for k in (*bands, SCL, *meta) if k in s.item.assets])
     dem = tile_dem(cfg, tile, geobox, lidar_item) if terrain != "none" else None
     dn = load_dn(scenes, [*bands, SCL], geobox=geobox)
-    clear = clear_mask(dn[SCL], ard["mask_classes"])
+    flags = quality_flags(dn[SCL], ard["mask_classes"], ard["mask"]["dilate_px"])
+    clear = clear_mask(dn[SCL], ard["mask_classes"], flags)
     refl = reflectance(dn, scenes, bands)
     c_values: list[list[Any]] = []
+    quality = flags.data
     if corrected:
         fixed = correct(refl, dn[SCL], scenes, geobox, terrain=terrain, brdf=brdf,
-                        normal=None if dem is None else terrain_normal(dem.heights, geobox), clear=clear)
-        refl, c_values = fixed.cube, fixed.c
+                        normal=None if dem is None else terrain_normal(dem.heights, geobox), clear=clear,
+                        flags=flags)
+        refl, c_values, quality = fixed.cube, fixed.c, fixed.quality
     cube = apply_mask(refl, clear)
     members = period_members(cube["time"].values, periods)
     counts = {p.id: int(m.sum()) for p, m in zip(periods, members, strict=True)}
@@ -135,8 +139,9 @@ def make_ard(
     folder = item_path.parent.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
-    cube_path, (c_computed,) = write_cube_computing(folder / "cube.zarr", cube, [c_values])
-    assets: dict[str, Path] = {"cube": cube_path}
+    cube_path, (c_computed, flags_np) = write_cube_computing(folder / "cube.zarr", cube, [c_values, quality])
+    assets: dict[str, Path] = {"cube": cube_path,
+                               "quality": write_quality(folder / "quality.tif", flags_np, geobox, scenes)}
     season = ard["season"]
     products = write_products(assets["cube"], folder, periods=periods, bands=ard["bands"], indices=ard["indices"],
                               geobox=geobox, threads=cfg.data["threads"], season_bands=season["bands"],
@@ -172,6 +177,7 @@ def make_ard(
         lineage += ("; where a period has no clear observation of a pixel, its composite is the nearest "
                     "period's (clear count 0)")
     item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed, folder))
+    item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, ard)
     if corrected:
         lineage += (f"; terrain correction {terrain}" + (f" with the DEM {dem.source}" if dem else "")
                     + f"; BRDF normalisation to nadir view {brdf}")

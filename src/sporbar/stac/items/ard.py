@@ -48,6 +48,40 @@ class PeriodLike(Protocol):
     def end(self) -> date: ...  # noqa: D102
 
 
+# the quality asset's bits (sporbar.ard.mask): bit, name, description
+QUALITY_BITS = (
+    (0, "nodata", "No data (SCL 0)"),
+    (1, "cloud", "Cloud (SCL 8, 9, 10 of ard.mask_classes), dilated by ard.mask.dilate_px"),
+    (2, "cloud_shadow", "Cloud shadow (SCL 3 of ard.mask_classes), dilated by ard.mask.dilate_px"),
+    (3, "snow", "Snow or ice (SCL 11): kept out of composites, counted"),
+    (4, "terrain_shadow", "Terrain shadow: cos(local illumination) <= 0 from the DEM and the sun angles"),
+)
+
+
+def _quality_asset(item: pystac.Item, key: str, path: Path, res: float) -> None:
+    """The per-pixel quality asset: one uint8 band of bit flags per scene (classification bitfields)."""
+    from pystac.extensions.classification import Bitfield, Classification, ClassificationExtension
+
+    a = pystac.Asset(
+        href=str(path),
+        media_type=ext.COG,
+        roles=["data", "quality"],
+        title="Per-pixel quality flags, one band per scene (bits: nodata, cloud, cloud shadow, snow, "
+              "terrain shadow)",
+    )
+    item.add_asset(key, a)
+    ClassificationExtension.ext(a, add_if_missing=True).bitfields = [
+        Bitfield.create(offset=bit, length=1, name=name, description=text, classes=[
+            Classification.create(value=0, name=f"no_{name}", description=f"not {name.replace('_', ' ')}"),
+            Classification.create(value=1, name=name, description=text),
+        ])
+        for bit, name, text in QUALITY_BITS
+    ]
+    RasterExtension.ext(a, add_if_missing=True).bands = [
+        RasterBand.create(data_type=DataType.UINT8, spatial_resolution=res)
+    ]
+
+
 def ard_item(
     tile: str,
     geobox: GeoBox,
@@ -69,7 +103,7 @@ def ard_item(
     Args:
         tile: grid tile id.
         geobox: the tile grid (EPSG:25833).
-        assets: asset key -> file (``composite-<p>``, ``clear-<p>``, ``cube``, ``season``).
+        assets: asset key -> file (``composite-<p>``, ``clear-<p>``, ``cube``, ``season``, ``quality``).
         bands: composite band names (reflectance bands then indices).
         cube_bands: band names in the cube.
         start: first day of the first period (UTC; see ``extent.period_span``).
@@ -116,6 +150,9 @@ def ard_item(
                 + ",".join(cube_bands),
             )
             item.add_asset(key, a)
+            continue
+        if key == "quality":
+            _quality_asset(item, key, path, res)
             continue
         if key == "season":
             a = pystac.Asset(

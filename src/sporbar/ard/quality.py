@@ -1,0 +1,54 @@
+"""The ARD item's per-pixel quality asset (one band of bit flags per scene) and its fractions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from odc.geo.geobox import GeoBox
+
+from sporbar.ard.composite import Period
+from sporbar.ard.load import Scene
+from sporbar.ard.mask import FLAGS, fractions
+from sporbar.raster import write_cog
+from sporbar.stac import extensions as ext
+
+QUALITY_PROPERTY = ext.SPORBAR_PREFIX + "quality"
+
+
+def write_quality(path: Path, flags: np.ndarray, geobox: GeoBox, scenes: Sequence[Scene]) -> Path:
+    """Write the (time, y, x) uint8 flags as a COG with one band per scene (named by scene id)."""
+    return write_cog(path, flags.astype(np.uint8), geobox, nodata=None, band_names=[s.id for s in scenes])
+
+
+def quality_record(
+    flags: np.ndarray,
+    scenes: Sequence[Scene],
+    periods: Sequence[Period],
+    members: Sequence[np.ndarray],
+    ard: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The item's ``sporbar:quality``: the flag bits, the masking rules, fractions per scene and in all.
+
+    Args:
+        flags: (time, y, x) quality flags as written to the ``quality`` asset.
+        scenes: the scenes, in time order.
+        periods: the compositing periods.
+        members: per period, a bool mask over time (scenes in it).
+        ard: the config's ``ard`` section (``mask_classes``, ``mask.dilate_px``).
+    """
+    snow_counts = {p.id: int(((flags[m] & FLAGS["snow"]) != 0).sum()) for p, m in zip(periods, members, strict=True)}
+    return {
+        "flags": dict(FLAGS),
+        "rules": {
+            "mask_classes": list(ard["mask_classes"]),
+            "dilate_px": int(ard["mask"]["dilate_px"]),
+            "snow": "SCL 11 is kept out of every composite and counted (flag snow, snow fractions)",
+            "terrain_shadow": "cos(i) <= 0 from the DEM and the sun angles; flagged, corrected, not masked",
+        },
+        "all": fractions(flags),
+        "snow_observations": snow_counts,
+        "scenes": {s.id: fractions(flags[i]) for i, s in enumerate(scenes)},
+    }
