@@ -217,3 +217,23 @@ def test_item_has_the_quality_asset_and_fractions(tiny, raw, tmp_path):  # noqa:
     for i, s in enumerate(q["scenes"].values()):
         assert s["clear"] == pytest.approx(float(((flags[i] & NOT_CLEAR) == 0).mean()), abs=1e-6)
     assert q["all"]["cloud"] > 0 and q["snow_observations"] == {"early": 0, "late": 0}
+
+
+def test_c_within_ndvi_strata_is_not_tilted_by_land_cover_that_follows_the_terrain():
+    from sporbar.ard.terrain import ndvi_strata
+
+    rng = np.random.default_rng(5)
+    cos_i = rng.uniform(0.3, 1.0, 20000)
+    steep = cos_i < 0.55  # bright rock on the steep, badly lit slopes; dark forest elsewhere
+    flat = np.where(steep, 0.30, 0.12)
+    c_true, cos_sun = 0.4, 0.8
+    refl = flat * (cos_i + c_true) / (cos_sun + c_true) * rng.normal(1, 0.01, cos_i.size)
+    ndvi_red = np.where(steep, 0.25, 0.03)  # rock: low NDVI; forest: high
+    ndvi_nir = np.where(steep, 0.30, 0.30)
+    sample = np.ones(cos_i.size, bool)
+    plain = estimate_c(refl, cos_i, sample)
+    strata = ndvi_strata(ndvi_red, ndvi_nir, sample, 5)
+    assert set(np.unique(strata)) <= {0, 1, 2, 3, 4} and (strata >= 0).all()
+    within = estimate_c(refl, cos_i, sample, strata)
+    assert within == pytest.approx(c_true, abs=0.03)
+    assert math.isnan(plain) or abs(plain - c_true) > 0.3  # the pooled line is tilted by the rock

@@ -25,7 +25,7 @@ from sporbar.ard.angles import NodeAngles, angles_at_nodes, read_angle_grids, up
 from sporbar.ard.brdf import COEFFICIENTS, c_factor
 from sporbar.ard.load import Scene
 from sporbar.ard.mask import TERRAIN_SHADOW
-from sporbar.ard.terrain import SAMPLE_SCL, TerrainNormal, correction_factor, estimate_c
+from sporbar.ard.terrain import SAMPLE_SCL, TerrainNormal, correction_factor, estimate_c, ndvi_strata
 from sporbar.errors import InputDataError
 from sporbar.stac.record import asset_path
 
@@ -82,10 +82,14 @@ def brdf_factor(band: str, nodes: NodeAngles, shape: tuple[int, int]) -> np.ndar
     return upsample(f, nodes.rows, nodes.cols, shape)
 
 
-def _estimate(block: np.ndarray, geometry: Geometry, sample: np.ndarray) -> float:
+def _strata(red: np.ndarray, nir: np.ndarray, sample: np.ndarray, k: int) -> np.ndarray:
+    return ndvi_strata(red[0, 0], nir[0, 0], sample[0], k)
+
+
+def _estimate(block: np.ndarray, geometry: Geometry, sample: np.ndarray, strata: np.ndarray | None) -> float:
     if geometry.cos_i is None:
         return float("nan")
-    return estimate_c(block[0, 0], geometry.cos_i, sample[0])
+    return estimate_c(block[0, 0], geometry.cos_i, sample[0], strata)
 
 
 def _correct(block: np.ndarray, geometry: Geometry, c: float, normal: TerrainNormal | None,
@@ -133,6 +137,7 @@ def correct(
     normal: TerrainNormal | None,
     clear: xr.DataArray,
     flags: xr.DataArray,
+    strata: int = 1,
 ) -> Corrected:
     """Terrain-correct then BRDF-normalise ``reflectance`` (lazy).
 
@@ -147,6 +152,8 @@ def correct(
         clear: (time, y, x) bool, pixels not masked (the regression uses the clear ones of
             :data:`sporbar.ard.terrain.SAMPLE_SCL`).
         flags: (time, y, x) uint8 quality flags of the SCL (:func:`sporbar.ard.mask.quality_flags`).
+        strata: NDVI strata of the regression (:func:`sporbar.ard.terrain.estimate_c`; 1: one,
+            Teillet's plain regression; without B04 and B08 in the cube, 1).
 
     Returns:
         The corrected cube and the ``c`` values to compute along with it.
@@ -168,11 +175,14 @@ def correct(
     # one graph node each for the normal and the scenes, so Dask does not hash them per task
     normal_d = delayed(normal, pure=False)
     rows, cs, quality = [], [], []
+    k = strata if strata > 1 and {"B04", "B08"} <= set(bands) else 1
     for t, scene in enumerate(scenes):
         geometry = delayed(scene_geometry, pure=False)(delayed(scene, pure=False), geobox, normal_d)
+        labels = None if k == 1 else delayed(_strata, pure=False)(
+            blocks[t, bands.index("B04"), 0, 0], blocks[t, bands.index("B08"), 0, 0], samples[t, 0, 0], k)
         row, crow = [], []
         for b, band in enumerate(bands):
-            c = delayed(_estimate, pure=False)(blocks[t, b, 0, 0], geometry, samples[t, 0, 0])
+            c = delayed(_estimate, pure=False)(blocks[t, b, 0, 0], geometry, samples[t, 0, 0], labels)
             out = delayed(_correct, pure=False)(blocks[t, b, 0, 0], geometry, c, normal_d, band, terrain, brdf)
             row.append(da.from_delayed(out, shape=shape, dtype=np.float32))  # type: ignore[no-untyped-call]
             crow.append(c)

@@ -107,6 +107,7 @@ def corrections_record(
     scenes: Sequence[Scene],
     bands: Sequence[str],
     c_values: Sequence[Sequence[float]],
+    strata: int,
     item_folder: Path,
 ) -> dict[str, Any]:
     """The ARD item properties that state the corrections, their parameters and the DEM.
@@ -118,6 +119,7 @@ def corrections_record(
         scenes: the scenes, in cube order.
         bands: the cube's bands.
         c_values: per scene, per band, the estimated ``c`` (NaN: band left uncorrected).
+        strata: the NDVI strata of the regression.
         item_folder: the ARD item's folder (DEM hrefs are relative to it).
     """
     t: dict[str, Any] = {"method": terrain}
@@ -129,9 +131,11 @@ def corrections_record(
             "sample_scl_classes": list(SAMPLE_SCL),
             "min_sample": MIN_SAMPLE,
             "factor_max": FACTOR_MAX,
-            "rule": "c per scene and band from the regression of reflectance on cos(i) over clear pixels of "
-                    "the sample classes; c null: too few pixels or no positive slope, band left uncorrected; "
+            "rule": "c per scene and band from the regression of reflectance (divided by its NDVI stratum's "
+                    "mean) on cos(i) (centred on it) over the clear pixels of the sample classes; c null: fewer "
+                    "than min_sample pixels or no positive slope, band left uncorrected; "
                     "c < 0 taken as 0; cos(i) <= 0 (terrain shadow) taken as 0; pixels without DEM uncorrected",
+            "ndvi_strata": strata,
             "c": {s.id: {b: _round(c) for b, c in zip(bands, row, strict=True)}
                   for s, row in zip(scenes, c_values, strict=True)},
         })

@@ -123,7 +123,7 @@ def make_ard(
     if corrected:
         fixed = correct(refl, dn[SCL], scenes, geobox, terrain=terrain, brdf=brdf,
                         normal=None if dem is None else terrain_normal(dem.heights, geobox), clear=clear,
-                        flags=flags)
+                        flags=flags, strata=ard["terrain"]["strata"])
         refl, c_values, quality = fixed.cube, fixed.c, fixed.quality
     cube = apply_mask(refl, clear)
     members = period_members(cube["time"].values, periods)
@@ -176,7 +176,8 @@ def make_ard(
         item.properties[GAP_FILL_PROPERTY] = {"method": ard["gap_fill"], "filled": products.filled}
         lineage += ("; where a period has no clear observation of a pixel, its composite is the nearest "
                     "period's (clear count 0)")
-    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed, folder))
+    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed,
+                                              ard["terrain"]["strata"], folder))
     item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, ard)
     if corrected:
         lineage += (f"; terrain correction {terrain}" + (f" with the DEM {dem.source}" if dem else "")

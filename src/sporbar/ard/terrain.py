@@ -2,7 +2,8 @@
 
 The local illumination ``cos(i)`` of a pixel is the cosine of the angle between the sun and
 the terrain normal from the DEM. Per scene and band, reflectance is regressed on ``cos(i)``
-over the tile's clear land pixels (``rho = m cos(i) + b``), ``c = b / m``, and
+over the tile's clear land pixels (``rho = m cos(i) + b``), ``c = b / m`` (Teillet), within NDVI
+strata so land cover that follows the terrain does not bias it (:func:`estimate_c`), and
 
 * C-correction: ``rho_h = rho (cos(sz) + c) / (cos(i) + c)``
 * SCS+C:        ``rho_h = rho (cos(slope) cos(sz) + c) / (cos(i) + c)``
@@ -28,6 +29,7 @@ from sporbar.errors import InputDataError
 METHODS = ("c-correction", "scs+c", "none")
 SAMPLE_SCL = (4, 5)  # Sen2Cor vegetation, not vegetated: the pixels c is estimated from
 MIN_SAMPLE = 500  # pixels needed to estimate c
+MIN_STRATUM = 50  # pixels a stratum needs to take part
 FACTOR_MAX = 4.0  # largest factor applied (deep terrain shadow would otherwise explode)
 
 
@@ -75,26 +77,70 @@ def illumination(normal: TerrainNormal, sun_zenith: np.ndarray, sun_azimuth: np.
     return out
 
 
-def estimate_c(reflectance: np.ndarray, cos_i: np.ndarray, sample: np.ndarray) -> float:
-    """``c = b / m`` of the regression ``reflectance = m cos(i) + b`` over ``sample``; NaN if none (see module).
+def ndvi_strata(red: np.ndarray, nir: np.ndarray, sample: np.ndarray, k: int) -> np.ndarray:
+    """Stratum (0..k-1) of each pixel by NDVI, edges the NDVI quantiles of the ``sample`` pixels; -1: no NDVI.
+
+    NDVI barely changes with illumination, so a stratum holds one kind of surface whatever its slope
+    (Szantoi and Simonetti 2013): the regression within it sees illumination, not land cover.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndvi = (nir - red) / (nir + red)
+    ok = np.isfinite(ndvi)
+    out = np.full(ndvi.shape, -1, np.int8)
+    use = ok & sample
+    if k <= 1 or not use.any():
+        out[ok] = 0
+        return out
+    edges = np.quantile(ndvi[use], np.linspace(0, 1, k + 1)[1:-1])
+    out[ok] = np.searchsorted(edges, ndvi[ok], side="right").astype(np.int8)
+    return out
+
+
+def estimate_c(
+    reflectance: np.ndarray, cos_i: np.ndarray, sample: np.ndarray, strata: np.ndarray | None = None
+) -> float:
+    """``c`` of the regression of reflectance on ``cos(i)`` over ``sample``, within NDVI strata; NaN if none.
+
+    Within each stratum reflectance is divided by the stratum's mean and ``cos(i)`` centred on
+    the stratum's mean; one line through all of them gives the slope ``m'`` (``1 / (cos(i) + c)``
+    of the C model), so ``c = 1 / m' - mean cos(i)``. With one stratum this is Teillet's
+    ``c = b / m`` of ``reflectance = m cos(i) + b``; with several, land covers that follow the
+    terrain (bright rock on steep slopes, farmland in the flat valley) do not tilt the line.
 
     Args:
         reflectance: (y, x), NaN where no data.
         cos_i: (y, x) local illumination, NaN where no DEM.
         sample: (y, x) bool, the pixels the regression may use.
+        strata: (y, x) stratum 0.. of each pixel (-1: none, :func:`ndvi_strata`); None: one stratum.
+
+    Returns:
+        ``c`` (>= 0); NaN with fewer than MIN_SAMPLE pixels or ``m' <= 0`` (see the module's rules).
     """
     use = sample & np.isfinite(reflectance) & np.isfinite(cos_i)
-    n = int(use.sum())
-    if n < MIN_SAMPLE:
+    if strata is not None:
+        use &= strata >= 0
+    idx = strata[use].astype(np.intp) if strata is not None else np.zeros(int(use.sum()), np.intp)
+    if idx.size < MIN_SAMPLE:
         return float("nan")
     x = cos_i[use].astype(np.float64)
     y = reflectance[use].astype(np.float64)
-    xm, ym = x.mean(), y.mean()
-    sxx = float(np.dot(x - xm, x - xm))
-    m = float(np.dot(x - xm, y - ym)) / sxx if sxx > 0 else 0.0
-    if m <= 0:
+    k = int(idx.max()) + 1
+    n = np.bincount(idx, minlength=k).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xm = np.bincount(idx, x, minlength=k) / n
+        ym = np.bincount(idx, y, minlength=k) / n
+    dx = x - xm[idx]
+    sxx = np.bincount(idx, dx * dx, minlength=k)
+    ok = (n >= MIN_STRATUM) & (sxx > 0) & (ym > 0)
+    keep = ok[idx]
+    if keep.sum() < MIN_SAMPLE:
         return float("nan")
-    return max(float(ym - m * xm) / m, 0.0)
+    dxk = dx[keep]
+    slope = float(np.dot(dxk, y[keep] / ym[idx][keep] - 1) / np.dot(dxk, dxk))
+    if slope <= 0:
+        return float("nan")
+    x_mean = float(np.sum(sxx[ok] * xm[ok]) / np.sum(sxx[ok]))
+    return max(1 / slope - x_mean, 0.0)
 
 
 def correction_factor(
@@ -112,8 +158,6 @@ def correction_factor(
     Raises:
         ValueError: an unknown method.
     """
-    if not np.isfinite(c):
-        return np.ones(cos_i.shape, np.float32)
     if method == "c-correction":
         reference = cos_sun
     elif method == "scs+c":
@@ -122,7 +166,8 @@ def correction_factor(
         raise ValueError(f"unknown terrain correction method {method!r} (use one of {', '.join(METHODS)})")
     with np.errstate(divide="ignore", invalid="ignore"):
         f = (reference + c) / (np.maximum(cos_i, 0.0) + c)
-    out: np.ndarray = np.where(np.isfinite(cos_i), np.minimum(f, FACTOR_MAX), 1.0).astype(np.float32)
+    ok = np.isfinite(cos_i) & bool(np.isfinite(c))
+    out: np.ndarray = np.where(ok, np.minimum(f, FACTOR_MAX), 1.0).astype(np.float32)
     return out
 
 
