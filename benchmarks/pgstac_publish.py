@@ -21,9 +21,7 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -31,6 +29,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _serve import serving
 
 from sporbar.stac import extensions as ext
 from sporbar.stac.pgstac import load_records
@@ -105,12 +105,6 @@ def items(n: int, seed: int = 42) -> Iterator[dict[str, Any]]:
             },
             "links": [{"rel": "derived_from", "href": f"collections/bench-raw/items/bench-raw-{(i // 4) * 4 + 3:07d}"}],
         }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -192,71 +186,58 @@ def main(argv: list[str] | None = None) -> int:
     rows.append((f"re-publish {sample:,} items (upsert, unchanged)", f"{sample / re_s:,.0f} items/s ({re_s:.1f} s)"))
 
     # 3. searches through the API
-    port = free_port()
-    env = dict(os.environ)
-    if dsn:
-        env["SPORBAR_PGSTAC_DSN"] = dsn
     root = Path(__file__).resolve().parents[1] / "results"
     root.mkdir(exist_ok=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sporbar.cli.serve", "--port", str(port), "--data-root", str(root)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/api"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        lat, lon = 63.4, 10.4
-        queries: dict[str, dict[str, Any]] = {
-            "collection": {"collections": ["bench-maps"]},
-            "bbox 1x1 deg": {"bbox": [lon, lat, lon + 1, lat + 1]},
-            "datetime 1 month": {"datetime": "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z"},
-            "collection+bbox+datetime": {
-                "collections": ["bench-maps"],
-                "bbox": [lon, lat, lon + 2, lat + 2],
-                "datetime": "2024-05-01T00:00:00Z/2024-09-30T23:59:59Z",
-            },
-            "cql2 processing:software.sporbar": {
-                "filter-lang": "cql2-json",
-                "filter": {"op": "=", "args": [{"property": "processing:software.sporbar"}, "0.2.0"]},
-            },
-            "cql2 class + collection": {
-                "collections": ["bench-maps"],
-                "filter-lang": "cql2-json",
-                "filter": {"op": "a_contains", "args": [{"property": ext.SPORBAR_CLASSES}, ["mire"]]},
-            },
-            "cql2 model version of a map": {
-                "filter-lang": "cql2-json",
-                "filter": {"op": "=", "args": [{"property": ext.SPORBAR_MODEL}, f"model-rf-{0:012x}"]},
-            },
-            "cql2 model accuracy >= 0.95": {
-                "filter-lang": "cql2-json",
-                "filter": {"op": ">=", "args": [{"property": "sporbar:metrics.overall_accuracy"}, 0.95]},
-            },
-            "cql2 code version": {
-                "filter-lang": "cql2-json",
-                "filter": {"op": "=", "args": [{"property": ext.SPORBAR_CODE_VERSION}, f"git:{0:040x}"]},
-            },
-            "item by id": {"ids": [f"bench-maps-{(a.items // 2) // 4 * 4:07d}"], "collections": ["bench-maps"]},
-        }
-        for name, body in queries.items():
-            found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
-            rows.append((f"search: {name} ({found} on page 1)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"))
-        # the same property searches without the queryables' indexes: what publish gave before
-        drop_queryable_indexes(dsn)
-        for name, body in queries.items():
-            if "filter" in body:
+        with serving(root, dsn) as server_base:
+            base = server_base + "/api"
+            lat, lon = 63.4, 10.4
+            queries: dict[str, dict[str, Any]] = {
+                "collection": {"collections": ["bench-maps"]},
+                "bbox 1x1 deg": {"bbox": [lon, lat, lon + 1, lat + 1]},
+                "datetime 1 month": {"datetime": "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z"},
+                "collection+bbox+datetime": {
+                    "collections": ["bench-maps"],
+                    "bbox": [lon, lat, lon + 2, lat + 2],
+                    "datetime": "2024-05-01T00:00:00Z/2024-09-30T23:59:59Z",
+                },
+                "cql2 processing:software.sporbar": {
+                    "filter-lang": "cql2-json",
+                    "filter": {"op": "=", "args": [{"property": "processing:software.sporbar"}, "0.2.0"]},
+                },
+                "cql2 class + collection": {
+                    "collections": ["bench-maps"],
+                    "filter-lang": "cql2-json",
+                    "filter": {"op": "a_contains", "args": [{"property": ext.SPORBAR_CLASSES}, ["mire"]]},
+                },
+                "cql2 model version of a map": {
+                    "filter-lang": "cql2-json",
+                    "filter": {"op": "=", "args": [{"property": ext.SPORBAR_MODEL}, f"model-rf-{0:012x}"]},
+                },
+                "cql2 model accuracy >= 0.95": {
+                    "filter-lang": "cql2-json",
+                    "filter": {"op": ">=", "args": [{"property": "sporbar:metrics.overall_accuracy"}, 0.95]},
+                },
+                "cql2 code version": {
+                    "filter-lang": "cql2-json",
+                    "filter": {"op": "=", "args": [{"property": ext.SPORBAR_CODE_VERSION}, f"git:{0:040x}"]},
+                },
+                "item by id": {"ids": [f"bench-maps-{(a.items // 2) // 4 * 4:07d}"], "collections": ["bench-maps"]},
+            }
+            for name, body in queries.items():
                 found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
                 rows.append(
-                    (f"  without its index: {name}", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
+                    (f"search: {name} ({found} on page 1)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
                 )
+            # the same property searches without the queryables' indexes: what publish gave before
+            drop_queryable_indexes(dsn)
+            for name, body in queries.items():
+                if "filter" in body:
+                    found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
+                    rows.append(
+                        (f"  without its index: {name}", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
+                    )
     finally:
-        server.terminate()
-        server.wait(timeout=20)
         if not a.keep:
             drop(dsn)
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from urllib.parse import urlencode
 
 import morecantile
 import numpy as np
+from _serve import serving
 
 from sporbar.grid import NationalGrid
 from sporbar.raster import write_cog
@@ -55,12 +54,6 @@ CLASSES = [
 ]
 ORIGIN = (260_000, 7_020_000)  # EPSG:25833 metres, near Trondheim
 TMS = morecantile.tms.get("WebMercatorQuad")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def classes_array(shape: tuple[int, int], seed: int) -> np.ndarray:
@@ -191,39 +184,25 @@ def main(argv: list[str] | None = None) -> int:
         items = write_maps(root, grid, a.side)
         load_records([collection(items)], items, a.dsn)
         rows.append((f"write + publish {len(items)} map tiles", f"{time.perf_counter() - t:.1f} s"))
-        port = free_port()
-        env = {**os.environ, **({"SPORBAR_PGSTAC_DSN": a.dsn} if a.dsn else {})}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "sporbar.cli.serve", "--port", str(port), "--data-root", str(root)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(base + "/api/", timeout=2).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            render = next(iter(legend_renders(items[0]["assets"]).values()))
-            query = "?" + urlencode(render_query(render), doseq=True)
-            item = items[len(items) // 2]
-            item_base = f"{base}/tiles/collections/{COLLECTION}/items/{item['id']}/tiles/WebMercatorQuad"
-            z13 = tiles_inside(item["bbox"], 13, 8)
-            urls = [f"{item_base}/{z}/{x}/{y}.png{query}" for z, x, y in z13]
-            rows.append((f"item tile, zoom 13 ({len(urls)} tiles)", latency(urls, a.reps)))
+            with serving(root, a.dsn) as base:
+                render = next(iter(legend_renders(items[0]["assets"]).values()))
+                query = "?" + urlencode(render_query(render), doseq=True)
+                item = items[len(items) // 2]
+                item_base = f"{base}/tiles/collections/{COLLECTION}/items/{item['id']}/tiles/WebMercatorQuad"
+                z13 = tiles_inside(item["bbox"], 13, 8)
+                urls = [f"{item_base}/{z}/{x}/{y}.png{query}" for z, x, y in z13]
+                rows.append((f"item tile, zoom 13 ({len(urls)} tiles)", latency(urls, a.reps)))
 
-            mosaic = json.loads(get(f"{base}/tiles/mosaics/{COLLECTION}"))
-            mosaic_base = f"{base}/tiles/searches/{mosaic['id']}/tiles/WebMercatorQuad"
-            urls = [f"{mosaic_base}/{z}/{x}/{y}.png{query}" for z, x, y in z13]
-            rows.append((f"mosaic tile, zoom 13 ({len(urls)} tiles)", latency(urls, a.reps)))
-            area = collection(items)["extent"]["spatial"]["bbox"][0]
-            z10 = [(t.z, t.x, t.y) for t in TMS.tiles(*area, zooms=[10])]
-            urls = with_data([f"{mosaic_base}/{z}/{x}/{y}.png{query}" for z, x, y in z10])
-            rows.append((f"mosaic tile, zoom 10 ({len(urls)} tiles over the area)", latency(urls, a.reps)))
+                mosaic = json.loads(get(f"{base}/tiles/mosaics/{COLLECTION}"))
+                mosaic_base = f"{base}/tiles/searches/{mosaic['id']}/tiles/WebMercatorQuad"
+                urls = [f"{mosaic_base}/{z}/{x}/{y}.png{query}" for z, x, y in z13]
+                rows.append((f"mosaic tile, zoom 13 ({len(urls)} tiles)", latency(urls, a.reps)))
+                area = collection(items)["extent"]["spatial"]["bbox"][0]
+                z10 = [(t.z, t.x, t.y) for t in TMS.tiles(*area, zooms=[10])]
+                urls = with_data([f"{mosaic_base}/{z}/{x}/{y}.png{query}" for z, x, y in z10])
+                rows.append((f"mosaic tile, zoom 10 ({len(urls)} tiles over the area)", latency(urls, a.reps)))
         finally:
-            server.terminate()
-            server.wait(timeout=20)
             drop(a.dsn)
 
     width = max(len(r[0]) for r in rows)

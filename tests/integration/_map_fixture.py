@@ -8,6 +8,8 @@ Tile 2 (east): heath (3), with a no-data (0) strip along its north edge.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,40 @@ def build_map_chain(tmp: Path) -> Any:
 def map_item_json(path: Path) -> dict[str, Any]:
     """The map item as written."""
     return json.loads(path.read_text())
+
+
+@contextmanager
+def served_map_chain(tmp: Path, *, wait: str) -> Iterator[dict[str, Any]]:
+    """Two real map tiles published (static catalog, approved, loaded into a private pgstac) and
+    `sporbar serve` on them; yields chain, server, legend colours and ``tmp``; stops everything after.
+
+    Args:
+        tmp: a fresh folder.
+        wait: the path to wait for before yielding (``/api/``, ``/browser/``).
+    """
+    from _services import Server, dsn, pg_dir, start_postgres, stop_postgres
+    from click.testing import CliRunner
+
+    from sporbar.cli.main import cli
+    from sporbar.cli.publish import publish
+
+    chain = build_map_chain(tmp)
+    pg_folder = pg_dir()
+    pg = start_postgres(pg_folder)
+    server = None
+    try:
+        runner = CliRunner()
+        built = runner.invoke(publish, ["-c", str(chain.cfg_path), "-o", str(chain.catalog), *map(str, chain.maps)])
+        assert built.exit_code == 0, built.output
+        approved = runner.invoke(cli, ["approve", "--all", "--by", "Test Owner", "-c", str(chain.cfg_path)])
+        assert approved.exit_code == 0, approved.output
+        args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
+        loaded = runner.invoke(publish, [*args, "--asset-base-url", "/data/"], catch_exceptions=False)
+        assert loaded.exit_code == 0, loaded.output
+        server = Server(["--data-root", str(chain.root)], env=pg, log=tmp / "serve.log")
+        server.wait(wait)
+        yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg), "tmp": tmp}
+    finally:
+        if server is not None:
+            server.stop()
+        stop_postgres(pg_folder)

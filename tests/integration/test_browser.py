@@ -164,35 +164,12 @@ def _pixels_near(png: Path, rgb: tuple[int, int, int], tolerance: int = 12) -> i
 @pytest.fixture(scope="module")
 def api_stack(site: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Two real map tiles published into pgstac; `sporbar serve` with the API, tiles and the browser."""
-    from _map_fixture import build_map_chain, class_colours
-    from _services import dsn, pg_dir, start_postgres, stop_postgres
-    from click.testing import CliRunner
-
-    from sporbar.cli.main import cli
-    from sporbar.cli.publish import publish
+    from _map_fixture import served_map_chain
 
     tmp = site["tmp"] / "api"
     tmp.mkdir()
-    chain = build_map_chain(tmp)
-    pg_folder = pg_dir()
-    pg = start_postgres(pg_folder)
-    server = None
-    try:
-        runner = CliRunner()
-        built = runner.invoke(publish, ["-c", str(chain.cfg_path), "-o", str(chain.catalog), *map(str, chain.maps)])
-        assert built.exit_code == 0, built.output
-        approved = runner.invoke(cli, ["approve", "--all", "--by", "Test Owner", "-c", str(chain.cfg_path)])
-        assert approved.exit_code == 0, approved.output
-        args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
-        loaded = runner.invoke(publish, [*args, "--asset-base-url", "/data/"], catch_exceptions=False)
-        assert loaded.exit_code == 0, loaded.output
-        server = Server(["--data-root", str(chain.root)], env=pg, log=tmp / "serve.log")
-        server.wait("/browser/")
-        yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg)}
-    finally:
-        if server is not None:
-            server.stop()
-        stop_postgres(pg_folder)
+    with served_map_chain(tmp, wait="/browser/") as stack:
+        yield stack
 
 
 def test_browser_api_map_item_draws_the_class_map(site, api_stack) -> None:

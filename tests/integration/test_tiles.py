@@ -13,12 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _map_fixture import FOREST, HEATH, WATER, build_map_chain, class_colours
-from _services import Server, dsn, pg_dir, require_root, start_postgres, stop_postgres
-from click.testing import CliRunner
+from _map_fixture import FOREST, HEATH, WATER, served_map_chain
+from _services import Server, require_root
 
-from sporbar.cli.main import cli
-from sporbar.cli.publish import publish
 from sporbar.stac import extensions as ext
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
@@ -31,27 +28,8 @@ LAYER_SUFFIX = f"_{WEB_MERCATOR}_classes-legend"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """PostgreSQL+pgstac with two real map tiles published, and `sporbar serve` on it."""
     require_root("the tiles test")
-    tmp = tmp_path_factory.mktemp("tiles")
-    chain = build_map_chain(tmp)
-    pg_folder = pg_dir()
-    pg = start_postgres(pg_folder)
-    server = None
-    try:
-        runner = CliRunner()
-        built = runner.invoke(publish, ["-c", str(chain.cfg_path), "-o", str(chain.catalog), *map(str, chain.maps)])
-        assert built.exit_code == 0, built.output
-        approved = runner.invoke(cli, ["approve", "--all", "--by", "Test Owner", "-c", str(chain.cfg_path)])
-        assert approved.exit_code == 0, approved.output
-        args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
-        loaded = runner.invoke(publish, [*args, "--asset-base-url", "/data/"], catch_exceptions=False)
-        assert loaded.exit_code == 0, loaded.output
-        server = Server(["--data-root", str(chain.root)], env=pg, log=tmp / "serve.log")
-        server.wait("/api/")
-        yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg), "tmp": tmp}
-    finally:
-        if server is not None:
-            server.stop()
-        stop_postgres(pg_folder)
+    with served_map_chain(tmp_path_factory.mktemp("tiles"), wait="/api/") as stack:
+        yield stack
 
 
 def _item_ids(stack: dict[str, Any]) -> list[str]:
