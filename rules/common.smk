@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+from sporbar.bands import s1_enabled
 from sporbar.config import Config, config_warnings, validate as validate_config
 from sporbar.workflow import plan
 from sporbar.workflow.effective import write_effective_config
@@ -106,8 +107,8 @@ def s1_items(wildcards):
 
 
 # The Sentinel-1 ARD job manifests samples and predict read (features), while sources.sentinel1 is on.
-S1_ARD_JOBS = expand(PAT["s1_ard_job"], block=BLOCKS) if plan.s1_source(CFG) != "none" else []
-S1_ARD_JOB = [PAT["s1_ard_job"]] if plan.s1_source(CFG) != "none" else []
+S1_ARD_JOBS = expand(PAT["s1_ard_job"], block=BLOCKS) if s1_enabled(CFG.data) else []
+S1_ARD_JOB = [PAT["s1_ard_job"]] if s1_enabled(CFG.data) else []
 
 
 def s1_predict_args(wildcards, input):

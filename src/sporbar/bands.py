@@ -161,5 +161,9 @@ def s1_band_names(period: str) -> list[str]:
 
 
 def s1_enabled(data: Mapping[str, Any]) -> bool:
-    """Whether the config (validated data) uses Sentinel-1: ``sources.sentinel1.source`` is not ``none``."""
-    return str((data["sources"].get("sentinel1") or {}).get("source", "none")) != "none"
+    """Whether the config (validated data) makes Sentinel-1 ARD and model features of it.
+
+    ``sources.sentinel1.source`` is not ``none`` (scenes are fetched) and ``s1_ard.enabled`` is not false.
+    """
+    fetched = str((data["sources"].get("sentinel1") or {}).get("source", "none")) != "none"
+    return fetched and bool((data.get("s1_ard") or {}).get("enabled", True))

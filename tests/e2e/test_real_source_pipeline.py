@@ -66,6 +66,8 @@ def local_run(tmp_path_factory: pytest.TempPathFactory):
             serve_hub(hub, drop_second=True)
             data["sources"]["sentinel1"] = {"source": "dhus", "sensor_mode": "IW", "polarisation": "VV VH",
                                             "dhus": {"api_url": hub.url("/apihub/")}}
+            # the recorded product lies in France: fetched and catalogued, no ARD or features of it
+            data["s1_ard"] = {"enabled": False}
         cfg_path = write_config(work / "config.yaml", data)
         r = snakemake("--configfile", str(cfg_path), cwd=work)
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]

@@ -43,7 +43,7 @@ def test_every_demo_item_is_reproduced_bit_for_bit(run: dict) -> None:
         commands.add(r.command)
     failures = [r.render() for r in reports if r.verdict != Verdict.IDENTICAL]
     assert not failures, summary(reports) + "\n\n" + "\n\n".join(failures)
-    assert commands == {"fetch s2", "fetch lidar", "fetch labels", "ard", "lidar", "samples",
+    assert commands == {"fetch s2", "fetch s1", "fetch lidar", "fetch labels", "ard", "s1-ard", "lidar", "samples",
                         "train", "predict", "validation-sample", "assess"}
     assert len(reports) == len(items) > 10
     # every asset of every item was compared

@@ -126,3 +126,22 @@ def test_plan_scales_linearly_for_a_national_run(tmp_path: Path) -> None:
     # 4 x the tiles (and deliveries): linear work is 4 x the calls; a look-up that scanned every
     # tile or delivery per question would be 16 x.
     assert 3.5 < ratio < 4.5, ratio
+
+
+def test_sentinel1_fetched_but_not_used_when_s1_ard_is_off(tmp_path: Path) -> None:
+    from conftest import write_config
+
+    from sporbar.bands import s1_enabled
+    from sporbar.training.features import feature_names
+
+    data = small_config(tmp_path / "results")
+    assert data["sources"]["sentinel1"]["source"] == "demo"  # the demo config has Sentinel-1 on
+    on = load(write_config(tmp_path / "on.yaml", data))
+    data["s1_ard"] = {"enabled": False}
+    off = load(write_config(tmp_path / "off.yaml", data))
+    assert s1_enabled(on.data) and not s1_enabled(off.data)
+    assert plan.s1_source(off) == "demo" and plan.s1_scene_ids(off) == plan.s1_scene_ids(on)  # still fetched
+    s1_ard = {plan.path(on, "s1_ard", tile=t) for t in on.tiles}
+    assert s1_ard <= set(plan.all_outputs(on)) and not s1_ard & set(plan.all_outputs(off))
+    assert any("_vv_" in n for n in feature_names(on)) and not any("_vv_" in n for n in feature_names(off))
+    assert plan.stage_hash(on, "samples") != plan.stage_hash(off, "samples")

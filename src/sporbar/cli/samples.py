@@ -40,6 +40,7 @@ def samples(
           results/ard/sentinel-2-l2a/*/item.json results/lidar/products/*/item.json
       $ sporbar samples -c config/config.yaml --all-tiles --manifest results/jobs/samples/demo-gauldal.json
     """
+    from sporbar.bands import s1_enabled
     from sporbar.stac.versions import version_path
     from sporbar.training.run import run_samples, split_inputs
     from sporbar.workflow import plan
@@ -52,7 +53,7 @@ def samples(
         labels = plan.path(cfg, "raw_labels", area=cfg.data["area"]["name"])
         ard = [plan.path(cfg, "ard", tile=t) for t in cfg.tiles]
         lidar = [plan.path(cfg, "lidar_products", tile=t) for t in cfg.tiles]
-        s1 = [plan.path(cfg, "s1_ard", tile=t) for t in cfg.tiles] if plan.s1_source(cfg) != "none" else []
+        s1 = [plan.path(cfg, "s1_ard", tile=t) for t in cfg.tiles] if s1_enabled(cfg.data) else []
     else:
         labels, ard, lidar, s1 = split_inputs(expand_items(inputs))
     area = cfg.data["area"]["name"]

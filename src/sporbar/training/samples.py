@@ -129,6 +129,7 @@ def extract_samples(
     names = feature_names(cfg)
     required = required_mask(names)
     labels = read_labels(Path(labels_path), cfg)
+    seen = np.zeros(len(names), bool)  # features with data at some labelled pixel
     cand_feat: list[np.ndarray] = []
     cand_meta: list[np.ndarray] = []  # (tile index, row, col, class value)
     for t_index, t in enumerate(sorted(tiles, key=lambda t: t.tile)):
@@ -141,6 +142,7 @@ def extract_samples(
         stack = feature_stack(cfg, t.tile, t.ard, t.lidar, t.s1)
         feats = stack[:, rows, cols].T
         finite = np.isfinite(feats[:, required]).all(axis=1)
+        seen |= np.isfinite(feats).any(axis=0)
         log.info(
             "samples: tile %s: %d labelled pixels, %d dropped for NaN features",
             t.tile,
@@ -152,11 +154,13 @@ def extract_samples(
             np.stack([np.full(rows.size, t_index), rows, cols, klass[rows, cols]], axis=1)[finite]
         )
     if not sum(len(m) for m in cand_meta):
-        # no labelled pixel, or none with every feature finite (NaN composites, no lidar)
+        # no labelled pixel, or none with every feature finite (NaN composites, no lidar, no S1 scene)
+        empty = [n for n, needed, ok in zip(names, required, seen, strict=True) if needed and not ok]
         raise InputDataError(
             f"{labels_path}: no labelled pixel has data in every feature on tiles "
             f"{[t.tile for t in tiles]}; check that the labels overlap the area and that the "
             "ARD composites and lidar products of those tiles hold data"
+            + (f"; these features have data at no labelled pixel: {empty}" if empty else "")
         )
     feat = np.concatenate(cand_feat).astype(np.float32)
     meta = np.concatenate(cand_meta).astype(np.int64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from sporbar.bands import s1_enabled
 from sporbar.config import Config, demo_reference_unused
 from sporbar.demo.names import demo_lidar_tile_ids, demo_s1_scene_ids, demo_scene_ids, lidar_tile_bounds
 from sporbar.workflow.lidar_index import Bounds, LidarIndex, build_lidar_index
@@ -256,7 +257,7 @@ def _outputs(cfg: Config, *, blocks: list[str] | None) -> list[Path]:
     out += s1_items(cfg)
     out.append(path(cfg, "raw_labels", area=area))
     out += per_tile("ard") + per_tile("lidar_products")
-    if s1_source(cfg) != "none":
+    if s1_enabled(cfg.data):
         out += per_tile("s1_ard")
     out.append(path(cfg, "training_job", area=area))
     out += [path(cfg, "model_job", model=m) for m in model_ids(cfg)]
@@ -376,9 +377,11 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "lidar": ("grid", "job_block", "sources.lidar.epsg", "lidar"),
     "s1_ard": ("grid", "job_block", "ard.periods", "s1_ard"),
     "samples": ("grid", "ard", "classes", "training", "sources.labels.class_column", "lidar.metrics",
-                "sources.sentinel1.source"),
-    "train": ("classes", "training", "models", "threads", "lidar.metrics", "sources.sentinel1.source"),
-    "predict": ("grid", "job_block", "classes", "map", "lidar.metrics", "sources.sentinel1.source"),
+                "sources.sentinel1.source", "s1_ard.enabled"),
+    "train": ("classes", "training", "models", "threads", "lidar.metrics", "sources.sentinel1.source",
+              "s1_ard.enabled"),
+    "predict": ("grid", "job_block", "classes", "map", "lidar.metrics", "sources.sentinel1.source",
+                "s1_ard.enabled"),
     "validation_sample": ("grid", "classes", "map", "accuracy.per_class", "accuracy.target_standard_error",
                           "accuracy.expected_users_accuracy", "accuracy.min_per_class", "accuracy.seed"),
     "assess": ("grid", "classes", "map", "accuracy", "demo", "area"),

@@ -38,6 +38,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sporbar.bands import s1_enabled
 from sporbar.config import Config
 from sporbar.workflow import plan
 from sporbar.workflow.missing import missing_files
@@ -200,7 +201,7 @@ def units(cfg: Config) -> tuple[dict[str, list[Unit]], list[str]]:
     out["ard"] = [
         blocked("ard", t, plan.path(cfg, "ard", tile=t), "ard_job", plan.block_of(cfg, t)) for t in cfg.tiles
     ]
-    if plan.s1_source(cfg) != "none":
+    if s1_enabled(cfg.data):
         out["s1_ard"] = [blocked("s1_ard", t, plan.path(cfg, "s1_ard", tile=t), "s1_ard_job", plan.block_of(cfg, t))
                          for t in cfg.tiles]
     out["lidar_products"] = [
