@@ -77,6 +77,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory):
 
 
 ASSETS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL"]
+GRANULE = "granule-metadata"  # MTD_TL.xml
 
 
 def _serve_stac_api(server: Loopback, archive: Path) -> None:
@@ -89,7 +90,9 @@ def _serve_stac_api(server: Loopback, archive: Path) -> None:
         props.update({f"s2:{k}": v for k, v in props.pop("sporbar:s2").items()})  # as STAC APIs serve them
         props["s2:product_uri"] = f"{name}.SAFE"
         item["id"] = f"{name[:3]}_{props['grid:code'].removeprefix('MGRS-')}_{name[11:19]}_0_L2A"  # Earth Search style
-        item["assets"] = {k: a for k, a in item["assets"].items() if k in ASSETS}
+        # the bands, and the granule metadata (angle grids of the terrain and BRDF corrections), named as Earth Search does
+        item["assets"] = {("granule_metadata" if k == GRANULE else k): a for k, a in item["assets"].items()
+                          if k in ASSETS or k == GRANULE}
         for a in item["assets"].values():
             f = Path(a["href"])
             route = f"/data/{name}/{f.name}"
@@ -120,7 +123,7 @@ def stac_run(tmp_path_factory: pytest.TempPathFactory):
         _serve_stac_api(server, archive / "sentinel-2")
         data["sources"]["sentinel2"] = {
             "source": "stac_api", "max_cloud_cover": 100,
-            "stac_api": {"url": server.url("/v1"), "collection": "sentinel-2-l2a", "assets": ASSETS},
+            "stac_api": {"url": server.url("/v1"), "collection": "sentinel-2-l2a", "assets": [*ASSETS, GRANULE]},
         }
         pc = PointCloudAPI(server, prefix="/pc")  # lidar from a point-cloud STAC API too
         for laz in sorted((archive / "lidar").glob("*.laz")):
