@@ -90,7 +90,7 @@ def _serve_stac_api(server: Loopback, archive: Path) -> None:
         props.update({f"s2:{k}": v for k, v in props.pop("sporbar:s2").items()})  # as STAC APIs serve them
         props["s2:product_uri"] = f"{name}.SAFE"
         item["id"] = f"{name[:3]}_{props['grid:code'].removeprefix('MGRS-')}_{name[11:19]}_0_L2A"  # Earth Search style
-        # the bands, and the granule metadata (angle grids of the terrain and BRDF corrections), named as Earth Search does
+        # the bands, and the granule metadata (the corrections read its angle grids), named as Earth Search does
         item["assets"] = {("granule_metadata" if k == GRANULE else k): a for k, a in item["assets"].items()
                           if k in ASSETS or k == GRANULE}
         for a in item["assets"].values():
