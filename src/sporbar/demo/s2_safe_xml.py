@@ -8,12 +8,9 @@ reads a real one. Every function returns the bytes of one file; none reads a clo
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 import xml.etree.ElementTree as ET
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 from rasterio.warp import transform as transform_points
@@ -21,7 +18,6 @@ from rasterio.warp import transform as transform_points
 from sporbar.bands import BAND_IDS, NATIVE_RESOLUTION
 from sporbar.demo.names import DEMO_S2_CRS
 from sporbar.demo.s2_reflectance import ANGLE_STEP, BOA_OFFSET, QUANTIFICATION, GranuleGrid
-from sporbar.errors import InputDataError
 
 # Solar irradiance (W/m2/um) per bandId as in the products' Reflectance_Conversion.
 SOLAR_IRRADIANCE: dict[str, tuple[float, ...]] = {
@@ -58,20 +54,22 @@ def _earth_sun_factor(day: date) -> float:
     return round(1.0 / (1.0 - 0.01673 * math.cos(0.0172 * (doy - 4))) ** 2, 14)
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+def sub_element(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    """A child ``tag`` of ``parent`` with ``attrib`` and, if given, ``text``."""
     el = ET.SubElement(parent, tag, attrib)
     if text is not None:
         el.text = text
     return el
 
 
-def _xml_bytes(root: ET.Element) -> bytes:
+def xml_bytes(root: ET.Element) -> bytes:
+    """``root`` as an indented UTF-8 XML document with its declaration."""
     ET.indent(root, "  ")
     body: bytes = ET.tostring(root, encoding="utf-8")
     return b"<?xml version='1.0' encoding='UTF-8'?>\n" + body + b"\n"
 
 
-def _footprint(grid: GranuleGrid) -> list[tuple[float, float]]:
+def footprint(grid: GranuleGrid) -> list[tuple[float, float]]:
     """Granule corners as (lat, lon), closed ring, counter-clockwise from upper left."""
     rows, cols = grid.shape(10)
     x0, y1 = grid.ulx, grid.uly
@@ -93,29 +91,29 @@ def product_xml(
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_User_Product")
-    gi = _sub(root, f"{{{ns}}}General_Info")
-    pi = _sub(gi, "Product_Info")
-    _sub(pi, "PRODUCT_START_TIME", n["sensing"])
-    _sub(pi, "PRODUCT_STOP_TIME", n["sensing"])
-    _sub(pi, "PRODUCT_URI", f"{scene}.SAFE")
-    _sub(pi, "PROCESSING_LEVEL", "Level-2A")
-    _sub(pi, "PRODUCT_TYPE", "S2MSI2A")
-    _sub(pi, "PROCESSING_BASELINE", "05.10")
-    _sub(pi, "PRODUCT_DOI", "https://doi.org/10.5270/S2_-znk9xsj")
-    _sub(pi, "GENERATION_TIME", n["generation"])
-    _sub(pi, "PREVIEW_IMAGE_URL", "Not applicable")
-    _sub(pi, "PREVIEW_GEO_INFO", "Not applicable")
-    dt = _sub(pi, "Datatake", datatakeIdentifier=n["datatake_id"])
-    _sub(dt, "SPACECRAFT_NAME", n["spacecraft"])
-    _sub(dt, "DATATAKE_TYPE", "INS-NOBS")
-    _sub(dt, "DATATAKE_SENSING_START", n["sensing"])
-    _sub(dt, "SENSING_ORBIT_NUMBER", n["rel_orbit"])
-    _sub(dt, "SENSING_ORBIT_DIRECTION", "DESCENDING")
-    qo = _sub(pi, "Query_Options", completeSingleTile="true")
-    _sub(qo, "PRODUCT_FORMAT", "SAFE_COMPACT")
-    po = _sub(pi, "Product_Organisation")
-    gl = _sub(po, "Granule_List")
-    g = _sub(
+    gi = sub_element(root, f"{{{ns}}}General_Info")
+    pi = sub_element(gi, "Product_Info")
+    sub_element(pi, "PRODUCT_START_TIME", n["sensing"])
+    sub_element(pi, "PRODUCT_STOP_TIME", n["sensing"])
+    sub_element(pi, "PRODUCT_URI", f"{scene}.SAFE")
+    sub_element(pi, "PROCESSING_LEVEL", "Level-2A")
+    sub_element(pi, "PRODUCT_TYPE", "S2MSI2A")
+    sub_element(pi, "PROCESSING_BASELINE", "05.10")
+    sub_element(pi, "PRODUCT_DOI", "https://doi.org/10.5270/S2_-znk9xsj")
+    sub_element(pi, "GENERATION_TIME", n["generation"])
+    sub_element(pi, "PREVIEW_IMAGE_URL", "Not applicable")
+    sub_element(pi, "PREVIEW_GEO_INFO", "Not applicable")
+    dt = sub_element(pi, "Datatake", datatakeIdentifier=n["datatake_id"])
+    sub_element(dt, "SPACECRAFT_NAME", n["spacecraft"])
+    sub_element(dt, "DATATAKE_TYPE", "INS-NOBS")
+    sub_element(dt, "DATATAKE_SENSING_START", n["sensing"])
+    sub_element(dt, "SENSING_ORBIT_NUMBER", n["rel_orbit"])
+    sub_element(dt, "SENSING_ORBIT_DIRECTION", "DESCENDING")
+    qo = sub_element(pi, "Query_Options", completeSingleTile="true")
+    sub_element(qo, "PRODUCT_FORMAT", "SAFE_COMPACT")
+    po = sub_element(pi, "Product_Organisation")
+    gl = sub_element(po, "Granule_List")
+    g = sub_element(
         gl,
         "Granule",
         datastripIdentifier=n["datastrip_id"],
@@ -123,57 +121,57 @@ def product_xml(
         imageFormat="JPEG2000",
     )
     for f in image_files:
-        _sub(g, "IMAGE_FILE", f)
-    pic = _sub(gi, "Product_Image_Characteristics")
+        sub_element(g, "IMAGE_FILE", f)
+    pic = sub_element(gi, "Product_Image_Characteristics")
     for text, idx in (("NODATA", "0"), ("SATURATED", "65535")):
-        sv = _sub(pic, "Special_Values")
-        _sub(sv, "SPECIAL_VALUE_TEXT", text)
-        _sub(sv, "SPECIAL_VALUE_INDEX", idx)
-    ql = _sub(pic, "QUANTIFICATION_VALUES_LIST")
-    _sub(ql, "BOA_QUANTIFICATION_VALUE", str(QUANTIFICATION), unit="none")
-    _sub(ql, "AOT_QUANTIFICATION_VALUE", "1000.0", unit="none")
-    _sub(ql, "WVP_QUANTIFICATION_VALUE", "1000.0", unit="cm")
-    ol = _sub(pic, "BOA_ADD_OFFSET_VALUES_LIST")
+        sv = sub_element(pic, "Special_Values")
+        sub_element(sv, "SPECIAL_VALUE_TEXT", text)
+        sub_element(sv, "SPECIAL_VALUE_INDEX", idx)
+    ql = sub_element(pic, "QUANTIFICATION_VALUES_LIST")
+    sub_element(ql, "BOA_QUANTIFICATION_VALUE", str(QUANTIFICATION), unit="none")
+    sub_element(ql, "AOT_QUANTIFICATION_VALUE", "1000.0", unit="none")
+    sub_element(ql, "WVP_QUANTIFICATION_VALUE", "1000.0", unit="cm")
+    ol = sub_element(pic, "BOA_ADD_OFFSET_VALUES_LIST")
     for i in range(len(BAND_IDS)):
-        _sub(ol, "BOA_ADD_OFFSET", str(BOA_OFFSET), band_id=str(i))
-    rc = _sub(pic, "Reflectance_Conversion")
-    _sub(rc, "U", repr(_earth_sun_factor(date.fromisoformat(n["sensing"][:10]))))
-    sl = _sub(rc, "Solar_Irradiance_List")
+        sub_element(ol, "BOA_ADD_OFFSET", str(BOA_OFFSET), band_id=str(i))
+    rc = sub_element(pic, "Reflectance_Conversion")
+    sub_element(rc, "U", repr(_earth_sun_factor(date.fromisoformat(n["sensing"][:10]))))
+    sl = sub_element(rc, "Solar_Irradiance_List")
     for i, e in enumerate(SOLAR_IRRADIANCE[n["platform"]]):
-        _sub(sl, "SOLAR_IRRADIANCE", str(e), bandId=str(i), unit="W/m²/µm")
-    sil = _sub(pic, "Spectral_Information_List")
+        sub_element(sl, "SOLAR_IRRADIANCE", str(e), bandId=str(i), unit="W/m²/µm")
+    sil = sub_element(pic, "Spectral_Information_List")
     for i, b in enumerate(BAND_IDS):
         physical = b if b == "B8A" else f"B{int(b[1:])}"
-        si = _sub(sil, "Spectral_Information", bandId=str(i), physicalBand=physical)
-        _sub(si, "RESOLUTION", str(NATIVE_RESOLUTION[b]))
-    scl = _sub(pic, "Scene_Classification_List")
+        si = sub_element(sil, "Spectral_Information", bandId=str(i), physicalBand=physical)
+        sub_element(si, "RESOLUTION", str(NATIVE_RESOLUTION[b]))
+    scl = sub_element(pic, "Scene_Classification_List")
     for i, name in enumerate(SCL_NAMES):
-        sc = _sub(scl, "Scene_Classification_ID")
-        _sub(sc, "SCENE_CLASSIFICATION_TEXT", f"SC_{name}")
-        _sub(sc, "SCENE_CLASSIFICATION_INDEX", str(i))
-    geo = _sub(root, f"{{{ns}}}Geometric_Info")
-    pf = _sub(_sub(_sub(geo, "Product_Footprint"), "Product_Footprint"), "Global_Footprint")
-    _sub(pf, "EXT_POS_LIST", " ".join(f"{la} {lo}" for la, lo in _footprint(grid)) + " ")
-    _sub(geo, "RASTER_CS_TYPE", "POINT")
-    _sub(geo, "PIXEL_ORIGIN", "1")
-    qi = _sub(root, f"{{{ns}}}Quality_Indicators_Info")
-    _sub(qi, "Cloud_Coverage_Assessment", f"{cloud:.6f}")
-    tq = _sub(qi, "Image_Content_QI")
+        sc = sub_element(scl, "Scene_Classification_ID")
+        sub_element(sc, "SCENE_CLASSIFICATION_TEXT", f"SC_{name}")
+        sub_element(sc, "SCENE_CLASSIFICATION_INDEX", str(i))
+    geo = sub_element(root, f"{{{ns}}}Geometric_Info")
+    pf = sub_element(sub_element(sub_element(geo, "Product_Footprint"), "Product_Footprint"), "Global_Footprint")
+    sub_element(pf, "EXT_POS_LIST", " ".join(f"{la} {lo}" for la, lo in footprint(grid)) + " ")
+    sub_element(geo, "RASTER_CS_TYPE", "POINT")
+    sub_element(geo, "PIXEL_ORIGIN", "1")
+    qi = sub_element(root, f"{{{ns}}}Quality_Indicators_Info")
+    sub_element(qi, "Cloud_Coverage_Assessment", f"{cloud:.6f}")
+    tq = sub_element(qi, "Image_Content_QI")
     for k, v in pct.items():
-        _sub(tq, k, f"{v:.6f}")
-    return _xml_bytes(root)
+        sub_element(tq, k, f"{v:.6f}")
+    return xml_bytes(root)
 
 
 def _angle_grid(parent: ET.Element, tag: str, zenith: np.ndarray, azimuth: np.ndarray, **attrib: str) -> None:
     """A ``Sun_Angles_Grid`` or ``Viewing_Incidence_Angles_Grids`` element as real granules write them."""
-    g = _sub(parent, tag, **attrib)
+    g = sub_element(parent, tag, **attrib)
     for name, values in (("Zenith", zenith), ("Azimuth", azimuth)):
-        el = _sub(g, name)
-        _sub(el, "COL_STEP", str(ANGLE_STEP), unit="m")
-        _sub(el, "ROW_STEP", str(ANGLE_STEP), unit="m")
-        vl = _sub(el, "Values_List")
+        el = sub_element(g, name)
+        sub_element(el, "COL_STEP", str(ANGLE_STEP), unit="m")
+        sub_element(el, "ROW_STEP", str(ANGLE_STEP), unit="m")
+        vl = sub_element(el, "Values_List")
         for row in values:
-            _sub(vl, "VALUES", " ".join(f"{v:.4f}" for v in row))
+            sub_element(vl, "VALUES", " ".join(f"{v:.4f}" for v in row))
 
 
 def view_angle_grid(shape: tuple[int, int], band_index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,43 +196,43 @@ def tile_xml(
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_Tile_ID")
-    gi = _sub(root, f"{{{ns}}}General_Info")
-    _sub(gi, "TILE_ID", n["tile_id"], metadataLevel="Brief")
-    _sub(gi, "DATASTRIP_ID", n["datastrip_id"], metadataLevel="Standard")
-    _sub(gi, "SENSING_TIME", n["sensing"], metadataLevel="Standard")
-    geo = _sub(root, f"{{{ns}}}Geometric_Info")
-    tg = _sub(geo, "Tile_Geocoding", metadataLevel="Brief")
-    _sub(tg, "HORIZONTAL_CS_NAME", "WGS84 / UTM zone 32N")
-    _sub(tg, "HORIZONTAL_CS_CODE", DEMO_S2_CRS)
+    gi = sub_element(root, f"{{{ns}}}General_Info")
+    sub_element(gi, "TILE_ID", n["tile_id"], metadataLevel="Brief")
+    sub_element(gi, "DATASTRIP_ID", n["datastrip_id"], metadataLevel="Standard")
+    sub_element(gi, "SENSING_TIME", n["sensing"], metadataLevel="Standard")
+    geo = sub_element(root, f"{{{ns}}}Geometric_Info")
+    tg = sub_element(geo, "Tile_Geocoding", metadataLevel="Brief")
+    sub_element(tg, "HORIZONTAL_CS_NAME", "WGS84 / UTM zone 32N")
+    sub_element(tg, "HORIZONTAL_CS_CODE", DEMO_S2_CRS)
     for res in (10, 20, 60):
         rows, cols = grid.shape(res)
-        s = _sub(tg, "Size", resolution=str(res))
-        _sub(s, "NROWS", str(rows))
-        _sub(s, "NCOLS", str(cols))
+        s = sub_element(tg, "Size", resolution=str(res))
+        sub_element(s, "NROWS", str(rows))
+        sub_element(s, "NCOLS", str(cols))
     for res in (10, 20, 60):
-        gp = _sub(tg, "Geoposition", resolution=str(res))
-        _sub(gp, "ULX", str(int(grid.ulx)))
-        _sub(gp, "ULY", str(int(grid.uly)))
-        _sub(gp, "XDIM", str(res))
-        _sub(gp, "YDIM", str(-res))
-    ta = _sub(geo, "Tile_Angles", metadataLevel="Standard")
+        gp = sub_element(tg, "Geoposition", resolution=str(res))
+        sub_element(gp, "ULX", str(int(grid.ulx)))
+        sub_element(gp, "ULY", str(int(grid.uly)))
+        sub_element(gp, "XDIM", str(res))
+        sub_element(gp, "YDIM", str(-res))
+    ta = sub_element(geo, "Tile_Angles", metadataLevel="Standard")
     _angle_grid(ta, "Sun_Angles_Grid", *sun_grid)
-    ms = _sub(ta, "Mean_Sun_Angle")
-    _sub(ms, "ZENITH_ANGLE", str(sun[0]), unit="deg")
-    _sub(ms, "AZIMUTH_ANGLE", str(sun[1]), unit="deg")
+    ms = sub_element(ta, "Mean_Sun_Angle")
+    sub_element(ms, "ZENITH_ANGLE", str(sun[0]), unit="deg")
+    sub_element(ms, "AZIMUTH_ANGLE", str(sun[1]), unit="deg")
     for i in range(len(_VIEW_BAND_SHIFT)):
         _angle_grid(ta, "Viewing_Incidence_Angles_Grids", *view_angle_grid(sun_grid[0].shape, i),
                     bandId=str(i), detectorId="4")
-    vl = _sub(ta, "Mean_Viewing_Incidence_Angle_List")
+    vl = sub_element(ta, "Mean_Viewing_Incidence_Angle_List")
     for i, shift in enumerate(_VIEW_BAND_SHIFT):
-        va = _sub(vl, "Mean_Viewing_Incidence_Angle", bandId=str(i))
-        _sub(va, "ZENITH_ANGLE", f"{VIEW_ZENITH + shift:.6f}", unit="deg")
-        _sub(va, "AZIMUTH_ANGLE", f"{VIEW_AZIMUTH + 25 * shift:.6f}", unit="deg")
-    qi = _sub(root, f"{{{ns}}}Quality_Indicators_Info", metadataLevel="Standard")
-    ic = _sub(qi, "Image_Content_QI")
+        va = sub_element(vl, "Mean_Viewing_Incidence_Angle", bandId=str(i))
+        sub_element(va, "ZENITH_ANGLE", f"{VIEW_ZENITH + shift:.6f}", unit="deg")
+        sub_element(va, "AZIMUTH_ANGLE", f"{VIEW_AZIMUTH + 25 * shift:.6f}", unit="deg")
+    qi = sub_element(root, f"{{{ns}}}Quality_Indicators_Info", metadataLevel="Standard")
+    ic = sub_element(qi, "Image_Content_QI")
     for k, v in pct.items():
-        _sub(ic, k, f"{v:.6f}")
-    return _xml_bytes(root)
+        sub_element(ic, k, f"{v:.6f}")
+    return xml_bytes(root)
 
 
 def inspire_xml(scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
@@ -249,13 +247,13 @@ def inspire_xml(scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
         ET.register_namespace(p, u)
 
     def g(parent: ET.Element, tag: str) -> ET.Element:
-        return _sub(parent, f"{{{gmd}}}{tag}")
+        return sub_element(parent, f"{{{gmd}}}{tag}")
 
     def text(parent: ET.Element, tag: str, value: str, kind: str = "CharacterString") -> None:
-        _sub(g(parent, tag), f"{{{gco}}}{kind}", value)
+        sub_element(g(parent, tag), f"{{{gco}}}{kind}", value)
 
     def code(parent: ET.Element, tag: str, code_tag: str, value: str) -> None:
-        _sub(
+        sub_element(
             g(parent, tag),
             f"{{{gmd}}}{code_tag}",
             value,
@@ -285,10 +283,10 @@ def inspire_xml(scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
     text(g(g(citation, "identifier"), "RS_Identifier"), "code", scene)
     text(ident, "abstract", "Bottom-of-atmosphere reflectance of one MGRS tile (Sentinel-2 MSI Level-2A)")
     code(ident, "language", "LanguageCode", "eng")
-    _sub(g(ident, "topicCategory"), f"{{{gmd}}}MD_TopicCategoryCode", "imageryBaseMapsEarthCover")
+    sub_element(g(ident, "topicCategory"), f"{{{gmd}}}MD_TopicCategoryCode", "imageryBaseMapsEarthCover")
     extent = g(g(ident, "extent"), "EX_Extent")
     box = g(g(extent, "geographicElement"), "EX_GeographicBoundingBox")
-    lats, lons = zip(*_footprint(grid), strict=True)
+    lats, lons = zip(*footprint(grid), strict=True)
     for tag, v in (
         ("westBoundLongitude", min(lons)),
         ("eastBoundLongitude", max(lons)),
@@ -296,13 +294,13 @@ def inspire_xml(scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
         ("northBoundLatitude", max(lats)),
     ):
         text(box, tag, f"{v:.6f}", "Decimal")
-    period = _sub(
+    period = sub_element(
         g(g(extent, "temporalElement"), "EX_TemporalExtent"), f"{{{gmd}}}extent"
     )
-    tp = _sub(period, f"{{{gml}}}TimePeriod", **{f"{{{gml}}}id": "acquisition"})
-    _sub(tp, f"{{{gml}}}beginPosition", n["sensing"])
-    _sub(tp, f"{{{gml}}}endPosition", n["sensing"])
-    return _xml_bytes(root)
+    tp = sub_element(period, f"{{{gml}}}TimePeriod", **{f"{{{gml}}}id": "acquisition"})
+    sub_element(tp, f"{{{gml}}}beginPosition", n["sensing"])
+    sub_element(tp, f"{{{gml}}}endPosition", n["sensing"])
+    return xml_bytes(root)
 
 
 def datastrip_xml(n: dict[str, str]) -> bytes:
@@ -311,166 +309,23 @@ def datastrip_xml(n: dict[str, str]) -> bytes:
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Datastrip_Metadata.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_DataStrip_ID")
-    gi = _sub(root, f"{{{ns}}}General_Info")
-    dt = _sub(gi, "Datatake_Info", datatakeIdentifier=n["datatake_id"])
-    _sub(dt, "DATATAKE_TYPE", "INS-NOBS")
-    _sub(dt, "SPACECRAFT_NAME", n["spacecraft"])
-    _sub(dt, "DATATAKE_SENSING_START", n["sensing"])
-    _sub(dt, "SENSING_ORBIT_NUMBER", n["rel_orbit"])
-    _sub(dt, "SENSING_ORBIT_DIRECTION", "DESCENDING")
-    ti = _sub(gi, "Datastrip_Time_Info")
-    _sub(ti, "DATASTRIP_SENSING_START", n["sensing"])
-    _sub(ti, "DATASTRIP_SENSING_STOP", n["sensing"])
-    pi = _sub(gi, "Processing_Info")
-    _sub(pi, "UTC_DATE_TIME", n["generation"])
-    _sub(pi, "PROCESSING_CENTER", "2APS")
-    _sub(pi, "PROCESSING_BASELINE", "05.10")
-    ai = _sub(gi, "Archiving_Info")
-    _sub(ai, "ARCHIVING_CENTRE", "2APS")
-    _sub(ai, "ARCHIVING_TIME", n["generation"])
-    tiles = _sub(_sub(_sub(root, f"{{{ns}}}Image_Data_Info"), "Tiles_Information"), "Tile_List")
-    _sub(tiles, "Tile", tileId=n["tile_id"])
-    return _xml_bytes(root)
-
-
-# Standard manifest dataObject IDs of the metadata files (stactools-sentinel2 looks them up).
-_METADATA_OBJECTS = {
-    "MTD_MSIL2A.xml": "S2_Level-2A_Product_Metadata",
-    "INSPIRE.xml": "INSPIRE_Metadata",
-    "MTD_DS.xml": "S2_Level-2A_Datastrip1_Metadata",
-    "MTD_TL.xml": "S2_Level-2A_Tile1_Metadata",
-}
-_IMG_FILE = re.compile(r"_(?P<band>[A-Z0-9]{3})_(?P<res>\d0)m\.jp2$")
-
-
-def _data_object_id(rel: str) -> str:
-    """The dataObject ID of the SAFE file ``rel`` as in real L2A manifests.
-
-    Raises:
-        InputDataError: ``rel`` is neither a metadata file nor a band image of an L2A SAFE.
-    """
-    name = rel.rsplit("/", 1)[-1]
-    if name in _METADATA_OBJECTS:
-        return _METADATA_OBJECTS[name]
-    m = _IMG_FILE.search(name)
-    if m is None:
-        raise InputDataError(f"{rel}: not a file of a Sentinel-2 L2A SAFE, so it has no manifest ID")
-    return f"IMG_DATA_Band_{m['band']}_{m['res']}m_Tile1_Data"
-
-
-def manifest_xml(safe: Path, scene: str, n: dict[str, str], grid: GranuleGrid) -> bytes:
-    """``manifest.safe`` of the SAFE folder at ``safe``: every data object with its size and MD5."""
-    xfdu, sns, gml = (
-        "urn:ccsds:schema:xfdu:1",
-        "http://www.esa.int/safe/sentinel/1.1",
-        "http://www.opengis.net/gml",
-    )
-    for p, u in (("xfdu", xfdu), ("safe", sns), ("gml", gml)):
-        ET.register_namespace(p, u)
-    root = ET.Element(
-        f"{{{xfdu}}}XFDU", version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product"
-    )
-    files = sorted(p for p in safe.rglob("*") if p.is_file() and p.name != "manifest.safe")
-    # (dataObject ID, path in the SAFE, file): metadata first, as in real manifests
-    order = list(_METADATA_OBJECTS.values())
-    ids = sorted(
-        ((_data_object_id(f.relative_to(safe).as_posix()), f.relative_to(safe).as_posix(), f) for f in files),
-        key=lambda t: (order.index(t[0]) if t[0] in order else 2.5, t[1]),
-    )
-    ipm = _sub(root, "informationPackageMap")
-    cu = _sub(
-        ipm,
-        f"{{{xfdu}}}contentUnit",
-        unitType="Product_Level-2A",
-        textInfo="SENTINEL-2 MSI Level-2A User Product",
-        pdiID="processing",
-        dmdID="acquisitionPeriod platform",
-    )
-
-    def unit(parent: ET.Element, oid: str, kind: str) -> None:
-        du = _sub(parent, f"{{{xfdu}}}contentUnit", ID=oid.removesuffix("_Data") + "_Unit", unitType=kind)
-        _sub(du, "dataObjectPointer", dataObjectID=oid)
-
-    unit(cu, "S2_Level-2A_Product_Metadata", "Metadata Unit")
-    unit(cu, "INSPIRE_Metadata", "Metadata Unit")
-    ds = _sub(_sub(cu, f"{{{xfdu}}}contentUnit", ID="Datastrips", textInfo="Datastrips Container"),
-              f"{{{xfdu}}}contentUnit", ID="Datastrip1", textInfo="Datastrip Container")
-    unit(ds, "S2_Level-2A_Datastrip1_Metadata", "Metadata Unit")
-    tile = _sub(_sub(cu, f"{{{xfdu}}}contentUnit", ID="Tiles", textInfo="Tiles Container"),
-                f"{{{xfdu}}}contentUnit", ID="Tile1", textInfo="Tile Container")
-    img = _sub(tile, f"{{{xfdu}}}contentUnit", ID="IMG_Data_Tile1", textInfo="Image Data Container")
-    for oid, _, _ in ids:
-        if oid.startswith("IMG_DATA_"):
-            unit(img, oid, "Measurement Data Unit")
-    unit(tile, "S2_Level-2A_Tile1_Metadata", "Metadata Unit")
-    ms = _sub(root, "metadataSection")
-    ap = _sub(
-        _sub(
-            _sub(
-                ms,
-                "metadataObject",
-                ID="acquisitionPeriod",
-                category="DMD",
-                classification="DESCRIPTION",
-            ),
-            "metadataWrap",
-            mimeType="text/xml",
-        ),
-        "xmlData",
-    )
-    per = _sub(ap, f"{{{sns}}}acquisitionPeriod")
-    _sub(per, f"{{{sns}}}startTime", n["sensing"])
-    pl = _sub(
-        _sub(
-            _sub(ms, "metadataObject", ID="platform", category="DMD", classification="DESCRIPTION"),
-            "metadataWrap",
-            mimeType="text/xml",
-        ),
-        "xmlData",
-    )
-    plat = _sub(pl, f"{{{sns}}}platform")
-    _sub(plat, f"{{{sns}}}familyName", "SENTINEL")
-    _sub(plat, f"{{{sns}}}number", n["platform"][-1])
-    _sub(
-        _sub(plat, f"{{{sns}}}instrument"),
-        f"{{{sns}}}familyName",
-        "Multi-Spectral Instrument",
-        abbreviation="MSI",
-    )
-    fs = _sub(
-        _sub(
-            _sub(
-                ms,
-                "metadataObject",
-                ID="measurementFrameSet",
-                category="DMD",
-                classification="DESCRIPTION",
-            ),
-            "metadataWrap",
-            mimeType="text/xml",
-        ),
-        "xmlData",
-    )
-    fp = _sub(
-        _sub(fs, f"{{{sns}}}frameSet"),
-        f"{{{sns}}}footPrint",
-        srsName="http://www.opengis.net/gml/srs/epsg.xml#4326",
-    )
-    _sub(fp, f"{{{gml}}}coordinates", " ".join(f"{la} {lo}" for la, lo in _footprint(grid)) + " ")
-    for oid in _METADATA_OBJECTS.values():
-        info = _sub(ms, "metadataObject", ID=f"{oid}_Information", category="DMD", classification="DESCRIPTION")
-        _sub(info, "dataObjectPointer", dataObjectID=oid)
-    dos = _sub(root, "dataObjectSection")
-    for oid, rel, f in ids:
-        data = f.read_bytes()
-        bs = _sub(
-            _sub(dos, "dataObject", ID=oid),
-            "byteStream",
-            mimeType="text/xml" if rel.endswith(".xml") else "application/octet-stream",
-            size=str(len(data)),
-        )
-        _sub(bs, "fileLocation", locatorType="URL", href=f"./{rel}")
-        _sub(bs, "checksum", hashlib.md5(data).hexdigest(), checksumName="MD5")
-    del scene
-    return _xml_bytes(root)
-
+    gi = sub_element(root, f"{{{ns}}}General_Info")
+    dt = sub_element(gi, "Datatake_Info", datatakeIdentifier=n["datatake_id"])
+    sub_element(dt, "DATATAKE_TYPE", "INS-NOBS")
+    sub_element(dt, "SPACECRAFT_NAME", n["spacecraft"])
+    sub_element(dt, "DATATAKE_SENSING_START", n["sensing"])
+    sub_element(dt, "SENSING_ORBIT_NUMBER", n["rel_orbit"])
+    sub_element(dt, "SENSING_ORBIT_DIRECTION", "DESCENDING")
+    ti = sub_element(gi, "Datastrip_Time_Info")
+    sub_element(ti, "DATASTRIP_SENSING_START", n["sensing"])
+    sub_element(ti, "DATASTRIP_SENSING_STOP", n["sensing"])
+    pi = sub_element(gi, "Processing_Info")
+    sub_element(pi, "UTC_DATE_TIME", n["generation"])
+    sub_element(pi, "PROCESSING_CENTER", "2APS")
+    sub_element(pi, "PROCESSING_BASELINE", "05.10")
+    ai = sub_element(gi, "Archiving_Info")
+    sub_element(ai, "ARCHIVING_CENTRE", "2APS")
+    sub_element(ai, "ARCHIVING_TIME", n["generation"])
+    tiles = sub_element(sub_element(sub_element(root, f"{{{ns}}}Image_Data_Info"), "Tiles_Information"), "Tile_List")
+    sub_element(tiles, "Tile", tileId=n["tile_id"])
+    return xml_bytes(root)

@@ -43,7 +43,8 @@ from sporbar.demo.s2_reflectance import (
     terrain_illumination,
     to_dn,
 )
-from sporbar.demo.s2_safe_xml import datastrip_xml, inspire_xml, manifest_xml, product_xml, tile_xml
+from sporbar.demo.s2_safe_manifest import manifest_xml
+from sporbar.demo.s2_safe_xml import datastrip_xml, inspire_xml, product_xml, tile_xml
 from sporbar.io import atomic_path
 
 log = logging.getLogger(__name__)
