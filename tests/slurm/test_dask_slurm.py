@@ -76,7 +76,10 @@ def _check_worker_ran(r: subprocess.CompletedProcess[str], cwd: Path) -> str:
 def raw(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     """(config, raw Sentinel-2 items) of the small test area: demo source, then fetch s2."""
     work = tmp_path_factory.mktemp("dask-raw")
-    cfg_path = write_config(work / "config.yaml", small_config(work / "results"))
+    data = small_config(work / "results")
+    # ARD alone, without the lidar stage: no DTM for the terrain correction (BRDF needs none)
+    data["ard"]["terrain"] = {"method": "none"}
+    cfg_path = write_config(work / "config.yaml", data)
     cfg = load(cfg_path)
     source = work / "results" / "demo-source"
     _ok(run_sporbar("demo", "generate", "-c", str(cfg_path), "-o", str(source)))
