@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _serve import serving
+from _bench import report, serving
 
 from sporbar.stac import extensions as ext
 from sporbar.stac.pgstac import load_records
@@ -241,14 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if not a.keep:
             drop(dsn)
 
-    width = max(len(r[0]) for r in rows)
-    print(f"pgstac benchmark: {a.items:,} items, {a.reps} runs per query, {os.cpu_count()} CPUs")
-    print(f"{'what'.ljust(width)}  result")
-    print(f"{'-' * width}  {'-' * 40}")
-    for what, res in rows:
-        print(f"{what.ljust(width)}  {res}")
-    if a.json:
-        a.json.write_text(json.dumps(dict(rows), indent=2))
+    report(f"pgstac benchmark: {a.items:,} items, {a.reps} runs per query, {os.cpu_count()} CPUs", rows, a.json)
     return 0
 
 

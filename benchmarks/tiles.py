@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 import morecantile
 import numpy as np
-from _serve import serving
+from _bench import report, serving
 
 from sporbar.grid import NationalGrid
 from sporbar.raster import write_cog
@@ -205,13 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             drop(a.dsn)
 
-    width = max(len(r[0]) for r in rows)
-    print(f"tile benchmark: {a.side}x{a.side} map tiles of {a.tile_size} m, 256 px PNG, {a.reps} requests per set, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
-    for what, res in rows:
-        print(f"{what.ljust(width)}  {res}")
-    if a.json:
-        a.json.write_text(json.dumps(dict(rows), indent=2))
+    report(f"tile benchmark: {a.side}x{a.side} map tiles of {a.tile_size} m, 256 px PNG, {a.reps} requests per set, "
+           f"{os.cpu_count()} CPUs", rows, a.json)  # fmt: skip
     return 0
 
 

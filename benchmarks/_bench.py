@@ -1,7 +1,8 @@
-"""`sporbar serve` on a free loopback port for the benchmarks that time it (pgstac_publish, tiles)."""
+"""What the service benchmarks (pgstac_publish, tiles) share: `sporbar serve` on a free port, the printed table."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -40,3 +41,15 @@ def serving(data_root: Path, dsn: str = "") -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def report(title: str, rows: list[tuple[str, str]], json_path: Path | None) -> None:
+    """Print ``title`` and the (what, result) rows as a table; also write them to ``json_path`` as JSON."""
+    width = max(len(r[0]) for r in rows)
+    print(title)
+    print(f"{'what'.ljust(width)}  result")
+    print(f"{'-' * width}  {'-' * 40}")
+    for what, res in rows:
+        print(f"{what.ljust(width)}  {res}")
+    if json_path:
+        json_path.write_text(json.dumps(dict(rows), indent=2))
