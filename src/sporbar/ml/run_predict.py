@@ -21,14 +21,14 @@ from sporbar.raster import write_cog
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
 from sporbar.stac.items.map import CLASS_NODATA, CONFIDENCE_NODATA, MARGIN_NODATA, map_item
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
-from sporbar.stac.record import RunContext, asset_path, read_input_item, read_item
+from sporbar.stac.record import RunContext, asset_path, read_input_item
 from sporbar.training.features import feature_names, feature_stack, model_feature_names
 
 log = logging.getLogger(__name__)
 
 
-def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Path]:
-    """Load the model of a model item and check its features against the config.
+def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, str]:
+    """Load the model of a model item and check its features against the config; return it and the item's id.
 
     Raises:
         InputDataError: the model file is corrupt, or its feature names differ from the
@@ -38,7 +38,7 @@ def load_model_item(cfg: Config, model_item_path: Path) -> tuple[FittedModel, Pa
     path = asset_path(Path(model_item_path), item, "model")
     model = load_model(path)
     check_features(model, model_feature_names(cfg, temporal=model.kind in TEMPORAL_KINDS), path)
-    return model, path
+    return model, item.id
 
 
 def check_features(model: FittedModel, expected: list[str], path: Path) -> None:
@@ -64,8 +64,8 @@ def check_features(model: FittedModel, expected: list[str], path: Path) -> None:
 
 def _model_and_features(
     cfg: Config, tile: str, model_item_path: Path, ard_item: Path, lidar_item: Path, s1_item: Path | None
-) -> tuple[FittedModel, np.ndarray]:
-    """The model and the tile's feature stack, loaded side by side.
+) -> tuple[FittedModel, str, np.ndarray]:
+    """The model, its item's id and the tile's feature stack, loaded side by side.
 
     Loading a forest imports scikit-learn (about a second of Python), while reading the
     feature COGs is GDAL decoding that releases the GIL: in two threads they overlap. A model
@@ -78,8 +78,8 @@ def _model_and_features(
         except Exception:
             loading.result()  # raises the model's error, if it has one
             raise
-        model, _ = loading.result()
-    return model, stack
+        model, model_id = loading.result()
+    return model, model_id, stack
 
 
 def colormap(cfg: Config) -> dict[int, tuple[int, int, int, int]]:
@@ -129,7 +129,7 @@ def run_predict(
     output = Path(output)
     check_writable(output, overwrite=overwrite)
     geobox = cfg.grid.geobox(tile)
-    model, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item, s1_item)
+    model, model_id, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item, s1_item)
     names = feature_names(cfg)
     if model.feature_names != names:  # the model reads some of the features (its kind's)
         stack = stack[[names.index(n) for n in model.feature_names]]
@@ -160,7 +160,7 @@ def run_predict(
         end=end,
         bbox_wgs84=tiles_bbox_wgs84(cfg.grid, [tile]),
         mapped=np.unique(classes).tolist(),
-        model=read_item(Path(model_item_path)).id,
+        model=model_id,
     )
     write_thumbnail(folder / "classes.tif", folder / "thumbnail.png", kind="classes")
     add_thumbnail(item, folder, "thumbnail.png", title="Classes in legend colours")
