@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -86,17 +85,18 @@ def _strata(red: np.ndarray, nir: np.ndarray, sample: np.ndarray, k: int) -> np.
     return ndvi_strata(red[0, 0], nir[0, 0], sample[0], k)
 
 
-def _estimate(block: np.ndarray, geometry: Geometry, sample: np.ndarray, strata: np.ndarray | None) -> float:
+def _estimate(block: np.ndarray, geometry: Geometry, sample: np.ndarray, strata: np.ndarray | None) -> np.ndarray:
+    """The band's terrain ``c`` as a 0-d array (a Dask chunk), NaN without DEM."""
     if geometry.cos_i is None:
-        return float("nan")
-    return estimate_c(block[0, 0], geometry.cos_i, sample[0], strata)
+        return np.array(np.nan)
+    return np.array(estimate_c(block[0, 0], geometry.cos_i, sample[0], strata), np.float64)
 
 
-def _correct(block: np.ndarray, geometry: Geometry, c: float, normal: TerrainNormal | None,
+def _correct(block: np.ndarray, geometry: Geometry, c: np.ndarray, normal: TerrainNormal | None,
              band: str, terrain: str, brdf: str) -> np.ndarray:
     out = block
     if terrain != "none" and normal is not None and geometry.cos_i is not None and geometry.cos_sun is not None:
-        out = out * correction_factor(terrain, c, geometry.cos_i, geometry.cos_sun, normal.up)
+        out = out * correction_factor(terrain, float(c), geometry.cos_i, geometry.cos_sun, normal.up)
     if brdf != "none":
         out = out * brdf_factor(band, geometry.nodes, block.shape[-2:])
     result: np.ndarray = out.astype(np.float32)
@@ -117,12 +117,12 @@ class Corrected:
 
     Attributes:
         cube: (time, band, y, x) float32, chunks of one scene and band.
-        c: per scene, per band, the terrain ``c`` (a Dask delayed float; NaN: uncorrected).
+        c: (time, band) float64, the terrain ``c`` of each scene and band (lazy; NaN: uncorrected).
         quality: (time, y, x) uint8 quality flags, terrain shadow added (lazy).
     """
 
     cube: xr.DataArray
-    c: list[list[Any]]
+    c: da.Array
     quality: da.Array
 
 
@@ -185,10 +185,11 @@ def correct(
             c = delayed(_estimate, pure=False)(blocks[t, b, 0, 0], geometry, samples[t, 0, 0], labels)
             out = delayed(_correct, pure=False)(blocks[t, b, 0, 0], geometry, c, normal_d, band, terrain, brdf)
             row.append(da.from_delayed(out, shape=shape, dtype=np.float32))  # type: ignore[no-untyped-call]
-            crow.append(c)
+            crow.append(da.from_delayed(c, shape=(), dtype=np.float64))  # type: ignore[no-untyped-call]
         rows.append(da.concatenate(row, axis=1))  # type: ignore[no-untyped-call]
         cs.append(crow)
         q = delayed(_quality, pure=False)(flag_blocks[t, 0, 0], geometry)
         quality.append(da.from_delayed(q, shape=(1, *geobox.shape.yx), dtype=np.uint8))  # type: ignore[no-untyped-call]
     cube = reflectance.copy(data=da.concatenate(rows, axis=0))  # type: ignore[no-untyped-call]
-    return Corrected(cube, cs, da.concatenate(quality, axis=0))  # type: ignore[no-untyped-call]
+    c_all = da.stack([da.stack(r) for r in cs])  # type: ignore[no-untyped-call]
+    return Corrected(cube, c_all, da.concatenate(quality, axis=0))  # type: ignore[no-untyped-call]

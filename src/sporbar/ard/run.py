@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import dask.array as da
+import numpy as np
+
 from sporbar.ard.composite import Period, period_members
 from sporbar.ard.correct import GRANULE_METADATA, correct
 from sporbar.ard.dem import corrections_record, tile_dem
@@ -118,7 +121,7 @@ def make_ard(
     flags = quality_flags(dn[SCL], ard["mask_classes"], ard["mask"]["dilate_px"])
     clear = clear_mask(dn[SCL], ard["mask_classes"], flags)
     refl = reflectance(dn, scenes, bands)
-    c_values: list[list[Any]] = []
+    c_values = da.full((len(scenes), 0), np.nan)  # type: ignore[no-untyped-call]
     quality = flags.data
     if corrected:
         fixed = correct(refl, dn[SCL], scenes, geobox, terrain=terrain, brdf=brdf,
@@ -176,7 +179,7 @@ def make_ard(
         item.properties[GAP_FILL_PROPERTY] = {"method": ard["gap_fill"], "filled": products.filled}
         lineage += ("; where a period has no clear observation of a pixel, its composite is the nearest "
                     "period's (clear count 0)")
-    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed,
+    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed.tolist(),
                                               ard["terrain"]["strata"], folder))
     item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, ard)
     if corrected:

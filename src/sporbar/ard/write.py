@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
@@ -39,13 +39,19 @@ def write_cube(path: Path, cube: xr.DataArray) -> Path:
     return write_cube_computing(path, cube, ())[0]
 
 
-def write_cube_computing(path: Path, cube: xr.DataArray, also: Sequence[Any]) -> tuple[Path, tuple[Any, ...]]:
-    """:func:`write_cube`, computing the Dask objects ``also`` in the same pass (sharing the reads).
+def write_cube_computing(
+    path: Path, cube: xr.DataArray, also: Sequence[da.Array]
+) -> tuple[Path, tuple[np.ndarray, ...]]:
+    """:func:`write_cube`, computing the Dask arrays ``also`` in the same pass (sharing the reads).
+
+    Every array goes through one ``dask.array.store``, which optimises their graphs together:
+    computing the store of ``to_zarr(compute=False)`` beside other collections would
+    optimise each apart, rename the fused keys and decode every band file two or three times.
 
     Returns:
         (the store, the computed values of ``also``).
     """
-    from dask.base import compute
+    import zarr
 
     ds = cube.chunk({"time": 1, "band": 1, "y": CUBE_CHUNK, "x": CUBE_CHUNK}).to_dataset(
         name=CUBE_VAR
@@ -60,9 +66,13 @@ def write_cube_computing(path: Path, cube: xr.DataArray, also: Sequence[Any]) ->
             "calendar": "proleptic_gregorian",
         },
     }
+    values = [np.empty(a.shape, a.dtype) for a in also]
     with atomic_path(Path(path)) as tmp:
-        store = ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, encoding=encoding, compute=False)
-        _, values = compute(store, list(also))  # type: ignore[no-untyped-call]
+        # metadata and coordinates now; the reflectance below, chunk for chunk (no encoding
+        # to apply: float32 with NaN as its fill value)
+        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, encoding=encoding, compute=False)
+        target = zarr.open_array(store=str(tmp), path=CUBE_VAR, mode="r+", zarr_format=2)
+        da.store([ds[CUBE_VAR].data, *also], [target, *values], lock=False)  # type: ignore[list-item]
     return Path(path), tuple(values)
 
 
