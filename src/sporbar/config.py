@@ -90,11 +90,22 @@ def _check_sentinel1_in_sentinel2(cfg: dict[str, Any], source: str) -> None:
         )
 
 
+GEOID_HELP = (
+    "the geoid height N that turns the lidar DTM's orthometric (NN2000) heights into the ellipsoidal heights of "
+    "the Sentinel-1 geolocation grid, a number in metres (about 36-48 over mainland Norway, 40 around Trondheim; "
+    "0 for the demo) or the path of a geoid model raster (e.g. Kartverket's HREF2018B as GeoTIFF)"
+)
+
+
 def _check_sentinel1(cfg: dict[str, Any], source: str) -> None:
     s1 = cfg["sources"].get("sentinel1")
     if not s1 or s1["source"] == "none":
         return
     kind = s1["source"]
+    s1_ard = cfg.get("s1_ard") or {}
+    if s1_ard.get("enabled", True) and s1_ard.get("dem") == "lidar" and s1_ard.get("geoid") is None:
+        raise ConfigError(f"{source}: key s1_ard/geoid: required with s1_ard.dem 'lidar' when Sentinel-1 is "
+                          f"processed: {GEOID_HELP}")
     needs = {"stac_api": "url", "local": "path"}.get(kind)
     if needs and not s1[kind].get(needs):
         raise ConfigError(

@@ -203,3 +203,40 @@ def read_cog(path: Path, *, geobox: GeoBox | None = None) -> tuple[np.ndarray, l
             return ds.read(), names
     except rasterio.errors.RasterioIOError as err:
         raise InputDataError(f"{path}: cannot read raster: {err}") from err
+
+
+def read_on_grid(path: Path, geobox: GeoBox, *, what: str) -> np.ndarray:
+    """Band 1 of the raster at ``path`` resampled onto ``geobox`` (float32, NaN where it has no value).
+
+    By the mean of the cells in a grid pixel where the raster is finer (a 1 m lidar DTM),
+    bilinearly where it is as coarse or coarser (a geoid model).
+
+    Args:
+        path: the raster (any CRS).
+        geobox: the grid.
+        what: what the file is and where it is configured, for messages (``"DEM (ard.terrain.dem)"``).
+
+    Raises:
+        MissingInputError: the file does not exist.
+        InputDataError: it cannot be read or has no CRS (names the file).
+    """
+    from rasterio.warp import Resampling, reproject
+
+    from sporbar.errors import MissingInputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingInputError(f"{path}: {what} file not found")
+    out = np.full(geobox.shape.yx, np.nan, np.float32)
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise InputDataError(f"{path}: the {what} has no CRS")
+            finer = abs(src.res[0]) < 0.75 * abs(geobox.resolution.x)
+            reproject(
+                rasterio.band(src, 1), out, dst_transform=geobox.affine, dst_crs=str(geobox.crs),
+                dst_nodata=np.nan, resampling=Resampling.average if finer else Resampling.bilinear,
+            )
+    except rasterio.errors.RasterioError as err:
+        raise InputDataError(f"{path}: cannot read the {what}: {err}") from err
+    return out

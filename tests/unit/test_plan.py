@@ -77,7 +77,10 @@ def test_stage_hashes_cover_what_the_stage_reads(tmp_path: Path) -> None:
     lidar_crs["sources"]["lidar"]["epsg"] = 5973
     assert _stages_changed(base, lidar_crs) == {"search_lidar", "fetch_lidar", "lidar"}
     speckle = small_config(tmp_path)
-    speckle["s1_ard"] = {"speckle_filter": {"method": "none"}}
+    speckle["s1_ard"] = {**speckle["s1_ard"], "speckle_filter": {"method": "none"}}
+    geoid = small_config(tmp_path)
+    geoid["s1_ard"] = {**geoid["s1_ard"], "geoid": 40}
+    assert _stages_changed(base, geoid) == {"s1_ard"}
     assert _stages_changed(base, speckle) == {"s1_ard"}
 
 

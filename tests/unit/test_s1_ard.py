@@ -15,10 +15,10 @@ from _s2_fixtures import write_tiny_config
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
-from sporbar.config import Config, load
+from sporbar.config import Config, load, validate
 from sporbar.demo.landscape import make_landscape
 from sporbar.demo.s1_backscatter import GAMMA0_DB
-from sporbar.errors import MissingInputError
+from sporbar.errors import ConfigError, InputDataError, MissingInputError
 from sporbar.fetch.missions import SENTINEL1
 from sporbar.fetch.registry import source
 from sporbar.raster import write_cog
@@ -68,10 +68,11 @@ def _truth(cfg: Config, tile: str) -> tuple[np.ndarray, np.ndarray]:
     return ls.classes[r0 : r0 + ny, c0 : c0 + nx], ls.elevation[r0 : r0 + ny, c0 : c0 + nx]
 
 
-def _dem_item(cfg: Config, tile: str, folder: Path) -> Path:
-    """A lidar products item whose DTM is the demo landscape's terrain."""
+def _dem_item(cfg: Config, tile: str, folder: Path, lowered_by: float = 0.0) -> Path:
+    """A lidar products item whose DTM is the demo landscape's terrain (minus ``lowered_by`` metres)."""
     _, elevation = _truth(cfg, tile)
-    write_cog(folder / "dtm.tif", elevation[None].astype(np.float32), cfg.grid.geobox(tile), nodata=float("nan"),
+    dtm = (elevation - lowered_by)[None].astype(np.float32)
+    write_cog(folder / "dtm.tif", dtm, cfg.grid.geobox(tile), nodata=float("nan"),
               band_names=["dtm"])
     item = pystac.Item(id=f"lidar-products-{tile}", geometry=None, bbox=None,
                        datetime=pystac.utils.str_to_datetime("2024-06-01T00:00:00Z"), properties={})
@@ -124,6 +125,61 @@ def test_dem_geocoding_and_flattening_recover_the_class_backscatter(
     true_vv = GAMMA0_DB[1][0]  # forest gamma0 in VV (no seasonal change)
     assert abs(np.nanmean(flat[0][forest]) - true_vv) < 1.0
     assert np.nanstd(flat[0][forest]) < 0.5 * np.nanstd(ell[0][forest])  # terrain effects removed
+
+
+def _geoid_raster(path: Path, bounds: tuple[float, float, float, float], n: float) -> Path:
+    """A constant geoid model ``n`` metres in EPSG:4326 (0.01 degree cells) over ``bounds``."""
+    from affine import Affine
+
+    w, s, e, north = bounds
+    cols, rows = int(np.ceil((e - w) / 0.01)), int(np.ceil((north - s) / 0.01))
+    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=Affine(0.01, 0, w, 0, -0.01, north), nodata=-9999) as ds:
+        ds.write(np.full((1, rows, cols), n, np.float32))
+    return path
+
+
+def test_orthometric_dtm_is_raised_by_the_geoid_height(
+    tiny: tuple[Path, Config], raw_items: list[Path], tmp_path: Path,
+) -> None:
+    """The demo's products are made on an ellipsoid equal to the geoid: a DTM 40 m below it (orthometric,
+    N = 40) with s1_ard.geoid 40 (a number or a model raster) geocodes exactly as the true heights with
+    N = 0, and without the geoid height it does not."""
+    tile = tiny[1].tiles[0]
+    ctx = RunContext.current(config_hash=tiny[1].hash)
+    true_dem = _dem_item(tiny[1], tile, tmp_path / "dem-true")
+    ortho_dem = _dem_item(tiny[1], tile, tmp_path / "dem-ortho", lowered_by=40.0)
+    lonlat = tiny[1].grid.geobox(tile).to_crs("EPSG:4326").extent.boundingbox
+    model = _geoid_raster(tmp_path / "geoid.tif", (lonlat.left - 0.05, lonlat.bottom - 0.05,
+                                                   lonlat.right + 0.05, lonlat.top + 0.05), 40.0)
+    runs = {"true": (0, true_dem), "n40": (40, ortho_dem), "model": (str(model), ortho_dem), "n0": (0, ortho_dem)}
+    out = {}
+    for name, (geoid, dem) in runs.items():
+        cfg = _cfg(tiny, dem="lidar", geoid=geoid)
+        d = run_s1_ard(cfg, tile, raw_items, tmp_path / name / "item.json", dem_item=dem, ctx=ctx)
+        out[name] = (_read(tmp_path / name / "item.json", "early"), d["properties"]["sporbar:s1_processing"])
+    assert np.array_equal(out["true"][0], out["n40"][0], equal_nan=True)
+    assert np.allclose(out["model"][0], out["n40"][0], equal_nan=True, atol=1e-4)
+    assert not np.allclose(out["n0"][0], out["true"][0], equal_nan=True, atol=0.1)
+    assert out["n40"][1]["dem_vertical"]["geoid_height_m"] == 40.0
+    rec = out["model"][1]["dem_vertical"]
+    assert rec["geoid_model"] == str(model) and rec["file:checksum"].startswith("1220")
+    assert rec["geoid_height_m_range"] == [40.0, 40.0]
+
+
+def test_a_geoid_model_that_misses_the_tile_or_no_geoid_is_a_named_error(
+    tiny: tuple[Path, Config], raw_items: list[Path], tmp_path: Path,
+) -> None:
+    tile = tiny[1].tiles[0]
+    dem = _dem_item(tiny[1], tile, tmp_path / "dem")
+    far = _geoid_raster(tmp_path / "far.tif", (30.0, 69.0, 30.5, 69.5), 20.0)  # Finnmark, not the tile
+    cfg = _cfg(tiny, dem="lidar", geoid=str(far))
+    with pytest.raises(InputDataError, match=r"far\.tif: the geoid model has no value"):
+        run_s1_ard(cfg, tile, raw_items, tmp_path / "run" / "item.json", dem_item=dem,
+                   ctx=RunContext.current(config_hash=cfg.hash))
+    data = {**tiny[1].data, "s1_ard": {k: v for k, v in tiny[1].data["s1_ard"].items() if k != "geoid"}}
+    with pytest.raises(ConfigError, match="s1_ard/geoid: required with s1_ard.dem 'lidar'"):
+        validate(data, source="test.yaml")
 
 
 def test_a_tile_no_scene_sees_is_written_all_nan_and_says_why(

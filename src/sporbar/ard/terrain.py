@@ -174,33 +174,15 @@ def correction_factor(
 def read_dem(path: Path, geobox: GeoBox) -> np.ndarray:
     """Heights of the DEM file at ``path`` on ``geobox`` (float32, NaN where it has none).
 
-    Resampled by the mean of the cells in a grid pixel where the DEM is finer (a 1 m lidar DTM),
-    bilinearly where it is as coarse or coarser.
+    Resampled by :func:`sporbar.raster.read_on_grid` (mean of finer cells, else bilinear).
 
     Raises:
         MissingInputError: the file does not exist.
         InputDataError: it cannot be read, or covers no pixel of the tile (names the file and tile bounds).
     """
-    import rasterio
-    from rasterio.warp import Resampling, reproject
+    from sporbar.raster import read_on_grid
 
-    from sporbar.errors import MissingInputError
-
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{path}: DEM file not found (ard.terrain.dem)")
-    out = np.full(geobox.shape.yx, np.nan, np.float32)
-    try:
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                raise InputDataError(f"{path}: the DEM has no CRS")
-            finer = abs(src.res[0]) < 0.75 * abs(geobox.resolution.x)
-            reproject(
-                rasterio.band(src, 1), out, dst_transform=geobox.affine, dst_crs=str(geobox.crs),
-                dst_nodata=np.nan, resampling=Resampling.average if finer else Resampling.bilinear,
-            )
-    except rasterio.errors.RasterioError as err:
-        raise InputDataError(f"{path}: cannot read the DEM: {err}") from err
+    out = read_on_grid(path, geobox, what="DEM (ard.terrain.dem)")
     if not np.isfinite(out).any():
         raise InputDataError(
             f"{path}: the DEM covers no pixel of the tile {tuple(round(v) for v in geobox.boundingbox)} "

@@ -5,6 +5,9 @@ Stated rules (recorded on the item):
 * A scene that does not see the tile (outside its geolocation grid) is left out and named in
   ``sporbar:s1_uncovered_scenes``; a period none of whose scenes sees the tile has all-NaN
   statistics and 0 in ``sporbar:period_scenes``. Scenes dated in no period are not used.
+* The lidar DTM's heights are orthometric (NN2000) and the geolocation grid's ellipsoidal
+  (about 40 m apart in Norway): the DTM is raised by the geoid height of ``s1_ard.geoid``
+  (a constant or a geoid model raster) before geocoding; the item records which.
 * Without a DEM (``s1_ard.dem: none``, or a DEM with no value on the tile) the scene is
   geocoded on the ellipsoid from the geolocation grid and not terrain-flattened, whatever
   ``s1_ard.terrain_flattening`` says; ``sporbar:s1_processing`` says which was done.
@@ -21,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from sporbar.bands import s1_band_names
-from sporbar.config import Config
-from sporbar.errors import ConfigError
-from sporbar.io import check_writable
-from sporbar.raster import read_cog, write_cog
+from sporbar.config import GEOID_HELP, Config
+from sporbar.errors import ConfigError, InputDataError
+from sporbar.io import check_writable, sha256_multihash
+from sporbar.raster import read_cog, read_on_grid, write_cog
 from sporbar.s1ard.calibration import NOISE_FLOOR
 from sporbar.s1ard.periods import period_statistics, to_db
 from sporbar.s1ard.scene import S1ArdSettings, scene_backscatter
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 DEM_ASSET = "dtm"
 
 
+
 def _dem(dem_item: Path | None, geobox: Any) -> tuple[np.ndarray | None, str]:
     """The DTM of the lidar products item on the tile (None where it has no value there), and the item id."""
     if dem_item is None:
@@ -44,6 +48,34 @@ def _dem(dem_item: Path | None, geobox: Any) -> tuple[np.ndarray | None, str]:
     item = read_input_item(Path(dem_item), [DEM_ASSET])
     data = read_cog(asset_path(Path(dem_item), item, DEM_ASSET), geobox=geobox)[0][0].astype(np.float64)
     return (data if np.isfinite(data).any() else None), f"{item.id} ({DEM_ASSET}, lidar DTM)"
+
+
+def geoid_heights(geoid: float | str, dem: np.ndarray, geobox: Any, source: str) -> tuple[np.ndarray | float, Any]:
+    """The geoid height N on the tile (metres, ellipsoidal = orthometric + N) and its record.
+
+    Args:
+        geoid: ``s1_ard.geoid``: a constant N, or the path of a raster of N (any CRS).
+        dem: the DTM on the tile (where N is needed).
+        geobox: the tile grid.
+        source: the config file, for messages.
+
+    Raises:
+        MissingInputError: the geoid raster does not exist.
+        InputDataError: it cannot be read, or has no value where the DTM has one (names the file).
+    """
+    if isinstance(geoid, (int, float)):
+        return float(geoid), {"geoid_height_m": float(geoid)}
+    path = Path(geoid)
+    n = read_on_grid(path, geobox, what=f"geoid model (s1_ard.geoid of {source})").astype(np.float64)
+    gaps = np.isfinite(dem) & ~np.isfinite(n)
+    if gaps.any():
+        raise InputDataError(
+            f"{path}: the geoid model has no value at {int(gaps.sum())} DTM pixel(s) of the tile "
+            f"{tuple(round(v) for v in geobox.boundingbox)} ({geobox.crs}); give a model that covers the area"
+        )
+    ok = np.isfinite(n)
+    return n, {"geoid_model": str(path), "file:checksum": sha256_multihash(path),
+               "geoid_height_m_range": [round(float(n[ok].min()), 3), round(float(n[ok].max()), 3)]}
 
 
 def run_s1_ard(
@@ -88,6 +120,12 @@ def run_s1_ard(
     dem, dem_name = _dem(dem_item, geobox)
     if dem_item is not None and dem is None:
         log.warning("s1-ard: DEM %s has no value on tile %s; ellipsoid geocoding", dem_item, tile)
+    vertical: Any = "none"
+    if dem is not None:
+        if section.get("geoid") is None:
+            raise ConfigError(f"{cfg.source}: key s1_ard/geoid: required with s1_ard.dem 'lidar': {GEOID_HELP}")
+        n, vertical = geoid_heights(section["geoid"], dem, geobox, cfg.source)
+        dem = dem + n  # ellipsoidal, as the geolocation grid
     raw = [(Path(p), read_item(Path(p))) for p in scene_items]
     periods = cfg.data["ard"]["periods"]
     folder = output.parent
@@ -125,6 +163,8 @@ def run_s1_ard(
         "geocoding": ("geolocation grid + DEM terrain displacement (h * cot(incidence)), bilinear" if dem is not None
                       else "geolocation grid on the ellipsoid (no DEM), bilinear"),
         "dem": dem_name if dem is not None else "none",
+        "dem_vertical": ({"from": "orthometric (lidar DTM)", "to": "ellipsoidal (geolocation grid)", **vertical}
+                         if dem is not None else "none"),
         "speckle_filter": (f"{settings.speckle_filter} {settings.speckle_window}x{settings.speckle_window}"
                            if settings.speckle_filter != "none" else "none"),
         "units": "dB (10 log10 of linear backscatter); VH/VV = VH dB minus VV dB",
