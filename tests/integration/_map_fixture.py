@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _services import stac_fixtures
+from _services import add_to_config, stac_fixtures
 
 from sporbar.raster import write_cog
 from sporbar.stac.items.extent import period_span, tiles_bbox_wgs84
@@ -108,13 +108,21 @@ def map_item_json(path: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def served_map_chain(tmp: Path, *, wait: str) -> Iterator[dict[str, Any]]:
+def served_map_chain(
+    tmp: Path,
+    *,
+    wait: str,
+    config: dict[str, dict[str, Any]] | None = None,
+    serve_config: bool = False,
+) -> Iterator[dict[str, Any]]:
     """Two real map tiles published (static catalog, approved, loaded into a private pgstac) and
     `sporbar serve` on them; yields chain, server, legend colours and ``tmp``; stops everything after.
 
     Args:
         tmp: a fresh folder.
         wait: the path to wait for before yielding (``/api/``, ``/browser/``).
+        config: sections merged into the chain's config before publishing (``catalog.access``, ``serve``).
+        serve_config: give `sporbar serve` the config (``-c``, for ``serve.auth``).
     """
     from _services import Server, dsn, pg_dir, start_postgres, stop_postgres
     from click.testing import CliRunner
@@ -123,6 +131,8 @@ def served_map_chain(tmp: Path, *, wait: str) -> Iterator[dict[str, Any]]:
     from sporbar.cli.publish import publish
 
     chain = build_map_chain(tmp)
+    if config:
+        add_to_config(chain, config)
     pg_folder = pg_dir()
     pg = start_postgres(pg_folder)
     server = None
@@ -135,7 +145,8 @@ def served_map_chain(tmp: Path, *, wait: str) -> Iterator[dict[str, Any]]:
         args = ["-c", str(chain.cfg_path), "-o", str(chain.catalog), "--to", "pgstac", "--dsn", dsn(pg)]
         loaded = runner.invoke(publish, [*args, "--asset-base-url", "/data/"], catch_exceptions=False)
         assert loaded.exit_code == 0, loaded.output
-        server = Server(["--data-root", str(chain.root)], env=pg, log=tmp / "serve.log")
+        serve_args = ["--data-root", str(chain.root), *(["-c", str(chain.cfg_path)] if serve_config else [])]
+        server = Server(serve_args, env=pg, log=tmp / "serve.log")
         server.wait(wait)
         yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg), "tmp": tmp}
     finally:

@@ -59,6 +59,19 @@ def stac_fixtures() -> Any:
             del sys.modules["conftest"]
 
 
+def add_to_config(chain: Any, sections: dict[str, dict[str, Any]]) -> None:
+    """Merge ``sections`` (top-level key -> keys) into the chain's config file and reload ``chain.cfg``."""
+    import yaml
+
+    from sporbar.config import load
+
+    data = yaml.safe_load(chain.cfg_path.read_text())
+    for key, values in sections.items():
+        data[key] = {**(data.get(key) or {}), **values}
+    chain.cfg_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    chain.cfg = load(chain.cfg_path)
+
+
 def is_root() -> bool:
     """True when the tests may install Debian packages and start services as other users."""
     return hasattr(os, "geteuid") and os.geteuid() == 0

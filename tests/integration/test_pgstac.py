@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _services import Server, dsn, pg_dir, require_root, stac_fixtures, start_postgres, stop_postgres
+from _services import (
+    Server,
+    add_to_config,
+    dsn,
+    pg_dir,
+    require_root,
+    stac_fixtures,
+    start_postgres,
+    stop_postgres,
+)
 from click.testing import CliRunner
 
 from sporbar.cli.main import cli
@@ -31,6 +40,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     require_root("the pgstac test")
     tmp = tmp_path_factory.mktemp("pgstac")
     chain = build_chain(tmp)
+    # every collection open: this module tests the API on the whole chain (test_access.py the levels)
+    add_to_config(chain, {"catalog": {"access": dict.fromkeys(ext.COLLECTIONS, "open")}})
     pg_folder = pg_dir()
     pg = start_postgres(pg_folder)
     server = None

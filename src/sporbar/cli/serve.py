@@ -43,6 +43,15 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--title", default="sporbar", show_default=True, help="Title of the API and the browser.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pipeline config whose serve.auth names the identity provider whose tokens open restricted "
+    "collections (default: none; only open collections are served).",
+)
 def serve(
     static: bool,
     catalog: Path,
@@ -52,6 +61,7 @@ def serve(
     host: str,
     port: int,
     title: str,
+    config_path: Path | None,
 ) -> None:
     """Serve the STAC API (stac-fastapi-pgstac), STAC Browser and the data files on one port.
 
@@ -65,6 +75,11 @@ def serve(
       /metadata/iso19139/<id>.xml  the ISO 19139 records
 
     \b
+    Restricted and closed collections (sporbar:access; catalog.access in the config) are
+    served only with 'Authorization: Bearer <token>' from the identity provider of the
+    config's serve.auth; without -c, only open collections are served.
+
+    \b
       $ eval "$(services/postgres.sh start)"
       $ sporbar publish --to pgstac --asset-base-url /data/ -c config/config.yaml \\
           -o results/catalog/catalog.json
@@ -74,13 +89,24 @@ def serve(
     import uvicorn
 
     from sporbar.serve.app import ServeConfig, create_app, default_browser_dist
+    from sporbar.serve.auth import AuthSettings
+    from sporbar.stac.layout import ItemLayout
+    from sporbar.workflow import plan
 
+    auth = None
+    if config_path is not None:
+        from sporbar.config import load
+
+        loaded = load(config_path)
+        auth = AuthSettings.from_config(loaded.data, loaded.source)
     cfg = ServeConfig(
         data_root=(data_root or catalog.resolve().parent.parent).resolve(),
         static_catalog=catalog.resolve() if static else None,
         browser_dist=(browser_dist or default_browser_dist()).resolve(),
         dsn=dsn,
         title=title,
+        auth=auth,
+        layout=ItemLayout.from_patterns(plan.PATTERNS),
     )
     app = create_app(cfg)
     base = f"http://{host}:{port}"
@@ -94,6 +120,10 @@ def serve(
         click.echo(f"STAC API: {base}/api/", err=True)
         click.echo(f"map tiles (WMTS): {base}/tiles/mosaics/<collection>/WMTSCapabilities.xml", err=True)
     click.echo(f"data: {base}/data/ -> {cfg.data_root}", err=True)
+    if auth is None:
+        click.echo("access: open collections only (no serve.auth: no token is accepted)", err=True)
+    else:
+        click.echo(f"access: tokens of {auth.oidc_discovery_url} open restricted collections", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

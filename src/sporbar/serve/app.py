@@ -13,6 +13,10 @@ One server on one origin, so the browser needs no CORS and hrefs can be root-rel
     /metadata/dcat/catalog.ttl, /metadata/iso19139/<id>.xml
                  the exported DCAT-AP-NO catalog and ISO 19139 records (sporbar.serve.harvest)
 
+Collections marked ``restricted`` or ``closed`` are served only to requests with a valid token
+(``sporbar.serve.auth``: stac-auth-proxy's token check and CQL2 filters, and the access gate of
+tiles and data files); open ones to everyone.
+
 Database mode needs PostgreSQL with pgstac (``services/postgres.sh start``); publish with
 ``sporbar publish --to pgstac --asset-base-url /data/`` so asset hrefs point at ``/data/``.
 Static mode (``static_catalog``) serves a ``catalog.json`` that lies below the data root,
@@ -34,8 +38,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sporbar.errors import ConfigError, MissingInputError
+from sporbar.serve.access import AccessLevels, pgstac_levels, static_levels
+from sporbar.serve.auth import AuthSettings, pgstac_search_collections, protect
 from sporbar.serve.browser import browser_config_js
 from sporbar.serve.harvest import metadata_routes
+from sporbar.stac.layout import ItemLayout
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +78,9 @@ class ServeConfig:
         browser_dist: built STAC Browser; None or a missing folder serves no browser.
         dsn: libpq connection string for the API; "" takes the PG* environment variables.
         title: title of the API landing page and the browser.
+        auth: how tokens are validated (``serve.auth`` of the config); None accepts none, so only
+            open collections are served.
+        layout: where the run writes each collection's items, to tell a data file's collection.
     """
 
     data_root: Path
@@ -78,6 +88,8 @@ class ServeConfig:
     browser_dist: Path | None = None
     dsn: str = ""
     title: str = "sporbar"
+    auth: AuthSettings | None = None
+    layout: ItemLayout | None = None
 
     @property
     def static(self) -> bool:
@@ -160,8 +172,8 @@ def _common_routes(cfg: ServeConfig) -> list[Any]:
     return routes
 
 
-def create_app(cfg: ServeConfig) -> Starlette:
-    """The ASGI app serving the API (or static catalog), STAC Browser and the data root.
+def create_app(cfg: ServeConfig) -> Any:
+    """The ASGI app serving the API (or static catalog), STAC Browser and the data root, access levels enforced.
 
     Raises:
         MissingInputError: the data root or the static catalog does not exist.
@@ -172,7 +184,9 @@ def create_app(cfg: ServeConfig) -> Starlette:
         if not cfg.static_catalog.is_file():
             raise MissingInputError(f"{cfg.static_catalog}: catalog not found (run `sporbar publish` first)")
         cfg.catalog_path()  # checks it is below the data root
-        return Starlette(routes=_common_routes(cfg))
+        levels = AccessLevels(static_levels(cfg.static_catalog))
+        return protect(Starlette(routes=_common_routes(cfg)), levels=levels, data_root=cfg.data_root,
+                       auth=cfg.auth, api=False, layout=cfg.layout)
 
     from contextlib import asynccontextmanager
 
@@ -219,4 +233,12 @@ def create_app(cfg: ServeConfig) -> Starlette:
     for route in _common_routes(cfg):
         app.router.routes.append(route)
     app.router.routes.append(Mount(TILES_PREFIX, MountedApp(tiles), name="tiles"))
-    return app
+    conninfo = pool_conninfo(pg)
+    return protect(
+        app,
+        levels=AccessLevels(pgstac_levels(conninfo)),
+        data_root=cfg.data_root,
+        auth=cfg.auth,
+        search_collections=pgstac_search_collections(conninfo),
+        layout=cfg.layout,
+    )

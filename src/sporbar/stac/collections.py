@@ -2,7 +2,8 @@
 
 The static metadata of each collection (title, description, keywords, providers and
 their roles, access and status) lives in ``sporbar/stac/templates/<collection-id>.json``
-(the top-level ``stac/templates`` points there). The licence of sporbar's own products
+(the top-level ``stac/templates`` points there); ``catalog.access`` of the config overrides
+a collection's access level (``sporbar serve`` enforces it). The licence of sporbar's own products
 comes from ``catalog.license`` in the config; raw third-party data keep the licence
 their template states. The extent is computed from the items, so the output depends
 only on the templates, the config and the items (no clock).
@@ -90,6 +91,14 @@ def template(collection_id: str) -> dict[str, Any]:
     return data
 
 
+def access_level(collection_id: str, cfg: Config) -> Access:
+    """The access level of ``collection_id``: ``catalog.access`` of ``cfg`` if it names it, else the template's."""
+    override = (cfg.data.get("catalog") or {}).get("access") or {}
+    if collection_id in override:
+        return Access(override[collection_id])
+    return Access(template(collection_id)[ACCESS])
+
+
 def license_fields(cfg: Config) -> tuple[str, dict[str, str]]:
     """(STAC ``license`` value, licence link) for sporbar's products under ``cfg``."""
     name = cfg.data["catalog"]["license"]
@@ -152,6 +161,7 @@ def collection_dict(
         A STAC 1.1.0 Collection dict with deterministic content.
     """
     t = template(collection_id)
+    t[ACCESS] = access_level(collection_id, cfg).value
     own_links = t.pop("links", [])
     if "license" not in t:
         lic, link = license_fields(cfg)

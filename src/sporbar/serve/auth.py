@@ -1,0 +1,276 @@
+"""Access levels enforced in ``sporbar serve``: stac-auth-proxy's middleware around the app.
+
+Every request passes, outermost first:
+
+1. stac-auth-proxy's ``RejectAmbiguousPathMiddleware`` (the checked path is the routed path);
+2. token validation: stac-auth-proxy's ``EnforceAuthMiddleware`` checks a bearer token's
+   signature (the issuer's JWKS, from its OpenID Connect discovery document), expiry and
+   audience, and puts the claims in ``request.state.payload``; a forged, expired or malformed
+   token is 401 on every path. Without ``serve.auth`` no token is valid (401 with one);
+3. :class:`sporbar.serve.gate.AccessGate`: 401/403 for API records, tiles, mosaics and data
+   files of collections the request may not see;
+4. below ``/api``: stac-auth-proxy's CQL2 filter middleware, which adds
+   ``collection IN (<permitted>)`` to every item search and list (GET and POST, whatever
+   ``ids``, ``collections`` or ``filter`` the request has) and ``id IN (<permitted>)`` to the
+   collections list, and checks single records against the same filter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sporbar.errors import ConfigError
+from sporbar.serve.access import AccessLevels, CollectionFilter
+from sporbar.serve.gate import AccessGate, read_body, refusal_response
+from sporbar.serve.query_filter import QueryError, rewrite_body, rewrite_query_string
+from sporbar.stac.layout import ItemLayout
+
+API_ROOT: Final = "/api"
+#: the scope of the demo config; the directorate's IdP names its own (``serve.auth.closed_scope``)
+DEFAULT_CLOSED_SCOPE: Final = "sporbar:closed"
+NO_AUTH_MESSAGE: Final = (
+    "Invalid token: this server accepts no tokens (serve.auth is not configured); "
+    "only open collections are served"
+)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How tokens are validated (``serve.auth`` of the config).
+
+    Attributes:
+        oidc_discovery_url: the identity provider's OpenID Connect discovery document.
+        audiences: accepted ``aud`` claims (empty: not checked).
+        closed_scope: the scope a token needs for ``closed`` collections.
+    """
+
+    oidc_discovery_url: str
+    audiences: tuple[str, ...] = ()
+    closed_scope: str = DEFAULT_CLOSED_SCOPE
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any], source: str = "config") -> AuthSettings | None:
+        """The settings of ``data['serve']['auth']``; None when the config has none.
+
+        Raises:
+            ConfigError: the discovery URL is not an http(s) URL.
+        """
+        auth = (data.get("serve") or {}).get("auth")
+        if not auth:
+            return None
+        url = str(auth.get("oidc_discovery_url", ""))
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{source}: key serve/auth/oidc_discovery_url: {url!r} is not an http(s) URL")
+        return cls(
+            oidc_discovery_url=url,
+            audiences=tuple(str(a) for a in auth.get("audiences") or ()),
+            closed_scope=str(auth.get("closed_scope") or DEFAULT_CLOSED_SCOPE),
+        )
+
+
+class _NoTokens:
+    """Token check when no identity provider is configured: any Authorization header is refused."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})  # the filter middleware reads it; no token, so no payload
+        if any(k.lower() == b"authorization" for k, _ in scope["headers"]):
+            await refusal_response(401, NO_AUTH_MESSAGE)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class _IdpErrors:
+    """An identity provider that cannot be reached is 503 with a message, not a 500."""
+
+    def __init__(self, app: ASGIApp, discovery_url: str) -> None:
+        from stac_auth_proxy.middleware.EnforceAuthMiddleware import OidcFetchError
+
+        self.app, self.discovery_url, self.fetch_error = app, discovery_url, OidcFetchError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})
+        try:
+            await self.app(scope, receive, send)
+        except self.fetch_error as err:
+            body = {
+                "code": "ServiceUnavailable",
+                "description": f"the identity provider ({self.discovery_url}) cannot be reached: {err}",
+            }
+            await JSONResponse(body, status_code=503)(scope, receive, send)
+
+
+class _RestorePath:
+    """Put back the path stac-auth-proxy's ``RemoveRootPathMiddleware`` shortened, keeping ``root_path``.
+
+    Its own ``RestoreRootPathMiddleware`` sets ``root_path`` to ``/api`` for a proxied app; the API
+    routes here are ``/api/...`` of the top-level app, so only the path comes back.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from stac_auth_proxy.middleware.RemoveRootPathMiddleware import _ORIGINAL
+
+        if scope["type"] == "http" and _ORIGINAL in scope:
+            _, path, raw_path = scope.pop(_ORIGINAL)
+            scope["path"] = path
+            if raw_path is not None:
+                scope["raw_path"] = raw_path
+        await self.app(scope, receive, send)
+
+
+class _ApiFilters:
+    """stac-auth-proxy's CQL2 filter middleware on the paths below /api; other paths go straight on."""
+
+    def __init__(self, app: ASGIApp, levels: AccessLevels, closed_scope: str) -> None:
+        from stac_auth_proxy.middleware import (
+            Cql2ApplyFilterBodyMiddleware,
+            Cql2ApplyFilterQueryStringMiddleware,
+            Cql2BuildFilterMiddleware,
+            Cql2RewriteLinksFilterMiddleware,
+            Cql2ValidateResponseBodyMiddleware,
+            RemoveRootPathMiddleware,
+        )
+
+        self.app = app
+        inner: ASGIApp = _RestorePath(app)
+        inner = Cql2ValidateResponseBodyMiddleware(inner)
+        inner = Cql2ApplyFilterBodyMiddleware(inner)
+        inner = Cql2ApplyFilterQueryStringMiddleware(inner)
+        inner = Cql2RewriteLinksFilterMiddleware(inner)
+        inner = Cql2BuildFilterMiddleware(
+            inner,
+            items_filter=CollectionFilter(levels, "collection", closed_scope),
+            collections_filter=CollectionFilter(levels, "id", closed_scope),
+        )
+        self.api = RemoveRootPathMiddleware(inner, root_path=API_ROOT)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == API_ROOT or path.startswith(API_ROOT + "/")):
+            await self.app(scope, receive, send)
+            return
+        # the filter middleware reads and rewrites JSON bodies: the API must not compress them
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        scope = {**scope, "headers": headers}
+        if path.rstrip("/") == API_ROOT + "/search":
+            try:
+                scope, receive = await _query_as_filter(scope, receive)
+            except QueryError as err:
+                await JSONResponse({"code": "BadRequest", "description": str(err)}, 400)(scope, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+
+async def _query_as_filter(scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+    """The search with its ``query`` rewritten as CQL2 (``sporbar.serve.query_filter``)."""
+    if scope["method"] == "GET":
+        return {**scope, "query_string": rewrite_query_string(scope.get("query_string", b""))}, receive
+    if scope["method"] != "POST":
+        return scope, receive
+    body, receive = await read_body(receive)
+    try:
+        doc = json.loads(body) if body else None
+    except ValueError:
+        return scope, receive  # stac-auth-proxy answers a body that is not JSON
+    if not isinstance(doc, dict) or "query" not in doc:
+        return scope, receive
+    new_body = json.dumps(rewrite_body(doc)).encode()
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(new_body)).encode()))
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": new_body, "more_body": False}
+
+    return {**scope, "headers": headers}, replay
+
+
+def protect(
+    app: ASGIApp,
+    *,
+    levels: AccessLevels,
+    data_root: Path,
+    auth: AuthSettings | None,
+    search_collections: Callable[[str], list[str] | None] | None = None,
+    api: bool = True,
+    layout: ItemLayout | None = None,
+) -> ASGIApp:
+    """``app`` behind token validation, the access gate and (with ``api``) the API filters.
+
+    Args:
+        app: the served app (API, tiles, data, browser).
+        levels: collection levels (pgstac's or the static catalog's).
+        data_root: the folder served at /data/.
+        auth: token settings; None accepts no token.
+        search_collections: registered search id -> its collections (tiles), see AccessGate.
+        api: True when ``app`` serves the STAC API below /api.
+        layout: tells a step item's collection by its path (data files).
+
+    Returns:
+        The ASGI app to serve.
+    """
+    from stac_auth_proxy.middleware import EnforceAuthMiddleware, RejectAmbiguousPathMiddleware
+
+    closed_scope = auth.closed_scope if auth else DEFAULT_CLOSED_SCOPE
+    wrapped: ASGIApp = _ApiFilters(app, levels, closed_scope) if api else app
+    wrapped = AccessGate(
+        wrapped,
+        levels=levels,
+        data_root=data_root,
+        closed_scope=closed_scope,
+        search_collections=search_collections,
+        layout=layout,
+    )
+    if auth is None:
+        wrapped = _NoTokens(wrapped)
+    else:
+        audiences: Sequence[str] | None = list(auth.audiences) or None
+        enforce = EnforceAuthMiddleware(
+            wrapped,
+            private_endpoints={},
+            public_endpoints={},
+            default_public=True,
+            oidc_discovery_url=auth.oidc_discovery_url,
+            allowed_jwt_audiences=audiences,
+        )
+        wrapped = _IdpErrors(enforce, auth.oidc_discovery_url)
+    outer: ASGIApp = RejectAmbiguousPathMiddleware(wrapped)
+    return outer
+
+
+def pgstac_search_collections(conninfo: str) -> Callable[[str], list[str] | None]:
+    """Registered search id (pgstac ``searches.hash``) -> its ``collections`` ([] if none named), None if unknown.
+
+    Registered searches never change (the id is the hash of the search), so answers are cached.
+    """
+    cache: dict[str, list[str]] = {}
+
+    def lookup(search_id: str) -> list[str] | None:
+        if search_id in cache:
+            return cache[search_id]
+        import psycopg
+
+        with psycopg.connect(conninfo, connect_timeout=10) as conn:
+            row = conn.execute("SELECT search FROM pgstac.searches WHERE hash = %s", (search_id,)).fetchone()
+        if row is None:
+            return None
+        names = (row[0] or {}).get("collections") or []
+        cache[search_id] = [str(n) for n in names] if isinstance(names, list) else []
+        return cache[search_id]
+
+    return lookup
