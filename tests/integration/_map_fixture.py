@@ -148,7 +148,7 @@ def served_map_chain(
         serve_args = ["--data-root", str(chain.root), *(["-c", str(chain.cfg_path)] if serve_config else [])]
         server = Server(serve_args, env=pg, log=tmp / "serve.log")
         server.wait(wait)
-        yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg), "tmp": tmp}
+        yield {"chain": chain, "server": server, "colours": class_colours(chain.cfg), "tmp": tmp, "pg": pg}
     finally:
         if server is not None:
             server.stop()
