@@ -53,6 +53,7 @@ def test_schema_lists_every_collection() -> None:
          "catalog/access/land-ecology-maps"),
         ("serve", {"auth": {"oidc_discovery_url": "ftp://idp/x"}}, "serve/auth/oidc_discovery_url"),
         ("serve", {"auth": {"audiences": ["sporbar"]}}, "serve/auth"),
+        ("serve", {"auth": {"oidc_discovery_url": "https://idp/.well-known/openid-configuration"}}, "serve/auth"),
         ("serve", {"auth": {"oidc_discovery_url": "https://idp/.well-known/openid-configuration", "scope": "x"}},
          "serve/auth"),
         ("serve", {"auth": {"oidc_discovery_url": "https://idp/.well-known/openid-configuration", "audiences": [""]}},
@@ -73,9 +74,10 @@ def test_bad_access_and_auth_settings_are_named(tmp_path: Path, section: str, va
 def test_auth_settings_from_config(tmp_path: Path) -> None:
     data = small_config(tmp_path)
     assert AuthSettings.from_config(validate(data)) is None
-    data["serve"] = {"auth": {"oidc_discovery_url": "https://idp.example/.well-known/openid-configuration"}}
+    url = "https://idp.example/.well-known/openid-configuration"
+    data["serve"] = {"auth": {"oidc_discovery_url": url, "audiences": ["sporbar"]}}
     auth = AuthSettings.from_config(validate(data))
-    assert auth is not None and auth.closed_scope == "sporbar:closed" and auth.audiences == ()
+    assert auth is not None and auth.closed_scope == "sporbar:closed" and auth.audiences == ("sporbar",)
 
 
 # --- grants and the query rewrite -------------------------------------------------------------------
