@@ -97,6 +97,18 @@ GEOID_HELP = (
 )
 
 
+def _check_mask(mask: dict[str, Any], resolution: float, source: str) -> None:
+    """The shadow's height range is a range; s2cloudless pixels are whole grid pixels."""
+    sh = mask["shadow"]
+    if sh["min_height"] > sh["max_height"]:
+        raise ConfigError(f"{source}: key ard/mask/shadow: min_height {sh['min_height']} is above max_height "
+                          f"{sh['max_height']}")
+    res = float(mask["s2cloudless"]["resolution"])
+    if abs(res / resolution - round(res / resolution)) > 1e-9 or res < resolution:
+        raise ConfigError(f"{source}: key ard/mask/s2cloudless/resolution: {res:g} m is not a multiple of "
+                          f"grid/resolution {resolution:g} m")
+
+
 def _check_sentinel1(cfg: dict[str, Any], source: str) -> None:
     s1 = cfg["sources"].get("sentinel1")
     if not s1 or s1["source"] == "none":
@@ -201,6 +213,7 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
         raise ConfigError(f"{source}: key ard/periods: period ids must be unique ({', '.join(twice)} more than "
                           "once); each names its composite, so a second one would overwrite the first")
     _check_ard_bands(cfg["ard"], source)
+    _check_mask(cfg["ard"]["mask"], float(cfg["grid"]["resolution"]), source)
     _check_timeseries(cfg, source)
     labels = cfg["sources"]["labels"]
     if labels["source"] == "file" and not labels.get("path"):

@@ -24,7 +24,7 @@ from sporbar.ard.angles import NodeAngles, angles_at_nodes, read_angle_grids, up
 from sporbar.ard.brdf import COEFFICIENTS, c_factor
 from sporbar.ard.load import Scene
 from sporbar.ard.mask import TERRAIN_SHADOW
-from sporbar.ard.terrain import SAMPLE_SCL, TerrainNormal, correction_factor, estimate_c, ndvi_strata
+from sporbar.ard.terrain import TerrainNormal, correction_factor, estimate_c, ndvi_strata
 from sporbar.errors import InputDataError
 from sporbar.stac.record import asset_path
 
@@ -128,14 +128,13 @@ class Corrected:
 
 def correct(
     reflectance: xr.DataArray,
-    scl: xr.DataArray,
+    sample: xr.DataArray,
     scenes: Sequence[Scene],
     geobox: GeoBox,
     *,
     terrain: str,
     brdf: str,
     normal: TerrainNormal | None,
-    clear: xr.DataArray,
     flags: xr.DataArray,
     strata: int = 1,
 ) -> Corrected:
@@ -143,15 +142,14 @@ def correct(
 
     Args:
         reflectance: (time, band, y, x) float32 from :func:`sporbar.ard.load.reflectance`.
-        scl: (time, y, x) scene classification.
+        sample: (time, y, x) bool, the clear land pixels the regression may use
+            (:func:`sporbar.ard.masking.regression_sample`).
         scenes: the scenes, in the cube's time order.
         geobox: the tile grid.
         terrain: ``"c-correction"``, ``"scs+c"`` or ``"none"``.
         brdf: ``"c-factor"`` or ``"none"``.
         normal: the terrain normal on the tile (required unless ``terrain`` is none).
-        clear: (time, y, x) bool, pixels not masked (the regression uses the clear ones of
-            :data:`sporbar.ard.terrain.SAMPLE_SCL`).
-        flags: (time, y, x) uint8 quality flags of the SCL (:func:`sporbar.ard.mask.quality_flags`).
+        flags: (time, y, x) uint8 quality flags (:func:`sporbar.ard.masking.quality_flags`).
         strata: NDVI strata of the regression (:func:`sporbar.ard.terrain.estimate_c`; 1: one,
             Teillet's plain regression; without B04 and B08 in the cube, 1).
 
@@ -167,9 +165,9 @@ def correct(
         if missing:
             raise InputDataError(f"no BRDF coefficients for band(s) {', '.join(missing)}; set ard.brdf.method: none")
     data = reflectance.data.rechunk({0: 1, 1: 1, 2: -1, 3: -1})
-    sample = (clear & scl.isin(list(SAMPLE_SCL))).data.rechunk({0: 1, 1: -1, 2: -1})
+    sample_d = sample.data.rechunk({0: 1, 1: -1, 2: -1})
     blocks = data.to_delayed(optimize_graph=False)
-    samples = sample.to_delayed(optimize_graph=False)
+    samples = sample_d.to_delayed(optimize_graph=False)
     flag_blocks = flags.data.rechunk({0: 1, 1: -1, 2: -1}).to_delayed(optimize_graph=False)
     shape = (1, 1, *geobox.shape.yx)
     # one graph node each for the normal and the scenes, so Dask does not hash them per task

@@ -24,10 +24,11 @@ SCL_CLOUD = (8, 9, 10)
 NOT_CLEAR = NODATA | CLOUD | CLOUD_SHADOW | SNOW  # terrain shadow is corrected, not masked
 
 
-def _disk(radius: int) -> np.ndarray:
+def disk(radius: int) -> np.ndarray:
+    """A disk of ``radius`` pixels (bool, 2 * radius + 1 square), the structuring element of dilation."""
     r = np.arange(-radius, radius + 1)
-    disk: np.ndarray = (r[:, None] ** 2 + r[None, :] ** 2) <= radius * radius
-    return disk
+    out: np.ndarray = (r[:, None] ** 2 + r[None, :] ** 2) <= radius * radius
+    return out
 
 
 def scl_flags(scl: np.ndarray, mask_classes: Sequence[int], dilate_px: int) -> np.ndarray:
@@ -45,24 +46,17 @@ def scl_flags(scl: np.ndarray, mask_classes: Sequence[int], dilate_px: int) -> n
     shadow_classes = [SCL_SHADOW] if SCL_SHADOW in mask_classes else []
     flat = scl.reshape(-1, *scl.shape[-2:])
     out = np.zeros(flat.shape, np.uint8)
-    disk = _disk(dilate_px) if dilate_px > 0 else None
+    selem = disk(dilate_px) if dilate_px > 0 else None
     for i, img in enumerate(flat):
         nodata = img == SCL_NODATA
         cloud = np.isin(img, cloud_classes)
         shadow = np.isin(img, shadow_classes)
-        if disk is not None:
-            cloud = ndimage.binary_dilation(cloud, disk) & ~nodata
-            shadow = ndimage.binary_dilation(shadow, disk) & ~nodata & ~cloud
+        if selem is not None:
+            cloud = ndimage.binary_dilation(cloud, selem) & ~nodata
+            shadow = ndimage.binary_dilation(shadow, selem) & ~nodata & ~cloud
         out[i] = (nodata * NODATA | cloud * CLOUD | shadow * CLOUD_SHADOW
                   | (img == SCL_SNOW) * SNOW).astype(np.uint8)
     return out.reshape(scl.shape)
-
-
-def quality_flags(scl: xr.DataArray, mask_classes: Sequence[int], dilate_px: int) -> xr.DataArray:
-    """:func:`scl_flags` of every scene (lazy, dims and chunks of ``scl``; a chunk must span the tile)."""
-    data = scl.data.rechunk({0: 1, 1: -1, 2: -1}).map_blocks(
-        scl_flags, list(mask_classes), int(dilate_px), dtype=np.uint8)
-    return scl.copy(data=data).rename("quality")
 
 
 def clear_mask(scl: xr.DataArray, mask_classes: Sequence[int], flags: xr.DataArray | None = None) -> xr.DataArray:

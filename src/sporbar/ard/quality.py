@@ -28,7 +28,7 @@ def quality_record(
     scenes: Sequence[Scene],
     periods: Sequence[Period],
     members: Sequence[np.ndarray],
-    ard: Mapping[str, Any],
+    rules: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The item's ``sporbar:quality``: the flag bits, the masking rules, fractions per scene and in all.
 
@@ -37,15 +37,14 @@ def quality_record(
         scenes: the scenes, in time order.
         periods: the compositing periods.
         members: per period, a bool mask over time (scenes in it).
-        ard: the config's ``ard`` section (``mask_classes``, ``mask.dilate_px``).
+        rules: the masking method and its parameters
+            (:meth:`sporbar.ard.masking.MaskSettings.record`).
     """
     snow_counts = {p.id: int(((flags[m] & FLAGS["snow"]) != 0).sum()) for p, m in zip(periods, members, strict=True)}
     return {
         "flags": dict(FLAGS),
         "rules": {
-            "mask_classes": list(ard["mask_classes"]),
-            "dilate_px": int(ard["mask"]["dilate_px"]),
-            "snow": "SCL 11 is kept out of every composite and counted (flag snow, snow fractions)",
+            **rules,
             "terrain_shadow": "cos(i) <= 0 from the DEM and the sun angles; flagged, corrected, not masked",
         },
         "all": fractions(flags),

@@ -15,7 +15,19 @@ from sporbar.ard.correct import GRANULE_METADATA, correct
 from sporbar.ard.dem import corrections_record, tile_dem
 from sporbar.ard.gapfill import GAP_FILL_PROPERTY
 from sporbar.ard.load import SCL, Scene, load_dn, read_scenes, reflectance
-from sporbar.ard.mask import apply_mask, clear_mask, quality_flags
+from sporbar.ard.mask import apply_mask
+from sporbar.ard.masking import (
+    MASK_BANDS,
+    MaskSettings,
+    check_levels,
+    cirrus_scenes,
+    clear_of,
+    level_of,
+    mask_reflectance,
+    needs_reflectance,
+    quality_flags,
+    regression_sample,
+)
 from sporbar.ard.quality import QUALITY_PROPERTY, quality_record, write_quality
 from sporbar.ard.terrain import terrain_normal
 from sporbar.ard.write import write_cube_computing, write_products
@@ -117,15 +129,24 @@ def make_ard(
     for s in scenes:  # the files about to be read are the ones the items record (a missing band: load says so)
         check_input_assets(s.item_path, s.item, [k for k in (*bands, SCL, *meta) if k in s.item.assets])
     dem = tile_dem(cfg, tile, geobox, lidar_item) if terrain != "none" else None
-    dn = load_dn(scenes, [*bands, SCL], geobox=geobox)
-    flags = quality_flags(dn[SCL], ard["mask_classes"], ard["mask"]["dilate_px"])
-    clear = clear_mask(dn[SCL], ard["mask_classes"], flags)
+    masking = MaskSettings.from_config(ard, cfg.grid.resolution)
+    check_levels(masking, scenes)
+    extra = [b for b in MASK_BANDS if b != "B10" and b not in bands] if needs_reflectance(masking) else []
+    dn = load_dn(scenes, [*bands, *extra, *([SCL] if masking.needs_scl else [])], geobox=geobox)
+    mrefl = None
+    if needs_reflectance(masking):
+        with_b10 = cirrus_scenes(scenes)
+        cirrus = load_dn(with_b10, ["B10"], geobox=geobox) if with_b10 and masking.uses_model else None
+        mrefl = mask_reflectance(scenes, dn, cirrus)
+    scl = dn[SCL] if masking.needs_scl else None
+    flags = quality_flags(masking, scenes, scl, mrefl)
+    clear = clear_of(masking, scl, flags)
     refl = reflectance(dn, scenes, bands)
     c_values = da.full((len(scenes), 0), np.nan)  # type: ignore[no-untyped-call]
     quality = flags.data
     if corrected:
-        fixed = correct(refl, dn[SCL], scenes, geobox, terrain=terrain, brdf=brdf,
-                        normal=None if dem is None else terrain_normal(dem.heights, geobox), clear=clear,
+        fixed = correct(refl, regression_sample(scl, clear, mrefl), scenes, geobox, terrain=terrain, brdf=brdf,
+                        normal=None if dem is None else terrain_normal(dem.heights, geobox),
                         flags=flags, strata=ard["terrain"]["strata"])
         refl, c_values, quality = fixed.cube, fixed.c, fixed.quality
     cube = apply_mask(refl, clear)
@@ -167,9 +188,9 @@ def make_ard(
     write_thumbnail(folder / f"composite-{periods[0].id}.tif", folder / "thumbnail.png", kind="true-color")
     add_thumbnail(item, folder, "thumbnail.png", title=f"True colour (B04, B03, B02) of period {periods[0].id}")
     lineage = (
-        f"Cloud-masked (SCL classes {sorted(ard['mask_classes'])}) and reprojected "
-        f"{len(scenes)} Sentinel-2 "
-        f"L2A scene(s) onto tile {tile}; per-period medians of clear observations and indices "
+        f"Cloud-masked ({masking.describe()}) and reprojected {len(scenes)} Sentinel-2 "
+        f"{'/'.join(sorted({level_of(s) for s in scenes}))} scene(s) onto tile {tile}; per-period medians "
+        "of clear observations and indices "
         f"{list(ard['indices'])}"
     )
     if season["bands"]:
@@ -181,7 +202,7 @@ def make_ard(
                     "period's (clear count 0)")
     item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed.tolist(),
                                               ard["terrain"]["strata"], folder))
-    item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, ard)
+    item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, masking.record())
     if corrected:
         lineage += (f"; terrain correction {terrain}" + (f" with the DEM {dem.source}" if dem else "")
                     + f"; BRDF normalisation to nadir view {brdf}")

@@ -50,10 +50,12 @@ class PeriodLike(Protocol):
 
 # the quality asset's bits (sporbar.ard.mask): bit, name, description
 QUALITY_BITS = (
-    (0, "nodata", "No data (SCL 0)"),
-    (1, "cloud", "Cloud (SCL 8, 9, 10 of ard.mask_classes), dilated by ard.mask.dilate_px"),
-    (2, "cloud_shadow", "Cloud shadow (SCL 3 of ard.mask_classes), dilated by ard.mask.dilate_px"),
-    (3, "snow", "Snow or ice (SCL 11): kept out of composites, counted"),
+    (0, "nodata", "No data (SCL 0, or a mask band without data)"),
+    (1, "cloud", "Cloud (per ard.mask.method: SCL 8, 9, 10 of ard.mask_classes, dilated by ard.mask.dilate_px, "
+                 "and/or the s2cloudless mask)"),
+    (2, "cloud_shadow", "Cloud shadow (SCL 3 of ard.mask_classes and/or the geometric shadow of the cloud), "
+                        "dilated by ard.mask.dilate_px"),
+    (3, "snow", "Snow or ice (SCL 11, or NDSI without SCL): kept out of composites, counted"),
     (4, "terrain_shadow", "Terrain shadow: cos(local illumination) <= 0 from the DEM and the sun angles"),
 )
 
