@@ -148,3 +148,40 @@ def test_truncated_band_in_the_archive_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match=band.name):
         local.S2_SOURCE.fetch(RunContext.current(), cfg, {"id": scene, "path": str(band.parents[4])}, out)
     assert not out.exists()
+
+
+def _with_mask(path: Path, method: str) -> Path:
+    data = yaml.safe_load(path.read_text())
+    data["ard"]["mask"] = {"method": method}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_l1c_is_searched_when_the_mask_needs_no_scl(tmp_path: Path, shared_dir: Path, caplog) -> None:
+    """Issue 14: with ard.mask.method s2cloudless the real L1C product is no longer left out as L1C: its
+    metadata is read (here it lies in the Himalaya, so the area test leaves it out: 88 % cloud is let through),
+    and the L2A remain."""
+    archive = tmp_path / "archive"
+    cfg = load(_with_mask(_config(tmp_path, archive, date_range={"start": "2021-09-01", "end": "2024-09-30"},
+                                  max_cloud_cover=100), "s2cloudless"))
+    assert local.accepts_l1c(cfg)
+    scenes = make_source(cfg, archive)
+    shutil.copytree(_real_l1c(shared_dir), archive / f"{L1C}.SAFE")
+    with caplog.at_level("INFO", logger="sporbar.fetch.local"):
+        _, found = local.S2_SOURCE.search(cfg)
+    assert [s["id"] for s in found] == [s["id"] for s in scenes]
+    said = [r.getMessage() for r in caplog.records if L1C in r.getMessage()]
+    assert said and all("footprint does not touch the area" in m and "Level-1C" not in m for m in said), said
+
+
+def test_l2a_of_the_same_acquisition_wins_over_l1c() -> None:
+    l2a = "S2A_MSIL2A_20240610T104031_N0510_R094_T32VNR_20240610T130000"
+    same = "S2A_MSIL1C_20240610T104031_N0510_R094_T32VNR_20240610T120000"
+    other = "S2A_MSIL1C_20240620T104031_N0510_R094_T32VNR_20240620T120000"
+    scenes = [{"id": n, "path": n} for n in (l2a, same, other)]
+    assert [s["id"] for s in local._l2a_first(scenes)] == [l2a, other]
+
+
+def test_l1c_stays_out_with_the_scl_mask(tmp_path: Path) -> None:
+    cfg = load(_with_mask(_config(tmp_path, tmp_path / "archive"), "both"))
+    assert not local.accepts_l1c(cfg)

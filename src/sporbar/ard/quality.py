@@ -11,7 +11,7 @@ from odc.geo.geobox import GeoBox
 
 from sporbar.ard.composite import Period
 from sporbar.ard.load import Scene
-from sporbar.ard.mask import FLAGS, fractions
+from sporbar.ard.mask import FLAGS, NOT_CLEAR, fractions
 from sporbar.raster import write_cog
 from sporbar.stac import extensions as ext
 
@@ -21,6 +21,18 @@ QUALITY_PROPERTY = ext.SPORBAR_PREFIX + "quality"
 def write_quality(path: Path, flags: np.ndarray, geobox: GeoBox, scenes: Sequence[Scene]) -> Path:
     """Write the (time, y, x) uint8 flags as a COG with one band per scene (named by scene id)."""
     return write_cog(path, flags.astype(np.uint8), geobox, nodata=None, band_names=[s.id for s in scenes])
+
+
+def period_clear_shares(flags: np.ndarray, periods: Sequence[Period], members: Sequence[np.ndarray]) -> dict[str, float]:
+    """Per period, the share of the tile's pixels clear (no NOT_CLEAR flag) in at least one of its scenes.
+
+    0 for a period without scenes, and for one whose every observation is cloud, shadow, snow or no data.
+    """
+    out = {}
+    for p, m in zip(periods, members, strict=True):
+        seen = ((flags[m] & NOT_CLEAR) == 0).any(axis=0) if m.any() else np.zeros(flags.shape[1:], bool)
+        out[p.id] = round(float(seen.mean()), 6)
+    return out
 
 
 def quality_record(
@@ -48,6 +60,7 @@ def quality_record(
             "terrain_shadow": "cos(i) <= 0 from the DEM and the sun angles; flagged, corrected, not masked",
         },
         "all": fractions(flags),
+        "period_clear": period_clear_shares(flags, periods, members),
         "snow_observations": snow_counts,
         "scenes": {s.id: fractions(flags[i]) for i, s in enumerate(scenes)},
     }

@@ -203,6 +203,14 @@ def make_ard(
     item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed.tolist(),
                                               ard["terrain"]["strata"], folder))
     item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, masking.record())
+    period_clear = item.properties[QUALITY_PROPERTY]["period_clear"]
+    for pid, share in period_clear.items():
+        if share == 0 and counts[pid] > 0:
+            filled = ard["gap_fill"] != "none" and any(v > 0 for v in period_clear.values())
+            log.warning(
+                "ard: period %s on tile %s has no clear observation (its %d scene(s) are cloud, shadow, snow "
+                "or no data everywhere): its composite is %s (recorded as sporbar:quality period_clear %s: 0)",
+                pid, tile, counts[pid], "filled from the nearest period" if filled else "all NaN", pid)
     if corrected:
         lineage += (f"; terrain correction {terrain}" + (f" with the DEM {dem.source}" if dem else "")
                     + f"; BRDF normalisation to nadir view {brdf}")

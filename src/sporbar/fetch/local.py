@@ -10,8 +10,9 @@ outside the target) beside the item: the one case that copies.
 
 Search lists the products whose file name holds a product name (``X.SAFE``, ``X.zip``,
 ``X.SAFE.zip``) within the dates and the mission's filters (Sentinel-1: mode, product type
-and polarisations from the name; Sentinel-2: Level-2A only, a Level-1C product is left out
-with a warning naming it), then reads the metadata of folders and zips alike (of a zip, only
+and polarisations from the name; Sentinel-2: Level-2A, and Level-1C only where ``ard.mask.method``
+reads no SCL (``s2cloudless``) and no Level-2A product of the same acquisition is in the archive;
+otherwise a Level-1C product is left out with a warning naming it), then reads the metadata of folders and zips alike (of a zip, only
 its metadata files, into a temporary folder): the footprint must touch the area and
 (Sentinel-2) the cloud cover be within the limit.
 """
@@ -98,14 +99,19 @@ def _s2_by_name(cfg: Config, p: SearchParams, name: str) -> dict[str, Any] | str
     day = date(int(d8[:4]), int(d8[4:6]), int(d8[6:8]))
     if not p.start <= day <= p.end:
         return None
-    if "_MSIL1C_" in name:
+    if "_MSIL1C_" in name and not accepts_l1c(cfg):
         return _NOT_L2A
     return {"datetime": day.isoformat()}
 
 
-def _s2_by_metadata(p: SearchParams, safe: Path) -> dict[str, Any] | str:
+def accepts_l1c(cfg: Config) -> bool:
+    """Whether Level-1C products are searched: the ARD mask method reads no SCL (``s2cloudless``)."""
+    return str(cfg.data["ard"]["mask"]["method"]) == "s2cloudless"
+
+
+def _s2_by_metadata(cfg: Config, p: SearchParams, safe: Path) -> dict[str, Any] | str:
     meta = read_safe(safe)
-    if meta.level != "L2A":
+    if meta.level != "L2A" and not accepts_l1c(cfg):
         return _NOT_L2A
     if meta.cloud_cover > p.max_cloud_cover:
         return f"cloud cover {meta.cloud_cover}% over {p.max_cloud_cover}%"
@@ -122,26 +128,46 @@ def _s1_by_name(cfg: Config, p: SearchParams, name: str) -> dict[str, Any] | str
             "polarisation": " ".join(fields.polarisations)}
 
 
-def _s1_by_metadata(p: SearchParams, safe: Path) -> dict[str, Any] | str:
+def _s1_by_metadata(cfg: Config, p: SearchParams, safe: Path) -> dict[str, Any] | str:
     meta = read_s1_safe(safe)
     if not _touches(meta.footprint, p):
         return "footprint does not touch the area"
     return {"datetime": meta.start_datetime.isoformat()}
 
 
-_NOT_L2A = "a Level-1C (L1C) product; the local Sentinel-2 source takes Level-2A (L2A) products only (ARD needs SCL)"
+_NOT_L2A = ("a Level-1C (L1C) product; the local Sentinel-2 source takes Level-2A (L2A) products only while "
+            "ard.mask.method reads SCL (set ard.mask.method: s2cloudless to use L1C)")
 _RULES: dict[str, tuple[Callable[[Config, SearchParams, str], dict[str, Any] | str | None],
-                        Callable[[SearchParams, Path], dict[str, Any] | str]]] = {
+                        Callable[[Config, SearchParams, Path], dict[str, Any] | str]]] = {
     SENTINEL2.section: (_s2_by_name, _s2_by_metadata),
     SENTINEL1.section: (_s1_by_name, _s1_by_metadata),
 }
+
+
+def _acquisition(name: str) -> tuple[str, ...]:
+    """Mission, sensing time, relative orbit and tile of a Sentinel-2 product name (level and baseline left out)."""
+    parts = name.split("_")
+    return (parts[0], parts[2], parts[4], parts[5]) if len(parts) >= 6 else (name,)
+
+
+def _l2a_first(scenes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out a Level-1C product whose acquisition is also in the list as Level-2A (logged)."""
+    l2a = {_acquisition(s["id"]) for s in scenes if "_MSIL2A_" in s["id"]}
+    kept = []
+    for s in scenes:
+        if "_MSIL1C_" in s["id"] and _acquisition(s["id"]) in l2a:
+            log.info("%s: the Level-2A product of the same acquisition is in the archive; left out", s["path"])
+            continue
+        kept.append(s)
+    return kept
 
 
 def search(cfg: Config, *, mission: Mission) -> Found:
     """The products of the local archive that pass the search.
 
     The search: within the dates, the mission's filters and the area (and, for Sentinel-2, the
-    cloud limit and Level-2A); zips are read like folders (their metadata files only).
+    cloud limit and Level-2A, or Level-1C where :func:`accepts_l1c` and the archive has no Level-2A
+    of the same acquisition); zips are read like folders (their metadata files only).
 
     Raises:
         ConfigError, MissingInputError: no archive folder (see :func:`archive`).
@@ -159,7 +185,7 @@ def search(cfg: Config, *, mission: Mission) -> Found:
         entry = by_name(cfg, p, name)
         if entry is not None and not isinstance(entry, str):
             with metadata_of(path, name) as safe:
-                more = by_metadata(p, safe)
+                more = by_metadata(cfg, p, safe)
             entry = more if isinstance(more, str) else {**entry, **more}
         if entry is None:
             continue
@@ -169,6 +195,7 @@ def search(cfg: Config, *, mission: Mission) -> Found:
                 left_out[name] = entry
             continue
         scenes.append({"id": name, "path": str(path.resolve()), **entry})
+    scenes = _l2a_first(scenes) if mission is SENTINEL2 else scenes
     scenes.sort(key=lambda x: (x["datetime"], x["id"]))
     if not scenes:
         raise NothingFoundError(
