@@ -178,3 +178,35 @@ def test_malformed_granule_metadata_names_the_file(tiny, source, tmp_path):  # n
     tl.write_text("<n1:Level-2A_Tile_ID", encoding="utf-8")
     with pytest.raises(InputDataError, match=re.escape(f"{tl}: granule metadata: stactools-sentinel2 cannot read it")):
         read_safe(safe)
+
+
+def _mtd_values(safe: Path) -> tuple[float, dict[str, float]]:
+    """(quantification, band -> additive offset) as the product metadata XML states them (0: none listed)."""
+    from lxml import etree
+
+    from sporbar.bands import BAND_IDS
+
+    mtd = next(safe.glob("MTD_MSIL*.xml"))
+    root = etree.parse(str(mtd)).getroot()
+    q = root.xpath("//*[local-name()='QUANTIFICATION_VALUE' or local-name()='BOA_QUANTIFICATION_VALUE']")
+    offsets = {BAND_IDS[int(e.get("band_id"))]: float(e.text)
+               for e in root.xpath("//*[local-name()='RADIO_ADD_OFFSET' or local-name()='BOA_ADD_OFFSET']")}
+    return float(q[0].text), offsets
+
+
+def test_reflectance_conversion_is_the_product_metadata_s_applied_once(real, tmp_path):
+    """Issue 14: TOA (L1C) and BOA (L2A) reflectance = (DN + offset) / quantification with the values of
+    the real MTD_MSIL1C/MTD_MSIL2A (the offset from baseline 04.00 only), and the ARD applies it once."""
+    from sporbar.ard.load import Scene
+
+    safe, _ = real
+    meta = read_safe(safe)
+    quantification, offsets = _mtd_values(safe)
+    assert meta.quantification == quantification
+    assert bool(offsets) == (meta.processing_baseline >= "04.00")
+    for band in ("B02", "B04", "B08", "B11"):
+        assert meta.offset(band) == offsets.get(band, 0.0), band
+    item = raw_s2_item(meta)
+    scale, offset = Scene(tmp_path / "item.json", item).scale_offset("B04")
+    dn = 2345.0
+    assert dn * scale + offset == pytest.approx((dn + offsets.get("B04", 0.0)) / quantification)

@@ -11,7 +11,7 @@ from odc.geo.geobox import GeoBox
 
 from sporbar.ard.composite import Period
 from sporbar.ard.load import Scene
-from sporbar.ard.mask import FLAGS, NOT_CLEAR, fractions
+from sporbar.ard.mask import FLAGS, fractions
 from sporbar.raster import write_cog
 from sporbar.stac import extensions as ext
 
@@ -23,15 +23,22 @@ def write_quality(path: Path, flags: np.ndarray, geobox: GeoBox, scenes: Sequenc
     return write_cog(path, flags.astype(np.uint8), geobox, nodata=None, band_names=[s.id for s in scenes])
 
 
-def period_clear_shares(flags: np.ndarray, periods: Sequence[Period], members: Sequence[np.ndarray]) -> dict[str, float]:
-    """Per period, the share of the tile's pixels clear (no NOT_CLEAR flag) in at least one of its scenes.
+def period_clear_shares(clear_counts: Mapping[str, Path]) -> dict[str, float]:
+    """Per period, the share of the tile's pixels with at least one clear observation.
 
-    0 for a period without scenes, and for one whose every observation is cloud, shadow, snow or no data.
+    Args:
+        clear_counts: period id -> its ``clear-<period>.tif`` (count of clear observations).
+
+    Returns:
+        0 for a period without scenes, and for one whose every observation is masked (cloud,
+        shadow, snow, no data or a masked SCL class).
     """
+    from sporbar.raster import read_cog
+
     out = {}
-    for p, m in zip(periods, members, strict=True):
-        seen = ((flags[m] & NOT_CLEAR) == 0).any(axis=0) if m.any() else np.zeros(flags.shape[1:], bool)
-        out[p.id] = round(float(seen.mean()), 6)
+    for pid, path in clear_counts.items():
+        counts, _ = read_cog(path)
+        out[pid] = round(float((counts[0] > 0).mean()), 6)
     return out
 
 
@@ -41,6 +48,7 @@ def quality_record(
     periods: Sequence[Period],
     members: Sequence[np.ndarray],
     rules: Mapping[str, Any],
+    period_clear: Mapping[str, float],
 ) -> dict[str, Any]:
     """The item's ``sporbar:quality``: the flag bits, the masking rules, fractions per scene and in all.
 
@@ -51,6 +59,7 @@ def quality_record(
         members: per period, a bool mask over time (scenes in it).
         rules: the masking method and its parameters
             (:meth:`sporbar.ard.masking.MaskSettings.record`).
+        period_clear: :func:`period_clear_shares`.
     """
     snow_counts = {p.id: int(((flags[m] & FLAGS["snow"]) != 0).sum()) for p, m in zip(periods, members, strict=True)}
     return {
@@ -60,7 +69,7 @@ def quality_record(
             "terrain_shadow": "cos(i) <= 0 from the DEM and the sun angles; flagged, corrected, not masked",
         },
         "all": fractions(flags),
-        "period_clear": period_clear_shares(flags, periods, members),
+        "period_clear": dict(period_clear),
         "snow_observations": snow_counts,
         "scenes": {s.id: fractions(flags[i]) for i, s in enumerate(scenes)},
     }

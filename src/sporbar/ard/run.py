@@ -28,7 +28,7 @@ from sporbar.ard.masking import (
     quality_flags,
     regression_sample,
 )
-from sporbar.ard.quality import QUALITY_PROPERTY, quality_record, write_quality
+from sporbar.ard.quality import QUALITY_PROPERTY, period_clear_shares, quality_record, write_quality
 from sporbar.ard.terrain import terrain_normal
 from sporbar.ard.write import write_cube_computing, write_products
 from sporbar.bands import INDEX_BANDS, season_names
@@ -202,8 +202,9 @@ def make_ard(
                     "period's (clear count 0)")
     item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed.tolist(),
                                               ard["terrain"]["strata"], folder))
-    item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, masking.record())
-    period_clear = item.properties[QUALITY_PROPERTY]["period_clear"]
+    period_clear = period_clear_shares({p.id: products.assets[f"clear-{p.id}"] for p in periods})
+    item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, masking.record(),
+                                                       period_clear)
     for pid, share in period_clear.items():
         if share == 0 and counts[pid] > 0:
             filled = ard["gap_fill"] != "none" and any(v > 0 for v in period_clear.values())

@@ -12,9 +12,9 @@ Search lists the products whose file name holds a product name (``X.SAFE``, ``X.
 ``X.SAFE.zip``) within the dates and the mission's filters (Sentinel-1: mode, product type
 and polarisations from the name; Sentinel-2: Level-2A, and Level-1C only where ``ard.mask.method``
 reads no SCL (``s2cloudless``) and no Level-2A product of the same acquisition is in the archive;
-otherwise a Level-1C product is left out with a warning naming it), then reads the metadata of folders and zips alike (of a zip, only
-its metadata files, into a temporary folder): the footprint must touch the area and
-(Sentinel-2) the cloud cover be within the limit.
+otherwise a Level-1C product is left out with a warning naming it), then reads the metadata of
+folders and zips alike (of a zip, only its metadata files, into a temporary folder): the
+footprint must touch the area and (Sentinel-2) the cloud cover be within the limit.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ so that only the bundled sar v1.0.0 / sat v1.0.0 schemas are needed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from pystac.extensions.sat import OrbitState, SatExtension
 
 from sporbar.safe_meta import RESOLUTION_NAMES, S1SceneMeta
 from sporbar.stac import extensions as ext
+
+log = logging.getLogger(__name__)
 
 CENTER_FREQUENCY_GHZ = 5.405
 SAR_SCHEMA_URI = "https://stac-extensions.github.io/sar/v1.0.0/schema.json"
@@ -97,6 +100,13 @@ def raw_s1_item(meta: S1SceneMeta) -> pystac.Item:
         round(meta.incidence_angle_far, 6),
     ]
 
+    absent = [f"{kind} {f.polarisation}" for f in meta.files for kind, path in
+              (("measurement", f.measurement), ("calibration", f.calibration), ("noise", f.noise))
+              if path is None or not path.is_file()]
+    if absent:  # a metadata-only copy: catalogued with what it has, and said so
+        log.warning("%s: metadata-only copy of %s: no %s on disk; catalogued without them (sporbar s1-ard "
+                    "needs the measurement TIFFs and the calibration and noise LUTs)",
+                    meta.safe_dir, meta.product_id, ", ".join(absent))
     for f in meta.files:
         pol = f.polarisation.lower()
         if f.has_measurement:
