@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-stamp
+# pycsw (the CSW of `sporbar serve --csw`) in a virtualenv of its own: its pins conflict with .venv's
+CSW_VENV := .venv-csw
+CSW_STAMP := $(CSW_VENV)/.installed-stamp
 CONFIG ?= config/config.yaml
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
@@ -18,7 +21,7 @@ help:
 	@echo "make lint   - snakemake --lint, ruff, mypy and the import layers (lint-imports)"
 	@echo "make container - build the OCI image (podman; cached by input hash)"
 	@echo "make container-arm64 - the linux/arm64 image (CUDA torch, Olivia) under qemu: hours when cold"
-	@echo "make serve APPROVED_BY=name - approve, then STAC API on pgstac + STAC Browser on http://127.0.0.1:8000/browser/"
+	@echo "make serve APPROVED_BY=name - approve, then STAC API on pgstac + STAC Browser on http://127.0.0.1:8000/browser/, CSW at /csw"
 	@echo "make clean  - remove results/ (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -28,7 +31,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --progress-bar off -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(CSW_STAMP): services/csw/requirements.txt
+	@echo ">> creating $(CSW_VENV) (pycsw 2.6.2 for the CSW, pinned in services/csw/requirements.txt)"
+	$(PYTHON) -m venv $(CSW_VENV)
+	$(CSW_VENV)/bin/pip install --quiet --progress-bar off --no-deps -r services/csw/requirements.txt
+	$(CSW_VENV)/bin/pip check
+	@touch $(CSW_STAMP)
+
+install: $(STAMP) $(CSW_STAMP)
 
 run: install
 	@start=$$(date +%s); \
@@ -70,7 +80,7 @@ serve: install web
 	eval "$$(services/postgres.sh start)" && \
 	if [ -n "$(APPROVED_BY)" ]; then sporbar approve --all --by "$(APPROVED_BY)" -c $(CONFIG); fi && \
 	sporbar publish --to pgstac --asset-base-url /data/ -c $(CONFIG) -o results/catalog/catalog.json && \
-	sporbar serve
+	sporbar serve --csw
 
 lint: install
 	snakemake --lint

@@ -45,6 +45,10 @@ class ClusterError(SporbarError, RuntimeError):
     """Dask worker jobs on Slurm were refused, ended before connecting, or never started."""
 
 
+class ServiceError(SporbarError, RuntimeError):
+    """A service that sporbar starts (pycsw for the CSW) failed to set up or did not answer."""
+
+
 class EmptyPeriodError(InputDataError):
     """An ARD period holds no scene on a tile, so the features of that period are all NaN.
 

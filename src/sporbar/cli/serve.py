@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from sporbar.serve.app import ServeConfig
 
 
 @click.command("serve")
@@ -52,6 +56,13 @@ import click
     help="Pipeline config whose serve.auth names the identity provider whose tokens open restricted "
     "collections (default: none; only open collections are served).",
 )
+@click.option(
+    "--csw/--no-csw",
+    "csw",
+    default=False,
+    show_default=True,
+    help="Also serve a CSW at /csw (pycsw in .venv-csw) over the exported ISO 19139 records.",
+)
 def serve(
     static: bool,
     catalog: Path,
@@ -62,6 +73,7 @@ def serve(
     port: int,
     title: str,
     config_path: Path | None,
+    csw: bool,
 ) -> None:
     """Serve the STAC API (stac-fastapi-pgstac), STAC Browser and the data files on one port.
 
@@ -73,6 +85,7 @@ def serve(
                  QGIS/ArcGIS: /tiles/mosaics/land-ecology-maps/WMTSCapabilities.xml
       /metadata/dcat/catalog.ttl   DCAT-AP-NO for Felles datakatalog (after export-metadata)
       /metadata/iso19139/<id>.xml  the ISO 19139 records
+      /csw       with --csw: CSW (pycsw) over those records, the harvest source for Geonorge
 
     \b
     Restricted and closed collections (sporbar:access; catalog.access in the config) are
@@ -85,6 +98,7 @@ def serve(
           -o results/catalog/catalog.json
       $ sporbar serve                    # then open http://127.0.0.1:8000/browser/
       $ sporbar serve --static           # no database: browse results/catalog/catalog.json
+      $ sporbar serve --csw              # also the CSW at http://127.0.0.1:8000/csw
     """
     import uvicorn
 
@@ -108,6 +122,8 @@ def serve(
         auth=auth,
         layout=ItemLayout.from_patterns(plan.PATTERNS),
     )
+    if csw:
+        cfg = _with_csw(cfg, f"http://{host}:{port}")
     app = create_app(cfg)
     base = f"http://{host}:{port}"
     if cfg.has_browser():
@@ -119,12 +135,32 @@ def serve(
     else:
         click.echo(f"STAC API: {base}/api/", err=True)
         click.echo(f"map tiles (WMTS): {base}/tiles/mosaics/<collection>/WMTSCapabilities.xml", err=True)
+    if cfg.csw_url:
+        click.echo(f"CSW: {base}/csw?service=CSW&request=GetCapabilities", err=True)
     click.echo(f"data: {base}/data/ -> {cfg.data_root}", err=True)
     if auth is None:
         click.echo("access: open collections only (no serve.auth: no token is accepted)", err=True)
     else:
         click.echo(f"access: tokens of {auth.oidc_discovery_url} open restricted collections", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _with_csw(cfg: ServeConfig, base: str) -> ServeConfig:
+    """Start pycsw over the data root's ISO 19139 records (stopped at exit); ``cfg`` with its URL."""
+    import atexit
+    import signal
+    import sys
+    from dataclasses import replace
+
+    from sporbar.serve.csw import CSW_PREFIX, start_csw
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would skip atexit
+    # (on SIGKILL gunicorn still dies with us: PR_SET_PDEATHSIG, its temporary folder stays)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    pycsw = start_csw(cfg.data_root / "metadata" / "iso19139", public_url=base + CSW_PREFIX, title=cfg.title)
+    atexit.register(pycsw.stop)
+    click.echo(f"CSW: {pycsw.records} ISO 19139 record(s) loaded into pycsw", err=True)
+    return replace(cfg, csw_url=pycsw.url)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m sporbar.cli.serve` until registered

@@ -12,6 +12,8 @@ One server on one origin, so the browser needs no CORS and hrefs can be root-rel
     /tiles/...   map tiles, mosaics and WMTS (titiler-pgstac, sporbar.serve.tiles) [database mode]
     /metadata/dcat/catalog.ttl, /metadata/iso19139/<id>.xml
                  the exported DCAT-AP-NO catalog and ISO 19139 records (sporbar.serve.harvest)
+    /csw         CSW 2.0.2/3.0 over the ISO 19139 records: pycsw, forwarded (sporbar.serve.csw)
+                 [when ``csw_url`` is set: ``sporbar serve --csw``]
 
 Collections marked ``restricted`` or ``closed`` are served only to requests with a valid token
 (``sporbar.serve.auth``: stac-auth-proxy's token check and CQL2 filters, and the access gate of
@@ -41,6 +43,7 @@ from sporbar.errors import ConfigError, MissingInputError
 from sporbar.serve.access import AccessLevels, pgstac_levels, static_levels
 from sporbar.serve.auth import AuthSettings, pgstac_search_collections, protect
 from sporbar.serve.browser import browser_config_js
+from sporbar.serve.csw import csw_routes
 from sporbar.serve.harvest import metadata_routes
 from sporbar.stac.layout import ItemLayout
 
@@ -81,6 +84,8 @@ class ServeConfig:
         auth: how tokens are validated (``serve.auth`` of the config); None accepts none, so only
             open collections are served.
         layout: where the run writes each collection's items, to tell a data file's collection.
+        csw_url: loopback URL of the running pycsw (``sporbar.serve.csw.start_csw``) that
+            ``/csw`` forwards to; None serves no CSW.
     """
 
     data_root: Path
@@ -90,6 +95,7 @@ class ServeConfig:
     title: str = "sporbar"
     auth: AuthSettings | None = None
     layout: ItemLayout | None = None
+    csw_url: str | None = None
 
     @property
     def static(self) -> bool:
@@ -168,6 +174,8 @@ def _common_routes(cfg: ServeConfig) -> list[Any]:
         )
         routes.append(Route("/", lambda r: PlainTextResponse(hint), include_in_schema=False))
     routes += metadata_routes(cfg.data_root / "metadata")
+    if cfg.csw_url:
+        routes += csw_routes(cfg.csw_url)
     routes.append(Mount(DATA_PREFIX, StaticFiles(directory=cfg.data_root), name="data"))
     return routes
 
