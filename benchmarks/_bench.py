@@ -21,19 +21,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(data_root: Path, dsn: str = "") -> Iterator[str]:
-    """Start `sporbar serve` on ``data_root`` (pgstac at ``dsn``; "": PG* env); yield its URL once the API answers."""
+def serving(
+    data_root: Path, dsn: str = "", *, args: tuple[str, ...] = (), ready: str = "/api/", wait_s: float = 60
+) -> Iterator[str]:
+    """Start `sporbar serve` on ``data_root`` (pgstac at ``dsn``; "": PG* env; more ``args``); yield its URL
+    once ``ready`` answers (waits up to ``wait_s``; then the benchmark fails on its first request)."""
     port = free_port()
     env = {**os.environ, **({"SPORBAR_PGSTAC_DSN": dsn} if dsn else {})}
     server = subprocess.Popen(
-        [sys.executable, "-m", "sporbar.cli.serve", "--port", str(port), "--data-root", str(data_root)],
+        [sys.executable, "-m", "sporbar.cli.serve", "--port", str(port), "--data-root", str(data_root), *args],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and server.poll() is None:
             try:
-                urllib.request.urlopen(base + "/api/", timeout=2).read()
+                urllib.request.urlopen(base + ready, timeout=2).read()
                 break
             except OSError:
                 time.sleep(0.2)

@@ -69,14 +69,15 @@ def csw_venv() -> Path:
     return venv
 
 
-def pycsw_config(*, database: Path, url: str, title: str, max_records: int = 10) -> str:
+def pycsw_config(*, database: Path, url: str, title: str, max_records: int = 100) -> str:
     """The pycsw 2.6 configuration (INI) of a read-only CSW over the SQLite ``database``.
 
     Args:
         database: the SQLite repository file.
         url: the public service URL written into the capabilities.
         title: the service title.
-        max_records: records per GetRecords page when the client asks for none.
+        max_records: the most records one GetRecords returns, and what it returns when the
+            client does not say (pycsw uses the one setting for both).
     """
     one_line = " ".join(title.split()).replace("%", "%%")
     return f"""[server]
