@@ -1,9 +1,11 @@
 """The CSW for Geonorge's harvester, for real: `sporbar serve --csw` starts pycsw (gunicorn, in
 .venv-csw) over the exported ISO 19139 records of two real map tiles and the model collection,
-and owslib's CSW client asks it what a harvester and a catalogue user ask."""
+and owslib's CSW client asks it what a harvester and a catalogue user ask. The records of a
+restricted collection (raw lidar here) are exported too, and must not be found."""
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,14 +21,21 @@ from sporbar.metadata.export import export_metadata
 from sporbar.serve.csw import csw_venv
 from sporbar.stac import extensions as ext
 from sporbar.stac.catalog import build_catalog
+from sporbar.stac.collections import ACCESS, Access
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
 
 _fx = stac_fixtures()
 GMD = "http://www.isotc211.org/2005/gmd"
-NS = {"gmd": GMD, "gco": "http://www.isotc211.org/2005/gco"}
+NS = {
+    "gmd": GMD,
+    "gco": "http://www.isotc211.org/2005/gco",
+    "gmx": "http://www.isotc211.org/2005/gmx",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
 CAPABILITIES = "/csw?service=CSW&version=2.0.2&request=GetCapabilities"
 MODEL_KEYWORD = "random forest"  # a keyword of the models collection, not of the maps
+RESTRICTED = "lidar-raw"
 UNKNOWN_PROPERTY = """<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"
  xmlns:ogc="http://www.opengis.net/ogc" service="CSW" version="2.0.2" resultType="results">
  <csw:Query typeNames="csw:Record"><csw:ElementSetName>brief</csw:ElementSetName>
@@ -48,7 +57,9 @@ def _record(path: Path) -> dict[str, Any]:
             for edge in ("westBoundLongitude", "southBoundLatitude", "eastBoundLongitude", "northBoundLatitude")
         ]
         bbox = tuple(values)
-    return {"id": str(ident), "keywords": keywords, "bbox": bbox, "path": path}
+    access = root.xpath("//gmd:otherConstraints/gmx:Anchor/@xlink:href", namespaces=NS)
+    limits = [str(h).rsplit("/", 1)[-1] for h in access if "LimitationsOnPublicAccess" in str(h)]
+    return {"id": str(ident), "keywords": keywords, "bbox": bbox, "path": path, "access": limits[0]}
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +71,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("csw")
     chain = build_map_chain(tmp)
     build_catalog(chain.maps, chain.catalog, cfg=chain.cfg, layout=_fx.LAYOUT)
-    summary = export_metadata(chain.catalog, chain.root / "metadata", collections=(ext.COLLECTION_MAPS, "models"))
-    records = {r["id"]: r for r in map(_record, summary.iso_records)}
+    restricted = chain.catalog.parent / RESTRICTED / "collection.json"
+    coll = json.loads(restricted.read_text())
+    restricted.write_text(json.dumps({**coll, ACCESS: Access.RESTRICTED.value}))
+    collections = (ext.COLLECTION_MAPS, "models", RESTRICTED)
+    summary = export_metadata(chain.catalog, chain.root / "metadata", collections=collections)
+    all_records = [_record(p) for p in summary.iso_records]
+    records = {r["id"]: r for r in all_records if r["access"] == "noLimitations"}
+    withheld = {r["id"]: r for r in all_records if r["access"] != "noLimitations"}
+    assert len(withheld) == 2, withheld  # the restricted collection's series and tile records
     server = Server(
         ["--static", "--catalog", str(chain.catalog), "--data-root", str(chain.root), "--csw"], log=tmp / "serve.log"
     )
     server.wait(CAPABILITIES, timeout=180)
     try:
-        yield server, records, chain
+        yield server, records, withheld
     finally:
         server.stop()
 
@@ -186,6 +204,20 @@ def test_config_parameter_cannot_pick_another_file(served) -> None:
     server, _, _ = served
     body = server.get(CAPABILITIES + "&config=/etc/passwd").decode()
     assert "Capabilities" in body and "ExceptionReport" not in body
+
+
+def test_restricted_records_are_not_served(served) -> None:
+    """A public harvest source: records of restricted data are neither found nor fetched by id."""
+    server, records, withheld = served
+    csw = _csw(server)
+    csw.getrecords2(maxrecords=100, esn="brief")
+    assert set(csw.records) == set(records) and not set(csw.records) & set(withheld)
+    for rid in withheld:
+        csw.getrecordbyid(id=[rid], outputschema=GMD)
+        assert not csw.records, rid
+    body = server.get("/csw?service=CSW&version=2.0.2&request=GetRecords&typenames=csw:Record&elementsetname=full"
+                      "&resulttype=results&maxrecords=100")  # fmt: skip
+    assert b"laserskanning" not in body  # a keyword only the restricted collection has
 
 
 def test_records_missing_is_a_named_error(served, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ environment cannot hold (OWSLib 0.35; snakemake needs SQLAlchemy 2). So it runs 
 its own, and sporbar only talks to it over HTTP:
 
 1. :func:`start_csw` writes a pycsw configuration and a fresh SQLite repository into a
-   temporary folder, loads every ISO 19139 record that ``sporbar export-metadata`` wrote
+   temporary folder, loads every ISO 19139 record of open data that ``sporbar export-metadata``
+   wrote (the CSW is public: records of restricted and closed collections stay out)
    (``services/csw/sporbar_csw.py load``: pycsw's loader, boxes at full precision), and
    starts gunicorn with pycsw's WSGI app (the same module) on a free loopback port;
 2. :func:`csw_routes` forwards ``/csw`` (GET and POST) to it, stating the public URL in
@@ -50,6 +51,11 @@ _WSGI_FILE: Final = "sporbar_csw.py"
 _WSGI_APP: Final = "sporbar_csw:application"
 _TABLE: Final = "records"
 _CAPABILITIES: Final = "?service=CSW&request=GetCapabilities"
+_NS: Final = {"gmd": "http://www.isotc211.org/2005/gmd", "gmx": "http://www.isotc211.org/2005/gmx",
+               "xlink": "http://www.w3.org/1999/xlink"}  # fmt: skip
+_ACCESS_HREFS: Final = "//gmd:resourceConstraints//gmd:otherConstraints/gmx:Anchor/@xlink:href"
+#: INSPIRE LimitationsOnPublicAccess of open data (``sporbar.metadata.iso_codes.ACCESS_LIMITS``; no sibling import)
+_OPEN_ACCESS: Final = "/LimitationsOnPublicAccess/noLimitations"
 #: request headers passed on to pycsw (the rest, cookies and credentials included, stay here)
 _FORWARDED_HEADERS: Final = ("content-type", "accept", "accept-language", "soapaction")
 
@@ -143,12 +149,38 @@ def _child_env(config: Path) -> dict[str, str]:
     return {**env, "PYCSW_CONFIG": str(config), "PYTHONWARNINGS": "ignore::FutureWarning"}
 
 
+def open_records(records_dir: Path, dest: Path) -> tuple[int, int]:
+    """Link the records of open data in ``records_dir`` into ``dest``; (linked, withheld).
+
+    The CSW is public, so it holds only records whose access constraint is INSPIRE's
+    ``noLimitations`` (``sporbar:access: open``, as ``sporbar export-metadata`` writes it); the
+    records of restricted and closed collections, and files that are not such a record, stay out.
+    """
+    from lxml import etree
+
+    dest.mkdir(parents=True, exist_ok=True)
+    linked = withheld = 0
+    for path in sorted(records_dir.glob("*.xml")):
+        try:
+            hrefs = etree.parse(str(path)).getroot().xpath(_ACCESS_HREFS, namespaces=_NS)
+        except (OSError, etree.XMLSyntaxError) as err:
+            log.warning("%s: not served in the CSW: not an XML record (%s)", path, err)
+            withheld += 1
+            continue
+        if any(str(h).endswith(_OPEN_ACCESS) for h in hrefs):
+            (dest / path.name).symlink_to(path.resolve())
+            linked += 1
+        else:
+            withheld += 1
+    return linked, withheld
+
+
 def load_repository(records_dir: Path, workdir: Path, *, url: str, title: str, venv: Path) -> tuple[Path, int]:
-    """Write the configuration into ``workdir``, create the repository and load the records.
+    """Write the configuration into ``workdir``, create the repository and load the open records.
 
     Args:
         records_dir: the ISO 19139 records (``<results>/metadata/iso19139``).
-        workdir: an empty folder for the configuration and the SQLite file.
+        workdir: an empty folder for the configuration, the SQLite file and links to the records.
         url: the public service URL.
         title: the service title.
         venv: pycsw's virtualenv.
@@ -160,16 +192,18 @@ def load_repository(records_dir: Path, workdir: Path, *, url: str, title: str, v
         MissingInputError: ``records_dir`` holds no ``*.xml``.
         ServiceError: pycsw could not create the repository or load the records.
     """
-    files = sorted(records_dir.glob("*.xml")) if records_dir.is_dir() else []
-    if not files:
+    if not records_dir.is_dir() or not any(records_dir.glob("*.xml")):
         raise MissingInputError(
             f"{records_dir}: no ISO 19139 records to serve in the CSW; run `sporbar export-metadata` "
             "(the pipeline's export_metadata rule) first"
         )
+    served, withheld = open_records(records_dir, workdir / "records")
+    if withheld:
+        log.warning("%s: %d record(s) of restricted or closed data not served in the CSW", records_dir, withheld)
     config = workdir / "pycsw.cfg"
     database = workdir / "records.db"
     config.write_text(pycsw_config(database=database, url=url, title=title), encoding="utf-8")
-    cmd = [str(venv / "bin" / "python"), str(_WSGI_DIR / _WSGI_FILE), "load", str(records_dir)]
+    cmd = [str(venv / "bin" / "python"), str(_WSGI_DIR / _WSGI_FILE), "load", str(workdir / "records")]
     proc = subprocess.run(cmd, env=_child_env(config), capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         raise ServiceError(
@@ -177,10 +211,8 @@ def load_repository(records_dir: Path, workdir: Path, *, url: str, title: str, v
         )
     with contextlib.closing(sqlite3.connect(database)) as db:
         loaded = int(db.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()[0])  # noqa: S608 - a constant
-    if loaded < len(files):
-        log.warning(
-            "%s: pycsw loaded %d of %d ISO 19139 records: %s", records_dir, loaded, len(files), proc.stderr[-2000:]
-        )
+    if loaded < served:
+        log.warning("%s: pycsw loaded %d of %d ISO 19139 records: %s", records_dir, loaded, served, proc.stderr[-2000:])
     return config, loaded
 
 
