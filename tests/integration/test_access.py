@@ -24,14 +24,16 @@ from sporbar.stac import extensions as ext
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]
 
-MAPS, MODELS, LABELS, TRAINING, ARD = (
+MAPS, LIDAR, LABELS, TRAINING, ARD, MODELS = (
     ext.COLLECTION_MAPS,
-    ext.COLLECTION_MODELS,
+    ext.COLLECTION_LIDAR_RAW,
     ext.COLLECTION_LABELS_RAW,
     ext.COLLECTION_TRAINING,
     ext.COLLECTION_ARD,
+    ext.COLLECTION_MODELS,
 )
-HIDDEN = (MAPS, MODELS, LABELS, TRAINING)  # restricted or closed in this test's config
+# restricted or closed in this test's config; the open ARD and model items link a closed and a restricted one
+HIDDEN = (MAPS, LIDAR, LABELS, TRAINING)
 CLOSED_SCOPE = "sporbar:closed"
 
 
@@ -41,7 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("access")
     with LoopbackIssuer() as issuer:
         config = {
-            "catalog": {"access": {MAPS: "restricted", MODELS: "closed"}},
+            "catalog": {"access": {MAPS: "restricted", LIDAR: "closed"}},
             "serve": {"auth": {"oidc_discovery_url": issuer.discovery_url, "audiences": ["sporbar"]}},
         }
         with served_map_chain(tmp, wait="/api/", config=config, serve_config=True) as served:
@@ -134,7 +136,7 @@ def test_collections_list_by_grant(stack) -> None:
         for who in (None, "staff", "closed")
     }
     assert ARD in ids[None] and not ids[None] & set(HIDDEN), ids[None]
-    assert {MAPS, LABELS, TRAINING} <= ids["staff"] and MODELS not in ids["staff"], ids["staff"]
+    assert {MAPS, LABELS, TRAINING} <= ids["staff"] and LIDAR not in ids["staff"], ids["staff"]
     assert set(HIDDEN) <= ids["closed"], ids["closed"]
 
 
@@ -145,9 +147,9 @@ def test_restricted_collection_paths_need_a_token(stack, suffix) -> None:
     assert status == 401, (path, status, body[:300])
     assert b"Authentication required" in body and headers.get("www-authenticate", "").startswith("Bearer")
     assert _request(stack, path, "staff")[0] == 200
-    status, body, _ = _request(stack, f"/api/collections/{MODELS}", "staff")
+    status, body, _ = _request(stack, f"/api/collections/{LIDAR}", "staff")
     assert status == 403 and CLOSED_SCOPE.encode() in body, body
-    assert _request(stack, f"/api/collections/{MODELS}", "closed")[0] == 200
+    assert _request(stack, f"/api/collections/{LIDAR}", "closed")[0] == 200
 
 
 def test_search_hides_restricted_items_whatever_the_query(stack) -> None:
@@ -238,9 +240,13 @@ def test_data_files_by_collection(stack) -> None:
     for path in restricted:
         assert _request(stack, path)[0] == 401, path
         assert _request(stack, path, "staff")[0] == 200, path
-    model = _data_path(stack, chain.model, next(iter(json.loads(chain.model.read_text())["assets"])))
-    assert _request(stack, model, "staff")[0] == 403
-    assert _request(stack, model, "closed")[0] == 200
+    points = _data_path(stack, chain.raw_lidar, "data")
+    assert _request(stack, points, "staff")[0] == 403
+    assert _request(stack, points, "closed")[0] == 200
+    # an open item's links into hidden collections are not shown (the model derives from the training set)
+    model_file = "/data/" + chain.model.relative_to(chain.root).as_posix()
+    assert b"training" not in _request(stack, model_file)[1]
+    assert b"training" in _request(stack, model_file, "staff")[1]
     assert _request(stack, _data_path(stack, chain.ard, "composite-early"))[0] == 200
     assert _request(stack, f"/data/catalog/{ARD}/collection.json")[0] == 200
     catalog = _json(stack, "/data/catalog/catalog.json")
@@ -254,10 +260,13 @@ def test_data_files_by_collection(stack) -> None:
 
 
 def test_no_anonymous_response_names_a_restricted_collection(stack) -> None:
-    for path in ["/api/", "/api/collections", "/api/search?limit=100", "/api/queryables", "/browser/config.js"]:
-        _request(stack, path)
+    model = json.loads(stack["chain"].model.read_text())["id"]
+    for path in ["/api/", "/api/collections", "/api/search?limit=100", "/api/queryables", "/browser/config.js",
+                 f"/api/collections/{MODELS}/items", f"/api/collections/{MODELS}/items/{model}",
+                 f"/api/collections/{ARD}/items", f"/data/catalog/{MODELS}/{model}/{model}.json"]:
+        assert _request(stack, path)[0] in (200, 404), path
     chain = stack["chain"]
-    secret_items = [json.loads(p.read_text()) for p in [*chain.maps, chain.raw_labels, chain.training, chain.model]]
+    secret_items = [json.loads(p.read_text()) for p in [*chain.maps, chain.raw_labels, chain.training, chain.raw_lidar]]
     open_bboxes = {json.dumps(json.loads(chain.ard.read_text()).get("bbox"))}
     # ids as JSON strings or path parts (a description may say "e.g. model-rf")
     ids = {i["id"] for i in secret_items} | set(HIDDEN)

@@ -167,6 +167,10 @@ def test_static_server_enforces_levels(published: Any, issuer: LoopbackIssuer) -
     staff_links = client.get("/data/catalog/catalog.json", headers=staff).json()["links"]
     assert any("labels-raw" in link["href"] for link in staff_links)
     assert client.get("/data/jobs/none.json").status_code == 401  # a file of no collection: staff only
+    # the open model item derives from the restricted training set: that link is not shown anonymously
+    model = client.get(_rel(chain, chain.model))
+    assert model.status_code == 200 and "training" not in model.text, model.text
+    assert "training" in client.get(_rel(chain, chain.model), headers=staff).text
 
     forged = sign_token(generate_key(), issuer=issuer.base, kid=issuer.kid)
     wrong_audience = issuer.token(audience="someone-else")

@@ -16,6 +16,9 @@ answer names no collection::
                                                           collection.json above the file; a catalog.json
                                                           without one is answered with the child links
                                                           the request may see; any other file: a token
+
+Without the full grant, JSON answers that pass lose their links into hidden collections
+(``sporbar.serve.links``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sporbar.serve.access import AccessLevels, Grant, grant_of
+from sporbar.serve.links import names_collection, send_without_links
 from sporbar.stac.collections import Access
 from sporbar.stac.layout import ItemLayout
 
@@ -156,7 +160,32 @@ class AccessGate:
         if refused:
             await refusal_response(*refused)(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._pass(scope, receive, send, grant)
+
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, grant: Grant, folder: Path | None = None) -> None:
+        """Call the app; without the full grant, JSON answers lose links into hidden collections."""
+        if grant.full:
+            await self.app(scope, receive, send)
+            return
+        import anyio.to_thread
+
+        table = await anyio.to_thread.run_sync(self.levels.table)
+        hidden = frozenset(cid for cid, level in table.items() if level not in grant.levels)
+
+        def drop(href: str) -> bool:
+            if names_collection(href, hidden):
+                return True
+            if folder is None or "://" in href or href.startswith("/"):
+                return False
+            target = (folder / href).resolve()
+            if not target.is_relative_to(self.owners.root):
+                return False
+            owner, _ = self.owners.owner(target.relative_to(self.owners.root).as_posix())
+            return owner is not None and grant.refusal(table.get(owner, Access.CLOSED)) is not None
+
+        # the links are rewritten in the JSON as the app sends it: uncompressed
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        await send_without_links(self.app, {**scope, "headers": headers}, receive, send, drop)
 
     async def _level_refusal(
         self, grant: Grant, collection_id: str, unknown: tuple[int, str] | None = None
@@ -215,7 +244,7 @@ class AccessGate:
         if refused:
             await refusal_response(*refused)(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._pass(scope, receive, send, grant, folder=file.parent)
 
     def _visible_catalog(self, file: Path, grant: Grant) -> dict[str, Any] | None:
         """The static catalog with the child links ``grant`` may not follow removed; None if not a catalog."""
