@@ -146,13 +146,35 @@ def test_spill_counts_used_and_excluded_points(tmp_path: Path) -> None:
         return_number=np.array([2, 2, 1, 1, 1, 1, 1, 1, 1, 1], np.uint8),
         withheld=np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool),
     )
-    spill = StripSpill((0.0, 0.0, 20.0, 10.0), 10.0, 0.0, PointClasses.asprs(), folder=tmp_path)
+    spill = StripSpill((0.0, 0.0, 20.0, 10.0), 10.0, 0.0, PointClasses.asprs(), res=10.0, fine_res=1.0,
+                       folder=tmp_path)
     spill.add(pts)
     assert spill.points == 6  # noise, class 65, the withheld point and the point outside the tile left out
     assert spill.excluded.as_dict() == {"noise": 1, "withheld": 1, "unknown_classes": {"65": 1}}
     rec = spill.load(0)  # the point east of the tile is kept for the buffer
     assert sorted(rec["x"].tolist()) == [1.0, 2.0, 3.0, 4.0, 15.0, 16.0, 25.0]
     assert rec["first"].sum() == 5
+    assert spill.counts.tolist() == [[4, 2]]  # used points per 10 m cell: density
+
+
+def test_spill_keeps_first_returns_and_the_lowest_ground_per_fine_cell(tmp_path: Path) -> None:
+    pts = Points(
+        x=np.array([1.2, 1.7, 1.5, 3.5, 3.6, 5.5]),
+        y=np.array([5.5, 5.2, 5.5, 5.5, 5.5, 5.5]),
+        z=np.array([100.3, 100.1, 120.0, 101.0, 130.0, 125.0]),
+        classification=np.array([2, 2, 2, 2, 5, 5], np.uint8),
+        return_number=np.array([2, 3, 1, 2, 2, 1], np.uint8),
+        withheld=np.zeros(6, bool),
+    )
+    spill = StripSpill((0.0, 0.0, 10.0, 10.0), 10.0, 0.0, PointClasses.asprs(), res=10.0, fine_res=1.0,
+                       folder=tmp_path)
+    spill.add(pts)
+    rec = spill.load(0)
+    # cell x 1..2: the lowest ground (1.7) is a TIN candidate, the ground first return (1.5) stays a first
+    # return; x 3..4: its only ground point; the vegetation return that is not first is dropped
+    assert sorted(rec["x"].tolist()) == [1.5, 1.7, 3.5, 5.5]
+    assert sorted(rec["x"][rec["tin"] == 1].tolist()) == [1.7, 3.5]
+    assert spill.points == 6 and spill.counts.tolist() == [[6]]  # every used point in the density
 
 
 def test_fill_nearest_only_inside_mask() -> None:

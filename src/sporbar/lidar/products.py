@@ -34,10 +34,11 @@ from sporbar.errors import ConfigError
 from sporbar.las import read_header
 from sporbar.lidar.classes import PointClasses, lidar_defaults
 from sporbar.lidar.ground import GroundFilter
+from sporbar.lidar.heap import keep_freed_memory
 from sporbar.lidar.metrics import canopy_metrics
 from sporbar.lidar.read import GroundClassified, GroundPlan, iter_points
 from sporbar.lidar.spill import StripSpill
-from sporbar.lidar.surfaces import bilinear, block_reduce, cell_of, fine_surfaces, slope_aspect
+from sporbar.lidar.surfaces import block_reduce, cell_of, fine_surfaces, slope_aspect
 from sporbar.lidar.tin import CellGrid
 from sporbar.lidar_bands import SURFACES, metric_names
 
@@ -138,6 +139,7 @@ def compute_products(
         LidarCrsError: a file has no usable CRS.
         ConfigError: ``lidar.resolution`` does not divide the grid's.
     """
+    keep_freed_memory()  # the strips' large temporaries reuse freed memory instead of faulting in afresh
     cfg = dict(lidar if lidar is not None else lidar_defaults())
     classes = classes if classes is not None else PointClasses.asprs()
     res = abs(float(geobox.affine.a))
@@ -147,7 +149,7 @@ def compute_products(
     rows = strip_rows(laz_paths, geobox, int(cfg["strip_points"]), buffer)
     b = geobox.extent.boundingbox
     bbox = (b.left, b.bottom, b.right, b.top)
-    spill = StripSpill(bbox, rows * res, buffer, classes, folder=spill_dir)
+    spill = StripSpill(bbox, rows * res, buffer, classes, res=res, fine_res=fres, folder=spill_dir)
     plan = GroundPlan(classes, GroundFilter.from_config(cfg), [])
     try:
         read_box = (b.left - buffer, b.bottom - buffer, b.right + buffer, b.top + buffer)
@@ -157,16 +159,15 @@ def compute_products(
             if i % 5 == 0:
                 log.info("lidar: %d points spilled so far", spill.points)
         out = {name: np.full((ny, nx), np.nan) for name in (*PRODUCTS, *metric_names(cfg))}
-        count = np.zeros(ny * nx, np.int64)
         pad = int(math.ceil(buffer / fres))
         for s in range(spill.count):
             r0, r1 = s * rows, min((s + 1) * rows, ny)
-            _strip(spill.load(s), geobox, (r0, r1), k, pad, cfg, out, count, fine)
+            _strip(spill.load(s), geobox, (r0, r1), k, pad, cfg, out, fine)
     finally:
         spill.close()
     log.info("lidar: %d points from %d file(s) on a %s grid in %d strip(s)", spill.points, len(laz_paths),
              (ny, nx), spill.count)
-    return _finish(out, count, res, cfg, spill, plan)
+    return _finish(out, res, cfg, spill, plan)
 
 
 def fine_factor(res: float, fine_res: float) -> int:
@@ -182,8 +183,7 @@ def fine_factor(res: float, fine_res: float) -> int:
 
 
 def _strip(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], k: int, pad: int,
-           cfg: Mapping[str, Any], out: dict[str, np.ndarray], count: np.ndarray,
-           fine: Mapping[str, WindowSink] | None) -> None:
+           cfg: Mapping[str, Any], out: dict[str, np.ndarray], fine: Mapping[str, WindowSink] | None) -> None:
     """Make the products of grid rows ``rows`` from the strip's points (with buffer) into ``out``."""
     a = geobox.affine
     res, (r0, r1), nx = abs(float(a.a)), rows, int(geobox.shape.x)
@@ -206,22 +206,18 @@ def _strip(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], k: int, pa
     flat = np.hypot(e, n) < 1e-9
     out["terrain_aspect"][r0:r1] = np.where(flat, 0.0, np.degrees(np.arctan2(e, n)) % 360.0)
     out["terrain_aspect"][r0:r1][np.isnan(e)] = np.nan
-    cell, inside = cell_of(core, points["x"], points["y"])
+    cell, inside = cell_of(core, points["x"][surf.first], points["y"][surf.first])
     size = (r1 - r0) * nx
-    count[r0 * nx:r1 * nx] += np.bincount(cell[inside], minlength=size)
-    first = inside & (points["first"] == 1)
-    h = points["z"][first] - bilinear(surf.dtm, ext, points["x"][first], points["y"][first])
-    metrics = canopy_metrics(cell[first], h, size, percentiles=cfg["metrics"]["percentiles"],
+    metrics = canopy_metrics(cell[inside], surf.height[inside], size, percentiles=cfg["metrics"]["percentiles"],
                              min_height=float(cfg["metrics"]["min_height"]))
     for name, flat_values in metrics.items():
         out[name][r0:r1] = flat_values.reshape(r1 - r0, nx)
 
 
-def _finish(out: dict[str, np.ndarray], count: np.ndarray, res: float, cfg: Mapping[str, Any],
+def _finish(out: dict[str, np.ndarray], res: float, cfg: Mapping[str, Any],
             spill: StripSpill, plan: GroundPlan) -> LidarProducts:
     """The grid products from the strips' parts: gaps filled inside the coverage, float32."""
-    shape = out["dtm"].shape
-    counts = count.reshape(shape)
+    counts = spill.counts
     covered = ndimage.binary_fill_holes(counts > 0)
     dtm = fill_nearest(out["dtm"], covered)
     dsm = fill_nearest(out["dsm"], covered)

@@ -1,11 +1,15 @@
 """A tile's points cut into row strips on disk, so a tile is processed strip by strip in bounded memory.
 
-The points are read once, in chunks; each chunk's used points (class role not noise or
-unknown, not withheld unless kept) are appended to the file of every strip whose rows,
-widened by the buffer, hold them: 26 bytes a point (x, y, z as float64, role, first-return
-flag). A strip is then loaded alone (:meth:`StripSpill.load`), with its buffer, so the
-surfaces computed on it are the same at strip edges as inside. The points left out are
-counted here, those inside the tile only (``sporbar:excluded_points``).
+The points are read once, in chunks; of each chunk's used points (class role not noise or
+unknown, not withheld unless kept) those a strip needs are appended to the file of every
+strip whose rows, widened by the buffer, hold them: the first returns (DSM, CHM, metrics)
+and the TIN candidates, the lowest ground point of each fine cell in the chunk (the strip
+thins them again across chunks): 27 bytes a point (x, y, z as float64, role, first-return
+and TIN flags). Every used point inside the tile is counted per grid cell here (density),
+so the others need not be kept. A strip is then loaded alone (:meth:`StripSpill.load`),
+with its buffer, so the surfaces computed on it are the same at strip edges as inside. A
+tile in one strip stays in memory (it holds at most ``lidar.strip_points`` points). The
+points left out are counted here, those inside the tile only (``sporbar:excluded_points``).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import numpy as np
 
 from sporbar.lidar.classes import Excluded, PointClasses, Role
 from sporbar.lidar.read import Points
+from sporbar.lidar.tin import lowest_per_cell
 
 #: one spilled point
-RECORD = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("role", "u1"), ("first", "u1")])
+RECORD = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("role", "u1"), ("first", "u1"), ("tin", "u1")])
 
 
 @dataclass
@@ -34,27 +39,36 @@ class StripSpill:
         strip_height: metres of tile rows per strip (a multiple of the grid resolution).
         buffer: metres of points kept around each strip (and the tile).
         classes: the use of each class.
+        res: the grid's cell size (m): used points are counted per cell (:attr:`counts`).
+        fine_res: the fine models' cell size (m): the ground is thinned to the lowest point per fine cell.
         folder: where the strip files go (a temporary folder by default, removed by :meth:`close`).
         points: used points inside the tile.
         excluded: points inside the tile left out, by reason.
+        counts: used points per grid cell, (rows, cols) of the tile, int64.
     """
 
     bbox: tuple[float, float, float, float]
     strip_height: float
     buffer: float
     classes: PointClasses
+    res: float
+    fine_res: float
     folder: Path | None = None
     points: int = 0
     excluded: Excluded = field(default_factory=Excluded)
+    counts: np.ndarray = field(init=False, repr=False)
     _roles: np.ndarray = field(init=False, repr=False)
     _own_folder: bool = field(init=False, repr=False, default=False)
+    _memory: list[np.ndarray] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        """Make the folder and the class role table."""
+        """Make the folder, the class role table and the counts."""
         if self.folder is None:
             self.folder = Path(tempfile.mkdtemp(prefix="sporbar-lidar-strips-"))
             self._own_folder = True
         self._roles = self.classes.roles()
+        minx, miny, maxx, maxy = self.bbox
+        self.counts = np.zeros((round((maxy - miny) / self.res), round((maxx - minx) / self.res)), np.int64)
 
     @property
     def count(self) -> int:
@@ -80,28 +94,52 @@ class StripSpill:
         unknown = inside & (role == Role.UNKNOWN)
         if unknown.any():
             self.excluded.add_unknown(pts.classification[unknown])
-        self.points += int(np.count_nonzero(used & inside))
-        sel = np.flatnonzero(used)
+        counted = np.flatnonzero(used & inside)
+        self.points += int(counted.size)
+        ny, nx = self.counts.shape
+        col = np.minimum(np.floor((pts.x[counted] - minx) / self.res).astype(np.int64), nx - 1)
+        row = np.minimum(np.floor((maxy - pts.y[counted]) / self.res).astype(np.int64), ny - 1)
+        self.counts += np.bincount(row * nx + col, minlength=ny * nx).reshape(ny, nx)
+        first = pts.return_number == 1
+        tin = np.zeros(len(pts), bool)
+        tin[self._lowest_ground(pts, used & (role == Role.GROUND))] = True
+        sel = np.flatnonzero(used & (first | tin))
         rec = np.empty(sel.size, RECORD)
         rec["x"], rec["y"], rec["z"] = pts.x[sel], pts.y[sel], pts.z[sel]
-        rec["role"], rec["first"] = role[sel], pts.return_number[sel] == 1
+        rec["role"], rec["first"], rec["tin"] = role[sel], first[sel], tin[sel]
+        if self.count == 1:
+            self._append(self.path(0), rec)
+            return
         down = maxy - rec["y"]  # metres below the tile's top edge
         lo = np.clip(np.floor((down - self.buffer) / self.strip_height), 0, self.count - 1).astype(np.int64)
         hi = np.clip(np.floor((down + self.buffer) / self.strip_height), 0, self.count - 1).astype(np.int64)
-        for d in range(int((hi - lo).max(initial=0)) + 1):
-            s = lo + d
-            mine = s <= hi
-            order = np.argsort(s[mine], kind="stable")
-            part, keys = rec[mine][order], s[mine][order]
-            bounds = np.flatnonzero(np.diff(keys)) + 1
-            starts = np.concatenate([[0], bounds])
-            for a, b in zip(starts.tolist(), [*bounds.tolist(), part.size], strict=True):
-                if b > a:
-                    self._append(self.path(int(keys[a])), part[a:b])
+        for strip in range(int(lo.min(initial=0)), int(hi.max(initial=-1)) + 1):  # the few strips of a chunk
+            mine = (lo <= strip) & (strip <= hi)
+            if mine.any():
+                self._append(self.path(strip), rec[mine])
 
-    @staticmethod
-    def _append(path: Path, records: np.ndarray) -> None:
-        """Append records to a strip file; a write error names the file (the CLI reports ENOSPC and the like)."""
+    def _lowest_ground(self, pts: Points, ground: np.ndarray) -> np.ndarray:
+        """Indices of the lowest of the ``ground`` points in each fine cell (cells aligned with the fine grid)."""
+        sel = np.flatnonzero(ground)
+        minx, _, maxx, maxy = self.bbox
+        pad = math.ceil(self.buffer / self.fine_res) * self.fine_res  # the strips' fine grids start there
+        cols = math.ceil((maxx - minx + 2 * pad) / self.fine_res) + 2
+        x, y = pts.x[sel], pts.y[sel]
+        col = np.floor((x - (minx - pad)) / self.fine_res).astype(np.int64)
+        row = np.floor(((maxy + pad) - y) / self.fine_res).astype(np.int64)
+        ok = (col >= 0) & (col < cols) & (row >= 0)
+        sel, col, row = sel[ok], col[ok], row[ok]
+        lowest: np.ndarray = sel[lowest_per_cell(row * cols + col, pts.x[sel], pts.y[sel], pts.z[sel])]
+        return lowest
+
+    def _append(self, path: Path, records: np.ndarray) -> None:
+        """Append records to a strip file (kept in memory if the tile is one strip).
+
+        A write error names the file (the CLI reports ENOSPC and the like).
+        """
+        if self.count == 1:
+            self._memory.append(records)
+            return
         try:
             with path.open("ab") as f:
                 f.write(records.tobytes())
@@ -110,10 +148,13 @@ class StripSpill:
 
     def load(self, strip: int) -> np.ndarray:
         """The points of strip ``strip`` and its buffer (:data:`RECORD` array; empty if none)."""
+        if self.count == 1:
+            return np.concatenate(self._memory) if self._memory else np.empty(0, RECORD)
         p = self.path(strip)
         return np.fromfile(p, RECORD) if p.exists() else np.empty(0, RECORD)
 
     def close(self) -> None:
         """Remove the strip files (and the folder, if it was made here)."""
+        self._memory.clear()
         if self.folder is not None and self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The fine terrain and canopy models of one row strip (plus its buffer), and their 10 m aggregates.
 
-- DTM: linear interpolation in the Delaunay triangulation of the ground points
-  (:mod:`sporbar.lidar.tin`) at cell centres; NaN outside their convex hull.
+- DTM: linear interpolation in the Delaunay triangulation of the lowest ground point of each
+  cell (:mod:`sporbar.lidar.tin`) at cell centres; NaN outside their convex hull.
 - CHM, pit-free (the partial-CHM stack of Khosravipour et al. 2014, on the raster): first
   returns of the vegetation and ground classes, normalised by the DTM (bilinear at the point,
   at least 0); per cell the highest. For each threshold t of ``lidar.chm_thresholds`` the
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sporbar.lidar.classes import Role
-from sporbar.lidar.tin import CellGrid, rasterise, triangulate
+from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
 
 #: an empty cell with at least this many of its 8 neighbours kept is a gap to fill
 MIN_NEIGHBOURS = 4
@@ -31,11 +31,19 @@ MIN_NEIGHBOURS = 4
 
 @dataclass(frozen=True)
 class FineSurfaces:
-    """Fine rasters (y, x) float64 of a strip with its buffer (NaN = no data)."""
+    """Fine rasters (y, x) float64 of a strip with its buffer (NaN = no data), and the first returns' heights.
+
+    Attributes:
+        dtm, dsm, chm: the models.
+        first: indices of the strip's first returns.
+        height: their heights above the DTM (bilinear at the point; NaN where it is unknown).
+    """
 
     dtm: np.ndarray
     dsm: np.ndarray
     chm: np.ndarray
+    first: np.ndarray
+    height: np.ndarray
 
 
 def cell_of(grid: CellGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,13 +60,16 @@ def bilinear(values: np.ndarray, grid: CellGrid, x: np.ndarray, y: np.ndarray) -
     ny, nx = grid.shape
     u = (x - grid.left) / grid.res - 0.5
     v = (grid.top - y) / grid.res - 0.5
-    c = np.clip(np.floor(u).astype(np.int64), 0, max(nx - 2, 0))
-    r = np.clip(np.floor(v).astype(np.int64), 0, max(ny - 2, 0))
-    fu, fv = np.clip(u - c, 0.0, 1.0), np.clip(v - r, 0.0, 1.0)
-    c1, r1 = np.minimum(c + 1, nx - 1), np.minimum(r + 1, ny - 1)
+    # the upper-left of the four cell centres around the point, clamped to the raster (np.clip is slow)
+    c = np.minimum(np.maximum(np.floor(u), 0.0), max(nx - 2, 0))
+    r = np.minimum(np.maximum(np.floor(v), 0.0), max(ny - 2, 0))
+    fu = np.minimum(np.maximum(u - c, 0.0), 1.0)
+    fv = np.minimum(np.maximum(v - r, 0.0), 1.0)
+    i = r.astype(np.intp) * nx + c.astype(np.intp)
+    right, down = (1 if nx > 1 else 0), (nx if ny > 1 else 0)
     flat = values.ravel()
-    top = flat[r * nx + c] * (1 - fu) + flat[r * nx + c1] * fu
-    bottom = flat[r1 * nx + c] * (1 - fu) + flat[r1 * nx + c1] * fu
+    top = flat[i] * (1 - fu) + flat[i + right] * fu
+    bottom = flat[i + down] * (1 - fu) + flat[i + down + right] * fu
     out: np.ndarray = top * (1 - fv) + bottom * fv
     return out
 
@@ -105,15 +116,15 @@ def pit_free_chm(highest: np.ndarray, thresholds: Sequence[float]) -> np.ndarray
 def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float]) -> FineSurfaces:
     """DTM, DSM and pit-free CHM of a strip's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``."""
     size = grid.shape[0] * grid.shape[1]
-    ground = np.flatnonzero(points["role"] == Role.GROUND)
-    # in coordinate order, the lowest of points at the same x/y only: where points coincide or four lie
-    # on a circle the triangulation depends on the input, and a strip or tile must choose as its
-    # neighbours do
-    ground = ground[np.lexsort((points["z"][ground], points["y"][ground], points["x"][ground]))]
+    # the TIN candidates (the lowest ground point per cell of each chunk) thinned again across chunks; in
+    # cell order: where points coincide or four lie on a circle the triangulation depends on the input,
+    # and a strip or tile must choose as its neighbours do
+    ground = np.flatnonzero(points["tin"] == 1)
     gx, gy, gz = points["x"][ground], points["y"][ground], points["z"][ground]
-    first_at = np.ones(gx.size, bool)
-    first_at[1:] = (gx[1:] != gx[:-1]) | (gy[1:] != gy[:-1])
-    gx, gy, gz = gx[first_at], gy[first_at], gz[first_at]
+    cell, inside = cell_of(grid, gx, gy)
+    ground = np.flatnonzero(inside)
+    ground = ground[lowest_per_cell(cell[ground], gx[ground], gy[ground], gz[ground])]
+    gx, gy, gz = gx[ground], gy[ground], gz[ground]
     dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
     first = np.flatnonzero(points["first"] == 1)
     fx, fy, fz = points["x"][first], points["y"][first], points["z"][first]
@@ -127,7 +138,7 @@ def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float
     chm = np.where(np.isnan(dtm), np.nan, np.where(np.isnan(chm), 0.0, chm))
     top = dtm + chm
     dsm = np.where(np.isnan(dsm), top, np.fmax(dsm, top))
-    return FineSurfaces(dtm=dtm, dsm=dsm, chm=chm)
+    return FineSurfaces(dtm=dtm, dsm=dsm, chm=chm, first=first, height=h)
 
 
 def slope_aspect(dtm: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
