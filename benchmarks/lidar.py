@@ -1,7 +1,7 @@
 """`sporbar lidar` on one tile vs a pure laspy + lazrs decode of the same LAZ files.
 
     .venv/bin/python benchmarks/lidar.py [--repeat 3] [--density 5] [--tile-size 1280] [--epsg 25833]
-    .venv/bin/python benchmarks/lidar.py --memory 5:1280,20:1280 [--strip-points 2000000]
+    .venv/bin/python benchmarks/lidar.py --memory 5:450,5:900,5:1800 [--strip-points 1000000]
 
 Writes the demo's synthetic lidar (``sporbar.demo.lidar``: LAS 1.4 point format 6, LAZ) for
 one grid tile of ``--tile-size`` m at ``--density`` points/m2 in 1000 m delivery tiles
@@ -17,13 +17,14 @@ point back), then times in alternating repeats:
 * the stage: ``sporbar.lidar.run.run_lidar`` (the above plus the fine and grid COGs, thumbnail,
   checksums, item).
 
-``--memory`` instead runs the stage once per DENSITY:TILE_SIZE in a fresh process and prints
-its peak RSS, to show that memory follows ``lidar.strip_points``, not the tile's point count.
+``--memory`` instead runs the stage once per DENSITY:TILE_SIZE in a fresh (exec'd) process and
+prints its peak memory (``VmHWM``), to show that memory follows ``lidar.strip_points``, not the
+tile's point count.
 
 and, as a second floor, the same decode of only the dimensions the stage reads (LAZ 1.4
 layers; the stage decompresses only those). It prints the medians of wall and CPU time (all
 threads; steadier on a shared machine) and their ratios to the floor (goal: products <= 1.3x),
-the peak RSS of this process, and a COPC spatial query of a quarter of
+the peak memory (VmHWM) of this process, and a COPC spatial query of a quarter of
 ../shared/realdata/lidar/simple.copc.laz against reading the whole file. Nothing is asserted.
 """
 
@@ -135,8 +136,16 @@ def copc_query(repeat: int = 50) -> None:
           f"whole file {read * 1e3:.1f} ms, ratio {query / read:.2f}")
 
 
+def vm_hwm_mib() -> float:
+    """Peak resident memory of this process (``VmHWM``, MiB); an exec'd process starts its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: may include a parent's peak
+
+
 def peak_memory(work: Path) -> None:
-    """Run the stage on the tile written by :func:`memory_table` into ``work``; print points and peak RSS."""
+    """Run the stage on the tile written by :func:`memory_table` into ``work``; print points and peak memory."""
     from sporbar.config import Config, validate
     from sporbar.lidar.run import run_lidar
     from sporbar.stac.record import RunContext
@@ -144,23 +153,29 @@ def peak_memory(work: Path) -> None:
     cfg = Config(validate(yaml.safe_load((work / "config.yaml").read_text())))
     tile = (work / "tile.txt").read_text().strip()
     items = [Path(p) for p in (work / "items.txt").read_text().split()]
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = time.perf_counter()
+    before = vm_hwm_mib()
+    t, c = time.perf_counter(), time.process_time()
     d = run_lidar(cfg, tile, items, work / "out" / "item.json", ctx=RunContext.current())
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"MEMORY {d['properties']['sporbar:point_count']:,} points, strip_points "
-          f"{cfg.data['lidar']['strip_points']:,}: peak RSS {rss:.0f} MiB (after imports {before:.0f} MiB), "
-          f"{time.perf_counter() - t:.1f} s")
+    print(f"MEMORY {d['properties']['sporbar:point_count']} {cfg.data['lidar']['strip_points']} "
+          f"{vm_hwm_mib():.0f} {before:.0f} {time.perf_counter() - t:.1f} {time.process_time() - c:.1f}")
 
 
 def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
-    """Peak RSS of the stage at each (density, tile size): data made here, the stage in a fresh process."""
+    """Peak memory of the stage at each (density, tile size): data made here, the stage in a fresh process.
+
+    The child is exec'd, so its ``VmHWM`` is its own (``ru_maxrss`` would carry this generator's peak).
+    """
     import subprocess
 
+    print("| points on the tile | tile, density | strip_points | peak memory (VmHWM) of the stage process "
+          "| after imports | stage wall / CPU |")
+    print("|---|---|---|---|---|---|")
     for density, size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
+            t = time.perf_counter()
             cfg, tile, _, items = build(work, density, size, 25833)
+            print(f"(generated {size} m at {density:g} pts/m2 in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
             data = dict(cfg.data)  # type: ignore[attr-defined]
             data["lidar"] = {**data["lidar"], "strip_points": strip_points}
             (work / "config.yaml").write_text(yaml.safe_dump(data))
@@ -169,7 +184,9 @@ def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
             out = subprocess.run([sys.executable, __file__, "--peak-memory", str(work)],
                                  capture_output=True, text=True, check=True)
             line = next(x for x in out.stdout.splitlines() if x.startswith("MEMORY"))
-            print(f"{line} (tile {size} m, {density:g} pts/m2)")
+            n, strip, peak, before, wall, cpu = line.split()[1:]
+            print(f"| {int(n):,} | {size} m, {density:g} pts/m2 | {int(strip):,} | {peak} MiB | {before} MiB "
+                  f"| {wall} s / {cpu} s |", flush=True)
 
 
 def main() -> None:
@@ -180,8 +197,8 @@ def main() -> None:
     ap.add_argument("--tile-size", type=int, default=1280)
     ap.add_argument("--epsg", type=int, default=25833)
     ap.add_argument("--memory", default="",
-                    help="peak RSS of the stage at DENSITY:TILE_SIZE,... (fresh process each), e.g. 5:1280,20:1280")
-    ap.add_argument("--strip-points", type=int, default=2_000_000, help="lidar.strip_points of the --memory runs")
+                    help="peak memory of the stage at DENSITY:TILE_SIZE,... (fresh process each), e.g. 5:1280,20:1280")
+    ap.add_argument("--strip-points", type=int, default=1_000_000, help="lidar.strip_points of the --memory runs")
     ap.add_argument("--peak-memory", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peak_memory:
@@ -224,7 +241,7 @@ def main() -> None:
             timed("stage", lambda out=out: run_lidar(cfg, tile, items, out, ctx=RunContext.current()))  # type: ignore[arg-type]
         med = {k: statistics.median(v) for k, v in times.items()}
         med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = vm_hwm_mib()
         print(f"tile {tile}: {args.tile_size} m, delivery EPSG:{args.epsg}, {len(lazs)} LAZ file(s), "
               f"{total:,} points decoded, {points:,} gridded ({args.density:g} pts/m2); median of {args.repeat}")
         print("| what | wall | / decode | CPU (all threads) | / decode |")
@@ -235,7 +252,7 @@ def main() -> None:
                          ("stage", "run_lidar (COGs, thumbnail, item)")):
             print(f"| {label} | {med[k]:.2f} s | {med[k] / med['decode']:.2f} | {med_cpu[k]:.2f} s | "
                   f"{med_cpu[k] / med_cpu['decode']:.2f} |")
-        print(f"peak RSS of the process: {rss:.0f} MiB")
+        print(f"peak memory (VmHWM) of the process: {rss:.0f} MiB")
     copc_query()
     sys.stdout.flush()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _lidar_fixtures import copc_moved_to
 from _loopback import REALDATA, Loopback, Route, server  # noqa: F401
 from _s2_fixtures import write_tiny_config
 
@@ -97,39 +98,6 @@ def test_truncated_local_laz_is_refused(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def _copc_moved_to(path: Path, x: float, y: float) -> bytes:
-    """The real COPC at ``path`` with its points moved to (x, y) in EPSG:25833 (the demo's grid).
-
-    The grid is fixed to EPSG:25833 and laspy cannot write a COPC, so the real file is
-    relocated in place: the header's x/y offsets and bounds and the COPC octree centre move by
-    the same whole metres, and the WKT record states EPSG:25833 in the same record length
-    (NUL padded). The byte layout, the octree and every compressed point chunk are unchanged.
-    """
-    import struct
-
-    import pyproj
-
-    b = bytearray(path.read_bytes())
-    mins = struct.unpack_from("<4d", b, 179)  # max x, min x, max y, min y
-    dx, dy = round(x - mins[1]), round(y - mins[3])
-    ox, oy = struct.unpack_from("<2d", b, 155)
-    struct.pack_into("<2d", b, 155, ox + dx, oy + dy)
-    struct.pack_into("<4d", b, 179, mins[0] + dx, mins[1] + dx, mins[2] + dy, mins[3] + dy)
-    pos, n_vlrs = struct.unpack_from("<H", b, 94)[0], struct.unpack_from("<I", b, 100)[0]
-    for _ in range(n_vlrs):
-        user, (record, length) = bytes(b[pos + 2 : pos + 18]).rstrip(b"\0"), struct.unpack_from("<HH", b, pos + 18)
-        data = pos + 54
-        if (user, record) == (b"copc", 1):  # COPC info: the octree's centre x, y first
-            cx, cy = struct.unpack_from("<2d", b, data)
-            struct.pack_into("<2d", b, data, cx + dx, cy + dy)
-        elif (user, record) == (b"LASF_Projection", 2112):
-            wkt = pyproj.CRS.from_epsg(25833).to_wkt("WKT1_GDAL").encode()
-            assert len(wkt) < length
-            b[data : data + length] = wkt.ljust(length, b"\0")
-        pos = data + length
-    return bytes(b)
-
-
 @pytest.mark.skipif(not (REALDATA / "lidar").is_dir(), reason="../shared/realdata/lidar absent")
 def test_remote_copc_is_read_by_range_requests_only_near_the_area(server: Loopback, tmp_path: Path) -> None:
     """A COPC in a URL list: only the octree nodes near the area are fetched; the subset is its points there."""
@@ -137,7 +105,7 @@ def test_remote_copc_is_read_by_range_requests_only_near_the_area(server: Loopba
     import numpy as np
     import yaml
 
-    copc = _copc_moved_to(REALDATA / "lidar/simple.copc.laz", 268_800, 7_030_400)  # a real COPC, in the demo area
+    copc = copc_moved_to(REALDATA / "lidar/simple.copc.laz", 268_800, 7_030_400)  # a real COPC, in the demo area
     moved = tmp_path / "moved.copc.laz"
     moved.write_bytes(copc)
     server.routes["/laz/simple.copc.laz"] = Route(body=copc, auth=("reader", "s3cret"))

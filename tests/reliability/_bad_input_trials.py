@@ -408,6 +408,50 @@ def _no_points(laz: Path) -> None:
     empty.write(laz)
 
 
+def _without_crs(laz: Path) -> None:
+    import laspy
+
+    las = laspy.read(laz)
+    keep = [v for v in las.header.vlrs if v.user_id != "LASF_Projection"]  # the WKT / GeoTIFF records
+    las.header.vlrs.clear()
+    las.header.vlrs.extend(keep)
+    las.write(laz)
+
+
+def _geographic_crs(laz: Path) -> None:
+    import laspy
+    import pyproj
+
+    las = laspy.read(laz)
+    las.header.add_crs(pyproj.CRS.from_epsg(4326))
+    las.write(laz)
+
+
+def _no_ground_class(laz: Path) -> None:
+    import laspy
+    import numpy as np
+
+    las = laspy.read(laz)
+    las.classification[np.asarray(las.classification) == 2] = 1
+    las.write(laz)
+
+
+def _broken_copc(laz: Path) -> None:
+    """The real COPC of ../shared moved onto the tile, its root hierarchy page overwritten."""
+    import laspy
+    from _lidar_fixtures import BBOX, SHARED, copc_moved_to
+
+    real = SHARED / "realdata" / "lidar" / "simple.copc.laz"
+    if not real.is_file():
+        raise Skip(f"{real} absent (../shared/realdata)")
+    data = bytearray(copc_moved_to(real, BBOX[0], BBOX[1]))
+    laz.write_bytes(bytes(data))
+    with laspy.CopcReader.open(str(laz)) as reader:
+        start, size = reader.copc_info.hierarchy_root_offset, reader.copc_info.hierarchy_root_size
+    data[start:start + size] = b"\xff" * size
+    laz.write_bytes(bytes(data))
+
+
 def _samples_damaged(which: str, key: str, damage: Callable[[Path], None], *must: str) -> Callable[[Ctx], Call]:
     def setup(ctx: Ctx) -> Call:
         a = ctx.shared.ml.area
@@ -542,6 +586,11 @@ CORRUPT = [
     Trial("corrupt-data", "laz-cut-in-half", _lidar_damaged_laz(_cut_half, "truncated or corrupt")),
     Trial("corrupt-data", "laz-garbage", _lidar_damaged_laz(_garbage)),
     Trial("corrupt-data", "laz-with-no-point", _lidar_damaged_laz(_no_points, "holds no point"), expect=RULE),
+    Trial("corrupt-data", "laz-without-crs", _lidar_damaged_laz(_without_crs, "carries no CRS", "sources.lidar.epsg")),
+    Trial("corrupt-data", "laz-in-a-geographic-crs", _lidar_damaged_laz(_geographic_crs, "EPSG:4326", "geographic")),
+    Trial("corrupt-data", "laz-with-zero-ground-points", _lidar_damaged_laz(
+        _no_ground_class, "ground-class share", "sporbar:ground_classification"), expect=RULE),
+    Trial("corrupt-data", "copc-with-a-broken-hierarchy", _lidar_damaged_laz(_broken_copc, "COPC hierarchy is broken")),
     Trial("corrupt-data", "composite-cut-in-half", _samples_damaged("ard0", "composite-early", _cut_half)),
     Trial("corrupt-data", "lidar-product-garbage", _samples_damaged("lidar0", "dtm", _garbage)),
     Trial("corrupt-data", "labels-gpkg-cut", _samples_damaged("labels", "labels", _cut_half)),

@@ -43,3 +43,12 @@ def test_metrics_equal_numpy_on_a_sloping_tile() -> None:
             np.testing.assert_allclose([m["h_max"][r, c], m["h_mean"][r, c], m["h_std"][r, c]],
                                        [hv.max(), hv.mean(), hv.std()], atol=2e-3)
             assert m["cover"][r, c] == hv.size / cell.sum()
+
+
+def test_first_returns_without_terrain_give_nan_metrics_not_zero() -> None:
+    """No ground under a cell (heights NaN): its metrics are unknown, not 'no canopy'; a known return counts."""
+    cell = np.array([0, 0, 1, 1, 1])
+    h = np.array([np.nan, np.nan, np.nan, 5.0, 1.0])
+    m = canopy_metrics(cell, h, 2, percentiles=[50], min_height=2.0)
+    assert all(np.isnan(m[k][0]) for k in m)
+    assert m["cover"][1] == 0.5 and m["h_max"][1] == 5.0

@@ -308,3 +308,31 @@ def test_unknown_class_and_withheld_points_do_not_change_the_surfaces(
     dsm_keep = read_cog(tmp_path / "keep" / "dsm.tif")[0]
     dsm_ref = read_cog(tmp_path / "ref" / "dsm.tif")[0]
     assert (dtm_keep < dtm_ref - 0.5).any() and not (dsm_keep > dsm_ref + 60).any()  # class 65 still out
+
+
+def test_tile_without_ground_and_the_filter_off_is_warned_and_recorded(
+        area: Area, raw_items: list[Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    """No ground class and ``min_ground_share: 0``: no terrain, so no DTM, CHM or heights, said in the item."""
+    import laspy
+
+    from sporbar.config import Config
+
+    items = []
+    for i, raw in enumerate(raw_items):
+        item, laz = _copy_item_with_laz(raw, tmp_path / f"bare{i}")
+        las = laspy.read(laz)
+        las.classification[np.isin(np.asarray(las.classification), (2, 9))] = 1  # ground and water
+        las.write(str(laz))
+        vouch_for_file(item, "data")
+        items.append(item)
+    data = json.loads(json.dumps(area.cfg.data))
+    data["lidar"]["ground_filter"]["min_ground_share"] = 0
+    with caplog.at_level("WARNING", logger="sporbar.lidar.run"):
+        d = run_lidar(Config(data), TILE, items, tmp_path / "out" / "item.json", ctx=RunContext.current())
+    assert "no ground points" in caplog.text and str(TILE) in caplog.text
+    assert "No ground points" in d["properties"]["processing:lineage"]
+    validate_item_dict(d)
+    folder = tmp_path / "out"
+    for key in ("dtm", "chm", "metrics"):
+        assert np.isnan(read_cog(folder / f"{key}.tif")[0]).all(), key  # unknown, not 0 m
+    assert np.nanmax(read_cog(folder / "density.tif")[0]) > 0  # the points are there

@@ -4,8 +4,9 @@ Each kept first return is normalised to a height above the terrain at the point 
 DTM interpolated bilinearly there, :mod:`sporbar.lidar.surfaces`). Per cell, of the first returns more than
 ``min_height`` above the terrain (the canopy returns): height percentiles (numpy's linear
 definition), the highest, mean and standard deviation (population); canopy cover is the
-share of all first returns that are canopy returns. A cell with first returns but no canopy return has 0 for the height
-statistics; a cell without any first return is NaN in every metric.
+share of the first returns with a known terrain height that are canopy returns. A cell with such
+first returns but no canopy return has 0 for the height statistics; a cell without any (no first
+return, or no terrain under them: no ground points around) is NaN in every metric, not 0.
 
 All per-cell work is vectorised: one sort by (cell, height), then index arithmetic. The
 percentiles and the highest are of heights rounded to the millimetre (the sort key); mean
@@ -38,7 +39,7 @@ def canopy_metrics(
         percentiles: height percentiles wanted (1..99).
         min_height: metres above the terrain a canopy return must exceed.
     """
-    n_first = np.bincount(cell, minlength=size)
+    n_first = np.bincount(cell[np.isfinite(h)], minlength=size)  # first returns of known height
     canopy = h > min_height  # NaN heights (no DTM there) are never canopy
     cell, hc = cell[canopy], h[canopy].astype(np.float64)
     n = np.bincount(cell, minlength=size)

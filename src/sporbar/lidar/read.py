@@ -15,6 +15,7 @@ whole: its octree is queried for the tile's bbox (laspy's ``CopcReader``), windo
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -28,6 +29,8 @@ from sporbar.errors import InputDataError
 from sporbar.las import READ_ERRORS, LidarCrs, bounds_in, header_bounds, is_copc, lidar_crs, read_header
 from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.ground import GROUND_CLASS, UNCLASSIFIED, GroundFilter, classify_ground, ground_share
+
+log = logging.getLogger(__name__)
 
 CHUNK_POINTS = 2_000_000
 # x, y, returns, z, classification and flags (withheld): what the stage reads
@@ -139,6 +142,9 @@ def iter_points(
             if ground is not None and ground.params.min_ground_share > 0:
                 share = ground_share(p, ground.classes.ground)
                 if share < ground.params.min_ground_share:
+                    log.warning("lidar: %s has a ground-class share of %.4f (below lidar.ground_filter."
+                                "min_ground_share %g): its ground is classified by CSF, recorded in the item "
+                                "(sporbar:ground_classification)", p, share, ground.params.min_ground_share)
                     yield from _ground_classified(p, h, bbox, to_grid, crs.z_to_metres, ground, share, chunk_size)
                     continue
             for chunk in _chunks(p, h, (fx0, fy0, fx1, fy1), chunk_size):

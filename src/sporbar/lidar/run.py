@@ -164,6 +164,11 @@ def run_lidar(
             ", ".join(map(str, paths)),
             tile,
         )
+    no_ground = products.points > 0 and bool(np.isnan(products.dtm).all())
+    if no_ground:
+        log.warning("lidar: no ground points in tile %s (classes %s; the ground filter is off or found none): "
+                    "DTM, CHM and the height metrics are empty (NaN), DSM and density are made",
+                    tile, _codes(classes.ground))
     arrays = products.as_dict()
     for key, arr in arrays.items():
         write_cog(folder / f"{key}.tif", arr, geobox, nodata=float("nan"), band_names=[key])
@@ -210,6 +215,9 @@ def run_lidar(
         lineage += (f" Ground classified by {GROUND_METHOD} in {len(products.ground_classified)} file(s) with "
                     f"less than {lidar_cfg['ground_filter']['min_ground_share']:g} ground-class share "
                     "(sporbar:ground_classification).")
+    if no_ground:
+        lineage += (" No ground points: no terrain, so DTM, CHM, height metrics and terrain slope/aspect are "
+                    "NaN (unknown), not 0.")
     if empty:
         lineage += f" Inputs with no point: {', '.join(sorted(empty))}."
     return ctx.record(
