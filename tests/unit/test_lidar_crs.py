@@ -240,3 +240,24 @@ def test_no_crs_in_the_stage_is_a_named_error_unless_stated(area: Area, tmp_path
     assert compute_products([p], gb, stated_epsg=25833).points == 3
     with pytest.raises(LidarCrsError):
         compute_products([write_las(tmp_path / "geo.las", pyproj.CRS.from_epsg(4326), 10.3, 63.4)], gb)
+
+
+@pytest.mark.parametrize(("name", "utm"), [("autzen_trim.laz", 32610),
+                                          ("file_with_both_wkt_and_geotiff_vlrs.las", 32614)])
+def test_real_points_land_where_pyproj_puts_them(name: str, utm: int) -> None:
+    """Real files in US state planes (feet; WKT, and WKT + GeoTIFF records) read onto a UTM grid."""
+    path = real(name)
+    crs = lidar_crs(path, read_header(path))
+    las = laspy.read(str(path))
+    x, y = pyproj.Transformer.from_crs(crs.horizontal, utm, always_xy=True).transform(
+        np.asarray(las.x), np.asarray(las.y))
+    z = np.asarray(las.z) * crs.z_to_metres
+    # the middle of the file: a bbox that cuts points off on every side
+    (x0, x1), (y0, y1) = np.percentile(x, [20, 80]), np.percentile(y, [20, 80])
+    got = list(iter_points([path], (x0, y0, x1, y1), grid_crs=f"EPSG:{utm}", chunk_size=max(len(x) // 7, 1)))
+    gx, gy, gz = (np.concatenate([getattr(c, k) for c in got]) for k in ("x", "y", "z"))
+    keep = (x >= x0) & (x < x1) & (y > y0) & (y <= y1)
+    assert 0 < keep.sum() < len(x) and gx.size == keep.sum()
+    np.testing.assert_array_equal(gx, x[keep])
+    np.testing.assert_array_equal(gy, y[keep])
+    np.testing.assert_array_equal(gz, z[keep])

@@ -158,7 +158,8 @@ def compute_products(
             spill.add(chunk)
             if i % 5 == 0:
                 log.info("lidar: %d points spilled so far", spill.points)
-        out = {name: np.full((ny, nx), np.nan) for name in (*PRODUCTS, *metric_names(cfg))}
+        # float32 as stored: the tile's grid rasters are what stays in memory for a whole tile
+        out = {name: np.full((ny, nx), np.nan, np.float32) for name in (*PRODUCTS, *metric_names(cfg))}
         pad = int(math.ceil(buffer / fres))
         for s in range(spill.count):
             r0, r1 = s * rows, min((s + 1) * rows, ny)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pystac
+import rasterio
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
@@ -30,6 +31,9 @@ from sporbar.stac.preview import add_thumbnail, write_thumbnail
 from sporbar.stac.record import RunContext, asset_path, check_input_assets, read_item
 
 log = logging.getLogger(__name__)
+
+#: MB of GDAL block cache while the fine COGs are written (it is not the data: they are staged on disk)
+GDAL_CACHE_MB = 256
 
 RAW_ASSET = "data"
 
@@ -148,6 +152,8 @@ def run_lidar(
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)  # the strips and the fine models' scratch go here
     with ExitStack() as stack:
+        # GDAL's block cache (5 % of RAM by default) would fill with the fine models' blocks: bounded here
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
         if made:  # a failed run leaves no empty product folder behind
             stack.callback(lambda: folder.rmdir() if not any(folder.iterdir()) else None)
         strips = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=folder, prefix="strips-")))
@@ -200,8 +206,9 @@ def run_lidar(
         f"({geobox.crs}, {abs(geobox.affine.a):g} m); excluded: {ex['noise']} noise (classes "
         f"{_codes(classes.noise)}), {ex['withheld']} withheld, unknown classes: {unknown}. "
         f"Read with a {float(lidar_cfg['buffer']):g} m buffer from the neighbouring deliveries. "
-        f"At {res_fine:g} m: DTM = linear interpolation in the triangulation of the ground returns (classes "
-        f"{_codes(classes.ground)}), CHM = pit-free stack of partial canopy models (thresholds "
+        f"At {res_fine:g} m: DTM = linear interpolation in the triangulation of the lowest ground return "
+        f"(classes {_codes(classes.ground)}) of each {res_fine:g} m cell, CHM = pit-free stack of partial "
+        "canopy models (thresholds "
         f"{', '.join(f'{t:g}' for t in lidar_cfg['chm_thresholds'])} m) of the vegetation (classes "
         f"{_codes(classes.vegetation)}) and ground first returns above the DTM, DSM = highest first return, "
         "at least DTM + CHM. On the grid: DTM = mean, DSM and CHM = highest of the fine cells, density = points "
