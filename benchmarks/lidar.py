@@ -1,7 +1,7 @@
 """`sporbar lidar` on one tile vs a pure laspy + lazrs decode of the same LAZ files.
 
     .venv/bin/python benchmarks/lidar.py [--repeat 3] [--density 5] [--tile-size 1280] [--epsg 25833]
-    .venv/bin/python benchmarks/lidar.py --memory 5:450,5:900,5:1800 [--strip-points 1000000]
+    .venv/bin/python benchmarks/lidar.py --memory 5:320,5:640,5:1280,5:2560 [--strip-points 1000000]
 
 Writes the demo's synthetic lidar (``sporbar.demo.lidar``: LAS 1.4 point format 6, LAZ) for
 one grid tile of ``--tile-size`` m at ``--density`` points/m2 in 1000 m delivery tiles
