@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import shutil
 import tempfile
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pystac
 import rasterio
+import rasterio.errors
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
@@ -32,6 +36,8 @@ from sporbar.stac.record import RunContext, asset_path, check_input_assets, read
 
 log = logging.getLogger(__name__)
 
+#: a write failure with less free space than this in the products folder is a full disk
+_FULL_BELOW = 64 * 1024 * 1024
 #: MB of GDAL block cache while the fine COGs are written (it is not the data: they are staged on disk)
 GDAL_CACHE_MB = 256
 
@@ -72,6 +78,21 @@ class _Recorded:
         """Write a window and take in its values."""
         self._stats.add(data)
         self._windows.write(data, row=row, col=col)
+
+
+@contextmanager
+def _write_errors(folder: Path) -> Iterator[None]:
+    """GDAL's write failures in ``folder`` as an OSError naming it ("Write failed" alone names nothing).
+
+    A full disk becomes ENOSPC (what the CLI reports as such), any other failure EIO with GDAL's message.
+    """
+    try:
+        yield
+    except rasterio.errors.RasterioIOError as err:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+        if free < _FULL_BELOW:
+            raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({free} bytes free)", str(folder)) from err
+        raise OSError(errno.EIO, f"cannot write the lidar products: {err}", str(folder)) from err
 
 
 def _ground_record(done: Sequence[GroundClassified], raw: Sequence[pystac.Item], paths: Sequence[Path],
@@ -151,7 +172,7 @@ def run_lidar(
     fine_stats = {key: RunningStatistics() for key in FINE}
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)  # the strips and the fine models' scratch go here
-    with ExitStack() as stack:
+    with _write_errors(folder), ExitStack() as stack:
         # GDAL's block cache (5 % of RAM by default) would fill with the fine models' blocks: bounded here
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
         if made:  # a failed run leaves no empty product folder behind
@@ -176,12 +197,13 @@ def run_lidar(
                     "DTM, CHM and the height metrics are empty (NaN), DSM and density are made",
                     tile, _codes(classes.ground))
     arrays = products.as_dict()
-    for key, arr in arrays.items():
-        write_cog(folder / f"{key}.tif", arr, geobox, nodata=float("nan"), band_names=[key])
-        log.info("lidar: wrote %s", folder / f"{key}.tif")
     metrics = products.metrics
-    write_cog(folder / f"{METRICS_ASSET}.tif", np.stack(list(metrics.values())), geobox, nodata=float("nan"),
-              band_names=list(metrics))
+    with _write_errors(folder):
+        for key, arr in arrays.items():
+            write_cog(folder / f"{key}.tif", arr, geobox, nodata=float("nan"), band_names=[key])
+            log.info("lidar: wrote %s", folder / f"{key}.tif")
+        write_cog(folder / f"{METRICS_ASSET}.tif", np.stack(list(metrics.values())), geobox, nodata=float("nan"),
+                  band_names=list(metrics))
     item = lidar_products_item(
         tile,
         geobox,
