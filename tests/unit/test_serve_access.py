@@ -180,6 +180,22 @@ def test_static_server_enforces_levels(published: Any, issuer: LoopbackIssuer) -
         assert "token" in refused.json()["detail"].lower()
 
 
+def test_iso_records_of_restricted_collections_need_a_token(published: Any, issuer: LoopbackIssuer) -> None:
+    chain = published
+    args = ["export-metadata", str(chain.catalog), "-o", str(chain.root / "metadata"), "--contact-email", "a@b.no"]
+    for cid in (ext.COLLECTION_MAPS, ext.COLLECTION_LABELS_RAW):
+        args += ["--collection", cid]
+    exported = CliRunner().invoke(cli, args)
+    assert exported.exit_code == 0, exported.output
+    client = _client(chain, AuthSettings(oidc_discovery_url=issuer.discovery_url, audiences=("sporbar",)))
+    labels = f"/metadata/iso19139/{ext.COLLECTION_LABELS_RAW}.xml"
+    refused = client.get(labels)
+    assert refused.status_code == 401 and "Authentication required" in refused.text
+    assert client.get(labels, headers={"Authorization": f"Bearer {issuer.token()}"}).status_code == 200
+    assert client.get(f"/metadata/iso19139/{ext.COLLECTION_MAPS}.xml").status_code == 200
+    assert client.get("/metadata/iso19139/no-such-record.xml").status_code == 404
+
+
 def test_without_serve_auth_no_token_is_accepted(published: Any, issuer: LoopbackIssuer) -> None:
     client = _client(published, None)
     response = client.get(_rel(published, published.map), headers={"Authorization": f"Bearer {issuer.token()}"})

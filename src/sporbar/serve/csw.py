@@ -149,6 +149,21 @@ def _child_env(config: Path) -> dict[str, str]:
     return {**env, "PYCSW_CONFIG": str(config), "PYTHONWARNINGS": "ignore::FutureWarning"}
 
 
+def is_open_record(path: Path) -> bool:
+    """True when the ISO 19139 record at ``path`` states INSPIRE's ``noLimitations`` (open data).
+
+    Anything else (restricted, closed, no constraint, not an XML record) is False.
+    """
+    from lxml import etree
+
+    try:
+        hrefs = etree.parse(str(path)).getroot().xpath(_ACCESS_HREFS, namespaces=_NS)
+    except (OSError, etree.XMLSyntaxError) as err:
+        log.warning("%s: not an XML record (%s): treated as not open", path, err)
+        return False
+    return any(str(h).endswith(_OPEN_ACCESS) for h in hrefs)
+
+
 def open_records(records_dir: Path, dest: Path) -> tuple[int, int]:
     """Link the records of open data in ``records_dir`` into ``dest``; (linked, withheld).
 
@@ -156,18 +171,10 @@ def open_records(records_dir: Path, dest: Path) -> tuple[int, int]:
     ``noLimitations`` (``sporbar:access: open``, as ``sporbar export-metadata`` writes it); the
     records of restricted and closed collections, and files that are not such a record, stay out.
     """
-    from lxml import etree
-
     dest.mkdir(parents=True, exist_ok=True)
     linked = withheld = 0
     for path in sorted(records_dir.glob("*.xml")):
-        try:
-            hrefs = etree.parse(str(path)).getroot().xpath(_ACCESS_HREFS, namespaces=_NS)
-        except (OSError, etree.XMLSyntaxError) as err:
-            log.warning("%s: not served in the CSW: not an XML record (%s)", path, err)
-            withheld += 1
-            continue
-        if any(str(h).endswith(_OPEN_ACCESS) for h in hrefs):
+        if is_open_record(path):
             (dest / path.name).symlink_to(path.resolve())
             linked += 1
         else:

@@ -16,6 +16,7 @@ answer names no collection::
                                                           collection.json above the file; a catalog.json
                                                           without one is answered with the child links
                                                           the request may see; any other file: a token
+    /metadata/iso19139/{record}.xml                       a token unless the record states open access
 
 Without the full grant, JSON answers that pass lose their links into hidden collections
 (``sporbar.serve.links``).
@@ -46,6 +47,7 @@ CATALOG_FILE: Final = "catalog.json"
 _API_COLLECTION = re.compile(r"^/api/collections/([^/]+)(/.*)?$")
 _TILES_COLLECTION = re.compile(r"^/tiles/(?:collections|mosaics)/([^/]+)(/.*)?$")
 _TILES_SEARCH = re.compile(r"^/tiles/searches/([^/]+)(/.*)?$")
+_ISO_RECORD = re.compile(r"^/metadata/iso19139/([A-Za-z0-9][A-Za-z0-9._-]*)\.xml$")
 
 
 def refusal_response(status: int, message: str) -> JSONResponse:
@@ -141,6 +143,8 @@ class AccessGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse, answer a filtered catalog, or pass the request on."""
+        import anyio.to_thread
+
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
@@ -157,6 +161,8 @@ class AccessGate:
         elif path.startswith("/data/"):
             await self._data(scope, receive, send, grant, path[len("/data/") :])
             return
+        elif m := _ISO_RECORD.match(path):
+            refused = await anyio.to_thread.run_sync(self._record_refusal, grant, m.group(1))
         if refused:
             await refusal_response(*refused)(scope, receive, send)
             return
@@ -186,6 +192,15 @@ class AccessGate:
         # the links are rewritten in the JSON as the app sends it: uncompressed
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
         await send_without_links(self.app, {**scope, "headers": headers}, receive, send, drop)
+
+    def _record_refusal(self, grant: Grant, record_id: str) -> tuple[int, str] | None:
+        """A record that does not state open access is for staff, as in the CSW (``csw.is_open_record``)."""
+        from sporbar.serve.csw import is_open_record
+
+        record = self.owners.root / "metadata" / "iso19139" / f"{record_id}.xml"
+        if not record.is_file() or is_open_record(record):
+            return None  # the route answers a missing record 404
+        return grant.refusal(Access.RESTRICTED)
 
     async def _level_refusal(
         self, grant: Grant, collection_id: str, unknown: tuple[int, str] | None = None
