@@ -5,13 +5,16 @@
 #   web/build.sh            build when an input changed (else print "up to date")
 #   web/build.sh --force    build anyway
 #
-# Inputs: web/stac-browser/{package.json,package-lock.json,config.js} and this script;
+# Inputs: web/stac-browser/{package.json,package-lock.json,config.js,basemaps.config.js},
+# the locales STAC Browser lacks (web/stac-browser/locales/<code>/: Norwegian bokmål, nb) and this script;
 # their hash is stored in dist/.inputs-sha256 and the build is skipped when it matches.
 # `npm ci` installs the locked tree (ol-stac pinned to 1.5.1 by "overrides") into
 # web/stac-browser/node_modules; the package source is copied to web/stac-browser/.build
-# (its eslint plugin dropped, the runtime config.js <script> enabled) and built there with
-# vue-cli-service in hash-history mode. The catalog URL comes at runtime from the
-# config.js that `sporbar serve` writes next to index.html.
+# (its eslint plugin dropped, the runtime config.js <script> enabled, the configured locale
+# used for the data language too) and built there with
+# vue-cli-service in hash-history mode, with sporbar's locales added to src/locales and its
+# basemaps.config.js (background map from the runtime config) in place of the built-in one.
+# The catalog URL comes at runtime from the config.js that `sporbar serve` writes next to index.html.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SB=$HERE/stac-browser
@@ -23,7 +26,9 @@ FORCE=0
 command -v npm >/dev/null || { echo "web/build.sh: npm not found (apt-get install npm, or Node.js >= 18)" >&2; exit 1; }
 
 inputs_hash() {
-    cat "$SB/package.json" "$SB/package-lock.json" "$SB/config.js" "$HERE/build.sh" | sha256sum | cut -d' ' -f1
+    (cd "$SB" && cat package.json package-lock.json config.js basemaps.config.js "$HERE/build.sh" \
+        && find locales -type f | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done) \
+        | sha256sum | cut -d' ' -f1
 }
 HASH=$(inputs_hash)
 if [ "$FORCE" = 0 ] && [ -f "$DIST/index.html" ] && [ "$(cat "$DIST/.inputs-sha256" 2>/dev/null)" = "$HASH" ]; then
@@ -45,6 +50,12 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 cp -r "$PKG"/. "$WORK"/
 cp "$SB/config.js" "$WORK/config.js"
+cp "$SB/basemaps.config.js" "$WORK/basemaps.config.js"
+for dir in "$SB"/locales/*/; do                  # locales STAC Browser 4.0.1 does not ship
+    code=$(basename "$dir")
+    [ -e "$WORK/src/locales/$code" ] && { echo "web/build.sh: STAC Browser has its own locale $code now" >&2; exit 1; }
+    cp -r "$dir" "$WORK/src/locales/$code"
+done
 rm -rf "$WORK/node_modules"                  # a leftover nested one (older npm tree) would hide the link
 ln -s ../node_modules "$WORK/node_modules"   # the source imports ../node_modules/ol/ol.css
 node -e '
@@ -58,6 +69,14 @@ const patched = html.replace(/<!--\s*<script defer="defer" src="\/config.js"><\/
                              "<script defer=\"defer\" src=\"./config.js\"></script>");
 if (patched === html) { console.error("web/build.sh: config.js <script> not found in public/index.html"); process.exit(1); }
 fs.writeFileSync(h, patched);
+// With detectLocaleFromBrowser and storeLocale off, STAC Browser 4.0.1 sets the configured locale
+// for its interface only: the data language stays unset, so a catalog with a Norwegian version
+// (alternate link, hreflang nb) would open in English. The configured locale applies to both.
+const v = process.argv[1] + "/src/StacBrowser.vue";
+const vue = fs.readFileSync(v, "utf8");
+const anchor = "      if (locale && this.supportedLocalesFromVueX.includes(locale)) {";
+if (!vue.includes(anchor)) { console.error("web/build.sh: detectLocale() not found in src/StacBrowser.vue"); process.exit(1); }
+fs.writeFileSync(v, vue.replace(anchor, "      locale = locale || this.$store.state.locale;\n" + anchor));
 ' "$WORK"
 # the runtime config placeholder (sporbar serve answers /browser/config.js itself)
 echo 'window.STAC_BROWSER_CONFIG = {};' >"$WORK/public/config.js"

@@ -90,7 +90,7 @@ def test_publish_includes_every_ancestor(chain) -> None:
 def test_catalog_objects_valid_offline(chain) -> None:
     build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     files = json_files(chain.catalog.parent)
-    assert len(files) == 1 + 7 + 7
+    assert len(files) == 1 + 7 + 7 + 1 + 7  # and the Norwegian catalog and collections
     for f in files:
         assert validate_dict(load_json(f)) == [], f
 
@@ -181,13 +181,15 @@ def test_republish_after_catalog_json_was_deleted(chain) -> None:
     chain.catalog.unlink()
     build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     assert tree_bytes(chain.catalog.parent) == first
-    # a catalog written before the marker existed: collection folders only
+    # a catalog written before the marker existed: collection folders only (and no Norwegian root)
     chain.catalog.unlink()
+    (chain.catalog.parent / "catalog.nb.json").unlink()
     (chain.catalog.parent / MARKER_FILENAME).unlink()
     build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
     assert tree_bytes(chain.catalog.parent) == first
     # anything else in the folder makes it foreign again: refused, left as it is
     chain.catalog.unlink()
+    (chain.catalog.parent / "catalog.nb.json").unlink()
     (chain.catalog.parent / MARKER_FILENAME).unlink()
     (chain.catalog.parent / "notes.txt").write_text("mine")
     with pytest.raises(CatalogError, match="was not written by sporbar publish"):
@@ -268,3 +270,33 @@ def test_every_collection_has_a_preview_picture(tmp_path) -> None:
                 with MemoryFile(data) as mem, mem.open() as src:
                     alpha = src.read(4)
             assert (alpha > 0).any(), coll  # something is drawn
+
+
+def test_norwegian_versions_of_the_catalog_and_collections(chain) -> None:
+    """catalog.nb.json and every collection.nb.json: Norwegian title and description, the same
+    items, linked to and from the English versions (language extension: alternate + hreflang)."""
+    from sporbar.stac.collections import translation
+
+    build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
+    cat_dir = chain.catalog.parent
+    root, root_nb = load_json(chain.catalog), load_json(cat_dir / "catalog.nb.json")
+    assert root["language"]["code"] == "en" and [lang["code"] for lang in root["languages"]] == ["nb"]
+    assert root_nb["language"]["code"] == "nb" and [lang["code"] for lang in root_nb["languages"]] == ["en"]
+    assert "landøkologiske" in root_nb["title"] and root_nb["id"] == root["id"]
+    alternates = [link for link in root["links"] if link["rel"] == "alternate"]
+    assert alternates == [{"rel": "alternate", "href": "./catalog.nb.json", "type": "application/json",
+                           "hreflang": "nb", "title": "Norsk bokmål"}]  # fmt: skip
+    children_nb = {link["href"]: link["title"] for link in root_nb["links"] if link["rel"] == "child"}
+    assert children_nb == {f"./{c}/collection.nb.json": translation(c)["title"] for c in FAMILIES}
+    for cid in FAMILIES:
+        english = load_json(cat_dir / cid / "collection.json")
+        norwegian = load_json(cat_dir / cid / "collection.nb.json")
+        assert "translations" not in english and "translations" not in norwegian
+        assert (norwegian["title"], norwegian["description"]) == tuple(translation(cid).values())
+        assert norwegian["title"] != english["title"]
+        back = [link["href"] for link in norwegian["links"] if link.get("hreflang") == "en"]
+        assert back == ["./collection.json"]
+        items = [link["href"] for link in english["links"] if link["rel"] == "item"]
+        assert items and items == [link["href"] for link in norwegian["links"] if link["rel"] == "item"]
+        assert not validate_dict(norwegian), cid
+    assert not validate_dict(root_nb)

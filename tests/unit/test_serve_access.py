@@ -196,6 +196,35 @@ def test_iso_records_of_restricted_collections_need_a_token(published: Any, issu
     assert client.get("/metadata/iso19139/no-such-record.xml").status_code == 404
 
 
+def test_static_norwegian_catalog_and_file_tiles_are_gated_too(published: Any, issuer: LoopbackIssuer) -> None:
+    """catalog.nb.json lists only what the request may see; tiles over a restricted file need a token."""
+    chain = published
+    client = _client(chain, AuthSettings(oidc_discovery_url=issuer.discovery_url, audiences=("sporbar",)))
+    staff = {"Authorization": f"Bearer {issuer.token()}"}
+    catalog_nb = client.get("/data/catalog/catalog.nb.json")
+    assert catalog_nb.status_code == 200, catalog_nb.text
+    hrefs = [link["href"] for link in catalog_nb.json()["links"] if link["rel"] == "child"]
+    assert hrefs and all(h.endswith("/collection.nb.json") for h in hrefs), hrefs
+    assert not [h for h in hrefs if "labels-raw" in h or "training-data" in h], hrefs
+    staff_hrefs = [link["href"] for link in client.get("/data/catalog/catalog.nb.json", headers=staff).json()["links"]]
+    assert any("labels-raw" in h for h in staff_hrefs), staff_hrefs
+    nb_collection = f"/data/catalog/{ext.COLLECTION_LABELS_RAW}/collection.nb.json"
+    assert client.get(nb_collection).status_code == 401
+    assert client.get(nb_collection, headers=staff).status_code == 200
+
+    labels_item = json.loads(chain.raw_labels.read_text())
+    labels_file = _rel(chain, chain.raw_labels.parent / labels_item["assets"]["labels"]["href"])
+    tile = "/tiles/files/tiles/WebMercatorQuad/12/2166/1109.png"
+    anonymous = client.get(tile, params={"url": labels_file})
+    assert anonymous.status_code == 401, anonymous.text
+    assert ext.COLLECTION_LABELS_RAW not in anonymous.text
+    passed = client.get(tile, params={"url": labels_file}, headers=staff)
+    assert passed.status_code not in (401, 403, 500), passed.text  # through the gate; not a raster: a 4xx
+    # two url parameters: every file named must be allowed
+    both = client.get(tile + f"?url={_rel(chain, chain.map)}&url={labels_file}")
+    assert both.status_code == 401, both.text
+
+
 def test_without_serve_auth_no_token_is_accepted(published: Any, issuer: LoopbackIssuer) -> None:
     client = _client(published, None)
     response = client.get(_rel(published, published.map), headers={"Authorization": f"Bearer {issuer.token()}"})

@@ -5,12 +5,17 @@
 //   node web/e2e/open_item.cjs --url http://127.0.0.1:8000/browser/ \
 //       --collection "Land-ecology maps" --item land-ecology-E268800N7030400 \
 //       --screenshot tests/artifacts/item.png [--chromium /usr/bin/chromium] \
-//       [--map-screenshot tests/artifacts/item-map.png]
+//       [--map-screenshot tests/artifacts/item-map.png] [--background 127.0.0.1:8123]
+//       [--reload 1] [--switch-language English]
 //
 // Result: {pageLoadMs, itemLoadMs, itemUrl, title, thumbnails: [{src, naturalWidth}],
 //          lineageLinks: [{href, text}], errors: [...], failedRequests: [...],
 //          cardImages: [{src, naturalWidth, visible}] (the root catalog's collection cards),
-//          tileRequests: [url] (map tiles from /tiles/ answered 200), mapLoadMs, mapScreenshot}
+//          cardTitles: [text], ui: {lang, languageButton, languages: [text]} (root page),
+//          tileRequests: [url] (map tiles from /tiles/ answered 200), mapLoadMs, mapScreenshot,
+//          mapDrawnMs (navigation to the item page until its class map tiles are drawn),
+//          backgroundRequests: [url] (answered 200 by the --background host),
+//          reload: {url, title} (the item URL reloaded), switched: {lang, languageButton, h1}}
 'use strict';
 const path = require('path');
 
@@ -25,6 +30,15 @@ function args() {
   return out;
 }
 
+async function uiLanguage(page) {
+  const button = page.locator('.dropdown-toggle', { hasText: /:/ }).first();
+  return {
+    lang: await page.evaluate(() => document.documentElement.lang),
+    languageButton: (await button.count()) ? (await button.textContent()).trim() : null,
+    bodyText: (await page.locator('body').innerText()).slice(0, 4000),
+  };
+}
+
 (async () => {
   const a = args();
   const { chromium } = require(path.join(__dirname, '..', 'stac-browser', 'node_modules', 'playwright-core'));
@@ -36,20 +50,25 @@ function args() {
            '--disable-dev-shm-usage'],
   });
   const result = { errors: [], failedRequests: [] };
+  let page = null;
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    const page = await context.newPage();
+    page = await context.newPage();
     page.setDefaultTimeout(a.timeout);
-    page.on('pageerror', (e) => result.errors.push(String(e)));
+    page.on('pageerror', (e) => result.errors.push(String(e && e.stack || e).slice(0, 800)));
     result.console = [];
     page.on('console', (m) => { if (['warning', 'error'].includes(m.type())) result.console.push(m.text()); });
     result.tileRequests = [];
+    result.backgroundRequests = [];
     let firstTileAt = null;
+    let lastTileAt = null;
     page.on('response', (r) => {
-      if (r.status() >= 400) result.failedRequests.push(`${r.status()} ${r.url()}`);
+      if (r.status() >= 400 || r.status() === 0) result.failedRequests.push(`${r.status()} ${r.url()}`);
+      else if (a.background && r.url().includes(a.background)) result.backgroundRequests.push(r.url());
       else if (/\/tiles\/.*\/tiles\//.test(r.url())) {
         result.tileRequests.push(r.url());
         if (firstTileAt === null) firstTileAt = Date.now();
+        lastTileAt = Date.now();
       }
     });
 
@@ -70,6 +89,16 @@ function args() {
       return imgs.map((i) => ({ src: i.currentSrc || i.src, naturalWidth: i.naturalWidth,
                                 visible: i.getBoundingClientRect().width > 0 }));
     });
+
+    // the interface language: <html lang>, the language menu's button and entries
+    result.cardTitles = await page.$$eval('.card .card-title', (ts) => ts.map((t) => t.textContent.trim()));
+    result.ui = await uiLanguage(page);
+    const menu = page.locator('.dropdown-toggle', { hasText: /:/ }).first();
+    if (await menu.count()) {
+      await menu.click();
+      result.ui.languages = await page.$$eval('.lang-item', (ls) => ls.map((l) => l.textContent.trim()));
+      await menu.click();
+    }
 
     // 2. the collection, then the item
     await collLink.click();
@@ -95,6 +124,7 @@ function args() {
       await page.waitForLoadState('networkidle').catch(() => {});
       await page.waitForTimeout(1000);  // the tiles' fade-in
       result.mapLoadMs = firstTileAt === null ? null : firstTileAt - t1;
+      result.mapDrawnMs = lastTileAt === null ? null : lastTileAt - t1;
       const map = page.locator('.ol-viewport').first();
       if (await map.count()) {
         await map.screenshot({ path: a['map-screenshot'] });
@@ -103,7 +133,7 @@ function args() {
     }
 
     // STAC Browser puts thumbnails in a "Thumbnails" tab beside the map: show it
-    const tab = page.locator('a[role=tab], button, a', { hasText: /^\s*Thumbnails\s*$/ }).first();
+    const tab = page.locator('a[role=tab], button, a', { hasText: /^\s*(Thumbnails|Miniatyrbilder)\s*$/ }).first();
     if (await tab.count()) {
       await tab.click();
       await page.waitForFunction(() => Array.from(document.images).every((i) => i.complete), null,
@@ -117,8 +147,34 @@ function args() {
     result.lineageLinks = links.filter((l) => /lineage/i.test(l.href) || /lineage/i.test(l.text));
     await page.screenshot({ path: a.screenshot, fullPage: true });
     result.screenshot = a.screenshot;
+
+    // 3. a deep link survives a reload: the same URL shows the same item
+    if (a.reload) {
+      const url = page.url();
+      const tReload = Date.now();
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await page.locator('h1', { hasText: a.item }).first().waitFor({ state: 'visible' });
+      const shownMs = Date.now() - tReload;
+      await page.waitForLoadState('networkidle').catch(() => {});
+      result.reload = { url: page.url(), title: (await page.locator('h1').first().textContent()).trim(), before: url,
+                        // the item's page loaded from its URL: until it is shown, until its class map is drawn
+                        shownMs, mapDrawnMs: lastTileAt !== null && lastTileAt > tReload ? lastTileAt - tReload : null };
+    }
+    // 4. the language menu switches the interface
+    if (a['switch-language']) {
+      await page.locator('.dropdown-toggle', { hasText: /:/ }).first().click();
+      await page.locator('.lang-item', { hasText: a['switch-language'] }).first().click();
+      await page.waitForFunction(() => document.documentElement.lang === 'en', null, { timeout: 15000 }).catch(() => {});
+      await page.waitForTimeout(500);
+      result.switched = await uiLanguage(page);
+      result.switched.h1 = (await page.locator('h1').first().textContent()).trim();
+    }
   } catch (e) {
     result.errors.push(String(e && e.stack || e));
+    if (page) {  // what the page showed when it went wrong
+      result.errorUrl = page.url();
+      await page.screenshot({ path: a.screenshot, fullPage: true }).catch(() => {});
+    }
   } finally {
     await browser.close();
   }

@@ -12,9 +12,11 @@ module.exports = {
     allowedDomains: [],
     detectLocaleFromBrowser: false,
     storeLocale: false,
-    locale: "en",
+    // Norwegian bokmål first (web/stac-browser/locales/nb, added to the build by web/build.sh),
+    // English second; the language menu lists exactly these
+    locale: "nb",
     fallbackLocale: "en",
-    supportedLocales: ["en", "de", "fr"],
+    supportedLocales: ["nb", "en"],
     apiCatalogPriority: null,
     useTileLayerAsFallback: false,
     displayGeoTiffByDefault: false,

@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     "config_path",
     default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Pipeline config whose serve.auth names the identity provider whose tokens open restricted "
-    "collections (default: none; only open collections are served).",
+    help="Pipeline config: serve.auth names the identity provider whose tokens open restricted "
+    "collections (default: none; only open collections are served); serve.background_map is the "
+    "browser's background map (default: Kartverket's topographic map).",
 )
 @click.option(
     "--csw/--no-csw",
@@ -98,21 +99,23 @@ def serve(
           -o results/catalog/catalog.json
       $ sporbar serve                    # then open http://127.0.0.1:8000/browser/
       $ sporbar serve --static           # no database: browse results/catalog/catalog.json
+                                         # (map tiles of the files at /tiles/files/)
       $ sporbar serve --csw              # also the CSW at http://127.0.0.1:8000/csw
     """
     import uvicorn
 
+    from sporbar.config import load
     from sporbar.serve.app import ServeConfig, create_app, default_browser_dist
     from sporbar.serve.auth import AuthSettings
     from sporbar.stac.layout import ItemLayout
     from sporbar.workflow import plan
 
     auth = None
+    background = None
     if config_path is not None:
-        from sporbar.config import load
-
         loaded = load(config_path)
         auth = AuthSettings.from_config(loaded.data, loaded.source)
+        background = loaded.data.get("serve", {}).get("background_map")
     cfg = ServeConfig(
         data_root=(data_root or catalog.resolve().parent.parent).resolve(),
         static_catalog=catalog.resolve() if static else None,
@@ -121,6 +124,7 @@ def serve(
         title=title,
         auth=auth,
         layout=ItemLayout.from_patterns(plan.PATTERNS),
+        background=background,
     )
     if csw:
         cfg = _with_csw(cfg, f"http://{host}:{port}")

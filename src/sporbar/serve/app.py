@@ -10,6 +10,8 @@ One server on one origin, so the browser needs no CORS and hrefs can be root-rel
                  static catalog.json below /data/, computed from the request's host
     /data/...    the results root (data files, thumbnails, the static catalog)
     /tiles/...   map tiles, mosaics and WMTS (titiler-pgstac, sporbar.serve.tiles) [database mode]
+    /tiles/files/...
+                 map tiles of the COGs below /data/ (titiler, sporbar.serve.file_tiles) [static mode]
     /metadata/dcat/catalog.ttl, /metadata/iso19139/<id>.xml
                  the exported DCAT-AP-NO catalog and ISO 19139 records (sporbar.serve.harvest)
     /csw         CSW 2.0.2/3.0 over the ISO 19139 records: pycsw, forwarded (sporbar.serve.csw)
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -45,6 +48,7 @@ from sporbar.serve.auth import AuthSettings, pgstac_search_collections, protect
 from sporbar.serve.browser import browser_config_js
 from sporbar.serve.csw import csw_routes
 from sporbar.serve.harvest import metadata_routes
+from sporbar.stac.language import norwegian_path
 from sporbar.stac.layout import ItemLayout
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,7 @@ API_PREFIX: Final = "/api"
 BROWSER_PREFIX: Final = "/browser"
 DATA_PREFIX: Final = "/data"
 TILES_PREFIX: Final = "/tiles"
+FILE_TILES_PREFIX: Final = TILES_PREFIX + "/files"
 #: what ``sporbar publish --to pgstac --asset-base-url`` should be given for this server
 ASSET_BASE_URL: Final = DATA_PREFIX + "/"
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
@@ -86,6 +91,8 @@ class ServeConfig:
         layout: where the run writes each collection's items, to tell a data file's collection.
         csw_url: loopback URL of the running pycsw (``sporbar.serve.csw.start_csw``) that
             ``/csw`` forwards to; None serves no CSW.
+        background: the browser's background map (``serve.background_map`` of the config);
+            None: Kartverket's topographic map.
     """
 
     data_root: Path
@@ -96,17 +103,21 @@ class ServeConfig:
     auth: AuthSettings | None = None
     layout: ItemLayout | None = None
     csw_url: str | None = None
+    background: Mapping[str, Any] | None = None
 
     @property
     def static(self) -> bool:
         """True when no database is used."""
         return self.static_catalog is not None
 
-    def catalog_path(self) -> str:
-        """URL path of the static catalog below /data/."""
+    def catalog_path(self, *, norwegian: bool = False) -> str:
+        """URL path of the static catalog below /data/ (``norwegian``: its bokmål version, where there is one)."""
         assert self.static_catalog is not None
+        catalog = self.static_catalog
+        if norwegian and norwegian_path(catalog).is_file():
+            catalog = norwegian_path(catalog)
         try:
-            rel = self.static_catalog.resolve().relative_to(self.data_root.resolve())
+            rel = catalog.resolve().relative_to(self.data_root.resolve())
         except ValueError as err:
             raise ConfigError(
                 f"{self.static_catalog}: the static catalog must lie below the data root "
@@ -146,10 +157,13 @@ def postgres_settings(dsn: str = "") -> Any:
 def _browser_config_js(cfg: ServeConfig, request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
     body = browser_config_js(
-        catalog_url=base + (cfg.catalog_path() if cfg.static else API_PREFIX + "/"),
+        # STAC Browser opens in bokmål: straight into the Norwegian catalog, not via a redirect
+        catalog_url=base + (cfg.catalog_path(norwegian=True) if cfg.static else API_PREFIX + "/"),
         title=cfg.title,
         path_prefix=BROWSER_PREFIX + "/",
-        tiles_url=None if cfg.static else base + TILES_PREFIX,
+        tiles_url=base + (FILE_TILES_PREFIX if cfg.static else TILES_PREFIX),
+        file_tiles_of=DATA_PREFIX + "/" if cfg.static else None,
+        background=cfg.background,
     )
     return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
 
@@ -192,8 +206,12 @@ def create_app(cfg: ServeConfig) -> Any:
         if not cfg.static_catalog.is_file():
             raise MissingInputError(f"{cfg.static_catalog}: catalog not found (run `sporbar publish` first)")
         cfg.catalog_path()  # checks it is below the data root
+        from sporbar.serve.file_tiles import create_file_tiles_app
+        from sporbar.serve.tiles import MountedApp
+
+        file_tiles = Mount(FILE_TILES_PREFIX, MountedApp(create_file_tiles_app(cfg.data_root, DATA_PREFIX)))
         levels = AccessLevels(static_levels(cfg.static_catalog))
-        return protect(Starlette(routes=_common_routes(cfg)), levels=levels, data_root=cfg.data_root,
+        return protect(Starlette(routes=[*_common_routes(cfg), file_tiles]), levels=levels, data_root=cfg.data_root,
                        auth=cfg.auth, api=False, layout=cfg.layout)
 
     from contextlib import asynccontextmanager

@@ -3,17 +3,33 @@
 STAC Browser 4 draws imagery on the item map only through a tile server (option
 ``buildTileUrlTemplate``) or client-side (``useTileLayerAsFallback``); with neither, the map
 shows the footprint alone. With the STAC API (database mode) the template points at
-titiler-pgstac below ``/tiles/``: an asset with ``classification:classes`` is drawn in its
-legend colours (the same colormap as ``sporbar.stac.legend``), other single-band assets as
-they are.
+titiler-pgstac below ``/tiles/``; in static mode at the tiler over the files
+(``sporbar.serve.file_tiles``, ``/tiles/files``). Either way an asset with
+``classification:classes`` is drawn in its legend colours (the same colormap as
+``sporbar.stac.legend``), other single-band assets as they are.
+
+The background map under the item maps comes from ``serve.background_map`` in the config
+(default :data:`KARTVERKET_TOPO`) as ``sporbarBasemaps``, which the build's
+``basemaps.config.js`` (web/stac-browser) hands to STAC Browser.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Final
 
-#: ``buildTileUrlTemplate(asset)``: ``TILES`` is replaced by the tiles base URL (JSON string)
+#: Kartverket's open topographic map: its WMTS ("topo", web-mercator tile matrix set) read
+#: through the REST tile template, which needs no GetCapabilities request before the first tile
+KARTVERKET_TOPO: Final[Mapping[str, str]] = {
+    "type": "xyz",
+    "title": "Topografisk norgeskart (Kartverket)",
+    "url": "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/{z}/{y}/{x}.png",
+    "attribution": "© Kartverket",
+}
+
+#: ``buildTileUrlTemplate(asset)``: ``__TILES__`` is replaced by the tiles base URL (JSON
+#: string), ``__FILES__`` by whether it is the tiler over the files, ``__DATA__`` by their URL path
 _TILE_URL_TEMPLATE_JS: Final = """function (asset) {
     var item = asset.getContext ? asset.getContext() : null;
     if (!item || !item.id || !item.collection) { return null; }
@@ -27,27 +43,82 @@ _TILE_URL_TEMPLATE_JS: Final = """function (asset) {
       });
       query += "&colormap=" + encodeURIComponent(JSON.stringify(colormap));
     }
-    return TILES + "/collections/" + encodeURIComponent(item.collection) + "/items/" +
+    if (__FILES__) {
+      // static mode: the tiler over the files reads the asset's file below /data/ on this server
+      var href = new URL(asset.getAbsoluteUrl(), window.location.href);
+      if (href.origin !== window.location.origin || href.pathname.indexOf(__DATA__) !== 0) { return null; }
+      return __TILES__ + "/tiles/WebMercatorQuad/{z}/{x}/{y}.png?url=" +
+        encodeURIComponent(decodeURIComponent(href.pathname)) + "&" + query;
+    }
+    return __TILES__ + "/collections/" + encodeURIComponent(item.collection) + "/items/" +
       encodeURIComponent(item.id) + "/tiles/WebMercatorQuad/{z}/{x}/{y}.png?" + query;
   }"""
 
 
-def browser_config_js(*, catalog_url: str, title: str, path_prefix: str, tiles_url: str | None) -> str:
+def basemap_options(background: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenLayers source options of the background map, as STAC Browser's basemaps take them.
+
+    Args:
+        background: ``serve.background_map`` of the config: ``type`` (``xyz``: ``url`` is a
+            tile template; ``wmts``: ``url`` is a GetCapabilities document and ``layer``,
+            optionally ``matrix_set``, name the layer), ``title``, ``attribution``.
+
+    Returns:
+        ``{"is": "XYZ"|"WMTS", "url", "title", "attributions", "projection", ...}``.
+    """
+    options: dict[str, Any] = {
+        "is": "WMTS" if background.get("type") == "wmts" else "XYZ",
+        "url": background["url"],
+        "title": background.get("title") or background["url"],
+        "attributions": background.get("attribution") or "",
+        "projection": "EPSG:3857",
+        # the map is a WebGL layer: tiles from another origin must come with CORS
+        "crossOrigin": "anonymous",
+    }
+    if options["is"] == "WMTS":
+        options["layer"] = background["layer"]
+        if background.get("matrix_set"):
+            options["matrixSet"] = background["matrix_set"]
+    return options
+
+
+def browser_config_js(
+    *,
+    catalog_url: str,
+    title: str,
+    path_prefix: str,
+    tiles_url: str | None,
+    file_tiles_of: str | None = None,
+    background: Mapping[str, Any] | None = None,
+) -> str:
     """The body of ``/browser/config.js``: ``window.STAC_BROWSER_CONFIG = {...};``.
 
     Args:
         catalog_url: the STAC API root or the static catalog.json, absolute.
         title: the catalog title.
         path_prefix: where the browser is served (``/browser/``).
-        tiles_url: absolute URL of the tile server (``.../tiles``); None draws no imagery on maps.
+        tiles_url: absolute URL of the tile server (``.../tiles``, or ``.../tiles/files`` over
+            the files); None draws no imagery on maps.
+        file_tiles_of: with the tiler over the files, the URL path of the data root (``/data/``)
+            whose files it draws; None for titiler-pgstac.
+        background: ``serve.background_map`` of the config; None: :data:`KARTVERKET_TOPO`.
 
     Returns:
         JavaScript source.
     """
-    conf: dict[str, Any] = {"catalogUrl": catalog_url, "catalogTitle": title, "pathPrefix": path_prefix}
+    conf: dict[str, Any] = {
+        "catalogUrl": catalog_url,
+        "catalogTitle": title,
+        "pathPrefix": path_prefix,
+        "sporbarBasemaps": [basemap_options(background or KARTVERKET_TOPO)],
+    }
     body = json.dumps(conf, sort_keys=True)
     if tiles_url is not None:
-        template = _TILE_URL_TEMPLATE_JS.replace("TILES", json.dumps(tiles_url.rstrip("/")), 1)
+        template = (
+            _TILE_URL_TEMPLATE_JS.replace("__TILES__", json.dumps(tiles_url.rstrip("/")))
+            .replace("__FILES__", "true" if file_tiles_of else "false")
+            .replace("__DATA__", json.dumps(file_tiles_of or "/"))
+        )
         # the tile server draws every COG, also the classes the browser could not colour itself
         body = body[:-1] + ', "useTileLayerAsFallback": false, "buildTileUrlTemplate": ' + template + "}"
     return f"window.STAC_BROWSER_CONFIG = {body};\n"

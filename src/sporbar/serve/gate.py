@@ -12,6 +12,7 @@ answer names no collection::
     /tiles/searches/register (POST)                       every collection of the body; none named: all levels
     /tiles/searches/{search}/...                          every collection of the registered search
     /tiles/searches/list                                  a token (it lists every registered search)
+    /tiles/files/...?url=/data/<file>                     as /data/<file> (tiles over the files, --static)
     /data/<file>                                          the collection of the nearest item.json or
                                                           collection.json above the file; a catalog.json
                                                           without one is answered with the child links
@@ -36,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sporbar.serve.access import AccessLevels, Grant, grant_of
 from sporbar.serve.links import names_collection, send_without_links
 from sporbar.stac.collections import Access
+from sporbar.stac.language import norwegian_path
 from sporbar.stac.layout import ItemLayout
 
 #: the scope key where the token's claims are (stac-auth-proxy's EnforceAuthMiddleware sets ``state.payload``)
@@ -43,6 +45,10 @@ PAYLOAD: Final = "payload"
 ITEM_FILE: Final = "item.json"
 COLLECTION_FILE: Final = "collection.json"
 CATALOG_FILE: Final = "catalog.json"
+#: the static catalog's Norwegian version (sporbar.stac.language), listed as filtered as the English one
+CATALOG_FILES: Final = (CATALOG_FILE, norwegian_path(Path(CATALOG_FILE)).name)
+#: tiles drawn from a file below /data/ named by the ``url`` query parameter (sporbar.serve.file_tiles)
+FILE_TILES: Final = "/tiles/files/"
 
 _API_COLLECTION = re.compile(r"^/api/collections/([^/]+)(/.*)?$")
 _TILES_COLLECTION = re.compile(r"^/tiles/(?:collections|mosaics)/([^/]+)(/.*)?$")
@@ -156,6 +162,8 @@ class AccessGate:
         elif m := _API_COLLECTION.match(path) or _TILES_COLLECTION.match(path):
             not_found = (404, f"collection {m.group(1)!r} not found")
             refused = await self._level_refusal(grant, m.group(1), unknown=not_found)
+        elif path.startswith(FILE_TILES):
+            refused = await self._file_tiles_refusal(scope, grant)
         elif path.startswith("/tiles/searches"):
             refused, receive = await self._search_refusal(scope, receive, grant, path)
         elif path.startswith("/data/"):
@@ -238,6 +246,24 @@ class AccessGate:
             return None, receive  # no such search: titiler answers 404
         return await anyio.to_thread.run_sync(ids_refusal, grant, self.levels, names), receive
 
+    async def _file_tiles_refusal(self, scope: Scope, grant: Grant) -> tuple[int, str] | None:
+        """The refusal of tiles over the files: the same as for the files below /data/ they draw."""
+        from urllib.parse import parse_qs
+
+        import anyio.to_thread
+
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        for url in query.get("url", []):
+            if not url.startswith("/data/"):
+                continue  # not a served file: the tiler answers 404 without opening it
+            owner, file = await anyio.to_thread.run_sync(self.owners.owner, url[len("/data/") :])
+            if file is None:
+                continue
+            refused = await self._level_refusal(grant, owner) if owner is not None else grant.refusal(Access.RESTRICTED)
+            if refused:
+                return refused
+        return None
+
     async def _data(self, scope: Scope, receive: Receive, send: Send, grant: Grant, rel: str) -> None:
         import anyio.to_thread
 
@@ -248,7 +274,7 @@ class AccessGate:
         refused: tuple[int, str] | None
         if owner is not None:
             refused = await self._level_refusal(grant, owner)
-        elif file.name == CATALOG_FILE and file.is_file():
+        elif file.name in CATALOG_FILES and file.is_file():
             catalog = await anyio.to_thread.run_sync(self._visible_catalog, file, grant)
             if catalog is not None:
                 await JSONResponse(catalog, headers={"Cache-Control": "no-store"})(scope, receive, send)

@@ -28,9 +28,10 @@ from sporbar.io import atomic_path, dumps_json
 from sporbar.stac import extensions as ext
 from sporbar.stac.approval import APPROVAL, approval_fields
 from sporbar.stac.collection_preview import add_collection_preview
-from sporbar.stac.collections import collection_dict
+from sporbar.stac.collections import collection_dict, translation
 from sporbar.stac.hrefs import derived_from_paths, is_local_href, read_json, relative_href, resolve_href
 from sporbar.stac.items.accuracy import ACCURACY
+from sporbar.stac.language import add_norwegian
 from sporbar.stac.layout import ItemLayout
 from sporbar.stac.lineage import LineageNode, lineage
 from sporbar.stac.lineage_svg import FILENAME, SVG_MEDIA_TYPE, lineage_svg
@@ -391,6 +392,14 @@ def build_catalog(
         ),
         "links": root_links,
     }
+
+    norwegian = {cat_dir / cid / COLLECTION_FILENAME: translation(cid) for cid in by_coll}
+    norwegian[out] = {
+        "title": f"sporbar landøkologiske produkter: {area}",
+        "description": f"Alle resultater fra sporbar for området {area!r}, med opphav: prosesseringsutvidelsen, "
+        "derived_from-lenker tilbake til rådataene og sjekksummer for alle filer.",
+    }
+    add_norwegian(docs, norwegian)
 
     problems = []
     for path in sorted(docs):

@@ -1,9 +1,10 @@
 """One STAC Collection per product family, built from the templates shipped in the package.
 
 The static metadata of each collection (title, description, keywords, providers and
-their roles, access and status) lives in ``sporbar/stac/templates/<collection-id>.json``
-(the top-level ``stac/templates`` points there); ``catalog.access`` of the config overrides
-a collection's access level (``sporbar serve`` enforces it). The licence of sporbar's own products
+their roles, access and status; Norwegian title and description under ``translations``)
+lives in ``sporbar/stac/templates/<collection-id>.json`` (the top-level ``stac/templates``
+points there); ``catalog.access`` of the config overrides a collection's access level
+(``sporbar serve`` enforces it). The licence of sporbar's own products
 comes from ``catalog.license`` in the config; raw third-party data keep the licence
 their template states. The extent is computed from the items, so the output depends
 only on the templates, the config and the items (no clock).
@@ -26,6 +27,8 @@ TEMPLATE_DIR: Final = "templates"
 
 ACCESS: Final = ext.SPORBAR_PREFIX + "access"
 STATUS: Final = ext.SPORBAR_PREFIX + "status"
+#: template key of the other languages' title and description (not written into the collection)
+TRANSLATIONS: Final = "translations"
 
 # Whole world, for a collection whose items have no bbox (STAC needs one bbox).
 WORLD_BBOX: Final = (-180.0, -90.0, 180.0, 90.0)
@@ -99,6 +102,20 @@ def access_level(collection_id: str, cfg: Config) -> Access:
     return Access(template(collection_id)[ACCESS])
 
 
+def translation(collection_id: str, language: str = "nb") -> dict[str, str]:
+    """The ``title`` and ``description`` of collection ``collection_id`` in ``language``.
+
+    Raises:
+        CatalogError: the template has no such translation.
+    """
+    text = template(collection_id).get(TRANSLATIONS, {}).get(language)
+    if not isinstance(text, dict) or not {"title", "description"} <= text.keys():
+        raise CatalogError(
+            f"{collection_id}: the collection template has no {TRANSLATIONS}.{language} title and description"
+        )
+    return {"title": str(text["title"]), "description": str(text["description"])}
+
+
 def license_fields(cfg: Config) -> tuple[str, dict[str, str]]:
     """(STAC ``license`` value, licence link) for sporbar's products under ``cfg``."""
     name = cfg.data["catalog"]["license"]
@@ -162,6 +179,7 @@ def collection_dict(
     """
     t = template(collection_id)
     t[ACCESS] = access_level(collection_id, cfg).value
+    t.pop(TRANSLATIONS, None)  # written as separate documents (sporbar.stac.language)
     own_links = t.pop("links", [])
     if "license" not in t:
         lic, link = license_fields(cfg)

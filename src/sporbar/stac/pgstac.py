@@ -11,7 +11,8 @@ version links).
 What changes on the way in, because a database has no folder to be relative to:
 
 - structural links (root, parent, child, item, collection, self) are dropped: the STAC
-  API (stac-fastapi-pgstac) generates them;
+  API (stac-fastapi-pgstac) generates them; so are the links to the Norwegian versions of
+  collections (``alternate`` with ``hreflang``): the API serves one language;
 - links to other items of the catalog (``derived_from``) become ``collections/<c>/items/<id>``
   and links to collections ``collections/<c>``, both relative to the API root: the API
   resolves relative link hrefs against its own base URL, so lineage can be walked through
@@ -131,6 +132,8 @@ def _clean_links(doc: StacDoc, mapper: _HrefMapper) -> list[dict[str, Any]]:
     for link in doc.data.get("links", []):
         if link.get("rel") in API_INFERRED_RELS:
             continue
+        if link.get("rel") == "alternate" and "hreflang" in link:
+            continue  # another language's static document (sporbar.stac.language): the API has none
         href = mapper.link(str(link.get("href", "")), doc.path.parent)
         if href is not None:
             out.append({**link, "href": href})

@@ -1,0 +1,1 @@
+export default require('ajv-i18n/localize/nb');
