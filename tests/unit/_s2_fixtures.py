@@ -86,6 +86,18 @@ def source(tiny: tuple[Path, Config], tmp_path_factory: pytest.TempPathFactory) 
     return out
 
 
+@pytest.fixture(scope="module")
+def raw(tiny: tuple[Path, Config], source: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Raw items of the tiny config's demo scenes (early, early, late), fetched from ``source``."""
+    root = tmp_path_factory.mktemp("raw")
+    paths = []
+    for s in scene_ids(tiny[1]):
+        p = root / s / "item.json"
+        fetch_demo_scene(tiny[1], source, s, p)
+        paths.append(p)
+    return paths
+
+
 def fetch_demo_scene(cfg: Config, source_dir: Path, scene: str, item_path: Path, **kw: Any) -> dict[str, Any]:
     """Fetch ``scene`` from the demo source folder ``source_dir`` as `sporbar fetch s2` does."""
     from sporbar.fetch.demo_s2 import SOURCE

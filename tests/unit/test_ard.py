@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from _s2_fixtures import REPO, TILE, fetch_demo_scene, scene_ids, source, tiny, write_tiny_config  # noqa: F401
+from _s2_fixtures import REPO, TILE, fetch_demo_scene, raw, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from click.testing import CliRunner
 
 from sporbar.ard.load import load, read_scenes
@@ -24,18 +24,6 @@ from sporbar.stac.record import RunContext
 from sporbar.stac.validate import validate_item_dict
 
 CTX = RunContext.current()
-
-
-@pytest.fixture(scope="module")
-def raw(tiny, source, tmp_path_factory) -> list[Path]:  # noqa: F811
-    """Raw items of the three demo scenes (early, early, late)."""
-    root = tmp_path_factory.mktemp("raw")
-    paths = []
-    for s in scene_ids(tiny[1]):
-        p = root / s / "item.json"
-        fetch_demo_scene(tiny[1], source, s, p)
-        paths.append(p)
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +148,7 @@ def test_scene_missing_band_names_item_and_band(tiny, raw, tmp_path):  # noqa: F
         make_ard(tiny[1], TILE, [broken], tmp_path / "out" / "item.json", ctx=CTX)
 
 
-def test_cloudy_scenes_are_dropped(tmp_path, raw, caplog):
+def test_cloudy_scenes_are_dropped(tmp_path, raw, caplog):  # noqa: F811
     cover = [json.loads(p.read_text(encoding="utf-8"))["properties"]["eo:cloud_cover"] for p in raw]
     assert cover[0] > 40 > max(cover[1:])  # the first (early) scene is the cloudy one
     cfg = load_config(write_tiny_config(tmp_path, sources={"sentinel2": {"max_cloud_cover": 40}}))
@@ -187,7 +175,7 @@ def test_cli_smoke(tiny, raw, tmp_path):  # noqa: F811
     assert out.is_file()
 
 
-def test_period_with_no_scene_is_recorded_and_refused_downstream(raw, tmp_path, caplog):
+def test_period_with_no_scene_is_recorded_and_refused_downstream(raw, tmp_path, caplog):  # noqa: F811
     """Regression (issue 12.6): a period with no scene gave an all-NaN composite without a word,
     and `samples` then crashed in np.concatenate([]). Now ARD records it, samples/predict refuse it."""
     from sporbar.errors import EmptyPeriodError

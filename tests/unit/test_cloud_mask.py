@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from _s2_fixtures import TILE, fetch_demo_scene, scene_ids, source, tiny, write_tiny_config  # noqa: F401
+from _s2_fixtures import TILE, fetch_demo_scene, raw, scene_ids, source, tiny, write_tiny_config  # noqa: F401
 from scipy import ndimage
 
 from sporbar.ard import cloudprob
@@ -150,17 +150,6 @@ def test_config_refuses_a_reversed_height_range_and_a_processing_pixel_off_the_g
         load_config(path)
 
 
-@pytest.fixture(scope="module")
-def raw(tiny, source, tmp_path_factory) -> list[Path]:  # noqa: F811
-    root = tmp_path_factory.mktemp("raw")
-    paths = []
-    for s in scene_ids(tiny[1]):
-        p = root / s / "item.json"
-        fetch_demo_scene(tiny[1], source, s, p)
-        paths.append(p)
-    return paths
-
-
 def _cfg(folder: Path, mask: dict[str, object], classes: list[int] | None = None):  # type: ignore[no-untyped-def]
     path = write_tiny_config(folder)
     data = yaml.safe_load(path.read_text())
@@ -172,7 +161,7 @@ def _cfg(folder: Path, mask: dict[str, object], classes: list[int] | None = None
     return load_config(path)
 
 
-def test_ard_mask_methods_on_the_demo_scenes_record_themselves_and_find_the_generated_shadows(raw, tmp_path) -> None:
+def test_ard_mask_methods_on_the_demo_scenes_record_themselves_and_find_the_generated_shadows(raw, tmp_path) -> None:  # noqa: F811
     """The demo generator casts each cloud's shadow from 700 m: the geometric shadow (SCL class 3 left
     unmasked so that only it flags shadow) must find most SCL-3 pixels; ``both`` keeps every SCL cloud;
     each item records its method and parameters."""
@@ -206,7 +195,7 @@ def test_ard_mask_methods_on_the_demo_scenes_record_themselves_and_find_the_gene
     assert recall > 0.15 and precision > 0.5, (recall, precision)
 
 
-def test_level_1c_scene_is_refused_by_the_scl_mask_and_named(raw, tmp_path) -> None:
+def test_level_1c_scene_is_refused_by_the_scl_mask_and_named(raw, tmp_path) -> None:  # noqa: F811
     item = json.loads(raw[0].read_text())
     item["properties"]["processing:level"] = "L1C"
     l1c = tmp_path / "l1c" / "item.json"
