@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 # (f_iso, f_vol, f_geo) per band: Roy et al. 2016 (RSE 176, 255-271) table 1 for the Landsat-like
-# bands; the red-edge bands as HLS v2 uses them (Roy et al. 2017, RSE 199, 25-38).
+# bands; the red-edge bands as HLS v2 uses them (Roy et al. 2017, RSE 199, 25-38). Every value agrees
+# with the independent table of mapchete-eo (platforms/sentinel2/brdf/config.py, same two papers).
 COEFFICIENTS: dict[str, tuple[float, float, float]] = {
     "B02": (0.0774, 0.0372, 0.0079),
     "B03": (0.1306, 0.0580, 0.0178),
