@@ -49,10 +49,12 @@ def build(work: Path, pixels: int, model_id: str) -> tuple[Path, list[str]]:
     x0, y0 = (268_800 // size + 1) * size, (7_029_760 // size) * size  # a grid-aligned tile near the demo area
     tile = f"E{x0}N{y0}"
     area = make_area(work, tiles=(tile,), area={"name": "bench", "bbox": [x0, y0, x0 + size, y0 + size]},
-                     grid={**demo["grid"], "tile_size": size}, models=demo["models"], threads=demo["threads"])
-    model = area.cfg.root / "models" / model_id / "item.json"
-    run_train(area.cfg, model_id=model_id, samples_item=write_samples(area), output=model,
+                     grid={**demo["grid"], "tile_size": size}, threads=demo["threads"],
+                     models=[m for m in demo["models"] if m["id"] == model_id])  # a tempcnn also needs series
+    series = area.cfg.root / "models" / model_id
+    run_train(area.cfg, model_id=model_id, samples_item=write_samples(area), series_dir=series,
               ctx=RunContext.current(config_hash=area.cfg.hash))
+    (model,) = series.glob("*/item.json")  # the one version just trained
     argv = ["predict", "-c", str(area.cfg_path), "--tile", tile, "--model", str(model),
             "--ard", str(area.ard[tile]), "--lidar", str(area.lidar[tile]),
             "-o", str(work / "maps" / tile / "item.json"), "--overwrite"]

@@ -22,6 +22,7 @@ import yaml
 from sporbar.bands import INDEX_BANDS
 from sporbar.errors import ConfigError
 from sporbar.grid import NationalGrid
+from sporbar.io import load_yaml
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 
@@ -32,7 +33,7 @@ NORWAY_EXTENT_25833 = (-100_000.0, 6_400_000.0, 1_150_000.0, 7_980_000.0)
 def schema() -> dict[str, Any]:
     """The config JSON schema (shipped inside the package)."""
     text = files("sporbar.workflow").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    schema: dict[str, Any] = yaml.safe_load(text)
+    schema: dict[str, Any] = load_yaml(text)
     return schema
 
 
@@ -310,7 +311,7 @@ def load(path: str | Path, *, overrides: dict[str, Any] | None = None) -> Config
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"{path}: config file not found") from err
     except yaml.YAMLError as err:

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import yaml
 
 from sporbar.config import Config
 from sporbar.errors import ClusterError, ConfigError
+from sporbar.io import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def load_jobqueue_config(path: Path | None = None) -> dict[str, Any]:
     import dask_jobqueue  # noqa: F401  (loads dask-jobqueue's default jobqueue.yaml into dask.config)
 
     path = path or jobqueue_config_path()
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(data.get("jobqueue", {}).get("slurm"), dict):
         raise ConfigError(f"{path}: needs a jobqueue: slurm: section (dask-jobqueue format)")
     dask.config.update(dask.config.config, data, priority="new")

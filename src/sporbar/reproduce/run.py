@@ -30,7 +30,7 @@ import yaml
 
 from sporbar.config import EFFECTIVE_CONFIG_DIR, Config, config_hash, effective_config_path, load
 from sporbar.errors import InputDataError, MissingInputError, SporbarError
-from sporbar.io import sha256_multihash
+from sporbar.io import load_yaml, sha256_multihash
 from sporbar.reproduce.compare import describe_difference, json_differences
 from sporbar.reproduce.isolate import RerunRequest, run_in_fresh_process
 from sporbar.reproduce.mirror import mirror
@@ -292,7 +292,7 @@ class Reproducer:
         """
         # the effective config file is the validated config as the run saw it: its hash as
         # written also counts (a newer schema may fill in defaults the run did not know)
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        raw = load_yaml(cfg_path.read_text(encoding="utf-8"))
         hashes = {cfg.hash, config_hash(raw) if isinstance(raw, dict) else ""}
         if recorded_hash is None:
             report.config = f"not recorded by the item; re-run with {cfg_path}"
