@@ -47,10 +47,14 @@ def write_cube_computing(
     Every array goes through one ``dask.array.store``, which optimises their graphs together:
     computing the store of ``to_zarr(compute=False)`` beside other collections would
     optimise each apart, rename the fused keys and decode every band file two or three times.
+    The ``also`` arrays are stored in scratch Zarr arrays beside the output, not in memory,
+    so Dask workers in other processes or Slurm jobs write where this process reads them back.
 
     Returns:
         (the store, the computed values of ``also``).
     """
+    import tempfile
+
     import zarr
 
     ds = cube.chunk({"time": 1, "band": 1, "y": CUBE_CHUNK, "x": CUBE_CHUNK}).to_dataset(
@@ -66,14 +70,22 @@ def write_cube_computing(
             "calendar": "proleptic_gregorian",
         },
     }
-    values = [np.empty(a.shape, a.dtype) for a in also]
-    with atomic_path(Path(path)) as tmp:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # one chunk size per array so that no two tasks write into the same Zarr chunk (lock=False)
+    sizes = [tuple(max(1, *c) for c in a.chunks) for a in also]
+    extra = [a.rechunk(size) for a, size in zip(also, sizes, strict=True)]  # type: ignore[no-untyped-call]
+    with atomic_path(path) as tmp, tempfile.TemporaryDirectory(dir=path.parent, prefix=".also-") as scratch:
         # metadata and coordinates now; the reflectance below, chunk for chunk (no encoding
         # to apply: float32 with NaN as its fill value)
         ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True, encoding=encoding, compute=False)
         target = zarr.open_array(store=str(tmp), path=CUBE_VAR, mode="r+", zarr_format=2)
-        da.store([ds[CUBE_VAR].data, *also], [target, *values], lock=False)  # type: ignore[list-item]
-    return Path(path), tuple(values)
+        targets = [zarr.open_array(store=str(Path(scratch) / str(i)), mode="w", shape=a.shape, dtype=a.dtype,
+                                   chunks=size, zarr_format=2)
+                   for i, (a, size) in enumerate(zip(extra, sizes, strict=True))]
+        da.store([ds[CUBE_VAR].data, *extra], [target, *targets], lock=False)  # type: ignore[list-item]
+        values = tuple(np.asarray(t[...]) for t in targets)
+    return path, values
 
 
 def open_cube(path: Path) -> xr.DataArray:
