@@ -52,6 +52,7 @@ def collection(cid: str) -> dict[str, Any]:
         "title": f"Benchmark {cid}",
         "description": "Synthetic items of benchmarks/pgstac_publish.py",
         "license": "CC-BY-4.0",
+        "sporbar:access": "open",  # as publish writes it; without a level `serve` treats a collection as closed
         "extent": {
             "spatial": {"bbox": [list(NORWAY)]},
             "temporal": {"interval": [["2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z"]]},

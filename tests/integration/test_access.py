@@ -280,3 +280,34 @@ def test_no_anonymous_response_names_a_restricted_collection(stack) -> None:
         text = content.decode(errors="replace")
         found = [n for n in needles if n in text] + [b for b in bboxes if b in text.replace(" ", "")]
         assert not found, f"anonymous {path} holds {found}: {text[:400]}"
+
+
+def test_a_client_who_may_see_no_collection_gets_empty_answers_not_500(stack) -> None:
+    """Regression: with no collection open to a client, the access filter was the CQL2 literal
+    ``false``, which pgstac 0.10 turns into an SQL error, so every anonymous search was a 500
+    (found by benchmarks/pgstac_publish.py, whose collections had no level)."""
+    import time
+
+    import psycopg
+    from _services import dsn
+
+    from sporbar.serve.access import REFRESH_S
+
+    with psycopg.connect(dsn(stack["pg"]), autocommit=True) as conn:
+        saved = conn.execute("SELECT id, content->'sporbar:access' FROM pgstac.collections").fetchall()
+        conn.execute("UPDATE pgstac.collections SET content = content || '{\"sporbar:access\": \"restricted\"}'")
+        try:
+            time.sleep(REFRESH_S + 1)  # the server re-reads the levels
+            assert _json(stack, "/api/search?limit=10")["features"] == []
+            assert _json(stack, "/api/search", None, {"limit": 10, "bbox": [-180, -90, 180, 90]})["features"] == []
+            assert _json(stack, "/api/collections")["collections"] == []
+            assert {f["collection"] for f in _json(stack, "/api/search?limit=100", "staff")["features"]}
+        finally:
+            for cid, level in saved:
+                if level is None:
+                    conn.execute("UPDATE pgstac.collections SET content = content - 'sporbar:access' WHERE id = %s",
+                                 (cid,))
+                else:
+                    conn.execute("UPDATE pgstac.collections SET content = jsonb_set(content, '{sporbar:access}', "
+                                 "%s::jsonb) WHERE id = %s", (json.dumps(level), cid))
+            time.sleep(REFRESH_S + 1)

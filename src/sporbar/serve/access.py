@@ -156,9 +156,13 @@ class CollectionFilter:
         self.levels, self.prop, self.closed_scope = levels, prop, closed_scope
 
     async def __call__(self, context: dict[str, Any]) -> str:
-        """CQL2 text ``<prop> IN (...)``; ``false`` when nothing is permitted."""
+        """CQL2 text ``<prop> IN (...)``; ``<prop> IS NULL`` (matches nothing) when nothing is permitted.
+
+        Not the CQL2 literal ``false``: pgstac 0.10 turns it into ``NOT 'false'``, an SQL error
+        (HTTP 500) for anyone who may see no collection, e.g. before anything open is published.
+        """
         import anyio.to_thread
 
         grant = grant_of(context.get("payload"), self.closed_scope)
         ids = await anyio.to_thread.run_sync(self.levels.permitted, grant)
-        return f"{self.prop} IN ({_quoted(ids)})" if ids else "false"
+        return f"{self.prop} IN ({_quoted(ids)})" if ids else f"{self.prop} IS NULL"
