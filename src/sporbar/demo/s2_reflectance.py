@@ -159,19 +159,26 @@ def sun_angle_grid(grid: GranuleGrid, day: date) -> tuple[np.ndarray, np.ndarray
     return angles[:, 0].reshape(nr, nc), angles[:, 1].reshape(nr, nc)
 
 
-def sample_elevation(landscape: Landscape, grid: GranuleGrid) -> np.ndarray:
-    """The landscape's terrain height (bilinear) on the granule's 10 m grid, float32."""
-    out = np.zeros(grid.shape(10), np.float32)
+def _on_granule(values: np.ndarray, landscape: Landscape, grid: GranuleGrid, resampling: Resampling,
+                nodata: int | None = None) -> np.ndarray:
+    """``values`` on the landscape's grid, reprojected onto the granule's 10 m grid (0 where none)."""
+    out = np.zeros(grid.shape(10), values.dtype)
     reproject(
-        landscape.elevation,
+        values,
         out,
         src_transform=landscape.transform,
         src_crs=landscape.crs,
         dst_transform=grid.transform(10),
         dst_crs=DEMO_S2_CRS,
-        resampling=Resampling.bilinear,
+        resampling=resampling,
+        **({} if nodata is None else {"src_nodata": nodata, "dst_nodata": nodata}),
     )
     return out
+
+
+def sample_elevation(landscape: Landscape, grid: GranuleGrid) -> np.ndarray:
+    """The landscape's terrain height (bilinear) on the granule's 10 m grid, float32."""
+    return _on_granule(landscape.elevation.astype(np.float32, copy=False), landscape, grid, Resampling.bilinear)
 
 
 def terrain_illumination(elevation: np.ndarray, sun: tuple[float, float]) -> np.ndarray:
@@ -206,19 +213,7 @@ def block_mean(a: np.ndarray, k: int) -> np.ndarray:
 
 def sample_classes(landscape: Landscape, grid: GranuleGrid) -> np.ndarray:
     """The landscape classes (nearest neighbour) on the granule's 10 m grid; 0 outside."""
-    out = np.zeros(grid.shape(10), np.uint8)
-    reproject(
-        landscape.classes,
-        out,
-        src_transform=landscape.transform,
-        src_crs=landscape.crs,
-        dst_transform=grid.transform(10),
-        dst_crs=DEMO_S2_CRS,
-        src_nodata=0,
-        dst_nodata=0,
-        resampling=Resampling.nearest,
-    )
-    return out
+    return _on_granule(landscape.classes.astype(np.uint8, copy=False), landscape, grid, Resampling.nearest, nodata=0)
 
 
 @dataclass(frozen=True)
