@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
-import numpy as np
-
 from sporbar.ard.composite import Period, period_members
 from sporbar.ard.correct import GRANULE_METADATA, correct
 from sporbar.ard.dem import corrections_record, tile_dem
@@ -142,13 +139,13 @@ def make_ard(
     flags = quality_flags(masking, scenes, scl, mrefl)
     clear = clear_of(masking, scl, flags)
     refl = reflectance(dn, scenes, bands)
-    c_values = da.full((len(scenes), 0), np.nan)  # type: ignore[no-untyped-call]
     quality = flags.data
+    also: list[Any] = []  # computed with the cube: the terrain c values when corrected
     if corrected:
         fixed = correct(refl, regression_sample(scl, clear, mrefl), scenes, geobox, terrain=terrain, brdf=brdf,
                         normal=None if dem is None else terrain_normal(dem.heights, geobox),
                         flags=flags, strata=ard["terrain"]["strata"])
-        refl, c_values, quality = fixed.cube, fixed.c, fixed.quality
+        refl, quality, also = fixed.cube, fixed.quality, [fixed.c]
     cube = apply_mask(refl, clear)
     members = period_members(cube["time"].values, periods)
     counts = {p.id: int(m.sum()) for p, m in zip(periods, members, strict=True)}
@@ -163,7 +160,7 @@ def make_ard(
     folder = item_path.parent.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     log.info("ard: writing cube (%d scenes x %d bands, %s px)", len(scenes), len(bands), geobox.shape.yx)
-    cube_path, (c_computed, flags_np) = write_cube_computing(folder / "cube.zarr", cube, [c_values, quality])
+    cube_path, (flags_np, *c_computed) = write_cube_computing(folder / "cube.zarr", cube, [quality, *also])
     assets: dict[str, Path] = {"cube": cube_path,
                                "quality": write_quality(folder / "quality.tif", flags_np, geobox, scenes)}
     season = ard["season"]
@@ -200,7 +197,8 @@ def make_ard(
         item.properties[GAP_FILL_PROPERTY] = {"method": ard["gap_fill"], "filled": products.filled}
         lineage += ("; where a period has no clear observation of a pixel, its composite is the nearest "
                     "period's (clear count 0)")
-    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_computed.tolist(),
+    c_values = c_computed[0].tolist() if c_computed else []
+    item.properties.update(corrections_record(terrain, brdf, dem, scenes, bands, c_values,
                                               ard["terrain"]["strata"], folder))
     period_clear = period_clear_shares({p.id: products.assets[f"clear-{p.id}"] for p in periods})
     item.properties[QUALITY_PROPERTY] = quality_record(flags_np, scenes, periods, members, masking.record(),
