@@ -48,6 +48,7 @@ from sporbar.serve.auth import AuthSettings, pgstac_search_collections, protect
 from sporbar.serve.browser import browser_config_js
 from sporbar.serve.csw import csw_routes
 from sporbar.serve.harvest import metadata_routes
+from sporbar.serve.signin import browser_auth_config
 from sporbar.stac.language import norwegian_path
 from sporbar.stac.layout import ItemLayout
 
@@ -164,6 +165,7 @@ def _browser_config_js(cfg: ServeConfig, request: Request) -> Response:
         tiles_url=base + (FILE_TILES_PREFIX if cfg.static else TILES_PREFIX),
         file_tiles_of=DATA_PREFIX + "/" if cfg.static else None,
         background=cfg.background,
+        auth_config=browser_auth_config(cfg.auth.token_help) if cfg.auth else None,
     )
     return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
 

@@ -3,7 +3,8 @@
 Every request passes, outermost first:
 
 1. stac-auth-proxy's ``RejectAmbiguousPathMiddleware`` (the checked path is the routed path);
-2. token validation: stac-auth-proxy's ``EnforceAuthMiddleware`` checks a bearer token's
+2. token validation (a signed-in STAC Browser's token cookie counts as the bearer header,
+   :mod:`sporbar.serve.signin`): stac-auth-proxy's ``EnforceAuthMiddleware`` checks a bearer token's
    signature (the issuer's JWKS, from its OpenID Connect discovery document), expiry and
    audience, and puts the claims in ``request.state.payload``; a forged, expired or malformed
    token is 401 on every path. Without ``serve.auth`` no token is valid (401 with one);
@@ -32,6 +33,7 @@ from sporbar.errors import ConfigError
 from sporbar.serve.access import AccessLevels, CollectionFilter
 from sporbar.serve.gate import AccessGate, read_body, refusal_response
 from sporbar.serve.query_filter import QueryError, rewrite_body, rewrite_query_string
+from sporbar.serve.signin import CookieCredentials
 from sporbar.stac.layout import ItemLayout
 
 API_ROOT: Final = "/api"
@@ -52,11 +54,14 @@ class AuthSettings:
         audiences: accepted ``aud`` claims (the config requires at least one; PyJWT refuses a token
             with an ``aud`` when none is given).
         closed_scope: the scope a token needs for ``closed`` collections.
+        token_help: where staff get a token (CommonMark), shown in STAC Browser's sign-in
+            dialog; None: a generic text.
     """
 
     oidc_discovery_url: str
     audiences: tuple[str, ...] = ()
     closed_scope: str = DEFAULT_CLOSED_SCOPE
+    token_help: str | None = None
 
     @classmethod
     def from_config(cls, data: dict[str, Any], source: str = "config") -> AuthSettings | None:
@@ -75,6 +80,7 @@ class AuthSettings:
             oidc_discovery_url=url,
             audiences=tuple(str(a) for a in auth.get("audiences") or ()),
             closed_scope=str(auth.get("closed_scope") or DEFAULT_CLOSED_SCOPE),
+            token_help=str(auth["token_help"]) if auth.get("token_help") else None,
         )
 
 
@@ -323,7 +329,8 @@ def protect(
             oidc_discovery_url=auth.oidc_discovery_url,
             allowed_jwt_audiences=audiences,
         )
-        wrapped = _IdpErrors(enforce, auth.oidc_discovery_url)
+        # STAC Browser's sign-in sends the token as a cookie (tiles and downloads carry no header)
+        wrapped = CookieCredentials(_IdpErrors(enforce, auth.oidc_discovery_url))
     outer: ASGIApp = RejectAmbiguousPathMiddleware(wrapped)
     return outer
 

@@ -19,6 +19,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from sporbar.serve.signin import TOKEN_COOKIE
+
 #: Kartverket's open topographic map: its WMTS ("topo", web-mercator tile matrix set) read
 #: through the REST tile template, which needs no GetCapabilities request before the first tile
 KARTVERKET_TOPO: Final[Mapping[str, str]] = {
@@ -53,6 +55,42 @@ _TILE_URL_TEMPLATE_JS: Final = """function (asset) {
     return __TILES__ + "/collections/" + encodeURIComponent(item.collection) + "/items/" +
       encodeURIComponent(item.id) + "/tiles/WebMercatorQuad/{z}/{x}/{y}.png?" + query;
   }"""
+
+
+#: with sign-in (``authConfig``): STAC Browser sends the token as a header on its own requests;
+#: this mirrors it into the session cookie :data:`~sporbar.serve.signin.TOKEN_COOKIE` (SameSite
+#: Strict), which map tiles and downloads carry, reloads the page when it changes (STAC Browser
+#: fetched its lists with the old credentials), and on a reload that finds the cookie shows the
+#: user signed in again (``auth/updateCredentials``), since STAC Browser forgets it
+_SIGNIN_STATE_JS: Final = """(function () {
+  var name = __COOKIE__;
+  function cookie() {
+    var m = document.cookie.match(new RegExp("(?:^|; *)" + name + "=([^;]*)"));
+    var v = m ? decodeURIComponent(m[1]) : "";
+    return v.indexOf("Bearer ") === 0 && v.length > 7 ? v : null;
+  }
+  function setCookie(v) {
+    document.cookie = name + "=" + (v ? encodeURIComponent(v) : "") + "; path=/; SameSite=Strict" +
+      (v ? "" : "; max-age=0");
+  }
+  var seen = cookie(), ready = false, restoring = false, tries = 0;
+  setInterval(function () {
+    var root = document.getElementById("stac-browser"), vm = root && root.__vue__, store = vm && vm.$store;
+    if (!store) { return; }
+    if (!ready) {
+      var method = store.getters["auth/method"];
+      if (seen === null || store.getters["auth/isLoggedIn"] || ++tries > 300) { ready = true; }
+      else if (!restoring && method && typeof method.getComponent === "function" && method.getComponent()) {
+        restoring = true;
+        store.dispatch("auth/updateCredentials", seen.slice(7)).then(function () { ready = true; });
+      }
+      return;
+    }
+    var header = (store.state.requestHeaders || {}).Authorization || null;
+    if (header !== seen) { seen = header; setCookie(header); window.location.reload(); }
+  }, 200);
+})();
+"""
 
 
 def basemap_options(background: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,6 +128,7 @@ def browser_config_js(
     tiles_url: str | None,
     file_tiles_of: str | None = None,
     background: Mapping[str, Any] | None = None,
+    auth_config: Mapping[str, Any] | None = None,
 ) -> str:
     """The body of ``/browser/config.js``: ``window.STAC_BROWSER_CONFIG = {...};``.
 
@@ -102,6 +141,8 @@ def browser_config_js(
         file_tiles_of: with the tiler over the files, the URL path of the data root (``/data/``)
             whose files it draws; None for titiler-pgstac.
         background: ``serve.background_map`` of the config; None: :data:`KARTVERKET_TOPO`.
+        auth_config: STAC Browser's ``authConfig`` (:func:`sporbar.serve.signin.browser_auth_config`);
+            None offers no sign-in.
 
     Returns:
         JavaScript source.
@@ -112,6 +153,8 @@ def browser_config_js(
         "pathPrefix": path_prefix,
         "sporbarBasemaps": [basemap_options(background or KARTVERKET_TOPO)],
     }
+    if auth_config is not None:
+        conf["authConfig"] = dict(auth_config)
     body = json.dumps(conf, sort_keys=True)
     if tiles_url is not None:
         template = (
@@ -121,4 +164,7 @@ def browser_config_js(
         )
         # the tile server draws every COG, also the classes the browser could not colour itself
         body = body[:-1] + ', "useTileLayerAsFallback": false, "buildTileUrlTemplate": ' + template + "}"
-    return f"window.STAC_BROWSER_CONFIG = {body};\n"
+    script = f"window.STAC_BROWSER_CONFIG = {body};\n"
+    if auth_config is not None:
+        script += _SIGNIN_STATE_JS.replace("__COOKIE__", json.dumps(TOKEN_COOKIE))
+    return script
