@@ -38,7 +38,7 @@ from urllib.parse import quote
 from sporbar.errors import SporbarError
 from sporbar.stac.catalog import CATALOG_FILENAME, STRUCTURAL_RELS
 from sporbar.stac.hrefs import is_local_href, resolve_href
-from sporbar.stac.queryables import declare_queryables
+from sporbar.stac.queryables import analyze_collections, declare_queryables
 from sporbar.stac.reader import StacDoc, read_catalog
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,8 @@ def load_records(
 ) -> None:
     """Upsert collections, then items, into the pgstac database at ``dsn`` ("" = PG* env).
 
-    Then declare the queryables staff filter on, with their indexes (``sporbar.stac.queryables``).
+    Then declare the queryables staff filter on, with their indexes, and refresh the planner
+    statistics of the loaded collections' partitions (``sporbar.stac.queryables``).
     """
     try:
         from pypgstac.db import PgstacDB
@@ -228,9 +229,12 @@ def load_records(
         with PgstacDB(dsn=dsn) as db:
             loader = Loader(db=db)
             loader.load_collections(_dicts(collections), insert_mode=Methods.upsert)
-            loader.load_items(_dicts(items), insert_mode=Methods.upsert, chunksize=chunksize)
+            loaded: set[str] = set()
+            loader.load_items(_dicts(items, loaded), insert_mode=Methods.upsert, chunksize=chunksize)
         with psycopg.connect(dsn, connect_timeout=10) as conn:
             created = declare_queryables(conn)
+            if not created:  # new indexes come with statistics of the whole table
+                analyze_collections(conn, loaded)
         if created:
             log.info("%s: indexed %d queryable item properties", where, len(created))
     except psycopg.OperationalError as err:
@@ -246,8 +250,11 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
-def _dicts(records: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+def _dicts(records: Iterable[Mapping[str, Any]], collections: set[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Each record as a dict; the ``collection`` of each goes into ``collections`` when given."""
     for r in records:
+        if collections is not None and r.get("collection"):
+            collections.add(str(r["collection"]))
         yield dict(r)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -136,6 +136,36 @@ def declare_queryables(conn: Any, queryables: tuple[Queryable, ...] = QUERYABLES
             cur.execute("ANALYZE pgstac.items")
     conn.commit()
     return created
+
+
+def analyze_collections(conn: Any, collection_ids: Iterable[str]) -> list[str]:
+    """Refresh the planner statistics of the item partitions of ``collection_ids``; committed here.
+
+    A load leaves new rows without statistics until autovacuum comes by (for the partitioned
+    parent, never): the planner then has no idea how rare a queryable's value is and walks the
+    date index instead of the queryable's (benchmarks/pgstac_publish.py at 1 M items: the
+    accuracy search 4-5 s without statistics, ~0.1 s with; ~1 s of ANALYZE per 250,000 items).
+
+    Args:
+        conn: an open psycopg connection to a pgstac database.
+        collection_ids: the collections whose items were loaded.
+
+    Returns:
+        The partitions analysed (pgstac's collection partitions; time partitions below them go with them).
+    """
+    from psycopg import sql
+
+    ids = sorted(set(collection_ids))
+    if not ids:
+        return []
+    rows = conn.execute(
+        "SELECT partition FROM pgstac.partition_sys_meta WHERE level = 1 AND collection = ANY(%s) ORDER BY 1", (ids,)
+    ).fetchall()
+    partitions = [str(r[0]) for r in rows]
+    for name in partitions:
+        conn.execute(sql.SQL("ANALYZE pgstac.{}").format(sql.Identifier(name)))
+    conn.commit()
+    return partitions
 
 
 def index_expression(cur: Any, q: Queryable) -> str:
