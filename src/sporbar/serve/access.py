@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from sporbar.serve.search_scope import SCOPED
 from sporbar.stac.collections import ACCESS, Access
 
 #: seconds a loaded table of levels is used before it is read again
@@ -155,14 +156,17 @@ class CollectionFilter:
         """Filter on ``prop`` by the collections of ``levels``."""
         self.levels, self.prop, self.closed_scope = levels, prop, closed_scope
 
-    async def __call__(self, context: dict[str, Any]) -> str:
-        """CQL2 text ``<prop> IN (...)``; ``<prop> IS NULL`` (matches nothing) when nothing is permitted.
+    async def __call__(self, context: dict[str, Any]) -> str | None:
+        """CQL2 text ``<prop> IN (...)``, ``<prop> IS NULL`` (nothing permitted) or None (no filter).
 
-        Not the CQL2 literal ``false``: pgstac 0.10 turns it into ``NOT 'false'``, an SQL error
-        (HTTP 500) for anyone who may see no collection, e.g. before anything open is published.
+        None for a search that ``sporbar.serve.search_scope`` narrowed by its collections. Not the
+        CQL2 literal ``false``: pgstac 0.10 turns it into ``NOT 'false'``, an SQL error (HTTP 500)
+        for anyone who may see no collection, e.g. before anything open is published.
         """
         import anyio.to_thread
 
+        if context.get(SCOPED) is True:
+            return None
         grant = grant_of(context.get("payload"), self.closed_scope)
         ids = await anyio.to_thread.run_sync(self.levels.permitted, grant)
         return f"{self.prop} IN ({_quoted(ids)})" if ids else f"{self.prop} IS NULL"

@@ -10,10 +10,11 @@ Every request passes, outermost first:
    token is 401 on every path. Without ``serve.auth`` no token is valid (401 with one);
 3. :class:`sporbar.serve.gate.AccessGate`: 401/403 for API records, tiles, mosaics and data
    files of collections the request may not see;
-4. below ``/api``: stac-auth-proxy's CQL2 filter middleware, which adds
-   ``collection IN (<permitted>)`` to every item search and list (GET and POST, whatever
-   ``ids``, ``collections`` or ``filter`` the request has) and ``id IN (<permitted>)`` to the
-   collections list, and checks single records against the same filter.
+4. below ``/api``: an item search gets the permitted collections as its ``collections``
+   (``sporbar.serve.search_scope``: the requested ones that are permitted, or all permitted);
+   stac-auth-proxy's CQL2 filter middleware adds ``collection IN (<permitted>)`` to item lists
+   and to the searches that rewrite cannot narrow, ``id IN (<permitted>)`` to the collections
+   list, and checks single records against the same filter.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sporbar.errors import ConfigError
-from sporbar.serve.access import AccessLevels, CollectionFilter
-from sporbar.serve.gate import AccessGate, read_body, refusal_response
+from sporbar.serve.access import AccessLevels, CollectionFilter, grant_of
+from sporbar.serve.gate import PAYLOAD, AccessGate, read_body, refusal_response
 from sporbar.serve.query_filter import QueryError, rewrite_body, rewrite_query_string
+from sporbar.serve.search_scope import SCOPED, scope_body, scope_query_string
 from sporbar.serve.signin import CookieCredentials
 from sporbar.stac.layout import ItemLayout
 
@@ -196,7 +198,8 @@ def _cached_build_filter() -> type:
             except HTTPException as err:
                 await JSONResponse({"detail": err.detail}, err.status_code, err.headers)(scope, receive, send)
                 return
-            setattr(request.state, self.state_key, _validated_filter(text))
+            if text is not None:  # None: the search is narrowed by its collections (search_scope)
+                setattr(request.state, self.state_key, _validated_filter(text))
             await self.app(scope, receive, send)
 
     return CachedBuildFilter
@@ -214,7 +217,7 @@ class _ApiFilters:
             RemoveRootPathMiddleware,
         )
 
-        self.app = app
+        self.app, self.levels, self.closed_scope = app, levels, closed_scope
         inner: ASGIApp = _RestorePath(app)
         inner = Cql2ValidateResponseBodyMiddleware(inner)
         inner = Cql2ApplyFilterBodyMiddleware(inner)
@@ -243,7 +246,33 @@ class _ApiFilters:
             except QueryError as err:
                 await JSONResponse({"code": "BadRequest", "description": str(err)}, 400)(scope, receive, send)
                 return
+            scope, receive = await self._scoped_search(scope, receive)
         await self.api(scope, receive, send)
+
+    async def _scoped_search(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        """The search narrowed to the permitted collections and marked :data:`SCOPED`, or left as it is."""
+        import anyio.to_thread
+
+        state = scope.setdefault("state", {})
+        grant = grant_of(state.get(PAYLOAD), self.closed_scope)
+        if grant.full:  # every level, unknown collections included: nothing to hide
+            state[SCOPED] = True
+            return scope, receive
+        permitted = await anyio.to_thread.run_sync(self.levels.permitted, grant)
+        if scope["method"] == "GET":
+            query_string = scope_query_string(scope.get("query_string", b""), permitted)
+            if query_string is None:
+                return scope, receive
+            state[SCOPED] = True
+            return {**scope, "query_string": query_string}, receive
+        if scope["method"] != "POST":
+            return scope, receive
+        body, receive = await read_body(receive)
+        new_body = scope_body(body, permitted)
+        if new_body is None:
+            return scope, receive
+        state[SCOPED] = True
+        return _with_body(scope, new_body)
 
 
 def _json_filter_lang(query_string: bytes) -> bytes:
@@ -271,12 +300,16 @@ async def _query_as_filter(scope: Scope, receive: Receive) -> tuple[Scope, Recei
         return scope, receive  # stac-auth-proxy answers a body that is not JSON
     if not isinstance(doc, dict) or "query" not in doc:
         return scope, receive
-    new_body = json.dumps(rewrite_body(doc)).encode()
+    return _with_body(scope, json.dumps(rewrite_body(doc)).encode())
+
+
+def _with_body(scope: Scope, body: bytes) -> tuple[Scope, Receive]:
+    """The request with ``body`` in place of its own (and its length)."""
     headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
-    headers.append((b"content-length", str(len(new_body)).encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
 
     async def replay() -> Message:
-        return {"type": "http.request", "body": new_body, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     return {**scope, "headers": headers}, replay
 
