@@ -85,7 +85,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )
     server.wait(CAPABILITIES, timeout=180)
     try:
-        yield server, records, withheld
+        yield server, records, withheld, chain
     finally:
         server.stop()
 
@@ -114,7 +114,7 @@ def _post(server: Server, body: str) -> tuple[int, str]:
 
 
 def test_capabilities_name_the_public_url(served) -> None:
-    server, _, _ = served
+    server, _, _, _ = served
     csw = _csw(server)
     assert csw.identification.type == "CSW"
     ops = {op.name: op for op in csw.operations}
@@ -125,7 +125,7 @@ def test_capabilities_name_the_public_url(served) -> None:
 
 def test_harvest_pages_through_every_record(served) -> None:
     """What Geonorge's harvester does: GetRecords in ISO 19139, page by page, until nextrecord is 0."""
-    server, records, _ = served
+    server, records, _, _ = served
     csw = _csw(server)
     seen: dict[str, Any] = {}
     start = 1
@@ -141,7 +141,7 @@ def test_harvest_pages_through_every_record(served) -> None:
 def test_getrecords_by_keyword_returns_those_records_only(served) -> None:
     from owslib.fes import PropertyIsLike
 
-    server, records, _ = served
+    server, records, _, _ = served
     expected = {rid for rid, r in records.items() if MODEL_KEYWORD in r["keywords"]}
     assert expected and expected != set(records)
     assert _ids(_csw(server), [PropertyIsLike("apiso:Subject", f"%{MODEL_KEYWORD}%")]) == expected
@@ -150,7 +150,7 @@ def test_getrecords_by_keyword_returns_those_records_only(served) -> None:
 def test_getrecords_by_bbox_returns_the_records_it_touches(served) -> None:
     from owslib.fes import BBox
 
-    server, records, _ = served
+    server, records, _, _ = served
     west = next(r for r in records.values() if r["path"].stem.endswith(WEST))
     east = next(r for r in records.values() if r["path"].stem.endswith(EAST))
     w, s, e, n = west["bbox"]
@@ -169,7 +169,7 @@ def test_getrecords_by_bbox_returns_the_records_it_touches(served) -> None:
 def test_getrecordbyid_returns_the_schema_valid_iso_record(served, tmp_path: Path) -> None:
     from _metadata_fixtures import ISO_BUNDLE, iso_validator
 
-    server, records, _ = served
+    server, records, _, _ = served
     validate_iso = iso_validator()
     if validate_iso is None:
         pytest.skip(f"ISO 19139 schema bundle not found at {ISO_BUNDLE} (../shared/iso19139)")
@@ -190,7 +190,7 @@ def test_unknown_property_is_a_400_exception_report(served) -> None:
     from owslib.fes import PropertyIsEqualTo
     from owslib.ows import ExceptionReport
 
-    server, _, _ = served
+    server, _, _, _ = served
     status, body = _post(server, UNKNOWN_PROPERTY)
     assert status == 400, body
     assert "ExceptionReport" in body and "Invalid PropertyName: apiso:NoSuchProperty" in body, body
@@ -201,14 +201,14 @@ def test_unknown_property_is_a_400_exception_report(served) -> None:
 
 def test_config_parameter_cannot_pick_another_file(served) -> None:
     """pycsw.wsgi reads the configuration a client names in ``config=``; ours ignores it."""
-    server, _, _ = served
+    server, _, _, _ = served
     body = server.get(CAPABILITIES + "&config=/etc/passwd").decode()
     assert "Capabilities" in body and "ExceptionReport" not in body
 
 
 def test_restricted_records_are_not_served(served) -> None:
     """A public harvest source: records of restricted data are neither found nor fetched by id."""
-    server, records, withheld = served
+    server, records, withheld, _ = served
     csw = _csw(server)
     csw.getrecords2(maxrecords=100, esn="brief")
     assert set(csw.records) == set(records) and not set(csw.records) & set(withheld)
@@ -218,6 +218,57 @@ def test_restricted_records_are_not_served(served) -> None:
     body = server.get("/csw?service=CSW&version=2.0.2&request=GetRecords&typenames=csw:Record&elementsetname=full"
                       "&resulttype=results&maxrecords=100")  # fmt: skip
     assert b"laserskanning" not in body  # a keyword only the restricted collection has
+
+
+def _poll(what: str, probe: Any, timeout: float = 90) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, f"the CSW did not follow the records folder in {timeout:.0f} s: {what}"
+        time.sleep(0.5)
+
+
+def test_records_exported_changed_or_removed_while_serving_are_followed(served) -> None:
+    """An export after `publish` reaches the running CSW without a restart: new records are found,
+    a rewritten one is served as it is now, removed ones are gone."""
+    server, records, _, chain = served
+    folder = chain.root / "metadata" / "iso19139"
+    before = {p.name for p in folder.glob("*.xml")}
+    summary = export_metadata(chain.catalog, chain.root / "metadata", collections=(ext.COLLECTION_ARD,))
+    added = [_record(p) for p in summary.iso_records if p.name not in before]
+    assert added and all(r["access"] == "noLimitations" for r in added), added
+    csw = _csw(server)
+
+    def found(rid: str) -> bool:
+        csw.getrecordbyid(id=[rid], outputschema=GMD)
+        return rid in csw.records
+
+    def matches() -> int:
+        csw.getrecords2(maxrecords=100, esn="brief")
+        return int(csw.results["matches"])
+
+    try:
+        _poll("new records", lambda: all(found(r["id"]) for r in added))
+        assert matches() == len(records) + len(added)
+        # a rewritten record (same id): served with its new text
+        changed = next(iter(records.values()))
+        original = changed["path"].read_bytes()
+        marker = "Rewritten after the start of the server"
+        root = etree.fromstring(original)
+        abstract = root.xpath("//gmd:abstract/gco:CharacterString", namespaces=NS)[0]
+        abstract.text = marker
+        changed["path"].write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        try:
+            rid = changed["id"]
+            _poll("a rewritten record", lambda: found(rid) and marker.encode() in csw.records[rid].xml)
+        finally:
+            changed["path"].write_bytes(original)
+    finally:
+        for r in added:
+            r["path"].unlink()
+    _poll("removed records", lambda: not any(found(r["id"]) for r in added) and matches() == len(records))
+    assert found(changed["id"]) and b"Rewritten" not in csw.records[changed["id"]].xml
 
 
 def test_records_missing_is_a_named_error(served, tmp_path: Path) -> None:

@@ -164,7 +164,7 @@ def _with_csw(cfg: ServeConfig, base: str) -> ServeConfig:
     pycsw = start_csw(cfg.data_root / "metadata" / "iso19139", public_url=base + CSW_PREFIX, title=cfg.title)
     atexit.register(pycsw.stop)
     click.echo(f"CSW: {pycsw.records} ISO 19139 record(s) loaded into pycsw", err=True)
-    return replace(cfg, csw_url=pycsw.url)
+    return replace(cfg, csw_url=pycsw.url, csw_check=pycsw.watch.check if pycsw.watch else None)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m sporbar.cli.serve` until registered

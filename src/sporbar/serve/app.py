@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -92,6 +92,7 @@ class ServeConfig:
         layout: where the run writes each collection's items, to tell a data file's collection.
         csw_url: loopback URL of the running pycsw (``sporbar.serve.csw.start_csw``) that
             ``/csw`` forwards to; None serves no CSW.
+        csw_check: reloads pycsw's records when the exported ones changed (``CswProcess.watch.check``).
         background: the browser's background map (``serve.background_map`` of the config);
             None: Kartverket's topographic map.
     """
@@ -104,6 +105,7 @@ class ServeConfig:
     auth: AuthSettings | None = None
     layout: ItemLayout | None = None
     csw_url: str | None = None
+    csw_check: Callable[[], None] | None = None
     background: Mapping[str, Any] | None = None
 
     @property
@@ -191,7 +193,7 @@ def _common_routes(cfg: ServeConfig) -> list[Any]:
         routes.append(Route("/", lambda r: PlainTextResponse(hint), include_in_schema=False))
     routes += metadata_routes(cfg.data_root / "metadata")
     if cfg.csw_url:
-        routes += csw_routes(cfg.csw_url)
+        routes += csw_routes(cfg.csw_url, cfg.csw_check)
     routes.append(Mount(DATA_PREFIX, StaticFiles(directory=cfg.data_root), name="data"))
     return routes
 

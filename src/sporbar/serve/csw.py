@@ -13,7 +13,8 @@ its own, and sporbar only talks to it over HTTP:
 2. :func:`csw_routes` forwards ``/csw`` (GET and POST) to it, stating the public URL in
    ``X-Forwarded-*`` so the capabilities link back to ``/csw`` of this server.
 
-The repository is built at start: records exported later are served after a restart.
+The repository follows the records folder while the server runs: records exported, rewritten or
+removed later are served as they are within seconds (``sporbar.serve.csw_records``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +41,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sporbar.errors import MissingInputError, ServiceError
+from sporbar.serve.csw_records import RecordsWatch
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,9 @@ _WSGI_DIR: Final = _REPO / "services" / "csw"
 _WSGI_FILE: Final = "sporbar_csw.py"
 _WSGI_APP: Final = "sporbar_csw:application"
 _TABLE: Final = "records"
+#: the SQLite repository pycsw reads, in its working folder
+REPOSITORY_FILE: Final = "records.db"
+CONFIG_FILE: Final = "pycsw.cfg"
 _CAPABILITIES: Final = "?service=CSW&request=GetCapabilities"
 _NS: Final = {"gmd": "http://www.isotc211.org/2005/gmd", "gmx": "http://www.isotc211.org/2005/gmx",
                "xlink": "http://www.w3.org/1999/xlink"}  # fmt: skip
@@ -182,7 +188,9 @@ def open_records(records_dir: Path, dest: Path) -> tuple[int, int]:
     return linked, withheld
 
 
-def load_repository(records_dir: Path, workdir: Path, *, url: str, title: str, venv: Path) -> tuple[Path, int]:
+def load_repository(
+    records_dir: Path, workdir: Path, *, url: str, title: str, venv: Path, allow_empty: bool = False
+) -> tuple[Path, int]:
     """Write the configuration into ``workdir``, create the repository and load the open records.
 
     Args:
@@ -191,24 +199,26 @@ def load_repository(records_dir: Path, workdir: Path, *, url: str, title: str, v
         url: the public service URL.
         title: the service title.
         venv: pycsw's virtualenv.
+        allow_empty: an empty repository when ``records_dir`` holds no record (a reload after
+            the last one was removed), not an error.
 
     Returns:
         (configuration file, records in the repository).
 
     Raises:
-        MissingInputError: ``records_dir`` holds no ``*.xml``.
+        MissingInputError: ``records_dir`` holds no ``*.xml`` (and not ``allow_empty``).
         ServiceError: pycsw could not create the repository or load the records.
     """
-    if not records_dir.is_dir() or not any(records_dir.glob("*.xml")):
+    if not allow_empty and (not records_dir.is_dir() or not any(records_dir.glob("*.xml"))):
         raise MissingInputError(
             f"{records_dir}: no ISO 19139 records to serve in the CSW; run `sporbar export-metadata` "
             "(the pipeline's export_metadata rule) first"
         )
-    served, withheld = open_records(records_dir, workdir / "records")
+    served, withheld = open_records(records_dir, workdir / "records") if records_dir.is_dir() else (0, 0)
     if withheld:
         log.warning("%s: %d record(s) of restricted or closed data not served in the CSW", records_dir, withheld)
-    config = workdir / "pycsw.cfg"
-    database = workdir / "records.db"
+    config = workdir / CONFIG_FILE
+    database = workdir / REPOSITORY_FILE
     config.write_text(pycsw_config(database=database, url=url, title=title), encoding="utf-8")
     cmd = [str(venv / "bin" / "python"), str(_WSGI_DIR / _WSGI_FILE), "load", str(workdir / "records")]
     proc = subprocess.run(cmd, env=_child_env(config), capture_output=True, text=True, timeout=1800)
@@ -239,15 +249,17 @@ class CswProcess:
 
     Attributes:
         url: its loopback URL (what :func:`csw_routes` forwards to).
-        records: records in its repository.
+        records: records in its repository at start.
         proc: the gunicorn process.
         workdir: its configuration, repository and log; removed by :meth:`stop`.
+        watch: reloads the repository when the records folder changes (:meth:`RecordsWatch.check`).
     """
 
     url: str
     records: int
     proc: subprocess.Popen[bytes]
     workdir: Path
+    watch: RecordsWatch | None = None
 
     def stop(self) -> None:
         """Stop gunicorn (SIGTERM, then SIGKILL) and remove the working folder."""
@@ -282,8 +294,16 @@ def start_csw(
     """
     venv = csw_venv()
     workdir = Path(tempfile.mkdtemp(prefix="sporbar-csw-"))
+
+    def load(folder: Path, allow_empty: bool = True) -> tuple[Path, int]:
+        _, loaded = load_repository(
+            records_dir, folder, url=public_url, title=title, venv=venv, allow_empty=allow_empty
+        )
+        return folder / REPOSITORY_FILE, loaded
+
     try:
-        config, records = load_repository(records_dir, workdir, url=public_url, title=title, venv=venv)
+        config = workdir / CONFIG_FILE
+        _, records = load(workdir, allow_empty=False)
         url = f"http://127.0.0.1:{_free_port()}"
         log_path = workdir / "gunicorn.log"
         cmd = [
@@ -298,7 +318,8 @@ def start_csw(
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    csw = CswProcess(url=url, records=records, proc=proc, workdir=workdir)
+    watch = RecordsWatch(records_dir, workdir / REPOSITORY_FILE, load, records=records)
+    csw = CswProcess(url=url, records=records, proc=proc, workdir=workdir, watch=watch)
     try:
         if _answers(url, proc, timeout):
             return csw
@@ -324,17 +345,21 @@ def _answers(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
     return False
 
 
-def csw_routes(upstream: str) -> list[Any]:
+def csw_routes(upstream: str, check_records: Callable[[], None] | None = None) -> list[Any]:
     """Routes that forward ``/csw`` (GET, POST; KVP and XML requests) to pycsw at ``upstream``.
 
     pycsw's status and body are passed back unchanged (its wrapper gives an ExceptionReport
-    its 4xx status); an unreachable pycsw is a 502.
+    its 4xx status); an unreachable pycsw is a 502. ``check_records`` (:meth:`RecordsWatch.check`)
+    runs before each request is forwarded.
     """
+    import anyio.to_thread
     import httpx2
 
     client = httpx2.AsyncClient(base_url=upstream, timeout=120)
 
     async def forward(request: Request) -> Response:
+        if check_records is not None:
+            await anyio.to_thread.run_sync(check_records)
         headers = {k: v for k, v in request.headers.items() if k.lower() in _FORWARDED_HEADERS}
         headers["x-forwarded-host"] = request.url.netloc
         headers["x-forwarded-proto"] = request.url.scheme
