@@ -77,6 +77,45 @@ def write_config(path: Path, cfg: dict[str, Any]) -> Path:
     return path
 
 
+_SCHEMAS: list[Path] = []
+
+
+def shared_stac_schemas() -> Path:
+    """../shared/stac-schemas plus the schemas sporbar bundles beyond it (the language extension's).
+
+    The shared bundle is read-only, so this is a copy in a temporary folder (made once per
+    process, removed at exit) whose ``schema_map.json`` maps those URLs as well; validation
+    against it is real for every extension sporbar declares. When ../shared/stac-schemas is
+    absent, that (missing) path is returned for the caller to check.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    from sporbar.stac.validate import default_schema_dir
+
+    shared = SHARED / "stac-schemas"
+    if not (shared / "schema_map.json").is_file():
+        return shared
+    if not _SCHEMAS:
+        tmp = Path(tempfile.mkdtemp(prefix="sporbar-shared-schemas-"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        bundle = tmp / "stac-schemas"
+        shutil.copytree(shared, bundle, copy_function=shutil.copyfile)
+        for folder in [bundle, *(d for d in bundle.rglob("*") if d.is_dir())]:
+            folder.chmod(0o755)  # copied read-only as the shared folder is
+        mapping = json.loads((shared / "schema_map.json").read_text())
+        ours = json.loads((default_schema_dir() / "schema_map.json").read_text())
+        for url, rel in ours.items():
+            if url not in mapping:
+                (bundle / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(default_schema_dir() / rel, bundle / rel)
+                mapping[url] = rel
+        (bundle / "schema_map.json").write_text(json.dumps(mapping, indent=2))
+        _SCHEMAS.append(bundle)
+    return _SCHEMAS[0]
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """../shared (real metadata, schemas); skips the test when it is not beside the repo."""

@@ -11,7 +11,8 @@
 # `npm ci` installs the locked tree (ol-stac pinned to 1.5.1 by "overrides") into
 # web/stac-browser/node_modules; the package source is copied to web/stac-browser/.build
 # (its eslint plugin dropped, the runtime config.js <script> enabled, the configured locale
-# used for the data language too) and built there with
+# used for the data language too, an API document already in the chosen language not loaded
+# again) and built there with
 # vue-cli-service in hash-history mode, with sporbar's locales added to src/locales and its
 # basemaps.config.js (background map from the runtime config) in place of the built-in one.
 # The catalog URL comes at runtime from the config.js that `sporbar serve` writes next to index.html.
@@ -76,7 +77,16 @@ const v = process.argv[1] + "/src/StacBrowser.vue";
 const vue = fs.readFileSync(v, "utf8");
 const anchor = "      if (locale && this.supportedLocalesFromVueX.includes(locale)) {";
 if (!vue.includes(anchor)) { console.error("web/build.sh: detectLocale() not found in src/StacBrowser.vue"); process.exit(1); }
-fs.writeFileSync(v, vue.replace(anchor, "      locale = locale || this.$store.state.locale;\n" + anchor));
+let patchedVue = vue.replace(anchor, "      locale = locale || this.$store.state.locale;\n" + anchor);
+// A STAC API with the language conformance class is loaded afresh when the data language
+// changes, also when the page already shows a document in that language (the first page, once
+// the configured language is applied to it): a second load of everything, whose page swap trips
+// a timer of the read-more box. A document already in the language is not loaded again.
+const reload = "          else if (this.supportsConformance(API_LANGUAGE_CONFORMANCE)) {";
+if (!patchedVue.includes(reload)) { console.error("web/build.sh: the API language reload not found in src/StacBrowser.vue"); process.exit(1); }
+patchedVue = patchedVue.replace(reload, "          else if (this.supportsConformance(API_LANGUAGE_CONFORMANCE) &&\n" +
+  "                   !(this.data.getMetadata(\"language\") && this.data.getMetadata(\"language\").code === locale)) {");
+fs.writeFileSync(v, patchedVue);
 ' "$WORK"
 # the runtime config placeholder (sporbar serve answers /browser/config.js itself)
 echo 'window.STAC_BROWSER_CONFIG = {};' >"$WORK/public/config.js"

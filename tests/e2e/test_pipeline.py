@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHARED, asset_checksums, small_config, write_config
+from conftest import asset_checksums, shared_stac_schemas, small_config, write_config
 from conftest import run_snakemake as snakemake
 from conftest import run_sporbar as sporbar
 
@@ -60,7 +60,7 @@ def test_every_output_file_has_an_item(run: dict) -> None:
 
 def test_catalog_verifies(run: dict) -> None:
     catalog = plan.path(run["cfg"], "catalog")
-    schemas = SHARED / "stac-schemas"  # always there in CI: a missing bundle fails, never skips
+    schemas = shared_stac_schemas()  # always there in CI: a missing bundle fails, never skips
     assert (schemas / "schema_map.json").is_file(), f"{schemas}: the shared STAC schema bundle is missing"
     r = sporbar("verify", str(catalog), "--schemas", str(schemas))
     assert r.returncode == 0, r.stdout + r.stderr

@@ -23,7 +23,7 @@ from _loopback import Loopback, Route
 from _pointcloud_api import PointCloudAPI
 from _s1_fixtures import PRODUCT as S1_PRODUCT
 from _s1_fixtures import REAL_S1, serve_hub
-from conftest import SHARED, small_config, write_config
+from conftest import SHARED, shared_stac_schemas, small_config, write_config
 from conftest import run_snakemake as snakemake
 from conftest import run_sporbar as sporbar
 
@@ -159,7 +159,7 @@ def _check_run(run: dict, source: str) -> None:
 
 def _verify(run: dict, *external: Path) -> None:
     catalog = plan.path(run["cfg"], "catalog")
-    schemas = SHARED / "stac-schemas"  # always there in CI: a missing bundle fails, never skips
+    schemas = shared_stac_schemas()  # always there in CI: a missing bundle fails, never skips
     assert (schemas / "schema_map.json").is_file(), f"{schemas}: the shared STAC schema bundle is missing"
     named = [arg for folder in external for arg in ("--external", str(folder))]
     r = sporbar("verify", str(catalog), "--schemas", str(schemas), *named)

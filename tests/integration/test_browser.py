@@ -33,7 +33,7 @@ _fx = stac_fixtures()
 MAP_ID = f"land-ecology-{_fx.TILE}"
 OPEN_ITEM = REPO / "web" / "e2e" / "open_item.cjs"
 COLLECTION_TITLE = "Land-ecology maps"
-#: its Norwegian title (the template's translations.nb): what the static catalog shows in bokmål
+#: its Norwegian title (the template's translations.nb): what the static catalog and the API show in bokmål
 COLLECTION_TITLE_NB = "Landøkologiske kart"
 
 
@@ -188,12 +188,20 @@ def test_browser_api_map_item_draws_the_class_map(site, api_stack) -> None:
     server, colours = api_stack["server"], api_stack["colours"]
     west_id = json.loads(api_stack["chain"].maps[0].read_text())["id"]
     map_shot = ARTIFACTS / "stac-browser-api-map-item-map.png"
-    # the STAC API serves one language: English titles (the interface is still bokmål)
+    # the STAC API answers in the browser's language (sporbar.serve.language): Norwegian titles in
+    # bokmål, English ones once the language menu says English
     result = _open_item(
-        site, server, "stac-browser-api-map-item", item_id=west_id, collection=COLLECTION_TITLE, map_shot=map_shot
-    )
+        site, server, "stac-browser-api-map-item", item_id=west_id, map_shot=map_shot,
+        extra=["--switch-language", "English"],
+    )  # fmt: skip
     assert not result["errors"], result["errors"]
     assert result["title"] == west_id
+    assert result["ui"]["lang"] == "nb", result["ui"]
+    assert COLLECTION_TITLE_NB in result["cardTitles"] and COLLECTION_TITLE not in result["cardTitles"], result
+    switched = result["switched"]  # on the root page: the cards come again from the API, in English
+    assert switched["lang"] == "en", switched
+    assert not switched["errors"], switched["errors"]
+    assert COLLECTION_TITLE in switched["cardTitles"] and COLLECTION_TITLE_NB not in switched["cardTitles"], switched
     tiles = result["tileRequests"]
     assert tiles, f"the map requested no tile from /tiles/: {result['failedRequests']}"
     # the item page draws the item; the collection page before it drew both map tiles
@@ -318,10 +326,11 @@ def test_browser_staff_view_static(site, static_maps) -> None:
     assert ui["languageButton"] == "Språk: Norsk bokmål", ui
     assert sorted(ui.get("languages", [])) == ["English", "Norsk bokmål / Norwegian Bokmål"], ui
     assert "Bla gjennom" in ui["bodyText"] or "Samlinger" in ui["bodyText"], ui["bodyText"]
-    # ... and switches to English
+    # ... and switches to English, cards included
     switched = result["switched"]
     assert switched["lang"] == "en" and switched["languageButton"] == "Language: English", switched
-    assert switched["h1"] == west_id
+    assert COLLECTION_TITLE in switched["cardTitles"] and COLLECTION_TITLE_NB not in switched["cardTitles"], switched
+    assert not switched["errors"], switched["errors"]
     # the background tiles came from the configured (local) source and are drawn
     assert result["backgroundRequests"] and background.requests, result["failedRequests"]
     # the class map is drawn from the COG through the tiles over the files, in legend colours

@@ -241,6 +241,57 @@ def test_item_hrefs_served(stack) -> None:
     assert server.get(href) == (stack["chain"].map.parent / "classes.tif").read_bytes()
 
 
+def _get(server: Any, path: str, language: str | None = None) -> tuple[dict[str, Any], Any]:
+    """(JSON body, headers) of GET ``path``, with ``Accept-Language: language`` when given."""
+    import urllib.request
+
+    request = urllib.request.Request(server.base + path, headers={"Accept-Language": language} if language else {})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return json.loads(r.read()), r.headers
+
+
+def test_collections_in_the_language_asked_for(stack) -> None:
+    """STAC API - Language: bokmål or English, from the texts `publish --to pgstac` stored with each collection."""
+    from sporbar.serve.language import API_LANGUAGE_CONFORMANCE
+    from sporbar.stac.collections import template, translation
+    from sporbar.stac.language import TRANSLATIONS
+    from sporbar.stac.validate import validate_dict
+
+    server = stack["server"]
+    nb, en = translation(ext.COLLECTION_MAPS), template(ext.COLLECTION_MAPS)
+    assert nb["title"] != en["title"]
+    path = f"/api/collections/{ext.COLLECTION_MAPS}"
+    # STAC Browser in bokmål sends its interface language first, then the browser's, then English
+    coll, headers = _get(server, path, "nb,en-US;q=0.8,en;q=0.2,*;q=0.1")
+    assert (coll["title"], coll["description"]) == (nb["title"], nb["description"])
+    assert coll["language"]["code"] == "nb" and [lang["code"] for lang in coll["languages"]] == ["en"]
+    assert headers["Content-Language"] == "nb" and "Accept-Language" in headers.get_all("Vary")
+    assert TRANSLATIONS not in coll and ext.LANGUAGE_SCHEMA_URI in coll["stac_extensions"]
+    assert validate_dict(coll) == []  # the language extension's schema included
+    # English when asked for, and by default
+    for language in ("en,nb;q=0.5", None, "de"):
+        coll, headers = _get(server, path, language)
+        assert coll["title"] == en["title"] and coll["language"]["code"] == "en", language
+        assert [lang["code"] for lang in coll["languages"]] == ["nb"] and headers["Content-Language"] == "en"
+    assert _get(server, path + "?language=nb", "en")[0]["title"] == nb["title"]  # the query parameter wins
+    # the list STAC Browser draws its cards from, and the landing page
+    listed, _ = _get(server, "/api/collections", "nb")
+    titles = {c["id"]: c["title"] for c in listed["collections"]}
+    assert titles == {cid: translation(cid)["title"] for cid in ext.COLLECTIONS if cid in EXPECTED}
+    landing, _ = _get(server, "/api/", "nb")
+    assert API_LANGUAGE_CONFORMANCE in landing["conformsTo"] and landing["language"]["code"] == "nb"
+    assert API_LANGUAGE_CONFORMANCE in _get(server, "/api/conformance")[0]["conformsTo"]
+    assert _get(server, "/api/", "en")[0]["description"] != landing["description"]
+    # stored once, in the collection row: the API's own texts, not the templates of this install
+    import psycopg
+
+    with psycopg.connect(dsn(stack["pg"])) as conn:
+        (stored,) = conn.execute(
+            "SELECT content->%s FROM pgstac.collections WHERE id = %s", (TRANSLATIONS, ext.COLLECTION_MAPS)
+        ).fetchone()
+    assert stored == {"nb": nb}
+
+
 def test_browser_config_points_at_the_api(stack) -> None:
     from sporbar.serve.app import default_browser_dist
 

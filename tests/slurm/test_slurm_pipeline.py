@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from _cluster import cluster  # noqa: F401
-from conftest import REPO, SHARED, small_config, write_config
+from conftest import REPO, shared_stac_schemas, small_config, write_config
 
 from sporbar.workflow.blocks import is_manifest, manifest_items
 
@@ -63,7 +63,7 @@ def _items(root: Path) -> list[Path]:
 
 def _verify(root: Path) -> subprocess.CompletedProcess[str]:
     catalog = root / "catalog" / "catalog.json"
-    schemas = SHARED / "stac-schemas"
+    schemas = shared_stac_schemas()
     args = [str(BIN / "sporbar"), "verify", str(catalog)]
     if schemas.is_dir():
         args += ["--schemas", str(schemas)]

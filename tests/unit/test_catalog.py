@@ -20,6 +20,7 @@ from _stac_fixtures import (
     vouch_for_file,
 )
 from click.testing import CliRunner
+from conftest import shared_stac_schemas
 
 from sporbar.cli.main import cli
 from sporbar.errors import CatalogError, MissingInputError
@@ -100,7 +101,8 @@ def test_catalog_objects_valid_against_shared_schemas(chain) -> None:
     if shared is None:
         pytest.skip("../shared/stac-schemas not present beside the repo; bundled-schema check only")
     build_catalog([chain.map], chain.catalog, cfg=chain.cfg, layout=LAYOUT)
-    registry, schema_map = shared.build_registry(), shared.load_schema_map()
+    bundle = shared_stac_schemas()  # the shared bundle and the language extension's schema
+    registry, schema_map = shared.build_registry(bundle), shared.load_schema_map(bundle)
     for f in json_files(chain.catalog.parent):
         assert shared.validate_stac(load_json(f), registry, schema_map) == [], f
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _stac_fixtures import LAYOUT, TILE, build_chain, load_json
 from click.testing import CliRunner
-from conftest import SHARED
+from conftest import SHARED, shared_stac_schemas
 
 from sporbar.cli.main import cli
 from sporbar.io import sha256_multihash
@@ -121,7 +121,7 @@ def test_cli_verify(published) -> None:
     assert item.exit_code == 0 and item.output.startswith("OK:")
     if (SHARED / "stac-schemas" / "schema_map.json").is_file():
         shared = runner.invoke(
-            cli, ["verify", str(published.catalog), "--schemas", str(SHARED / "stac-schemas")]
+            cli, ["verify", str(published.catalog), "--schemas", str(shared_stac_schemas())]
         )
         assert shared.exit_code == 0, shared.output
     (published.map.parent / "classes.tif").write_bytes(b"changed")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from _ml_fixtures import make_area, train_model, write_samples
 from _stac_fixtures import SHARED, shared_validator
+from conftest import shared_stac_schemas
 
 from sporbar.config import Config
 from sporbar.ml.run_predict import run_predict
@@ -115,7 +116,8 @@ def test_catalog_holds_every_version_with_links(history, tmp_path) -> None:  # t
     assert report.ok, report.summary()
     shared = shared_validator()
     if shared is not None:  # the version extension's own schema, from ../shared/stac-schemas
-        registry, schema_map = shared.build_registry(), shared.load_schema_map()
+        bundle = shared_stac_schemas()  # the shared bundle and the language extension's schema
+        registry, schema_map = shared.build_registry(bundle), shared.load_schema_map(bundle)
         for doc in (latest, older):
             assert shared.validate_stac(doc, registry, schema_map) == [], doc["id"]
 

@@ -15,7 +15,8 @@
 //          tileRequests: [url] (map tiles from /tiles/ answered 200), mapLoadMs, mapScreenshot,
 //          mapDrawnMs (navigation to the item page until its class map tiles are drawn),
 //          backgroundRequests: [url] (answered 200 by the --background host),
-//          reload: {url, title} (the item URL reloaded), switched: {lang, languageButton, h1}}
+//          reload: {url, title} (the item URL reloaded), switched: {lang, languageButton, h1,
+//          cardTitles (the root page's cards after the switch), errors (page errors during it)}}
 'use strict';
 const path = require('path');
 
@@ -160,14 +161,27 @@ async function uiLanguage(page) {
                         // the item's page loaded from its URL: until it is shown, until its class map is drawn
                         shownMs, mapDrawnMs: lastTileAt !== null && lastTileAt > tReload ? lastTileAt - tReload : null };
     }
-    // 4. the language menu switches the interface
+    // 4. the language menu, on the root page (reached inside the app: a reload would start in the
+    //    configured language again), switches the interface and the collection cards
     if (a['switch-language']) {
+      await page.evaluate(() => { window.location.hash = '#/'; });
+      await page.locator('.card .card-title').first().waitFor({ state: 'visible' });
+      await page.waitForLoadState('networkidle').catch(() => {});
+      const before = await page.$$eval('.card .card-title', (ts) => ts.map((t) => t.textContent.trim()).join('|'));
+      const nErrors = result.errors.length;
       await page.locator('.dropdown-toggle', { hasText: /:/ }).first().click();
       await page.locator('.lang-item', { hasText: a['switch-language'] }).first().click();
       await page.waitForFunction(() => document.documentElement.lang === 'en', null, { timeout: 15000 }).catch(() => {});
-      await page.waitForTimeout(500);
+      // the cards are drawn again from the documents in the new language
+      await page.waitForFunction((b) => {
+        const ts = Array.from(document.querySelectorAll('.card .card-title')).map((t) => t.textContent.trim());
+        return ts.length > 0 && ts.join('|') !== b;
+      }, before, { timeout: 15000 }).catch(() => {});
+      await page.waitForLoadState('networkidle').catch(() => {});
       result.switched = await uiLanguage(page);
       result.switched.h1 = (await page.locator('h1').first().textContent()).trim();
+      result.switched.cardTitles = await page.$$eval('.card .card-title', (ts) => ts.map((t) => t.textContent.trim()));
+      result.switched.errors = result.errors.splice(nErrors);  // the page's errors during the switch
     }
   } catch (e) {
     result.errors.push(String(e && e.stack || e));

@@ -17,6 +17,8 @@ One server on one origin, so the browser needs no CORS and hrefs can be root-rel
     /csw         CSW 2.0.2/3.0 over the ISO 19139 records: pycsw, forwarded (sporbar.serve.csw)
                  [when ``csw_url`` is set: ``sporbar serve --csw``]
 
+The API answers in bokmål or English, as the client asks (``Accept-Language``; sporbar.serve.language).
+
 Collections marked ``restricted`` or ``closed`` are served only to requests with a valid token
 (``sporbar.serve.auth``: stac-auth-proxy's token check and CQL2 filters, and the access gate of
 tiles and data files); open ones to everyone.
@@ -48,6 +50,7 @@ from sporbar.serve.auth import AuthSettings, pgstac_search_collections, protect
 from sporbar.serve.browser import browser_config_js
 from sporbar.serve.csw import csw_routes
 from sporbar.serve.harvest import metadata_routes
+from sporbar.serve.language import Localise, norwegian_landing
 from sporbar.serve.signin import browser_auth_config
 from sporbar.stac.language import norwegian_path
 from sporbar.stac.layout import ItemLayout
@@ -265,7 +268,7 @@ def create_app(cfg: ServeConfig) -> Any:
     app.router.routes.append(Mount(TILES_PREFIX, MountedApp(tiles), name="tiles"))
     conninfo = pool_conninfo(pg)
     return protect(
-        app,
+        Localise(app, prefix=API_PREFIX, landing=norwegian_landing(cfg.title)),
         levels=AccessLevels(pgstac_levels(conninfo)),
         data_root=cfg.data_root,
         auth=cfg.auth,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
@@ -48,6 +48,21 @@ async def send_without_links(
     app: ASGIApp, scope: Scope, receive: Receive, send: Send, drop: Callable[[str], bool]
 ) -> None:
     """Call ``app``; a JSON answer goes out with the links ``drop`` names removed, anything else unchanged."""
+    await send_json_rewritten(app, scope, receive, send, lambda doc: strip_links(doc, drop))
+
+
+async def send_json_rewritten(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    rewrite: Callable[[Any], Any],
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Call ``app``; a JSON answer goes out as ``rewrite`` returns it, with ``headers`` added; anything else unchanged.
+
+    The app must answer uncompressed (the caller drops ``accept-encoding`` from ``scope``).
+    """
     start: Message | None = None
     chunks: list[bytes] = []
 
@@ -68,10 +83,10 @@ async def send_without_links(
             return
         body = b"".join(chunks)
         with contextlib.suppress(ValueError):  # not JSON after all: sent as it is
-            body = json.dumps(strip_links(json.loads(body), drop)).encode()
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
+            body = json.dumps(rewrite(json.loads(body))).encode()
+        out = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        out += [*headers, (b"content-length", str(len(body)).encode())]
+        await send({**start, "headers": out})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     await app(scope, receive, wrapped)

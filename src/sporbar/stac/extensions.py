@@ -32,6 +32,9 @@ PREDECESSOR_VERSION: Final = "predecessor-version"
 SUCCESSOR_VERSION: Final = "successor-version"
 FILE_CHECKSUM: Final = "file:checksum"
 FILE_SIZE: Final = "file:size"
+# language v1.0.0: the language of a catalog or collection (``language``), the others it exists in
+# (``languages``) and links to them (``hreflang``); sporbar.stac.language
+LANGUAGE_SCHEMA_URI: Final = "https://stac-extensions.github.io/language/v1.0.0/schema.json"
 
 # sporbar's own provenance fields (no published extension; STAC allows extra properties)
 SPORBAR_PREFIX: Final = "sporbar:"

@@ -10,6 +10,10 @@ English it goes back. A Norwegian version differs from the English one only in i
 
 The texts come from the ``translations`` of each collection template
 (``sporbar.stac.collections.translation``).
+
+A STAC API has no folder for a second file: ``sporbar publish --to pgstac`` stores the other
+languages' texts in the collection itself (:data:`TRANSLATIONS`), and ``sporbar serve`` answers
+in the language the client asks for (:func:`localised`, ``sporbar.serve.language``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from sporbar.stac import extensions as ext
+
 ENGLISH: Final[Mapping[str, str]] = {"code": "en", "name": "English", "alternate": "English", "dir": "ltr"}
 NORWEGIAN: Final[Mapping[str, str]] = {
     "code": "nb",
@@ -26,7 +32,11 @@ NORWEGIAN: Final[Mapping[str, str]] = {
     "alternate": "Norwegian Bokmål",
     "dir": "ltr",
 }
+#: the languages sporbar writes, by code
+LANGUAGES: Final[Mapping[str, Mapping[str, str]]] = {"en": ENGLISH, "nb": NORWEGIAN}
 JSON: Final = "application/json"
+#: field of a collection stored in pgstac: language code -> its ``title`` and ``description``
+TRANSLATIONS: Final = ext.SPORBAR_PREFIX + "translations"
 
 
 def norwegian_path(path: Path) -> Path:
@@ -54,6 +64,8 @@ def add_norwegian(docs: dict[Path, dict[str, Any]], texts: Mapping[Path, Mapping
         norwegian.update(title=text["title"], description=text["description"])
         english.update(language=dict(ENGLISH), languages=[dict(NORWEGIAN)])
         norwegian.update(language=dict(NORWEGIAN), languages=[dict(ENGLISH)])
+        declare_language(english)
+        declare_language(norwegian)
         english["links"].append(_alternate(f"./{norwegian_path(path).name}", NORWEGIAN))
         norwegian["links"].append(_alternate(f"./{path.name}", ENGLISH))
         for link in norwegian["links"]:
@@ -64,3 +76,44 @@ def add_norwegian(docs: dict[Path, dict[str, Any]], texts: Mapping[Path, Mapping
                 link["href"] = link["href"][: -len(child.name)] + norwegian_path(child).name
                 link["title"] = texts[child]["title"]
         docs[norwegian_path(path)] = norwegian
+
+
+def declare_language(doc: dict[str, Any]) -> None:
+    """Add the language extension to ``doc``'s ``stac_extensions`` (once)."""
+    extensions = doc.setdefault("stac_extensions", [])
+    if ext.LANGUAGE_SCHEMA_URI not in extensions:
+        extensions.append(ext.LANGUAGE_SCHEMA_URI)
+
+
+def localised(doc: Mapping[str, Any], code: str) -> dict[str, Any]:
+    """``doc`` (a catalog or collection) in language ``code`` where it has that translation.
+
+    The texts of the other languages come from its :data:`TRANSLATIONS`, which the result
+    does not carry; ``language`` and ``languages`` say which language it is in and which
+    others it exists in. A document without translations comes back unchanged.
+
+    Args:
+        doc: the document as stored, in its own ``language`` (English when it states none).
+        code: the language asked for (``en``, ``nb``).
+
+    Returns:
+        A new document.
+    """
+    out = dict(doc)
+    texts = out.pop(TRANSLATIONS, None)
+    if not isinstance(texts, Mapping) or not texts:
+        return out
+    own = out.get("language")
+    own_code = own.get("code") if isinstance(own, Mapping) else None
+    own_lang = dict(own) if isinstance(own, Mapping) and own_code else dict(ENGLISH)
+    own_code = own_lang["code"]
+    known = {own_code: own_lang} | {c: dict(LANGUAGES.get(c, {"code": c})) for c in texts if c != own_code}
+    chosen = code if code in known else own_code
+    text = texts.get(chosen)
+    if chosen != own_code and isinstance(text, Mapping):
+        out.update(title=str(text["title"]), description=str(text["description"]))
+    out["language"] = known[chosen]
+    out["languages"] = [known[c] for c in sorted(known) if c != chosen]
+    out["stac_extensions"] = list(out.get("stac_extensions", []))
+    declare_language(out)
+    return out

@@ -12,7 +12,9 @@ What changes on the way in, because a database has no folder to be relative to:
 
 - structural links (root, parent, child, item, collection, self) are dropped: the STAC
   API (stac-fastapi-pgstac) generates them; so are the links to the Norwegian versions of
-  collections (``alternate`` with ``hreflang``): the API serves one language;
+  collections (``alternate`` with ``hreflang``): their titles and descriptions are stored in
+  the collection instead (``sporbar:translations``, ``sporbar.stac.language``), and
+  ``sporbar serve`` answers in the language the client asks for;
 - links to other items of the catalog (``derived_from``) become ``collections/<c>/items/<id>``
   and links to collections ``collections/<c>``, both relative to the API root: the API
   resolves relative link hrefs against its own base URL, so lineage can be walked through
@@ -37,7 +39,8 @@ from urllib.parse import quote
 
 from sporbar.errors import SporbarError
 from sporbar.stac.catalog import CATALOG_FILENAME, STRUCTURAL_RELS
-from sporbar.stac.hrefs import is_local_href, resolve_href
+from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
+from sporbar.stac.language import TRANSLATIONS
 from sporbar.stac.queryables import analyze_collections, declare_queryables
 from sporbar.stac.reader import StacDoc, read_catalog
 
@@ -140,9 +143,23 @@ def _clean_links(doc: StacDoc, mapper: _HrefMapper) -> list[dict[str, Any]]:
     return out
 
 
+def _translations(doc: StacDoc) -> dict[str, dict[str, str]]:
+    """Language code -> title and description of each other-language version the document links to."""
+    out = {}
+    for link in doc.data.get("links", []):
+        href = str(link.get("href", ""))
+        if link.get("rel") != "alternate" or "hreflang" not in link or not is_local_href(href):
+            continue
+        other = read_json(resolve_href(href, doc.path.parent))
+        out[str(link["hreflang"])] = {"title": str(other["title"]), "description": str(other["description"])}
+    return out
+
+
 def _db_doc(doc: StacDoc, mapper: _HrefMapper, collection: str | None = None) -> dict[str, Any]:
     d = dict(doc.data)
     d["links"] = _clean_links(doc, mapper)
+    if d.get("type") == "Collection" and (texts := _translations(doc)):
+        d[TRANSLATIONS] = texts
     if "assets" in d:
         d["assets"] = {
             key: {**asset, "href": mapper.asset(str(asset["href"]), doc.path.parent)}
