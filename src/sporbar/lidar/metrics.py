@@ -8,9 +8,10 @@ share of the first returns with a known terrain height that are canopy returns. 
 first returns but no canopy return has 0 for the height statistics; a cell without any (no first
 return, or no terrain under them: no ground points around) is NaN in every metric, not 0.
 
-All per-cell work is vectorised: one sort by (cell, height), then index arithmetic. The
-percentiles and the highest are of heights rounded to the millimetre (the sort key); mean
-and standard deviation of the heights as computed.
+The heights are grouped by cell and sorted within each (:func:`sporbar.lidar.kernels.sorted_by_cell`,
+compiled), then the statistics are index arithmetic over cells. The percentiles and the highest
+are of heights rounded to the millimetre (the sort key); mean and standard deviation of the
+heights as computed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sporbar.lidar.kernels import sorted_by_cell
 from sporbar.lidar_bands import canopy_names
 
 
@@ -42,8 +44,9 @@ def canopy_metrics(
     n_first = np.bincount(cell[np.isfinite(h)], minlength=size)  # first returns of known height
     canopy = h > min_height  # NaN heights (no DTM there) are never canopy
     cell, hc = cell[canopy], h[canopy].astype(np.float64)
-    n = np.bincount(cell, minlength=size)
-    ch = _sorted_by_cell(cell, hc)
+    # lidar heights are not known to a millimetre: rounded there, they sort as integers
+    n, mm = sorted_by_cell(cell, np.rint(hc * 1000.0).astype(np.int64), size)
+    ch = mm.astype(np.float64) / 1000.0
     start = np.cumsum(n) - n
     has = n > 0
     s, m = start[has], n[has]
@@ -64,18 +67,6 @@ def canopy_metrics(
         out["cover"] = n / n_first
     no_first = n_first == 0
     return {k: np.where(no_first, np.nan, out[k]) for k in names}
-
-
-def _sorted_by_cell(cell: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Heights (all > 0) sorted by (cell, height), to the millimetre.
-
-    One sort of int64 keys (cell in the high 32 bits, millimetres in the low) is several times
-    faster than an argsort by two keys; lidar heights are not known to a millimetre anyway.
-    """
-    mm = np.rint(h * 1000.0).astype(np.int64)
-    key = (cell.astype(np.int64) << 32) | mm
-    key.sort()
-    return (key & 0xFFFFFFFF).astype(np.float64) / 1000.0
 
 
 def _cells(size: int, has: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sporbar.lidar import kernels
 from sporbar.lidar.classes import Role
 from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
 
@@ -56,60 +57,33 @@ def cell_of(grid: CellGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
 
 
 def bilinear(values: np.ndarray, grid: CellGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``values`` (on ``grid``) interpolated bilinearly between cell centres at the points (NaN outside)."""
+    """``values`` (on ``grid``) interpolated bilinearly between cell centres at the points (NaN outside).
+
+    Points beyond the outer cell centres take the edge cells' values (the cell indices are clamped).
+    """
     ny, nx = grid.shape
     u = (x - grid.left) / grid.res - 0.5
     v = (grid.top - y) / grid.res - 0.5
-    # the upper-left of the four cell centres around the point, clamped to the raster (np.clip is slow)
-    c = np.minimum(np.maximum(np.floor(u), 0.0), max(nx - 2, 0))
-    r = np.minimum(np.maximum(np.floor(v), 0.0), max(ny - 2, 0))
-    fu = np.minimum(np.maximum(u - c, 0.0), 1.0)
-    fv = np.minimum(np.maximum(v - r, 0.0), 1.0)
-    i = r.astype(np.intp) * nx + c.astype(np.intp)
-    right, down = (1 if nx > 1 else 0), (nx if ny > 1 else 0)
-    flat = values.ravel()
-    top = flat[i] * (1 - fu) + flat[i + right] * fu
-    bottom = flat[i + down] * (1 - fu) + flat[i + down + right] * fu
-    out: np.ndarray = top * (1 - fv) + bottom * fv
+    out: np.ndarray = kernels.bilinear(np.ascontiguousarray(values, np.float64).ravel(), ny, nx, u, v)
     return out
 
 
 def cell_max(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Highest value per cell (NaN where none)."""
-    out = np.full(size, -np.inf)
-    np.maximum.at(out, index, values)
-    out[np.isneginf(out)] = np.nan
+    """Highest value per cell (NaN where none); ``values`` are finite."""
+    out: np.ndarray = kernels.cell_max(index, values, size)
     return out
 
 
 def fill_gaps(a: np.ndarray) -> np.ndarray:
     """``a`` with every NaN cell that has at least :data:`MIN_NEIGHBOURS` valid neighbours set to their mean."""
-    ny, nx = a.shape
-    valid = ~np.isnan(a)
-    p = np.pad(np.where(valid, a, 0.0), 1)
-    pv = np.pad(valid, 1).astype(np.int8)
-    total = np.zeros_like(a)
-    count = np.zeros(a.shape, np.int8)
-    for dr in (0, 1, 2):
-        for dc in (0, 1, 2):
-            if dr == 1 and dc == 1:
-                continue
-            total += p[dr:dr + ny, dc:dc + nx]
-            count += pv[dr:dr + ny, dc:dc + nx]
-    gap = ~valid & (count >= MIN_NEIGHBOURS)
-    out = a.copy()
-    out[gap] = total[gap] / count[gap]
+    out: np.ndarray = kernels.fill_gaps(a, MIN_NEIGHBOURS)
     return out
 
 
 def pit_free_chm(highest: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     """The highest of the gap-filled partial canopy models (NaN where none has a value)."""
-    chm = np.full(highest.shape, np.nan)
-    for t in sorted(float(v) for v in thresholds):
-        layer = np.where(highest >= t, highest, np.nan)
-        if np.isnan(layer).all():
-            break
-        chm = np.fmax(chm, fill_gaps(layer))
+    ordered = np.array(sorted(float(v) for v in thresholds), np.float64)
+    chm: np.ndarray = kernels.pit_free(highest, ordered, MIN_NEIGHBOURS)
     return chm
 
 
