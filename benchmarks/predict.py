@@ -9,12 +9,14 @@ alternating repeats:
 
 * the whole command: ``sporbar predict --tile ...`` in a fresh process (imports, reading the
   features, prediction, writing classes/confidence COGs, thumbnail and item);
-* the floor: the fitted estimator's ``predict_proba`` on every pixel with finite features, the
-  features already in memory (read once with ``sporbar.training.features.feature_stack``);
+* the floor: the fitted scikit-learn estimator's own ``predict_proba`` (with the ``n_jobs`` it was
+  fitted with) on every pixel with finite features, the features already in memory (read once
+  with ``sporbar.training.features.feature_stack``);
 * the same in a fresh process (python, import scikit-learn, ``joblib.load``, the rows from .npy):
   the floor of any command that applies a forest;
 
-and prints the medians and their ratio (goal: within 1.2x), then the median wall time of
+and prints the medians of wall and CPU time (user + system, all threads: the steadier number on a
+shared machine) and their ratios (goal: within 1.2x), then the median wall time of
 ``sporbar --help`` and the import time of the predict command's modules. Nothing is asserted.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,10 +64,20 @@ def build(work: Path, pixels: int, model_id: str) -> tuple[Path, list[str]]:
     return area.cfg_path, argv
 
 
-def whole_command(argv: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([str(BIN / "sporbar"), "-q", *argv], check=True, capture_output=True)
-    return time.perf_counter() - t0
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed_process(cmd: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of a fresh process; CPU is user + system of all its threads."""
+    c0, t0 = _children_cpu(), time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t0, _children_cpu() - c0
+
+
+def whole_command(argv: list[str]) -> tuple[float, float]:
+    return timed_process([str(BIN / "sporbar"), "-q", *argv])
 
 
 def floor_setup(cfg_path: Path, argv: list[str]):  # noqa: ANN201 - a closure
@@ -86,15 +99,13 @@ def floor_setup(cfg_path: Path, argv: list[str]):  # noqa: ANN201 - a closure
     weights = Path(argv[argv.index("--model") + 1]).parent / "model.joblib"
     script = f"import joblib, numpy; joblib.load({str(weights)!r}).predict_proba(numpy.load({str(npy)!r}))"
 
-    def run() -> float:
-        t0 = time.perf_counter()
-        model.predict_proba(rows)
-        return time.perf_counter() - t0
+    def run() -> tuple[float, float]:
+        c0, t0 = time.process_time(), time.perf_counter()
+        model.estimator.predict_proba(rows)  # scikit-learn's own, as the estimator was fitted (n_jobs)
+        return time.perf_counter() - t0, time.process_time() - c0
 
-    def run_process() -> float:
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
-        return time.perf_counter() - t0
+    def run_process() -> tuple[float, float]:
+        return timed_process([sys.executable, "-c", script])
 
     return run, run_process, rows.shape
 
@@ -124,15 +135,19 @@ def main() -> None:
             whole.append(whole_command(argv))
             bare.append(floor())
             bare_process.append(floor_process())
-        w, b, bp = statistics.median(whole), statistics.median(bare), statistics.median(bare_process)
         print(f"tile {args.pixels} x {args.pixels} px, {shape[0]} pixels with data x {shape[1]} features, "
-              f"model {args.model}; medians of {args.repeat}, alternating")
-        print(f"  sporbar predict, whole command : {w:6.2f} s   ({', '.join(f'{t:.2f}' for t in whole)})")
-        print(f"  bare predict_proba (in memory) : {b:6.2f} s   ({', '.join(f'{t:.2f}' for t in bare)})")
-        print(f"  bare, fresh process            : {bp:6.2f} s   ({', '.join(f'{t:.2f}' for t in bare_process)})"
-              "  (python, import scikit-learn, joblib.load, features from .npy, predict_proba)")
-        print(f"  ratio whole / bare (in memory) : {w / b:6.2f}x  (goal <= 1.2)")
-        print(f"  ratio whole / bare process     : {w / bp:6.2f}x")
+              f"model {args.model}; medians of {args.repeat}, alternating; CPU = user + system, all threads")
+        for i, what in enumerate(("wall", "CPU")):
+            w, b, bp = (statistics.median(t[i] for t in runs) for runs in (whole, bare, bare_process))
+            print(f"  {what}: sporbar predict, whole command : {w:6.2f} s   "
+                  f"({', '.join(f'{t[i]:.2f}' for t in whole)})")
+            print(f"  {what}: bare predict_proba (in memory) : {b:6.2f} s   "
+                  f"({', '.join(f'{t[i]:.2f}' for t in bare)})")
+            print(f"  {what}: bare, fresh process            : {bp:6.2f} s   "
+                  f"({', '.join(f'{t[i]:.2f}' for t in bare_process)})"
+                  "  (python, import scikit-learn, joblib.load, features from .npy, predict_proba)")
+            print(f"  {what}: ratio whole / bare (in memory) : {w / b:6.2f}x  (goal <= 1.2)")
+            print(f"  {what}: ratio whole / bare process     : {w / bp:6.2f}x")
         print(f"  load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     py = command_seconds(sys.executable, "-c", "pass")
     imports = command_seconds(sys.executable, "-c", "import sporbar.cli.predict, sporbar.ml.run_predict")

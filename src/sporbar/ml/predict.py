@@ -59,11 +59,12 @@ def predict_stack(
     values = np.asarray(model.class_values, dtype=np.uint8)
     required = np.array([not is_series(f) for f in model.feature_names], dtype=bool)
     for r0 in range(0, h, block_rows):
-        block = stack[:, r0 : r0 + block_rows].reshape(n, -1).T
-        valid = np.isfinite(block[:, required]).all(axis=1)
+        # one copy per block: pixels as C-ordered feature rows, what the model reads
+        block = np.ascontiguousarray(stack[:, r0 : r0 + block_rows].reshape(n, -1).T, dtype=np.float32)
+        valid = np.isfinite(block if required.all() else block[:, required]).all(axis=1)
         if not valid.any():
             continue
-        proba = model.predict_proba(block[valid])
+        proba = model.predict_proba(block if valid.all() else block[valid])
         c = np.full(block.shape[0], CLASS_NODATA, dtype=np.uint8)
         p = np.full(block.shape[0], CONFIDENCE_NODATA, dtype=np.uint8)
         m = np.full(block.shape[0], MARGIN_NODATA, dtype=np.uint8)

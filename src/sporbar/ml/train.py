@@ -51,7 +51,15 @@ class FittedModel:
         x = np.asarray(x, dtype=np.float32)
         if self.kind in SKLEARN_KINDS:
             est = cast("RandomForestClassifier | HistGradientBoostingClassifier", self.estimator)
-            p = est.predict_proba(x)
+            if self.kind is ModelKind.RANDOM_FOREST:
+                from joblib import effective_n_jobs
+
+                from sporbar.ml.forest import forest_proba
+
+                forest = cast("RandomForestClassifier", est)
+                p = forest_proba(forest, x, threads=effective_n_jobs(forest.n_jobs))
+            else:
+                p = est.predict_proba(x)
             out = np.zeros((x.shape[0], len(self.class_values)), dtype=np.float64)
             cols = [self.class_values.index(int(c)) for c in est.classes_]
             out[:, cols] = p

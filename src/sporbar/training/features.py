@@ -42,7 +42,7 @@ from sporbar.config import Config
 from sporbar.errors import EmptyPeriodError, InputDataError
 from sporbar.lidar_bands import DERIVED as DERIVED_DESCRIPTIONS
 from sporbar.lidar_bands import metric_names
-from sporbar.raster import read_cog
+from sporbar.raster import band_names, open_on_grid
 from sporbar.stac.items.ard import PERIOD_SCENES
 from sporbar.stac.record import asset_path, check_input_assets, read_input_item, read_item
 
@@ -131,11 +131,20 @@ def band_index(item: pystac.Item) -> dict[str, tuple[str, int]]:
 
 
 def read_named_bands(
-    item_path: Path, names: Sequence[str], geobox: GeoBox, *, rerun: str = "`sporbar lidar` (lidar.metrics)"
+    item_path: Path,
+    names: Sequence[str],
+    geobox: GeoBox,
+    *,
+    rerun: str = "`sporbar lidar` (lidar.metrics)",
+    out: np.ndarray | None = None,
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """The bands ``names`` of an item (found by name, :func:`band_index`), each (y, x) float32.
 
     ``rerun`` names the step that makes the item, for the message when a band is missing.
+    The bands are decoded straight into ``out`` (len(names), y, x) float32 when given (a
+    new array otherwise), each run of names from one asset in one read; the returned
+    arrays are views of it.
 
     Raises:
         InputDataError: a band is not in the item (names the item, the band and what to re-run),
@@ -150,16 +159,23 @@ def read_named_bands(
             f"{item_path}: band {missing[0]!r} missing (the item has {', '.join(index)}); "
             f"re-run {rerun} for this tile with this config"
         )
-    assets = sorted({index[n][0] for n in names})
-    check_input_assets(Path(item_path), item, assets)
-    data = {key: read_cog(asset_path(Path(item_path), item, key), geobox=geobox)[0] for key in assets}
-    return {n: data[index[n][0]][index[n][1]].astype(np.float32) for n in names}
+    check_input_assets(Path(item_path), item, sorted({index[n][0] for n in names}))
+    if out is None:
+        out = np.empty((len(names), *geobox.shape.yx), dtype=np.float32)
+    first = 0
+    while first < len(names):  # names in a row from the same asset: one read
+        key = index[names[first]][0]
+        last = first + 1
+        while last < len(names) and index[names[last]][0] == key:
+            last += 1
+        with open_on_grid(asset_path(Path(item_path), item, key), geobox, threads=threads) as ds:
+            ds.read([index[n][1] + 1 for n in names[first:last]], out=out[first:last])
+        first = last
+    return {n: out[i] for i, n in enumerate(names)}
 
 
-def select_bands(
-    data: np.ndarray, found: Sequence[str], wanted: Sequence[str], *, path: Path
-) -> np.ndarray:
-    """Bands ``wanted`` of ``data`` (bands, y, x), matched by band description.
+def select_bands(found: Sequence[str], wanted: Sequence[str], *, path: Path) -> list[int]:
+    """The 1-based positions of bands ``wanted`` among ``found`` (a file's band descriptions).
 
     Raises:
         InputDataError: a wanted band is missing (names the file, the band and the bands found).
@@ -171,7 +187,7 @@ def select_bands(
             f"{path}: band {missing[0]!r} missing (found {','.join(found)}); "
             "rebuild the ARD with ard.bands/ard.indices that include it"
         )
-    return data[[index[b] for b in wanted]]
+    return [index[b] + 1 for b in wanted]
 
 
 def slope_degrees(dtm: np.ndarray, resolution: float) -> np.ndarray:
@@ -229,8 +245,17 @@ def feature_stack(
         MissingInputError: an item or asset does not exist.
     """
     geobox = cfg.grid.geobox(tile)
+    threads = int(cfg.data["threads"])
     bands = ard_band_names(cfg)
-    layers: list[np.ndarray] = []
+    # every band is decoded straight into its place in the stack: no per-file copies to concatenate
+    stack = np.empty((len(feature_names(cfg)), *geobox.shape.yx), dtype=np.float32)
+    filled = 0
+
+    def take(n: int) -> np.ndarray:
+        nonlocal filled
+        filled += n
+        return stack[filled - n : filled]
+
     season = season_band_names(cfg)
     series = series_band_names(cfg)
     ard_assets = [f"composite-{p['id']}" for p in cfg.data["ard"]["periods"]] + (["season"] if season else [])
@@ -241,22 +266,22 @@ def feature_stack(
         [("season", season)] if season else []
     ):
         path = asset_path(Path(ard_item_path), ard_item, key)
-        data, found = read_cog(path, geobox=geobox)
-        layers.append(select_bands(data, found, wanted, path=path).astype(np.float32))
-    lidar = read_named_bands(Path(lidar_item_path), lidar_feature_names(cfg), geobox)
-    layers.append(np.stack(list(lidar.values())))
-    layers.append(derived_features(lidar["dtm"], lidar["dsm"], cfg.grid.resolution))
+        with open_on_grid(path, geobox, threads=threads) as ds:
+            ds.read(select_bands(band_names(ds), wanted, path=path), out=take(len(wanted)))
+    lidar_names = lidar_feature_names(cfg)
+    lidar = read_named_bands(Path(lidar_item_path), lidar_names, geobox, out=take(len(lidar_names)), threads=threads)
+    take(len(DERIVED))[:] = derived_features(lidar["dtm"], lidar["dsm"], cfg.grid.resolution)
     s1 = s1_feature_names(cfg)
     if s1:
         if s1_item_path is None:
             raise InputDataError(f"{ard_item_path}: sources.sentinel1 is on but no Sentinel-1 ARD item was given "
                                  f"for tile {tile}; run `sporbar s1-ard` and pass its item")
-        bands_s1 = read_named_bands(Path(s1_item_path), s1, geobox, rerun="`sporbar s1-ard` (ard.periods)")
-        layers.append(np.stack(list(bands_s1.values())))
+        read_named_bands(Path(s1_item_path), s1, geobox, rerun="`sporbar s1-ard` (ard.periods)",
+                         out=take(len(s1)), threads=threads)
     if series:
         cube = asset_path(Path(ard_item_path), ard_item, "cube")
-        layers.append(monthly_series(cube, series_steps(cfg), series, geobox))
-    stack = np.concatenate(layers, axis=0)
+        values = monthly_series(cube, series_steps(cfg), series, geobox)
+        take(len(values))[:] = values
     log.debug("features of %s: %s", tile, stack.shape)
     return stack
 
