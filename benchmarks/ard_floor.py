@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -266,8 +267,11 @@ def main() -> None:
         print(f"memory: {args.memory_px} x {args.memory_px} px tile, one run per scene count", flush=True)
         for n in args.memory:
             sub = subset(items, n)
-            dt, rss, _ = timed(ard_cmd(cfg_path, tile, sub, work / "out" / f"mem-{n}" / "item.json"))
-            print(f"  {n:3d} scenes: peak RSS {gib(rss)}, {dt:.0f} s ({dt / n:.1f} s per scene)", flush=True)
+            out = work / "out" / f"mem-{n}"
+            dt, rss, cpu = timed(ard_cmd(cfg_path, tile, sub, out / "item.json"))
+            print(f"  {n:3d} scenes: peak RSS {gib(rss)}, {dt:.0f} s wall ({dt / n:.1f} s per scene), "
+                  f"{cpu:.0f} s CPU", flush=True)
+            shutil.rmtree(out)  # a 30-scene cube of a 20 km tile is gigabytes: keep the disk for the next run
 
 
 if __name__ == "__main__":
