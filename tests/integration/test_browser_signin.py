@@ -20,11 +20,13 @@ from _services import ARTIFACTS, REPO, build_browser, ensure_chromium, require_r
 
 from sporbar.serve.issuer import LoopbackIssuer
 from sporbar.stac import extensions as ext
+from sporbar.stac.collections import translation
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
 
 SIGN_IN = REPO / "web" / "e2e" / "sign_in.cjs"
-MAPS_TITLE = "Land-ecology maps"  # the STAC API serves English collection titles
+#: the STAC API answers STAC Browser in its default language, bokmål (sporbar.serve.language)
+MAPS_TITLE = translation(ext.COLLECTION_MAPS)["title"]
 
 
 @pytest.fixture(scope="module")
