@@ -18,18 +18,7 @@
 //          reload: {url, title} (the item URL reloaded), switched: {lang, languageButton, h1,
 //          cardTitles (the root page's cards after the switch), errors (page errors during it)}}
 'use strict';
-const path = require('path');
-
-function args() {
-  const out = { chromium: '/usr/bin/chromium', timeout: 60000 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) out[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['url', 'collection', 'item', 'screenshot']) {
-    if (!out[k]) { console.error(`open_item.cjs: --${k} is required`); process.exit(2); }
-  }
-  out.timeout = Number(out.timeout);
-  return out;
-}
+const { parseArgs, launch, cardTitles, recordError } = require('./chromium.cjs');
 
 async function uiLanguage(page) {
   const button = page.locator('.dropdown-toggle', { hasText: /:/ }).first();
@@ -41,15 +30,8 @@ async function uiLanguage(page) {
 }
 
 (async () => {
-  const a = args();
-  const { chromium } = require(path.join(__dirname, '..', 'stac-browser', 'node_modules', 'playwright-core'));
-  const browser = await chromium.launch({
-    executablePath: a.chromium,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--disable-dev-shm-usage'],
-  });
+  const a = parseArgs('open_item.cjs', ['url', 'collection', 'item', 'screenshot']);
+  const browser = await launch(a);
   const result = { errors: [], failedRequests: [] };
   let page = null;
   try {
@@ -165,9 +147,7 @@ async function uiLanguage(page) {
     //    configured language again), switches the interface and the collection cards
     if (a['switch-language']) {
       await page.evaluate(() => { window.location.hash = '#/'; });
-      await page.locator('.card .card-title').first().waitFor({ state: 'visible' });
-      await page.waitForLoadState('networkidle').catch(() => {});
-      const before = await page.$$eval('.card .card-title', (ts) => ts.map((t) => t.textContent.trim()).join('|'));
+      const before = (await cardTitles(page)).join('|');
       const nErrors = result.errors.length;
       await page.locator('.dropdown-toggle', { hasText: /:/ }).first().click();
       await page.locator('.lang-item', { hasText: a['switch-language'] }).first().click();
@@ -184,11 +164,7 @@ async function uiLanguage(page) {
       result.switched.errors = result.errors.splice(nErrors);  // the page's errors during the switch
     }
   } catch (e) {
-    result.errors.push(String(e && e.stack || e));
-    if (page) {  // what the page showed when it went wrong
-      result.errorUrl = page.url();
-      await page.screenshot({ path: a.screenshot, fullPage: true }).catch(() => {});
-    }
+    await recordError(result, page, a, e);
   } finally {
     await browser.close();
   }

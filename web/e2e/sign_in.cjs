@@ -11,35 +11,11 @@
 //          title, tileRequests: [url answered 200], refusedTiles: [url answered 401/403],
 //          afterSignOut: {cards: [title], loginShown}, errors: [...], failedRequests: [...]}
 'use strict';
-const path = require('path');
-
-function args() {
-  const out = { chromium: '/usr/bin/chromium', timeout: 60000 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) out[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['url', 'token', 'collection', 'item', 'screenshot']) {
-    if (!out[k]) { console.error(`sign_in.cjs: --${k} is required`); process.exit(2); }
-  }
-  out.timeout = Number(out.timeout);
-  return out;
-}
-
-async function cardTitles(page) {
-  await page.locator('.card .card-title').first().waitFor({ state: 'visible' });
-  await page.waitForLoadState('networkidle').catch(() => {});
-  return page.$$eval('.card .card-title', (ts) => ts.map((t) => t.textContent.trim()));
-}
+const { parseArgs, launch, cardTitles, recordError } = require('./chromium.cjs');
 
 (async () => {
-  const a = args();
-  const { chromium } = require(path.join(__dirname, '..', 'stac-browser', 'node_modules', 'playwright-core'));
-  const browser = await chromium.launch({
-    executablePath: a.chromium,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--disable-dev-shm-usage'],
-  });
+  const a = parseArgs('sign_in.cjs', ['url', 'token', 'collection', 'item', 'screenshot']);
+  const browser = await launch(a);
   const result = { errors: [], failedRequests: [], tileRequests: [], refusedTiles: [] };
   let page = null;
   try {
@@ -91,11 +67,7 @@ async function cardTitles(page) {
     const login = page.locator('button', { hasText: /^\s*Logg inn\s*$/ }).first();
     result.afterSignOut = { cards, loginShown: (await login.count()) > 0 && await login.isVisible() };
   } catch (e) {
-    result.errors.push(String(e && e.stack || e));
-    if (page) {
-      result.errorUrl = page.url();
-      await page.screenshot({ path: a.screenshot, fullPage: true }).catch(() => {});
-    }
+    await recordError(result, page, a, e);
   } finally {
     await browser.close();
   }
