@@ -18,6 +18,7 @@ from lxml import etree
 
 from sporbar.errors import MissingInputError
 from sporbar.metadata.export import export_metadata
+from sporbar.metadata.iso19139 import collection_uuid
 from sporbar.serve.csw import csw_venv
 from sporbar.stac import extensions as ext
 from sporbar.stac.catalog import build_catalog
@@ -33,6 +34,7 @@ NS = {
     "gmx": "http://www.isotc211.org/2005/gmx",
     "xlink": "http://www.w3.org/1999/xlink",
 }
+TITLE = "gmd:identificationInfo/gmd:MD_DataIdentification/gmd:citation/gmd:CI_Citation/gmd:title"
 CAPABILITIES = "/csw?service=CSW&version=2.0.2&request=GetCapabilities"
 MODEL_KEYWORD = "random forest"  # a keyword of the models collection, not of the maps
 RESTRICTED = "lidar-raw"
@@ -59,7 +61,8 @@ def _record(path: Path) -> dict[str, Any]:
         bbox = tuple(values)
     access = root.xpath("//gmd:otherConstraints/gmx:Anchor/@xlink:href", namespaces=NS)
     limits = [str(h).rsplit("/", 1)[-1] for h in access if "LimitationsOnPublicAccess" in str(h)]
-    return {"id": str(ident), "keywords": keywords, "bbox": bbox, "path": path, "access": limits[0]}
+    title = root.xpath(f"{TITLE}/gco:CharacterString/text()", namespaces=NS)[0]
+    return {"id": str(ident), "keywords": keywords, "bbox": bbox, "path": path, "access": limits[0], "title": title}
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +187,30 @@ def test_getrecordbyid_returns_the_schema_valid_iso_record(served, tmp_path: Pat
         assert rep.valid, "\n".join(e.format(rep.file) for e in rep.errors)
         exported = etree.tostring(etree.parse(str(rec["path"])).getroot(), method="c14n", exclusive=True)
         assert etree.tostring(etree.fromstring(served_xml), method="c14n", exclusive=True) == exported, rid
+
+
+def test_records_are_found_and_returned_by_their_norwegian_titles(served) -> None:
+    """Geonorge shows the bokmål title: the one pycsw indexes (Dublin Core, GetRecords by title) and
+    the primary title of the ISO record, with the English beside it as the ENG locale's text."""
+    from owslib.fes import PropertyIsLike
+
+    server, records, _, chain = served
+    folder = chain.catalog.parent / ext.COLLECTION_MAPS
+    nb = json.loads((folder / "collection.nb.json").read_text())["title"]
+    en = json.loads((folder / "collection.json").read_text())["title"]
+    assert nb != en
+    rid = collection_uuid(ext.COLLECTION_MAPS)
+    csw = _csw(server)
+    csw.getrecordbyid(id=[rid])
+    assert csw.records[rid].title == nb
+    csw.getrecordbyid(id=[rid], outputschema=GMD)
+    assert csw.records[rid].identification[0].title == nb
+    served_xml = etree.fromstring(csw.records[rid].xml)
+    english = f"{TITLE}/gmd:PT_FreeText//gmd:LocalisedCharacterString[@locale='#ENG']/text()"
+    assert served_xml.xpath(english, namespaces=NS) == [en]
+    expected = {r for r, rec in records.items() if rec["title"].startswith(nb)}
+    assert rid in expected and len(expected) > 1 and expected != set(records)  # the series and its tiles
+    assert _ids(csw, [PropertyIsLike("apiso:Title", f"{nb}%")]) == expected
 
 
 def test_unknown_property_is_a_400_exception_report(served) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,18 @@ def test_dataset_has_required_properties(turtle) -> None:
     url = str(g.value(dist, DCAT.accessURL))
     assert url.startswith("file://")
     assert Path(url[len("file://") :]).resolve() == pub.cat.collection_paths[ext.COLLECTION_MAPS]
+
+
+def test_norwegian_texts_are_the_ones_the_catalog_publishes(turtle) -> None:
+    _, g, pub = turtle
+    for cid, path in pub.cat.collection_paths.items():
+        nb = json.loads(path.with_name("collection.nb.json").read_text())
+        ds = _dataset(g, cid)
+        assert Literal(nb["title"], lang="nb") in set(g.objects(ds, DCTERMS.title)), cid
+        assert Literal(nb["description"], lang="nb") in set(g.objects(ds, DCTERMS.description)), cid
+    (cat,) = list(g.subjects(RDF.type, DCAT.Catalog))
+    nb = json.loads(pub.catalog.with_name("catalog.nb.json").read_text())
+    assert Literal(nb["title"], lang="nb") in set(g.objects(cat, DCTERMS.title))
 
 
 def test_access_levels_map_to_eu_access_rights(turtle) -> None:

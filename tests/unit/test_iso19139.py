@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sporbar.metadata import iso19139 as iso
 from sporbar.metadata import iso_codes
 from sporbar.metadata.export import export_metadata as run_export
 from sporbar.stac import extensions as ext
+from sporbar.stac.collections import translation
 
 NS = {"gmd": iso_codes.GMD, "gco": iso_codes.GCO, "gmx": iso_codes.GMX, "gml": iso_codes.GML, "xlink": iso_codes.XLINK}
 MAP_ID = f"land-ecology-{TILE}"
@@ -83,6 +85,47 @@ def test_tile_record_core_and_parent(records, published) -> None:
     west = _text(item, ".//gmd:westBoundLongitude/gco:Decimal/text()")
     assert west == ["10"]
     assert _text(item, ".//gmd:contact//gmd:electronicMailAddress/gco:CharacterString/text()") == ["post@example.no"]
+
+
+@pytest.mark.parametrize("kind", ["collection", "item"])
+def test_titles_and_abstracts_are_bokmal_with_english_beside(records, published, kind: str) -> None:
+    """Geonorge's Norwegian profile: the record's language (nor) is the CharacterString, the English
+    a LocalisedCharacterString of the declared ENG locale; the texts are the ones the catalog publishes."""
+    root = records[kind]
+    nb_path = published.cat.collection_paths[ext.COLLECTION_MAPS].with_name("collection.nb.json")
+    published_nb = json.loads(nb_path.read_text())
+    english = published.cat.collections[ext.COLLECTION_MAPS]
+    assert published_nb["title"] != english["title"]  # else the test could not tell them apart
+    suffix = "" if kind == "collection" else f" – {MAP_ID}"
+    ident = "gmd:identificationInfo/gmd:MD_DataIdentification/"
+    title = ident + "gmd:citation/gmd:CI_Citation/gmd:title/"
+    assert _text(root, title + "gco:CharacterString/text()") == [published_nb["title"] + suffix]
+    lcs = "gmd:PT_FreeText/gmd:textGroup/gmd:LocalisedCharacterString"
+    assert _text(root, title + lcs + "/text()") == [english["title"] + suffix]
+    assert _text(root, title + lcs + "/@locale") == ["#ENG"]
+    abstract = ident + "gmd:abstract/"
+    (nb_abstract,) = _text(root, abstract + "gco:CharacterString/text()")
+    (en_abstract,) = _text(root, abstract + lcs + "/text()")
+    assert nb_abstract.startswith(published_nb["description"]) and "Sporbarhet" in nb_abstract
+    assert en_abstract.startswith(english["description"]) and "Traceability" in en_abstract
+    # every locale a text refers to is declared, as English, in the header
+    refs = {r.lstrip("#") for r in _text(root, "//gmd:LocalisedCharacterString/@locale")}
+    assert refs == set(_text(root, "gmd:locale/gmd:PT_Locale/@id")) == {"ENG"}
+    assert _text(root, "gmd:locale/gmd:PT_Locale/gmd:languageCode/gmd:LanguageCode/@codeListValue") == ["eng"]
+    assert _text(root, "gmd:language/gmd:LanguageCode/@codeListValue") == ["nor"]
+
+
+def test_norwegian_texts_fall_back_to_the_collection_template(published) -> None:
+    """A catalog published without Norwegian versions still gets bokmål records (the template's texts)."""
+    cat = published.cat
+    saved = dict(cat.translations)
+    cat.translations.clear()
+    try:
+        root = iso.collection_record(cat, ext.COLLECTION_MAPS)
+    finally:
+        cat.translations.update(saved)
+    title = "gmd:identificationInfo/*/gmd:citation/*/gmd:title/gco:CharacterString/text()"
+    assert _text(root, title) == [translation(ext.COLLECTION_MAPS)["title"]]
 
 
 def test_tile_lineage_has_a_step_per_item_and_raw_sources(records) -> None:

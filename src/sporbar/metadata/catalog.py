@@ -1,9 +1,11 @@
 """Read a published static catalog for the metadata exporters.
 
 The exporters see the catalog through :class:`PublishedCatalog`: the collections (by id),
-the items of each collection (path and JSON), and :meth:`PublishedCatalog.href`, which
-turns a file of the catalog into the link written in the metadata (relative to the
-catalog root, or absolute below ``base_url`` when the catalog is served from there).
+the items of each collection (path and JSON), :meth:`PublishedCatalog.norwegian` (the
+bokmål title and description the catalog publishes next to the English ones), and
+:meth:`PublishedCatalog.href`, which turns a file of the catalog into the link written in the
+metadata (relative to the catalog root, or absolute below ``base_url`` when the catalog is
+served from there).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any, Final
 
 from sporbar.errors import CatalogError
 from sporbar.stac import extensions as ext
+from sporbar.stac.collections import translation
 from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
+from sporbar.stac.language import NORWEGIAN, translations
 
 # uuid5 namespace of every sporbar metadata identifier (fixed: identifiers must never change)
 NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/sporbar/sporbar#metadata")
@@ -56,6 +60,8 @@ class PublishedCatalog:
         collection_paths: collection id -> path of its ``collection.json``.
         items: collection id -> its items, sorted by id.
         base_url: URL the catalog folder is served from (None: links relative to it).
+        translations: collection id (``None``: the catalog) -> language code -> ``title`` and
+            ``description`` of the other-language versions the document links to.
     """
 
     path: Path
@@ -64,6 +70,22 @@ class PublishedCatalog:
     collection_paths: dict[str, Path] = field(default_factory=dict)
     items: dict[str, list[ItemRef]] = field(default_factory=dict)
     base_url: str | None = None
+    translations: dict[str | None, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    def norwegian(self, collection_id: str | None = None) -> dict[str, str]:
+        """Bokmål ``title`` and ``description`` of a collection (``None``: of the catalog).
+
+        The texts of the Norwegian version the catalog publishes (``collection.nb.json``, the
+        one STAC Browser and the STAC API show); for a catalog published without one, the
+        collection template's (the table that version is written from); else the English.
+        """
+        doc = self.data if collection_id is None else self.collections.get(collection_id, {})
+        text = self.translations.get(collection_id, {}).get(NORWEGIAN["code"])
+        if text is None and collection_id in ext.COLLECTIONS:
+            text = _template_text(collection_id)
+        if text is None:
+            return {"title": str(doc.get("title", collection_id or "")), "description": str(doc.get("description", ""))}
+        return dict(text)
 
     @property
     def root(self) -> Path:
@@ -91,6 +113,13 @@ class PublishedCatalog:
         return self.collections.get(str(data.get("collection")), {})
 
 
+def _template_text(collection_id: str) -> dict[str, str] | None:
+    try:
+        return translation(collection_id, NORWEGIAN["code"])
+    except CatalogError:  # a template without a translation: the English stands in
+        return None
+
+
 def read_catalog(catalog_json: Path, *, base_url: str | None = None) -> PublishedCatalog:
     """Read ``catalog_json`` and every collection and item it links to.
 
@@ -106,6 +135,7 @@ def read_catalog(catalog_json: Path, *, base_url: str | None = None) -> Publishe
             "`sporbar publish`"
         )
     cat = PublishedCatalog(path=path, data=data, base_url=base_url)
+    cat.translations[None] = translations(data, path.parent)
     for link in data.get("links", []):
         if link.get("rel") != "child" or not is_local_href(link.get("href", "")):
             continue
@@ -116,6 +146,7 @@ def read_catalog(catalog_json: Path, *, base_url: str | None = None) -> Publishe
         cid = str(coll["id"])
         cat.collections[cid] = coll
         cat.collection_paths[cid] = cpath
+        cat.translations[cid] = translations(coll, cpath.parent)
         refs = []
         for il in coll.get("links", []):
             if il.get("rel") == "item" and is_local_href(il.get("href", "")):

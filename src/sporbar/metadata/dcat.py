@@ -1,7 +1,8 @@
 """DCAT-AP-NO description of a published catalog, in RDF Turtle (for Felles datakatalog).
 
 One ``dcat:Catalog`` and one ``dcat:Dataset`` per STAC collection, each with:
-``dct:title`` / ``dct:description`` in Norwegian Bokmål (``nb``) and English (``en``),
+``dct:title`` / ``dct:description`` in Norwegian Bokmål (``nb``: the texts of the catalog's
+Norwegian versions, :meth:`PublishedCatalog.norwegian`) and English (``en``),
 ``dct:identifier``, ``dct:publisher`` (``foaf:Agent``), ``dcat:contactPoint``
 (``vcard:Organization``), ``dct:accessRights`` from ``sporbar:access`` (EU access-right
 vocabulary: open → PUBLIC, restricted → RESTRICTED, closed → NON_PUBLIC), ``dcat:theme``
@@ -41,49 +42,6 @@ MEDIA_TYPE: Final = "https://www.iana.org/assignments/media-types/"
 STAC_COLLECTION_SPEC: Final = "https://schemas.stacspec.org/v1.1.0/collection-spec/json-schema/collection.json"
 ACCESS_RIGHTS: Final = {"open": "PUBLIC", "restricted": "RESTRICTED", "closed": "NON_PUBLIC"}
 INSPIRE_THEMES: Final = {ext.COLLECTION_MAPS: "http://inspire.ec.europa.eu/theme/lc"}
-
-# Norwegian (Bokmål) titles and descriptions; the English ones come from the collection.
-NB_TEXT: Final[Mapping[str, tuple[str, str]]] = {
-    ext.COLLECTION_S2_RAW: (
-        "Sentinel-2 L2A-scener (rådata, som hentet)",
-        "Copernicus Sentinel-2 nivå 2A-scener slik de ble hentet, med alle bildefiler og metadata.",
-    ),
-    ext.COLLECTION_LIDAR_RAW: (
-        "Punktskyer fra luftbåren laserskanning (rådata)",
-        "Laserdata (LAZ) slik de ble hentet fra Kartverket.",
-    ),
-    ext.COLLECTION_LABELS_RAW: (
-        "Referansedata for landøkologi (rådata)",
-        "Polygoner med kartlagte landøkologiske klasser, brukt som treningsdata.",
-    ),
-    ext.COLLECTION_ARD: (
-        "Sentinel-2 analyseklare mosaikker",
-        "Skyfrie medianmosaikker per periode og indekser på det nasjonale 10 m-rutenettet (EPSG:25833).",
-    ),
-    ext.COLLECTION_S1_ARD: (
-        "Sentinel-1 analyseklar radarrefleksjon",
-        "Kalibrert og geokodet radarrefleksjon (VV, VH, VH/VV i dB), middel og standardavvik per periode "
-        "på det nasjonale 10 m-rutenettet (EPSG:25833).",
-    ),
-    ext.COLLECTION_LIDAR_PRODUCTS: (
-        "Terreng- og vegetasjonsprodukter fra laserdata",
-        "Terrengmodell, overflatemodell, vegetasjonshøyde og punkttetthet på 10 m-rutenettet.",
-    ),
-    ext.COLLECTION_TRAINING: (
-        "Treningsdata",
-        "Utvalgte punkter med egenskaper fra satellitt- og laserdata og klasser fra referansedataene.",
-    ),
-    ext.COLLECTION_MODELS: (
-        "Klassifikasjonsmodeller for landøkologi",
-        "Trente maskinlæringsmodeller med kryssvalidert nøyaktighet.",
-    ),
-    ext.COLLECTION_MAPS: (
-        "Landøkologiske kart",
-        "Heldekkende kart over landøkologiske klasser på det nasjonale 10 m-rutenettet (EPSG:25833), "
-        "med sikkerhet per piksel, klassifisert fra Sentinel-2-mosaikker og laserprodukter.",
-    ),
-}
-
 
 def _uri(kind: str, ident: str) -> URIRef:
     return URIRef(f"urn:uuid:{metadata_uuid(kind, ident)}")
@@ -151,10 +109,10 @@ def _dataset(g: Graph, cat: PublishedCatalog, cid: str, href: _Hrefs, email: str
     ds = _uri("dataset", cid)
     g.add((ds, RDF.type, DCAT.Dataset))
     g.add((ds, DCTERMS.identifier, Literal(cid)))
-    nb_title, nb_desc = NB_TEXT.get(cid, (str(coll.get("title", cid)), str(coll.get("description", ""))))
-    g.add((ds, DCTERMS.title, Literal(nb_title, lang="nb")))
+    nb = cat.norwegian(cid)
+    g.add((ds, DCTERMS.title, Literal(nb["title"], lang="nb")))
     g.add((ds, DCTERMS.title, Literal(str(coll.get("title", cid)), lang="en")))
-    g.add((ds, DCTERMS.description, Literal(nb_desc, lang="nb")))
+    g.add((ds, DCTERMS.description, Literal(nb["description"], lang="nb")))
     g.add((ds, DCTERMS.description, Literal(str(coll.get("description", "")), lang="en")))
     publisher = _provider(coll, ("host", "licensor", "processor", "producer"))
     if publisher:
@@ -214,20 +172,11 @@ def catalog_graph(cat: PublishedCatalog, *, ttl_dir: Path | None = None, email: 
     href = _Hrefs(cat, ttl_dir)
     root = _uri("catalog", str(cat.data.get("id", "sporbar")))
     g.add((root, RDF.type, DCAT.Catalog))
+    nb = cat.norwegian()
     g.add((root, DCTERMS.title, Literal(str(cat.data.get("title", "sporbar")), lang="en")))
-    g.add((root, DCTERMS.title, Literal("sporbar: landøkologiske produkter med sporbarhet", lang="nb")))
+    g.add((root, DCTERMS.title, Literal(nb["title"], lang="nb")))
     g.add((root, DCTERMS.description, Literal(str(cat.data.get("description", "")), lang="en")))
-    g.add(
-        (
-            root,
-            DCTERMS.description,
-            Literal(
-                "Alle produkter fra sporbar-kjeden med proveniens: fra rådata via analyseklare data, "
-                "treningsdata og modeller til kart.",
-                lang="nb",
-            ),
-        )
-    )
+    g.add((root, DCTERMS.description, Literal(nb["description"], lang="nb")))
     g.add((root, DCTERMS.language, URIRef(LANGUAGE + "NOR")))
     g.add((root, FOAF.homepage, href(cat.path)))
     publisher = None

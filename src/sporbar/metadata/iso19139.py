@@ -14,7 +14,9 @@ GML 3.2 (``http://www.opengis.net/gml/3.2``):
 
 Both carry the metadata core (identifier, language ``nor``, ``utf8``, contacts from the
 collection's providers, date stamp from ``processing:datetime``, reference system as a
-``gmx:Anchor`` to the OGC EPSG URI, title, abstract, creation/publication dates, status,
+``gmx:Anchor`` to the OGC EPSG URI, title and abstract in bokmål with the English beside them
+(``PT_FreeText`` of the ``ENG`` locale; the Norwegian texts are the catalog's own,
+:meth:`PublishedCatalog.norwegian`), creation/publication dates, status,
 topic categories, keywords with the DOK and INSPIRE theme thesauri, bounding box and time
 period, access and licence constraints, grid representation at the raster resolution,
 GeoTIFF (COG) distribution) and a lineage built from the provenance: a tile record has one
@@ -52,6 +54,7 @@ from sporbar.metadata.iso_codes import (
     SERIES_TYPE_NAME,
     TILE_TYPE_NAME,
     XSI,
+    Text,
     citation,
     code_value,
     decimal,
@@ -170,8 +173,7 @@ def _item_lineage(li: etree._Element, cat: PublishedCatalog, item: ItemRef) -> N
             )
     for node in raw:
         data = _node_info(node.path)
-        coll = cat.collections.get(node.collection, {})
-        title = coll.get("title", node.collection)
+        title = cat.norwegian(node.collection)["title"]
         _source(
             li,
             f"Rådata {node.collection}/{node.id} ({title})" + (" (MANGLER)" if node.missing else ""),
@@ -205,7 +207,7 @@ def _collection_lineage(li: etree._Element, cat: PublishedCatalog, cid: str) -> 
         string(
             ps,
             "description",
-            f"{c} ({coll.get('title', c)}, {len(nodes)} element(er): {', '.join(n.id for n in nodes)}): {first}",
+            f"{c} ({cat.norwegian(c)['title']}, {len(nodes)} element(er): {', '.join(n.id for n in nodes)}): {first}",
         )
         dates = sorted(d for d in (processing_datetime(_node_info(n.path)) for n in nodes) if d)
         if dates:
@@ -215,14 +217,14 @@ def _collection_lineage(li: etree._Element, cat: PublishedCatalog, cid: str) -> 
     for c in order:
         if c not in RAW_COLLECTIONS and any(n.children for n in families[c]):
             continue
-        coll = cat.collections.get(c, {})
+        title = cat.norwegian(c)["title"]
         nodes = sorted(families[c], key=lambda n: n.id)
         dates = sorted(d for d in (_source_date(_node_info(n.path)) for n in nodes) if d)
         href = cat.href(cat.collection_paths[c]) if c in cat.collection_paths else None
         _source(
             li,
-            f"Rådata {c} ({coll.get('title', c)}): {', '.join(n.id for n in nodes)}",
-            str(coll.get("title", c)),
+            f"Rådata {c} ({title}): {', '.join(n.id for n in nodes)}",
+            title,
             dates[0] if dates else None,
             href,
         )
@@ -263,14 +265,22 @@ def collection_record(cat: PublishedCatalog, collection_id: str, *, email: str |
     spatial = coll.get("extent", {}).get("spatial", {}).get("bbox", [[]])[0] or None
     interval = coll.get("extent", {}).get("temporal", {}).get("interval", [[None, None]])[0]
     thumb = next((cat.asset_href(i, "thumbnail") for i in items if "thumbnail" in i.data.get("assets", {})), None)
-    abstract = (
-        f"{coll.get('description', '')} Produktet er delt i {len(items)} rute(r) på 10 m-rutenettet "
-        f"({epsg_of(items)}); hver rute har egen metadata med parentIdentifier til denne serien. "
-        "Sporbarhet: hver rute er et STAC-element med derived_from-lenker tilbake til rådata."
-    ).strip()
+    nb = cat.norwegian(collection_id)
+    abstract = Text(
+        nb=(
+            f"{nb['description']} Produktet er delt i {len(items)} rute(r) på 10 m-rutenettet "
+            f"({epsg_of(items)}); hver rute har egen metadata med parentIdentifier til denne serien. "
+            "Sporbarhet: hver rute er et STAC-element med derived_from-lenker tilbake til rådata."
+        ).strip(),
+        en=(
+            f"{coll.get('description', '')} The product is split into {len(items)} tile(s) on the 10 m grid "
+            f"({epsg_of(items)}); each tile has its own record whose parentIdentifier is this series. "
+            "Traceability: each tile is a STAC item with derived_from links back to the raw data."
+        ).strip(),
+    )
     add_data_identification(
         root,
-        title=str(coll.get("title", collection_id)),
+        title=Text(nb["title"], str(coll.get("title", collection_id))),
         abstract=abstract,
         dates=[(stamp, "creation"), (stamp, "publication")],
         identifier=(collection_id, cat.href(cat.collection_paths[collection_id])),
@@ -289,7 +299,7 @@ def collection_record(cat: PublishedCatalog, collection_id: str, *, email: str |
     li = _lineage_root(
         root,
         "series",
-        f"{coll.get('title', collection_id)}: laget av sporbar fra Sentinel-2 L2A, luftbåren laserskanning "
+        f"{nb['title']}: laget av sporbar fra Sentinel-2 L2A, luftbåren laserskanning "
         "og referansedata. Hvert trinn er registrert som et STAC-element med processing-utvidelsen; "
         "prosesstrinnene under er per produktfamilie, rutenes egne poster har hvert element.",
     )
@@ -311,16 +321,25 @@ def item_record(cat: PublishedCatalog, item: ItemRef, *, email: str | None = Non
     add_header(root, item_uuid(cid, item.id), "dataset", TILE_TYPE_NAME, coll, stamp, email, parent_id=parent)
     add_reference_system(root, epsg_of([item]))
     tile = item.properties.get("proj:bbox")
-    ctitle = str(coll.get("title", cid))
-    abstract = (
-        f"{coll.get('description', '')} Denne posten beskriver ruten {item.id}"
-        + (f" (EPSG-koordinater {', '.join(decimal(float(v)) for v in tile)})" if tile else "")
-        + ". Sporbarhet: se prosesshistorien (LI_ProcessStep per trinn, LI_Source per rådataelement)."
-    ).strip()
+    corners = ", ".join(decimal(float(v)) for v in tile) if tile else ""
+    nb = cat.norwegian(cid)
+    ctitle = Text(nb["title"], str(coll.get("title", cid)))
+    abstract = Text(
+        nb=(
+            f"{nb['description']} Denne posten beskriver ruten {item.id}"
+            + (f" (EPSG-koordinater {corners})" if tile else "")
+            + ". Sporbarhet: se prosesshistorien (LI_ProcessStep per trinn, LI_Source per rådataelement)."
+        ).strip(),
+        en=(
+            f"{coll.get('description', '')} This record describes tile {item.id}"
+            + (f" (EPSG coordinates {corners})" if tile else "")
+            + ". Traceability: see the lineage (an LI_ProcessStep per step, an LI_Source per raw item)."
+        ).strip(),
+    )
     start, end = time_span(item.data)
     add_data_identification(
         root,
-        title=f"{ctitle} – {item.id}",
+        title=Text(f"{ctitle.nb} – {item.id}", f"{ctitle.en} – {item.id}"),
         abstract=abstract,
         dates=[(stamp, "creation"), (stamp, "publication")],
         identifier=(item.id, cat.href(item.path)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from lxml import etree
@@ -28,6 +29,8 @@ SCHEMA_LOCATION: Final = (
 )
 CODELISTS: Final = "http://standards.iso.org/iso/19139/resources/gmxCodelists.xml"
 LANGUAGE_CODELIST: Final = "http://www.loc.gov/standards/iso639-2/"
+#: ``gmd:PT_Locale`` id of the English texts next to the Norwegian ones (Geonorge's records use ``ENG``)
+ENGLISH_LOCALE: Final = "ENG"
 
 SERIES_TYPE_NAME: Final = "series_geographic"
 TILE_TYPE_NAME: Final = "tile"
@@ -104,6 +107,30 @@ def string(parent: etree._Element, tag: str, text: str) -> etree._Element:
     return e
 
 
+@dataclass(frozen=True)
+class Text:
+    """A text of a record in bokmål (``nb``, the record's language) and, where there is one, English."""
+
+    nb: str
+    en: str | None = None
+
+
+def localised(parent: etree._Element, tag: str, text: Text) -> etree._Element:
+    """``gmd:tag`` with ``text``: bokmål as the ``gco:CharacterString``, English beside it.
+
+    The Norwegian profile's encoding of a bilingual text: the record's own language (``nor``)
+    first, the English in ``gmd:PT_FreeText`` as ``gmd:LocalisedCharacterString``
+    ``locale="#ENG"`` (declared by :func:`english_locale`). Bokmål only when ``text.en`` is None.
+    """
+    e = string(parent, tag, text.nb)
+    if text.en is None:
+        return e
+    e.set(q(XSI, "type"), "gmd:PT_FreeText_PropertyType")
+    group = gmd(gmd(e, "PT_FreeText"), "textGroup")
+    el(group, GMD, "LocalisedCharacterString", text.en, locale="#" + ENGLISH_LOCALE)
+    return e
+
+
 def anchor(parent: etree._Element, tag: str, text: str, href: str) -> etree._Element:
     """``<gmd:tag><gmx:Anchor xlink:href=href>text</…></gmd:tag>``: a value with its register URI."""
     e = gmd(parent, tag)
@@ -125,6 +152,14 @@ def language(parent: etree._Element) -> None:
     el(e, GMD, "LanguageCode", "Norsk", codeList=LANGUAGE_CODELIST, codeListValue="nor")
 
 
+def english_locale(root: etree._Element) -> None:
+    """``gmd:locale``: the English ``gmd:PT_Locale`` that :func:`localised` texts refer to."""
+    loc = gmd(gmd(root, "locale"), "PT_Locale")
+    loc.set("id", ENGLISH_LOCALE)
+    el(gmd(loc, "languageCode"), GMD, "LanguageCode", "Engelsk", codeList=LANGUAGE_CODELIST, codeListValue="eng")
+    code_value(loc, "characterEncoding", "MD_CharacterSetCode", "utf8")
+
+
 def date_value(value: str) -> tuple[str, str]:
     """(gco element, text) for an ISO date or date-time string."""
     if "T" in value:
@@ -142,13 +177,13 @@ def ci_date(parent: etree._Element, value: str, date_type: str) -> None:
 
 def citation(
     parent: etree._Element,
-    title: str,
+    title: str | Text,
     dates: Sequence[tuple[str, str]],
     identifier: tuple[str, str | None] | None = None,
 ) -> etree._Element:
     """A ``CI_Citation`` below ``parent``: title, dates ((value, type) pairs), optional identifier (code, href)."""
     c = gmd(parent, "CI_Citation")
-    string(c, "title", title)
+    localised(c, "title", title if isinstance(title, Text) else Text(title))
     for value, date_type in dates:
         ci_date(c, value, date_type)
     if identifier is not None:

@@ -30,6 +30,7 @@ from sporbar.metadata.iso_codes import (
     PROVIDER_ROLES,
     THESAURI,
     TOPIC_CATEGORIES,
+    Text,
     anchor,
     ci_date,
     citation,
@@ -37,8 +38,10 @@ from sporbar.metadata.iso_codes import (
     date_value,
     decimal,
     el,
+    english_locale,
     gmd,
     language,
+    localised,
     party,
     q,
     string,
@@ -200,7 +203,10 @@ def add_header(
     email: str | None,
     parent_id: str | None = None,
 ) -> None:
-    """The record header: identifier, language, charset, parent, hierarchy level, contact, date stamp, standard."""
+    """The record header: identifier, language, charset, parent, level, contact, date stamp, standard, locale.
+
+    The locale is the English one that the bilingual texts (title, abstract) refer to.
+    """
     string(root, "fileIdentifier", file_id)
     language(root)
     code_value(root, "characterSet", "MD_CharacterSetCode", "utf8")
@@ -213,6 +219,7 @@ def add_header(
     el(gmd(root, "dateStamp"), GCO, kind, text)
     string(root, "metadataStandardName", "ISO19115")
     string(root, "metadataStandardVersion", "2003")
+    english_locale(root)
 
 
 def add_reference_system(root: etree._Element, epsg: str) -> None:
@@ -237,8 +244,8 @@ def add_thumbnail(ident: etree._Element, href: str | None) -> None:
 def add_data_identification(
     root: etree._Element,
     *,
-    title: str,
-    abstract: str,
+    title: Text,
+    abstract: Text,
     dates: Sequence[tuple[str, str]],
     identifier: tuple[str, str | None],
     collection: Mapping[str, Any],
@@ -248,12 +255,15 @@ def add_data_identification(
     bbox: Sequence[float] | None,
     span: tuple[str | None, str | None],
     gml_id: str,
-    aggregate: tuple[str, str] | None = None,
+    aggregate: tuple[Text, str] | None = None,
 ) -> None:
-    """``MD_DataIdentification``: citation, abstract, status, contacts, keywords, constraints, resolution, extent."""
+    """``MD_DataIdentification``: citation, abstract, status, contacts, keywords, constraints, resolution, extent.
+
+    ``aggregate``: (title, fileIdentifier) of the product record a tile record belongs to.
+    """
     ident = gmd(gmd(root, "identificationInfo"), "MD_DataIdentification")
     citation(gmd(ident, "citation"), title, dates, identifier)
-    string(ident, "abstract", abstract)
+    localised(ident, "abstract", abstract)
     code_value(ident, "status", "MD_ProgressCode", PROGRESS.get(str(collection.get(STATUS)), "underDevelopment"))
     add_points_of_contact(ident, collection, email)
     maint = gmd(gmd(ident, "resourceMaintenance"), "MD_MaintenanceInformation")
@@ -265,7 +275,7 @@ def add_data_identification(
         title_, parent_uuid = aggregate
         agg = gmd(gmd(ident, "aggregationInfo"), "MD_AggregateInformation")
         c = gmd(gmd(agg, "aggregateDataSetName"), "CI_Citation")
-        string(c, "title", title_)
+        localised(c, "title", title_)
         ci_date(c, dates[0][0], dates[0][1])
         string(gmd(gmd(agg, "aggregateDataSetIdentifier"), "MD_Identifier"), "code", parent_uuid)
         code_value(agg, "associationType", "DS_AssociationTypeCode", "largerWorkCitation")

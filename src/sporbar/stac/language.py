@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sporbar.stac import extensions as ext
+from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
 
 ENGLISH: Final[Mapping[str, str]] = {"code": "en", "name": "English", "alternate": "English", "dir": "ltr"}
 NORWEGIAN: Final[Mapping[str, str]] = {
@@ -76,6 +77,27 @@ def add_norwegian(docs: dict[Path, dict[str, Any]], texts: Mapping[Path, Mapping
                 link["href"] = link["href"][: -len(child.name)] + norwegian_path(child).name
                 link["title"] = texts[child]["title"]
         docs[norwegian_path(path)] = norwegian
+
+
+def translations(doc: Mapping[str, Any], folder: Path) -> dict[str, dict[str, str]]:
+    """Language code -> ``title`` and ``description`` of each other-language version ``doc`` links to.
+
+    These are the versions :func:`add_norwegian` wrote next to a published document, so
+    everything that describes the catalog in another language (pgstac's :data:`TRANSLATIONS`,
+    the ISO 19139 and DCAT-AP-NO metadata) shows the very texts STAC Browser shows.
+
+    Args:
+        doc: a published catalog or collection (JSON).
+        folder: the folder of its file, which its links are relative to.
+    """
+    out = {}
+    for link in doc.get("links", []):
+        href = str(link.get("href", ""))
+        if link.get("rel") != "alternate" or "hreflang" not in link or not is_local_href(href):
+            continue
+        other = read_json(resolve_href(href, folder))
+        out[str(link["hreflang"])] = {"title": str(other["title"]), "description": str(other["description"])}
+    return out
 
 
 def declare_language(doc: dict[str, Any]) -> None:

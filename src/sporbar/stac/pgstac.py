@@ -39,8 +39,8 @@ from urllib.parse import quote
 
 from sporbar.errors import SporbarError
 from sporbar.stac.catalog import CATALOG_FILENAME, STRUCTURAL_RELS
-from sporbar.stac.hrefs import is_local_href, read_json, resolve_href
-from sporbar.stac.language import TRANSLATIONS
+from sporbar.stac.hrefs import is_local_href, resolve_href
+from sporbar.stac.language import TRANSLATIONS, translations
 from sporbar.stac.queryables import analyze_collections, declare_queryables
 from sporbar.stac.reader import StacDoc, read_catalog
 
@@ -143,22 +143,10 @@ def _clean_links(doc: StacDoc, mapper: _HrefMapper) -> list[dict[str, Any]]:
     return out
 
 
-def _translations(doc: StacDoc) -> dict[str, dict[str, str]]:
-    """Language code -> title and description of each other-language version the document links to."""
-    out = {}
-    for link in doc.data.get("links", []):
-        href = str(link.get("href", ""))
-        if link.get("rel") != "alternate" or "hreflang" not in link or not is_local_href(href):
-            continue
-        other = read_json(resolve_href(href, doc.path.parent))
-        out[str(link["hreflang"])] = {"title": str(other["title"]), "description": str(other["description"])}
-    return out
-
-
 def _db_doc(doc: StacDoc, mapper: _HrefMapper, collection: str | None = None) -> dict[str, Any]:
     d = dict(doc.data)
     d["links"] = _clean_links(doc, mapper)
-    if d.get("type") == "Collection" and (texts := _translations(doc)):
+    if d.get("type") == "Collection" and (texts := translations(doc.data, doc.path.parent)):
         d[TRANSLATIONS] = texts
     if "assets" in d:
         d["assets"] = {
