@@ -11,8 +11,11 @@ items/s for the first load and for an idempotent re-load of a sample, then start
 ``sporbar serve`` (stac-fastapi-pgstac) on a free loopback port and times typical
 searches (first page, limit 10; POST /search like pystac-client): p50/p95/max over
 ``--reps`` runs each; then drops the queryables' indexes (``sporbar.stac.queryables``) and
-times the property (CQL2) searches again, side by side. Prints a table; the ``bench-*``
-collections are dropped at the end (``--keep`` keeps them).
+times the property (CQL2) searches again, side by side. ``--staff`` times the searches again as
+signed-in staff (``sporbar serve -c`` with a loopback OpenID Connect issuer, a bearer token);
+``--parallel`` times ``pgstac.search`` in the database with parallel workers allowed and as
+``serve``'s sessions plan (none), alternately. Prints a table; the ``bench-*`` collections are
+dropped at the end (``--keep`` keeps them; ``--reuse`` searches them again without a load).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ from sporbar.stac.queryables import QUERYABLES, declare_queryables
 COLLECTIONS = ("bench-maps", "bench-ard", "bench-lidar", "bench-raw")
 MODELS = "bench-models"  # every 100th item: a model version (metrics, version)
 NORWAY = (4.5, 58.0, 31.0, 71.0)  # lon/lat box the tiles fall in
+LATENCY = "p50 {:.0f} ms, p95 {:.0f} ms, max {:.0f} ms"
 CLASSES = ("forest", "mire", "heath", "farmland", "water", "bare_rock", "built_up")
 
 
@@ -108,32 +113,37 @@ def items(n: int, seed: int = 42) -> Iterator[dict[str, Any]]:
         }
 
 
-def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+def post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
     )
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.loads(r.read())
 
 
-def time_search(url: str, body: dict[str, Any], reps: int) -> tuple[int, float, float, float]:
+def time_search(
+    url: str, body: dict[str, Any], reps: int, headers: dict[str, str] | None = None
+) -> tuple[int, float, float, float]:
     """Items on page 1, then p50, p95 and max latency in ms of ``reps`` POST /search after one warm-up."""
-    found = len(post(url, body)["features"])
+    found = len(post(url, body, headers)["features"])
     times = []
     for _ in range(reps):
         t = time.perf_counter()
-        post(url, body)
+        post(url, body, headers)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
     return found, statistics.median(times), p95, times[-1]
 
 
-def time_get(url: str, reps: int) -> tuple[int, float, float, float]:
+def time_get(url: str, reps: int, headers: dict[str, str] | None = None) -> tuple[int, float, float, float]:
     """As :func:`time_search` for a GET search ``url``."""
 
     def get() -> dict[str, Any]:
-        with urllib.request.urlopen(url, timeout=60) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=60) as r:
             return dict(json.loads(r.read()))
 
     found = len(get()["features"])
@@ -145,6 +155,83 @@ def time_get(url: str, reps: int) -> tuple[int, float, float, float]:
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
     return found, statistics.median(times), p95, times[-1]
+
+
+def time_searches(
+    base: str,
+    queries: dict[str, dict[str, Any]],
+    reps: int,
+    rows: list[tuple[str, str]],
+    *,
+    headers: dict[str, str] | None = None,
+    label: str = "",
+    get: bool = True,
+) -> None:
+    """Time each of ``queries`` (POST, limit 10) and, with ``get``, a GET search by collection; rows to ``rows``."""
+    for name, body in queries.items():
+        found, *ms = time_search(base + "/search", {**body, "limit": 10}, reps, headers)
+        rows.append((f"{label}search: {name} ({found} on page 1)", LATENCY.format(*ms)))
+    if get:
+        found, *ms = time_get(base + "/search?collections=bench-maps&limit=10", reps, headers)
+        rows.append((f"{label}GET search: collection ({found} on page 1)", LATENCY.format(*ms)))
+
+
+@contextmanager
+def staff_serving(data_root: Path, dsn: str) -> Iterator[tuple[str, str]]:
+    """`sporbar serve` validating the tokens of a loopback OpenID Connect issuer; yields its URL and a staff token.
+
+    The token has no closed scope: staff see open and restricted collections, so their searches are
+    narrowed to a list of collections as an anonymous client's are (a full grant is not narrowed).
+    """
+    import tempfile
+
+    import yaml
+
+    from sporbar.serve.issuer import LoopbackIssuer
+
+    repo = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    with LoopbackIssuer() as issuer, tempfile.TemporaryDirectory(prefix="sporbar-bench-") as tmp:
+        config["serve"] = {"auth": {"oidc_discovery_url": issuer.discovery_url, "audiences": ["sporbar"]}}
+        cfg = Path(tmp) / "config.yaml"
+        cfg.write_text(yaml.safe_dump(config))
+        with serving(data_root, dsn, args=("-c", str(cfg))) as base:
+            yield base, issuer.token(lifetime_s=4 * 3600)
+
+
+def time_parallel(dsn: str, queries: dict[str, dict[str, Any]], reps: int, rows: list[tuple[str, str]]) -> None:
+    """``pgstac.search`` of each of ``queries`` in the database, with parallel workers allowed and without
+    (``sporbar.serve.app.API_SESSION_SETTINGS``), alternately; p50/p95 of each to ``rows``.
+
+    A search naming no collection gets the benchmark's, as ``serve`` narrows an anonymous search
+    when those are the open collections.
+    """
+    import psycopg
+
+    from sporbar.serve.app import API_SESSION_SETTINGS
+
+    serial = " ".join(f"-c {k}={v}" for k, v in API_SESSION_SETTINGS.items())
+    modes = {"parallel workers allowed": "", "as serve's sessions": serial}
+    conns = {
+        m: psycopg.connect(dsn, options=f"-c search_path=pgstac,public {o}", autocommit=True) for m, o in modes.items()
+    }
+    try:
+        for name, body in queries.items():
+            search = json.dumps({**body, "collections": body.get("collections") or [*COLLECTIONS, MODELS], "limit": 10})
+            times: dict[str, list[float]] = {m: [] for m in modes}
+            for rep in range(reps + 1):  # the first: warm-up
+                for mode, conn in conns.items():
+                    t = time.perf_counter()
+                    conn.execute("SELECT pgstac.search(%s::jsonb)", (search,)).fetchone()
+                    if rep:
+                        times[mode].append((time.perf_counter() - t) * 1000)
+            for mode, ts in times.items():
+                ts.sort()
+                p95 = ts[min(len(ts) - 1, int(round(0.95 * len(ts))) - 1)]
+                rows.append((f"pgstac.search, {mode}: {name}", f"p50 {statistics.median(ts):.0f} ms, p95 {p95:.0f} ms"))
+    finally:
+        for conn in conns.values():
+            conn.close()
 
 
 def drop_queryable_indexes(dsn: str) -> None:
@@ -234,6 +321,16 @@ def main(argv: list[str] | None = None) -> int:
         help="search the items a --keep run left when pgstac holds exactly --items of them (no load timing)",
     )
     ap.add_argument("--indexed-only", action="store_true", help="skip the searches without the queryables' indexes")
+    ap.add_argument(
+        "--parallel",
+        action="store_true",
+        help="also time pgstac.search in the database with parallel workers allowed and as serve's sessions plan",
+    )
+    ap.add_argument(
+        "--staff",
+        action="store_true",
+        help="also time every search as signed-in staff (a token of a loopback OpenID Connect issuer)",
+    )
     a = ap.parse_args(argv)
     dsn = a.dsn
     rows: list[tuple[str, str]] = []
@@ -245,28 +342,23 @@ def main(argv: list[str] | None = None) -> int:
     # 3. searches through the API
     root = Path(__file__).resolve().parents[1] / "results"
     root.mkdir(exist_ok=True)
+    queries = search_queries(a.items)
     try:
+        if a.parallel:
+            time_parallel(dsn, queries, a.reps, rows)
         with serving(root, dsn) as server_base:
             base = server_base + "/api"
-            queries = search_queries(a.items)
-            for name, body in queries.items():
-                found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
-                rows.append(
-                    (f"search: {name} ({found} on page 1)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
-                )
-            found, p50, p95, mx = time_get(base + "/search?collections=bench-maps&limit=10", a.reps)
-            rows.append(
-                (f"GET search: collection ({found} on page 1)", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
-            )
+            time_searches(base, queries, a.reps, rows)
             if not a.indexed_only:
                 # the same property searches without the queryables' indexes: what publish gave before
                 drop_queryable_indexes(dsn)
-                for name, body in queries.items():
-                    if "filter" in body:
-                        found, p50, p95, mx = time_search(base + "/search", {**body, "limit": 10}, a.reps)
-                        rows.append(
-                            (f"  without its index: {name}", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms")
-                        )
+                filtered = {name: body for name, body in queries.items() if "filter" in body}
+                time_searches(base, filtered, a.reps, rows, label="  without its index: ", get=False)
+                reindex(dsn)
+        if a.staff:
+            with staff_serving(root, dsn) as (server_base, token):
+                headers = {"Authorization": f"Bearer {token}"}
+                time_searches(server_base + "/api", queries, a.reps, rows, headers=headers, label="staff: ")
     finally:
         if not a.keep:
             drop(dsn)

@@ -226,6 +226,47 @@ def test_a_load_into_an_indexed_database_leaves_statistics(stack) -> None:
             conn.execute("SELECT pgstac.delete_collection(%s) FROM pgstac.collections WHERE id = %s", (cid, cid))
 
 
+def test_api_sessions_plan_searches_without_parallel_workers(stack) -> None:
+    """The API's database sessions (stac-fastapi-pgstac's pool, as `serve` opens it) plan no parallel workers:
+    starting them cost more than a page of search results (benchmarks/pgstac_publish.py --parallel at 1 M items:
+    collection + bbox + datetime 98 ms with workers, 14 ms without). The planner is told here that workers cost
+    nothing, so without the setting it would plan them: the same query on a plain session shows it does."""
+    import asyncio
+
+    import psycopg
+    from fastapi import FastAPI
+    from stac_fastapi.pgstac.db import close_db_connection, connect_to_db
+
+    from sporbar.serve.app import postgres_settings
+
+    cheap_workers = (
+        "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; "
+        "SET min_parallel_table_scan_size = 0; SET min_parallel_index_scan_size = 0"
+    )
+    w, s, e, n = BBOX
+    query = (
+        "EXPLAIN SELECT * FROM pgstac.items "
+        f"WHERE st_intersects(geometry, st_makeenvelope({w}, {s}, {e}, {n}, 4326)) ORDER BY datetime DESC LIMIT 11"
+    )
+
+    async def api_plan() -> str:
+        app = FastAPI()
+        await connect_to_db(app, postgres_settings=postgres_settings(dsn(stack["pg"])))
+        try:
+            async with app.state.readpool.acquire() as conn:
+                await conn.execute(cheap_workers)
+                return "\n".join(r[0] for r in await conn.fetch(query))
+        finally:
+            await close_db_connection(app)
+
+    with psycopg.connect(dsn(stack["pg"])) as conn:
+        conn.execute(cheap_workers)
+        plain = "\n".join(r[0] for r in conn.execute(query).fetchall())
+    assert "Gather" in plain, f"a plain session plans no workers either: the test proves nothing\n{plain}"
+    plan = asyncio.run(api_plan())
+    assert "Gather" not in plan and "Parallel" not in plan, plan
+
+
 def test_item_hrefs_served(stack) -> None:
     server = stack["server"]
     item = json.loads(server.get(f"/api/collections/{ext.COLLECTION_MAPS}/items/{MAP_ID}"))

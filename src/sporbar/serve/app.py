@@ -136,10 +136,19 @@ class ServeConfig:
         return self.browser_dist is not None and (self.browser_dist / "index.html").is_file()
 
 
-def postgres_settings(dsn: str = "") -> Any:
-    """stac-fastapi-pgstac's PostgresSettings from a libpq DSN or the PG* environment."""
-    from stac_fastapi.pgstac.config import PostgresSettings
+#: Settings of the API's database sessions. No parallel workers: a search returns one page
+#: (10 items by default) found through the queryables', geometry or date indexes, and starting
+#: workers cost more than they save: at 1 M items on 2 busy cores, pgstac.search for collection +
+#: bbox + datetime took 156 ms (p50) with workers, 27 ms without; bbox 87 ms against 50 ms
+#: (benchmarks/pgstac_publish.py --parallel). The database's own settings stay as they are.
+API_SESSION_SETTINGS: Final[Mapping[str, str]] = {"max_parallel_workers_per_gather": "0"}
 
+
+def postgres_settings(dsn: str = "") -> Any:
+    """stac-fastapi-pgstac's PostgresSettings of a libpq DSN or the PG* environment; sessions: API_SESSION_SETTINGS."""
+    from stac_fastapi.pgstac.config import PostgresSettings, ServerSettings
+
+    server_settings = ServerSettings(**API_SESSION_SETTINGS)
     if not dsn:
         missing = [v for v in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE") if v not in os.environ]
         if missing:
@@ -147,7 +156,7 @@ def postgres_settings(dsn: str = "") -> Any:
                 f'no database given: set {", ".join(missing)} (eval "$(services/postgres.sh start)") '
                 "or give --dsn postgresql://user:password@host:port/db"
             )
-        return PostgresSettings()
+        return PostgresSettings(server_settings=server_settings)
     from psycopg.conninfo import conninfo_to_dict
 
     info = conninfo_to_dict(dsn)
@@ -157,6 +166,7 @@ def postgres_settings(dsn: str = "") -> Any:
         pghost=str(info.get("host", os.environ.get("PGHOST", "127.0.0.1"))),
         pgport=int(str(info.get("port", os.environ.get("PGPORT", 5432)))),  # values are str (typed str|int|None)
         pgdatabase=str(info.get("dbname", os.environ.get("PGDATABASE", "postgres"))),
+        server_settings=server_settings,
     )
 
 
