@@ -29,6 +29,8 @@ rule export_metadata:
         dcat=f"{ROOT}/metadata/dcat/catalog.ttl",
     params:
         rule="export_metadata",
+        config=effective_config,
+        stage=plan.stage_hash(CFG, "export_metadata"),
         outdir=lambda wildcards, output: Path(output.dcat).parent.parent,
     log:
         plan.log_pattern(CFG, "export_metadata"),
@@ -39,4 +41,4 @@ rule export_metadata:
         mem_mb=1000,
         runtime=10,
     shell:
-        "sporbar --rule {params.rule} export-metadata {input.catalog} -o {params.outdir} &> {log}"
+        "sporbar --rule {params.rule} export-metadata {input.catalog} -c {params.config} -o {params.outdir} &> {log}"

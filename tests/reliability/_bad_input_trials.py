@@ -118,6 +118,8 @@ CONFIG = [
     Trial("config", "search-dates-reversed", _check_config(
         _set("sources.sentinel2.date_range", {"start": "2024-09-01", "end": "2024-06-01"}), "{config}",
         "date_range", "2024-09-01")),
+    Trial("config", "dcat-restricted-unknown", _check_config(
+        _set("metadata.dcat.restricted", "hide"), "{config}", "metadata/dcat/restricted", "'list', 'omit'")),
     Trial("config", "dry-run-unknown-key", _dry_run(_set("grid.tile_sise", 640), "tile_sise", "key grid")),
     Trial("config", "dry-run-missing-key", _dry_run(_delete("area"), "{config}", "'area' is a required property")),
 ]

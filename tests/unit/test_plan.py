@@ -84,6 +84,12 @@ def test_stage_hashes_cover_what_the_stage_reads(tmp_path: Path) -> None:
     assert _stages_changed(base, speckle) == {"s1_ard"}
 
 
+def test_the_dcat_choice_redoes_only_the_metadata_export(tmp_path: Path) -> None:
+    omit = small_config(tmp_path)
+    omit["metadata"] = {"dcat": {"restricted": "omit"}}
+    assert _stages_changed(small_config(tmp_path), omit) == {"export_metadata"}
+
+
 def _national(tmp_path: Path, columns: int) -> Config:
     """``columns`` x 20 tiles of 20 km with 5 km lidar deliveries (16 per tile)."""
     data = small_config(tmp_path)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from sporbar.cli.options import load_config, optional_config_option
+
 
 @click.command("export-metadata")
 @click.argument("catalog", type=click.Path(dir_okay=False, exists=True, path_type=Path))
@@ -31,15 +33,23 @@ import click
     help="URL the catalog folder is served from; links become absolute below it (default: relative).",
 )
 @click.option("--contact-email", default=None, help="E-mail of the metadata contact (Geonorge requires one).")
+@optional_config_option
 def export_metadata(
-    catalog: Path, outdir: Path, collections: tuple[str, ...], base_url: str | None, contact_email: str | None
+    catalog: Path,
+    outdir: Path,
+    collections: tuple[str, ...],
+    base_url: str | None,
+    contact_email: str | None,
+    config_path: Path | None,
 ) -> None:
     """Write metadata of the published CATALOG (a catalog.json from `sporbar publish`).
 
     ISO 19115/19139 XML following the Norwegian profile (SOSI Del 1 / Geonorge): one
     product (series) record per collection and one tile record per item, with
     parentIdentifier and a lineage of LI_ProcessStep / LI_Source built from the items'
-    provenance; and a DCAT-AP-NO description (Turtle) of every collection.
+    provenance; and a DCAT-AP-NO description (Turtle) of the open collections. Restricted
+    collections are listed there without links to their data, or left out, as the config's
+    metadata.dcat.restricted says (list or omit; without -c: list); closed ones never are.
 
     \b
       $ sporbar export-metadata results/catalog/catalog.json -o results/metadata
@@ -47,8 +57,12 @@ def export_metadata(
       ...
       results/metadata/dcat/catalog.ttl
     """
+    from sporbar.metadata.dcat import restricted_choice
     from sporbar.metadata.export import export_metadata as run
 
-    summary = run(catalog, outdir, collections=collections, base_url=base_url, email=contact_email)
+    restricted = restricted_choice(load_config(config_path) if config_path is not None else None)
+    summary = run(
+        catalog, outdir, collections=collections, base_url=base_url, email=contact_email, dcat_restricted=restricted
+    )
     for line in summary.lines():
         click.echo(line)

@@ -1,16 +1,22 @@
 """DCAT-AP-NO description of a published catalog, in RDF Turtle (for Felles datakatalog).
 
-One ``dcat:Catalog`` and one ``dcat:Dataset`` per STAC collection, each with:
+One ``dcat:Catalog`` and one ``dcat:Dataset`` per open STAC collection, each with:
 ``dct:title`` / ``dct:description`` in Norwegian Bokmål (``nb``: the texts of the catalog's
 Norwegian versions, :meth:`PublishedCatalog.norwegian`) and English (``en``),
 ``dct:identifier``, ``dct:publisher`` (``foaf:Agent``), ``dcat:contactPoint``
 (``vcard:Organization``), ``dct:accessRights`` from ``sporbar:access`` (EU access-right
-vocabulary: open → PUBLIC, restricted → RESTRICTED, closed → NON_PUBLIC), ``dcat:theme``
+vocabulary: open → PUBLIC, restricted → RESTRICTED), ``dcat:theme``
 (EU data theme ENVI, plus the INSPIRE theme where one fits), ``dcat:keyword``,
 ``dct:spatial`` (``dct:Location`` with ``dcat:bbox`` in WGS 84), ``dct:temporal``
 (``dct:PeriodOfTime``), ``dct:language``, ``dct:modified`` (latest ``processing:datetime``)
 and a ``dcat:Distribution`` whose ``dcat:accessURL`` is the STAC collection JSON
 (``dct:license``, ``dct:format``, ``dcat:mediaType``, ``dct:conformsTo`` STAC).
+
+The catalog is public (``sporbar serve`` serves it to anyone), so what it says of the
+collections that are not open is a stated choice, ``metadata.dcat.restricted`` of the config
+(:class:`Restricted`): a restricted collection is listed (``list``, the default: the dataset
+with ``dct:accessRights`` RESTRICTED and no distribution or landing page, nothing that leads to
+its files) or left out (``omit``); a closed collection is never listed.
 
 Every node has an IRI (``urn:uuid:`` from uuid5 of the collection id, or below
 ``base_url``), never a blank node, so the Turtle is the same bytes for the same catalog.
@@ -22,15 +28,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
+from sporbar.config import Config
 from sporbar.metadata.catalog import PublishedCatalog, metadata_uuid, processing_datetime
 from sporbar.stac import extensions as ext
-from sporbar.stac.collections import ACCESS
+from sporbar.stac.collections import ACCESS, Access
 
 VCARD: Final = Namespace("http://www.w3.org/2006/vcard/ns#")
 GSP: Final = Namespace("http://www.opengis.net/ont/geosparql#")
@@ -40,8 +48,32 @@ FILE_TYPE: Final = "http://publications.europa.eu/resource/authority/file-type/"
 LANGUAGE: Final = "http://publications.europa.eu/resource/authority/language/"
 MEDIA_TYPE: Final = "https://www.iana.org/assignments/media-types/"
 STAC_COLLECTION_SPEC: Final = "https://schemas.stacspec.org/v1.1.0/collection-spec/json-schema/collection.json"
-ACCESS_RIGHTS: Final = {"open": "PUBLIC", "restricted": "RESTRICTED", "closed": "NON_PUBLIC"}
+#: sporbar:access of a listed collection -> its EU access right (closed ones are not listed)
+ACCESS_RIGHTS: Final = {Access.OPEN: "PUBLIC", Access.RESTRICTED: "RESTRICTED"}
 INSPIRE_THEMES: Final = {ext.COLLECTION_MAPS: "http://inspire.ec.europa.eu/theme/lc"}
+
+
+class Restricted(StrEnum):
+    """``metadata.dcat.restricted``: what the public DCAT-AP-NO catalog says of a restricted collection."""
+
+    LIST = "list"  # a dataset with accessRights RESTRICTED, without distribution or landing page
+    OMIT = "omit"  # not in the catalog
+
+
+def restricted_choice(cfg: Config | None) -> Restricted:
+    """``metadata.dcat.restricted`` of ``cfg``; :attr:`Restricted.LIST` without a config or the key."""
+    section = ((cfg.data.get("metadata") or {}).get("dcat") or {}) if cfg is not None else {}
+    return Restricted(section.get("restricted", Restricted.LIST))
+
+
+def listed(collection: Mapping[str, Any], restricted: Restricted) -> bool:
+    """Whether the public catalog lists ``collection``: open always, restricted per choice, else never.
+
+    A collection stating no or an unknown ``sporbar:access`` counts as closed.
+    """
+    access = collection.get(ACCESS)
+    return access == Access.OPEN or (access == Access.RESTRICTED and restricted is Restricted.LIST)
+
 
 def _uri(kind: str, ident: str) -> URIRef:
     return URIRef(f"urn:uuid:{metadata_uuid(kind, ident)}")
@@ -121,8 +153,8 @@ def _dataset(g: Graph, cat: PublishedCatalog, cid: str, href: _Hrefs, email: str
     creator = _provider(coll, ("producer",))
     if creator and creator is not publisher and "producer" in creator.get("roles", []):
         g.add((ds, DCTERMS.creator, _agent(g, creator)))
-    access = ACCESS_RIGHTS.get(str(coll.get(ACCESS, "closed")), "NON_PUBLIC")
-    g.add((ds, DCTERMS.accessRights, URIRef(ACCESS_RIGHT + access)))
+    is_open = coll.get(ACCESS) == Access.OPEN
+    g.add((ds, DCTERMS.accessRights, URIRef(ACCESS_RIGHT + ACCESS_RIGHTS[Access(coll[ACCESS])])))
     g.add((ds, DCAT.theme, URIRef(DATA_THEME + "ENVI")))
     if cid in INSPIRE_THEMES:
         g.add((ds, DCAT.theme, URIRef(INSPIRE_THEMES[cid])))
@@ -147,6 +179,8 @@ def _dataset(g: Graph, cat: PublishedCatalog, cid: str, href: _Hrefs, email: str
     dates = sorted(d for d in (processing_datetime(i.data) for i in cat.items.get(cid, [])) if d)
     if dates:
         g.add((ds, DCTERMS.modified, Literal(dates[-1], datatype=XSD.dateTime, normalize=False)))
+    if not is_open:  # listed, but nothing here leads to the files: access goes through the contact point
+        return ds
     stac = href(cat.collection_paths[cid])
     g.add((ds, DCAT.landingPage, stac))
     dist = _uri("distribution", cid)
@@ -164,8 +198,21 @@ def _dataset(g: Graph, cat: PublishedCatalog, cid: str, href: _Hrefs, email: str
     return ds
 
 
-def catalog_graph(cat: PublishedCatalog, *, ttl_dir: Path | None = None, email: str | None = None) -> Graph:
-    """The DCAT-AP-NO graph of ``cat``: one ``dcat:Catalog``, a ``dcat:Dataset`` per collection."""
+def catalog_graph(
+    cat: PublishedCatalog,
+    *,
+    ttl_dir: Path | None = None,
+    email: str | None = None,
+    restricted: Restricted = Restricted.LIST,
+) -> Graph:
+    """The DCAT-AP-NO graph of ``cat``: one ``dcat:Catalog``, a ``dcat:Dataset`` per listed collection.
+
+    Args:
+        cat: the published catalog.
+        ttl_dir: folder of the Turtle file, which links are relative to (without ``base_url``).
+        email: e-mail of the contact point.
+        restricted: what to say of restricted collections (:func:`listed`).
+    """
     g = Graph()
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("gsp", GSP)):
         g.bind(prefix, ns)
@@ -181,6 +228,8 @@ def catalog_graph(cat: PublishedCatalog, *, ttl_dir: Path | None = None, email: 
     g.add((root, FOAF.homepage, href(cat.path)))
     publisher = None
     for cid in cat.collections:
+        if not listed(cat.collections[cid], restricted):
+            continue
         g.add((root, DCAT.dataset, _dataset(g, cat, cid, href, email)))
         publisher = publisher or _provider(cat.collections[cid], ("host",))
     if publisher:
@@ -193,4 +242,4 @@ def to_turtle(g: Graph) -> bytes:
     return g.serialize(format="turtle", encoding="utf-8")
 
 
-__all__ = ["catalog_graph", "to_turtle"]
+__all__ = ["Restricted", "catalog_graph", "listed", "restricted_choice", "to_turtle"]

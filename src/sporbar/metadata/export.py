@@ -4,7 +4,8 @@ Layout below ``outdir``::
 
     iso19139/<collection-id>.xml     product (series) record of each exported collection
     iso19139/<item-id>.xml           tile record of each of its items
-    dcat/catalog.ttl                 DCAT-AP-NO: the catalog and every collection
+    dcat/catalog.ttl                 DCAT-AP-NO: the catalog and its open collections (restricted ones
+                                     per ``metadata.dcat.restricted``; closed ones never)
 
 Only the catalog is read; the output depends on nothing else (no clock), so exporting
 the same catalog twice gives the same bytes.
@@ -16,10 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rdflib import RDF
+from rdflib.namespace import DCAT
+
 from sporbar.errors import CatalogError
 from sporbar.io import write_bytes_atomic
 from sporbar.metadata import dcat, iso19139
 from sporbar.metadata.catalog import read_catalog
+from sporbar.metadata.dcat import Restricted
 from sporbar.stac import extensions as ext
 
 ISO_DIR = "iso19139"
@@ -33,13 +38,18 @@ class ExportSummary:
 
     iso_records: list[Path] = field(default_factory=list)
     dcat: Path | None = None
+    dcat_datasets: int = 0
+    dcat_restricted: Restricted = Restricted.LIST
 
     def lines(self) -> list[str]:
         """What the CLI prints: every file written, then a count of the records."""
         out = [f"{p}" for p in self.iso_records]
         if self.dcat is not None:
             out.append(str(self.dcat))
-        out.append(f"{len(self.iso_records)} ISO 19139 record(s), 1 DCAT-AP-NO catalog")
+        out.append(
+            f"{len(self.iso_records)} ISO 19139 record(s), 1 DCAT-AP-NO catalog of {self.dcat_datasets} "
+            f"dataset(s) (restricted collections: {self.dcat_restricted}; closed: never listed)"
+        )
         return out
 
 
@@ -50,8 +60,11 @@ def export_metadata(
     collections: Sequence[str] = (ext.COLLECTION_MAPS,),
     base_url: str | None = None,
     email: str | None = None,
+    dcat_restricted: Restricted = Restricted.LIST,
 ) -> ExportSummary:
     """Write ISO 19139 records of ``collections`` (and their items) and the DCAT-AP-NO catalog.
+
+    ``dcat_restricted``: list the restricted collections in the DCAT-AP-NO catalog, or omit them.
 
     Raises:
         MissingInputError: the catalog or a file it links to does not exist.
@@ -76,6 +89,9 @@ def export_metadata(
             summary.iso_records.append(path)
     ttl = outdir / DCAT_DIR / DCAT_FILE
     ttl.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(ttl, dcat.to_turtle(dcat.catalog_graph(cat, ttl_dir=ttl.parent, email=email)))
+    graph = dcat.catalog_graph(cat, ttl_dir=ttl.parent, email=email, restricted=dcat_restricted)
+    write_bytes_atomic(ttl, dcat.to_turtle(graph))
     summary.dcat = ttl
+    summary.dcat_datasets = len(set(graph.subjects(RDF.type, DCAT.Dataset)))
+    summary.dcat_restricted = dcat_restricted
     return summary

@@ -386,6 +386,7 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
                           "accuracy.expected_users_accuracy", "accuracy.min_per_class", "accuracy.seed"),
     "assess": ("grid", "classes", "map", "accuracy", "demo", "area"),
     "publish": ("area", "catalog", "classes"),
+    "export_metadata": ("metadata",),
 }
 
 
