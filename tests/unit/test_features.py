@@ -56,6 +56,9 @@ def test_feature_stack_on_tile_grid(tmp_path):
     late, bands = read_cog(ard.parent / "composite-late.tif")
     np.testing.assert_array_equal(stack[names.index("late_B8A")], late[bands.index("B8A")])
     assert np.isnan(stack[0, :2]).all() and np.isfinite(stack[:, 2:]).all()
+    # pixel-major memory: a model's feature rows are a view, not a transposed copy
+    rows = stack.reshape(len(names), -1).T
+    assert rows.flags.c_contiguous and np.shares_memory(rows, stack)
 
 
 def test_missing_band_names_file_band_and_found(tmp_path):

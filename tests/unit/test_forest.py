@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 from sporbar.ml.forest import CHUNK_ROWS, forest_proba
@@ -31,3 +32,9 @@ def test_non_contiguous_float64_rows_and_no_rows() -> None:
     wide = np.asfortranarray(rows[:1000].astype(np.float64))
     assert np.array_equal(forest_proba(forest, wide, threads=2), forest.predict_proba(wide.astype(np.float32)))
     assert forest_proba(forest, rows[:0], threads=2).shape == (0, 3)
+
+
+def test_wrong_feature_count_is_refused() -> None:
+    forest, rows = _forest([1, 2, 4], n_jobs=1)
+    with pytest.raises(ValueError, match="wants 5 features"):
+        forest_proba(forest, rows[:10, :4], threads=1)

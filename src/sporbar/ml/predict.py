@@ -59,7 +59,8 @@ def predict_stack(
     values = np.asarray(model.class_values, dtype=np.uint8)
     required = np.array([not is_series(f) for f in model.feature_names], dtype=bool)
     for r0 in range(0, h, block_rows):
-        # one copy per block: pixels as C-ordered feature rows, what the model reads
+        # pixels as C-ordered feature rows, what the model reads: a view of a pixel-major stack
+        # (feature_stack's), else one copy per block
         block = np.ascontiguousarray(stack[:, r0 : r0 + block_rows].reshape(n, -1).T, dtype=np.float32)
         valid = np.isfinite(block if required.all() else block[:, required]).all(axis=1)
         if not valid.any():

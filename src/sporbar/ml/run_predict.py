@@ -132,7 +132,8 @@ def run_predict(
     model, model_id, stack = _model_and_features(cfg, tile, model_item_path, ard_item, lidar_item, s1_item)
     names = feature_names(cfg)
     if model.feature_names != names:  # the model reads some of the features (its kind's)
-        stack = stack[[names.index(n) for n in model.feature_names]]
+        # picked on the pixel-major axis, so the stack stays pixel-major (see feature_stack)
+        stack = stack.transpose(1, 2, 0)[..., [names.index(n) for n in model.feature_names]].transpose(2, 0, 1)
     client = active_client()
     classes, conf, margin = (
         predict_stack(model, stack) if client is None else predict_stack_on(client, model, stack)

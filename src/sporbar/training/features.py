@@ -237,7 +237,8 @@ def feature_stack(
             when ``sources.sentinel1`` is on.
 
     Returns:
-        (n_features, y, x) float32 on ``cfg.grid.geobox(tile)``, NaN where no data.
+        (n_features, y, x) float32 on ``cfg.grid.geobox(tile)``, NaN where no data; its memory is
+        pixel-major, so ``stack.reshape(n_features, -1).T`` is a C-ordered view.
 
     Raises:
         EmptyPeriodError: the ARD item records a period with no scene on the tile.
@@ -247,8 +248,10 @@ def feature_stack(
     geobox = cfg.grid.geobox(tile)
     threads = int(cfg.data["threads"])
     bands = ard_band_names(cfg)
-    # every band is decoded straight into its place in the stack: no per-file copies to concatenate
-    stack = np.empty((len(feature_names(cfg)), *geobox.shape.yx), dtype=np.float32)
+    # every band is decoded straight into its place in the stack: no per-file copies to concatenate.
+    # The memory is pixel-major (y, x, feature), seen as (feature, y, x): GDAL writes each band with
+    # a pixel stride, and a model's feature rows (pixels x features) are then views, not transposes.
+    stack = np.empty((*geobox.shape.yx, len(feature_names(cfg))), dtype=np.float32).transpose(2, 0, 1)
     filled = 0
 
     def take(n: int) -> np.ndarray:
