@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from sporbar.lidar import kernels
+from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.jit import first_writable
-from sporbar.lidar.surfaces import MIN_NEIGHBOURS, bilinear, fill_gaps, pit_free_chm
+from sporbar.lidar.read import Points
+from sporbar.lidar.spill import RECORD, StripSpill
+from sporbar.lidar.surfaces import MIN_NEIGHBOURS, bilinear, fill_gaps, fine_surfaces, pit_free_chm
 from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
 
 RNG = np.random.default_rng(16)
@@ -102,7 +108,7 @@ def test_gap_filling_and_pit_free_chm_equal_their_numpy_formulations() -> None:
     assert pit_free_chm(a, thresholds).tobytes() == want.tobytes()
 
 
-def test_bilinear_and_cell_sort_equal_their_numpy_formulations() -> None:
+def test_bilinear_equals_its_numpy_formulation() -> None:
     grid = CellGrid(100.0, 200.0, 2.0, (30, 40))
     values = RNG.random(grid.shape) * 50
     x, y = 95 + RNG.random(5000) * 90, 105 + RNG.random(5000) * 100  # some beyond the edges
@@ -113,10 +119,146 @@ def test_bilinear_and_cell_sort_equal_their_numpy_formulations() -> None:
     f = values.ravel()
     want = (f[i] * (1 - fu) + f[i + 1] * fu) * (1 - fv) + (f[i + 40] * (1 - fu) + f[i + 41] * fu) * fv
     assert bilinear(values, grid, x, y).tobytes() == want.tobytes()
-    cell, mm = RNG.integers(0, 300, 20000), RNG.integers(0, 40000, 20000)
-    n, ordered = kernels.sorted_by_cell(cell, mm, 400)
-    assert np.array_equal(n, np.bincount(cell, minlength=400))
-    assert np.array_equal(ordered, np.sort((cell << 32) | mm) & 0xFFFFFFFF)
+
+
+def test_canopy_by_cell_equals_its_numpy_formulation() -> None:
+    cell = np.where(RNG.random(20000) < 0.1, -1, RNG.integers(0, 300, 20000))  # -1: outside the cells
+    h = np.where(RNG.random(cell.size) < 0.05, np.nan, RNG.random(cell.size) * 40 - 5)
+    n_first, n, mm, total, squares = kernels.canopy_by_cell(cell, h, 400, 2.0)
+    inside = cell >= 0
+    c, hh = cell[inside], h[inside]
+    assert np.array_equal(n_first, np.bincount(c[np.isfinite(hh)], minlength=400))
+    canopy = hh > 2.0
+    c, hc = c[canopy], hh[canopy]
+    assert np.array_equal(n, np.bincount(c, minlength=400))
+    want = np.rint(hc * 1000.0).astype(np.int64)
+    assert np.array_equal(mm, want[np.lexsort((want, c))])
+    assert total.tobytes() == np.bincount(c, weights=hc, minlength=400).tobytes()
+    assert squares.tobytes() == np.bincount(c, weights=hc * hc, minlength=400).tobytes()
+
+
+def _spill_numpy(spill: StripSpill, pts: Points) -> tuple[dict[int, bytes], dict[str, Any]]:
+    """What the numpy spill wrote for one chunk: bytes per strip, and the counts (its code, before the kernels)."""
+    minx, miny, maxx, maxy = spill.bbox
+    roles = spill.classes.roles()
+    role = roles[pts.classification]
+    inside = (pts.x >= minx) & (pts.x < maxx) & (pts.y > miny) & (pts.y <= maxy)
+    used = (role != Role.NOISE) & (role != Role.UNKNOWN)
+    noise = int(np.count_nonzero(inside & (role == Role.NOISE)))
+    withheld = 0
+    if not spill.classes.keep_withheld:
+        withheld = int(np.count_nonzero(used & pts.withheld & inside))
+        used &= ~pts.withheld
+    unknown = np.unique(pts.classification[inside & (role == Role.UNKNOWN)], return_counts=True)
+    counted = np.flatnonzero(used & inside)
+    ny, nx = spill.counts.shape
+    col = np.minimum(np.floor((pts.x[counted] - minx) / spill.res).astype(np.int64), nx - 1)
+    row = np.minimum(np.floor((maxy - pts.y[counted]) / spill.res).astype(np.int64), ny - 1)
+    counts = np.bincount(row * nx + col, minlength=ny * nx).reshape(ny, nx)
+    first = pts.return_number == 1
+    sel = np.flatnonzero(used & (role == Role.GROUND))
+    pad = math.ceil(spill.buffer / spill.fine_res) * spill.fine_res
+    cols = math.ceil((maxx - minx + 2 * pad) / spill.fine_res) + 2
+    gcol = np.floor((pts.x[sel] - (minx - pad)) / spill.fine_res).astype(np.int64)
+    grow = np.floor(((maxy + pad) - pts.y[sel]) / spill.fine_res).astype(np.int64)
+    ok = (gcol >= 0) & (gcol < cols) & (grow >= 0)
+    sel, gcol, grow = sel[ok], gcol[ok], grow[ok]
+    tin = np.zeros(len(pts), bool)
+    tin[sel[lowest_per_cell(grow * cols + gcol, pts.x[sel], pts.y[sel], pts.z[sel])]] = True
+    sel = np.flatnonzero(used & (first | tin))
+    rec = np.empty(sel.size, RECORD)
+    rec["x"], rec["y"], rec["z"] = pts.x[sel], pts.y[sel], pts.z[sel]
+    rec["role"], rec["first"], rec["tin"] = role[sel], first[sel], tin[sel]
+    down = maxy - rec["y"]
+    lo = np.clip(np.floor((down - spill.buffer) / spill.strip_height), 0, spill.count - 1).astype(np.int64)
+    hi = np.clip(np.floor((down + spill.buffer) / spill.strip_height), 0, spill.count - 1).astype(np.int64)
+    strips = {s: rec[(lo <= s) & (s <= hi)].tobytes() for s in range(spill.count)}
+    return {s: b for s, b in strips.items() if b}, {
+        "noise": noise, "withheld": withheld, "points": int(counted.size), "counts": counts,
+        "unknown": dict(zip(unknown[0].tolist(), unknown[1].tolist(), strict=True))}
+
+
+@pytest.mark.parametrize("keep_withheld", [False, True])
+def test_the_spill_kernels_write_the_numpy_spills_bytes(tmp_path: Path, keep_withheld: bool) -> None:
+    n = 30000
+    # a 40 x 30 m tile in 10 m strips with 3 m of buffer; points also in the buffer and beyond it, on cell
+    # edges (quarter metres) and with ties in height, every class role, withheld points and later returns
+    x = RNG.integers(-20, 181, n) * 0.25 + 1000.0
+    y = RNG.integers(-20, 141, n) * 0.25 + 5000.0
+    z = RNG.integers(0, 40, n) * 0.5
+    pts = Points(x=x, y=y, z=z, classification=RNG.choice(np.array([1, 2, 2, 3, 5, 7, 9, 65], np.uint8), n),
+                 return_number=RNG.integers(1, 4, n).astype(np.uint8), withheld=RNG.random(n) < 0.05)
+    classes = dataclasses.replace(PointClasses.asprs(), keep_withheld=keep_withheld)
+    spill = StripSpill((1000.0, 5000.0, 1040.0, 5030.0), 10.0, 3.0, classes, res=10.0, fine_res=1.0,
+                       folder=tmp_path)
+    assert spill.count == 3
+    want, stats = _spill_numpy(spill, pts)
+    spill.add(pts)
+    assert {s: spill.path(s).read_bytes() for s in range(3) if spill.path(s).exists()} == want
+    assert len(want) == 3
+    assert (spill.excluded.noise, spill.excluded.withheld, spill.points) == (
+        stats["noise"], stats["withheld"], stats["points"])
+    assert np.array_equal(spill.counts, stats["counts"])
+    assert spill.excluded.unknown == stats["unknown"] and stats["unknown"]
+    assert stats["withheld"] == 0 if keep_withheld else stats["withheld"] > 0
+
+
+def _fine_numpy(points: np.ndarray, grid: CellGrid, cells: CellGrid) -> dict[str, np.ndarray]:
+    """The TIN DTM, highest first returns and canopy heights, and the first returns' cells and heights,
+    as numpy computed them before the kernels."""
+    def cell_of(g: CellGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        col = np.floor((x - g.left) / g.res).astype(np.int64)
+        row = np.floor((g.top - y) / g.res).astype(np.int64)
+        return row * g.shape[1] + col, (col >= 0) & (col < g.shape[1]) & (row >= 0) & (row < g.shape[0])
+
+    def cell_max(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+        out = np.full(size, -np.inf)
+        np.maximum.at(out, index, values)
+        return np.where(out == -np.inf, np.nan, out)
+
+    size = grid.shape[0] * grid.shape[1]
+    ground = np.flatnonzero(points["tin"] == 1)
+    gx, gy, gz = points["x"][ground], points["y"][ground], points["z"][ground]
+    cell, inside = cell_of(grid, gx, gy)
+    ground = np.flatnonzero(inside)
+    ground = ground[lowest_per_cell(cell[ground], gx[ground], gy[ground], gz[ground])]
+    gx, gy, gz = gx[ground], gy[ground], gz[ground]
+    dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
+    first = np.flatnonzero(points["first"] == 1)
+    fx, fy, fz = points["x"][first], points["y"][first], points["z"][first]
+    cell, inside = cell_of(grid, fx, fy)
+    h = fz - bilinear(dtm, grid, fx, fy)
+    role = points["role"][first]
+    canopy = inside & np.isfinite(h) & ((role == Role.VEGETATION) | (role == Role.GROUND))
+    metric_cell, metric_inside = cell_of(cells, fx, fy)
+    return {"dtm": dtm, "dsm": cell_max(cell[inside], fz[inside], size).reshape(grid.shape),
+            "highest": cell_max(cell[canopy], np.maximum(h[canopy], 0.0), size).reshape(grid.shape),
+            "height": h, "cell": np.where(metric_inside, metric_cell, -1)}
+
+
+def test_fine_surfaces_kernels_equal_their_numpy_formulation() -> None:
+    n = 20000
+    points = np.empty(n, RECORD)
+    points["x"] = RNG.integers(-8, 169, n) * 0.25 + 0.1 * (RNG.random(n) < 0.5)  # on and off cell edges
+    points["y"] = RNG.integers(-8, 129, n) * 0.25
+    points["z"] = RNG.integers(0, 60, n) * 0.5  # ties
+    points["role"] = RNG.choice(np.array([Role.GROUND, Role.VEGETATION, Role.OTHER], np.uint8), n)
+    points["first"] = RNG.random(n) < 0.6
+    points["tin"] = (points["role"] == Role.GROUND) & (RNG.random(n) < 0.7)
+    grid = CellGrid(0.0, 32.0, 0.5, (64, 80))
+    cells = CellGrid(1.0, 30.0, 5.0, (5, 7))
+    want = _fine_numpy(points, grid, cells)
+    gx, gy, gz = kernels.tin_vertices(points, grid.left, grid.top, grid.res, *grid.shape)
+    dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
+    assert dtm.tobytes() == want["dtm"].tobytes() and np.isfinite(dtm).mean() > 0.8
+    on = np.array([cells.left, cells.top, cells.res, *cells.shape], np.float64)
+    cell, h, dsm, highest = kernels.first_returns(points, dtm, grid.left, grid.top, grid.res, on)
+    assert cell.tobytes() == want["cell"].tobytes() and (cell < 0).any() and (cell >= 0).any()
+    assert h.tobytes() == want["height"].tobytes()
+    assert dsm.tobytes() == want["dsm"].ravel().tobytes()
+    assert highest.tobytes() == want["highest"].ravel().tobytes()
+    surf = fine_surfaces(points, grid, [0.0, 5.0], cells)
+    assert surf.dtm.tobytes() == dtm.tobytes() and surf.height.tobytes() == h.tobytes()
 
 
 def test_the_first_writable_cache_folder_is_chosen(tmp_path: Path) -> None:
@@ -130,7 +272,7 @@ def test_the_first_writable_cache_folder_is_chosen(tmp_path: Path) -> None:
 @pytest.mark.timeout(300)
 def test_kernels_are_compiled_once_and_loaded_from_the_cache(tmp_path: Path) -> None:
     code = ("import numpy as np; from sporbar.lidar import kernels as k; "
-            "k.cell_max(np.zeros(3, np.int64), np.ones(3), 2); s = k.cell_max.stats; "
+            "k.fill_gaps(np.zeros((2, 2)), 4); s = k.fill_gaps.stats; "
             "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

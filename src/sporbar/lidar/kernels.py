@@ -11,12 +11,17 @@ import math
 
 import numpy as np
 
+from sporbar.lidar.classes import Role
 from sporbar.lidar.jit import njit
 
 #: a cell centre this far (in barycentric weight) outside a triangle still counts as inside
 _EPS = -1e-9
 #: triangle box sides in cells are capped at this + 1 in the drawing order's key
 _MAX_BOX = 8
+#: :class:`sporbar.lidar.classes.Role` values, as plain integers for the kernels
+_UNKNOWN, _NOISE, _GROUND, _VEGETATION = int(Role.UNKNOWN), int(Role.NOISE), int(Role.GROUND), int(Role.VEGETATION)
+#: :func:`spill_flags` bits
+USED, FIRST, TIN = 1, 2, 4
 
 
 @njit
@@ -37,9 +42,15 @@ def lowest_in_cells(ids: np.ndarray, n: int, x: np.ndarray, y: np.ndarray, z: np
     for i in range(ids.size):
         c = ids[i]
         b = best[c]
-        if b < 0 or z[i] < z[b] or (z[i] == z[b] and (x[i] < x[b] or (x[i] == x[b] and y[i] < y[b]))):
+        if b < 0 or _lower(z[i], x[i], y[i], z[b], x[b], y[b]):
             best[c] = i
     return best[best >= 0]
+
+
+@njit
+def _lower(z: float, x: float, y: float, bz: float, bx: float, by: float) -> bool:
+    """Whether (z, x, y) sorts before (bz, bx, by)."""
+    return z < bz or (z == bz and (x < bx or (x == bx and y < by)))
 
 
 @njit
@@ -112,19 +123,6 @@ def tin_raster(u: np.ndarray, v: np.ndarray, z: np.ndarray, tri: np.ndarray, ny:
 
 
 @njit
-def cell_max(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Highest of ``values`` per cell ``index`` (0..size-1), NaN where none."""
-    out = np.full(size, -np.inf)
-    for i in range(index.size):
-        if values[i] > out[index[i]]:
-            out[index[i]] = values[i]
-    for c in range(size):
-        if out[c] == -np.inf:
-            out[c] = np.nan
-    return out
-
-
-@njit
 def fill_gaps(a: np.ndarray, min_neighbours: int) -> np.ndarray:
     """``a`` (y, x) with each NaN cell with at least ``min_neighbours`` valid of 8 neighbours set to their mean."""
     ny, nx = a.shape
@@ -184,37 +182,268 @@ def _neighbours(a: np.ndarray, r: int, c: int, floor: float) -> tuple[float, int
 def bilinear(flat: np.ndarray, ny: int, nx: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Raster ``flat`` (ny * nx) interpolated bilinearly at (u, v) in cell units (cell centres on integers)."""
     out = np.empty(u.size)
-    right, down = (1 if nx > 1 else 0), (nx if ny > 1 else 0)
-    cmax, rmax = float(max(nx - 2, 0)), float(max(ny - 2, 0))
     for k in range(u.size):
-        c = min(max(math.floor(u[k]), 0.0), cmax)
-        r = min(max(math.floor(v[k]), 0.0), rmax)
-        fu = min(max(u[k] - c, 0.0), 1.0)
-        fv = min(max(v[k] - r, 0.0), 1.0)
-        i = int(r) * nx + int(c)
-        top = flat[i] * (1 - fu) + flat[i + right] * fu
-        bottom = flat[i + down] * (1 - fu) + flat[i + down + right] * fu
-        out[k] = top * (1 - fv) + bottom * fv
+        out[k] = _bilinear_at(flat, ny, nx, u[k], v[k])
     return out
 
 
 @njit
-def sorted_by_cell(cell: np.ndarray, mm: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``mm`` (non-negative integers) grouped by ``cell`` (0..size-1), ascending in each cell.
+def _bilinear_at(flat: np.ndarray, ny: int, nx: int, u: float, v: float) -> float:
+    """Raster ``flat`` (ny * nx) interpolated bilinearly at (u, v), the edge cells' values beyond the outer centres."""
+    right, down = (1 if nx > 1 else 0), (nx if ny > 1 else 0)
+    c = min(max(math.floor(u), 0.0), float(max(nx - 2, 0)))
+    r = min(max(math.floor(v), 0.0), float(max(ny - 2, 0)))
+    fu = min(max(u - c, 0.0), 1.0)
+    fv = min(max(v - r, 0.0), 1.0)
+    i = int(r) * nx + int(c)
+    top = flat[i] * (1 - fu) + flat[i + right] * fu
+    bottom = flat[i + down] * (1 - fu) + flat[i + down + right] * fu
+    return float(top * (1 - fv) + bottom * fv)
+
+
+@njit
+def canopy_by_cell(cell: np.ndarray, h: np.ndarray, size: int,
+                   min_height: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first returns of each cell and their canopy returns' heights grouped by cell, ascending in each.
+
+    Args:
+        cell: the cell (0..size-1) of each first return; < 0: in none.
+        h: its height above the terrain (NaN where unknown).
+        size: number of cells.
+        min_height: a canopy return is higher than this.
 
     Returns:
-        The number of values per cell and the values, cell after cell.
+        Per cell the first returns of known height and the canopy returns; the canopy heights in
+        millimetres (rounded half to even), cell after cell, ascending in each; per cell the sum
+        of the canopy heights and of their squares (summed in the points' order).
     """
+    n_first = np.zeros(size, np.int64)
     n = np.zeros(size, np.int64)
+    total = np.zeros(size)
+    squares = np.zeros(size)
     for i in range(cell.size):
-        n[cell[i]] += 1
+        c = cell[i]
+        if c < 0:
+            continue
+        if np.isfinite(h[i]):
+            n_first[c] += 1
+        if h[i] > min_height:  # never NaN
+            n[c] += 1
+            total[c] += h[i]
+            squares[c] += h[i] * h[i]
     start = np.cumsum(n) - n
     fill = start.copy()
-    out = np.empty(cell.size, np.int64)
+    out = np.empty(n.sum(), np.int64)
     for i in range(cell.size):
-        out[fill[cell[i]]] = mm[i]
-        fill[cell[i]] += 1
+        c = cell[i]
+        if c >= 0 and h[i] > min_height:
+            out[fill[c]] = np.int64(np.rint(h[i] * 1000.0))
+            fill[c] += 1
     for c in range(size):
         if n[c] > 1:
             out[start[c]:start[c] + n[c]] = np.sort(out[start[c]:start[c] + n[c]])
-    return n, out
+    return n_first, n, out, total, squares
+
+
+
+@njit
+def spill_flags(x: np.ndarray, y: np.ndarray, cls: np.ndarray, ret: np.ndarray, held: np.ndarray,
+                roles: np.ndarray, box: np.ndarray, res: float, counts: np.ndarray, keep_withheld: bool,
+                fine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over a chunk's points for the spill: what each is, the tile's counts, the ground's fine cells.
+
+    A point is used when its class role is neither noise nor unknown and it is not withheld (unless
+    kept). Used points inside the tile (``minx <= x < maxx``, ``miny < y <= maxy``) are added to
+    ``counts`` (rows, cols of ``res`` m from the top left, in place).
+
+    Args:
+        x: eastings in the grid CRS.
+        y: northings.
+        cls: class codes.
+        ret: return numbers.
+        held: withheld flags.
+        roles: role of each class code (:meth:`sporbar.lidar.classes.PointClasses.roles`).
+        box: the tile (minx, miny, maxx, maxy).
+        res: the grid's cell size.
+        counts: used points per grid cell (int64, updated).
+        keep_withheld: withheld points are used.
+        fine: the fine grid of the ground cells: left, top, cell size, columns.
+
+    Returns:
+        Flags per point (:data:`USED`, :data:`FIRST`: return number 1), the fine cell (row * columns +
+        column) of each used ground point on the fine grid (-1 for the others and those left of, right
+        of or above it), and counts inside the tile: noise, withheld, used and unknown-class points.
+    """
+    minx, miny, maxx, maxy = box[0], box[1], box[2], box[3]
+    left, top, fres, fcols = fine[0], fine[1], fine[2], int(fine[3])
+    ny, nx = counts.shape
+    n = x.size
+    flags = np.zeros(n, np.uint8)
+    cell = np.full(n, -1, np.int64)
+    stats = np.zeros(4, np.int64)
+    for i in range(n):
+        role = roles[cls[i]]
+        inside = x[i] >= minx and x[i] < maxx and y[i] > miny and y[i] <= maxy
+        used = role != _NOISE and role != _UNKNOWN
+        if inside and role == _NOISE:
+            stats[0] += 1
+        elif inside and role == _UNKNOWN:
+            stats[3] += 1
+        if used and held[i] and not keep_withheld:
+            if inside:
+                stats[1] += 1
+            used = False
+        if ret[i] == 1:
+            flags[i] = FIRST
+        if not used:
+            continue
+        flags[i] |= USED
+        if inside:
+            stats[2] += 1
+            col = min(math.floor((x[i] - minx) / res), nx - 1)
+            row = min(math.floor((maxy - y[i]) / res), ny - 1)
+            counts[row, col] += 1
+        if role == _GROUND:
+            col = math.floor((x[i] - left) / fres)
+            row = math.floor((top - y[i]) / fres)
+            if col >= 0 and col < fcols and row >= 0:
+                cell[i] = row * fcols + col
+    return flags, cell, stats
+
+
+@njit
+def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray,
+                  roles: np.ndarray, strips: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The used first returns and TIN candidates of a chunk as spill records, grouped by row strip.
+
+    A point goes to every strip whose rows, widened by the buffer, hold it (in the points' order
+    within each strip): strips ``clip(floor((maxy - y -/+ buffer) / height), 0, count - 1)``.
+
+    Args:
+        flags: :func:`spill_flags`' flags with :data:`TIN` set on the TIN candidates.
+        x: eastings.
+        y: northings.
+        z: heights.
+        cls: class codes.
+        roles: role of each class code.
+        strips: the strips: the tile's top (maxy), buffer, strip height, number of strips.
+        record: an empty array of the record type (:data:`sporbar.lidar.spill.RECORD`).
+
+    Returns:
+        The records, strip after strip, and where each strip starts (count + 1 offsets).
+    """
+    maxy, buffer, height, count = strips[0], strips[1], strips[2], int(strips[3])
+    n = x.size
+    lo = np.zeros(n, np.int64)
+    hi = np.full(n, -1, np.int64)
+    start = np.zeros(count + 1, np.int64)
+    for i in range(n):
+        f = flags[i]
+        if not (f & USED and f & (FIRST | TIN)):
+            continue
+        down = maxy - y[i]  # metres below the tile's top edge
+        lo[i] = int(min(max(math.floor((down - buffer) / height), 0.0), count - 1.0))
+        hi[i] = int(min(max(math.floor((down + buffer) / height), 0.0), count - 1.0))
+        for s in range(lo[i], hi[i] + 1):
+            start[s + 1] += 1
+    for s in range(count):
+        start[s + 1] += start[s]
+    fill = start[:count].copy()
+    out = np.empty(start[count], record.dtype)
+    for i in range(n):
+        for s in range(lo[i], hi[i] + 1):
+            k = fill[s]
+            fill[s] = k + 1
+            out[k].x, out[k].y, out[k].z = x[i], y[i], z[i]
+            out[k].role = roles[cls[i]]
+            out[k].first = 1 if flags[i] & FIRST else 0
+            out[k].tin = 1 if flags[i] & TIN else 0
+    return out, start
+
+
+@njit
+def tin_vertices(points: np.ndarray, left: float, top: float, res: float, ny: int,
+                 nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The TIN candidates of a strip's records (``tin`` 1) thinned to the lowest per cell of a grid, in cell order.
+
+    The choice is :func:`lowest_in_cells`' (lowest z, then x, then y, then the first), among the
+    candidates inside the (ny, nx) grid of ``res`` m cells from (``left``, ``top``).
+
+    Returns:
+        x, y, z of the chosen points.
+    """
+    best = np.full(ny * nx, -1, np.int64)
+    for i in range(points.size):
+        if points[i].tin != 1:
+            continue
+        col = math.floor((points[i].x - left) / res)
+        row = math.floor((top - points[i].y) / res)
+        if col < 0 or col >= nx or row < 0 or row >= ny:
+            continue
+        c = row * nx + col
+        b = best[c]
+        if b < 0 or _lower(points[i].z, points[i].x, points[i].y, points[b].z, points[b].x, points[b].y):
+            best[c] = i
+    chosen = best[best >= 0]
+    x, y, z = np.empty(chosen.size), np.empty(chosen.size), np.empty(chosen.size)
+    for k in range(chosen.size):
+        p = points[chosen[k]]
+        x[k], y[k], z[k] = p.x, p.y, p.z
+    return x, y, z
+
+
+@njit
+def first_returns(points: np.ndarray, dtm: np.ndarray, left: float, top: float, res: float,
+                  cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over a strip's first returns (records with ``first`` 1) on the grid of its (ny, nx) ``dtm``.
+
+    Args:
+        points: the strip's records (:data:`sporbar.lidar.spill.RECORD`).
+        dtm: the fine DTM (ny, nx), NaN where unknown.
+        left: the grid's left edge.
+        top: its top edge.
+        res: its cell size.
+        cells: a second grid the first returns are placed on (the metrics'): left, top, cell size, rows, columns.
+
+    Returns:
+        The first returns' cells on ``cells`` (flat; -1 outside it); their heights above the DTM
+        (bilinear at the point, as :func:`bilinear`; NaN where unknown); per cell (flat, NaN where
+        none) the highest first return, and the highest height above the DTM (at least 0) of the
+        vegetation and ground classes' first returns.
+    """
+    ny, nx = dtm.shape
+    flat = dtm.ravel()
+    n = 0
+    for i in range(points.size):
+        if points[i].first == 1:
+            n += 1
+    cleft, ctop, cres, cny, cnx = cells[0], cells[1], cells[2], int(cells[3]), int(cells[4])
+    cell = np.empty(n, np.int64)
+    height = np.empty(n)
+    dsm = np.full(ny * nx, -np.inf)
+    canopy = np.full(ny * nx, -np.inf)
+    k = 0
+    for i in range(points.size):
+        p = points[i]
+        if p.first != 1:
+            continue
+        u, v = (p.x - left) / res, (top - p.y) / res
+        h = p.z - _bilinear_at(flat, ny, nx, u - 0.5, v - 0.5)
+        ccol, crow = math.floor((p.x - cleft) / cres), math.floor((ctop - p.y) / cres)
+        cell[k] = crow * cnx + ccol if 0 <= ccol < cnx and 0 <= crow < cny else -1
+        height[k] = h
+        k += 1
+        col, row = math.floor(u), math.floor(v)
+        if col < 0 or col >= nx or row < 0 or row >= ny:
+            continue
+        c = row * nx + col
+        if p.z > dsm[c]:
+            dsm[c] = p.z
+        if np.isfinite(h) and (p.role == _VEGETATION or p.role == _GROUND) and max(h, 0.0) > canopy[c]:
+            canopy[c] = max(h, 0.0)
+    for c in range(ny * nx):
+        if dsm[c] == -np.inf:
+            dsm[c] = np.nan
+        if canopy[c] == -np.inf:
+            canopy[c] = np.nan
+    return cell, height, dsm, canopy

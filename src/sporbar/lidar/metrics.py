@@ -8,7 +8,7 @@ share of the first returns with a known terrain height that are canopy returns. 
 first returns but no canopy return has 0 for the height statistics; a cell without any (no first
 return, or no terrain under them: no ground points around) is NaN in every metric, not 0.
 
-The heights are grouped by cell and sorted within each (:func:`sporbar.lidar.kernels.sorted_by_cell`,
+The heights are grouped by cell and sorted within each (:func:`sporbar.lidar.kernels.canopy_by_cell`,
 compiled), then the statistics are index arithmetic over cells. The percentiles and the highest
 are of heights rounded to the millimetre (the sort key); mean and standard deviation of the
 heights as computed.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sporbar.lidar.kernels import sorted_by_cell
+from sporbar.lidar.kernels import canopy_by_cell
 from sporbar.lidar_bands import canopy_names
 
 
@@ -35,17 +35,14 @@ def canopy_metrics(
     """The canopy metrics per cell (flat float64, :func:`sporbar.lidar_bands.canopy_names` order).
 
     Args:
-        cell: flat cell index (0 .. size-1) of each kept first return.
+        cell: flat cell index (0 .. size-1) of each kept first return; -1: outside the cells (left out).
         h: its height above the terrain, metres (NaN where the terrain is unknown: never canopy).
         size: number of cells.
         percentiles: height percentiles wanted (1..99).
         min_height: metres above the terrain a canopy return must exceed.
     """
-    n_first = np.bincount(cell[np.isfinite(h)], minlength=size)  # first returns of known height
-    canopy = h > min_height  # NaN heights (no DTM there) are never canopy
-    cell, hc = cell[canopy], h[canopy].astype(np.float64)
-    # lidar heights are not known to a millimetre: rounded there, they sort as integers
-    n, mm = sorted_by_cell(cell, np.rint(hc * 1000.0).astype(np.int64), size)
+    n_first, n, mm, total, squares = canopy_by_cell(np.asarray(cell, np.int64), np.asarray(h, np.float64), size,
+                                                    float(min_height))
     ch = mm.astype(np.float64) / 1000.0
     start = np.cumsum(n) - n
     has = n > 0
@@ -58,8 +55,7 @@ def canopy_metrics(
         hi = np.minimum(lo + 1, m - 1)
         out[name] = _cells(size, has, ch[s + lo] + (pos - lo) * (ch[s + hi] - ch[s + lo]))
     out["h_max"] = _cells(size, has, ch[s + m - 1])
-    total = np.bincount(cell, weights=hc, minlength=size)[has]
-    squares = np.bincount(cell, weights=hc * hc, minlength=size)[has]
+    total, squares = total[has], squares[has]
     mean = total / m
     out["h_mean"] = _cells(size, has, mean)
     out["h_std"] = _cells(size, has, np.sqrt(np.maximum(squares / m - mean * mean, 0.0)))

@@ -38,7 +38,7 @@ from sporbar.lidar.heap import keep_freed_memory
 from sporbar.lidar.metrics import canopy_metrics
 from sporbar.lidar.read import GroundClassified, GroundPlan, iter_points
 from sporbar.lidar.spill import StripSpill
-from sporbar.lidar.surfaces import block_reduce, cell_of, fine_surfaces, slope_aspect
+from sporbar.lidar.surfaces import block_reduce, fine_surfaces, slope_aspect
 from sporbar.lidar.tin import CellGrid
 from sporbar.lidar_bands import SURFACES, metric_names
 
@@ -192,7 +192,7 @@ def _strip(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], k: int, pa
     top = a.f - r0 * res
     ext = CellGrid(a.c - pad * fres, top + pad * fres, fres, ((r1 - r0) * k + 2 * pad, nx * k + 2 * pad))
     core = CellGrid(a.c, top, res, (r1 - r0, nx))
-    surf = fine_surfaces(points, ext, cfg["chm_thresholds"])
+    surf = fine_surfaces(points, ext, cfg["chm_thresholds"], core)
     crop = (slice(pad, pad + (r1 - r0) * k), slice(pad, pad + nx * k))
     dtm, dsm, chm = surf.dtm[crop], surf.dsm[crop], surf.chm[crop]
     if fine is not None:
@@ -207,9 +207,8 @@ def _strip(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], k: int, pa
     flat = np.hypot(e, n) < 1e-9
     out["terrain_aspect"][r0:r1] = np.where(flat, 0.0, np.degrees(np.arctan2(e, n)) % 360.0)
     out["terrain_aspect"][r0:r1][np.isnan(e)] = np.nan
-    cell, inside = cell_of(core, points["x"][surf.first], points["y"][surf.first])
     size = (r1 - r0) * nx
-    metrics = canopy_metrics(cell[inside], surf.height[inside], size, percentiles=cfg["metrics"]["percentiles"],
+    metrics = canopy_metrics(surf.cell, surf.height, size, percentiles=cfg["metrics"]["percentiles"],
                              min_height=float(cfg["metrics"]["min_height"]))
     for name, flat_values in metrics.items():
         out[name][r0:r1] = flat_values.reshape(r1 - r0, nx)

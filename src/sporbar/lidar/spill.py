@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sporbar.lidar import kernels
 from sporbar.lidar.classes import Excluded, PointClasses, Role
 from sporbar.lidar.read import Points
 from sporbar.lidar.tin import lowest_per_cell
@@ -83,54 +84,28 @@ class StripSpill:
     def add(self, pts: Points) -> None:
         """Spill one chunk (points in the tile plus buffer, grid CRS)."""
         minx, miny, maxx, maxy = self.bbox
-        role = self._roles[pts.classification]
-        inside = (pts.x >= minx) & (pts.x < maxx) & (pts.y > miny) & (pts.y <= maxy)
-        used = (role != Role.NOISE) & (role != Role.UNKNOWN)
-        self.excluded.noise += int(np.count_nonzero(inside & (role == Role.NOISE)))
-        if not self.classes.keep_withheld:
-            held = used & pts.withheld
-            self.excluded.withheld += int(np.count_nonzero(held & inside))
-            used &= ~pts.withheld
-        unknown = inside & (role == Role.UNKNOWN)
-        if unknown.any():
-            self.excluded.add_unknown(pts.classification[unknown])
-        counted = np.flatnonzero(used & inside)
-        self.points += int(counted.size)
-        ny, nx = self.counts.shape
-        col = np.minimum(np.floor((pts.x[counted] - minx) / self.res).astype(np.int64), nx - 1)
-        row = np.minimum(np.floor((maxy - pts.y[counted]) / self.res).astype(np.int64), ny - 1)
-        self.counts += np.bincount(row * nx + col, minlength=ny * nx).reshape(ny, nx)
-        first = pts.return_number == 1
-        tin = np.zeros(len(pts), bool)
-        tin[self._lowest_ground(pts, used & (role == Role.GROUND))] = True
-        sel = np.flatnonzero(used & (first | tin))
-        rec = np.empty(sel.size, RECORD)
-        rec["x"], rec["y"], rec["z"] = pts.x[sel], pts.y[sel], pts.z[sel]
-        rec["role"], rec["first"], rec["tin"] = role[sel], first[sel], tin[sel]
-        if self.count == 1:
-            self._append(self.path(0), rec)
-            return
-        down = maxy - rec["y"]  # metres below the tile's top edge
-        lo = np.clip(np.floor((down - self.buffer) / self.strip_height), 0, self.count - 1).astype(np.int64)
-        hi = np.clip(np.floor((down + self.buffer) / self.strip_height), 0, self.count - 1).astype(np.int64)
-        for strip in range(int(lo.min(initial=0)), int(hi.max(initial=-1)) + 1):  # the few strips of a chunk
-            mine = (lo <= strip) & (strip <= hi)
-            if mine.any():
-                self._append(self.path(strip), rec[mine])
-
-    def _lowest_ground(self, pts: Points, ground: np.ndarray) -> np.ndarray:
-        """Indices of the lowest of the ``ground`` points in each fine cell (cells aligned with the fine grid)."""
-        sel = np.flatnonzero(ground)
-        minx, _, maxx, maxy = self.bbox
         pad = math.ceil(self.buffer / self.fine_res) * self.fine_res  # the strips' fine grids start there
-        cols = math.ceil((maxx - minx + 2 * pad) / self.fine_res) + 2
-        x, y = pts.x[sel], pts.y[sel]
-        col = np.floor((x - (minx - pad)) / self.fine_res).astype(np.int64)
-        row = np.floor(((maxy + pad) - y) / self.fine_res).astype(np.int64)
-        ok = (col >= 0) & (col < cols) & (row >= 0)
-        sel, col, row = sel[ok], col[ok], row[ok]
-        lowest: np.ndarray = sel[lowest_per_cell(row * cols + col, pts.x[sel], pts.y[sel], pts.z[sel])]
-        return lowest
+        fine = np.array([minx - pad, maxy + pad, self.fine_res, math.ceil((maxx - minx + 2 * pad) / self.fine_res) + 2])
+        # contiguous (a chunk's dimensions may be views into its records): one compiled kernel for all
+        cls, ret, held = (np.ascontiguousarray(a) for a in (pts.classification, pts.return_number, pts.withheld))
+        flags, cell, (noise, withheld, used, unknown) = kernels.spill_flags(
+            pts.x, pts.y, cls, ret, held, self._roles,
+            np.array(self.bbox, np.float64), self.res, self.counts, self.classes.keep_withheld, fine)
+        self.excluded.noise += int(noise)
+        self.excluded.withheld += int(withheld)
+        self.points += int(used)
+        if unknown:
+            inside = (pts.x >= minx) & (pts.x < maxx) & (pts.y > miny) & (pts.y <= maxy)
+            self.excluded.add_unknown(pts.classification[inside & (self._roles[pts.classification] == Role.UNKNOWN)])
+        # the TIN candidates: the lowest used ground point of each fine cell
+        ground = np.flatnonzero(cell >= 0)
+        flags[ground[lowest_per_cell(cell[ground], pts.x[ground], pts.y[ground], pts.z[ground])]] |= kernels.TIN
+        strips = np.array([maxy, self.buffer, self.strip_height, self.count], np.float64)
+        rec, start = kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, strips,
+                                           np.empty(0, RECORD))
+        for strip in range(self.count):
+            if start[strip + 1] > start[strip]:
+                self._append(self.path(strip), rec[start[strip]:start[strip + 1]])
 
     def _append(self, path: Path, records: np.ndarray) -> None:
         """Append records to a strip file (kept in memory if the tile is one strip).
@@ -142,7 +117,7 @@ class StripSpill:
             return
         try:
             with path.open("ab") as f:
-                f.write(records.tobytes())
+                f.write(records.data)  # contiguous: no copy
         except OSError as err:
             raise OSError(err.errno, err.strerror, str(path)) from err
 

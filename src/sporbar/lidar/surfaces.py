@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sporbar.lidar import kernels
-from sporbar.lidar.classes import Role
-from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
+from sporbar.lidar.tin import CellGrid, rasterise, triangulate
 
 #: an empty cell with at least this many of its 8 neighbours kept is a gap to fill
 MIN_NEIGHBOURS = 4
@@ -32,28 +31,19 @@ MIN_NEIGHBOURS = 4
 
 @dataclass(frozen=True)
 class FineSurfaces:
-    """Fine rasters (y, x) float64 of a strip with its buffer (NaN = no data), and the first returns' heights.
+    """Fine rasters (y, x) float64 of a strip with its buffer (NaN = no data), and the first returns' cells and heights.
 
     Attributes:
         dtm, dsm, chm: the models.
-        first: indices of the strip's first returns.
+        cell: the strip's first returns' cells on the grid the surfaces were asked to place them on (flat, -1 outside).
         height: their heights above the DTM (bilinear at the point; NaN where it is unknown).
     """
 
     dtm: np.ndarray
     dsm: np.ndarray
     chm: np.ndarray
-    first: np.ndarray
+    cell: np.ndarray
     height: np.ndarray
-
-
-def cell_of(grid: CellGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat cell index of each point on ``grid`` and a mask of those inside it."""
-    ny, nx = grid.shape
-    col = np.floor((x - grid.left) / grid.res).astype(np.int64)
-    row = np.floor((grid.top - y) / grid.res).astype(np.int64)
-    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
-    return row * nx + col, inside
 
 
 def bilinear(values: np.ndarray, grid: CellGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -65,12 +55,6 @@ def bilinear(values: np.ndarray, grid: CellGrid, x: np.ndarray, y: np.ndarray) -
     u = (x - grid.left) / grid.res - 0.5
     v = (grid.top - y) / grid.res - 0.5
     out: np.ndarray = kernels.bilinear(np.ascontiguousarray(values, np.float64).ravel(), ny, nx, u, v)
-    return out
-
-
-def cell_max(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Highest value per cell (NaN where none); ``values`` are finite."""
-    out: np.ndarray = kernels.cell_max(index, values, size)
     return out
 
 
@@ -87,32 +71,28 @@ def pit_free_chm(highest: np.ndarray, thresholds: Sequence[float]) -> np.ndarray
     return chm
 
 
-def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float]) -> FineSurfaces:
-    """DTM, DSM and pit-free CHM of a strip's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``."""
-    size = grid.shape[0] * grid.shape[1]
+def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float], cells: CellGrid) -> FineSurfaces:
+    """DTM, DSM and pit-free CHM of a strip's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``.
+
+    The first returns' heights above the DTM come back with their cells on ``cells`` (the metrics' grid).
+    """
+    ny, nx = grid.shape
     # the TIN candidates (the lowest ground point per cell of each chunk) thinned again across chunks; in
     # cell order: where points coincide or four lie on a circle the triangulation depends on the input,
     # and a strip or tile must choose as its neighbours do
-    ground = np.flatnonzero(points["tin"] == 1)
-    gx, gy, gz = points["x"][ground], points["y"][ground], points["z"][ground]
-    cell, inside = cell_of(grid, gx, gy)
-    ground = np.flatnonzero(inside)
-    ground = ground[lowest_per_cell(cell[ground], gx[ground], gy[ground], gz[ground])]
-    gx, gy, gz = gx[ground], gy[ground], gz[ground]
+    gx, gy, gz = kernels.tin_vertices(points, grid.left, grid.top, grid.res, ny, nx)
     dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
-    first = np.flatnonzero(points["first"] == 1)
-    fx, fy, fz = points["x"][first], points["y"][first], points["z"][first]
-    cell, inside = cell_of(grid, fx, fy)
-    dsm = fill_gaps(cell_max(cell[inside], fz[inside], size).reshape(grid.shape))
-    h = fz - bilinear(dtm, grid, fx, fy)
-    role = points["role"][first]
-    canopy = inside & np.isfinite(h) & ((role == Role.VEGETATION) | (role == Role.GROUND))
-    highest = cell_max(cell[canopy], np.maximum(h[canopy], 0.0), size).reshape(grid.shape)
+    # per first return its height above the DTM and its cell on `cells`; per fine cell the highest first
+    # return and canopy height
+    on = np.array([cells.left, cells.top, cells.res, *cells.shape], np.float64)
+    cell, h, dsm, highest = kernels.first_returns(points, dtm, grid.left, grid.top, grid.res, on)
+    dsm = fill_gaps(dsm.reshape(grid.shape))
+    highest = highest.reshape(grid.shape)
     chm = pit_free_chm(highest, thresholds)
     chm = np.where(np.isnan(dtm), np.nan, np.where(np.isnan(chm), 0.0, chm))
     top = dtm + chm
     dsm = np.where(np.isnan(dsm), top, np.fmax(dsm, top))
-    return FineSurfaces(dtm=dtm, dsm=dsm, chm=chm, first=first, height=h)
+    return FineSurfaces(dtm=dtm, dsm=dsm, chm=chm, cell=cell, height=h)
 
 
 def slope_aspect(dtm: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

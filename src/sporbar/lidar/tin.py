@@ -40,7 +40,8 @@ def triangulate(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     if x.size < 3:
         return np.empty((0, 3), np.int64)
-    out = triangle.triangulate({"vertices": np.column_stack([x, y]).astype(np.float64)}, "Qz")
+    # N, B: the vertices and their boundary markers are not copied back (only the triangles are used)
+    out = triangle.triangulate({"vertices": np.column_stack([x, y]).astype(np.float64)}, "NB")
     tri = out.get("triangles")
     return np.empty((0, 3), np.int64) if tri is None else np.asarray(tri, np.int64)
 
