@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -37,6 +38,19 @@ def schema() -> dict[str, Any]:
     return schema
 
 
+# "format: email": jsonschema's own check only asks for an "@"; an address Geonorge can use has a
+# local part and a dotted domain, without spaces.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+FORMATS = copy.deepcopy(jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _is_email(value: object) -> bool:
+    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
+
+
+FORMATS.checks("email")(_is_email)
+
+
 def _with_defaults(validator_class: Any) -> Any:
     validate_properties = validator_class.VALIDATORS["properties"]
 
@@ -54,6 +68,8 @@ def _describe(err: jsonschema.ValidationError) -> str:
     where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
     if err.validator == "additionalProperties":
         return f"key {where}: {err.message} (check the spelling against the schema)"
+    if err.validator == "format" and err.validator_value == "email":
+        return f"key {where}: {err.instance!r} is not an e-mail address (name@domain.tld)"
     if err.validator == "type":
         return f"key {where}: {err.instance!r} is not of type {err.validator_value!r}"
     return f"key {where}: {err.message}"
@@ -68,8 +84,8 @@ def validate(data: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
     data = copy.deepcopy(data)
     sch = schema()
     cls = _with_defaults(jsonschema.validators.validator_for(sch))
-    # format_checker: "format: date" is checked (2024-13-45 and 2024-02-30 are not dates)
-    validator = cls(sch, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    # format_checker: "format: date" is checked (2024-13-45 and 2024-02-30 are not dates), so is "email"
+    validator = cls(sch, format_checker=FORMATS)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     _check_sentinel1_in_sentinel2(data, source)
     if errors:

@@ -120,6 +120,9 @@ CONFIG = [
         "date_range", "2024-09-01")),
     Trial("config", "dcat-restricted-unknown", _check_config(
         _set("metadata.dcat.restricted", "hide"), "{config}", "metadata/dcat/restricted", "'list', 'omit'")),
+    Trial("config", "contact-email-malformed", _check_config(
+        _set("metadata.contact_email", "postmottak"), "{config}", "metadata/contact_email",
+        "'postmottak' is not an e-mail address")),
     Trial("config", "dry-run-unknown-key", _dry_run(_set("grid.tile_sise", 640), "tile_sise", "key grid")),
     Trial("config", "dry-run-missing-key", _dry_run(_delete("area"), "{config}", "'area' is a required property")),
 ]

@@ -90,6 +90,12 @@ def test_the_dcat_choice_redoes_only_the_metadata_export(tmp_path: Path) -> None
     assert _stages_changed(small_config(tmp_path), omit) == {"export_metadata"}
 
 
+def test_the_contact_email_redoes_only_the_metadata_export(tmp_path: Path) -> None:
+    other = small_config(tmp_path)
+    other["metadata"] = {"contact_email": "data@example.no"}
+    assert _stages_changed(small_config(tmp_path), other) == {"export_metadata"}
+
+
 def _national(tmp_path: Path, columns: int) -> Config:
     """``columns`` x 20 tiles of 20 km with 5 km lidar deliveries (16 per tile)."""
     data = small_config(tmp_path)

@@ -32,7 +32,11 @@ from sporbar.cli.options import load_config, optional_config_option
     default=None,
     help="URL the catalog folder is served from; links become absolute below it (default: relative).",
 )
-@click.option("--contact-email", default=None, help="E-mail of the metadata contact (Geonorge requires one).")
+@click.option(
+    "--contact-email",
+    default=None,
+    help="E-mail of the metadata contact (Geonorge requires one); overrides metadata.contact_email of -c.",
+)
 @optional_config_option
 def export_metadata(
     catalog: Path,
@@ -50,6 +54,8 @@ def export_metadata(
     provenance; and a DCAT-AP-NO description (Turtle) of the open collections. Restricted
     collections are listed there without links to their data, or left out, as the config's
     metadata.dcat.restricted says (list or omit; without -c: list); closed ones never are.
+    The metadata contact's e-mail is --contact-email, else the config's metadata.contact_email;
+    without either the records are written without one, with a warning.
 
     \b
       $ sporbar export-metadata results/catalog/catalog.json -o results/metadata
@@ -58,11 +64,19 @@ def export_metadata(
       results/metadata/dcat/catalog.ttl
     """
     from sporbar.metadata.dcat import restricted_choice
+    from sporbar.metadata.export import contact_email as configured_email
     from sporbar.metadata.export import export_metadata as run
 
-    restricted = restricted_choice(load_config(config_path) if config_path is not None else None)
+    cfg = load_config(config_path) if config_path is not None else None
     summary = run(
-        catalog, outdir, collections=collections, base_url=base_url, email=contact_email, dcat_restricted=restricted
+        catalog,
+        outdir,
+        collections=collections,
+        base_url=base_url,
+        email=contact_email or configured_email(cfg),
+        dcat_restricted=restricted_choice(cfg),
     )
     for line in summary.lines():
         click.echo(line)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)

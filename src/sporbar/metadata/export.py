@@ -20,6 +20,7 @@ from pathlib import Path
 from rdflib import RDF
 from rdflib.namespace import DCAT
 
+from sporbar.config import Config
 from sporbar.errors import CatalogError
 from sporbar.io import write_bytes_atomic
 from sporbar.metadata import dcat, iso19139
@@ -30,6 +31,13 @@ from sporbar.stac import extensions as ext
 ISO_DIR = "iso19139"
 DCAT_DIR = "dcat"
 DCAT_FILE = "catalog.ttl"
+CONTACT_EMAIL_KEY = "metadata.contact_email"
+
+
+def contact_email(cfg: Config | None) -> str | None:
+    """``metadata.contact_email`` of ``cfg`` (checked by the schema); None without a config or the key."""
+    value = (cfg.data.get("metadata") or {}).get("contact_email") if cfg is not None else None
+    return str(value) if value else None
 
 
 @dataclass
@@ -40,6 +48,7 @@ class ExportSummary:
     dcat: Path | None = None
     dcat_datasets: int = 0
     dcat_restricted: Restricted = Restricted.LIST
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """What the CLI prints: every file written, then a count of the records."""
@@ -64,6 +73,8 @@ def export_metadata(
 ) -> ExportSummary:
     """Write ISO 19139 records of ``collections`` (and their items) and the DCAT-AP-NO catalog.
 
+    ``email``: of the metadata contact (Geonorge requires one); without it the records name the
+    organisation only and the summary carries a warning naming :data:`CONTACT_EMAIL_KEY`.
     ``dcat_restricted``: list the restricted collections in the DCAT-AP-NO catalog, or omit them.
 
     Raises:
@@ -79,6 +90,12 @@ def export_metadata(
         )
     outdir = Path(outdir)
     summary = ExportSummary()
+    if not email:
+        summary.warnings.append(
+            f"no e-mail of the metadata contact: the ISO 19139 records lack gmd:electronicMailAddress, which "
+            f"Geonorge's Norwegian profile requires, and the DCAT-AP-NO contact point has no vcard:hasEmail; set "
+            f"{CONTACT_EMAIL_KEY} in the config (-c) or pass --contact-email"
+        )
     for cid in collections:
         path = outdir / ISO_DIR / f"{cid}.xml"
         write_bytes_atomic(path, iso19139.to_bytes(iso19139.collection_record(cat, cid, email=email)))

@@ -64,15 +64,24 @@ def provider_with(collection: Mapping[str, Any], roles: Sequence[str]) -> dict[s
     return provs[0] if provs else None
 
 
+#: STAC provider roles in the order the metadata contact is chosen by
+CONTACT_ROLES = ("host", "processor", "licensor", "producer")
+
+
 def add_metadata_contact(root: etree._Element, collection: Mapping[str, Any], email: str | None) -> None:
     """``gmd:contact``: the host (else processor, licensor, producer) provider, or sporbar."""
-    p = provider_with(collection, ("host", "processor", "licensor", "producer"))
+    p = provider_with(collection, CONTACT_ROLES)
     name = p["name"] if p else "sporbar"
     party(gmd(root, "contact"), name, "pointOfContact", email=email, url=p.get("url") if p else None)
 
 
 def add_points_of_contact(ident: etree._Element, collection: Mapping[str, Any], email: str | None) -> None:
-    """One ``gmd:pointOfContact`` per provider role (licensor, producer, processor, host)."""
+    """One ``gmd:pointOfContact`` per provider role (licensor, producer, processor, host).
+
+    ``email`` is the metadata contact's: only that organisation's entries carry it (an ESA or
+    Kartverket licensor does not answer at the directorate's address).
+    """
+    contact = provider_with(collection, CONTACT_ROLES)
     for p in providers_of(collection):
         for stac_role in ("licensor", "producer", "processor", "host"):
             if stac_role in p.get("roles", []):
@@ -80,7 +89,7 @@ def add_points_of_contact(ident: etree._Element, collection: Mapping[str, Any], 
                     gmd(ident, "pointOfContact"),
                     p["name"],
                     PROVIDER_ROLES[stac_role],
-                    email=email if stac_role in ("licensor", "host") else None,
+                    email=email if contact is not None and p["name"] == contact["name"] else None,
                     url=p.get("url"),
                 )
 
