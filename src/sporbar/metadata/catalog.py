@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -155,6 +156,37 @@ def read_catalog(catalog_json: Path, *, base_url: str | None = None) -> Publishe
         cat.items[cid] = sorted(refs, key=lambda r: r.id)
     cat.collections = dict(sorted(cat.collections.items()))
     return cat
+
+
+def providers_of(collection: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The collection's providers that have a name."""
+    return [dict(p) for p in collection.get("providers", []) if p.get("name")]
+
+
+def provider_with(collection: Mapping[str, Any], roles: Sequence[str]) -> dict[str, Any] | None:
+    """The first provider having the first of ``roles`` that any provider has, else the first provider."""
+    provs = providers_of(collection)
+    for role in roles:
+        for p in provs:
+            if role in p.get("roles", []):
+                return p
+    return provs[0] if provs else None
+
+
+def licence_of(collection: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(href, title) of the collection's licence, or None.
+
+    Its ``license`` link (title: the link's, else the ``license`` id), else the SPDX page of its
+    ``license`` id; None for ``other``, ``proprietary`` or ``various`` without a link.
+    """
+    for link in collection.get("links", []):
+        if link.get("rel") == "license" and link.get("href"):
+            href = str(link["href"])
+            return href, str(link.get("title") or collection.get("license", href))
+    lic = collection.get("license")
+    if lic and lic not in ("other", "proprietary", "various"):
+        return f"https://spdx.org/licenses/{lic}", str(lic)
+    return None
 
 
 def processing_datetime(data: dict[str, Any]) -> str | None:

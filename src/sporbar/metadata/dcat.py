@@ -36,7 +36,13 @@ from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from sporbar.config import Config
-from sporbar.metadata.catalog import PublishedCatalog, metadata_uuid, processing_datetime
+from sporbar.metadata.catalog import (
+    PublishedCatalog,
+    licence_of,
+    metadata_uuid,
+    processing_datetime,
+    provider_with,
+)
 from sporbar.stac import extensions as ext
 from sporbar.stac.collections import ACCESS, Access
 
@@ -111,25 +117,6 @@ def _contact(g: Graph, provider: Mapping[str, Any], email: str | None) -> URIRef
     return node
 
 
-def _provider(coll: Mapping[str, Any], roles: tuple[str, ...]) -> dict[str, Any] | None:
-    provs = [dict(p) for p in coll.get("providers", []) if p.get("name")]
-    for role in roles:
-        for p in provs:
-            if role in p.get("roles", []):
-                return p
-    return provs[0] if provs else None
-
-
-def _license(coll: Mapping[str, Any]) -> URIRef | None:
-    for link in coll.get("links", []):
-        if link.get("rel") == "license" and link.get("href"):
-            return URIRef(str(link["href"]))
-    lic = coll.get("license")
-    if lic and lic not in ("other", "proprietary", "various"):
-        return URIRef(f"https://spdx.org/licenses/{lic}")
-    return None
-
-
 def _bbox_wkt(bbox: list[float]) -> str:
     w, s, e, n = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
     pts = [(w, s), (e, s), (e, n), (w, n), (w, s)]
@@ -146,11 +133,11 @@ def _dataset(g: Graph, cat: PublishedCatalog, cid: str, href: _Hrefs, email: str
     g.add((ds, DCTERMS.title, Literal(str(coll.get("title", cid)), lang="en")))
     g.add((ds, DCTERMS.description, Literal(nb["description"], lang="nb")))
     g.add((ds, DCTERMS.description, Literal(str(coll.get("description", "")), lang="en")))
-    publisher = _provider(coll, ("host", "licensor", "processor", "producer"))
+    publisher = provider_with(coll, ("host", "licensor", "processor", "producer"))
     if publisher:
         g.add((ds, DCTERMS.publisher, _agent(g, publisher)))
         g.add((ds, DCAT.contactPoint, _contact(g, publisher, email)))
-    creator = _provider(coll, ("producer",))
+    creator = provider_with(coll, ("producer",))
     if creator and creator is not publisher and "producer" in creator.get("roles", []):
         g.add((ds, DCTERMS.creator, _agent(g, creator)))
     is_open = coll.get(ACCESS) == Access.OPEN
@@ -191,9 +178,9 @@ def _dataset(g: Graph, cat: PublishedCatalog, cid: str, href: _Hrefs, email: str
     g.add((dist, DCTERMS.format, URIRef(FILE_TYPE + "JSON")))
     g.add((dist, DCAT.mediaType, URIRef(MEDIA_TYPE + "application/json")))
     g.add((dist, DCTERMS.conformsTo, URIRef(STAC_COLLECTION_SPEC)))
-    lic = _license(coll)
+    lic = licence_of(coll)
     if lic is not None:
-        g.add((dist, DCTERMS.license, lic))
+        g.add((dist, DCTERMS.license, URIRef(lic[0])))
     g.add((ds, DCAT.distribution, dist))
     return ds
 
@@ -231,7 +218,7 @@ def catalog_graph(
         if not listed(cat.collections[cid], restricted):
             continue
         g.add((root, DCAT.dataset, _dataset(g, cat, cid, href, email)))
-        publisher = publisher or _provider(cat.collections[cid], ("host",))
+        publisher = publisher or provider_with(cat.collections[cid], ("host",))
     if publisher:
         g.add((root, DCTERMS.publisher, _agent(g, publisher)))
     return g

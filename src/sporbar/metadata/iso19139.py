@@ -44,6 +44,7 @@ from sporbar.metadata.catalog import (
     PublishedCatalog,
     metadata_uuid,
     processing_datetime,
+    provider_with,
     time_span,
 )
 from sporbar.metadata.iso_codes import (
@@ -72,7 +73,6 @@ from sporbar.metadata.iso_sections import (
     add_header,
     add_reference_system,
     epsg_of,
-    provider_with,
     resolution_of,
 )
 from sporbar.stac import extensions as ext

@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from sporbar.metadata.catalog import ItemRef
+from sporbar.metadata.catalog import ItemRef, licence_of, provider_with, providers_of
 from sporbar.metadata.iso_codes import (
     ACCESS_LIMITS,
     DEFAULT_EPSG,
@@ -48,22 +48,6 @@ from sporbar.metadata.iso_codes import (
 )
 from sporbar.stac.collections import ACCESS, STATUS
 
-
-def providers_of(collection: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The collection's providers that have a name."""
-    return [dict(p) for p in collection.get("providers", []) if p.get("name")]
-
-
-def provider_with(collection: Mapping[str, Any], roles: Sequence[str]) -> dict[str, Any] | None:
-    """The first provider having the first of ``roles`` that any provider has."""
-    provs = providers_of(collection)
-    for role in roles:
-        for p in provs:
-            if role in p.get("roles", []):
-                return p
-    return provs[0] if provs else None
-
-
 #: STAC provider roles in the order the metadata contact is chosen by
 CONTACT_ROLES = ("host", "processor", "licensor", "producer")
 
@@ -94,22 +78,12 @@ def add_points_of_contact(ident: etree._Element, collection: Mapping[str, Any], 
                 )
 
 
-def licence_of(collection: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(href, label) of the collection's licence, or None."""
-    for link in collection.get("links", []):
-        if link.get("rel") == "license" and link.get("href"):
-            href = str(link["href"])
-            return href, LICENCE_LABELS.get(href, str(link.get("title") or collection.get("license", href)))
-    lic = collection.get("license")
-    if lic and lic not in ("other", "proprietary", "various"):
-        return f"https://spdx.org/licenses/{lic}", str(lic)
-    return None
-
-
 def add_constraints(ident: etree._Element, collection: Mapping[str, Any]) -> None:
     """Use limitation, INSPIRE access constraint and licence as ``resourceConstraints``."""
     access = str(collection.get(ACCESS, "open"))
     lic = licence_of(collection)
+    if lic is not None:  # the label Geonorge records use, where there is one
+        lic = lic[0], LICENCE_LABELS.get(lic[0], lic[1])
     use = gmd(gmd(ident, "resourceConstraints"), "MD_Constraints")
     string(
         use,
