@@ -115,6 +115,20 @@ def test_titles_and_abstracts_are_bokmal_with_english_beside(records, published,
     assert _text(root, "gmd:language/gmd:LanguageCode/@codeListValue") == ["nor"]
 
 
+@pytest.mark.parametrize("kind", ["collection", "item"])
+def test_use_limitation_is_bokmal_with_english_beside(records, kind: str) -> None:
+    use = "gmd:identificationInfo/*/gmd:resourceConstraints/gmd:MD_Constraints/gmd:useLimitation/"
+    lcs = "gmd:PT_FreeText/gmd:textGroup/gmd:LocalisedCharacterString"
+    root = records[kind]
+    assert _text(root, use + "gco:CharacterString/text()") == [
+        "Bruk er regulert av lisensen: Norsk lisens for offentlige data (NLOD) 2.0."
+    ]
+    assert _text(root, use + lcs + "/text()") == [
+        "Use is governed by the licence: Norwegian Licence for Open Government Data (NLOD) 2.0."
+    ]
+    assert _text(root, use + lcs + "/@locale") == ["#ENG"]
+
+
 def test_norwegian_texts_fall_back_to_the_collection_template(published) -> None:
     """A catalog published without Norwegian versions still gets bokmål records (the template's texts)."""
     cat = published.cat

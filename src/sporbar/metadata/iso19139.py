@@ -14,7 +14,7 @@ GML 3.2 (``http://www.opengis.net/gml/3.2``):
 
 Both carry the metadata core (identifier, language ``nor``, ``utf8``, contacts from the
 collection's providers, date stamp from ``processing:datetime``, reference system as a
-``gmx:Anchor`` to the OGC EPSG URI, title and abstract in bokmål with the English beside them
+``gmx:Anchor`` to the OGC EPSG URI, title, abstract and use limitation in bokmål with the English beside them
 (``PT_FreeText`` of the ``ENG`` locale; the Norwegian texts are the catalog's own,
 :meth:`PublishedCatalog.norwegian`), creation/publication dates, status,
 topic categories, keywords with the DOK and INSPIRE theme thesauri, bounding box and time

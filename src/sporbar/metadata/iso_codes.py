@@ -57,10 +57,16 @@ NO_CONDITIONS: Final = (
     "http://inspire.ec.europa.eu/metadata-codelist/ConditionsApplyingToAccessAndUse/noConditionsApply",
     "No conditions apply to access and use",
 )
-# licence link href -> the label Geonorge records use
+# licence link href -> (the label Geonorge records use, its English); other licences go by their link's title
 LICENCE_LABELS: Final = {
-    "https://data.norge.no/nlod/no/2.0": "Norsk lisens for offentlige data (NLOD) 2.0",
-    "https://creativecommons.org/licenses/by/4.0/": "Creative Commons BY 4.0 (CC BY 4.0)",
+    "https://data.norge.no/nlod/no/2.0": (
+        "Norsk lisens for offentlige data (NLOD) 2.0",
+        "Norwegian Licence for Open Government Data (NLOD) 2.0",
+    ),
+    "https://creativecommons.org/licenses/by/4.0/": (
+        "Creative Commons BY 4.0 (CC BY 4.0)",
+        "Creative Commons Attribution 4.0 International (CC BY 4.0)",
+    ),
 }
 # (thesaurus title, thesaurus href, publication date, keywords [(label, concept href or None)])
 THESAURI: Final[Mapping[str, tuple[str, str, str, list[tuple[str, str | None]]]]] = {

@@ -79,17 +79,16 @@ def add_points_of_contact(ident: etree._Element, collection: Mapping[str, Any], 
 
 
 def add_constraints(ident: etree._Element, collection: Mapping[str, Any]) -> None:
-    """Use limitation, INSPIRE access constraint and licence as ``resourceConstraints``."""
+    """Use limitation (bokmål, English beside), INSPIRE access constraint and licence as ``resourceConstraints``."""
     access = str(collection.get(ACCESS, "open"))
     lic = licence_of(collection)
-    if lic is not None:  # the label Geonorge records use, where there is one
-        lic = lic[0], LICENCE_LABELS.get(lic[0], lic[1])
-    use = gmd(gmd(ident, "resourceConstraints"), "MD_Constraints")
-    string(
-        use,
-        "useLimitation",
-        f"Bruk er regulert av lisensen: {lic[1]}." if lic else "Ingen begrensninger på bruk er oppgitt.",
-    )
+    if lic is not None:  # the labels Geonorge records use, where there are some; else the link's title
+        nb, en = LICENCE_LABELS.get(lic[0], (lic[1], lic[1]))
+        lic = lic[0], nb
+        use_text = Text(f"Bruk er regulert av lisensen: {nb}.", f"Use is governed by the licence: {en}.")
+    else:
+        use_text = Text("Ingen begrensninger på bruk er oppgitt.", "No limitations on use are stated.")
+    localised(gmd(gmd(ident, "resourceConstraints"), "MD_Constraints"), "useLimitation", use_text)
     value, label = ACCESS_LIMITS.get(access, ACCESS_LIMITS["closed"])
     acc = gmd(gmd(ident, "resourceConstraints"), "MD_LegalConstraints")
     code_value(acc, "accessConstraints", "MD_RestrictionCode", "otherRestrictions")
