@@ -57,7 +57,7 @@ def build(work: Path, density: float, tile_size: int, epsg: int) -> tuple[object
     from sporbar.workflow import plan
 
     data = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    x0, y0 = 268_800, 7_029_760
+    x0, y0 = 268_800 // tile_size * tile_size, 7_029_760 // tile_size * tile_size  # on the grid's tile edges
     data["root"] = str(work / "results")
     data["area"] = {"name": "bench-lidar", "bbox": [x0, y0, x0 + tile_size, y0 + tile_size]}
     data["grid"]["tile_size"] = tile_size
@@ -153,11 +153,23 @@ def peak_memory(work: Path) -> None:
     cfg = Config(validate(yaml.safe_load((work / "config.yaml").read_text())))
     tile = (work / "tile.txt").read_text().strip()
     items = [Path(p) for p in (work / "items.txt").read_text().split()]
+    import sporbar.lidar.run as stage
+
+    products_peak = []
+    compute = stage.compute_products  # type: ignore[attr-defined]
+
+    def measured(*args: object, **kw: object) -> object:
+        out = compute(*args, **kw)  # type: ignore[arg-type]
+        products_peak.append(vm_hwm_mib())  # the peak so far: reading, strips, fine COG windows
+        return out
+
+    stage.compute_products = measured  # type: ignore[attr-defined,assignment]
     before = vm_hwm_mib()
     t, c = time.perf_counter(), time.process_time()
     d = run_lidar(cfg, tile, items, work / "out" / "item.json", ctx=RunContext.current())
     print(f"MEMORY {d['properties']['sporbar:point_count']} {cfg.data['lidar']['strip_points']} "
-          f"{vm_hwm_mib():.0f} {before:.0f} {time.perf_counter() - t:.1f} {time.process_time() - c:.1f}")
+          f"{vm_hwm_mib():.0f} {before:.0f} {time.perf_counter() - t:.1f} {time.process_time() - c:.1f} "
+          f"{products_peak[0]:.0f}")
 
 
 def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
@@ -168,8 +180,8 @@ def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
     import subprocess
 
     print("| points on the tile | tile, density | strip_points | peak memory (VmHWM) of the stage process "
-          "| after imports | stage wall / CPU |")
-    print("|---|---|---|---|---|---|")
+          "| of it by the end of compute_products | after imports | stage wall / CPU |")
+    print("|---|---|---|---|---|---|---|")
     for density, size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
@@ -184,9 +196,9 @@ def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
             out = subprocess.run([sys.executable, __file__, "--peak-memory", str(work)],
                                  capture_output=True, text=True, check=True)
             line = next(x for x in out.stdout.splitlines() if x.startswith("MEMORY"))
-            n, strip, peak, before, wall, cpu = line.split()[1:]
-            print(f"| {int(n):,} | {size} m, {density:g} pts/m2 | {int(strip):,} | {peak} MiB | {before} MiB "
-                  f"| {wall} s / {cpu} s |", flush=True)
+            n, strip, peak, before, wall, cpu, products = line.split()[1:]
+            print(f"| {int(n):,} | {size} m, {density:g} pts/m2 | {int(strip):,} | {peak} MiB | {products} MiB "
+                  f"| {before} MiB | {wall} s / {cpu} s |", flush=True)
 
 
 def main() -> None:

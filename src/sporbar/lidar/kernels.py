@@ -312,6 +312,21 @@ def spill_flags(x: np.ndarray, y: np.ndarray, cls: np.ndarray, ret: np.ndarray, 
 
 
 @njit
+def _spilled(f: int) -> bool:
+    """Whether a point with :func:`spill_flags`' flags (and :data:`TIN`) ``f`` is spilled: used, first or TIN."""
+    return bool(f & USED) and bool(f & (FIRST | TIN))
+
+
+@njit
+def _strips_of(y: float, strips: np.ndarray) -> tuple[int, int]:
+    """The first and last strip whose rows widened by the buffer hold northing ``y`` (see :func:`spill_records`)."""
+    maxy, buffer, height, last = strips[0], strips[1], strips[2], strips[3] - 1.0
+    down = maxy - y  # metres below the tile's top edge
+    return (int(min(max(math.floor((down - buffer) / height), 0.0), last)),
+            int(min(max(math.floor((down + buffer) / height), 0.0), last)))
+
+
+@njit
 def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray,
                   roles: np.ndarray, strips: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The used first returns and TIN candidates of a chunk as spill records, grouped by row strip.
@@ -332,26 +347,22 @@ def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
     Returns:
         The records, strip after strip, and where each strip starts (count + 1 offsets).
     """
-    maxy, buffer, height, count = strips[0], strips[1], strips[2], int(strips[3])
-    n = x.size
-    lo = np.zeros(n, np.int64)
-    hi = np.full(n, -1, np.int64)
+    count = int(strips[3])
     start = np.zeros(count + 1, np.int64)
-    for i in range(n):
-        f = flags[i]
-        if not (f & USED and f & (FIRST | TIN)):
-            continue
-        down = maxy - y[i]  # metres below the tile's top edge
-        lo[i] = int(min(max(math.floor((down - buffer) / height), 0.0), count - 1.0))
-        hi[i] = int(min(max(math.floor((down + buffer) / height), 0.0), count - 1.0))
-        for s in range(lo[i], hi[i] + 1):
-            start[s + 1] += 1
+    for i in range(x.size):
+        if _spilled(flags[i]):
+            lo, hi = _strips_of(y[i], strips)
+            for s in range(lo, hi + 1):
+                start[s + 1] += 1
     for s in range(count):
         start[s + 1] += start[s]
     fill = start[:count].copy()
     out = np.empty(start[count], record.dtype)
-    for i in range(n):
-        for s in range(lo[i], hi[i] + 1):
+    for i in range(x.size):
+        if not _spilled(flags[i]):
+            continue
+        lo, hi = _strips_of(y[i], strips)  # again: cheaper than two int64 per point of the chunk
+        for s in range(lo, hi + 1):
             k = fill[s]
             fill[s] = k + 1
             out[k].x, out[k].y, out[k].z = x[i], y[i], z[i]
