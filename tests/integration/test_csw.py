@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from _map_fixture import EAST, WEST, build_map_chain
-from _services import Server, stac_fixtures
+from _services import Server, add_to_config, stac_fixtures
 from lxml import etree
 
 from sporbar.errors import MissingInputError
@@ -38,6 +38,7 @@ TITLE = "gmd:identificationInfo/gmd:MD_DataIdentification/gmd:citation/gmd:CI_Ci
 CAPABILITIES = "/csw?service=CSW&version=2.0.2&request=GetCapabilities"
 MODEL_KEYWORD = "random forest"  # a keyword of the models collection, not of the maps
 RESTRICTED = "lidar-raw"
+CONTACT_EMAIL = "postmottak@example.no"  # metadata.contact_email of the served config
 UNKNOWN_PROPERTY = """<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2"
  xmlns:ogc="http://www.opengis.net/ogc" service="CSW" version="2.0.2" resultType="results">
  <csw:Query typeNames="csw:Record"><csw:ElementSetName>brief</csw:ElementSetName>
@@ -73,6 +74,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
         pytest.skip(str(err))
     tmp = tmp_path_factory.mktemp("csw")
     chain = build_map_chain(tmp)
+    add_to_config(chain, {"metadata": {"contact_email": CONTACT_EMAIL}})
     build_catalog(chain.maps, chain.catalog, cfg=chain.cfg, layout=_fx.LAYOUT)
     restricted = chain.catalog.parent / RESTRICTED / "collection.json"
     coll = json.loads(restricted.read_text())
@@ -84,7 +86,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
     withheld = {r["id"]: r for r in all_records if r["access"] != "noLimitations"}
     assert len(withheld) == 2, withheld  # the restricted collection's series and tile records
     server = Server(
-        ["--static", "--catalog", str(chain.catalog), "--data-root", str(chain.root), "--csw"], log=tmp / "serve.log"
+        ["--static", "--catalog", str(chain.catalog), "--data-root", str(chain.root), "--csw"]
+        + ["-c", str(chain.cfg_path)],
+        log=tmp / "serve.log",
     )
     server.wait(CAPABILITIES, timeout=180)
     try:
@@ -124,6 +128,8 @@ def test_capabilities_name_the_public_url(served) -> None:
     assert {"GetCapabilities", "GetRecords", "GetRecordById"} <= set(ops)
     urls = {m["url"] for m in ops["GetRecords"].methods}
     assert urls == {server.base + "/csw"}, urls  # not pycsw's own loopback port
+    # the service contact Geonorge sees is the records' metadata contact (metadata.contact_email of -c)
+    assert csw.provider.contact.email == CONTACT_EMAIL
 
 
 def test_harvest_pages_through_every_record(served) -> None:

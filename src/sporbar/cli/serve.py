@@ -112,10 +112,14 @@ def serve(
 
     auth = None
     background = None
+    contact_email = None
     if config_path is not None:
+        from sporbar.metadata.export import contact_email as configured_email
+
         loaded = load(config_path)
         auth = AuthSettings.from_config(loaded.data, loaded.source)
         background = loaded.data.get("serve", {}).get("background_map")
+        contact_email = configured_email(loaded)
     cfg = ServeConfig(
         data_root=(data_root or catalog.resolve().parent.parent).resolve(),
         static_catalog=catalog.resolve() if static else None,
@@ -127,7 +131,7 @@ def serve(
         background=background,
     )
     if csw:
-        cfg = _with_csw(cfg, f"http://{host}:{port}")
+        cfg = _with_csw(cfg, f"http://{host}:{port}", contact_email)
     app = create_app(cfg)
     base = f"http://{host}:{port}"
     if cfg.has_browser():
@@ -149,8 +153,11 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def _with_csw(cfg: ServeConfig, base: str) -> ServeConfig:
-    """Start pycsw over the data root's ISO 19139 records (stopped at exit); ``cfg`` with its URL."""
+def _with_csw(cfg: ServeConfig, base: str, contact_email: str | None) -> ServeConfig:
+    """Start pycsw over the data root's ISO 19139 records (stopped at exit); ``cfg`` with its URL.
+
+    ``contact_email`` (the config's ``metadata.contact_email``) is the service contact in the capabilities.
+    """
     import atexit
     import signal
     import sys
@@ -161,7 +168,12 @@ def _with_csw(cfg: ServeConfig, base: str) -> ServeConfig:
     # uvicorn re-raises SIGTERM after its graceful shutdown; the default action would skip atexit
     # (on SIGKILL gunicorn still dies with us: PR_SET_PDEATHSIG, its temporary folder stays)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    pycsw = start_csw(cfg.data_root / "metadata" / "iso19139", public_url=base + CSW_PREFIX, title=cfg.title)
+    pycsw = start_csw(
+        cfg.data_root / "metadata" / "iso19139",
+        public_url=base + CSW_PREFIX,
+        title=cfg.title,
+        contact_email=contact_email,
+    )
     atexit.register(pycsw.stop)
     click.echo(f"CSW: {pycsw.records} ISO 19139 record(s) loaded into pycsw", err=True)
     return replace(cfg, csw_url=pycsw.url, csw_check=pycsw.watch.check if pycsw.watch else None)

@@ -81,13 +81,17 @@ def csw_venv() -> Path:
     return venv
 
 
-def pycsw_config(*, database: Path, url: str, title: str, max_records: int = 100) -> str:
+def pycsw_config(
+    *, database: Path, url: str, title: str, max_records: int = 100, contact_email: str | None = None
+) -> str:
     """The pycsw 2.6 configuration (INI) of a read-only CSW over the SQLite ``database``.
 
     Args:
         database: the SQLite repository file.
         url: the public service URL written into the capabilities.
         title: the service title.
+        contact_email: the service contact's e-mail in the capabilities (the config's
+            ``metadata.contact_email``, the records' metadata contact); empty when None.
         max_records: the most records one GetRecords returns, and what it returns when the
             client does not say (pycsw uses the one setting for both).
     """
@@ -128,7 +132,7 @@ contact_postalcode=
 contact_country=Norway
 contact_phone=
 contact_fax=
-contact_email=
+contact_email={(contact_email or "").replace("%", "%%")}
 contact_url=
 contact_hours=
 contact_instructions=
@@ -189,7 +193,14 @@ def open_records(records_dir: Path, dest: Path) -> tuple[int, int]:
 
 
 def load_repository(
-    records_dir: Path, workdir: Path, *, url: str, title: str, venv: Path, allow_empty: bool = False
+    records_dir: Path,
+    workdir: Path,
+    *,
+    url: str,
+    title: str,
+    venv: Path,
+    allow_empty: bool = False,
+    contact_email: str | None = None,
 ) -> tuple[Path, int]:
     """Write the configuration into ``workdir``, create the repository and load the open records.
 
@@ -201,6 +212,7 @@ def load_repository(
         venv: pycsw's virtualenv.
         allow_empty: an empty repository when ``records_dir`` holds no record (a reload after
             the last one was removed), not an error.
+        contact_email: the service contact's e-mail (:func:`pycsw_config`).
 
     Returns:
         (configuration file, records in the repository).
@@ -219,7 +231,9 @@ def load_repository(
         log.warning("%s: %d record(s) of restricted or closed data not served in the CSW", records_dir, withheld)
     config = workdir / CONFIG_FILE
     database = workdir / REPOSITORY_FILE
-    config.write_text(pycsw_config(database=database, url=url, title=title), encoding="utf-8")
+    config.write_text(
+        pycsw_config(database=database, url=url, title=title, contact_email=contact_email), encoding="utf-8"
+    )
     cmd = [str(venv / "bin" / "python"), str(_WSGI_DIR / _WSGI_FILE), "load", str(workdir / "records")]
     proc = subprocess.run(cmd, env=_child_env(config), capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
@@ -274,7 +288,13 @@ class CswProcess:
 
 
 def start_csw(
-    records_dir: Path, *, public_url: str, title: str = "sporbar", workers: int = 2, timeout: float = 60
+    records_dir: Path,
+    *,
+    public_url: str,
+    title: str = "sporbar",
+    contact_email: str | None = None,
+    workers: int = 2,
+    timeout: float = 60,
 ) -> CswProcess:
     """Load the ISO 19139 records into a fresh repository and start pycsw on a free loopback port.
 
@@ -282,6 +302,7 @@ def start_csw(
         records_dir: the ISO 19139 records (``<results>/metadata/iso19139``).
         public_url: the URL clients reach it at (``http://host:port/csw``), for the capabilities.
         title: the service title.
+        contact_email: the service contact's e-mail in the capabilities.
         workers: gunicorn worker processes.
         timeout: seconds to wait for its first GetCapabilities.
 
@@ -297,7 +318,13 @@ def start_csw(
 
     def load(folder: Path, allow_empty: bool = True) -> tuple[Path, int]:
         _, loaded = load_repository(
-            records_dir, folder, url=public_url, title=title, venv=venv, allow_empty=allow_empty
+            records_dir,
+            folder,
+            url=public_url,
+            title=title,
+            venv=venv,
+            allow_empty=allow_empty,
+            contact_email=contact_email,
         )
         return folder / REPOSITORY_FILE, loaded
 
