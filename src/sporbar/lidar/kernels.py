@@ -19,9 +19,8 @@ _EPS = -1e-9
 #: triangle box sides in cells are capped at this + 1 in the drawing order's key
 _MAX_BOX = 8
 #: :class:`sporbar.lidar.classes.Role` values, as plain integers for the kernels
-_UNKNOWN, _NOISE, _GROUND, _VEGETATION = int(Role.UNKNOWN), int(Role.NOISE), int(Role.GROUND), int(Role.VEGETATION)
-#: :func:`spill_flags` bits
-USED, FIRST, TIN = 1, 2, 4
+ROLE_UNKNOWN, ROLE_NOISE = int(Role.UNKNOWN), int(Role.NOISE)
+ROLE_GROUND, ROLE_VEGETATION = int(Role.GROUND), int(Role.VEGETATION)
 
 
 @njit
@@ -245,133 +244,6 @@ def canopy_by_cell(cell: np.ndarray, h: np.ndarray, size: int,
     return n_first, n, out, total, squares
 
 
-
-@njit
-def spill_flags(x: np.ndarray, y: np.ndarray, cls: np.ndarray, ret: np.ndarray, held: np.ndarray,
-                roles: np.ndarray, box: np.ndarray, res: float, counts: np.ndarray, keep_withheld: bool,
-                fine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One pass over a chunk's points for the spill: what each is, the tile's counts, the ground's fine cells.
-
-    A point is used when its class role is neither noise nor unknown and it is not withheld (unless
-    kept). Used points inside the tile (``minx <= x < maxx``, ``miny < y <= maxy``) are added to
-    ``counts`` (rows, cols of ``res`` m from the top left, in place).
-
-    Args:
-        x: eastings in the grid CRS.
-        y: northings.
-        cls: class codes.
-        ret: return numbers.
-        held: withheld flags.
-        roles: role of each class code (:meth:`sporbar.lidar.classes.PointClasses.roles`).
-        box: the tile (minx, miny, maxx, maxy).
-        res: the grid's cell size.
-        counts: used points per grid cell (int64, updated).
-        keep_withheld: withheld points are used.
-        fine: the fine grid of the ground cells: left, top, cell size, columns.
-
-    Returns:
-        Flags per point (:data:`USED`, :data:`FIRST`: return number 1), the fine cell (row * columns +
-        column) of each used ground point on the fine grid (-1 for the others and those left of, right
-        of or above it), and counts inside the tile: noise, withheld, used and unknown-class points.
-    """
-    minx, miny, maxx, maxy = box[0], box[1], box[2], box[3]
-    left, top, fres, fcols = fine[0], fine[1], fine[2], int(fine[3])
-    ny, nx = counts.shape
-    n = x.size
-    flags = np.zeros(n, np.uint8)
-    cell = np.full(n, -1, np.int64)
-    stats = np.zeros(4, np.int64)
-    for i in range(n):
-        role = roles[cls[i]]
-        inside = x[i] >= minx and x[i] < maxx and y[i] > miny and y[i] <= maxy
-        used = role != _NOISE and role != _UNKNOWN
-        if inside and role == _NOISE:
-            stats[0] += 1
-        elif inside and role == _UNKNOWN:
-            stats[3] += 1
-        if used and held[i] and not keep_withheld:
-            if inside:
-                stats[1] += 1
-            used = False
-        if ret[i] == 1:
-            flags[i] = FIRST
-        if not used:
-            continue
-        flags[i] |= USED
-        if inside:
-            stats[2] += 1
-            col = min(math.floor((x[i] - minx) / res), nx - 1)
-            row = min(math.floor((maxy - y[i]) / res), ny - 1)
-            counts[row, col] += 1
-        if role == _GROUND:
-            col = math.floor((x[i] - left) / fres)
-            row = math.floor((top - y[i]) / fres)
-            if col >= 0 and col < fcols and row >= 0:
-                cell[i] = row * fcols + col
-    return flags, cell, stats
-
-
-@njit
-def _spilled(f: int) -> bool:
-    """Whether a point with :func:`spill_flags`' flags (and :data:`TIN`) ``f`` is spilled: used, first or TIN."""
-    return bool(f & USED) and bool(f & (FIRST | TIN))
-
-
-@njit
-def _strips_of(y: float, strips: np.ndarray) -> tuple[int, int]:
-    """The first and last strip whose rows widened by the buffer hold northing ``y`` (see :func:`spill_records`)."""
-    maxy, buffer, height, last = strips[0], strips[1], strips[2], strips[3] - 1.0
-    down = maxy - y  # metres below the tile's top edge
-    return (int(min(max(math.floor((down - buffer) / height), 0.0), last)),
-            int(min(max(math.floor((down + buffer) / height), 0.0), last)))
-
-
-@njit
-def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray,
-                  roles: np.ndarray, strips: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The used first returns and TIN candidates of a chunk as spill records, grouped by row strip.
-
-    A point goes to every strip whose rows, widened by the buffer, hold it (in the points' order
-    within each strip): strips ``clip(floor((maxy - y -/+ buffer) / height), 0, count - 1)``.
-
-    Args:
-        flags: :func:`spill_flags`' flags with :data:`TIN` set on the TIN candidates.
-        x: eastings.
-        y: northings.
-        z: heights.
-        cls: class codes.
-        roles: role of each class code.
-        strips: the strips: the tile's top (maxy), buffer, strip height, number of strips.
-        record: an empty array of the record type (:data:`sporbar.lidar.spill.RECORD`).
-
-    Returns:
-        The records, strip after strip, and where each strip starts (count + 1 offsets).
-    """
-    count = int(strips[3])
-    start = np.zeros(count + 1, np.int64)
-    for i in range(x.size):
-        if _spilled(flags[i]):
-            lo, hi = _strips_of(y[i], strips)
-            for s in range(lo, hi + 1):
-                start[s + 1] += 1
-    for s in range(count):
-        start[s + 1] += start[s]
-    fill = start[:count].copy()
-    out = np.empty(start[count], record.dtype)
-    for i in range(x.size):
-        if not _spilled(flags[i]):
-            continue
-        lo, hi = _strips_of(y[i], strips)  # again: cheaper than two int64 per point of the chunk
-        for s in range(lo, hi + 1):
-            k = fill[s]
-            fill[s] = k + 1
-            out[k].x, out[k].y, out[k].z = x[i], y[i], z[i]
-            out[k].role = roles[cls[i]]
-            out[k].first = 1 if flags[i] & FIRST else 0
-            out[k].tin = 1 if flags[i] & TIN else 0
-    return out, start
-
-
 @njit
 def tin_vertices(points: np.ndarray, left: float, top: float, res: float, ny: int,
                  nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -450,7 +322,7 @@ def first_returns(points: np.ndarray, dtm: np.ndarray, left: float, top: float, 
         c = row * nx + col
         if p.z > dsm[c]:
             dsm[c] = p.z
-        if np.isfinite(h) and (p.role == _VEGETATION or p.role == _GROUND) and max(h, 0.0) > canopy[c]:
+        if np.isfinite(h) and (p.role == ROLE_VEGETATION or p.role == ROLE_GROUND) and max(h, 0.0) > canopy[c]:
             canopy[c] = max(h, 0.0)
     for c in range(ny * nx):
         if dsm[c] == -np.inf:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sporbar.lidar import kernels
+from sporbar.lidar import spill_kernels
 from sporbar.lidar.classes import Excluded, PointClasses, Role
 from sporbar.lidar.read import Points
 from sporbar.lidar.tin import lowest_per_cell
@@ -88,7 +88,7 @@ class StripSpill:
         fine = np.array([minx - pad, maxy + pad, self.fine_res, math.ceil((maxx - minx + 2 * pad) / self.fine_res) + 2])
         # contiguous (a chunk's dimensions may be views into its records): one compiled kernel for all
         cls, ret, held = (np.ascontiguousarray(a) for a in (pts.classification, pts.return_number, pts.withheld))
-        flags, cell, (noise, withheld, used, unknown) = kernels.spill_flags(
+        flags, cell, (noise, withheld, used, unknown) = spill_kernels.spill_flags(
             pts.x, pts.y, cls, ret, held, self._roles,
             np.array(self.bbox, np.float64), self.res, self.counts, self.classes.keep_withheld, fine)
         self.excluded.noise += int(noise)
@@ -99,9 +99,9 @@ class StripSpill:
             self.excluded.add_unknown(pts.classification[inside & (self._roles[pts.classification] == Role.UNKNOWN)])
         # the TIN candidates: the lowest used ground point of each fine cell
         ground = np.flatnonzero(cell >= 0)
-        flags[ground[lowest_per_cell(cell[ground], pts.x[ground], pts.y[ground], pts.z[ground])]] |= kernels.TIN
+        flags[ground[lowest_per_cell(cell[ground], pts.x[ground], pts.y[ground], pts.z[ground])]] |= spill_kernels.TIN
         strips = np.array([maxy, self.buffer, self.strip_height, self.count], np.float64)
-        rec, start = kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, strips,
+        rec, start = spill_kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, strips,
                                            np.empty(0, RECORD))
         for strip in range(self.count):
             if start[strip + 1] > start[strip]:
