@@ -1,15 +1,16 @@
-"""What the service benchmarks (pgstac_publish, tiles) share: `sporbar serve` on a free port, the printed table."""
+"""What the service benchmarks (pgstac_publish, tiles, csw) share: `sporbar serve`, latencies, the table."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,3 +58,20 @@ def report(title: str, rows: list[tuple[str, str]], json_path: Path | None) -> N
         print(f"{what.ljust(width)}  {res}")
     if json_path:
         json_path.write_text(json.dumps(dict(rows), indent=2))
+
+
+def percentiles(times_ms: list[float]) -> tuple[float, float, float]:
+    """p50, p95 and max of ``times_ms``."""
+    times = sorted(times_ms)
+    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    return statistics.median(times), p95, times[-1]
+
+
+def latencies(fn: Callable[[int], object], reps: int) -> tuple[float, float, float]:
+    """p50, p95 and max in ms of ``reps`` calls ``fn(rep)`` (the caller warms up first)."""
+    times = []
+    for rep in range(reps):
+        t = time.perf_counter()
+        fn(rep)
+        times.append((time.perf_counter() - t) * 1000)
+    return percentiles(times)

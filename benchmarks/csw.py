@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _bench import report, serving
+from _bench import latencies, report, serving
 
 from sporbar.grid import NationalGrid
 from sporbar.metadata import iso19139
@@ -151,14 +150,8 @@ def harvest(url: str, page: int) -> int:
 
 def timed(fn: Any, reps: int) -> str:
     fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-    return f"p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms, max {times[-1]:.0f} ms"
+    p50, p95, mx = latencies(lambda _: fn(), reps)
+    return f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {mx:.0f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import time
 import urllib.request
@@ -34,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _bench import report, serving
+from _bench import latencies, percentiles, report, serving
 
 from sporbar.stac import extensions as ext
 from sporbar.stac.pgstac import load_records
@@ -129,14 +128,7 @@ def time_search(
 ) -> tuple[int, float, float, float]:
     """Items on page 1, then p50, p95 and max latency in ms of ``reps`` POST /search after one warm-up."""
     found = len(post(url, body, headers)["features"])
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        post(url, body, headers)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-    return found, statistics.median(times), p95, times[-1]
+    return found, *latencies(lambda _: post(url, body, headers), reps)
 
 
 def time_get(url: str, reps: int, headers: dict[str, str] | None = None) -> tuple[int, float, float, float]:
@@ -147,14 +139,7 @@ def time_get(url: str, reps: int, headers: dict[str, str] | None = None) -> tupl
             return dict(json.loads(r.read()))
 
     found = len(get()["features"])
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        get()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-    return found, statistics.median(times), p95, times[-1]
+    return found, *latencies(lambda _: get(), reps)
 
 
 def time_searches(
@@ -226,9 +211,8 @@ def time_parallel(dsn: str, queries: dict[str, dict[str, Any]], reps: int, rows:
                     if rep:
                         times[mode].append((time.perf_counter() - t) * 1000)
             for mode, ts in times.items():
-                ts.sort()
-                p95 = ts[min(len(ts) - 1, int(round(0.95 * len(ts))) - 1)]
-                rows.append((f"pgstac.search, {mode}: {name}", f"p50 {statistics.median(ts):.0f} ms, p95 {p95:.0f} ms"))
+                p50, p95, _ = percentiles(ts)
+                rows.append((f"pgstac.search, {mode}: {name}", f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"))
     finally:
         for conn in conns.values():
             conn.close()

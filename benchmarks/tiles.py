@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from urllib.parse import urlencode
 
 import morecantile
 import numpy as np
-from _bench import report, serving
+from _bench import latencies, report, serving
 
 from sporbar.grid import NationalGrid
 from sporbar.raster import write_cog
@@ -152,15 +151,7 @@ def with_data(urls: list[str]) -> list[str]:
 
 def timed(urls: list[str], reps: int) -> tuple[float, float, float]:
     urls = with_data(urls)  # warm-up: file cache, pools, overviews opened once
-    times = []
-    for r in range(reps):
-        url = urls[r % len(urls)]
-        t = time.perf_counter()
-        get(url)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-    return statistics.median(times), p95, times[-1]
+    return latencies(lambda r: get(urls[r % len(urls)]), reps)
 
 
 def latency(urls: list[str], reps: int) -> str:
