@@ -1,7 +1,7 @@
 """`sporbar lidar` on one tile vs a pure laspy + lazrs decode of the same LAZ files.
 
     .venv/bin/python benchmarks/lidar.py [--repeat 3] [--density 5] [--tile-size 1280] [--epsg 25833]
-    .venv/bin/python benchmarks/lidar.py --memory 5:320,5:640,5:1280,5:2560 [--strip-points 1000000]
+    .venv/bin/python benchmarks/lidar.py --memory 5:320,5:640,5:1280,5:2560 [--block-points 10000000]
 
 Writes the demo's synthetic lidar (``sporbar.demo.lidar``: LAS 1.4 point format 6, LAZ) for
 one grid tile of ``--tile-size`` m at ``--density`` points/m2 in 1000 m delivery tiles
@@ -12,14 +12,21 @@ point back), then times in alternating repeats:
   in the stage's chunks, with the dimensions the stage reads (x, y, z, classification,
   return number, withheld) materialised as numpy arrays;
 * products: ``sporbar.lidar.products.compute_products`` (CRS check, reading, class roles,
-  spilling to row strips, per strip the fine TIN DTM / DSM / pit-free CHM, the grid's
+  spilling to blocks, per block the fine TIN DTM / DSM / pit-free CHM, the grid's
   DTM/DSM/CHM/density, the area-based metrics and terrain slope/aspect; fine models not written);
 * the stage: ``sporbar.lidar.run.run_lidar`` (the above plus the fine and grid COGs, thumbnail,
   checksums, item).
 
 ``--memory`` instead runs the stage once per DENSITY:TILE_SIZE in a fresh (exec'd) process and
-prints its peak memory (``VmHWM``), to show that memory follows ``lidar.strip_points``, not the
+prints its peak memory (``VmHWM``), to show that memory follows ``lidar.block_points``, not the
 tile's point count.
+
+``--large SIZE:DENSITY`` (e.g. ``20000:5``, two billion points) writes one 1000 m delivery tile
+of the demo's lidar and copies it over the whole tile, each copy moved by its LAS header's
+offsets and bounds (the compressed points are the same bytes, so a 20 km tile takes minutes,
+not the generator's hour), then runs ``compute_products`` with the fine models written to COGs
+(as the stage does) in an exec'd process and prints its peak memory, time and spill size.
+``--work`` puts the files (LAZ, spill and COGs: tens of GB at 20 km) in a folder of your choice.
 
 and, as a second floor, the same decode of only the dimensions the stage reads (LAZ 1.4
 layers; the stage decompresses only those). It prints the medians of wall and CPU time (all
@@ -160,26 +167,26 @@ def peak_memory(work: Path) -> None:
 
     def measured(*args: object, **kw: object) -> object:
         out = compute(*args, **kw)  # type: ignore[arg-type]
-        products_peak.append(vm_hwm_mib())  # the peak so far: reading, strips, fine COG windows
+        products_peak.append(vm_hwm_mib())  # the peak so far: reading, blocks, fine COG windows
         return out
 
     stage.compute_products = measured  # type: ignore[attr-defined,assignment]
     before = vm_hwm_mib()
     t, c = time.perf_counter(), time.process_time()
     d = run_lidar(cfg, tile, items, work / "out" / "item.json", ctx=RunContext.current())
-    print(f"MEMORY {d['properties']['sporbar:point_count']} {cfg.data['lidar']['strip_points']} "
+    print(f"MEMORY {d['properties']['sporbar:point_count']} {cfg.data['lidar']['block_points']} "
           f"{vm_hwm_mib():.0f} {before:.0f} {time.perf_counter() - t:.1f} {time.process_time() - c:.1f} "
           f"{products_peak[0]:.0f}")
 
 
-def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
+def memory_table(sizes: list[tuple[float, int]], block_points: int) -> None:
     """Peak memory of the stage at each (density, tile size): data made here, the stage in a fresh process.
 
     The child is exec'd, so its ``VmHWM`` is its own (``ru_maxrss`` would carry this generator's peak).
     """
     import subprocess
 
-    print("| points on the tile | tile, density | strip_points | peak memory (VmHWM) of the stage process "
+    print("| points on the tile | tile, density | block_points | peak memory (VmHWM) of the stage process "
           "| of it by the end of compute_products | after imports | stage wall / CPU |")
     print("|---|---|---|---|---|---|---|")
     for density, size in sizes:
@@ -189,16 +196,84 @@ def memory_table(sizes: list[tuple[float, int]], strip_points: int) -> None:
             cfg, tile, _, items = build(work, density, size, 25833)
             print(f"(generated {size} m at {density:g} pts/m2 in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
             data = dict(cfg.data)  # type: ignore[attr-defined]
-            data["lidar"] = {**data["lidar"], "strip_points": strip_points}
+            data["lidar"] = {**data["lidar"], "block_points": block_points}
             (work / "config.yaml").write_text(yaml.safe_dump(data))
             (work / "tile.txt").write_text(tile)
             (work / "items.txt").write_text(" ".join(map(str, items)))
             out = subprocess.run([sys.executable, __file__, "--peak-memory", str(work)],
                                  capture_output=True, text=True, check=True)
             line = next(x for x in out.stdout.splitlines() if x.startswith("MEMORY"))
-            n, strip, peak, before, wall, cpu, products = line.split()[1:]
-            print(f"| {int(n):,} | {size} m, {density:g} pts/m2 | {int(strip):,} | {peak} MiB | {products} MiB "
+            n, block, peak, before, wall, cpu, products = line.split()[1:]
+            print(f"| {int(n):,} | {size} m, {density:g} pts/m2 | {int(block):,} | {peak} MiB | {products} MiB "
                   f"| {before} MiB | {wall} s / {cpu} s |", flush=True)
+
+
+#: LAS header: x/y offsets and max/min x/y (little-endian float64) at these byte positions
+_OFFSET_X, _OFFSET_Y, _MAX_X, _MIN_X, _MAX_Y, _MIN_Y = 155, 163, 179, 187, 195, 203
+
+
+def large_tile(work: Path, size: int, density: float) -> None:
+    """Write a ``size`` m tile of copies of one 1000 m delivery tile and run ``compute_products`` on it (exec'd)."""
+    import struct
+    import subprocess
+
+    from sporbar.las import read_header
+
+    t = time.perf_counter()
+    cfg, _, lazs, _ = build(work / "one", density, 1000, 25833)
+    src = max(lazs, key=lambda f: f.stat().st_size)
+    h = read_header(src)
+    x0, y0 = float(h.mins[0]) // 1000 * 1000, float(h.mins[1]) // 1000 * 1000
+    data = bytearray(src.read_bytes())
+    header = bytes(data[:256])
+    lidar = work / "lidar"
+    lidar.mkdir(parents=True, exist_ok=True)
+    n = size // 1000
+    for i in range(n):
+        for j in range(n):
+            dx, dy = i * 1000.0, j * 1000.0
+            for pos, shift in ((_OFFSET_X, dx), (_OFFSET_Y, dy), (_MAX_X, dx), (_MIN_X, dx), (_MAX_Y, dy),
+                               (_MIN_Y, dy)):
+                struct.pack_into("<d", data, pos, struct.unpack_from("<d", header, pos)[0] + shift)
+            (lidar / f"copy_{i:03d}_{j:03d}.laz").write_bytes(data)
+    print(f"(wrote {n * n} copies of {src.name}, {h.point_count:,} points each, in {time.perf_counter() - t:.0f} s)",
+          file=sys.stderr, flush=True)
+    (work / "tile.txt").write_text(f"{x0} {y0} {size}")
+    out = subprocess.run([sys.executable, __file__, "--large-run", str(work)], capture_output=True, text=True)
+    print(out.stdout, out.stderr[-3000:] if out.returncode else "", flush=True)
+
+
+def large_run(work: Path) -> None:
+    """``compute_products`` over every LAZ in ``work/lidar`` on the tile in ``work/tile.txt``; prints the peak."""
+    from contextlib import ExitStack
+
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
+    from sporbar.lidar.classes import lidar_defaults
+    from sporbar.lidar.products import compute_products
+    from sporbar.lidar_bands import FINE
+    from sporbar.raster import cog_writer
+
+    x0, y0, size = (float(v) for v in (work / "tile.txt").read_text().split())
+    cfg = lidar_defaults()
+    gb = GeoBox((int(size) // 10, int(size) // 10), Affine(10, 0, x0, 0, -10, y0 + size), "EPSG:25833")
+    fine_gb = GeoBox((int(size), int(size)), Affine(1, 0, x0, 0, -1, y0 + size), "EPSG:25833")
+    paths = sorted((work / "lidar").glob("*.laz"))
+    spill = work / "spill"
+    spill.mkdir(exist_ok=True)
+    before = vm_hwm_mib()
+    t, c = time.perf_counter(), time.process_time()
+    with ExitStack() as stack:
+        sinks = {key: stack.enter_context(cog_writer(work / f"{key}.tif", fine_gb, count=1, dtype="float32",
+                                                     nodata=float("nan"), band_names=[key], scratch=work))
+                 for key in FINE}
+        products = compute_products(paths, gb, lidar=cfg, fine=sinks, spill_dir=spill)
+        after_products = vm_hwm_mib()
+        spilled = sum(p.stat().st_size for p in spill.iterdir())
+    print(f"| {products.points:,} | {size / 1000:g} km, {len(paths)} files | {cfg['block_points']:,} "
+          f"| {vm_hwm_mib():.0f} MiB | {after_products:.0f} MiB | {before:.0f} MiB "
+          f"| {time.perf_counter() - t:.0f} s / {time.process_time() - c:.0f} s | {spilled / 2**30:.1f} GiB |")
 
 
 def main() -> None:
@@ -210,15 +285,30 @@ def main() -> None:
     ap.add_argument("--epsg", type=int, default=25833)
     ap.add_argument("--memory", default="",
                     help="peak memory of the stage at DENSITY:TILE_SIZE,... (fresh process each), e.g. 5:1280,20:1280")
-    ap.add_argument("--strip-points", type=int, default=1_000_000, help="lidar.strip_points of the --memory runs")
+    ap.add_argument("--block-points", type=int, default=10_000_000, help="lidar.block_points of the --memory runs")
+    ap.add_argument("--large", default="", help="SIZE:DENSITY: one tile of SIZE m (a multiple of 1000) of copied "
+                    "delivery tiles, e.g. 20000:5 (two billion points); its peak memory")
+    ap.add_argument("--work", default="", help="folder for --large's files (default: a temporary one)")
     ap.add_argument("--peak-memory", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--large-run", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.large_run:
+        large_run(Path(args.large_run))
+        return
+    if args.large:
+        size, density = args.large.split(":")
+        print("| points on the tile | tile | block_points | peak memory (VmHWM) | by the end of compute_products "
+              "| after imports | wall / CPU | spilled |")
+        print("|---|---|---|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory(dir=args.work or None) as tmp:
+            large_tile(Path(tmp), int(size), float(density))
+        return
     if args.peak_memory:
         peak_memory(Path(args.peak_memory))
         return
     if args.memory:
         memory_table([(float(d), int(s)) for d, s in (p.split(":") for p in args.memory.split(","))],
-                     args.strip_points)
+                     args.block_points)
         return
 
     from sporbar.lidar.classes import PointClasses

@@ -64,9 +64,16 @@ def _with_defaults(validator_class: Any) -> Any:
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
+#: keys renamed in the schema: old name -> new name (a config with the old one is told)
+RENAMED = {"strip_points": "block_points"}
+
+
 def _describe(err: jsonschema.ValidationError) -> str:
     where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
     if err.validator == "additionalProperties":
+        old = [k for k in err.instance if k in RENAMED] if isinstance(err.instance, dict) else []
+        if old:
+            return f"key {where}: {old[0]} is now called {RENAMED[old[0]]} (rename it in the config)"
         return f"key {where}: {err.message} (check the spelling against the schema)"
     if err.validator == "format" and err.validator_value == "email":
         return f"key {where}: {err.instance!r} is not an e-mail address (name@domain.tld)"

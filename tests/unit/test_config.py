@@ -35,6 +35,13 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
         validate(data, source="my.yaml")
 
 
+def test_a_renamed_key_gets_its_new_name(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["lidar"]["strip_points"] = 5_000_000
+    with pytest.raises(ConfigError, match=r"key lidar: strip_points is now called block_points"):
+        validate(data, source="my.yaml")
+
+
 def test_wrong_type_names_key_and_type(tmp_path: Path) -> None:
     data = small_config(tmp_path)
     data["training"]["folds"] = "four"

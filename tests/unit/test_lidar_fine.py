@@ -47,14 +47,14 @@ def _run(paths: list[Path], gb: GeoBox, lidar: dict | None = None,
 
 
 def test_a_tile_alone_equals_the_same_cells_of_the_mosaic(area: Area) -> None:  # noqa: F811
-    """Left and right halves of the area, each alone (several strips), against the whole area in one."""
+    """Left and right halves of the area, each alone (several blocks), against the whole area in one."""
     paths = sorted((area.source / "lidar").glob("*.laz"))
     x0, y0, x1, y1 = BBOX
-    small = {"strip_points": 100_000}  # strips of a few rows: their edges are tested too
+    small = {"block_points": 100_000}  # blocks of a few rows and columns: their edges are tested too
     whole, whole_fine = _run(paths, GeoBox((64, 64), Affine(10, 0, x0, 0, -10, y1), "EPSG:25833"), small)
     for c0 in (0, 32):
         gb = GeoBox((64, 32), Affine(10, 0, x0 + c0 * 10, 0, -10, y1), "EPSG:25833")
-        half, fine = _run(paths, gb, {"strip_points": 150_000})
+        half, fine = _run(paths, gb, {"block_points": 150_000})
         for key, a in fine.items():
             b = whole_fine[key][:, c0 * 10:(c0 + 32) * 10]
             assert not (a == -9999).any()
@@ -221,3 +221,12 @@ def test_ground_filter_on_a_real_file_without_classes(autzen: Path, tmp_path: Pa
     assert np.mean(np.abs(fine["dtm_fine"] - ref["dtm_fine"])[both] < 0.3) > 0.9
     # a direct call classifies the same points the same way
     assert classify_ground(x[:0], y[:0], z[:0], GroundFilter()).size == 0
+
+
+def test_tin_leaves_out_triangles_wider_than_max_circle() -> None:
+    """A right triangle's circumcircle has its hypotenuse as diameter (14.14 m here)."""
+    x, y, z = np.array([0.0, 10.0, 0.0]), np.array([0.0, 0.0, 10.0]), np.array([1.0, 2.0, 3.0])
+    grid = CellGrid(0.0, 10.0, 1.0, (10, 10))
+    tri = triangulate(x, y)
+    assert np.isfinite(rasterise(x, y, z, tri, grid, max_circle=14.2)).sum() == 55  # centres with x + y < 10
+    assert np.isnan(rasterise(x, y, z, tri, grid, max_circle=14.1)).all()

@@ -17,7 +17,7 @@ from sporbar.lidar import kernels
 from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.jit import first_writable
 from sporbar.lidar.read import Points
-from sporbar.lidar.spill import RECORD, StripSpill
+from sporbar.lidar.spill import RECORD, BlockSpill
 from sporbar.lidar.surfaces import MIN_NEIGHBOURS, bilinear, fill_gaps, fine_surfaces, pit_free_chm
 from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
 
@@ -81,8 +81,8 @@ def test_tin_raster_equals_the_vectorised_rasteriser_bit_for_bit() -> None:
     got, want = rasterise(x, y, z, tri, grid), _raster_numpy(x, y, z, tri, grid)
     assert np.isfinite(got).sum() > 1000
     assert got.tobytes() == want.tobytes()
-    # a long-edge limit leaves the long triangles' cells out
-    short = rasterise(x, y, z, tri, grid, max_edge=1.0)
+    # a circumcircle limit leaves the wide triangles' cells out
+    short = rasterise(x, y, z, tri, grid, max_circle=1.5)
     assert np.isnan(short).sum() > np.isnan(got).sum()
     # the same planes elsewhere (a cell on an edge may take the other triangle's value: last bits)
     assert np.allclose(short[np.isfinite(short)], got[np.isfinite(short)], rtol=0, atol=1e-9)
@@ -137,8 +137,8 @@ def test_canopy_by_cell_equals_its_numpy_formulation() -> None:
     assert squares.tobytes() == np.bincount(c, weights=hc * hc, minlength=400).tobytes()
 
 
-def _spill_numpy(spill: StripSpill, pts: Points) -> tuple[dict[int, bytes], dict[str, Any]]:
-    """What the numpy spill wrote for one chunk: bytes per strip, and the counts (its code, before the kernels)."""
+def _spill_numpy(spill: BlockSpill, pts: Points) -> tuple[dict[int, bytes], dict[str, Any]]:
+    """What the numpy spill wrote for one chunk: bytes per block, and the counts (its code, before the kernels)."""
     minx, miny, maxx, maxy = spill.bbox
     roles = spill.classes.roles()
     role = roles[pts.classification]
@@ -169,38 +169,74 @@ def _spill_numpy(spill: StripSpill, pts: Points) -> tuple[dict[int, bytes], dict
     rec = np.empty(sel.size, RECORD)
     rec["x"], rec["y"], rec["z"] = pts.x[sel], pts.y[sel], pts.z[sel]
     rec["role"], rec["first"], rec["tin"] = role[sel], first[sel], tin[sel]
-    down = maxy - rec["y"]
-    lo = np.clip(np.floor((down - spill.buffer) / spill.strip_height), 0, spill.count - 1).astype(np.int64)
-    hi = np.clip(np.floor((down + spill.buffer) / spill.strip_height), 0, spill.count - 1).astype(np.int64)
-    strips = {s: rec[(lo <= s) & (s <= hi)].tobytes() for s in range(spill.count)}
-    return {s: b for s, b in strips.items() if b}, {
+    rows, cols = spill.shape
+
+    def span(down: np.ndarray, size: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+        return (np.clip(np.floor((down - spill.buffer) / size), 0, count - 1).astype(np.int64),
+                np.clip(np.floor((down + spill.buffer) / size), 0, count - 1).astype(np.int64))
+
+    r0, r1 = span(maxy - rec["y"], spill.block_height, rows)
+    c0, c1 = span(rec["x"] - minx, spill.block_width, cols)
+    blocks = {r * cols + c: rec[(r0 <= r) & (r <= r1) & (c0 <= c) & (c <= c1)].tobytes()
+              for r in range(rows) for c in range(cols)}
+    return {b: data for b, data in blocks.items() if data}, {
         "noise": noise, "withheld": withheld, "points": int(counted.size), "counts": counts,
         "unknown": dict(zip(unknown[0].tolist(), unknown[1].tolist(), strict=True))}
 
 
-@pytest.mark.parametrize("keep_withheld", [False, True])
-def test_the_spill_kernels_write_the_numpy_spills_bytes(tmp_path: Path, keep_withheld: bool) -> None:
+@pytest.mark.parametrize(("keep_withheld", "width", "memory"), [(False, 40.0, 0), (True, 40.0, 0),
+                                                                (False, 20.0, 0), (False, 20.0, 10**9)])
+def test_the_spill_kernels_write_the_numpy_spills_bytes(tmp_path: Path, keep_withheld: bool, width: float,
+                                                         memory: int) -> None:
     n = 30000
-    # a 40 x 30 m tile in 10 m strips with 3 m of buffer; points also in the buffer and beyond it, on cell
-    # edges (quarter metres) and with ties in height, every class role, withheld points and later returns
+    # a 40 x 30 m tile in 10 m strips (or 10 x 20 m blocks) with 3 m of buffer; points also in the buffer and
+    # beyond it, on cell edges (quarter metres) and with ties in height, every class role, withheld points
+    # and later returns
     x = RNG.integers(-20, 181, n) * 0.25 + 1000.0
     y = RNG.integers(-20, 141, n) * 0.25 + 5000.0
     z = RNG.integers(0, 40, n) * 0.5
     pts = Points(x=x, y=y, z=z, classification=RNG.choice(np.array([1, 2, 2, 3, 5, 7, 9, 65], np.uint8), n),
                  return_number=RNG.integers(1, 4, n).astype(np.uint8), withheld=RNG.random(n) < 0.05)
     classes = dataclasses.replace(PointClasses.asprs(), keep_withheld=keep_withheld)
-    spill = StripSpill((1000.0, 5000.0, 1040.0, 5030.0), 10.0, 3.0, classes, res=10.0, fine_res=1.0,
-                       folder=tmp_path)
-    assert spill.count == 3
+    spill = BlockSpill((1000.0, 5000.0, 1040.0, 5030.0), 10.0, width, 3.0, classes, res=10.0, fine_res=1.0,
+                       memory_points=memory, folder=tmp_path)
+    assert spill.shape == (3, 40 // int(width))
     want, stats = _spill_numpy(spill, pts)
     spill.add(pts)
-    assert {s: spill.path(s).read_bytes() for s in range(3) if spill.path(s).exists()} == want
-    assert len(want) == 3
+    assert spill.on_disk == (memory == 0)
+    if spill.on_disk:
+        assert {b: spill.path(b).read_bytes() for b in range(spill.count) if spill.path(b).exists()} == want
+    got = {b: spill.load(b).tobytes() for b in range(spill.count)}
+    assert {b: data for b, data in got.items() if data} == want
+    assert len(want) == spill.count
     assert (spill.excluded.noise, spill.excluded.withheld, spill.points) == (
         stats["noise"], stats["withheld"], stats["points"])
     assert np.array_equal(spill.counts, stats["counts"])
     assert spill.excluded.unknown == stats["unknown"] and stats["unknown"]
     assert stats["withheld"] == 0 if keep_withheld else stats["withheld"] > 0
+
+
+def test_the_spill_moves_to_disk_past_memory_points(tmp_path: Path) -> None:
+    """Records in memory up to memory_points, then every block in its file: the same records either way."""
+    n = 20000
+    pts = [Points(x=RNG.uniform(990.0, 1050.0, n), y=RNG.uniform(4990.0, 5040.0, n), z=RNG.uniform(0, 30, n),
+                  classification=RNG.choice(np.array([1, 2, 5], np.uint8), n),
+                  return_number=RNG.integers(1, 3, n).astype(np.uint8), withheld=np.zeros(n, bool))
+           for _ in range(3)]
+    spills = {m: BlockSpill((1000.0, 5000.0, 1040.0, 5030.0), 10.0, 20.0, 3.0, PointClasses.asprs(), res=10.0,
+                            fine_res=1.0, memory_points=m, folder=tmp_path / str(m)) for m in (10**9, 25000)}
+    for m, spill in spills.items():
+        (tmp_path / str(m)).mkdir()
+        spill.add(pts[0])
+        assert not spill.on_disk  # the first chunk's records fit in both
+    for spill in spills.values():
+        for chunk in pts[1:]:
+            spill.add(chunk)
+    assert not spills[10**9].on_disk and spills[25000].on_disk
+    assert sorted(p.name for p in (tmp_path / "25000").iterdir()) == [f"block-{b:05d}.bin" for b in range(6)]
+    assert not any((tmp_path / str(10**9)).iterdir())
+    for b in range(6):
+        assert spills[10**9].load(b).tobytes() == spills[25000].load(b).tobytes()
 
 
 def _fine_numpy(points: np.ndarray, grid: CellGrid, cells: CellGrid) -> dict[str, np.ndarray]:

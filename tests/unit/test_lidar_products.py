@@ -23,7 +23,7 @@ from sporbar.lidar.classes import PointClasses
 from sporbar.lidar.products import fill_nearest
 from sporbar.lidar.read import Points
 from sporbar.lidar.run import run_lidar
-from sporbar.lidar.spill import StripSpill
+from sporbar.lidar.spill import BlockSpill
 from sporbar.lidar_bands import metric_names
 from sporbar.raster import read_cog
 from sporbar.stac.record import RunContext
@@ -146,8 +146,8 @@ def test_spill_counts_used_and_excluded_points(tmp_path: Path) -> None:
         return_number=np.array([2, 2, 1, 1, 1, 1, 1, 1, 1, 1], np.uint8),
         withheld=np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], bool),
     )
-    spill = StripSpill((0.0, 0.0, 20.0, 10.0), 10.0, 0.0, PointClasses.asprs(), res=10.0, fine_res=1.0,
-                       folder=tmp_path)
+    spill = BlockSpill((0.0, 0.0, 20.0, 10.0), 10.0, 20.0, 0.0, PointClasses.asprs(), res=10.0, fine_res=1.0,
+                      folder=tmp_path)
     spill.add(pts)
     assert spill.points == 6  # noise, class 65, the withheld point and the point outside the tile left out
     assert spill.excluded.as_dict() == {"noise": 1, "withheld": 1, "unknown_classes": {"65": 1}}
@@ -166,8 +166,8 @@ def test_spill_keeps_first_returns_and_the_lowest_ground_per_fine_cell(tmp_path:
         return_number=np.array([2, 3, 1, 2, 2, 1], np.uint8),
         withheld=np.zeros(6, bool),
     )
-    spill = StripSpill((0.0, 0.0, 10.0, 10.0), 10.0, 0.0, PointClasses.asprs(), res=10.0, fine_res=1.0,
-                       folder=tmp_path)
+    spill = BlockSpill((0.0, 0.0, 10.0, 10.0), 10.0, 10.0, 0.0, PointClasses.asprs(), res=10.0, fine_res=1.0,
+                      folder=tmp_path)
     spill.add(pts)
     rec = spill.load(0)
     # cell x 1..2: the lowest ground (1.7) is a TIN candidate, the ground first return (1.5) stays a first
@@ -336,3 +336,12 @@ def test_tile_without_ground_and_the_filter_off_is_warned_and_recorded(
     for key in ("dtm", "chm", "metrics"):
         assert np.isnan(read_cog(folder / f"{key}.tif")[0]).all(), key  # unknown, not 0 m
     assert np.nanmax(read_cog(folder / "density.tif")[0]) > 0  # the points are there
+
+
+def test_a_buffer_under_five_fine_cells_is_refused() -> None:
+    from sporbar.errors import ConfigError
+    from sporbar.lidar.products import fine_factor
+
+    assert fine_factor(10.0, 1.0, 5.0) == 10
+    with pytest.raises(ConfigError, match=r"lidar.buffer 4 m must be at least 5 x lidar.resolution \(5 m\)"):
+        fine_factor(10.0, 1.0, 4.0)

@@ -1,6 +1,6 @@
 """Keep freed memory in the process for reuse (glibc), so large numpy temporaries do not fault in afresh.
 
-The lidar stage allocates and frees arrays of tens of megabytes per chunk and strip. glibc
+The lidar stage allocates and frees arrays of tens of megabytes per chunk and block. glibc
 serves each from a fresh ``mmap`` and returns it on ``free``, so every one is faulted in and
 zeroed by the kernel again: about a gigabyte of page faults per 10 M points, which cost as
 much CPU time as the products' arithmetic on the shared machines measured here. With large

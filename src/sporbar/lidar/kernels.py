@@ -70,7 +70,8 @@ def tin_raster(u: np.ndarray, v: np.ndarray, z: np.ndarray, tri: np.ndarray, ny:
         tri: triangles (m, 3), vertex indices.
         ny: rows.
         nx: columns.
-        limit: triangles with a squared edge longer than this (cells^2) are left out; < 0: none.
+        limit: triangles whose circumcircle's squared diameter is larger than this (cells^2) are left
+            out; < 0: none.
     """
     out = np.full(ny * nx, np.nan)
     m = tri.shape[0]
@@ -84,9 +85,12 @@ def tin_raster(u: np.ndarray, v: np.ndarray, z: np.ndarray, tri: np.ndarray, ny:
     for t in range(m):
         u0, u1, u2 = u[tri[t, 0]], u[tri[t, 1]], u[tri[t, 2]]
         v0, v1, v2 = v[tri[t, 0]], v[tri[t, 1]], v[tri[t, 2]]
-        if limit >= 0 and ((u0 - u1) ** 2 + (v0 - v1) ** 2 > limit or (u1 - u2) ** 2 + (v1 - v2) ** 2 > limit
-                           or (u2 - u0) ** 2 + (v2 - v0) ** 2 > limit):
-            continue
+        if limit >= 0:  # (2R)^2 = a^2 b^2 c^2 / det^2, det twice the area
+            det = (u1 - u0) * (v2 - v0) - (v1 - v0) * (u2 - u0)
+            sides = ((u0 - u1) ** 2 + (v0 - v1) ** 2) * ((u1 - u2) ** 2 + (v1 - v2) ** 2) * ((u2 - u0) ** 2
+                                                                                          + (v2 - v0) ** 2)
+            if sides > limit * det * det:
+                continue
         c0[t] = int(max(np.ceil(min(min(u0, u1), u2)), 0.0))
         c1 = int(min(np.floor(max(max(u0, u1), u2)), nx - 1.0))
         r0[t] = int(max(np.ceil(min(min(v0, v1), v2)), 0.0))
@@ -247,7 +251,7 @@ def canopy_by_cell(cell: np.ndarray, h: np.ndarray, size: int,
 @njit
 def tin_vertices(points: np.ndarray, left: float, top: float, res: float, ny: int,
                  nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The TIN candidates of a strip's records (``tin`` 1) thinned to the lowest per cell of a grid, in cell order.
+    """The TIN candidates of a block's records (``tin`` 1) thinned to the lowest per cell of a grid, in cell order.
 
     The choice is :func:`lowest_in_cells`' (lowest z, then x, then y, then the first), among the
     candidates inside the (ny, nx) grid of ``res`` m cells from (``left``, ``top``).
@@ -278,10 +282,10 @@ def tin_vertices(points: np.ndarray, left: float, top: float, res: float, ny: in
 @njit
 def first_returns(points: np.ndarray, dtm: np.ndarray, left: float, top: float, res: float,
                   cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One pass over a strip's first returns (records with ``first`` 1) on the grid of its (ny, nx) ``dtm``.
+    """One pass over a block's first returns (records with ``first`` 1) on the grid of its (ny, nx) ``dtm``.
 
     Args:
-        points: the strip's records (:data:`sporbar.lidar.spill.RECORD`).
+        points: the block's records (:data:`sporbar.lidar.spill.RECORD`).
         dtm: the fine DTM (ny, nx), NaN where unknown.
         left: the grid's left edge.
         top: its top edge.

@@ -9,8 +9,8 @@
   slope and aspect from the fine DTM.
 
 The tile is read with a buffer of ``lidar.buffer`` m from the neighbouring deliveries and
-worked in row strips (:mod:`sporbar.lidar.spill`), so a tile alone equals the same cells of
-its neighbours' mosaic, and memory is bounded by ``lidar.strip_points``, not the tile.
+worked in blocks (:mod:`sporbar.lidar.spill`), so a tile alone equals the same cells of its
+neighbours' mosaic, and memory is bounded by ``lidar.block_points``, not the tile.
 
 Noise, withheld and unknown-class points (``lidar.point_classes``, ``lidar.withheld``)
 count in none of them. Cells outside the coverage (no points and not enclosed by cells
@@ -37,7 +37,7 @@ from sporbar.lidar.ground import GroundFilter
 from sporbar.lidar.heap import keep_freed_memory
 from sporbar.lidar.metrics import canopy_metrics
 from sporbar.lidar.read import GroundClassified, GroundPlan, iter_points
-from sporbar.lidar.spill import StripSpill
+from sporbar.lidar.spill import BlockSpill
 from sporbar.lidar.surfaces import block_reduce, fine_surfaces, slope_aspect
 from sporbar.lidar.tin import CellGrid
 from sporbar.lidar_bands import SURFACES, metric_names
@@ -92,10 +92,13 @@ def fill_nearest(values: np.ndarray, where: np.ndarray) -> np.ndarray:
     return out
 
 
-def strip_rows(paths: Sequence[Path], geobox: GeoBox, strip_points: int, buffer: float) -> int:
-    """Grid rows per strip, so a strip with its buffer holds about ``strip_points`` points.
+def block_shape(paths: Sequence[Path], geobox: GeoBox, block_points: int, buffer: float) -> tuple[int, int]:
+    """Grid rows and columns per block, so a block with its buffer holds about ``block_points`` points.
 
-    The density is the files' header point count over their header area (at least 1 point/m2).
+    Of the ways to cut the tile into columns, the one whose blocks (with their buffers) cover the
+    least area, the fewest columns on ties: row strips across the tile while a strip of a few
+    buffers' height holds ``block_points``, blocks near square on wider tiles. The density is the
+    files' header point count over their header area (at least 1 point/m2).
     """
     area = count = 0.0
     for p in paths:
@@ -104,9 +107,21 @@ def strip_rows(paths: Sequence[Path], geobox: GeoBox, strip_points: int, buffer:
         count += float(h.point_count)
     density = max(count / max(area, 1.0), 1.0)
     res = abs(geobox.affine.a)
-    width = geobox.shape.x * res + 2 * buffer
-    rows = int(strip_points / (density * width * res)) - int(math.ceil(2 * buffer / res))
-    return max(1, min(rows, geobox.shape.y))
+    ny, nx = geobox.shape.yx
+    pad = int(math.ceil(2 * buffer / res))
+    best: tuple[float, int, int] | None = None
+    for parts in range(1, nx + 1):
+        cols = math.ceil(nx / parts)
+        if parts > 1 and math.ceil(nx / cols) < parts:
+            continue  # the same columns as fewer parts
+        rows = max(1, min(int(block_points / (density * (cols * res + 2 * buffer) * res)) - pad, ny))
+        cover = math.ceil(ny / rows) * math.ceil(nx / cols) * (rows + pad) * (cols + pad)
+        if best is None or cover < best[0]:
+            best = (cover, rows, cols)
+        if rows >= ny:
+            break  # one row of blocks: more columns only add buffers
+    assert best is not None
+    return best[1], best[2]
 
 
 def compute_products(
@@ -121,9 +136,9 @@ def compute_products(
 ) -> LidarProducts:
     """Read the points of ``laz_paths`` around ``geobox`` (chunked, brought into its CRS) and make the products.
 
-    The points of the tile and a buffer (``lidar.buffer``) are spilled to row strips on disk,
-    then each strip (with its buffer) makes its part of the fine models and of the grid's
-    products, so memory does not grow with the tile's points.
+    The points of the tile and a buffer (``lidar.buffer``) are spilled to blocks (on disk when
+    they hold more than ``lidar.block_points``), then each block (with its buffer) makes its part
+    of the fine models and of the grid's products, so memory does not grow with the tile's points.
 
     Args:
         laz_paths: LAS/LAZ files (those of the tile and of its neighbours within the buffer).
@@ -132,24 +147,25 @@ def compute_products(
         classes: the use of each class (default: the ASPRS defaults of the config schema).
         lidar: the config's ``lidar`` section (default: the schema's).
         fine: where to write the fine models (``dtm_fine``... -> COG windows on the fine grid); None: not kept.
-        spill_dir: where the strips go (default: a temporary folder).
+        spill_dir: where the blocks go when they go to disk (default: a temporary folder).
 
     Raises:
         InputDataError: a file is unreadable.
         LidarCrsError: a file has no usable CRS.
         ConfigError: ``lidar.resolution`` does not divide the grid's.
     """
-    keep_freed_memory()  # the strips' large temporaries reuse freed memory instead of faulting in afresh
+    keep_freed_memory()  # the blocks' large temporaries reuse freed memory instead of faulting in afresh
     cfg = dict(lidar if lidar is not None else lidar_defaults())
     classes = classes if classes is not None else PointClasses.asprs()
     res = abs(float(geobox.affine.a))
-    k = fine_factor(res, float(cfg["resolution"]))
+    k = fine_factor(res, float(cfg["resolution"]), float(cfg["buffer"]))
     fres = res / k
     buffer, (ny, nx) = float(cfg["buffer"]), tuple(geobox.shape.yx)
-    rows = strip_rows(laz_paths, geobox, int(cfg["strip_points"]), buffer)
+    rows, cols = block_shape(laz_paths, geobox, int(cfg["block_points"]), buffer)
     b = geobox.extent.boundingbox
     bbox = (b.left, b.bottom, b.right, b.top)
-    spill = StripSpill(bbox, rows * res, buffer, classes, res=res, fine_res=fres, folder=spill_dir)
+    spill = BlockSpill(bbox, rows * res, cols * res, buffer, classes, res=res, fine_res=fres,
+                       memory_points=int(cfg["block_points"]), folder=spill_dir)
     plan = GroundPlan(classes, GroundFilter.from_config(cfg), [])
     try:
         read_box = (b.left - buffer, b.bottom - buffer, b.right + buffer, b.top + buffer)
@@ -161,62 +177,72 @@ def compute_products(
         # float32 as stored: the tile's grid rasters are what stays in memory for a whole tile
         out = {name: np.full((ny, nx), np.nan, np.float32) for name in (*PRODUCTS, *metric_names(cfg))}
         pad = int(math.ceil(buffer / fres))
-        for s in range(spill.count):
-            r0, r1 = s * rows, min((s + 1) * rows, ny)
-            _strip(spill.load(s), geobox, (r0, r1), k, pad, cfg, out, fine)
+        across = spill.shape[1]
+        for i in range(spill.count):
+            r0, c0 = i // across * rows, i % across * cols
+            _block(spill.load(i), geobox, (r0, min(r0 + rows, ny)), (c0, min(c0 + cols, nx)), k, pad, cfg, out,
+                   fine)
     finally:
         spill.close()
-    log.info("lidar: %d points from %d file(s) on a %s grid in %d strip(s)", spill.points, len(laz_paths),
-             (ny, nx), spill.count)
+    log.info("lidar: %d points from %d file(s) on a %s grid in %d block(s) of %s cells%s", spill.points,
+             len(laz_paths), (ny, nx), spill.count, (rows, cols), " (spilled to disk)" if spill.on_disk else "")
     return _finish(out, res, cfg, spill, plan)
 
 
-def fine_factor(res: float, fine_res: float) -> int:
+def fine_factor(res: float, fine_res: float, buffer: float | None = None) -> int:
     """How many fine cells per grid cell side.
 
     Raises:
-        ConfigError: ``fine_res`` does not divide ``res``.
+        ConfigError: ``fine_res`` does not divide ``res``, or ``buffer`` is under 5 fine cells (the TIN
+            interpolates across gaps narrower than the buffer less 3 cells).
     """
     k = round(res / fine_res)
     if k < 1 or abs(k * fine_res - res) > 1e-9 * res:
         raise ConfigError(f"lidar.resolution {fine_res:g} m must divide grid.resolution {res:g} m")
+    if buffer is not None and buffer < 5 * fine_res:
+        raise ConfigError(f"lidar.buffer {buffer:g} m must be at least 5 x lidar.resolution ({5 * fine_res:g} m): "
+                          "the DTM interpolates across gaps in the ground narrower than the buffer less 3 cells")
     return k
 
 
-def _strip(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], k: int, pad: int,
+def _block(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], cols: tuple[int, int], k: int, pad: int,
            cfg: Mapping[str, Any], out: dict[str, np.ndarray], fine: Mapping[str, WindowSink] | None) -> None:
-    """Make the products of grid rows ``rows`` from the strip's points (with buffer) into ``out``."""
+    """Make the products of grid rows ``rows``, columns ``cols`` from the block's points (with buffer) into ``out``."""
     a = geobox.affine
-    res, (r0, r1), nx = abs(float(a.a)), rows, int(geobox.shape.x)
+    res, (r0, r1), (c0, c1) = abs(float(a.a)), rows, cols
+    h, w = r1 - r0, c1 - c0
     fres = res / k
-    top = a.f - r0 * res
-    ext = CellGrid(a.c - pad * fres, top + pad * fres, fres, ((r1 - r0) * k + 2 * pad, nx * k + 2 * pad))
-    core = CellGrid(a.c, top, res, (r1 - r0, nx))
-    surf = fine_surfaces(points, ext, cfg["chm_thresholds"], core)
-    crop = (slice(pad, pad + (r1 - r0) * k), slice(pad, pad + nx * k))
+    top, left = a.f - r0 * res, a.c + c0 * res
+    ext = CellGrid(left - pad * fres, top + pad * fres, fres, (h * k + 2 * pad, w * k + 2 * pad))
+    core = CellGrid(left, top, res, (h, w))
+    # the cells read around a core cell reach 1.5 cells out: a circle narrower than the buffer less 3 cells
+    # around them holds only points the block was read with
+    surf = fine_surfaces(points, ext, cfg["chm_thresholds"], core, max_circle=float(cfg["buffer"]) - 3 * fres)
+    crop = (slice(pad, pad + h * k), slice(pad, pad + w * k))
     dtm, dsm, chm = surf.dtm[crop], surf.dsm[crop], surf.chm[crop]
     if fine is not None:
         for key, arr in (("dtm_fine", dtm), ("dsm_fine", dsm), ("chm_fine", chm)):
-            fine[key].write(arr.astype(np.float32), row=r0 * k)
-    out["dtm"][r0:r1] = block_reduce(dtm, k, "nanmean")
-    out["dsm"][r0:r1] = block_reduce(dsm, k, "nanmax")
-    out["chm"][r0:r1] = block_reduce(chm, k, "nanmax")
+            fine[key].write(arr.astype(np.float32), row=r0 * k, col=c0 * k)
+    cells = (slice(r0, r1), slice(c0, c1))
+    out["dtm"][cells] = block_reduce(dtm, k, "nanmean")
+    out["dsm"][cells] = block_reduce(dsm, k, "nanmax")
+    out["chm"][cells] = block_reduce(chm, k, "nanmax")
     slope, east, north = (v[crop] for v in slope_aspect(surf.dtm, fres))
-    out["terrain_slope"][r0:r1] = block_reduce(slope, k, "nanmean")
+    out["terrain_slope"][cells] = block_reduce(slope, k, "nanmean")
     e, n = block_reduce(east, k, "nanmean"), block_reduce(north, k, "nanmean")
     flat = np.hypot(e, n) < 1e-9
-    out["terrain_aspect"][r0:r1] = np.where(flat, 0.0, np.degrees(np.arctan2(e, n)) % 360.0)
-    out["terrain_aspect"][r0:r1][np.isnan(e)] = np.nan
-    size = (r1 - r0) * nx
-    metrics = canopy_metrics(surf.cell, surf.height, size, percentiles=cfg["metrics"]["percentiles"],
+    aspect = np.where(flat, 0.0, np.degrees(np.arctan2(e, n)) % 360.0)
+    aspect[np.isnan(e)] = np.nan
+    out["terrain_aspect"][cells] = aspect
+    metrics = canopy_metrics(surf.cell, surf.height, h * w, percentiles=cfg["metrics"]["percentiles"],
                              min_height=float(cfg["metrics"]["min_height"]))
     for name, flat_values in metrics.items():
-        out[name][r0:r1] = flat_values.reshape(r1 - r0, nx)
+        out[name][cells] = flat_values.reshape(h, w)
 
 
 def _finish(out: dict[str, np.ndarray], res: float, cfg: Mapping[str, Any],
-            spill: StripSpill, plan: GroundPlan) -> LidarProducts:
-    """The grid products from the strips' parts: gaps filled inside the coverage, float32."""
+            spill: BlockSpill, plan: GroundPlan) -> LidarProducts:
+    """The grid products from the blocks' parts: gaps filled inside the coverage, float32."""
     counts = spill.counts
     covered = ndimage.binary_fill_holes(counts > 0)
     dtm = fill_nearest(out["dtm"], covered)

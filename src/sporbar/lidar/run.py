@@ -167,24 +167,24 @@ def run_lidar(
     lidar_cfg = cfg.data["lidar"]
     classes = PointClasses.from_config(lidar_cfg, source=str(cfg.source))
     folder = output.parent
-    k = fine_factor(abs(float(geobox.affine.a)), float(lidar_cfg["resolution"]))
+    k = fine_factor(abs(float(geobox.affine.a)), float(lidar_cfg["resolution"]), float(lidar_cfg["buffer"]))
     fine_box = GeoBox((geobox.shape.y * k, geobox.shape.x * k), geobox.affine @ Affine.scale(1 / k), geobox.crs)
     fine_stats = {key: RunningStatistics() for key in FINE}
     made = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)  # the strips and the fine models' scratch go here
+    folder.mkdir(parents=True, exist_ok=True)  # the blocks and the fine models' scratch go here
     with _write_errors(folder), ExitStack() as stack:
         # GDAL's block cache (5 % of RAM by default) would fill with the fine models' blocks: bounded here
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
         if made:  # a failed run leaves no empty product folder behind
             stack.callback(lambda: folder.rmdir() if not any(folder.iterdir()) else None)
-        strips = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=folder, prefix="strips-")))
+        blocks = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=folder, prefix="blocks-")))
         sinks = {key: _Recorded(stack.enter_context(cog_writer(folder / f"{key}.tif", fine_box, count=1,
                                                                  dtype="float32", nodata=float("nan"),
                                                                  band_names=[key], scratch=folder)),
                                 fine_stats[key])
                  for key in FINE}
         products = compute_products(paths, geobox, stated_epsg=stated, classes=classes, lidar=lidar_cfg,
-                                    fine=sinks, spill_dir=strips)
+                                    fine=sinks, spill_dir=blocks)
     if products.points == 0:
         log.warning(
             "lidar: no points of %s fall in tile %s; products are empty",
@@ -229,7 +229,9 @@ def run_lidar(
         f"{_codes(classes.noise)}), {ex['withheld']} withheld, unknown classes: {unknown}. "
         f"Read with a {float(lidar_cfg['buffer']):g} m buffer from the neighbouring deliveries. "
         f"At {res_fine:g} m: DTM = linear interpolation in the triangulation of the lowest ground return "
-        f"(classes {_codes(classes.ground)}) of each {res_fine:g} m cell, CHM = pit-free stack of partial "
+        f"(classes {_codes(classes.ground)}) of each {res_fine:g} m cell (triangles whose circumcircle is wider than "
+        f"{float(lidar_cfg['buffer']) - 3 * res_fine:g} m, the buffer less 3 cells, left out: NaN), CHM = pit-free "
+        "stack of partial "
         "canopy models (thresholds "
         f"{', '.join(f'{t:g}' for t in lidar_cfg['chm_thresholds'])} m) of the vegetation (classes "
         f"{_codes(classes.vegetation)}) and ground first returns above the DTM, DSM = highest first return, "

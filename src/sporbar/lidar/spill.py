@@ -1,15 +1,19 @@
-"""A tile's points cut into row strips on disk, so a tile is processed strip by strip in bounded memory.
+"""A tile's points cut into blocks, so a tile is processed block by block in bounded memory.
 
 The points are read once, in chunks; of each chunk's used points (class role not noise or
-unknown, not withheld unless kept) those a strip needs are appended to the file of every
-strip whose rows, widened by the buffer, hold them: the first returns (DSM, CHM, metrics)
-and the TIN candidates, the lowest ground point of each fine cell in the chunk (the strip
-thins them again across chunks): 27 bytes a point (x, y, z as float64, role, first-return
-and TIN flags). Every used point inside the tile is counted per grid cell here (density),
-so the others need not be kept. A strip is then loaded alone (:meth:`StripSpill.load`),
-with its buffer, so the surfaces computed on it are the same at strip edges as inside. A
-tile in one strip stays in memory (it holds at most ``lidar.strip_points`` points). The
-points left out are counted here, those inside the tile only (``sporbar:excluded_points``).
+unknown, not withheld unless kept) those a block needs are appended to every block whose
+extent, widened by the buffer, holds them: the first returns (DSM, CHM, metrics) and the TIN
+candidates, the lowest ground point of each fine cell in the chunk (the block thins them again
+across chunks): 27 bytes a point (x, y, z as float64, role, first-return and TIN flags). Every
+used point inside the tile is counted per grid cell here (density), so the others need not be
+kept. A block is then loaded alone (:meth:`BlockSpill.load`), with its buffer, so the surfaces
+computed on it are the same at block edges as inside. The points left out are counted here,
+those inside the tile only (``sporbar:excluded_points``).
+
+Blocks are rows of blocks across the tile, each row cut into columns (a tile wider than a block
+holds is cut both ways, so the buffer stays a small share of a block). Records stay in memory
+while they number at most ``memory_points``; past that, all go to one file per block (in
+``folder``), so a tile of any size spills to disk and a small one never touches it.
 """
 
 from __future__ import annotations
@@ -32,59 +36,76 @@ RECORD = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("role", "u1"), ("f
 
 
 @dataclass
-class StripSpill:
-    """Row strips of a tile on disk.
+class BlockSpill:
+    """Blocks of a tile, in memory or on disk.
 
     Attributes:
         bbox: the tile (minx, miny, maxx, maxy), metres.
-        strip_height: metres of tile rows per strip (a multiple of the grid resolution).
-        buffer: metres of points kept around each strip (and the tile).
+        block_height: metres of tile rows per block (a multiple of the grid resolution).
+        block_width: metres of tile columns per block (a multiple of the grid resolution).
+        buffer: metres of points kept around each block (and the tile).
         classes: the use of each class.
         res: the grid's cell size (m): used points are counted per cell (:attr:`counts`).
         fine_res: the fine models' cell size (m): the ground is thinned to the lowest point per fine cell.
-        folder: where the strip files go (a temporary folder by default, removed by :meth:`close`).
+        memory_points: records kept in memory before the blocks go to files.
+        folder: where the block files go (a temporary folder by default, removed by :meth:`close`).
         points: used points inside the tile.
         excluded: points inside the tile left out, by reason.
         counts: used points per grid cell, (rows, cols) of the tile, int64.
     """
 
     bbox: tuple[float, float, float, float]
-    strip_height: float
+    block_height: float
+    block_width: float
     buffer: float
     classes: PointClasses
     res: float
     fine_res: float
+    memory_points: int = 10_000_000
     folder: Path | None = None
     points: int = 0
     excluded: Excluded = field(default_factory=Excluded)
     counts: np.ndarray = field(init=False, repr=False)
     _roles: np.ndarray = field(init=False, repr=False)
     _own_folder: bool = field(init=False, repr=False, default=False)
-    _memory: list[np.ndarray] = field(init=False, repr=False, default_factory=list)
+    _memory: dict[int, list[np.ndarray]] | None = field(init=False, repr=False, default_factory=dict)
+    _held: int = field(init=False, repr=False, default=0)
 
     def __post_init__(self) -> None:
-        """Make the folder, the class role table and the counts."""
-        if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="sporbar-lidar-strips-"))
-            self._own_folder = True
+        """Make the class role table and the counts."""
         self._roles = self.classes.roles()
         minx, miny, maxx, maxy = self.bbox
         self.counts = np.zeros((round((maxy - miny) / self.res), round((maxx - minx) / self.res)), np.int64)
 
     @property
-    def count(self) -> int:
-        """Number of strips."""
-        return max(1, math.ceil((self.bbox[3] - self.bbox[1]) / self.strip_height - 1e-9))
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns of blocks."""
+        minx, miny, maxx, maxy = self.bbox
+        return (max(1, math.ceil((maxy - miny) / self.block_height - 1e-9)),
+                max(1, math.ceil((maxx - minx) / self.block_width - 1e-9)))
 
-    def path(self, strip: int) -> Path:
-        """The file of strip ``strip`` (0 = the top)."""
-        assert self.folder is not None
-        return self.folder / f"strip-{strip:05d}.bin"
+    @property
+    def count(self) -> int:
+        """Number of blocks (numbered row by row from the top left)."""
+        rows, cols = self.shape
+        return rows * cols
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether the blocks went to files."""
+        return self._memory is None
+
+    def path(self, block: int) -> Path:
+        """The file of block ``block``."""
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="sporbar-lidar-blocks-"))
+            self._own_folder = True
+        return self.folder / f"block-{block:05d}.bin"
 
     def add(self, pts: Points) -> None:
         """Spill one chunk (points in the tile plus buffer, grid CRS)."""
         minx, miny, maxx, maxy = self.bbox
-        pad = math.ceil(self.buffer / self.fine_res) * self.fine_res  # the strips' fine grids start there
+        pad = math.ceil(self.buffer / self.fine_res) * self.fine_res  # the blocks' fine grids start there
         fine = np.array([minx - pad, maxy + pad, self.fine_res, math.ceil((maxx - minx + 2 * pad) / self.fine_res) + 2])
         # contiguous (a chunk's dimensions may be views into its records): one compiled kernel for all
         cls, ret, held = (np.ascontiguousarray(a) for a in (pts.classification, pts.return_number, pts.withheld))
@@ -100,36 +121,51 @@ class StripSpill:
         # the TIN candidates: the lowest used ground point of each fine cell
         ground = np.flatnonzero(cell >= 0)
         flags[ground[lowest_per_cell(cell[ground], pts.x[ground], pts.y[ground], pts.z[ground])]] |= spill_kernels.TIN
-        strips = np.array([maxy, self.buffer, self.strip_height, self.count], np.float64)
-        rec, start = spill_kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, strips,
-                                           np.empty(0, RECORD))
-        for strip in range(self.count):
-            if start[strip + 1] > start[strip]:
-                self._append(self.path(strip), rec[start[strip]:start[strip + 1]])
+        rows, cols = self.shape
+        layout = np.array([maxy, self.buffer, self.block_height, rows, minx, self.block_width, cols], np.float64)
+        rec, start = spill_kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, layout,
+                                                 np.empty(0, RECORD))
+        if self._memory is not None and self._held + rec.size > self.memory_points:
+            self._to_disk()
+        for block in range(self.count):
+            if start[block + 1] > start[block]:
+                self._append(block, rec[start[block]:start[block + 1]])
 
-    def _append(self, path: Path, records: np.ndarray) -> None:
-        """Append records to a strip file (kept in memory if the tile is one strip).
+    def _append(self, block: int, records: np.ndarray) -> None:
+        """Append records to a block, in memory or its file.
 
         A write error names the file (the CLI reports ENOSPC and the like).
         """
-        if self.count == 1:
-            self._memory.append(records)
+        if self._memory is not None:
+            self._memory.setdefault(block, []).append(records)
+            self._held += records.size
             return
+        path = self.path(block)
         try:
             with path.open("ab") as f:
                 f.write(records.data)  # contiguous: no copy
         except OSError as err:
             raise OSError(err.errno, err.strerror, str(path)) from err
 
-    def load(self, strip: int) -> np.ndarray:
-        """The points of strip ``strip`` and its buffer (:data:`RECORD` array; empty if none)."""
-        if self.count == 1:
-            return np.concatenate(self._memory) if self._memory else np.empty(0, RECORD)
-        p = self.path(strip)
+    def _to_disk(self) -> None:
+        """Move the blocks held in memory to their files; later records go there too."""
+        held, self._memory, self._held = self._memory or {}, None, 0
+        for block in sorted(held):
+            for records in held.pop(block):
+                self._append(block, records)
+
+    def load(self, block: int) -> np.ndarray:
+        """The points of block ``block`` and its buffer (:data:`RECORD` array; empty if none), once."""
+        if self._memory is not None:
+            parts = self._memory.pop(block, [])
+            self._held -= sum(p.size for p in parts)
+            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, RECORD)
+        p = self.path(block)
         return np.fromfile(p, RECORD) if p.exists() else np.empty(0, RECORD)
 
     def close(self) -> None:
-        """Remove the strip files (and the folder, if it was made here)."""
-        self._memory.clear()
+        """Drop the blocks held in memory and remove the block files (and the folder, if it was made here)."""
+        self._memory = {}
+        self._held = 0
         if self.folder is not None and self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)

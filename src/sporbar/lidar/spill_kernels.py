@@ -1,7 +1,7 @@
 """The spill's compiled loops (:mod:`sporbar.lidar.spill`).
 
 Per chunk of points: which are used, first returns and TIN candidates, and the records
-written to each row strip.
+written to each block.
 
 Like :mod:`sporbar.lidar.kernels`, they do the numpy formulation's operations in the same order.
 """
@@ -91,21 +91,24 @@ def _spilled(f: int) -> bool:
 
 
 @njit
-def _strips_of(y: float, strips: np.ndarray) -> tuple[int, int]:
-    """The first and last strip whose rows widened by the buffer hold northing ``y`` (see :func:`spill_records`)."""
-    maxy, buffer, height, last = strips[0], strips[1], strips[2], strips[3] - 1.0
-    down = maxy - y  # metres below the tile's top edge
-    return (int(min(max(math.floor((down - buffer) / height), 0.0), last)),
-            int(min(max(math.floor((down + buffer) / height), 0.0), last)))
+def _span(down: float, buffer: float, size: float, count: float) -> tuple[int, int]:
+    """The first and last block along one axis whose extent widened by ``buffer`` holds a point ``down`` metres in.
+
+    Blocks ``clip(floor((down -/+ buffer) / size), 0, count - 1)``.
+    """
+    last = count - 1.0
+    return (int(min(max(math.floor((down - buffer) / size), 0.0), last)),
+            int(min(max(math.floor((down + buffer) / size), 0.0), last)))
 
 
 @njit
 def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray,
-                  roles: np.ndarray, strips: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The used first returns and TIN candidates of a chunk as spill records, grouped by row strip.
+                  roles: np.ndarray, blocks: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The used first returns and TIN candidates of a chunk as spill records, grouped by block.
 
-    A point goes to every strip whose rows, widened by the buffer, hold it (in the points' order
-    within each strip): strips ``clip(floor((maxy - y -/+ buffer) / height), 0, count - 1)``.
+    A point goes to every block whose extent, widened by the buffer, holds it (in the points' order
+    within each block): block rows ``clip(floor((maxy - y -/+ buffer) / height), 0, rows - 1)`` times
+    block columns ``clip(floor((x - minx -/+ buffer) / width), 0, cols - 1)``, numbered row by row.
 
     Args:
         flags: :func:`spill_flags`' flags with :data:`TIN` set on the TIN candidates.
@@ -114,32 +117,40 @@ def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
         z: heights.
         cls: class codes.
         roles: role of each class code.
-        strips: the strips: the tile's top (maxy), buffer, strip height, number of strips.
+        blocks: the blocks: the tile's top (maxy), buffer, block height, block rows, the tile's left (minx),
+            block width, block columns.
         record: an empty array of the record type (:data:`sporbar.lidar.spill.RECORD`).
 
     Returns:
-        The records, strip after strip, and where each strip starts (count + 1 offsets).
+        The records, block after block, and where each block starts (count + 1 offsets).
     """
-    count = int(strips[3])
+    maxy, buffer, height, rows = blocks[0], blocks[1], blocks[2], blocks[3]
+    minx, width, cols = blocks[4], blocks[5], blocks[6]
+    ncols = int(cols)
+    count = int(rows) * ncols
     start = np.zeros(count + 1, np.int64)
     for i in range(x.size):
         if _spilled(flags[i]):
-            lo, hi = _strips_of(y[i], strips)
-            for s in range(lo, hi + 1):
-                start[s + 1] += 1
-    for s in range(count):
-        start[s + 1] += start[s]
+            r0, r1 = _span(maxy - y[i], buffer, height, rows)
+            c0, c1 = _span(x[i] - minx, buffer, width, cols)
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    start[r * ncols + c + 1] += 1
+    for b in range(count):
+        start[b + 1] += start[b]
     fill = start[:count].copy()
     out = np.empty(start[count], record.dtype)
     for i in range(x.size):
         if not _spilled(flags[i]):
             continue
-        lo, hi = _strips_of(y[i], strips)  # again: cheaper than two int64 per point of the chunk
-        for s in range(lo, hi + 1):
-            k = fill[s]
-            fill[s] = k + 1
-            out[k].x, out[k].y, out[k].z = x[i], y[i], z[i]
-            out[k].role = roles[cls[i]]
-            out[k].first = 1 if flags[i] & FIRST else 0
-            out[k].tin = 1 if flags[i] & TIN else 0
+        r0, r1 = _span(maxy - y[i], buffer, height, rows)  # again: cheaper than keeping them per point
+        c0, c1 = _span(x[i] - minx, buffer, width, cols)
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                k = fill[r * ncols + c]
+                fill[r * ncols + c] = k + 1
+                out[k].x, out[k].y, out[k].z = x[i], y[i], z[i]
+                out[k].role = roles[cls[i]]
+                out[k].first = 1 if flags[i] & FIRST else 0
+                out[k].tin = 1 if flags[i] & TIN else 0
     return out, start

@@ -1,4 +1,4 @@
-"""The fine terrain and canopy models of one row strip (plus its buffer), and their 10 m aggregates.
+"""The fine terrain and canopy models of one block of a tile (plus its buffer), and their 10 m aggregates.
 
 - DTM: linear interpolation in the Delaunay triangulation of the lowest ground point of each
   cell (:mod:`sporbar.lidar.tin`) at cell centres; NaN outside their convex hull.
@@ -11,8 +11,8 @@
 - DSM: the highest first return per cell (every used class), one-cell gaps filled the same
   way, and at least DTM + CHM, so CHM <= DSM - DTM everywhere.
 
-Every operation looks at most one cell away, and the TIN only at the points around, so with
-a buffer of a few point spacings a strip's cells are the same as a mosaic's.
+Every operation looks at most one cell away, and the TIN only at triangles whose circumcircle
+is narrower than the buffer less three cells, so a block's cells are the same as a mosaic's.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ MIN_NEIGHBOURS = 4
 
 @dataclass(frozen=True)
 class FineSurfaces:
-    """Fine rasters (y, x) float64 of a strip with its buffer (NaN = no data), and the first returns' cells and heights.
+    """Fine rasters (y, x) float64 of a block with its buffer (NaN = no data), and the first returns' cells and heights.
 
     Attributes:
         dtm, dsm, chm: the models.
-        cell: the strip's first returns' cells on the grid the surfaces were asked to place them on (flat, -1 outside).
+        cell: the block's first returns' cells on the grid the surfaces were asked to place them on (flat, -1 outside).
         height: their heights above the DTM (bilinear at the point; NaN where it is unknown).
     """
 
@@ -71,17 +71,19 @@ def pit_free_chm(highest: np.ndarray, thresholds: Sequence[float]) -> np.ndarray
     return chm
 
 
-def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float], cells: CellGrid) -> FineSurfaces:
-    """DTM, DSM and pit-free CHM of a strip's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``.
+def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float], cells: CellGrid,
+                  *, max_circle: float | None = None) -> FineSurfaces:
+    """DTM, DSM and pit-free CHM of a block's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``.
 
     The first returns' heights above the DTM come back with their cells on ``cells`` (the metrics' grid).
+    ``max_circle``: the TIN's triangles with a wider circumcircle (m) are left out (:func:`rasterise`).
     """
     ny, nx = grid.shape
     # the TIN candidates (the lowest ground point per cell of each chunk) thinned again across chunks; in
     # cell order: where points coincide or four lie on a circle the triangulation depends on the input,
-    # and a strip or tile must choose as its neighbours do
+    # and a block or tile must choose as its neighbours do
     gx, gy, gz = kernels.tin_vertices(points, grid.left, grid.top, grid.res, ny, nx)
-    dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
+    dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid, max_circle=max_circle)
     # per first return its height above the DTM and its cell on `cells`; per fine cell the highest first
     # return and canopy height
     on = np.array([cells.left, cells.top, cells.res, *cells.shape], np.float64)

@@ -9,7 +9,13 @@ moves by millimetres at the ground points (the tolerance is tested on real data)
 The rasteriser (:func:`sporbar.lidar.kernels.tin_raster`, compiled) visits the cells of each
 triangle's bounding box. A cell centre inside a triangle gets the plane through its three
 vertices there (barycentric weights); cells inside no triangle (outside the convex hull, or in
-a triangle longer than ``max_edge``) are NaN.
+a triangle whose circumcircle is wider than ``max_circle``) are NaN.
+
+Why the circumcircle: a Delaunay triangle is one whose circumcircle holds no other point, so a
+triangle whose circumcircle lies within the points at hand is the same in the triangulation of
+every larger set. Leaving out triangles wider than the buffer a tile (or block) is read with
+makes its TIN equal to the mosaic's wherever it has a value; a gap in the ground wider than
+that (a lake without returns) is NaN instead of a seam.
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ def rasterise(
     tri: np.ndarray,
     grid: CellGrid,
     *,
-    max_edge: float | None = None,
+    max_circle: float | None = None,
 ) -> np.ndarray:
     """The TIN of (x, y, z) with triangles ``tri`` at the cell centres of ``grid`` (float64, NaN outside).
 
@@ -91,7 +97,7 @@ def rasterise(
         z: vertex heights.
         tri: triangles (m, 3) from :func:`triangulate`.
         grid: the raster.
-        max_edge: triangles with a longer edge (m) are left out (gaps stay NaN); None: all.
+        max_circle: triangles whose circumcircle's diameter is larger (m) are left out (gaps stay NaN); None: all.
     """
     ny, nx = grid.shape
     if tri.size == 0:
@@ -99,6 +105,6 @@ def rasterise(
     # vertices in cell units, cell centres on integers: u east, v south
     u = (x - grid.left) / grid.res - 0.5
     v = (grid.top - y) / grid.res - 0.5
-    limit = -1.0 if max_edge is None else (max_edge / grid.res) ** 2
+    limit = -1.0 if max_circle is None else (max_circle / grid.res) ** 2
     out: np.ndarray = tin_raster(u, v, np.asarray(z, np.float64), tri, ny, nx, limit).reshape(ny, nx)
     return out

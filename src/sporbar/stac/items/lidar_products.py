@@ -56,7 +56,7 @@ def raster_statistics(a: np.ndarray) -> dict[str, float]:
 
 
 class RunningStatistics:
-    """:func:`raster_statistics` of a raster seen part by part (a product written in strips)."""
+    """:func:`raster_statistics` of a raster seen part by part (a product written in blocks)."""
 
     def __init__(self) -> None:
         """No value seen yet."""
