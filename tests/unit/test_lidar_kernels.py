@@ -17,7 +17,7 @@ from sporbar.lidar import kernels
 from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.jit import first_writable
 from sporbar.lidar.read import Points
-from sporbar.lidar.spill import RECORD, BlockSpill
+from sporbar.lidar.spill import SPILLED, BlockSpill, metres
 from sporbar.lidar.surfaces import MIN_NEIGHBOURS, bilinear, fill_gaps, fine_surfaces, pit_free_chm
 from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
 
@@ -166,8 +166,9 @@ def _spill_numpy(spill: BlockSpill, pts: Points) -> tuple[dict[int, bytes], dict
     tin = np.zeros(len(pts), bool)
     tin[sel[lowest_per_cell(grow * cols + gcol, pts.x[sel], pts.y[sel], pts.z[sel])]] = True
     sel = np.flatnonzero(used & (first | tin))
-    rec = np.empty(sel.size, RECORD)
-    rec["x"], rec["y"], rec["z"] = pts.x[sel], pts.y[sel], pts.z[sel]
+    rec = np.empty(sel.size, SPILLED)
+    mm = {k: np.floor(getattr(pts, k)[sel] * 1000.0 + 0.5).astype(np.int64) for k in "xyz"}
+    rec["x"], rec["y"], rec["z"] = mm["x"] - round(minx * 1000), mm["y"] - round(miny * 1000), mm["z"]
     rec["role"], rec["first"], rec["tin"] = role[sel], first[sel], tin[sel]
     rows, cols = spill.shape
 
@@ -175,8 +176,8 @@ def _spill_numpy(spill: BlockSpill, pts: Points) -> tuple[dict[int, bytes], dict
         return (np.clip(np.floor((down - spill.buffer) / size), 0, count - 1).astype(np.int64),
                 np.clip(np.floor((down + spill.buffer) / size), 0, count - 1).astype(np.int64))
 
-    r0, r1 = span(maxy - rec["y"], spill.block_height, rows)
-    c0, c1 = span(rec["x"] - minx, spill.block_width, cols)
+    r0, r1 = span(maxy - pts.y[sel], spill.block_height, rows)
+    c0, c1 = span(pts.x[sel] - minx, spill.block_width, cols)
     blocks = {r * cols + c: rec[(r0 <= r) & (r <= r1) & (c0 <= c) & (c <= c1)].tobytes()
               for r in range(rows) for c in range(cols)}
     return {b: data for b, data in blocks.items() if data}, {
@@ -195,6 +196,7 @@ def test_the_spill_kernels_write_the_numpy_spills_bytes(tmp_path: Path, keep_wit
     x = RNG.integers(-20, 181, n) * 0.25 + 1000.0
     y = RNG.integers(-20, 141, n) * 0.25 + 5000.0
     z = RNG.integers(0, 40, n) * 0.5
+    x[::3] += RNG.random(x[::3].size) * 1e-3  # a part off the millimetres: spilled rounded to them
     pts = Points(x=x, y=y, z=z, classification=RNG.choice(np.array([1, 2, 2, 3, 5, 7, 9, 65], np.uint8), n),
                  return_number=RNG.integers(1, 4, n).astype(np.uint8), withheld=RNG.random(n) < 0.05)
     classes = dataclasses.replace(PointClasses.asprs(), keep_withheld=keep_withheld)
@@ -206,9 +208,11 @@ def test_the_spill_kernels_write_the_numpy_spills_bytes(tmp_path: Path, keep_wit
     assert spill.on_disk == (memory == 0)
     if spill.on_disk:
         assert {b: spill.path(b).read_bytes() for b in range(spill.count) if spill.path(b).exists()} == want
-    got = {b: spill.load(b).tobytes() for b in range(spill.count)}
-    assert {b: data for b, data in got.items() if data} == want
     assert len(want) == spill.count
+    assert {b: spill.load(b).tobytes() for b in range(spill.count)} == want
+    x, _, _ = metres(np.frombuffer(b"".join(want.values()), SPILLED), spill.origin)
+    near = np.abs(x - np.floor(x * 4 + 0.5) / 4)
+    assert near.max() <= 0.001 + 1e-9 and near.max() > 0  # the points off the millimetres, rounded to them
     assert (spill.excluded.noise, spill.excluded.withheld, spill.points) == (
         stats["noise"], stats["withheld"], stats["points"])
     assert np.array_equal(spill.counts, stats["counts"])
@@ -239,7 +243,7 @@ def test_the_spill_moves_to_disk_past_memory_points(tmp_path: Path) -> None:
         assert spills[10**9].load(b).tobytes() == spills[25000].load(b).tobytes()
 
 
-def _fine_numpy(points: np.ndarray, grid: CellGrid, cells: CellGrid) -> dict[str, np.ndarray]:
+def _fine_numpy(points: np.ndarray, origin: np.ndarray, grid: CellGrid, cells: CellGrid) -> dict[str, np.ndarray]:
     """The TIN DTM, highest first returns and canopy heights, and the first returns' cells and heights,
     as numpy computed them before the kernels."""
     def cell_of(g: CellGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,15 +257,16 @@ def _fine_numpy(points: np.ndarray, grid: CellGrid, cells: CellGrid) -> dict[str
         return np.where(out == -np.inf, np.nan, out)
 
     size = grid.shape[0] * grid.shape[1]
+    px, py, pz = metres(points, origin)
     ground = np.flatnonzero(points["tin"] == 1)
-    gx, gy, gz = points["x"][ground], points["y"][ground], points["z"][ground]
+    gx, gy, gz = px[ground], py[ground], pz[ground]
     cell, inside = cell_of(grid, gx, gy)
     ground = np.flatnonzero(inside)
     ground = ground[lowest_per_cell(cell[ground], gx[ground], gy[ground], gz[ground])]
     gx, gy, gz = gx[ground], gy[ground], gz[ground]
     dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
     first = np.flatnonzero(points["first"] == 1)
-    fx, fy, fz = points["x"][first], points["y"][first], points["z"][first]
+    fx, fy, fz = px[first], py[first], pz[first]
     cell, inside = cell_of(grid, fx, fy)
     h = fz - bilinear(dtm, grid, fx, fy)
     role = points["role"][first]
@@ -274,26 +279,28 @@ def _fine_numpy(points: np.ndarray, grid: CellGrid, cells: CellGrid) -> dict[str
 
 def test_fine_surfaces_kernels_equal_their_numpy_formulation() -> None:
     n = 20000
-    points = np.empty(n, RECORD)
-    points["x"] = RNG.integers(-8, 169, n) * 0.25 + 0.1 * (RNG.random(n) < 0.5)  # on and off cell edges
-    points["y"] = RNG.integers(-8, 129, n) * 0.25
-    points["z"] = RNG.integers(0, 60, n) * 0.5  # ties
+    points = np.empty(n, SPILLED)
+    origin = np.array([-3000.0, 20000.0])  # millimetres
+    # x: quarter metres, on and off cell edges; y: quarter metres; z: half metres, ties
+    points["x"] = RNG.integers(-8, 169, n) * 250 + 100 * (RNG.random(n) < 0.5) - origin[0]
+    points["y"] = RNG.integers(-8, 129, n) * 250 - origin[1]
+    points["z"] = RNG.integers(0, 60, n) * 500
     points["role"] = RNG.choice(np.array([Role.GROUND, Role.VEGETATION, Role.OTHER], np.uint8), n)
     points["first"] = RNG.random(n) < 0.6
     points["tin"] = (points["role"] == Role.GROUND) & (RNG.random(n) < 0.7)
     grid = CellGrid(0.0, 32.0, 0.5, (64, 80))
     cells = CellGrid(1.0, 30.0, 5.0, (5, 7))
-    want = _fine_numpy(points, grid, cells)
-    gx, gy, gz = kernels.tin_vertices(points, grid.left, grid.top, grid.res, *grid.shape)
+    want = _fine_numpy(points, origin, grid, cells)
+    gx, gy, gz = kernels.tin_vertices(points, origin, grid.left, grid.top, grid.res, *grid.shape)
     dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid)
     assert dtm.tobytes() == want["dtm"].tobytes() and np.isfinite(dtm).mean() > 0.8
     on = np.array([cells.left, cells.top, cells.res, *cells.shape], np.float64)
-    cell, h, dsm, highest = kernels.first_returns(points, dtm, grid.left, grid.top, grid.res, on)
+    cell, h, dsm, highest = kernels.first_returns(points, origin, dtm, grid.left, grid.top, grid.res, on)
     assert cell.tobytes() == want["cell"].tobytes() and (cell < 0).any() and (cell >= 0).any()
     assert h.tobytes() == want["height"].tobytes()
     assert dsm.tobytes() == want["dsm"].ravel().tobytes()
     assert highest.tobytes() == want["highest"].ravel().tobytes()
-    surf = fine_surfaces(points, grid, [0.0, 5.0], cells)
+    surf = fine_surfaces(points, origin.astype(np.int64), grid, [0.0, 5.0], cells)
     assert surf.dtm.tobytes() == dtm.tobytes() and surf.height.tobytes() == h.tobytes()
 
 

@@ -23,7 +23,7 @@ from sporbar.lidar.classes import PointClasses
 from sporbar.lidar.products import fill_nearest
 from sporbar.lidar.read import Points
 from sporbar.lidar.run import run_lidar
-from sporbar.lidar.spill import BlockSpill
+from sporbar.lidar.spill import BlockSpill, metres
 from sporbar.lidar_bands import metric_names
 from sporbar.raster import read_cog
 from sporbar.stac.record import RunContext
@@ -152,7 +152,7 @@ def test_spill_counts_used_and_excluded_points(tmp_path: Path) -> None:
     assert spill.points == 6  # noise, class 65, the withheld point and the point outside the tile left out
     assert spill.excluded.as_dict() == {"noise": 1, "withheld": 1, "unknown_classes": {"65": 1}}
     rec = spill.load(0)  # the point east of the tile is kept for the buffer
-    assert sorted(rec["x"].tolist()) == [1.0, 2.0, 3.0, 4.0, 15.0, 16.0, 25.0]
+    assert sorted(metres(rec, spill.origin)[0].tolist()) == [1.0, 2.0, 3.0, 4.0, 15.0, 16.0, 25.0]
     assert rec["first"].sum() == 5
     assert spill.counts.tolist() == [[4, 2]]  # used points per 10 m cell: density
 
@@ -170,10 +170,11 @@ def test_spill_keeps_first_returns_and_the_lowest_ground_per_fine_cell(tmp_path:
                       folder=tmp_path)
     spill.add(pts)
     rec = spill.load(0)
+    x = metres(rec, spill.origin)[0]
     # cell x 1..2: the lowest ground (1.7) is a TIN candidate, the ground first return (1.5) stays a first
     # return; x 3..4: its only ground point; the vegetation return that is not first is dropped
-    assert sorted(rec["x"].tolist()) == [1.5, 1.7, 3.5, 5.5]
-    assert sorted(rec["x"][rec["tin"] == 1].tolist()) == [1.7, 3.5]
+    assert sorted(x.tolist()) == [1.5, 1.7, 3.5, 5.5]
+    assert sorted(x[rec["tin"] == 1].tolist()) == [1.7, 3.5]
     assert spill.points == 6 and spill.counts.tolist() == [[6]]  # every used point in the density
 
 

@@ -8,6 +8,7 @@ formulations they replaced (documented in the callers), so the products keep the
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -249,43 +250,61 @@ def canopy_by_cell(cell: np.ndarray, h: np.ndarray, size: int,
 
 
 @njit
-def tin_vertices(points: np.ndarray, left: float, top: float, res: float, ny: int,
+def tin_vertices(points: np.ndarray, origin: np.ndarray, left: float, top: float, res: float, ny: int,
                  nx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The TIN candidates of a block's records (``tin`` 1) thinned to the lowest per cell of a grid, in cell order.
 
     The choice is :func:`lowest_in_cells`' (lowest z, then x, then y, then the first), among the
     candidates inside the (ny, nx) grid of ``res`` m cells from (``left``, ``top``).
 
+    Args:
+        points: the block's records (:data:`sporbar.lidar.spill.SPILLED`).
+        origin: the millimetres their x and y count from (float64).
+        left: the grid's left edge.
+        top: its top edge.
+        res: its cell size.
+        ny: its rows.
+        nx: its columns.
+
     Returns:
-        x, y, z of the chosen points.
+        x, y, z (metres) of the chosen points.
     """
     best = np.full(ny * nx, -1, np.int64)
     for i in range(points.size):
-        if points[i].tin != 1:
+        p = points[i]
+        if p.tin != 1:
             continue
-        col = math.floor((points[i].x - left) / res)
-        row = math.floor((top - points[i].y) / res)
+        px, py, _ = _metres(p, origin)
+        col = math.floor((px - left) / res)
+        row = math.floor((top - py) / res)
         if col < 0 or col >= nx or row < 0 or row >= ny:
             continue
         c = row * nx + col
         b = best[c]
-        if b < 0 or _lower(points[i].z, points[i].x, points[i].y, points[b].z, points[b].x, points[b].y):
+        # whole millimetres from one origin: ordered as the metres they stand for
+        if b < 0 or _lower(p.z, p.x, p.y, points[b].z, points[b].x, points[b].y):
             best[c] = i
     chosen = best[best >= 0]
     x, y, z = np.empty(chosen.size), np.empty(chosen.size), np.empty(chosen.size)
     for k in range(chosen.size):
-        p = points[chosen[k]]
-        x[k], y[k], z[k] = p.x, p.y, p.z
+        x[k], y[k], z[k] = _metres(points[chosen[k]], origin)
     return x, y, z
 
 
 @njit
-def first_returns(points: np.ndarray, dtm: np.ndarray, left: float, top: float, res: float,
+def _metres(p: Any, origin: np.ndarray) -> tuple[float, float, float]:
+    """x, y, z in metres of a spilled record: its millimetres (x, y from ``origin``) over 1000."""
+    return (p.x + origin[0]) / 1000.0, (p.y + origin[1]) / 1000.0, p.z / 1000.0
+
+
+@njit
+def first_returns(points: np.ndarray, origin: np.ndarray, dtm: np.ndarray, left: float, top: float, res: float,
                   cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pass over a block's first returns (records with ``first`` 1) on the grid of its (ny, nx) ``dtm``.
 
     Args:
-        points: the block's records (:data:`sporbar.lidar.spill.RECORD`).
+        points: the block's records (:data:`sporbar.lidar.spill.SPILLED`).
+        origin: the millimetres their x and y count from (float64).
         dtm: the fine DTM (ny, nx), NaN where unknown.
         left: the grid's left edge.
         top: its top edge.
@@ -314,9 +333,10 @@ def first_returns(points: np.ndarray, dtm: np.ndarray, left: float, top: float, 
         p = points[i]
         if p.first != 1:
             continue
-        u, v = (p.x - left) / res, (top - p.y) / res
-        h = p.z - _bilinear_at(flat, ny, nx, u - 0.5, v - 0.5)
-        ccol, crow = math.floor((p.x - cleft) / cres), math.floor((ctop - p.y) / cres)
+        x, y, z = _metres(p, origin)
+        u, v = (x - left) / res, (top - y) / res
+        h = z - _bilinear_at(flat, ny, nx, u - 0.5, v - 0.5)
+        ccol, crow = math.floor((x - cleft) / cres), math.floor((ctop - y) / cres)
         cell[k] = crow * cnx + ccol if 0 <= ccol < cnx and 0 <= crow < cny else -1
         height[k] = h
         k += 1
@@ -324,8 +344,8 @@ def first_returns(points: np.ndarray, dtm: np.ndarray, left: float, top: float, 
         if col < 0 or col >= nx or row < 0 or row >= ny:
             continue
         c = row * nx + col
-        if p.z > dsm[c]:
-            dsm[c] = p.z
+        if z > dsm[c]:
+            dsm[c] = z
         if np.isfinite(h) and (p.role == ROLE_VEGETATION or p.role == ROLE_GROUND) and max(h, 0.0) > canopy[c]:
             canopy[c] = max(h, 0.0)
     for c in range(ny * nx):

@@ -180,8 +180,8 @@ def compute_products(
         across = spill.shape[1]
         for i in range(spill.count):
             r0, c0 = i // across * rows, i % across * cols
-            _block(spill.load(i), geobox, (r0, min(r0 + rows, ny)), (c0, min(c0 + cols, nx)), k, pad, cfg, out,
-                   fine)
+            _block(spill.load(i), spill.origin, geobox, (r0, min(r0 + rows, ny)), (c0, min(c0 + cols, nx)), k, pad,
+                   cfg, out, fine)
     finally:
         spill.close()
     log.info("lidar: %d points from %d file(s) on a %s grid in %d block(s) of %s cells%s", spill.points,
@@ -205,8 +205,9 @@ def fine_factor(res: float, fine_res: float, buffer: float | None = None) -> int
     return k
 
 
-def _block(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], cols: tuple[int, int], k: int, pad: int,
-           cfg: Mapping[str, Any], out: dict[str, np.ndarray], fine: Mapping[str, WindowSink] | None) -> None:
+def _block(points: np.ndarray, origin: np.ndarray, geobox: GeoBox, rows: tuple[int, int], cols: tuple[int, int],
+           k: int, pad: int, cfg: Mapping[str, Any], out: dict[str, np.ndarray],
+           fine: Mapping[str, WindowSink] | None) -> None:
     """Make the products of grid rows ``rows``, columns ``cols`` from the block's points (with buffer) into ``out``."""
     a = geobox.affine
     res, (r0, r1), (c0, c1) = abs(float(a.a)), rows, cols
@@ -217,7 +218,7 @@ def _block(points: np.ndarray, geobox: GeoBox, rows: tuple[int, int], cols: tupl
     core = CellGrid(left, top, res, (h, w))
     # the cells read around a core cell reach 1.5 cells out: a circle narrower than the buffer less 3 cells
     # around them holds only points the block was read with
-    surf = fine_surfaces(points, ext, cfg["chm_thresholds"], core, max_circle=float(cfg["buffer"]) - 3 * fres)
+    surf = fine_surfaces(points, origin, ext, cfg["chm_thresholds"], core, max_circle=float(cfg["buffer"]) - 3 * fres)
     crop = (slice(pad, pad + h * k), slice(pad, pad + w * k))
     dtm, dsm, chm = surf.dtm[crop], surf.dsm[crop], surf.chm[crop]
     if fine is not None:

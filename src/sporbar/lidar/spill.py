@@ -4,7 +4,8 @@ The points are read once, in chunks; of each chunk's used points (class role not
 unknown, not withheld unless kept) those a block needs are appended to every block whose
 extent, widened by the buffer, holds them: the first returns (DSM, CHM, metrics) and the TIN
 candidates, the lowest ground point of each fine cell in the chunk (the block thins them again
-across chunks): 27 bytes a point (x, y, z as float64, role, first-return and TIN flags). Every
+across chunks): 15 bytes a point (:data:`SPILLED`: x, y, z in whole millimetres as int32, x and
+y from the tile's corner; role, first-return and TIN flags). Every
 used point inside the tile is counted per grid cell here (density), so the others need not be
 kept. A block is then loaded alone (:meth:`BlockSpill.load`), with its buffer, so the surfaces
 computed on it are the same at block edges as inside. The points left out are counted here,
@@ -31,8 +32,8 @@ from sporbar.lidar.classes import Excluded, PointClasses, Role
 from sporbar.lidar.read import Points
 from sporbar.lidar.tin import lowest_per_cell
 
-#: one spilled point
-RECORD = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("role", "u1"), ("first", "u1"), ("tin", "u1")])
+#: one point as spilled: x and y in millimetres from the spill's origin, z in millimetres (int32: 2,000 km)
+SPILLED = np.dtype([("x", "<i4"), ("y", "<i4"), ("z", "<i4"), ("role", "u1"), ("first", "u1"), ("tin", "u1")])
 
 
 @dataclass
@@ -76,6 +77,11 @@ class BlockSpill:
         self._roles = self.classes.roles()
         minx, miny, maxx, maxy = self.bbox
         self.counts = np.zeros((round((maxy - miny) / self.res), round((maxx - minx) / self.res)), np.int64)
+
+    @property
+    def origin(self) -> np.ndarray:
+        """The whole millimetres the records' x and y count from: the tile's bottom left corner (int64)."""
+        return np.array([round(self.bbox[0] * 1000), round(self.bbox[1] * 1000)], np.int64)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -124,7 +130,7 @@ class BlockSpill:
         rows, cols = self.shape
         layout = np.array([maxy, self.buffer, self.block_height, rows, minx, self.block_width, cols], np.float64)
         rec, start = spill_kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, layout,
-                                                 np.empty(0, RECORD))
+                                                 self.origin, np.empty(0, SPILLED))
         if self._memory is not None and self._held + rec.size > self.memory_points:
             self._to_disk()
         for block in range(self.count):
@@ -155,13 +161,17 @@ class BlockSpill:
                 self._append(block, records)
 
     def load(self, block: int) -> np.ndarray:
-        """The points of block ``block`` and its buffer (:data:`RECORD` array; empty if none), once."""
+        """The points of block ``block`` and its buffer (:data:`SPILLED` records; empty if none), once.
+
+        x and y are millimetres from :attr:`origin`: a coordinate's metres are its whole millimetres
+        over 1000, the same float in every tile and block (:func:`metres`).
+        """
         if self._memory is not None:
             parts = self._memory.pop(block, [])
             self._held -= sum(p.size for p in parts)
-            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, RECORD)
+            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, SPILLED)
         p = self.path(block)
-        return np.fromfile(p, RECORD) if p.exists() else np.empty(0, RECORD)
+        return np.fromfile(p, SPILLED) if p.exists() else np.empty(0, SPILLED)
 
     def close(self) -> None:
         """Drop the blocks held in memory and remove the block files (and the folder, if it was made here)."""
@@ -169,3 +179,8 @@ class BlockSpill:
         self._held = 0
         if self.folder is not None and self._own_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def metres(records: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y, z (float64 metres) of spilled records whose x and y count from ``origin`` (millimetres)."""
+    return ((records["x"] + origin[0]) / 1000.0, (records["y"] + origin[1]) / 1000.0, records["z"] / 1000.0)

@@ -85,6 +85,12 @@ def spill_flags(x: np.ndarray, y: np.ndarray, cls: np.ndarray, ret: np.ndarray, 
 
 
 @njit
+def millimetres(v: float) -> int:
+    """``v`` metres in whole millimetres, halves up: a point's spilled coordinate (the same in every tile)."""
+    return int(math.floor(v * 1000.0 + 0.5))
+
+
+@njit
 def _spilled(f: int) -> bool:
     """Whether a point with :func:`spill_flags`' flags (and :data:`TIN`) ``f`` is spilled: used, first or TIN."""
     return bool(f & USED) and bool(f & (FIRST | TIN))
@@ -103,8 +109,11 @@ def _span(down: float, buffer: float, size: float, count: float) -> tuple[int, i
 
 @njit
 def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, cls: np.ndarray,
-                  roles: np.ndarray, blocks: np.ndarray, record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  roles: np.ndarray, blocks: np.ndarray, origin: np.ndarray,
+                  record: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The used first returns and TIN candidates of a chunk as spill records, grouped by block.
+
+    A record holds x, y, z in whole millimetres (:func:`millimetres`), x and y from ``origin``.
 
     A point goes to every block whose extent, widened by the buffer, holds it (in the points' order
     within each block): block rows ``clip(floor((maxy - y -/+ buffer) / height), 0, rows - 1)`` times
@@ -119,7 +128,8 @@ def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
         roles: role of each class code.
         blocks: the blocks: the tile's top (maxy), buffer, block height, block rows, the tile's left (minx),
             block width, block columns.
-        record: an empty array of the record type (:data:`sporbar.lidar.spill.RECORD`).
+        origin: x and y (whole millimetres) the records' x and y count from.
+        record: an empty array of the record type (:data:`sporbar.lidar.spill.SPILLED`).
 
     Returns:
         The records, block after block, and where each block starts (count + 1 offsets).
@@ -149,7 +159,9 @@ def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
             for c in range(c0, c1 + 1):
                 k = fill[r * ncols + c]
                 fill[r * ncols + c] = k + 1
-                out[k].x, out[k].y, out[k].z = x[i], y[i], z[i]
+                out[k].x = millimetres(x[i]) - origin[0]
+                out[k].y = millimetres(y[i]) - origin[1]
+                out[k].z = millimetres(z[i])
                 out[k].role = roles[cls[i]]
                 out[k].first = 1 if flags[i] & FIRST else 0
                 out[k].tin = 1 if flags[i] & TIN else 0

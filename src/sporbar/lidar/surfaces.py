@@ -71,9 +71,11 @@ def pit_free_chm(highest: np.ndarray, thresholds: Sequence[float]) -> np.ndarray
     return chm
 
 
-def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float], cells: CellGrid,
-                  *, max_circle: float | None = None) -> FineSurfaces:
-    """DTM, DSM and pit-free CHM of a block's points (:data:`sporbar.lidar.spill.RECORD`) on ``grid``.
+def fine_surfaces(points: np.ndarray, origin: np.ndarray, grid: CellGrid, thresholds: Sequence[float],
+                  cells: CellGrid, *, max_circle: float | None = None) -> FineSurfaces:
+    """DTM, DSM and pit-free CHM of a block's points on ``grid``.
+
+    ``points`` are spilled records (:data:`sporbar.lidar.spill.SPILLED`), x and y in millimetres from ``origin``.
 
     The first returns' heights above the DTM come back with their cells on ``cells`` (the metrics' grid).
     ``max_circle``: the TIN's triangles with a wider circumcircle (m) are left out (:func:`rasterise`).
@@ -82,12 +84,13 @@ def fine_surfaces(points: np.ndarray, grid: CellGrid, thresholds: Sequence[float
     # the TIN candidates (the lowest ground point per cell of each chunk) thinned again across chunks; in
     # cell order: where points coincide or four lie on a circle the triangulation depends on the input,
     # and a block or tile must choose as its neighbours do
-    gx, gy, gz = kernels.tin_vertices(points, grid.left, grid.top, grid.res, ny, nx)
+    at = np.asarray(origin, np.float64)
+    gx, gy, gz = kernels.tin_vertices(points, at, grid.left, grid.top, grid.res, ny, nx)
     dtm = rasterise(gx, gy, gz, triangulate(gx, gy), grid, max_circle=max_circle)
     # per first return its height above the DTM and its cell on `cells`; per fine cell the highest first
     # return and canopy height
     on = np.array([cells.left, cells.top, cells.res, *cells.shape], np.float64)
-    cell, h, dsm, highest = kernels.first_returns(points, dtm, grid.left, grid.top, grid.res, on)
+    cell, h, dsm, highest = kernels.first_returns(points, at, dtm, grid.left, grid.top, grid.res, on)
     dsm = fill_gaps(dsm.reshape(grid.shape))
     highest = highest.reshape(grid.shape)
     chm = pit_free_chm(highest, thresholds)
