@@ -17,8 +17,6 @@ from sporbar.lidar.jit import njit
 
 #: a cell centre this far (in barycentric weight) outside a triangle still counts as inside
 _EPS = -1e-9
-#: triangle box sides in cells are capped at this + 1 in the drawing order's key
-_MAX_BOX = 8
 #: :class:`sporbar.lidar.classes.Role` values, as plain integers for the kernels
 ROLE_UNKNOWN, ROLE_NOISE = int(Role.UNKNOWN), int(Role.NOISE)
 ROLE_GROUND, ROLE_VEGETATION = int(Role.GROUND), int(Role.VEGETATION)
@@ -59,10 +57,9 @@ def tin_raster(u: np.ndarray, v: np.ndarray, z: np.ndarray, tri: np.ndarray, ny:
     """The TIN at the cell centres of an (ny, nx) raster, flat float64, NaN outside every triangle.
 
     Vertices are in cell units with cell centres on integers (u east, v south). A cell centre
-    inside a triangle (barycentric weights >= -1e-9) gets the plane through its vertices there.
-    Triangles are drawn ordered (stably) by the shape of their box in cells, h * 10 + w with h and
-    w capped at 9, as the vectorised rasteriser before this kernel grouped them: a cell on an edge
-    shared by two triangles takes the later one's value, so the order keeps those cells' bytes.
+    inside a triangle (barycentric weights >= -1e-9) gets the plane through its vertices there;
+    triangles are drawn in their order, so a cell on an edge shared by two takes the later one's
+    value (the two planes agree there up to rounding).
 
     Args:
         u: vertex columns.
@@ -75,49 +72,26 @@ def tin_raster(u: np.ndarray, v: np.ndarray, z: np.ndarray, tri: np.ndarray, ny:
             out; < 0: none.
     """
     out = np.full(ny * nx, np.nan)
-    m = tri.shape[0]
-    c0 = np.empty(m, np.int64)
-    r0 = np.empty(m, np.int64)
-    w = np.empty(m, np.int64)
-    h = np.empty(m, np.int64)
-    key = np.full(m, -1, np.int64)
-    groups = (_MAX_BOX + 2) * (_MAX_BOX + 2)
-    count = np.zeros(groups + 1, np.int64)
-    for t in range(m):
-        u0, u1, u2 = u[tri[t, 0]], u[tri[t, 1]], u[tri[t, 2]]
-        v0, v1, v2 = v[tri[t, 0]], v[tri[t, 1]], v[tri[t, 2]]
-        if limit >= 0:  # (2R)^2 = a^2 b^2 c^2 / det^2, det twice the area
-            det = (u1 - u0) * (v2 - v0) - (v1 - v0) * (u2 - u0)
-            sides = ((u0 - u1) ** 2 + (v0 - v1) ** 2) * ((u1 - u2) ** 2 + (v1 - v2) ** 2) * ((u2 - u0) ** 2
-                                                                                          + (v2 - v0) ** 2)
-            if sides > limit * det * det:
-                continue
-        c0[t] = int(max(np.ceil(min(min(u0, u1), u2)), 0.0))
-        c1 = int(min(np.floor(max(max(u0, u1), u2)), nx - 1.0))
-        r0[t] = int(max(np.ceil(min(min(v0, v1), v2)), 0.0))
-        r1 = int(min(np.floor(max(max(v0, v1), v2)), ny - 1.0))
-        w[t], h[t] = c1 - c0[t] + 1, r1 - r0[t] + 1
-        if w[t] > 0 and h[t] > 0:
-            key[t] = min(h[t], _MAX_BOX + 1) * (_MAX_BOX + 2) + min(w[t], _MAX_BOX + 1)
-            count[key[t] + 1] += 1
-    start = np.cumsum(count)  # first slot of each shape in the drawing order
-    order = np.empty(start[-1], np.int64)
-    for t in range(m):
-        if key[t] >= 0:
-            order[start[key[t]]] = t
-            start[key[t]] += 1
-    for t in order:
+    for t in range(tri.shape[0]):
         a, b, c = tri[t, 0], tri[t, 1], tri[t, 2]
         ax, ay, za = u[a], v[a], z[a]
-        bx, by, dzb = u[b] - u[a], v[b] - v[a], z[b] - z[a]
-        cx, cy, dzc = u[c] - u[a], v[c] - v[a], z[c] - z[a]
+        bx, by, dzb = u[b] - ax, v[b] - ay, z[b] - za
+        cx, cy, dzc = u[c] - ax, v[c] - ay, z[c] - za
         det = bx * cy - by * cx
         if det == 0:  # degenerate: no cell inside
             continue
+        # (2R)^2 = a^2 b^2 c^2 / det^2, det twice the area
+        if limit >= 0 and (bx * bx + by * by) * (cx * cx + cy * cy) * ((cx - bx) ** 2 + (cy - by) ** 2) > (
+                limit * det * det):
+            continue
+        c0 = int(max(np.ceil(min(min(ax, u[b]), u[c])), 0.0))
+        c1 = int(min(np.floor(max(max(ax, u[b]), u[c])), nx - 1.0))
+        r0 = int(max(np.ceil(min(min(ay, v[b]), v[c])), 0.0))
+        r1 = int(min(np.floor(max(max(ay, v[b]), v[c])), ny - 1.0))
         inv = 1.0 / det
-        for row in range(r0[t], r0[t] + h[t]):
+        for row in range(r0, r1 + 1):
             py = row - ay
-            for col in range(c0[t], c0[t] + w[t]):
+            for col in range(c0, c1 + 1):
                 px = col - ax
                 wb = (px * cy - py * cx) * inv
                 wc = (bx * py - by * px) * inv
