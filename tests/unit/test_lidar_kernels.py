@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sporbar.lidar import kernels
+from sporbar.lidar import kernels, spill_kernels
 from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.jit import first_writable
 from sporbar.lidar.read import Points
@@ -166,7 +166,7 @@ def _spill_numpy(spill: BlockSpill, pts: Points) -> tuple[dict[int, bytes], dict
     tin[sel[lowest_per_cell(grow * cols + gcol, pts.x[sel], pts.y[sel], pts.z[sel])]] = True
     sel = np.flatnonzero(used & (first | tin))
     rec = np.empty(sel.size, SPILLED)
-    mm = {k: np.floor(getattr(pts, k)[sel] * 1000.0 + 0.5).astype(np.int64) for k in "xyz"}
+    mm = {k: np.rint(getattr(pts, k)[sel] * 1000.0).astype(np.int64) for k in "xyz"}
     rec["x"], rec["y"], rec["z"] = mm["x"] - round(minx * 1000), mm["y"] - round(miny * 1000), mm["z"]
     rec["role"], rec["first"], rec["tin"] = role[sel], first[sel], tin[sel]
     rows, cols = spill.shape
@@ -217,6 +217,19 @@ def test_the_spill_kernels_write_the_numpy_spills_bytes(tmp_path: Path, keep_wit
     assert np.array_equal(spill.counts, stats["counts"])
     assert spill.excluded.unknown == stats["unknown"] and stats["unknown"]
     assert stats["withheld"] == 0 if keep_withheld else stats["withheld"] > 0
+
+
+def test_mark_lowest_marks_lowest_per_cells_choice_or_declines_a_sparse_span() -> None:
+    cell = np.where(RNG.random(5000) < 0.3, -1, RNG.integers(0, 700, 5000))
+    x, y, z = (RNG.integers(0, 3, cell.size).astype(float) for _ in range(3))  # many ties
+    flags = np.zeros(cell.size, np.uint8)
+    assert spill_kernels.mark_lowest(cell, x, y, z, flags)
+    ground = np.flatnonzero(cell >= 0)
+    want = ground[lowest_per_cell(cell[ground], x[ground], y[ground], z[ground])]
+    assert np.array_equal(np.flatnonzero(flags & spill_kernels.TIN), np.sort(want))
+    sparse = np.where(cell >= 0, cell * 10_000, -1)  # 700 cells over 7 M slots
+    untouched = np.zeros(cell.size, np.uint8)
+    assert not spill_kernels.mark_lowest(sparse, x, y, z, untouched) and not untouched.any()
 
 
 def test_the_spill_moves_to_disk_past_memory_points(tmp_path: Path) -> None:
@@ -321,3 +334,18 @@ def test_kernels_are_compiled_once_and_loaded_from_the_cache(tmp_path: Path) -> 
             for _ in range(2)]
     assert [r.stdout.split() for r in runs] == [["0", "1"], ["1", "0"]]
     assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_scaled_in_box_equals_laspys_scaling_and_the_half_open_cut() -> None:
+    xi, yi, zi = (RNG.integers(-50_000, 150_000, 20_000).astype(np.int32) for _ in range(3))
+    scale, offset = np.array([0.01, 0.01, 0.001]), np.array([268_000.0, 7_029_000.0, -20.0])
+    box = np.array([268_000.0, 7_029_000.0, 269_000.0, 7_030_000.0])
+    xi[:10], yi[:10] = 0, 100_000  # on the edges: x = minx kept, y = maxy kept
+    xi[10:20], yi[10:20] = 100_000, 0  # x = maxx and y = miny left out
+    x, y, z, index = kernels.scaled_in_box(xi, yi, zi, scale, offset, box)
+    wx, wy, wz = xi * scale[0] + offset[0], yi * scale[1] + offset[1], zi * scale[2] + offset[2]  # laspy's
+    want = np.flatnonzero((wx >= box[0]) & (wx < box[2]) & (wy > box[1]) & (wy <= box[3]))
+    assert np.array_equal(index, want) and 0 < index.size < xi.size
+    assert set(range(10)) <= set(index.tolist()) and not set(range(10, 20)) & set(index.tolist())
+    assert x.tobytes() == wx[want].tobytes() and y.tobytes() == wy[want].tobytes()
+    assert z.tobytes() == wz[want].tobytes()

@@ -28,8 +28,9 @@ import numpy as np
 METHOD = "cloth simulation filter (CSF, Zhang et al. 2016)"
 #: the class a ground point gets, and a ground-class point CSF rejects
 GROUND_CLASS, UNCLASSIFIED = 2, 1
-#: points sampled (in evenly spaced runs) to estimate a file's ground share
-SAMPLE_RUNS, SAMPLE_RUN_POINTS = 32, 2_000
+#: points sampled (in evenly spaced runs) to estimate a file's ground share: 16,000 put a share of 2 %
+#: within +-0.2 % (two standard errors); each run costs a seek (0.3 ms), so few short runs
+SAMPLE_RUNS, SAMPLE_RUN_POINTS = 16, 1_000
 LAZ_CHUNK = 50_000
 
 

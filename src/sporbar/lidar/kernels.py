@@ -40,13 +40,13 @@ def lowest_in_cells(ids: np.ndarray, n: int, x: np.ndarray, y: np.ndarray, z: np
     for i in range(ids.size):
         c = ids[i]
         b = best[c]
-        if b < 0 or _lower(z[i], x[i], y[i], z[b], x[b], y[b]):
+        if b < 0 or sorts_before(z[i], x[i], y[i], z[b], x[b], y[b]):
             best[c] = i
     return best[best >= 0]
 
 
 @njit
-def _lower(z: float, x: float, y: float, bz: float, bx: float, by: float) -> bool:
+def sorts_before(z: float, x: float, y: float, bz: float, bx: float, by: float) -> bool:
     """Whether (z, x, y) sorts before (bz, bx, by)."""
     return z < bz or (z == bz and (x < bx or (x == bx and y < by)))
 
@@ -256,7 +256,7 @@ def tin_vertices(points: np.ndarray, origin: np.ndarray, left: float, top: float
         c = row * nx + col
         b = best[c]
         # whole millimetres from one origin: ordered as the metres they stand for
-        if b < 0 or _lower(p.z, p.x, p.y, points[b].z, points[b].x, points[b].y):
+        if b < 0 or sorts_before(p.z, p.x, p.y, points[b].z, points[b].x, points[b].y):
             best[c] = i
     chosen = best[best >= 0]
     x, y, z = np.empty(chosen.size), np.empty(chosen.size), np.empty(chosen.size)
@@ -328,3 +328,34 @@ def first_returns(points: np.ndarray, origin: np.ndarray, dtm: np.ndarray, left:
         if canopy[c] == -np.inf:
             canopy[c] = np.nan
     return cell, height, dsm, canopy
+
+
+@njit
+def scaled_in_box(xi: np.ndarray, yi: np.ndarray, zi: np.ndarray, scale: np.ndarray, offset: np.ndarray,
+                  box: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The points of a chunk with ``minx <= x < maxx`` and ``miny < y <= maxy``, scaled, in one pass.
+
+    Args:
+        xi: the LAS record's integer X.
+        yi: its Y.
+        zi: its Z.
+        scale: the header's x, y, z scales.
+        offset: its x, y, z offsets.
+        box: minx, miny, maxx, maxy.
+
+    Returns:
+        x, y, z (``value * scale + offset``, as laspy scales them) of the points inside, and their
+        indices in the chunk.
+    """
+    n = xi.size
+    x, y, z = np.empty(n), np.empty(n), np.empty(n)
+    index = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        px = xi[i] * scale[0] + offset[0]
+        py = yi[i] * scale[1] + offset[1]
+        if px >= box[0] and px < box[2] and py > box[1] and py <= box[3]:
+            x[k], y[k], z[k] = px, py, zi[i] * scale[2] + offset[2]
+            index[k] = i
+            k += 1
+    return x[:k], y[:k], z[:k], index[:k]

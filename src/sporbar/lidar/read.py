@@ -27,6 +27,7 @@ import pyproj
 
 from sporbar.errors import InputDataError
 from sporbar.las import READ_ERRORS, LidarCrs, bounds_in, header_bounds, is_copc, lidar_crs, read_header
+from sporbar.lidar import kernels
 from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.ground import GROUND_CLASS, UNCLASSIFIED, GroundFilter, classify_ground, ground_share
 
@@ -281,22 +282,33 @@ def _chunk_points(
     A chunk in another CRS is first cut to ``file_bbox`` (the grid bbox in the file's CRS,
     widened) so only the points near the tile are transformed.
     """
-    x = np.asarray(chunk.x, dtype=np.float64)
-    y = np.asarray(chunk.y, dtype=np.float64)
-    z = np.asarray(chunk.z, dtype=np.float64)
     cls = np.asarray(chunk.classification, dtype=np.uint8)
     ret = np.asarray(chunk.return_number, dtype=np.uint8)
     held = np.asarray(chunk.withheld, dtype=bool)
-    if to_grid is not None:
-        fx0, fy0, fx1, fy1 = file_bbox
-        near = (x >= fx0) & (x <= fx1) & (y >= fy0) & (y <= fy1)
-        if not near.any():
+    if to_grid is None:  # scaled and cut in one compiled pass
+        arr = chunk.array
+        x, y, z, sel = kernels.scaled_in_box(arr["X"], arr["Y"], arr["Z"], np.asarray(chunk.scales, np.float64),
+                                             np.asarray(chunk.offsets, np.float64), np.array(grid_bbox, np.float64))
+        if sel.size == 0:
             return None
-        if not near.all():
-            sel = np.flatnonzero(near)
-            x, y, z = x.take(sel), y.take(sel), z.take(sel)
+        if sel.size < len(chunk):
             cls, ret, held = cls.take(sel), ret.take(sel), held.take(sel)
-        x, y = (np.asarray(v, np.float64) for v in to_grid.transform(x, y))
+        if z_to_metres != 1.0:
+            z = z * z_to_metres
+        return Points(x=x, y=y, z=z, classification=cls, return_number=ret, withheld=held)
+    x = np.asarray(chunk.x, dtype=np.float64)
+    y = np.asarray(chunk.y, dtype=np.float64)
+    z = np.asarray(chunk.z, dtype=np.float64)
+    # another CRS: cut to the grid bbox in the file's CRS first, so only the points near it are transformed
+    fx0, fy0, fx1, fy1 = file_bbox
+    near = (x >= fx0) & (x <= fx1) & (y >= fy0) & (y <= fy1)
+    if not near.any():
+        return None
+    if not near.all():
+        sel = np.flatnonzero(near)
+        x, y, z = x.take(sel), y.take(sel), z.take(sel)
+        cls, ret, held = cls.take(sel), ret.take(sel), held.take(sel)
+    x, y = (np.asarray(v, np.float64) for v in to_grid.transform(x, y))
     keep = _in_box(x, y, grid_bbox)
     if not keep.any():
         return None

@@ -125,8 +125,10 @@ class BlockSpill:
             inside = (pts.x >= minx) & (pts.x < maxx) & (pts.y > miny) & (pts.y <= maxy)
             self.excluded.add_unknown(pts.classification[inside & (self._roles[pts.classification] == Role.UNKNOWN)])
         # the TIN candidates: the lowest used ground point of each fine cell
-        ground = np.flatnonzero(cell >= 0)
-        flags[ground[lowest_per_cell(cell[ground], pts.x[ground], pts.y[ground], pts.z[ground])]] |= spill_kernels.TIN
+        if not spill_kernels.mark_lowest(cell, pts.x, pts.y, pts.z, flags):
+            ground = np.flatnonzero(cell >= 0)
+            lowest = ground[lowest_per_cell(cell[ground], pts.x[ground], pts.y[ground], pts.z[ground])]
+            flags[lowest] |= spill_kernels.TIN
         rows, cols = self.shape
         layout = np.array([maxy, self.buffer, self.block_height, rows, minx, self.block_width, cols], np.float64)
         rec, start = spill_kernels.spill_records(flags, pts.x, pts.y, pts.z, cls, self._roles, layout,
@@ -169,7 +171,10 @@ class BlockSpill:
         if self._memory is not None:
             parts = self._memory.pop(block, [])
             self._held -= sum(p.size for p in parts)
-            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, SPILLED)
+            if len(parts) < 2:
+                return parts[0] if parts else np.empty(0, SPILLED)
+            # as bytes: numpy copies a packed record array field by field
+            return np.concatenate([part.view(np.uint8) for part in parts]).view(SPILLED)
         p = self.path(block)
         return np.fromfile(p, SPILLED) if p.exists() else np.empty(0, SPILLED)
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from sporbar.lidar.jit import njit
-from sporbar.lidar.kernels import ROLE_GROUND, ROLE_NOISE, ROLE_UNKNOWN
+from sporbar.lidar.kernels import ROLE_GROUND, ROLE_NOISE, ROLE_UNKNOWN, sorts_before
 
 #: :func:`spill_flags` bits
 USED, FIRST, TIN = 1, 2, 4
@@ -85,9 +85,40 @@ def spill_flags(x: np.ndarray, y: np.ndarray, cls: np.ndarray, ret: np.ndarray, 
 
 
 @njit
+def mark_lowest(cell: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, flags: np.ndarray) -> bool:
+    """Set :data:`TIN` in ``flags`` on the lowest point of each cell (``cell`` >= 0), as :func:`lowest_per_cell`.
+
+    The lowest (z, x, y), the first on ties. Works on the cells' span in one array; returns False
+    (nothing set) when the span is sparse (over 8 slots a point and a million), for the caller to
+    thin by sorting instead.
+    """
+    lo, hi, n = np.iinfo(np.int64).max, -1, 0
+    for i in range(cell.size):
+        if cell[i] >= 0:
+            lo, hi, n = min(lo, cell[i]), max(hi, cell[i]), n + 1
+    if n == 0:
+        return True
+    span = hi - lo + 1
+    if span > 8 * n + (1 << 20):
+        return False
+    best = np.full(span, -1, np.int64)
+    for i in range(cell.size):
+        if cell[i] < 0:
+            continue
+        c = cell[i] - lo
+        b = best[c]
+        if b < 0 or sorts_before(z[i], x[i], y[i], z[b], x[b], y[b]):
+            best[c] = i
+    for c in range(span):
+        if best[c] >= 0:
+            flags[best[c]] |= TIN
+    return True
+
+
+@njit
 def millimetres(v: float) -> int:
-    """``v`` metres in whole millimetres, halves up: a point's spilled coordinate (the same in every tile)."""
-    return int(math.floor(v * 1000.0 + 0.5))
+    """``v`` metres in whole millimetres (halves to even): a point's spilled coordinate, the same in every tile."""
+    return int(np.rint(v * 1000.0))
 
 
 @njit
@@ -155,14 +186,12 @@ def spill_records(flags: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
             continue
         r0, r1 = _span(maxy - y[i], buffer, height, rows)  # again: cheaper than keeping them per point
         c0, c1 = _span(x[i] - minx, buffer, width, cols)
+        mx, my, mz = millimetres(x[i]) - origin[0], millimetres(y[i]) - origin[1], millimetres(z[i])
+        role, first, tin = roles[cls[i]], 1 if flags[i] & FIRST else 0, 1 if flags[i] & TIN else 0
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 k = fill[r * ncols + c]
                 fill[r * ncols + c] = k + 1
-                out[k].x = millimetres(x[i]) - origin[0]
-                out[k].y = millimetres(y[i]) - origin[1]
-                out[k].z = millimetres(z[i])
-                out[k].role = roles[cls[i]]
-                out[k].first = 1 if flags[i] & FIRST else 0
-                out[k].tin = 1 if flags[i] & TIN else 0
+                out[k].x, out[k].y, out[k].z = mx, my, mz
+                out[k].role, out[k].first, out[k].tin = role, first, tin
     return out, start
