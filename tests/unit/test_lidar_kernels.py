@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sporbar.lidar.classes import PointClasses, Role
 from sporbar.lidar.jit import first_writable
 from sporbar.lidar.read import Points
 from sporbar.lidar.spill import SPILLED, BlockSpill, metres
-from sporbar.lidar.surfaces import MIN_NEIGHBOURS, bilinear, fill_gaps, fine_surfaces, pit_free_chm
+from sporbar.lidar.surfaces import MIN_NEIGHBOURS, bilinear, block_reduce, fill_gaps, fine_surfaces, pit_free_chm
 from sporbar.lidar.tin import CellGrid, lowest_per_cell, rasterise, triangulate
 
 RNG = np.random.default_rng(16)
@@ -349,3 +350,18 @@ def test_scaled_in_box_equals_laspys_scaling_and_the_half_open_cut() -> None:
     assert set(range(10)) <= set(index.tolist()) and not set(range(10, 20)) & set(index.tolist())
     assert x.tobytes() == wx[want].tobytes() and y.tobytes() == wy[want].tobytes()
     assert z.tobytes() == wz[want].tobytes()
+
+
+def test_block_reduce_is_numpys_nanmean_and_nanmax_over_blocks() -> None:
+    a = RNG.random((40, 60)) * 100
+    a[RNG.random(a.shape) < 0.3] = np.nan
+    a[:5, :5] = np.nan  # a block with no valid cell
+    view = a[:, 5:55]  # a crop, as the products pass it
+    blocks = view.reshape(8, 5, 10, 5)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, top = np.nanmean(blocks, axis=(1, 3)), np.nanmax(blocks, axis=(1, 3))
+    got_mean, got_top = block_reduce(view, 5, "nanmean"), block_reduce(view, 5, "nanmax")
+    assert np.array_equal(np.isnan(got_mean), np.isnan(mean)) and np.isnan(block_reduce(a, 5, "nanmax")[0, 0])
+    np.testing.assert_allclose(got_mean, mean, rtol=1e-12)
+    assert np.array_equal(got_top, top, equal_nan=True)

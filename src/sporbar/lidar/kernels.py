@@ -293,13 +293,9 @@ def first_returns(points: np.ndarray, origin: np.ndarray, dtm: np.ndarray, left:
     """
     ny, nx = dtm.shape
     flat = dtm.ravel()
-    n = 0
-    for i in range(points.size):
-        if points[i].first == 1:
-            n += 1
     cleft, ctop, cres, cny, cnx = cells[0], cells[1], cells[2], int(cells[3]), int(cells[4])
-    cell = np.empty(n, np.int64)
-    height = np.empty(n)
+    cell = np.empty(points.size, np.int64)  # room for every record: one pass, cut to the first returns below
+    height = np.empty(points.size)
     dsm = np.full(ny * nx, -np.inf)
     canopy = np.full(ny * nx, -np.inf)
     k = 0
@@ -327,7 +323,7 @@ def first_returns(points: np.ndarray, origin: np.ndarray, dtm: np.ndarray, left:
             dsm[c] = np.nan
         if canopy[c] == -np.inf:
             canopy[c] = np.nan
-    return cell, height, dsm, canopy
+    return cell[:k], height[:k], dsm, canopy
 
 
 @njit
@@ -359,3 +355,25 @@ def scaled_in_box(xi: np.ndarray, yi: np.ndarray, zi: np.ndarray, scale: np.ndar
             index[k] = i
             k += 1
     return x[:k], y[:k], z[:k], index[:k]
+
+
+@njit
+def block_reduce(a: np.ndarray, k: int, highest: bool) -> np.ndarray:
+    """``a`` (y, x) over k x k blocks: the mean of the valid cells, or the highest; NaN where none is valid.
+
+    The cells of a block are taken row by row (the mean's sum in that order).
+    """
+    ny, nx = a.shape[0] // k, a.shape[1] // k
+    out = np.empty((ny, nx))
+    for r in range(ny):
+        for c in range(nx):
+            total, n, top = 0.0, 0, -np.inf
+            for rr in range(r * k, r * k + k):
+                for cc in range(c * k, c * k + k):
+                    v = a[rr, cc]
+                    if not np.isnan(v):
+                        n += 1
+                        total += v
+                        top = max(top, v)
+            out[r, c] = np.nan if n == 0 else (top if highest else total / n)
+    return out

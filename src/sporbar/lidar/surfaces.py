@@ -112,13 +112,5 @@ def slope_aspect(dtm: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray, n
 
 def block_reduce(a: np.ndarray, k: int, how: str) -> np.ndarray:
     """``a`` (y, x) aggregated over k x k blocks by ``nanmean`` or ``nanmax`` (NaN where all NaN)."""
-    ny, nx = a.shape
-    b = a.reshape(ny // k, k, nx // k, k)
-    valid = ~np.isnan(b)
-    n = valid.sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if how == "nanmean":
-            out: np.ndarray = np.where(valid, b, 0.0).sum(axis=(1, 3)) / n
-        else:
-            out = np.where(valid, b, -np.inf).max(axis=(1, 3))
-    return np.where(n > 0, out, np.nan)
+    out: np.ndarray = kernels.block_reduce(a, k, how == "nanmax")
+    return out
