@@ -24,6 +24,7 @@ from sporbar.bands import INDEX_BANDS
 from sporbar.errors import ConfigError
 from sporbar.grid import NationalGrid
 from sporbar.io import load_yaml
+from sporbar.lidar_bands import fine_factor
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 
@@ -243,6 +244,11 @@ def _check_semantics(cfg: dict[str, Any], source: str) -> None:
     if labels["source"] == "file" and not labels.get("path"):
         raise ConfigError(f"{source}: key sources/labels/path: required when sources/labels/source is 'file'")
     _check_sentinel1(cfg, source)
+    lidar = cfg["lidar"]
+    try:  # checked again where the stage makes its grids; here before any job is queued
+        fine_factor(float(grid["resolution"]), float(lidar["resolution"]), float(lidar["buffer"]))
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
 
 
 @dataclass(frozen=True)

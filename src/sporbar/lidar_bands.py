@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sporbar.errors import ConfigError
+
 #: single-band surface products: asset key = band name -> (description, unit)
 SURFACES: dict[str, tuple[str, str]] = {
     "dtm": ("Digital terrain model: mean of the fine (TIN) DTM's cells, gaps filled from the nearest cell", "metre"),
@@ -78,3 +80,19 @@ def describe(name: str, min_height: float | None = None) -> tuple[str, str] | No
     if name in texts:
         return texts[name], "1" if name == "cover" else "metre"
     return None
+
+
+def fine_factor(res: float, fine_res: float, buffer: float | None = None) -> int:
+    """How many fine cells per grid cell side.
+
+    Raises:
+        ConfigError: ``fine_res`` does not divide ``res``, or ``buffer`` is under 5 fine cells (the TIN
+            interpolates across gaps narrower than the buffer less 3 cells).
+    """
+    k = round(res / fine_res)
+    if k < 1 or abs(k * fine_res - res) > 1e-9 * res:
+        raise ConfigError(f"lidar.resolution {fine_res:g} m must divide grid.resolution {res:g} m")
+    if buffer is not None and buffer < 5 * fine_res:
+        raise ConfigError(f"lidar.buffer {buffer:g} m must be at least 5 x lidar.resolution ({5 * fine_res:g} m): "
+                          "the DTM interpolates across gaps in the ground narrower than the buffer less 3 cells")
+    return k

@@ -42,6 +42,16 @@ def test_a_renamed_key_gets_its_new_name(tmp_path: Path) -> None:
         validate(data, source="my.yaml")
 
 
+def test_a_lidar_buffer_under_five_fine_cells_is_refused_before_any_job(tmp_path: Path) -> None:
+    data = small_config(tmp_path)
+    data["lidar"]["buffer"] = 4.0
+    with pytest.raises(ConfigError, match=r"my.yaml: lidar.buffer 4 m must be at least 5 x lidar.resolution"):
+        validate(data, source="my.yaml")
+    data["lidar"].update(buffer=30.0, resolution=3.0)
+    with pytest.raises(ConfigError, match=r"my.yaml: lidar.resolution 3 m must divide grid.resolution 10 m"):
+        validate(data, source="my.yaml")
+
+
 def test_wrong_type_names_key_and_type(tmp_path: Path) -> None:
     data = small_config(tmp_path)
     data["training"]["folds"] = "four"

@@ -341,7 +341,7 @@ def test_tile_without_ground_and_the_filter_off_is_warned_and_recorded(
 
 def test_a_buffer_under_five_fine_cells_is_refused() -> None:
     from sporbar.errors import ConfigError
-    from sporbar.lidar.products import fine_factor
+    from sporbar.lidar_bands import fine_factor
 
     assert fine_factor(10.0, 1.0, 5.0) == 10
     with pytest.raises(ConfigError, match=r"lidar.buffer 4 m must be at least 5 x lidar.resolution \(5 m\)"):

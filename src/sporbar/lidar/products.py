@@ -30,7 +30,6 @@ import numpy as np
 from odc.geo.geobox import GeoBox
 from scipy import ndimage
 
-from sporbar.errors import ConfigError
 from sporbar.las import read_header
 from sporbar.lidar.classes import PointClasses, lidar_defaults
 from sporbar.lidar.ground import GroundFilter
@@ -40,7 +39,7 @@ from sporbar.lidar.read import GroundClassified, GroundPlan, iter_points
 from sporbar.lidar.spill import BlockSpill
 from sporbar.lidar.surfaces import block_reduce, fine_surfaces, slope_aspect
 from sporbar.lidar.tin import CellGrid
-from sporbar.lidar_bands import SURFACES, metric_names
+from sporbar.lidar_bands import SURFACES, fine_factor, metric_names
 
 log = logging.getLogger(__name__)
 
@@ -187,22 +186,6 @@ def compute_products(
     log.info("lidar: %d points from %d file(s) on a %s grid in %d block(s) of %s cells%s", spill.points,
              len(laz_paths), (ny, nx), spill.count, (rows, cols), " (spilled to disk)" if spill.on_disk else "")
     return _finish(out, res, cfg, spill, plan)
-
-
-def fine_factor(res: float, fine_res: float, buffer: float | None = None) -> int:
-    """How many fine cells per grid cell side.
-
-    Raises:
-        ConfigError: ``fine_res`` does not divide ``res``, or ``buffer`` is under 5 fine cells (the TIN
-            interpolates across gaps narrower than the buffer less 3 cells).
-    """
-    k = round(res / fine_res)
-    if k < 1 or abs(k * fine_res - res) > 1e-9 * res:
-        raise ConfigError(f"lidar.resolution {fine_res:g} m must divide grid.resolution {res:g} m")
-    if buffer is not None and buffer < 5 * fine_res:
-        raise ConfigError(f"lidar.buffer {buffer:g} m must be at least 5 x lidar.resolution ({5 * fine_res:g} m): "
-                          "the DTM interpolates across gaps in the ground narrower than the buffer less 3 cells")
-    return k
 
 
 def _block(points: np.ndarray, origin: np.ndarray, geobox: GeoBox, rows: tuple[int, int], cols: tuple[int, int],

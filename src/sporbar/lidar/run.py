@@ -26,9 +26,9 @@ from sporbar.las import read_header
 from sporbar.lidar.classes import PointClasses
 from sporbar.lidar.ground import METHOD as GROUND_METHOD
 from sporbar.lidar.ground import GroundFilter
-from sporbar.lidar.products import PRODUCTS, compute_products, fine_factor
+from sporbar.lidar.products import PRODUCTS, compute_products
 from sporbar.lidar.read import GroundClassified, file_crss
-from sporbar.lidar_bands import FINE, METRICS_ASSET
+from sporbar.lidar_bands import FINE, METRICS_ASSET, fine_factor
 from sporbar.raster import CogWindows, cog_writer, write_cog
 from sporbar.stac.items.lidar_products import RunningStatistics, lidar_products_item, raster_statistics
 from sporbar.stac.preview import add_thumbnail, write_thumbnail
