@@ -23,6 +23,12 @@ ROLE_GROUND, ROLE_VEGETATION = int(Role.GROUND), int(Role.VEGETATION)
 
 
 @njit
+def dense_span(span: int, n: int) -> bool:
+    """Whether ``n`` points in cells numbered over ``span`` are thinned in one array of the span (else by sorting)."""
+    return span <= 8 * n + (1 << 20)
+
+
+@njit
 def lowest_in_cells(ids: np.ndarray, n: int, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Index of the point of lowest (z, x, y), the first on ties, in each of the cells 0..n-1 that has points.
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from sporbar.lidar.jit import njit
-from sporbar.lidar.kernels import ROLE_GROUND, ROLE_NOISE, ROLE_UNKNOWN, sorts_before
+from sporbar.lidar.kernels import ROLE_GROUND, ROLE_NOISE, ROLE_UNKNOWN, dense_span, sorts_before
 
 #: :func:`spill_flags` bits
 USED, FIRST, TIN = 1, 2, 4
@@ -89,7 +89,7 @@ def mark_lowest(cell: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, f
     """Set :data:`TIN` in ``flags`` on the lowest point of each cell (``cell`` >= 0), as :func:`lowest_per_cell`.
 
     The lowest (z, x, y), the first on ties. Works on the cells' span in one array; returns False
-    (nothing set) when the span is sparse (over 8 slots a point and a million), for the caller to
+    (nothing set) when the span is sparse (:func:`sporbar.lidar.kernels.dense_span`), for the caller to
     thin by sorting instead.
     """
     lo, hi, n = np.iinfo(np.int64).max, -1, 0
@@ -99,7 +99,7 @@ def mark_lowest(cell: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, f
     if n == 0:
         return True
     span = hi - lo + 1
-    if span > 8 * n + (1 << 20):
+    if not dense_span(span, n):
         return False
     best = np.full(span, -1, np.int64)
     for i in range(cell.size):

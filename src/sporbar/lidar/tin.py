@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sporbar.lidar.kernels import lowest_in_cells, tin_raster
+from sporbar.lidar.kernels import dense_span, lowest_in_cells, tin_raster
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def lowest_per_cell(cell: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarra
         return np.empty(0, np.int64)
     lo = int(cell.min())
     span = int(cell.max()) - lo + 1
-    if span <= 8 * cell.size + (1 << 20):  # dense: one slot per cell of the span
+    if dense_span(span, cell.size):  # one slot per cell of the span
         ids, n = cell - lo, span
     else:  # sparse (a chunk strewn over a wide tile): compact numbers, still in cell order
         _, ids = np.unique(cell, return_inverse=True)
